@@ -1,0 +1,157 @@
+"""The kit's own panel: users, roles and the audit log, declared as ordinary resources."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.core import auth
+from app.core.errors import ValidationFailed
+from app.core.registry import Panel, register
+from app.core.resource import ActionContext, Resource, col, fields, filters
+from models.core import AuditLog, Role, User
+
+ROLE_OPTIONS = (("admin", "role.admin"), ("manager", "role.manager"), ("user", "role.user"))
+
+
+class Users(Resource, model=User):
+    label, label_one, icon = "users", "users", "users"
+    search = ["username", "full_name"]
+    default_sort = "username"
+    columns = [
+        col("username").sortable().link(),
+        col("full_name").sortable(),
+        col("role").sortable().choices("role").badge(lambda u: {"admin": "red", "manager": "amber"}.get(u.role, "gray")),
+        col("is_active").boolean(),
+        col("created_at").datetime().sortable(),
+    ]
+    filters = [filters.select("role", ROLE_OPTIONS), filters.ternary("is_active"), filters.date("created_at")]
+    form = [
+        fields.section("users", [
+            fields.text("username", create_only=True),
+            "full_name",
+            fields.select("role", ROLE_OPTIONS),
+            fields.password("password", help="users.password_help"),
+            "is_active",
+            "telegram_chat_id",
+        ]),
+    ]
+
+    def validate(self, ctx: ActionContext, values: dict[str, Any], record: Any | None) -> dict:
+        errors: dict[str, tuple[str, dict]] = {}
+        if record is None and not values.get("password"):
+            errors["password"] = ("error.required", {})
+        if values.get("password") and len(values["password"]) < 8:
+            errors["password"] = ("users.password_short", {"n": 8})
+        if record is not None and record.id == ctx.user.id:
+            if "role" in values and values["role"] != record.role:
+                errors["role"] = ("self.demote", {})
+            if values.get("is_active") is False:
+                errors["is_active"] = ("self.demote", {})
+        if values.get("username") is not None and not values["username"].replace("_", "").replace(".", "").replace("-", "").isalnum():
+            errors["username"] = ("users.username_chars", {})
+        return errors
+
+    def before_save(self, ctx: ActionContext, record: Any, changes: dict[str, Any], creating: bool) -> None:
+        password = changes.pop("password", None)
+        if password:
+            record.hashed_password = auth.hash_password(password)
+            if not creating:
+                auth.revoke_all(ctx.db, record.id)
+        if not creating and changes.get("is_active") is False:
+            auth.revoke_all(ctx.db, record.id)
+
+    def before_delete(self, ctx: ActionContext, record: Any) -> None:
+        if record.id == ctx.user.id:
+            raise ValidationFailed.one("", "self.delete")
+        auth.revoke_all(ctx.db, record.id)
+
+
+class Roles(Resource, model=Role):
+    label, label_one, icon = "roles", "roles", "shield"
+    slug = "roles"
+    search = ["name", "label"]
+    default_sort = "name"
+    pagination = "offset"
+    columns = [col("name").sortable().link(), col("label").sortable(), col("permissions").value(lambda r: ", ".join(r.permissions))]
+
+    @classmethod
+    def form_sections(cls) -> list:
+        from app.core.registry import all_permissions
+
+        perms = [("*", "roles.all")] + [(p, p) for p in all_permissions()]
+        return [fields.section("roles", [fields.text("name", create_only=True), "label", fields.multiselect("permissions", perms)])]
+
+    def title(self, record: Any) -> str:
+        return record.name
+
+    def before_delete(self, ctx: ActionContext, record: Any) -> None:
+        if record.builtin:
+            raise ValidationFailed.one("", "roles.builtin")
+        if ctx.db.query(User).filter(User.role == record.name).first() is not None:
+            raise ValidationFailed.one("", "roles.in_use")
+
+    def validate(self, ctx: ActionContext, values: dict[str, Any], record: Any | None) -> dict:
+        if record is not None and record.name == ctx.user.role and "permissions" in values:
+            if ctx.user.is_admin and "*" not in values["permissions"]:
+                return {"permissions": ("self.demote", {})}
+        return {}
+
+
+class Audit(Resource, model=AuditLog):
+    label, label_one, icon = "audit", "audit", "scroll-text"
+    slug = "audit"
+    operations = frozenset({"view"})
+    search = ["username", "entity_type", "entity_id", "action"]
+    columns = [
+        col("created_at", "audit.when").datetime().sortable(),
+        col("username", "audit.user").sortable(),
+        col("action", "audit.action").sortable().choices("action"),
+        col("entity_type", "audit.entity").sortable(),
+        col("entity_id", "audit.entity_id"),
+        col("diff", "audit.diff").value(lambda a: _short_diff(a.diff)),
+        col("source", "audit.source").hide(),
+    ]
+    filters = [
+        filters.date("created_at", "audit.when"),
+        filters.select("username", label="audit.user"),
+        filters.select("action", label="audit.action"),
+        filters.select("entity_type", label="audit.entity"),
+        filters.text("entity_id", "audit.entity_id"),
+        filters.select("source", (("ui", "UI"), ("api", "API"), ("job", "job"), ("system", "system")), "audit.source"),
+    ]
+    default_sort = "-id"
+
+
+def _short_diff(d: dict) -> str:
+    parts = []
+    for k, v in d.items():
+        if isinstance(v, list) and len(v) == 2:
+            parts.append(f"{k}: {v[0]} → {v[1]}")
+        else:
+            parts.append(f"{k}: {v}")
+    text = "; ".join(parts)
+    return text if len(text) <= 160 else text[:157] + "…"
+
+
+PANEL = register(
+    Panel(
+        name="admin",
+        label="admin",
+        icon="settings",
+        resources=[Users, Roles, Audit],
+        roles={
+            "admin": ("role.admin", ["*"]),
+            "manager": ("role.manager", []),
+            "user": ("role.user", []),
+        },
+        catalog={
+            "users.password_help": ("Оставьте пустым, чтобы не менять", "Leave empty to keep the current password"),
+            "users.password_short": ("Не короче {n} символов", "At least {n} characters"),
+            "users.username_chars": ("Только буквы, цифры, точка, дефис и подчёркивание", "Letters, digits, dot, dash and underscore only"),
+            "roles.all": ("Все права (администратор)", "Everything (administrator)"),
+            "roles.builtin": ("Встроенную роль нельзя удалить", "A built-in role cannot be deleted"),
+            "roles.in_use": ("Роль назначена пользователям", "The role is assigned to users"),
+            "admin.users": ("Пользователи", "Users"),
+        },
+    )
+)

@@ -1,0 +1,182 @@
+"""Users, passwords, server-side sessions and login throttling.
+
+* Passwords: argon2id through passlib.
+* Sessions: the browser gets a random opaque token; the database stores its SHA-256 with idle and
+  absolute expiry. Logout (or an admin) revokes the row; nothing about the session lives client-side.
+* Throttling: failed logins are counted per account and per IP in Redis over a sliding window.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from passlib.context import CryptContext
+from sqlmodel import Session, select
+
+from app.core import audit
+from app.core.config import settings
+from app.core.errors import NotAuthenticated, Throttled
+from app.core.redis import redis_client
+from models.core import Role, User, UserSession
+
+pwd_context = CryptContext(schemes=["argon2"], deprecated="auto", argon2__type="ID")
+
+
+def hash_password(password: str) -> str:
+    return pwd_context.hash(password)
+
+
+def verify_password(password: str, hashed: str) -> bool:
+    try:
+        return pwd_context.verify(password, hashed)
+    except (ValueError, TypeError):
+        return False
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    """The acting user as services see it: identity plus the role's permissions, detached from any session."""
+
+    id: int | None
+    username: str
+    role: str
+    permissions: frozenset[str] = field(default_factory=frozenset)
+    full_name: str | None = None
+
+    def has_perm(self, perm: str) -> bool:
+        """``*`` grants everything; ``stock.*`` grants every permission that starts with ``stock.``."""
+        if "*" in self.permissions or perm in self.permissions:
+            return True
+        parts = perm.split(".")
+        return any(".".join(parts[:i]) + ".*" in self.permissions for i in range(1, len(parts)))
+
+    @property
+    def is_admin(self) -> bool:
+        return "*" in self.permissions
+
+
+#: The identity jobs and the demo loader act as.
+SYSTEM = CurrentUser(id=None, username="system", role="admin", permissions=frozenset({"*"}))
+
+
+def current_user_for(db: Session, user: User) -> CurrentUser:
+    role = db.get(Role, user.role)
+    perms = frozenset(role.permissions) if role else frozenset()
+    return CurrentUser(id=user.id, username=user.username, role=user.role, permissions=perms, full_name=user.full_name)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _throttle_keys(username: str, ip: str | None) -> list[tuple[str, int]]:
+    keys = [(f"pult:login:acct:{username.lower()}", settings.login_max_per_account)]
+    if ip:
+        keys.append((f"pult:login:ip:{ip}", settings.login_max_per_ip))
+    return keys
+
+
+def check_throttle(username: str, ip: str | None) -> None:
+    r = redis_client()
+    for key, limit in _throttle_keys(username, ip):
+        count = int(r.get(key) or 0)
+        if count >= limit:
+            ttl = max(int(r.ttl(key)), 60)
+            raise Throttled("login.throttled", minutes=(ttl + 59) // 60)
+
+
+def _record_failure(username: str, ip: str | None) -> None:
+    r = redis_client()
+    pipe = r.pipeline()
+    for key, _limit in _throttle_keys(username, ip):
+        pipe.incr(key)
+        pipe.expire(key, settings.login_window_seconds, nx=True)
+    pipe.execute()
+
+
+def _clear_failures(username: str) -> None:
+    redis_client().delete(f"pult:login:acct:{username.lower()}")
+
+
+def login(db: Session, username: str, password: str, ip: str | None = None, user_agent: str | None = None) -> str:
+    """Check the password and open a session. Returns the opaque token for the browser.
+
+    Raises :class:`Throttled` when too many attempts failed recently and :class:`NotAuthenticated`
+    (with the "wrong username or password" message) otherwise. The same message whether the user
+    exists or not, so the form does not reveal which usernames exist.
+    """
+    username = (username or "").strip()
+    check_throttle(username, ip)
+    user = db.exec(select(User).where(User.username == username, User.deleted_at.is_(None))).first()
+    if user is None or not user.is_active or not verify_password(password or "", user.hashed_password):
+        _record_failure(username, ip)
+        audit.record(db, None, "login_failed", "user", user.id if user else None, {"username": username, "ip": ip}, source="ui")
+        db.commit()
+        raise NotAuthenticated("login.bad")
+    if pwd_context.needs_update(user.hashed_password):
+        user.hashed_password = hash_password(password)
+    _clear_failures(username)
+    token = secrets.token_urlsafe(32)
+    now = _now()
+    db.add(
+        UserSession(
+            token_hash=_token_hash(token),
+            user_id=user.id,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + timedelta(hours=settings.session_absolute_hours),
+            ip=ip,
+            user_agent=(user_agent or "")[:300] or None,
+        )
+    )
+    audit.record(db, current_user_for(db, user), "login", "user", user.id, {"ip": ip}, source="ui")
+    db.commit()
+    return token
+
+
+def resolve(db: Session, token: str | None, touch: bool = True) -> CurrentUser:
+    """The user behind a session token, or :class:`NotAuthenticated` if it is unknown, revoked or expired."""
+    if not token:
+        raise NotAuthenticated()
+    row = db.get(UserSession, _token_hash(token))
+    now = _now()
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
+        raise NotAuthenticated()
+    if row.last_seen_at + timedelta(minutes=settings.session_idle_minutes) <= now:
+        row.revoked_at = now
+        db.commit()
+        raise NotAuthenticated()
+    user = db.get(User, row.user_id)
+    if user is None or not user.is_active or user.deleted_at is not None:
+        raise NotAuthenticated()
+    # Touch at most once a minute: an active user keeps the session alive without a write per request.
+    if touch and (now - row.last_seen_at).total_seconds() > 60:
+        row.last_seen_at = now
+        db.commit()
+    return current_user_for(db, user)
+
+
+def logout(db: Session, token: str | None) -> None:
+    if not token:
+        return
+    row = db.get(UserSession, _token_hash(token))
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = _now()
+        user = db.get(User, row.user_id)
+        if user is not None:
+            audit.record(db, current_user_for(db, user), "logout", "user", user.id, {}, source="ui")
+        db.commit()
+
+
+def revoke_all(db: Session, user_id: int) -> None:
+    """End every session of a user (password change, deactivation, deletion). Caller commits."""
+    now = _now()
+    for row in db.exec(select(UserSession).where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))):
+        row.revoked_at = now

@@ -1,0 +1,45 @@
+"""The change bus: after a transaction commits, publish what it changed on Redis.
+
+Services call :func:`mark` inside their transaction; the message goes out only if the transaction
+commits (a rollback drops it), so no listener ever re-queries for a change that did not happen.
+Message: ``{"model": "product", "ids": ["1", "2"], "op": "update"}`` on channel ``pult:changes``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session as ORMSession
+
+from app.core.redis import redis_client
+
+CHANNEL = "pult:changes"
+log = logging.getLogger(__name__)
+
+
+def mark(db: ORMSession, model: str, ids: list[Any] | None, op: str) -> None:
+    """Queue a change notice on the session; it is published after commit."""
+    db.info.setdefault("pult_changes", []).append(
+        {"model": model, "ids": [str(i) for i in (ids or [])], "op": op}
+    )
+
+
+def publish(message: dict[str, Any]) -> None:
+    try:
+        redis_client().publish(CHANNEL, json.dumps(message))
+    except Exception:  # the data is committed; a missed live refresh must not turn into an error
+        log.exception("change bus publish failed")
+
+
+@event.listens_for(ORMSession, "after_commit")
+def _after_commit(session: ORMSession) -> None:
+    for message in session.info.pop("pult_changes", []):
+        publish(message)
+
+
+@event.listens_for(ORMSession, "after_rollback")
+def _after_rollback(session: ORMSession) -> None:
+    session.info.pop("pult_changes", None)

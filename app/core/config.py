@@ -1,0 +1,46 @@
+"""Runtime settings read from the environment.
+
+Everything that differs between a laptop, CI and production comes from here. ``scripts/run`` and
+``scripts/test`` export ``DATABASE_URL`` / ``REDIS_URL`` (embedded servers when unset) and
+``PULT_SECRET_KEY`` before anything imports this module.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+
+def _normalise_db_url(url: str) -> str:
+    """Use psycopg 3 whatever spelling of the PostgreSQL scheme was given."""
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = field(
+        default_factory=lambda: _normalise_db_url(
+            os.environ.get("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/pult")
+        )
+    )
+    redis_url: str = field(default_factory=lambda: os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    secret_key: str = field(default_factory=lambda: os.environ.get("PULT_SECRET_KEY", ""))
+    panels: tuple[str, ...] = field(
+        default_factory=lambda: tuple(
+            p.strip() for p in os.environ.get("PULT_PANELS", "stock").split(",") if p.strip()
+        )
+    )
+    #: A session ends after this many minutes without a request ...
+    session_idle_minutes: int = field(default_factory=lambda: int(os.environ.get("PULT_SESSION_IDLE_MINUTES", "120")))
+    #: ... and in any case this many hours after login.
+    session_absolute_hours: int = field(default_factory=lambda: int(os.environ.get("PULT_SESSION_ABSOLUTE_HOURS", "24")))
+    #: Failed logins allowed per account / per IP within ``login_window_seconds``.
+    login_max_per_account: int = 5
+    login_max_per_ip: int = 20
+    login_window_seconds: int = 15 * 60
+
+
+settings = Settings()

@@ -1,0 +1,357 @@
+"""Generic services behind every resource: list, get, create, update, delete, restore, actions.
+
+Each function takes a DB session and the acting user, checks ``resource.can`` on the server, writes
+the audit row in the same transaction, commits, and (through :mod:`app.core.bus`) publishes the
+change after the commit. UI handlers, the REST API, jobs and tests all call these.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import phonenumbers
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from app.core import audit, bus
+from app.core.auth import CurrentUser
+from app.core.errors import NotFound, PermissionDenied, ValidationFailed
+from app.core.query import ListParams, Page, get_list
+from app.core.registry import RESOURCES
+from app.core.resource import ActionContext, FormField, Resource, field_python_type, is_enum
+
+
+def _instance(res: type[Resource] | Resource) -> Resource:
+    return res() if isinstance(res, type) else res
+
+
+def require(res: Resource, user: CurrentUser, operation: str, record: Any = None) -> None:
+    if not res.can(user, operation, record):
+        raise PermissionDenied()
+
+
+# --------------------------------------------------------------------------- reading
+def list_records(db: Session, res: type[Resource] | Resource, user: CurrentUser, params: ListParams) -> Page:
+    r = _instance(res)
+    require(r, user, "view")
+    return get_list(db, r, user, params)
+
+
+def get_record(db: Session, res: type[Resource] | Resource, user: CurrentUser, record_id: Any, *, for_update: bool = False) -> Any:
+    """One record the user may see (the resource's scope applies), or :class:`NotFound`."""
+    r = _instance(res)
+    require(r, user, "view")
+    try:
+        pk = int(record_id)
+    except (TypeError, ValueError):
+        raise NotFound() from None
+    stmt = r.list_query(user, select(r.model).where(r.model.id == pk))
+    if for_update:
+        stmt = stmt.with_for_update()
+    record = db.exec(stmt).first()
+    if record is None:
+        raise NotFound()
+    return record
+
+
+# --------------------------------------------------------------------------- form parsing
+def field_kind(model: type, f: FormField) -> str:
+    if f.kind != "auto":
+        return f.kind
+    tp = field_python_type(model, f.name)
+    if tp is bool:
+        return "bool"
+    if tp is int:
+        return "int"
+    if tp in (float, Decimal):
+        return "number"
+    if tp in (dt.date, dt.datetime):
+        return "date"
+    if is_enum(tp):
+        return "select"
+    info = model.model_fields.get(f.name)
+    max_len = _max_length(model, f.name)
+    if info is not None and max_len and max_len > 500:
+        return "textarea"
+    return "text"
+
+
+def _max_length(model: type, name: str) -> int | None:
+    column = model.__table__.columns.get(name)  # None for virtual fields
+    return getattr(getattr(column, "type", None), "length", None) if column is not None else None
+
+
+def field_required(model: type, f: FormField) -> bool:
+    if f.required is not None:
+        return f.required
+    column = model.__table__.columns.get(f.name)
+    if column is None or column.primary_key:
+        return False
+    has_default = column.default is not None or column.server_default is not None
+    info = model.model_fields.get(f.name)
+    if info is not None and not info.is_required():
+        has_default = True
+    return not column.nullable and not has_default
+
+
+def field_options(model: type, f: FormField) -> list[tuple[str, str]]:
+    """(value, i18n key) pairs for select fields: declared options, or the enum's members."""
+    if f.options is not None:
+        return list(f.options)
+    tp = field_python_type(model, f.name)
+    if is_enum(tp):
+        return [(m.value, f"{model.__tablename__}.{f.name}.{m.value}") for m in tp]
+    return []
+
+
+def normalise_phone(raw: str, region: str = "RU") -> str | None:
+    """E.164 form of a phone number, or None when it is not a valid number (phonenumbers' metadata)."""
+    try:
+        num = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(num):
+        return None
+    return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+
+
+def parse_value(model: type, f: FormField, raw: Any) -> tuple[Any, tuple[str, dict] | None]:
+    """Turn a submitted value (string from a form, or JSON value from the API) into the column's type."""
+    kind = field_kind(model, f)
+    empty = raw is None or (isinstance(raw, str) and raw.strip() == "") or (isinstance(raw, list) and not raw and kind != "multiselect")
+    if kind == "bool":
+        if isinstance(raw, bool):
+            return raw, None
+        return str(raw).strip().lower() in ("1", "true", "on", "yes", "да"), None
+    if empty:
+        if field_required(model, f):
+            return None, ("error.required", {})
+        return None, None
+    if kind == "multiselect":
+        values = raw if isinstance(raw, list) else [v for v in str(raw).split(",") if v]
+        allowed = {v for v, _ in field_options(model, f)}
+        bad = [v for v in values if v not in allowed]
+        return (None, ("error.choice", {})) if bad else (sorted(set(values)), None)
+    text_value = raw.strip() if isinstance(raw, str) else raw
+    try:
+        if kind in ("int", "relation"):
+            if isinstance(text_value, bool):
+                raise ValueError
+            if isinstance(text_value, str) and not re.fullmatch(r"[-+]?\d+", text_value.replace(" ", "")):
+                raise ValueError
+            value: Any = int(str(text_value).replace(" ", ""))
+        elif kind in ("number", "money"):
+            value = Decimal(str(text_value).replace(" ", "").replace("\u00a0", "").replace(",", "."))
+            if not value.is_finite():
+                raise InvalidOperation
+            value = value.quantize(Decimal("0.01")) if kind == "money" else value
+        elif kind == "date":
+            value = dt.date.fromisoformat(str(text_value)[:10])
+        elif kind == "select":
+            options = field_options(model, f)
+            if options and str(text_value) not in {v for v, _ in options}:
+                return None, ("error.choice", {})
+            tp = field_python_type(model, f.name)
+            value = tp(str(text_value)) if is_enum(tp) else str(text_value)
+        elif kind == "phone":
+            value = normalise_phone(str(text_value))
+            if value is None:
+                return None, ("error.phone", {})
+        else:
+            value = str(text_value)
+    except (ValueError, InvalidOperation, TypeError):
+        key = {"int": "error.int", "relation": "error.relation", "date": "error.date"}.get(kind, "error.number")
+        return None, (key, {})
+    if kind in ("int", "number", "money"):
+        if f.min is not None and value < f.min:
+            return None, ("error.min", {"min": _num(f.min)})
+        if f.max is not None and value > f.max:
+            return None, ("error.max", {"max": _num(f.max)})
+    if isinstance(value, str):
+        limit = _max_length(model, f.name)
+        if limit and len(value) > limit:
+            return None, ("error.max_length", {"n": limit})
+    return value, None
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+def parse_form(db: Session, res: Resource, user: CurrentUser, raw: dict[str, Any], creating: bool) -> tuple[dict[str, Any], dict]:
+    """Parse every declared form field present in ``raw`` (on create: every field). Unknown keys are ignored."""
+    values: dict[str, Any] = {}
+    errors: dict[str, tuple[str, dict]] = {}
+    for f in res.form_fields():
+        if f.name not in raw and not creating:
+            continue
+        if f.create_only and not creating:
+            continue
+        value, error = parse_value(res.model, f, raw.get(f.name, f.default))
+        if error:
+            errors[f.name] = error
+            continue
+        if field_kind(res.model, f) == "relation" and value is not None:
+            target = _instance(RESOURCES[f.resource])
+            try:
+                get_record(db, target, user, value)
+            except (NotFound, PermissionDenied):
+                errors[f.name] = ("error.relation", {})
+                continue
+        values[f.name] = value
+    return values, errors
+
+
+# --------------------------------------------------------------------------- writing
+def snapshot(record: Any) -> dict[str, Any]:
+    """Column values of a record, for audit diffs."""
+    return {c.key: getattr(record, c.key) for c in sa_inspect(type(record)).column_attrs}
+
+
+def _commit(db: Session, res: Resource) -> None:
+    try:
+        db.commit()
+    except IntegrityError as exc:
+        db.rollback()
+        raise _integrity_to_validation(res, exc) from None
+
+
+def _integrity_to_validation(res: Resource, exc: IntegrityError) -> ValidationFailed:
+    """Turn a unique violation into a message under the field it concerns."""
+    msg = str(exc.orig)
+    for f in res.form_fields():
+        if f"({f.name})" in msg and "unique" in msg.lower() or (f"({f.name})=" in msg):
+            return ValidationFailed.one(f.name, "error.unique")
+    return ValidationFailed.one("", "error.generic")
+
+
+def create_record(db: Session, res: type[Resource] | Resource, user: CurrentUser, raw: dict[str, Any], lang: str = "ru") -> Any:
+    r = _instance(res)
+    require(r, user, "create")
+    values, errors = parse_form(db, r, user, raw, creating=True)
+    ctx = ActionContext(db, user, lang)
+    if not errors:
+        errors.update(r.validate(ctx, values, None))
+    if errors:
+        raise ValidationFailed(errors)
+    record = r.model(**{k: v for k, v in values.items() if k in r.model.model_fields})
+    r.before_save(ctx, record, values, True)
+    db.add(record)
+    try:
+        db.flush()
+    except IntegrityError as exc:
+        db.rollback()
+        raise _integrity_to_validation(r, exc) from None
+    r.after_save(ctx, record, values, True)
+    db.flush()
+    db.refresh(record)
+    audit.record(db, user, "create", r.key(), record.id, {k: v for k, v in snapshot(record).items() if v is not None and k != "hashed_password"})
+    bus.mark(db, r.model.__tablename__, [record.id], "create")
+    _commit(db, r)
+    return record
+
+
+def update_record(db: Session, res: type[Resource] | Resource, user: CurrentUser, record_id: Any, raw: dict[str, Any], lang: str = "ru") -> Any:
+    r = _instance(res)
+    record = get_record(db, r, user, record_id, for_update=True)
+    require(r, user, "update", record)
+    values, errors = parse_form(db, r, user, raw, creating=False)
+    ctx = ActionContext(db, user, lang)
+    if not errors:
+        errors.update(r.validate(ctx, values, record))
+    if errors:
+        raise ValidationFailed(errors)
+    before = snapshot(record)
+    r.before_save(ctx, record, values, False)
+    for k, v in values.items():
+        if k in r.model.model_fields:
+            setattr(record, k, v)
+    try:
+        db.flush()
+    except IntegrityError as exc:
+        db.rollback()
+        raise _integrity_to_validation(r, exc) from None
+    r.after_save(ctx, record, values, False)
+    db.flush()
+    db.refresh(record)
+    changes = audit.diff(before, snapshot(record))
+    changes.pop("hashed_password", None) and changes.setdefault("password", ["***", "***"])
+    if changes:
+        audit.record(db, user, "update", r.key(), record.id, changes)
+        bus.mark(db, r.model.__tablename__, [record.id], "update")
+    _commit(db, r)
+    return record
+
+
+def delete_record(db: Session, res: type[Resource] | Resource, user: CurrentUser, record_id: Any, lang: str = "ru") -> None:
+    """Soft delete when the model has ``deleted_at`` (restorable from the Trash), hard delete otherwise."""
+    r = _instance(res)
+    record = get_record(db, r, user, record_id, for_update=True)
+    require(r, user, "delete", record)
+    ctx = ActionContext(db, user, lang)
+    r.before_delete(ctx, record)
+    if r.has_soft_delete():
+        if record.deleted_at is None:
+            record.deleted_at = dt.datetime.now(dt.timezone.utc)
+            audit.record(db, user, "soft_delete", r.key(), record.id, {"title": r.title(record)})
+    else:
+        audit.record(db, user, "delete", r.key(), record.id, {k: v for k, v in snapshot(record).items() if k != "hashed_password"})
+        db.delete(record)
+    bus.mark(db, r.model.__tablename__, [record_id], "delete")
+    _commit(db, r)
+
+
+def restore_record(db: Session, res: type[Resource] | Resource, user: CurrentUser, record_id: Any) -> Any:
+    r = _instance(res)
+    if not r.has_soft_delete():
+        raise NotFound()
+    require(r, user, "view")
+    stmt = r.list_query(user, select(r.model).where(r.model.id == int(record_id))).with_for_update()
+    record = db.exec(stmt).first()
+    if record is None:
+        raise NotFound()
+    require(r, user, "restore", record)
+    if record.deleted_at is not None:
+        record.deleted_at = None
+        audit.record(db, user, "restore", r.key(), record.id, {"title": r.title(record)})
+        bus.mark(db, r.model.__tablename__, [record.id], "update")
+    _commit(db, r)
+    return record
+
+
+def run_action(db: Session, res: type[Resource] | Resource, user: CurrentUser, name: str, ids: list[Any], lang: str = "ru") -> str | None:
+    """Run a declared action on the given records, all or nothing, after checking ``can`` for each."""
+    r = _instance(res)
+    spec = r.actions.get(name)
+    if spec is None:
+        raise NotFound()
+    if not r.can(user, name):
+        raise PermissionDenied()
+    records = []
+    for record_id in ids:
+        record = get_record(db, r, user, record_id, for_update=True)
+        require(r, user, name, record)
+        records.append(record)
+    if not records:
+        raise ValidationFailed.one("", "error.generic")
+    ctx = ActionContext(db, user, lang)
+    result = getattr(r, name)(ctx, records)
+    db.flush()
+    audit.record(db, user, name, r.key(), records[0].id if len(records) == 1 else None, {"ids": [x.id for x in records]})
+    bus.mark(db, r.model.__tablename__, [x.id for x in records], name)
+    _commit(db, r)
+    return result
+
+
+def search_options(db: Session, res: type[Resource] | Resource, user: CurrentUser, q: str, limit: int = 20) -> list[tuple[int, str]]:
+    """(id, title) of records matching ``q``, for relation pickers and relation filters."""
+    r = _instance(res)
+    if not r.can(user, "view"):
+        return []
+    params = ListParams(search=q, page_size=limit)
+    page = get_list(db, r, user, params)
+    return [(row.id, r.title(row)) for row in page.rows]

@@ -1,0 +1,99 @@
+"""Turning records into the strings the UI and CSV show: money, dates, enums, booleans, labels."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import os
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from app.core.i18n import has, t
+from app.core.resource import Column, FormField, Resource
+
+TIMEZONE = ZoneInfo(os.environ.get("PULT_TIMEZONE", "Europe/Moscow"))
+CURRENCY_SIGNS = {"RUB": "₽", "EUR": "€", "USD": "$"}
+
+
+def label_for(res: type[Resource] | None, name: str, explicit: str | None, lang: str) -> str:
+    """Column/field label: explicit i18n key or text, else ``field.<name>``, else the name humanised."""
+    if explicit:
+        return t(explicit, lang)
+    if has(f"field.{name}"):
+        return t(f"field.{name}", lang)
+    return name.replace("_", " ").capitalize()
+
+
+def fmt_number(value: Any, lang: str, places: int | None = None) -> str:
+    if value is None:
+        return ""
+    if places is not None:
+        value = Decimal(value).quantize(Decimal(1).scaleb(-places))
+    text = f"{value:,}"
+    if lang == "ru":
+        text = text.replace(",", "\u00a0").replace(".", ",")
+    return text
+
+
+def fmt_money(value: Any, currency: str | None, lang: str) -> str:
+    if value is None:
+        return ""
+    sign = CURRENCY_SIGNS.get(currency or "", currency or "")
+    return f"{fmt_number(Decimal(value), lang, 2)}\u00a0{sign}".strip()
+
+
+def fmt_datetime(value: Any, with_time: bool = True) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(TIMEZONE)
+        return value.strftime("%d.%m.%Y %H:%M" if with_time else "%d.%m.%Y")
+    if isinstance(value, dt.date):
+        return value.strftime("%d.%m.%Y")
+    return str(value)
+
+
+def fmt_value(value: Any, lang: str, kind: str = "text", currency: str | None = None, choices_key: str | None = None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, enum.Enum):
+        value = value.value
+    if choices_key:
+        return t(f"{choices_key}.{value}", lang)
+    if kind == "money":
+        return fmt_money(value, currency, lang)
+    if kind == "bool" or isinstance(value, bool):
+        return t("yes" if value else "no", lang)
+    if kind in ("date", "datetime") or isinstance(value, (dt.date, dt.datetime)):
+        return fmt_datetime(value, kind != "date")
+    if isinstance(value, (int, Decimal, float)):
+        return fmt_number(value, lang)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def cell_value(column: Column, record: Any) -> Any:
+    return column.value_fn(record) if column.value_fn else getattr(record, column.name, None)
+
+
+def fmt_cell(column: Column, record: Any, lang: str) -> str:
+    return fmt_value(cell_value(column, record), lang, column.kind, column.currency, column.choices_key)
+
+
+def form_value(record: Any, f: FormField) -> str:
+    """The string an edit form starts with for a field."""
+    value = getattr(record, f.name, None)
+    if value is None:
+        return ""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, bool):
+        return "1" if value else ""
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    return str(value)

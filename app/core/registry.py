@@ -1,0 +1,99 @@
+"""Panels and the resources they register. The kit reads this registry; it never imports a panel."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from app.core import i18n
+from app.core.resource import ImproperlyConfigured, Resource, check_resource
+
+
+@dataclass
+class Page:
+    """A custom page of a panel (dashboard, analytics): route, i18n title, component factory, permission."""
+
+    route: str
+    title: str
+    component: Callable
+    perm: str | None = None
+    icon: str = "layout-dashboard"
+    on_load: object | None = None
+    menu: bool = True
+
+
+@dataclass
+class Panel:
+    name: str
+    label: str
+    resources: list[type[Resource]] = field(default_factory=list)
+    pages: list[Page] = field(default_factory=list)
+    #: role name -> (i18n label key, permissions). Merged into the ``role`` table by the demo loader / migrations.
+    roles: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
+    catalog: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: Extra permissions that are not resource operations (e.g. ``stock.analytics.view``).
+    permissions: list[str] = field(default_factory=list)
+    api_router: object | None = None
+    icon: str = "layout-grid"
+
+
+PANELS: dict[str, Panel] = {}
+RESOURCES: dict[str, type[Resource]] = {}
+
+
+def register(panel: Panel) -> Panel:
+    """Add a panel: label its resources, merge its catalog and check every declaration."""
+    if panel.name in PANELS:
+        return PANELS[panel.name]
+    i18n.register(panel.catalog)
+    for res in panel.resources:
+        res.panel = panel.name
+        check_resource(res)
+        if res.key() in RESOURCES:
+            raise ImproperlyConfigured(f"{res.key()}: registered twice")
+        RESOURCES[res.key()] = res
+    for res in panel.resources:
+        for f in res.filters:
+            if f.resource and f.resource not in RESOURCES:
+                raise ImproperlyConfigured(f"{panel.name}.{res.__name__}: filter '{f.name}' points at unknown resource '{f.resource}'")
+        for ff in res.form_fields():
+            if ff.resource and ff.resource not in RESOURCES:
+                raise ImproperlyConfigured(f"{panel.name}.{res.__name__}: field '{ff.name}' points at unknown resource '{ff.resource}'")
+    PANELS[panel.name] = panel
+    return panel
+
+
+def load_panels(names: tuple[str, ...] | None = None) -> list[Panel]:
+    """Import ``app.panels.<name>`` for each enabled panel (``PULT_PANELS``); the admin panel always."""
+    from app.core.config import settings
+
+    importlib.import_module("app.core.admin")
+    for name in names if names is not None else settings.panels:
+        importlib.import_module(f"app.panels.{name}")
+    return list(PANELS.values())
+
+
+def resource(key: str) -> type[Resource]:
+    try:
+        return RESOURCES[key]
+    except KeyError:
+        raise KeyError(f"unknown resource {key!r}") from None
+
+
+def all_permissions() -> list[str]:
+    perms: list[str] = []
+    for panel in PANELS.values():
+        for res in panel.resources:
+            perms.extend(res.permissions())
+        perms.extend(panel.permissions)
+    return sorted(set(perms))
+
+
+def all_roles() -> dict[str, tuple[str, list[str]]]:
+    roles: dict[str, tuple[str, set[str]]] = {}
+    for panel in PANELS.values():
+        for name, (label, perms) in panel.roles.items():
+            lbl, have = roles.setdefault(name, (label, set()))
+            have.update(perms)
+    return {k: (lbl, sorted(v)) for k, (lbl, v) in roles.items()}

@@ -1,0 +1,434 @@
+"""Resource declarations: what a panel author writes.
+
+A resource names a SQLModel table and says how to list, filter, search, edit and act on it::
+
+    class Products(Resource, model=Product):
+        label = "stock.products"
+        search = ["name", "supplier_name"]
+        columns = [col("name").sortable().link(), col("stock").numeric().badge(lambda p: "red" if p.is_low_stock else None)]
+        filters = [filters.ternary("is_low_stock"), filters.select("supplier_name")]
+        form = [fields.section("main", ["name", fields.textarea("description")])]
+
+        @action("stock.restock", bulk=True, confirm=True)
+        def restock(self, ctx, records): ...
+
+The kit turns each resource into list/form/detail pages, REST routes and permissions. Every
+declaration is checked when the panel registers (:func:`check_resource`): a column, filter, search
+or form field that names nothing on the model fails at start-up with the resource and field named.
+"""
+
+from __future__ import annotations
+
+import enum
+import typing
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar
+
+from sqlmodel import Session, SQLModel
+
+from app.core.auth import CurrentUser
+
+
+class ImproperlyConfigured(Exception):
+    """A resource declaration that cannot work; raised at start-up."""
+
+
+# --------------------------------------------------------------------------- columns
+@dataclass(frozen=True)
+class Column:
+    """A list column. Builder methods return a changed copy, so declarations read as one chain."""
+
+    name: str
+    label: str | None = None
+    is_sortable: bool = False
+    kind: str = "text"  # text | numeric | money | date | datetime | bool
+    currency: str | None = None
+    badge_fn: Callable[[Any], str | None] | None = None
+    value_fn: Callable[[Any], Any] | None = None
+    is_link: bool = False
+    hidden: bool = False
+    choices_key: str | None = None  # i18n prefix for enum values, e.g. "stock.status"
+
+    def sortable(self) -> Column:
+        return replace(self, is_sortable=True)
+
+    def numeric(self) -> Column:
+        return replace(self, kind="numeric")
+
+    def money(self, currency: str = "RUB") -> Column:
+        return replace(self, kind="money", currency=currency)
+
+    def date(self) -> Column:
+        return replace(self, kind="date")
+
+    def datetime(self) -> Column:
+        return replace(self, kind="datetime")
+
+    def boolean(self) -> Column:
+        return replace(self, kind="bool")
+
+    def badge(self, fn: Callable[[Any], str | None]) -> Column:
+        """Show the value as a badge coloured by ``fn(record)`` (a Radix colour name, or None for plain text)."""
+        return replace(self, badge_fn=fn)
+
+    def value(self, fn: Callable[[Any], Any]) -> Column:
+        """Compute the shown value from the record instead of reading the attribute."""
+        return replace(self, value_fn=fn)
+
+    def link(self) -> Column:
+        """Make the cell a link to the record's detail page."""
+        return replace(self, is_link=True)
+
+    def hide(self) -> Column:
+        """Hidden until the user switches it on in the column menu."""
+        return replace(self, hidden=True)
+
+    def choices(self, i18n_prefix: str) -> Column:
+        return replace(self, choices_key=i18n_prefix)
+
+
+def col(name: str, label: str | None = None) -> Column:
+    return Column(name=name, label=label)
+
+
+# --------------------------------------------------------------------------- filters
+@dataclass(frozen=True)
+class Filter:
+    """A list filter. Values travel as strings so they fit in the URL:
+    text ``"abc"``, number/date ranges ``"10..20"`` / ``"2026-01-01..2026-02-01"``, select ``"a"``,
+    ternary ``"1"``/``"0"``, relation ``"<id>"``."""
+
+    kind: str
+    name: str
+    label: str | None = None
+    options: tuple[tuple[str, str], ...] | None = None  # (value, i18n key or label)
+    resource: str | None = None  # relation target "panel.slug"
+
+
+class filters:  # noqa: N801 - a namespace, read as ``filters.text(...)``
+    @staticmethod
+    def text(name: str, label: str | None = None) -> Filter:
+        return Filter("text", name, label)
+
+    @staticmethod
+    def number(name: str, label: str | None = None) -> Filter:
+        return Filter("number", name, label)
+
+    @staticmethod
+    def date(name: str, label: str | None = None) -> Filter:
+        return Filter("date", name, label)
+
+    @staticmethod
+    def select(name: str, options: Iterable[tuple[str, str]] | None = None, label: str | None = None) -> Filter:
+        """Options default to the enum's members, or to the column's distinct values (queried)."""
+        return Filter("select", name, label, tuple(options) if options is not None else None)
+
+    @staticmethod
+    def ternary(name: str, label: str | None = None) -> Filter:
+        return Filter("ternary", name, label)
+
+    @staticmethod
+    def relation(name: str, resource: str, label: str | None = None) -> Filter:
+        """Pick a related record by server-side search; ``resource`` is ``"panel.slug"``."""
+        return Filter("relation", name, label, resource=resource)
+
+
+# --------------------------------------------------------------------------- form fields
+@dataclass(frozen=True)
+class FormField:
+    name: str
+    kind: str = "auto"  # auto | text | textarea | int | number | money | date | bool | select | relation | password | phone | multiselect
+    label: str | None = None
+    required: bool | None = None  # None: inferred from the model (non-nullable without default)
+    min: float | None = None
+    max: float | None = None
+    options: tuple[tuple[str, str], ...] | None = None
+    currency: str | None = None
+    resource: str | None = None
+    help: str | None = None
+    create_only: bool = False  # shown on create, read-only afterwards
+    default: Any = None
+    #: Not a model column: parsed and validated, then handed to the save hooks in ``changes``.
+    virtual: bool = False
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    fields: tuple[FormField, ...]
+
+
+class fields:  # noqa: N801 - a namespace
+    @staticmethod
+    def section(title: str, items: Iterable[str | FormField]) -> Section:
+        return Section(title, tuple(i if isinstance(i, FormField) else FormField(i) for i in items))
+
+    @staticmethod
+    def text(name: str, **kw: Any) -> FormField:
+        return FormField(name, "text", **kw)
+
+    @staticmethod
+    def textarea(name: str, **kw: Any) -> FormField:
+        return FormField(name, "textarea", **kw)
+
+    @staticmethod
+    def integer(name: str, min: float | None = None, max: float | None = None, **kw: Any) -> FormField:
+        return FormField(name, "int", min=min, max=max, **kw)
+
+    @staticmethod
+    def number(name: str, min: float | None = None, max: float | None = None, **kw: Any) -> FormField:
+        return FormField(name, "number", min=min, max=max, **kw)
+
+    @staticmethod
+    def money(name: str, currency: str = "RUB", **kw: Any) -> FormField:
+        kw.setdefault("min", 0)
+        return FormField(name, "money", currency=currency, **kw)
+
+    @staticmethod
+    def date(name: str, **kw: Any) -> FormField:
+        return FormField(name, "date", **kw)
+
+    @staticmethod
+    def boolean(name: str, **kw: Any) -> FormField:
+        return FormField(name, "bool", **kw)
+
+    @staticmethod
+    def select(name: str, options: Iterable[tuple[str, str]] | None = None, **kw: Any) -> FormField:
+        return FormField(name, "select", options=tuple(options) if options is not None else None, **kw)
+
+    @staticmethod
+    def multiselect(name: str, options: Iterable[tuple[str, str]], **kw: Any) -> FormField:
+        return FormField(name, "multiselect", options=tuple(options), **kw)
+
+    @staticmethod
+    def relation(name: str, resource: str, **kw: Any) -> FormField:
+        return FormField(name, "relation", resource=resource, **kw)
+
+    @staticmethod
+    def password(name: str, **kw: Any) -> FormField:
+        return FormField(name, "password", **kw)
+
+    @staticmethod
+    def phone(name: str, **kw: Any) -> FormField:
+        return FormField(name, "phone", **kw)
+
+
+# --------------------------------------------------------------------------- actions
+@dataclass(frozen=True)
+class ActionSpec:
+    name: str
+    label: str
+    bulk: bool = False
+    row: bool = True
+    confirm: bool = False
+    job: bool = False
+    color: str = "accent"
+    #: Show the row button only when this returns True for the record (the check itself is ``can``).
+    visible: Callable[[Any], bool] | None = None
+
+
+def action(
+    label: str,
+    *,
+    bulk: bool = False,
+    row: bool = True,
+    confirm: bool = False,
+    job: bool = False,
+    color: str = "accent",
+    visible: Callable[[Any], bool] | None = None,
+) -> Callable[[Callable], Callable]:
+    """Declare a resource method ``fn(self, ctx, records) -> str | None`` as a row and/or bulk action.
+
+    The permission checked is ``can(user, <method name>, record)`` for every record; the kit writes
+    the audit row, commits and publishes. Return an i18n key (or text) to show as the result toast.
+    """
+
+    def wrap(fn: Callable) -> Callable:
+        fn.__pult_action__ = ActionSpec(fn.__name__, label, bulk, row, confirm, job, color, visible)
+        return fn
+
+    return wrap
+
+
+@dataclass
+class ActionContext:
+    """What an action or save hook gets: the open transaction and the acting user."""
+
+    db: Session
+    user: CurrentUser
+    lang: str = "ru"
+
+
+# --------------------------------------------------------------------------- resource
+class Resource:
+    """Base class of every resource. Subclass with ``class X(Resource, model=Table)``."""
+
+    model: ClassVar[type[SQLModel]]
+    #: URL segment and permission segment; defaults to the class name in lower case.
+    slug: ClassVar[str]
+    #: Set by :class:`app.core.registry.Panel` when registered.
+    panel: ClassVar[str] = ""
+    #: i18n key (or literal text) for the plural title; ``label_one`` for one record.
+    label: ClassVar[str] = ""
+    label_one: ClassVar[str] = ""
+    icon: ClassVar[str] = "table"
+    #: Fields searched with a case-insensitive substring match; a number also matches the id.
+    search: ClassVar[list[str]] = []
+    columns: ClassVar[list[Column]] = []
+    filters: ClassVar[list[Filter]] = []
+    #: Form sections; empty means every editable model field in one section.
+    form: ClassVar[list[Section]] = []
+    #: Fields on the detail page; None means the columns plus the form fields.
+    detail_fields: ClassVar[list[str] | None] = None
+    #: Related lists on the detail page: (i18n title, "panel.slug", foreign key field on that model).
+    related: ClassVar[list[tuple[str, str, str]]] = []
+    #: "keyset" uses keyset paging whenever the sort column allows it; "offset" always counts pages.
+    pagination: ClassVar[str] = "keyset"
+    default_sort: ClassVar[str] = "-id"
+    page_size: ClassVar[int] = 25
+    #: Which CRUD operations the resource offers at all (``can`` then decides per user).
+    operations: ClassVar[frozenset[str]] = frozenset({"view", "create", "update", "delete"})
+    #: Show in the sidebar.
+    menu: ClassVar[bool] = True
+    actions: ClassVar[dict[str, ActionSpec]] = {}
+
+    def __init_subclass__(cls, model: type[SQLModel] | None = None, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        if model is not None:
+            cls.model = model
+        if "slug" not in cls.__dict__:
+            cls.slug = cls.__name__.lower()
+        found = {}
+        for klass in reversed(cls.__mro__):
+            for attr in vars(klass).values():
+                spec = getattr(attr, "__pult_action__", None)
+                if spec is not None:
+                    found[spec.name] = spec
+        cls.actions = found
+
+    # -- identity ---------------------------------------------------------
+    @classmethod
+    def key(cls) -> str:
+        return f"{cls.panel}.{cls.slug}"
+
+    @classmethod
+    def perm(cls, operation: str) -> str:
+        return f"{cls.panel}.{cls.slug}.{operation}"
+
+    @classmethod
+    def permissions(cls) -> list[str]:
+        return [cls.perm(op) for op in sorted(cls.operations)] + [cls.perm(a) for a in cls.actions]
+
+    @classmethod
+    def url(cls) -> str:
+        return f"/{cls.panel}/{cls.slug}"
+
+    @classmethod
+    def has_soft_delete(cls) -> bool:
+        return "deleted_at" in cls.model.model_fields
+
+    # -- override points --------------------------------------------------
+    def can(self, user: CurrentUser, operation: str, record: Any = None) -> bool:
+        """The one permission check for pages, handlers, the API and jobs. Default: a role permission."""
+        if operation not in self.operations and operation not in self.actions and operation != "restore":
+            return False
+        if operation == "restore":
+            operation = "delete"
+        return user.has_perm(self.perm(operation))
+
+    def list_query(self, user: CurrentUser, stmt: Any) -> Any:
+        """Narrow every query of this resource (lists, get, export, API) to what ``user`` may see."""
+        return stmt
+
+    def validate(self, ctx: ActionContext, values: dict[str, Any], record: Any | None) -> dict[str, tuple[str, dict]]:
+        """Cross-field rules after per-field parsing. Return ``{field: (i18n key, params)}``."""
+        return {}
+
+    def before_save(self, ctx: ActionContext, record: Any, changes: dict[str, Any], creating: bool) -> None:
+        """Called in the transaction before flush; may change ``record`` or raise ``ValidationFailed``."""
+
+    def after_save(self, ctx: ActionContext, record: Any, changes: dict[str, Any], creating: bool) -> None:
+        """Called in the transaction after flush (ids are set): side effects such as stock moves."""
+
+    def before_delete(self, ctx: ActionContext, record: Any) -> None:
+        """Raise ``ValidationFailed.one("", key)`` to refuse deleting ``record``."""
+
+    def title(self, record: Any) -> str:
+        """How a record is named in pickers, breadcrumbs and the audit log."""
+        for attr in ("name", "title", "username", "phone"):
+            value = getattr(record, attr, None)
+            if value:
+                return str(value)
+        return f"#{record.id}"
+
+    # -- derived declarations ---------------------------------------------
+    @classmethod
+    def form_fields(cls) -> list[FormField]:
+        return [f for s in cls.form_sections() for f in s.fields]
+
+    @classmethod
+    def form_sections(cls) -> list[Section]:
+        if cls.form:
+            return list(cls.form)
+        skip = {"id", "created_at", "deleted_at"}
+        names = [n for n in cls.model.model_fields if n not in skip]
+        return [Section("details", tuple(FormField(n) for n in names))]
+
+
+def field_python_type(model: type[SQLModel], name: str) -> type | None:
+    """The field's Python type with ``Optional`` stripped, or None if ``name`` is not a model field."""
+    info = model.model_fields.get(name)
+    if info is None:
+        return None
+    ann = info.annotation
+    if typing.get_origin(ann) in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        args = [a for a in typing.get_args(ann) if a is not type(None)]
+        ann = args[0] if len(args) == 1 else ann
+    return ann
+
+
+def is_enum(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, enum.Enum)
+
+
+def check_resource(res: type[Resource]) -> None:
+    """Fail early, naming the resource and the field, when a declaration points at nothing."""
+    where = f"{res.panel}.{res.__name__}"
+    model = getattr(res, "model", None)
+    if model is None or not hasattr(model, "__table__"):
+        raise ImproperlyConfigured(f"{where}: 'model' must be a SQLModel table (class X(Resource, model=Table))")
+    names = set(model.model_fields)
+    table_cols = set(model.__table__.columns.keys())
+
+    def need(kind: str, name: str, allow_property: bool = False) -> None:
+        if name in names:
+            return
+        if allow_property and isinstance(getattr(model, name, None), property):
+            return
+        raise ImproperlyConfigured(f"{where}: {kind} '{name}' is not a field of {model.__name__}")
+
+    for c in res.columns:
+        need("column", c.name, allow_property=True) if c.value_fn is None else None
+        if c.is_sortable and c.name not in table_cols:
+            raise ImproperlyConfigured(f"{where}: column '{c.name}' is sortable but not a database column of {model.__name__}")
+    for f in res.filters:
+        if f.kind not in {"text", "number", "date", "select", "ternary", "relation"}:
+            raise ImproperlyConfigured(f"{where}: filter '{f.name}' has unknown kind '{f.kind}'")
+        if f.name not in table_cols:
+            raise ImproperlyConfigured(f"{where}: filter '{f.name}' is not a database column of {model.__name__}")
+    for s in res.search:
+        if s not in table_cols:
+            raise ImproperlyConfigured(f"{where}: search field '{s}' is not a database column of {model.__name__}")
+    for f in res.form_fields():
+        if not f.virtual and f.kind != "password":  # a password maps to another column (hashed_password)
+            need("form field", f.name)
+    sort = res.default_sort.lstrip("-")
+    if sort not in table_cols:
+        raise ImproperlyConfigured(f"{where}: default_sort '{res.default_sort}' is not a database column of {model.__name__}")
+    if res.pagination not in {"keyset", "offset"}:
+        raise ImproperlyConfigured(f"{where}: pagination must be 'keyset' or 'offset', not {res.pagination!r}")
+    for name, spec in res.actions.items():
+        if name in {"view", "create", "update", "delete", "restore"}:
+            raise ImproperlyConfigured(f"{where}: action '{name}' clashes with a built-in operation")
+        del spec

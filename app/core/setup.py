@@ -1,0 +1,42 @@
+"""Bootstrapping data every installation needs: the built-in roles and the first users."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from app.core import audit
+from app.core.auth import SYSTEM, hash_password
+from app.core.registry import all_roles, load_panels
+from models.core import Role, User
+
+
+def sync_roles(db: Session) -> None:
+    """Create the panels' built-in roles and add any permission they declare that a role lacks.
+
+    Permissions an admin granted in the role editor are kept; only missing declared ones are added.
+    The caller commits.
+    """
+    if not all_roles():
+        load_panels()
+    for name, (label, perms) in all_roles().items():
+        role = db.get(Role, name)
+        if role is None:
+            db.add(Role(name=name, label=label, permissions=list(perms), builtin=True))
+            audit.record(db, SYSTEM, "create", "admin.roles", name, {"permissions": perms}, source="system")
+        else:
+            missing = [p for p in perms if p not in role.permissions]
+            if missing:
+                role.permissions = sorted(set(role.permissions) | set(missing))
+                audit.record(db, SYSTEM, "update", "admin.roles", name, {"permissions_added": missing}, source="system")
+            role.builtin = True
+
+
+def ensure_user(db: Session, username: str, password: str, role: str, full_name: str | None = None) -> User:
+    """Create a user if the username is free; an existing user is left as it is. The caller commits."""
+    user = db.exec(select(User).where(User.username == username)).first()
+    if user is None:
+        user = User(username=username, hashed_password=hash_password(password), role=role, full_name=full_name)
+        db.add(user)
+        db.flush()
+        audit.record(db, SYSTEM, "create", "admin.users", user.id, {"username": username, "role": role}, source="system")
+    return user

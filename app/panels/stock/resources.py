@@ -1,0 +1,189 @@
+"""Sirius resources: products, supplies, orders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.core.errors import ValidationFailed
+from app.core.resource import ActionContext, Resource, action, col, fields, filters
+from app.panels.stock import services
+from models.stock import Order, OrderStatus, Product, Supply
+
+STATUS_COLORS = {
+    OrderStatus.paid_not_issued: "amber",
+    OrderStatus.paid_issued: "green",
+    OrderStatus.paid_denied: "gray",
+}
+
+
+class Products(Resource, model=Product):
+    label, label_one, icon = "stock.products", "stock.product", "package"
+    search = ["name", "supplier_name", "description"]
+    default_sort = "name"
+    columns = [
+        col("name").sortable().link(),
+        col("stock").numeric().sortable().badge(lambda p: "red" if p.is_low_stock else None),
+        col("min_stock").numeric().sortable(),
+        col("quantity").numeric().sortable().hide(),
+        col("buy_price_eur").money("EUR").sortable(),
+        col("sell_price_rub").money("RUB").sortable(),
+        col("supplier_name").sortable(),
+        col("created_at").datetime().sortable().hide(),
+    ]
+    filters = [
+        filters.ternary("is_low_stock"),
+        filters.select("supplier_name"),
+        filters.number("sell_price_rub"),
+        filters.number("stock"),
+        filters.date("created_at"),
+    ]
+    form = [
+        fields.section("stock.section.main", ["name", fields.textarea("description"), "supplier_name"]),
+        fields.section(
+            "stock.section.prices",
+            [
+                fields.money("buy_price_eur", "EUR"),
+                fields.money("sell_price_rub", "RUB"),
+                fields.integer("min_stock", min=0, max=1_000_000),
+                fields.integer("initial_qty", min=0, max=1_000_000, virtual=True, create_only=True, help="stock.initial_qty_help"),
+            ],
+        ),
+    ]
+    detail_fields = ["name", "description", "stock", "quantity", "issued_qty", "min_stock", "buy_price_eur", "sell_price_rub", "supplier_name", "created_at"]
+    related = [("stock.supplies", "stock.supplies", "product_id"), ("stock.orders", "stock.orders", "product_id")]
+
+    def after_save(self, ctx: ActionContext, record: Any, changes: dict[str, Any], creating: bool) -> None:
+        qty = changes.get("initial_qty")
+        if creating and qty:
+            supply = Supply(product_id=record.id, qty=qty, supplier_name=record.supplier_name, buy_price_eur=record.buy_price_eur)
+            ctx.db.add(supply)
+            services.add_supply(ctx.db, ctx.user, supply)
+        elif not creating and "min_stock" in changes:
+            ctx.db.refresh(record)
+            services.notify_if_low(ctx.db, record, was_low=False) if record.is_low_stock else None
+
+    def before_delete(self, ctx: ActionContext, record: Any) -> None:
+        """Soft delete keeps order history intact; nothing to refuse."""
+
+
+class Supplies(Resource, model=Supply):
+    label, label_one, icon = "stock.supplies", "stock.supply", "truck"
+    operations = frozenset({"view", "create", "delete"})
+    search = ["supplier_name"]
+    columns = [
+        col("id").sortable().link(),
+        col("created_at").datetime().sortable(),
+        col("product_id", "stock.product").value(lambda s: _product_name(s)),
+        col("qty").numeric().sortable(),
+        col("supplier_name").sortable(),
+        col("buy_price_eur").money("EUR").sortable(),
+    ]
+    filters = [filters.relation("product_id", "stock.products", "stock.product"), filters.date("created_at"), filters.select("supplier_name")]
+    form = [
+        fields.section(
+            "stock.supply",
+            [
+                fields.relation("product_id", "stock.products", label="stock.product"),
+                fields.integer("qty", min=1, max=1_000_000),
+                "supplier_name",
+                fields.money("buy_price_eur", "EUR"),
+            ],
+        )
+    ]
+
+    def before_save(self, ctx: ActionContext, record: Any, changes: dict[str, Any], creating: bool) -> None:
+        if creating:
+            services.add_supply(ctx.db, ctx.user, record)
+
+    def before_delete(self, ctx: ActionContext, record: Any) -> None:
+        services.remove_supply(ctx.db, record)
+
+    def title(self, record: Any) -> str:
+        return f"#{record.id}"
+
+
+class Orders(Resource, model=Order):
+    label, label_one, icon = "stock.orders", "stock.order", "shopping-cart"
+    search = ["phone", "customer_name", "product_name"]
+    columns = [
+        col("id").sortable().link(),
+        col("created_at").datetime().sortable(),
+        col("product_name", "stock.product"),
+        col("qty").numeric(),
+        col("unit_price_rub").money("RUB"),
+        col("total", "stock.total").money("RUB").value(lambda o: o.qty * o.unit_price_rub),
+        col("phone").sortable(),
+        col("customer_name").hide(),
+        col("status").sortable().choices("order.status").badge(lambda o: STATUS_COLORS.get(o.status)),
+    ]
+    filters = [
+        filters.select("status"),
+        filters.relation("product_id", "stock.products", "stock.product"),
+        filters.date("created_at"),
+        filters.text("phone"),
+    ]
+    form = [
+        fields.section(
+            "stock.order",
+            [
+                fields.phone("phone"),
+                "customer_name",
+                fields.relation("product_id", "stock.products", label="stock.product"),
+                fields.integer("qty", min=1, max=1_000_000),
+                fields.money("unit_price_rub", "RUB", required=False, help="stock.price_help"),
+                fields.select("status", [(s.value, f"order.status.{s.value}") for s in OrderStatus], create_only=True, default="paid_not_issued"),
+            ],
+        )
+    ]
+    detail_fields = ["id", "created_at", "status", "product_name", "qty", "unit_price_rub", "phone", "customer_name", "issued_at"]
+
+    def can(self, user, operation, record=None) -> bool:
+        """Only open orders can be edited; issue/deny state rules are the services' (with a clear message)."""
+        if operation == "update" and record is not None and record.status != OrderStatus.paid_not_issued:
+            return False
+        return super().can(user, operation, record)
+
+    def validate(self, ctx: ActionContext, values: dict[str, Any], record: Any | None) -> dict:
+        if record is None and values.get("status") == OrderStatus.paid_denied:
+            return {"status": ("error.choice", {})}
+        return {}
+
+    def before_save(self, ctx: ActionContext, record: Any, changes: dict[str, Any], creating: bool) -> None:
+        if creating or "product_id" in changes:
+            product = services.lock_product(ctx.db, record.product_id)
+            record.product_name = product.name
+            if changes.get("unit_price_rub") is None and (creating or "unit_price_rub" in changes):
+                if product.sell_price_rub is None:
+                    raise ValidationFailed.one("unit_price_rub", "error.required")
+                record.unit_price_rub = product.sell_price_rub
+        if creating:
+            record.user_id = ctx.user.id
+            wants_issued = record.status == OrderStatus.paid_issued
+            record.status = OrderStatus.paid_not_issued
+            if wants_issued:
+                ctx.db.add(record)
+                ctx.db.flush()
+                services.issue_order(ctx.db, record)
+
+    @action("stock.issue", bulk=True, confirm=True, color="green", visible=lambda o: o.status == OrderStatus.paid_not_issued)
+    def issue(self, ctx: ActionContext, records: list[Order]) -> str:
+        for order in records:
+            services.issue_order(ctx.db, order)
+        return "stock.issued"
+
+    @action("stock.deny", bulk=True, confirm=True, color="red", visible=lambda o: o.status != OrderStatus.paid_denied)
+    def deny(self, ctx: ActionContext, records: list[Order]) -> str:
+        for order in records:
+            services.deny_order(ctx.db, order)
+        return "stock.denied"
+
+    def title(self, record: Any) -> str:
+        return f"№{record.id} · {record.phone}"
+
+
+def _product_name(supply: Supply) -> str:
+    from sqlmodel import Session
+
+    db = Session.object_session(supply)
+    product = db.get(Product, supply.product_id) if db is not None else None
+    return product.name if product is not None else f"#{supply.product_id}"

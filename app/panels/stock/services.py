@@ -1,0 +1,234 @@
+"""Sirius stock rules (seed 001): supplies add to quantity, issuing an order takes from stock,
+low stock notifies, analytics aggregate sales and profit. Called from the resources' hooks and
+actions, the analytics page, the API and tests; every function runs inside the caller's transaction."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Date, cast, func
+from sqlmodel import Session, select
+
+from app.core import audit, bus
+from app.core.auth import CurrentUser
+from app.core.errors import PermissionDenied, ValidationFailed
+from models.core import Notification, Setting
+from models.stock import Order, OrderStatus, Product, Supply
+
+EUR_RUB_KEY = "stock.eur_rub_rate"
+DEFAULT_EUR_RUB = Decimal("100.00")
+
+
+def lock_product(db: Session, product_id: int) -> Product:
+    """The product row locked for the rest of the transaction, so concurrent issues cannot oversell."""
+    product = db.exec(select(Product).where(Product.id == product_id).with_for_update()).first()
+    if product is None or product.deleted_at is not None:
+        raise ValidationFailed.one("product_id", "error.relation")
+    return product
+
+
+def current_stock(product: Product) -> int:
+    return product.quantity - product.issued_qty
+
+
+def notify_if_low(db: Session, product: Product, was_low: bool) -> None:
+    """Write a low-stock notification for admins and managers when a product crosses its threshold."""
+    now_low = current_stock(product) < product.min_stock
+    if now_low and not was_low:
+        for role in ("admin", "manager"):
+            db.add(
+                Notification(
+                    role=role,
+                    kind="stock.low_stock",
+                    title=f"Низкий остаток: {product.name}",
+                    body=f"Остаток {current_stock(product)} при пороге {product.min_stock}",
+                    link=f"/stock/products/{product.id}",
+                    data={"product_id": product.id, "stock": current_stock(product), "min_stock": product.min_stock},
+                )
+            )
+        bus.mark(db, "notification", [], "create")
+
+
+def was_low(product: Product) -> bool:
+    return current_stock(product) < product.min_stock
+
+
+def add_supply(db: Session, user: CurrentUser, supply: Supply) -> None:
+    """Add a supply's quantity to its product (in the caller's transaction)."""
+    product = lock_product(db, supply.product_id)
+    low = was_low(product)
+    product.quantity += supply.qty
+    if not supply.supplier_name:
+        supply.supplier_name = product.supplier_name
+    elif not product.supplier_name:
+        product.supplier_name = supply.supplier_name
+    if supply.buy_price_eur is None:
+        supply.buy_price_eur = product.buy_price_eur
+    else:
+        product.buy_price_eur = supply.buy_price_eur
+    supply.user_id = user.id
+    notify_if_low(db, product, low)
+    bus.mark(db, "product", [product.id], "update")
+
+
+def remove_supply(db: Session, supply: Supply) -> None:
+    """Undo a supply; refused when the goods have already been issued."""
+    product = lock_product(db, supply.product_id)
+    if product.quantity - supply.qty < product.issued_qty:
+        raise ValidationFailed.one("", "stock.supply_in_use")
+    low = was_low(product)
+    product.quantity -= supply.qty
+    notify_if_low(db, product, low)
+    bus.mark(db, "product", [product.id], "update")
+
+
+def issue_order(db: Session, order: Order) -> None:
+    """Hand the goods out: refuse when the order is not open or the stock is short."""
+    if order.status != OrderStatus.paid_not_issued:
+        raise ValidationFailed.one("", "stock.order_not_open", id=order.id)
+    product = lock_product(db, order.product_id)
+    available = current_stock(product)
+    if order.qty > available:
+        raise ValidationFailed.one("qty", "stock.not_enough", name=product.name, stock=available, qty=order.qty)
+    low = was_low(product)
+    product.issued_qty += order.qty
+    order.status = OrderStatus.paid_issued
+    order.issued_at = dt.datetime.now(dt.timezone.utc)
+    notify_if_low(db, product, low)
+    bus.mark(db, "product", [product.id], "update")
+
+
+def deny_order(db: Session, order: Order) -> None:
+    """Cancel an order; an already issued one returns its goods to stock."""
+    if order.status == OrderStatus.paid_denied:
+        raise ValidationFailed.one("", "stock.order_not_open", id=order.id)
+    if order.status == OrderStatus.paid_issued:
+        product = lock_product(db, order.product_id)
+        product.issued_qty -= order.qty
+        bus.mark(db, "product", [product.id], "update")
+    order.status = OrderStatus.paid_denied
+
+
+# --------------------------------------------------------------------------- settings
+def eur_rub_rate(db: Session) -> Decimal:
+    row = db.get(Setting, EUR_RUB_KEY)
+    return Decimal(str(row.value)) if row and row.value is not None else DEFAULT_EUR_RUB
+
+
+def set_eur_rub_rate(db: Session, user: CurrentUser, raw: str) -> Decimal:
+    if not user.has_perm("stock.analytics.rate"):
+        raise PermissionDenied()
+    try:
+        rate = Decimal(str(raw).replace(",", ".").strip())
+    except Exception:
+        raise ValidationFailed.one("rate", "error.number") from None
+    if not rate.is_finite() or rate <= 0 or rate > 100000:
+        raise ValidationFailed.one("rate", "error.min", min="0.01")
+    rate = rate.quantize(Decimal("0.0001"))
+    row = db.get(Setting, EUR_RUB_KEY)
+    old = row.value if row else None
+    if row is None:
+        row = Setting(key=EUR_RUB_KEY)
+        db.add(row)
+    row.value = str(rate)
+    row.updated_at = dt.datetime.now(dt.timezone.utc)
+    row.updated_by = user.username
+    audit.record(db, user, "update", "setting", EUR_RUB_KEY, {"value": [old, str(rate)]})
+    bus.mark(db, "setting", [EUR_RUB_KEY], "update")
+    db.commit()
+    return rate
+
+
+# --------------------------------------------------------------------------- analytics
+SOLD = (OrderStatus.paid_not_issued, OrderStatus.paid_issued)
+
+
+@dataclass
+class Analytics:
+    rate: Decimal
+    periods: list[dict[str, Any]]  # period, pieces, revenue
+    products: list[dict[str, Any]]  # product_id, name, pieces, revenue, cost, profit
+    totals: dict[str, Any]
+
+
+def analytics(
+    db: Session,
+    user: CurrentUser,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    product_id: int | None = None,
+    bucket: str = "day",
+    rate: Decimal | None = None,
+) -> Analytics:
+    """Sales (paid orders that are not denied) in pieces and roubles by period and by product.
+
+    Cost is the product's purchase price in EUR times ``rate`` (the saved EUR→RUB rate by
+    default); profit is revenue minus cost. Dates are inclusive, in UTC.
+    """
+    if not user.has_perm("stock.analytics.view"):
+        raise PermissionDenied()
+    if bucket not in ("day", "week", "month"):
+        bucket = "day"
+    rate = rate if rate is not None else eur_rub_rate(db)
+    conditions = [Order.status.in_(SOLD)]
+    if date_from:
+        conditions.append(Order.created_at >= date_from)
+    if date_to:
+        conditions.append(Order.created_at < date_to + dt.timedelta(days=1))
+    if product_id:
+        conditions.append(Order.product_id == product_id)
+    revenue = func.sum(Order.qty * Order.unit_price_rub)
+    pieces = func.sum(Order.qty)
+    period = cast(func.date_trunc(bucket, func.timezone("UTC", Order.created_at)), Date)
+    period_rows = db.exec(
+        select(period.label("period"), pieces.label("pieces"), revenue.label("revenue"))
+        .where(*conditions)
+        .group_by(period)
+        .order_by(period)
+    ).all()
+    cost_eur = func.sum(Order.qty * func.coalesce(Product.buy_price_eur, 0))
+    product_rows = db.exec(
+        select(Product.id, Product.name, pieces.label("pieces"), revenue.label("revenue"), cost_eur.label("cost_eur"))
+        .join(Product, Product.id == Order.product_id)
+        .where(*conditions)
+        .group_by(Product.id, Product.name)
+        .order_by(revenue.desc())
+    ).all()
+    products = []
+    for pid, name, pcs, rev, ceur in product_rows:
+        cost = (Decimal(ceur or 0) * rate).quantize(Decimal("0.01"))
+        rev = Decimal(rev or 0).quantize(Decimal("0.01"))
+        products.append({"product_id": pid, "name": name, "pieces": int(pcs or 0), "revenue": rev, "cost": cost, "profit": rev - cost})
+    periods = [
+        {"period": p, "pieces": int(pcs or 0), "revenue": Decimal(rev or 0).quantize(Decimal("0.01"))} for p, pcs, rev in period_rows
+    ]
+    totals = {
+        "pieces": sum(p["pieces"] for p in products),
+        "revenue": sum((p["revenue"] for p in products), Decimal("0.00")),
+        "cost": sum((p["cost"] for p in products), Decimal("0.00")),
+    }
+    totals["profit"] = totals["revenue"] - totals["cost"]
+    return Analytics(rate=rate, periods=periods, products=products, totals=totals)
+
+
+def analytics_csv(result: Analytics) -> str:
+    """The by-product breakdown and the totals as CSV (UTF-8, comma separated) for spreadsheets."""
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(["product_id", "product", "pieces", "revenue_rub", "cost_rub", "profit_rub"])
+    for p in result.products:
+        w.writerow([p["product_id"], p["name"], p["pieces"], p["revenue"], p["cost"], p["profit"]])
+    t = result.totals
+    w.writerow(["", "TOTAL", t["pieces"], t["revenue"], t["cost"], t["profit"]])
+    w.writerow([])
+    w.writerow(["period", "pieces", "revenue_rub"])
+    for p in result.periods:
+        w.writerow([p["period"].isoformat(), p["pieces"], p["revenue"]])
+    w.writerow([])
+    w.writerow(["eur_rub_rate", result.rate])
+    return out.getvalue()

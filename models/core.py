@@ -1,0 +1,91 @@
+"""The kit's own tables: users, roles, sessions, the audit log and notifications."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+from models.base import created_at_field, optional_ts_field
+
+
+class Role(SQLModel, table=True):
+    """A named set of permissions such as ``stock.products.create``; ``*`` grants everything."""
+
+    name: str = Field(primary_key=True, max_length=50)
+    label: str = Field(default="", max_length=100)
+    permissions: list[str] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]"))
+    #: Built-in roles come from the panels' ``roles.py`` and cannot be deleted.
+    builtin: bool = Field(default=False)
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True, index=True)
+    full_name: str | None = Field(default=None, max_length=200)
+    hashed_password: str = Field(max_length=255)
+    role: str = Field(default="user", foreign_key="role.name", max_length=50, index=True)
+    is_active: bool = Field(default=True)
+    telegram_chat_id: str | None = Field(default=None, max_length=64)
+    created_at: datetime = created_at_field()
+    deleted_at: datetime | None = optional_ts_field(index=True)
+
+
+class UserSession(SQLModel, table=True):
+    """A server-side login session. The browser holds the opaque token; we keep only its SHA-256."""
+
+    __tablename__ = "user_session"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    created_at: datetime = created_at_field()
+    last_seen_at: datetime = Field(sa_type=DateTime(timezone=True), nullable=False)
+    expires_at: datetime = Field(sa_type=DateTime(timezone=True), nullable=False)
+    revoked_at: datetime | None = optional_ts_field()
+    ip: str | None = Field(default=None, max_length=64)
+    user_agent: str | None = Field(default=None, max_length=300)
+
+
+class AuditLog(SQLModel, table=True):
+    """Who changed what, when, from where, and the field-by-field difference."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_entity", "entity_type", "entity_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = created_at_field()
+    user_id: int | None = Field(default=None, foreign_key="user.id", index=True, ondelete="SET NULL")
+    username: str | None = Field(default=None, max_length=64)
+    action: str = Field(max_length=64, index=True)
+    entity_type: str = Field(max_length=64)
+    entity_id: str | None = Field(default=None, max_length=64)
+    #: ``{"field": [old, new]}`` for updates, the new values for creates, extra context for actions.
+    diff: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False, server_default="{}"))
+    source: str = Field(default="ui", max_length=16)  # ui | api | job | system
+
+
+class Notification(SQLModel, table=True):
+    """An in-app notification. ``user_id`` NULL with ``role`` set addresses every user of that role."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = created_at_field()
+    user_id: int | None = Field(default=None, foreign_key="user.id", index=True, ondelete="CASCADE")
+    role: str | None = Field(default=None, max_length=50)
+    kind: str = Field(max_length=64, index=True)
+    title: str = Field(max_length=200)
+    body: str = Field(default="", max_length=2000)
+    link: str | None = Field(default=None, max_length=300)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}"))
+    read_at: datetime | None = optional_ts_field()
+
+
+class Setting(SQLModel, table=True):
+    """Small editable settings (an exchange rate, a feature switch) as JSON values by key."""
+
+    key: str = Field(primary_key=True, max_length=100)
+    value: Any = Field(default=None, sa_column=Column(JSONB, nullable=True))
+    updated_at: datetime | None = optional_ts_field()
+    updated_by: str | None = Field(default=None, max_length=64)

@@ -1,0 +1,153 @@
+"""Shared fixtures: a real PostgreSQL database and a real Redis database of the suite's own.
+
+``DATABASE_URL`` / ``REDIS_URL`` name the servers (``scripts/test`` starts embedded ones when they
+are unset). The suite creates ``<db>_test`` on that server, migrates it with Alembic once, and
+truncates the tables between tests; Redis uses database 9 and is flushed before each test.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, make_url, text
+
+os.environ.setdefault("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/pult")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
+os.environ.setdefault("PULT_SECRET_KEY", "y5rH0m5o7m5Yk0gGnQ2H1c8mQvKQ0v0n5cTqK3b0m8E=")
+
+
+def _test_urls() -> tuple[str, str, str]:
+    from app.core.config import _normalise_db_url
+
+    base = make_url(_normalise_db_url(os.environ["DATABASE_URL"]))
+    name = f"{base.database or 'pult'}_test"
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        name += "_" + os.environ["PYTEST_XDIST_WORKER"]
+    admin = base.set(database="postgres").render_as_string(hide_password=False)
+    test = base.set(database=name).render_as_string(hide_password=False)
+    redis_url = os.environ["REDIS_URL"].rsplit("/", 1)[0] + "/9"
+    return admin, test, redis_url
+
+
+ADMIN_URL, TEST_DB_URL, TEST_REDIS_URL = _test_urls()
+# Everything imported from here on (and every subprocess the tests start) uses the test databases.
+os.environ["DATABASE_URL"] = TEST_DB_URL
+os.environ["REDIS_URL"] = TEST_REDIS_URL
+
+KEEP_TABLES = {"alembic_version"}
+
+
+def _create_database() -> None:
+    name = make_url(TEST_DB_URL).database
+    eng = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with eng.connect() as c:
+        c.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    eng.dispose()
+
+
+def migrate(url: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config("alembic.ini")
+    cfg.attributes["url"] = url
+    cfg.attributes["skip_logging"] = True
+    command.upgrade(cfg, "head")
+
+
+@pytest.fixture(scope="session")
+def engine():
+    _create_database()
+    migrate(TEST_DB_URL)
+    from app.core import db as dbm
+    from app.core.registry import load_panels
+
+    load_panels()
+    eng = create_engine(TEST_DB_URL, pool_pre_ping=True)
+    dbm.set_engine(eng)
+    yield eng
+    dbm.set_engine(None)
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_conn():
+    import redis
+
+    from app.core.redis import set_redis
+
+    client = redis.Redis.from_url(TEST_REDIS_URL, decode_responses=True)
+    client.ping()
+    set_redis(client)
+    yield client
+    set_redis(None)
+
+
+def _truncate(eng) -> None:
+    with eng.begin() as c:
+        names = [r[0] for r in c.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))]
+        names = [n for n in names if n not in KEEP_TABLES]
+        if names:
+            c.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture()
+def clean(engine, redis_conn) -> Iterator[None]:
+    """An empty schema with the built-in roles, and an empty Redis database."""
+    _truncate(engine)
+    redis_conn.flushdb()
+    from sqlmodel import Session
+
+    from app.core.setup import sync_roles
+
+    with Session(engine) as s:
+        sync_roles(s)
+        s.commit()
+    yield
+
+
+@pytest.fixture()
+def db(clean, engine):
+    """A session on the test database. Services commit for real; the next test starts clean."""
+    from sqlmodel import Session
+
+    with Session(engine, expire_on_commit=False) as s:
+        yield s
+
+
+_HASHES: dict[str, str] = {}
+
+
+@pytest.fixture()
+def users(db):
+    """One user per built-in role (password = username + "-pass"), as ``CurrentUser`` by role name."""
+    from app.core import auth
+    from models.core import User
+
+    out = {}
+    for role in ("admin", "manager", "user"):
+        password = f"{role}-pass"
+        if role not in _HASHES:
+            _HASHES[role] = auth.hash_password(password)
+        u = User(username=role, hashed_password=_HASHES[role], role=role, full_name=role.title())
+        db.add(u)
+        db.flush()
+        out[role] = u
+    db.commit()
+    return {role: auth.current_user_for(db, u) for role, u in out.items()}
+
+
+@pytest.fixture()
+def stock_data(db, users):
+    """Two products (one with stock 10, one low) created through the services as admin."""
+    from app.core import crud
+    from app.core.registry import resource
+
+    products = resource("stock.products")
+    a = crud.create_record(db, products, users["admin"], {"name": "Кабель USB-C", "buy_price_eur": "5", "sell_price_rub": "900", "min_stock": "2", "initial_qty": "10", "supplier_name": "Альфа"})
+    b = crud.create_record(db, products, users["admin"], {"name": "Роутер Pro", "buy_price_eur": "40", "sell_price_rub": "6500", "min_stock": "5", "initial_qty": "3", "supplier_name": "Бета"})
+    return {"cable": a, "router": b}
