@@ -88,11 +88,24 @@ def redis_conn():
 
 
 def _truncate(eng) -> None:
+    """Empty every table and restart its ids.
+
+    DELETE (children first) rather than TRUNCATE: this runs before every test, and on tables this
+    small TRUNCATE is more than ten times slower (it replaces every table's and index's files).
+    """
+    import models  # noqa: F401 - every table on the metadata
+    from sqlmodel import SQLModel
+
     with eng.begin() as c:
-        names = [r[0] for r in c.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))]
-        names = [n for n in names if n not in KEEP_TABLES]
-        if names:
-            c.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
+        present = {r[0] for r in c.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))} - KEEP_TABLES
+        ordered = [t.name for t in reversed(SQLModel.metadata.sorted_tables) if t.name in present]
+        others = sorted(present - set(ordered))
+        if others:  # tables the models do not describe: the slow, sure way
+            c.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in others) + " RESTART IDENTITY CASCADE"))
+        for name in ordered:
+            c.execute(text(f'DELETE FROM "{name}"'))
+        for (seq,) in c.execute(text("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")).all():
+            c.execute(text(f'ALTER SEQUENCE "{seq}" RESTART'))
 
 
 @pytest.fixture()

@@ -36,6 +36,17 @@ def verify_password(password: str, hashed: str) -> bool:
         return False
 
 
+_DUMMY_HASH: str | None = None
+
+
+def _dummy_hash() -> str:
+    """A hash of a random password, checked when the username is unknown."""
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+    return _DUMMY_HASH
+
+
 @dataclass(frozen=True)
 class CurrentUser:
     """The acting user as services see it: identity plus the role's permissions, detached from any session."""
@@ -115,7 +126,9 @@ def login(db: Session, username: str, password: str, ip: str | None = None, user
     username = (username or "").strip()
     check_throttle(username, ip)
     user = db.exec(select(User).where(User.username == username, User.deleted_at.is_(None))).first()
-    if user is None or not user.is_active or not verify_password(password or "", user.hashed_password):
+    # Always pay for one hash check, so the response time does not tell which usernames exist.
+    password_ok = verify_password(password or "", user.hashed_password if user is not None else _dummy_hash())
+    if user is None or not user.is_active or not password_ok:
         _record_failure(username, ip)
         audit.record(db, None, "login_failed", "user", user.id if user else None, {"username": username, "ip": ip}, source="ui")
         db.commit()

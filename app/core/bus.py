@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 
 def mark(db: ORMSession, model: str, ids: list[Any] | None, op: str) -> None:
     """Queue a change notice on the session; it is published after commit."""
+    # Make sure a transaction is open: rolling back a session without one fires no event, and the
+    # notice would then go out with the next, unrelated commit.
+    db.connection()
     db.info.setdefault("pult_changes", []).append(
         {"model": model, "ids": [str(i) for i in (ids or [])], "op": op}
     )

@@ -8,7 +8,9 @@ change after the commit. UI handlers, the REST API, jobs and tests all call thes
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -20,7 +22,7 @@ from sqlmodel import Session, select
 from app.core import audit, bus
 from app.core.auth import CurrentUser
 from app.core.errors import NotFound, PermissionDenied, ValidationFailed
-from app.core.query import ListParams, Page, get_list
+from app.core.query import ListParams, Page, get_list, parse_pk, pk_column, pk_name
 from app.core.registry import RESOURCES
 from app.core.resource import ActionContext, FormField, Resource, field_python_type, is_enum
 
@@ -46,12 +48,12 @@ def get_record(db: Session, res: type[Resource] | Resource, user: CurrentUser, r
     r = _instance(res)
     require(r, user, "view")
     try:
-        pk = int(record_id)
+        pk = parse_pk(r.model, record_id)
     except (TypeError, ValueError):
         raise NotFound() from None
-    stmt = r.list_query(user, select(r.model).where(r.model.id == pk))
-    if for_update:
-        stmt = stmt.with_for_update()
+    stmt = r.list_query(user, select(r.model).where(pk_column(r.model) == pk))
+    if for_update:  # and re-read: the session may hold a stale copy from an earlier transaction
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     record = db.exec(stmt).first()
     if record is None:
         raise NotFound()
@@ -182,7 +184,9 @@ def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
 
 
-def parse_form(db: Session, res: Resource, user: CurrentUser, raw: dict[str, Any], creating: bool) -> tuple[dict[str, Any], dict]:
+def parse_form(
+    db: Session, res: Resource, user: CurrentUser, raw: dict[str, Any], creating: bool, record: Any | None = None
+) -> tuple[dict[str, Any], dict]:
     """Parse every declared form field present in ``raw`` (on create: every field). Unknown keys are ignored."""
     values: dict[str, Any] = {}
     errors: dict[str, tuple[str, dict]] = {}
@@ -191,15 +195,25 @@ def parse_form(db: Session, res: Resource, user: CurrentUser, raw: dict[str, Any
             continue
         if f.create_only and not creating:
             continue
+        kind = field_kind(res.model, f)
+        if creating and kind == "bool" and f.name not in raw and f.default is None and f.name in res.model.model_fields:
+            # Left out (an API client): the model's default, not "unchecked".
+            values[f.name] = res.model.model_fields[f.name].get_default(call_default_factory=True)
+            continue
         value, error = parse_value(res.model, f, raw.get(f.name, f.default))
         if error:
             errors[f.name] = error
             continue
-        if field_kind(res.model, f) == "relation" and value is not None:
+        if kind == "relation" and value is not None:
             target = _instance(RESOURCES[f.resource])
             try:
-                get_record(db, target, user, value)
+                linked = get_record(db, target, user, value)
             except (NotFound, PermissionDenied):
+                errors[f.name] = ("error.relation", {})
+                continue
+            # A record in the trash cannot be newly linked (an existing link may stay as it is).
+            unchanged = record is not None and getattr(record, f.name, None) == value
+            if getattr(linked, "deleted_at", None) is not None and not unchanged:
                 errors[f.name] = ("error.relation", {})
                 continue
         values[f.name] = value
@@ -207,6 +221,26 @@ def parse_form(db: Session, res: Resource, user: CurrentUser, raw: dict[str, Any
 
 
 # --------------------------------------------------------------------------- writing
+def _rolls_back(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A write service owns the caller's transaction: when it fails, it rolls back, so nothing the
+    failed call flushed (rows, row locks, change notices) rides along with the caller's next commit."""
+
+    @functools.wraps(fn)
+    def wrapper(db: Session, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(db, *args, **kwargs)
+        except BaseException:
+            db.rollback()
+            raise
+
+    return wrapper
+
+
+def pk_of(record: Any) -> Any:
+    """The record's primary key value (``id`` for most tables)."""
+    return getattr(record, pk_name(type(record)))
+
+
 def snapshot(record: Any) -> dict[str, Any]:
     """Column values of a record, for audit diffs."""
     return {c.key: getattr(record, c.key) for c in sa_inspect(type(record)).column_attrs}
@@ -229,6 +263,7 @@ def _integrity_to_validation(res: Resource, exc: IntegrityError) -> ValidationFa
     return ValidationFailed.one("", "error.generic")
 
 
+@_rolls_back
 def create_record(db: Session, res: type[Resource] | Resource, user: CurrentUser, raw: dict[str, Any], lang: str = "ru") -> Any:
     r = _instance(res)
     require(r, user, "create")
@@ -249,17 +284,18 @@ def create_record(db: Session, res: type[Resource] | Resource, user: CurrentUser
     r.after_save(ctx, record, values, True)
     db.flush()
     db.refresh(record)
-    audit.record(db, user, "create", r.key(), record.id, {k: v for k, v in snapshot(record).items() if v is not None and k != "hashed_password"})
-    bus.mark(db, r.model.__tablename__, [record.id], "create")
+    audit.record(db, user, "create", r.key(), pk_of(record), {k: v for k, v in snapshot(record).items() if v is not None and k != "hashed_password"})
+    bus.mark(db, r.model.__tablename__, [pk_of(record)], "create")
     _commit(db, r)
     return record
 
 
+@_rolls_back
 def update_record(db: Session, res: type[Resource] | Resource, user: CurrentUser, record_id: Any, raw: dict[str, Any], lang: str = "ru") -> Any:
     r = _instance(res)
     record = get_record(db, r, user, record_id, for_update=True)
     require(r, user, "update", record)
-    values, errors = parse_form(db, r, user, raw, creating=False)
+    values, errors = parse_form(db, r, user, raw, creating=False, record=record)
     ctx = ActionContext(db, user, lang)
     if not errors:
         errors.update(r.validate(ctx, values, record))
@@ -281,12 +317,13 @@ def update_record(db: Session, res: type[Resource] | Resource, user: CurrentUser
     changes = audit.diff(before, snapshot(record))
     changes.pop("hashed_password", None) and changes.setdefault("password", ["***", "***"])
     if changes:
-        audit.record(db, user, "update", r.key(), record.id, changes)
-        bus.mark(db, r.model.__tablename__, [record.id], "update")
+        audit.record(db, user, "update", r.key(), pk_of(record), changes)
+        bus.mark(db, r.model.__tablename__, [pk_of(record)], "update")
     _commit(db, r)
     return record
 
 
+@_rolls_back
 def delete_record(db: Session, res: type[Resource] | Resource, user: CurrentUser, record_id: Any, lang: str = "ru") -> None:
     """Soft delete when the model has ``deleted_at`` (restorable from the Trash), hard delete otherwise."""
     r = _instance(res)
@@ -297,32 +334,38 @@ def delete_record(db: Session, res: type[Resource] | Resource, user: CurrentUser
     if r.has_soft_delete():
         if record.deleted_at is None:
             record.deleted_at = dt.datetime.now(dt.timezone.utc)
-            audit.record(db, user, "soft_delete", r.key(), record.id, {"title": r.title(record)})
+            audit.record(db, user, "soft_delete", r.key(), pk_of(record), {"title": r.title(record)})
     else:
-        audit.record(db, user, "delete", r.key(), record.id, {k: v for k, v in snapshot(record).items() if k != "hashed_password"})
+        audit.record(db, user, "delete", r.key(), pk_of(record), {k: v for k, v in snapshot(record).items() if k != "hashed_password"})
         db.delete(record)
     bus.mark(db, r.model.__tablename__, [record_id], "delete")
     _commit(db, r)
 
 
+@_rolls_back
 def restore_record(db: Session, res: type[Resource] | Resource, user: CurrentUser, record_id: Any) -> Any:
     r = _instance(res)
     if not r.has_soft_delete():
         raise NotFound()
     require(r, user, "view")
-    stmt = r.list_query(user, select(r.model).where(r.model.id == int(record_id))).with_for_update()
+    try:
+        pk = parse_pk(r.model, record_id)
+    except (TypeError, ValueError):
+        raise NotFound() from None
+    stmt = r.list_query(user, select(r.model).where(pk_column(r.model) == pk)).with_for_update().execution_options(populate_existing=True)
     record = db.exec(stmt).first()
     if record is None:
         raise NotFound()
     require(r, user, "restore", record)
     if record.deleted_at is not None:
         record.deleted_at = None
-        audit.record(db, user, "restore", r.key(), record.id, {"title": r.title(record)})
-        bus.mark(db, r.model.__tablename__, [record.id], "update")
+        audit.record(db, user, "restore", r.key(), pk_of(record), {"title": r.title(record)})
+        bus.mark(db, r.model.__tablename__, [pk_of(record)], "update")
     _commit(db, r)
     return record
 
 
+@_rolls_back
 def run_action(db: Session, res: type[Resource] | Resource, user: CurrentUser, name: str, ids: list[Any], lang: str = "ru") -> str | None:
     """Run a declared action on the given records, all or nothing, after checking ``can`` for each."""
     r = _instance(res)
@@ -341,8 +384,8 @@ def run_action(db: Session, res: type[Resource] | Resource, user: CurrentUser, n
     ctx = ActionContext(db, user, lang)
     result = getattr(r, name)(ctx, records)
     db.flush()
-    audit.record(db, user, name, r.key(), records[0].id if len(records) == 1 else None, {"ids": [x.id for x in records]})
-    bus.mark(db, r.model.__tablename__, [x.id for x in records], name)
+    audit.record(db, user, name, r.key(), pk_of(records[0]) if len(records) == 1 else None, {"ids": [pk_of(x) for x in records]})
+    bus.mark(db, r.model.__tablename__, [pk_of(x) for x in records], name)
     _commit(db, r)
     return result
 
@@ -354,4 +397,4 @@ def search_options(db: Session, res: type[Resource] | Resource, user: CurrentUse
         return []
     params = ListParams(search=q, page_size=limit)
     page = get_list(db, r, user, params)
-    return [(row.id, r.title(row)) for row in page.rows]
+    return [(pk_of(row), r.title(row)) for row in page.rows]

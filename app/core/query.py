@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, text, true, tuple_
+from sqlalchemy import Select, String, and_, func, or_, text, true, tuple_
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, select
 
@@ -138,10 +138,32 @@ def base_query(res: Resource, user: CurrentUser, params: ListParams) -> Select:
     return stmt
 
 
+# --------------------------------------------------------------------------- primary keys
+def pk_name(model: type) -> str:
+    """The name of the model's (single-column) primary key: ``id`` for most tables, ``name`` for roles."""
+    return model.__table__.primary_key.columns.values()[0].key
+
+
+def pk_column(model: type) -> Any:
+    return getattr(model, pk_name(model))
+
+
+def parse_pk(model: type, raw: Any) -> Any:
+    """``raw`` (from a URL or a cursor) as the primary key's type; ValueError/TypeError when it is not one."""
+    column = model.__table__.primary_key.columns.values()[0]
+    if getattr(column.type, "python_type", str) is int:
+        if isinstance(raw, bool):
+            raise ValueError(raw)
+        return int(raw)
+    if raw is None:
+        raise TypeError("empty key")
+    return str(raw)
+
+
 # --------------------------------------------------------------------------- sorting and paging
 def resolve_sort(res: Resource, sort: str) -> tuple[str, bool]:
     """(column, descending) for a requested sort, falling back to the default for unsortable names."""
-    sortable = {c.name for c in res.columns if c.is_sortable} | {"id"}
+    sortable = {c.name for c in res.columns if c.is_sortable} | {pk_name(res.model)}
     name, desc = sort.lstrip("-"), sort.startswith("-")
     if not sort or name not in sortable:
         name, desc = res.default_sort.lstrip("-"), res.default_sort.startswith("-")
@@ -164,20 +186,42 @@ def decode_cursor(token: str) -> list[Any]:
     return json.loads(base64.urlsafe_b64decode(padded.encode()))
 
 
-def _cursor_values(res: Resource, sort_name: str, raw: list[Any]) -> tuple[Any, Any]:
+def _cursor_values(res: Resource, sort_name: str, raw: Any) -> tuple[Any, Any]:
+    """A cursor's (sort value, primary key) in the columns' types.
+
+    The token comes from the URL, so it may be stale or hand-edited: anything that does not fit the
+    columns raises ValueError/TypeError here (the caller falls back to the first page) instead of
+    reaching the database as a value of the wrong type.
+    """
+    if not isinstance(raw, list) or len(raw) != 2:
+        raise TypeError("a cursor is [value, key]")
     column = res.model.__table__.columns[sort_name]
     value = raw[0]
-    py = column.type.python_type if hasattr(column.type, "python_type") else str
+    try:
+        py = column.type.python_type
+    except NotImplementedError:
+        py = str
     if value is not None:
+        if isinstance(value, (dict, list)) or (isinstance(value, bool) and py is not bool):
+            raise TypeError("cursor value of the wrong type")
         if py is dt.datetime:
-            value = dt.datetime.fromisoformat(value)
+            value = dt.datetime.fromisoformat(str(value))
         elif py is dt.date:
-            value = dt.date.fromisoformat(value)
+            value = dt.date.fromisoformat(str(value))
         elif py is Decimal:
-            value = Decimal(value)
+            try:
+                value = Decimal(str(value))
+            except InvalidOperation:
+                raise ValueError("not a number") from None
+            if not value.is_finite():
+                raise ValueError("not a number")
         elif py is int:
             value = int(value)
-    return value, int(raw[1])
+        elif is_enum(py):
+            value = py(value)
+        elif isinstance(getattr(column.type, "impl_instance", column.type), String) and not isinstance(value, str):
+            raise TypeError("cursor value of the wrong type")
+    return value, parse_pk(res.model, raw[1])
 
 
 def get_list(db: Session, res: Resource, user: CurrentUser, params: ListParams) -> Page:
@@ -187,11 +231,12 @@ def get_list(db: Session, res: Resource, user: CurrentUser, params: ListParams) 
     size = max(1, min(int(params.page_size or res.page_size), 500))
     base = base_query(res, user, params)
     sort_col = getattr(model, sort_name)
-    id_col = model.id
+    id_col = pk_column(model)
+    id_name = pk_name(model)
 
     if not keyset_possible(res, sort_name):
         order = [sort_col.desc().nulls_last() if desc else sort_col.asc().nulls_last()]
-        if sort_name != "id":
+        if sort_name != id_name:
             order.append(id_col.desc() if desc else id_col.asc())
         page = max(0, params.page)
         if params.cursor == "last":
@@ -203,7 +248,7 @@ def get_list(db: Session, res: Resource, user: CurrentUser, params: ListParams) 
         _fill_total(db, base, params, result)
         return result
 
-    keys = (sort_col, id_col) if sort_name != "id" else (id_col,)
+    keys = (sort_col, id_col) if sort_name != id_name else (id_col,)
 
     def ordered(reverse: bool) -> list[Any]:
         down = desc != reverse
@@ -246,7 +291,7 @@ def get_list(db: Session, res: Resource, user: CurrentUser, params: ListParams) 
         has_prev, has_next = False, more
 
     def token(row: Any) -> str:
-        return encode_cursor([getattr(row, sort_name), row.id])
+        return encode_cursor([getattr(row, sort_name), getattr(row, id_name)])
 
     result = Page(
         rows=rows,
@@ -298,4 +343,4 @@ def distinct_values(db: Session, res: Resource, user: CurrentUser, name: str, li
     return [str(v) for v in db.exec(stmt).all() if str(v) != ""]
 
 
-__all__ = ["ListParams", "Page", "get_list", "count", "estimate", "base_query", "distinct_values", "true"]
+__all__ = ["ListParams", "Page", "get_list", "pk_name", "pk_column", "parse_pk", "count", "estimate", "base_query", "distinct_values", "true"]

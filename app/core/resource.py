@@ -351,6 +351,10 @@ class Resource:
     def after_save(self, ctx: ActionContext, record: Any, changes: dict[str, Any], creating: bool) -> None:
         """Called in the transaction after flush (ids are set): side effects such as stock moves."""
 
+    def form_changed(self, ctx: ActionContext, name: str, values: dict[str, str]) -> dict[str, str]:
+        """A form field changed in the browser: return other fields' new values (prefills)."""
+        return {}
+
     def before_delete(self, ctx: ActionContext, record: Any) -> None:
         """Raise ``ValidationFailed.one("", key)`` to refuse deleting ``record``."""
 

@@ -1,7 +1,10 @@
 """The stock panel: seed 001 (Sirius) — products, supplies, orders, analytics."""
 
-from app.core.registry import Panel, register
+from app.core.registry import Page, Panel, register
+from app.panels.stock.api import router
 from app.panels.stock.catalog import CATALOG
+from app.panels.stock.pages import ROUTE as ANALYTICS_ROUTE
+from app.panels.stock.pages import AnalyticsState, analytics_page
 from app.panels.stock.resources import Orders, Products, Supplies
 from app.panels.stock.roles import ROLES
 
@@ -14,5 +17,7 @@ PANEL = register(
         roles=ROLES,
         catalog=CATALOG,
         permissions=["stock.analytics.view", "stock.analytics.rate"],
+        api_router=router,
+        pages=[Page(ANALYTICS_ROUTE, "stock.analytics", analytics_page, perm="stock.analytics.view", icon="chart-column", on_load=AnalyticsState.load)],
     )
 )

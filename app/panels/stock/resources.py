@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.core.errors import ValidationFailed
+from app.core.errors import PermissionDenied, ValidationFailed
 from app.core.resource import ActionContext, Resource, action, col, fields, filters
 from app.panels.stock import services
 from models.stock import Order, OrderStatus, Product, Supply
@@ -52,15 +52,24 @@ class Products(Resource, model=Product):
     detail_fields = ["name", "description", "stock", "quantity", "issued_qty", "min_stock", "buy_price_eur", "sell_price_rub", "supplier_name", "created_at"]
     related = [("stock.supplies", "stock.supplies", "product_id"), ("stock.orders", "stock.orders", "product_id")]
 
+    def before_save(self, ctx: ActionContext, record: Any, changes: dict[str, Any], creating: bool) -> None:
+        # A new threshold notifies only when it makes the product cross into low stock, not on
+        # every edit of a product that was low already.
+        if not creating and changes.get("min_stock") is not None:
+            low = services.was_low(record)
+            record.min_stock = changes["min_stock"]
+            services.notify_if_low(ctx.db, record, low)
+
     def after_save(self, ctx: ActionContext, record: Any, changes: dict[str, Any], creating: bool) -> None:
+        if not creating:
+            return
         qty = changes.get("initial_qty")
-        if creating and qty:
+        if qty:
             supply = Supply(product_id=record.id, qty=qty, supplier_name=record.supplier_name, buy_price_eur=record.buy_price_eur)
             ctx.db.add(supply)
             services.add_supply(ctx.db, ctx.user, supply)
-        elif not creating and "min_stock" in changes:
-            ctx.db.refresh(record)
-            services.notify_if_low(ctx.db, record, was_low=False) if record.is_low_stock else None
+        # A product created below its threshold is low from the start: notify once.
+        services.notify_if_low(ctx.db, record, was_low=False)
 
     def before_delete(self, ctx: ActionContext, record: Any) -> None:
         """Soft delete keeps order history intact; nothing to refuse."""
@@ -161,9 +170,20 @@ class Orders(Resource, model=Order):
             wants_issued = record.status == OrderStatus.paid_issued
             record.status = OrderStatus.paid_not_issued
             if wants_issued:
+                # Creating an order as issued is issuing it: the same permission as the action.
+                if not self.can(ctx.user, "issue", record):
+                    raise PermissionDenied()
                 ctx.db.add(record)
                 ctx.db.flush()
                 services.issue_order(ctx.db, record)
+
+    def form_changed(self, ctx: ActionContext, name: str, values: dict[str, str]) -> dict[str, str]:
+        """Choosing a product prefills the unit price from its card; the user may then give a discount."""
+        if name == "product_id" and values.get("product_id", "").isdigit():
+            product = ctx.db.get(Product, int(values["product_id"]))
+            if product is not None and product.sell_price_rub is not None:
+                return {"unit_price_rub": str(product.sell_price_rub)}
+        return {}
 
     @action("stock.issue", bulk=True, confirm=True, color="green", visible=lambda o: o.status == OrderStatus.paid_not_issued)
     def issue(self, ctx: ActionContext, records: list[Order]) -> str:

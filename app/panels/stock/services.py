@@ -26,7 +26,10 @@ DEFAULT_EUR_RUB = Decimal("100.00")
 
 def lock_product(db: Session, product_id: int) -> Product:
     """The product row locked for the rest of the transaction, so concurrent issues cannot oversell."""
-    product = db.exec(select(Product).where(Product.id == product_id).with_for_update()).first()
+    # populate_existing: a session that already holds this product (expire_on_commit=False) must see
+    # the values just locked, not its stale copy, or two issues could oversell / overwrite issued_qty.
+    stmt = select(Product).where(Product.id == product_id).with_for_update().execution_options(populate_existing=True)
+    product = db.exec(stmt).first()
     if product is None or product.deleted_at is not None:
         raise ValidationFailed.one("product_id", "error.relation")
     return product
@@ -177,9 +180,9 @@ def analytics(
     rate = rate if rate is not None else eur_rub_rate(db)
     conditions = [Order.status.in_(SOLD)]
     if date_from:
-        conditions.append(Order.created_at >= date_from)
+        conditions.append(Order.created_at >= _utc_midnight(date_from))
     if date_to:
-        conditions.append(Order.created_at < date_to + dt.timedelta(days=1))
+        conditions.append(Order.created_at < _utc_midnight(date_to + dt.timedelta(days=1)))
     if product_id:
         conditions.append(Order.product_id == product_id)
     revenue = func.sum(Order.qty * Order.unit_price_rub)
@@ -214,6 +217,12 @@ def analytics(
     }
     totals["profit"] = totals["revenue"] - totals["cost"]
     return Analytics(rate=rate, periods=periods, products=products, totals=totals)
+
+
+def _utc_midnight(day: dt.date) -> dt.datetime:
+    """The start of ``day`` in UTC as an aware datetime: a bare date would be read in the database
+    session's time zone, while the periods are bucketed in UTC."""
+    return dt.datetime.combine(day, dt.time.min, tzinfo=dt.timezone.utc)
 
 
 def analytics_csv(result: Analytics) -> str:

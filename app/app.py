@@ -1,0 +1,36 @@
+"""The Reflex application: every enabled panel's pages, the REST API and /health on one server."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from app.core.registry import load_panels
+from app.core.ui.pages import register_pages
+
+load_panels()
+
+# Ask before leaving a form with unsaved changes: in-app links and closing/reloading the tab.
+UNSAVED_GUARD = """
+window.__pultDirty = false;
+window.addEventListener('beforeunload', (e) => { if (window.__pultDirty) { e.preventDefault(); e.returnValue = ''; } });
+document.addEventListener('click', (e) => {
+  const a = e.target.closest && e.target.closest('a[href]');
+  if (!a || !window.__pultDirty) return;
+  const msg = (localStorage.getItem('pult_lang') || 'ru').includes('en') ? 'Leave without saving?' : 'Уйти без сохранения?';
+  if (!window.confirm(msg)) { e.preventDefault(); e.stopPropagation(); } else { window.__pultDirty = false; }
+}, true);
+"""
+
+
+def _api():
+    from app.core.api import build_api
+
+    return build_api()
+
+
+app = rx.App(
+    head_components=[rx.script(UNSAVED_GUARD)],
+    api_transformer=_api(),
+    toaster=rx.toast.provider(position="top-right", close_button=True, rich_colors=True),
+)
+register_pages(app)

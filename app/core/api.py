@@ -1,0 +1,674 @@
+"""The REST API, generated from the registry: ``build_api() -> FastAPI``.
+
+Every registered resource gets ``/api/<panel>/<slug>`` routes for the operations it offers
+(list, get, create, update, delete, restore, its actions, relation-picker options). Each route
+resolves the user from ``Authorization: Bearer <token>`` or the ``pult_session`` cookie and calls
+the same services (:mod:`app.core.crud`) the UI calls, so ``Resource.can``, validation and the
+audit log behave identically; audit rows written during an API request say ``source="api"``.
+
+A panel may add routes of its own with ``Panel(api_router=APIRouter(...))``: its paths are relative
+to ``/api/<panel>`` and are matched after the generated ones (they add paths, never replace one).
+The dependencies such a router needs (:func:`get_db`, :func:`current_user`, :func:`request_lang`)
+live here.
+
+Reflex mounts its own ASGI app under this one (``rx.App(api_transformer=build_api())``), so this
+app owns only ``/api/...`` and ``/health``; everything else falls through to Reflex.
+
+Errors are JSON: ``{"detail": message, "errors": {field: message}}`` with the status of the
+:class:`~app.core.errors.PultError` raised, messages in the language of ``Accept-Language``
+(English for ``en``, Russian otherwise). Unexpected errors answer ``500 {"detail": "internal error"}``
+and are logged, never shown.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import enum
+import logging
+import re
+from collections.abc import Callable, Iterator
+from typing import Any, Literal, Optional
+
+from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field, create_model
+from sqlalchemy import text
+from sqlmodel import Session
+
+from app.core import audit, auth, crud
+from app.core.auth import CurrentUser
+from app.core.config import settings
+from app.core.db import engine
+from app.core.errors import NotAuthenticated, PermissionDenied, PultError, ValidationFailed
+from app.core.i18n import t
+from app.core.query import ListParams, pk_name
+from app.core.redis import redis_client
+from app.core.resource import FormField, Resource, field_python_type, is_enum
+
+log = logging.getLogger(__name__)
+
+SESSION_COOKIE = "pult_session"
+#: Column names never sent to a client, whatever the resource.
+SECRET_COLUMN = re.compile(r"password|secret|token", re.IGNORECASE)
+#: List query parameters of the kit; a filter with one of these names is exposed as ``filter_<name>``.
+RESERVED_PARAMS = frozenset({"sort", "q", "cursor", "page", "page_size", "trash", "exact_count"})
+
+
+# --------------------------------------------------------------------------- request context
+def request_lang(request: Request) -> str:
+    """``en`` when the client prefers English (``Accept-Language``), otherwise Russian."""
+    header = request.headers.get("accept-language", "")
+    best, best_q = "ru", -1.0
+    for part in header.split(","):
+        lang, _, params = part.strip().partition(";")
+        code = lang.strip().lower().split("-")[0]
+        if code not in ("ru", "en"):
+            continue
+        q = 1.0
+        m = re.search(r"q\s*=\s*([0-9.]+)", params)
+        if m:
+            try:
+                q = float(m.group(1))
+            except ValueError:
+                q = 0.0
+        if q > best_q:
+            best, best_q = code, q
+    return best
+
+
+def get_db() -> Iterator[Session]:
+    """One session per request, closed (and so rolled back if uncommitted) when the request ends."""
+    db = Session(engine(), expire_on_commit=False)
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+_bearer = HTTPBearer(auto_error=False, description="The token from POST /api/auth/login")
+_cookie = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, description="Set by POST /api/auth/login")
+
+
+def request_token(
+    bearer: HTTPAuthorizationCredentials | None = Depends(_bearer),
+    cookie: str | None = Depends(_cookie),
+) -> str | None:
+    """The session token: the ``Authorization: Bearer`` header first, then the session cookie."""
+    if bearer is not None and bearer.credentials:
+        return bearer.credentials
+    return cookie or None
+
+
+def current_user(db: Session = Depends(get_db), token: str | None = Depends(request_token)) -> CurrentUser:
+    """The signed-in user, or 401 when the token is missing, unknown, revoked or expired."""
+    return auth.resolve(db, token)
+
+
+class AuditSourceMiddleware:
+    """Marks audit rows written while serving ``/api/...`` as ``source="api"``.
+
+    A plain ASGI middleware sets the context variable in the request's task; Starlette copies the
+    context into the thread pool where the (sync) endpoints run. Only HTTP requests under ``/api/``
+    are marked: Reflex's WebSocket events pass through this app too and keep their own source.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] == "http" and scope.get("path", "").startswith("/api/"):
+            with audit.source("api"):
+                await self.app(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+# --------------------------------------------------------------------------- JSON shapes
+def jsonable(value: Any) -> Any:
+    """JSON-safe value: Decimal → string, datetime/date → ISO, enum → value."""
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    return value
+
+
+def public_columns(model: type) -> list[str]:
+    """The model's database columns a client may see (never passwords, secrets or tokens)."""
+    return [name for name in model.__table__.columns.keys() if not SECRET_COLUMN.search(name)]
+
+
+def item_json(record: Any) -> dict[str, Any]:
+    return {name: jsonable(getattr(record, name, None)) for name in public_columns(type(record))}
+
+
+def user_json(user: CurrentUser) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "username": user.username,
+        "full_name": user.full_name,
+        "role": user.role,
+        "permissions": sorted(user.permissions),
+    }
+
+
+class ErrorOut(BaseModel):
+    detail: str = Field(examples=["Исправьте ошибки в форме"])
+    errors: dict[str, str] = Field(default_factory=dict, examples=[{"phone": "Неверный номер телефона"}])
+
+
+class PageInfo(BaseModel):
+    has_next: bool
+    has_prev: bool
+    next_cursor: str = Field(description='Pass as ``cursor`` for the next page ("after:…"); empty on the last page')
+    prev_cursor: str = Field(description='Pass as ``cursor`` for the previous page ("before:…")')
+    page: int = Field(description="Zero-based page number (offset paging only)")
+    keyset: bool = Field(description="True: page with cursors; false: page with ``page``")
+    total: int | None
+    total_is_estimate: bool
+    sort: str
+
+
+class LoginIn(BaseModel):
+    username: str = Field(examples=["admin"])
+    password: str = Field(examples=["admin-pass"])
+
+
+class UserOut(BaseModel):
+    id: int | None
+    username: str
+    full_name: str | None
+    role: str
+    permissions: list[str]
+
+
+class LoginOut(BaseModel):
+    token: str
+    user: UserOut
+
+
+class BulkIn(BaseModel):
+    ids: list[int | str] = Field(examples=[[1, 2, 3]])
+
+
+class ActionOut(BaseModel):
+    detail: str
+    ids: list[Any]
+    item: dict[str, Any] | None = None
+
+
+class OptionOut(BaseModel):
+    id: Any
+    title: str
+
+
+class OptionsOut(BaseModel):
+    items: list[OptionOut]
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "Not signed in, or the session expired"},
+    403: {"model": ErrorOut, "description": "The user's role does not allow this"},
+}
+NOT_FOUND = {404: {"model": ErrorOut, "description": "No such record (or not visible to the user)"}}
+INVALID = {422: {"model": ErrorOut, "description": "Invalid values: ``errors`` holds a message per field"}}
+
+
+def _camel(*parts: str) -> str:
+    return "".join(p[:1].upper() + p[1:] for part in parts for p in re.split(r"[^A-Za-z0-9]+", part) if p)
+
+
+def _json_type(model: type, name: str) -> Any:
+    column = model.__table__.columns[name]
+    tp = field_python_type(model, name)
+    if is_enum(tp):
+        return Literal[tuple(m.value for m in tp)]  # type: ignore[valid-type]
+    try:
+        py = column.type.python_type
+    except NotImplementedError:  # JSON / JSONB
+        return Any
+    if py is decimal.Decimal:
+        return str
+    if py in (dt.datetime, dt.date, dt.time):
+        return str
+    if py in (int, float, bool, str):
+        return py
+    if py in (list, dict):
+        return py
+    return Any
+
+
+def item_model(res: type[Resource]) -> type[BaseModel]:
+    """A pydantic model describing the resource's item JSON, for the OpenAPI document only."""
+    fields: dict[str, Any] = {name: (Optional[_json_type(res.model, name)], None) for name in public_columns(res.model)}
+    return create_model(_camel(res.panel, res.slug, "item"), **fields)
+
+
+def _example_value(res: type[Resource], f: FormField) -> Any:
+    kind = crud.field_kind(res.model, f)
+    options = crud.field_options(res.model, f)
+    if kind == "bool":
+        return True
+    if kind in ("int", "relation"):
+        return int(f.min) if f.min is not None and f.min > 0 else 1
+    if kind == "money":
+        return "100.00"
+    if kind == "number":
+        return "1.5"
+    if kind == "date":
+        return dt.date.today().isoformat()
+    if kind == "phone":
+        return "+79161234567"
+    if kind == "password":
+        return "a-long-password"
+    if kind == "multiselect":
+        return [options[0][0]] if options else []
+    if kind == "select":
+        return options[0][0] if options else "value"
+    return f.name.replace("_", " ")
+
+
+def form_example(res: type[Resource], creating: bool) -> dict[str, Any]:
+    """A request body example built from the resource's form fields."""
+    out: dict[str, Any] = {}
+    for f in res.form_fields():
+        if f.create_only and not creating:
+            continue
+        out[f.name] = f.default if f.default is not None else _example_value(res, f)
+    return out
+
+
+def _filter_param_name(name: str) -> str:
+    return f"filter_{name}" if name in RESERVED_PARAMS else name
+
+
+_FILTER_HELP = {
+    "text": 'substring, case-insensitive: "abc"',
+    "number": 'inclusive range "10..20", "10.." or "..20"',
+    "date": 'inclusive date range "2026-01-01..2026-01-31" (either end may be empty)',
+    "select": 'one value "a" or several "a,b"',
+    "ternary": '"1" (yes) or "0" (no)',
+    "relation": 'id of the related record ("12"), or several "12,15"',
+}
+
+
+def _filter_parameters(res: type[Resource]) -> list[dict[str, Any]]:
+    params = []
+    for f in res.filters:
+        desc = f"Filter `{f.name}` ({f.kind}): {_FILTER_HELP.get(f.kind, '')}"
+        if f.kind == "relation" and f.resource:
+            desc += f"; ids from /api/{f.resource.replace('.', '/')}/options"
+        params.append({"name": _filter_param_name(f.name), "in": "query", "required": False, "schema": {"type": "string"}, "description": desc})
+    return params
+
+
+# --------------------------------------------------------------------------- generated resource routes
+def resource_router(res_cls: type[Resource]) -> APIRouter:
+    """All routes of one resource, under ``/api/<panel>/<slug>``, tagged with the resource key."""
+    res = res_cls()
+    key = res_cls.key()
+    prefix = f"/api/{res_cls.panel}/{res_cls.slug}"
+    router = APIRouter(prefix=prefix, tags=[key])
+    ops = res_cls.operations
+    Item = item_model(res_cls)
+    List_ = create_model(_camel(res_cls.panel, res_cls.slug, "list"), items=(list[Item], ...), page_info=(PageInfo, ...))
+    id_desc = f"Primary key ({pk_name(res_cls.model)})"
+    name = t(res_cls.label, "en") if res_cls.label else res_cls.slug
+
+    if "view" in ops:
+        filter_names = [(f.name, _filter_param_name(f.name)) for f in res_cls.filters]
+
+        @router.get(
+            "",
+            summary=f"List {name}",
+            response_model=None,
+            responses={200: {"model": List_}, **ERRORS},
+            openapi_extra={"parameters": _filter_parameters(res_cls)} if res_cls.filters else None,
+            operation_id=f"{res_cls.panel}_{res_cls.slug}_list",
+        )
+        def list_records(
+            request: Request,
+            sort: str = Query("", description=f'Column to sort by, "-" for descending (default "{res_cls.default_sort}")'),
+            q: str = Query("", description=f"Search in: {', '.join(res_cls.search) or '(no search fields)'}"),
+            cursor: str = Query("", description='Keyset paging: "" first page, "last", or next_cursor / prev_cursor of a previous answer'),
+            page: int = Query(0, ge=0, description="Offset paging (when page_info.keyset is false): zero-based page"),
+            page_size: int = Query(res_cls.page_size, ge=1, le=500),
+            trash: bool = Query(False, description="Soft-deleted records instead of live ones"),
+            exact_count: bool = Query(False, description="Count exactly even on big tables"),
+            db: Session = Depends(get_db),
+            user: CurrentUser = Depends(current_user),
+        ) -> dict[str, Any]:
+            values = {}
+            for fname, param in filter_names:
+                raw = request.query_params.getlist(param)
+                if raw:
+                    values[fname] = ",".join(raw)
+            params = ListParams(
+                sort=sort, filters=values, search=q, trash=trash, page_size=page_size, cursor=cursor, page=page, exact_count=exact_count
+            )
+            result = crud.list_records(db, res, user, params)
+            return {
+                "items": [item_json(r) for r in result.rows],
+                "page_info": {
+                    "has_next": result.has_next,
+                    "has_prev": result.has_prev,
+                    "next_cursor": result.next_cursor,
+                    "prev_cursor": result.prev_cursor,
+                    "page": result.page,
+                    "keyset": result.keyset,
+                    "total": result.total,
+                    "total_is_estimate": result.total_is_estimate,
+                    "sort": result.sort,
+                },
+            }
+
+        @router.get(
+            "/options",
+            summary=f"Search {name} for a relation picker",
+            response_model=OptionsOut,
+            responses=ERRORS,
+            operation_id=f"{res_cls.panel}_{res_cls.slug}_options",
+        )
+        def options(
+            q: str = Query("", description="Search text"),
+            limit: int = Query(20, ge=1, le=100),
+            db: Session = Depends(get_db),
+            user: CurrentUser = Depends(current_user),
+        ) -> dict[str, Any]:
+            if not res.can(user, "view"):
+                raise PermissionDenied()
+            return {"items": [{"id": pk, "title": title} for pk, title in crud.search_options(db, res, user, q, limit)]}
+
+        @router.get(
+            "/{id}",
+            summary=f"Get one of {name}",
+            response_model=None,
+            responses={200: {"model": Item}, **ERRORS, **NOT_FOUND},
+            operation_id=f"{res_cls.panel}_{res_cls.slug}_get",
+        )
+        def get_record(
+            id: str = Path(description=id_desc),
+            db: Session = Depends(get_db),
+            user: CurrentUser = Depends(current_user),
+        ) -> dict[str, Any]:
+            return item_json(crud.get_record(db, res, user, id))
+
+    if "create" in ops:
+
+        @router.post(
+            "",
+            status_code=201,
+            summary=f"Create one of {name}",
+            response_model=None,
+            responses={201: {"model": Item}, **ERRORS, **INVALID},
+            operation_id=f"{res_cls.panel}_{res_cls.slug}_create",
+        )
+        def create_record(
+            request: Request,
+            body: dict[str, Any] = Body(openapi_examples={"example": {"value": form_example(res_cls, True)}}),
+            db: Session = Depends(get_db),
+            user: CurrentUser = Depends(current_user),
+        ) -> dict[str, Any]:
+            return item_json(crud.create_record(db, res, user, body, request_lang(request)))
+
+    if "update" in ops:
+
+        def update_record(
+            request: Request,
+            id: str = Path(description=id_desc),
+            body: dict[str, Any] = Body(openapi_examples={"example": {"value": form_example(res_cls, False)}}),
+            db: Session = Depends(get_db),
+            user: CurrentUser = Depends(current_user),
+        ) -> dict[str, Any]:
+            return item_json(crud.update_record(db, res, user, id, body, request_lang(request)))
+
+        for method in ("PATCH", "PUT"):
+            router.add_api_route(
+                "/{id}",
+                update_record,
+                methods=[method],
+                summary=f"Update one of {name}" + (" (fields given only)" if method == "PATCH" else " (same as PATCH: fields given only)"),
+                response_model=None,
+                responses={200: {"model": Item}, **ERRORS, **NOT_FOUND, **INVALID},
+                operation_id=f"{res_cls.panel}_{res_cls.slug}_{method.lower()}",
+            )
+
+    if "delete" in ops:
+        soft = res_cls.has_soft_delete()
+
+        @router.delete(
+            "/{id}",
+            status_code=204,
+            summary=f"Delete one of {name}" + (" (to the trash)" if soft else ""),
+            response_class=Response,
+            responses={**ERRORS, **NOT_FOUND, **INVALID},
+            operation_id=f"{res_cls.panel}_{res_cls.slug}_delete",
+        )
+        def delete_record(
+            request: Request,
+            id: str = Path(description=id_desc),
+            db: Session = Depends(get_db),
+            user: CurrentUser = Depends(current_user),
+        ) -> Response:
+            crud.delete_record(db, res, user, id, request_lang(request))
+            return Response(status_code=204)
+
+        if soft:
+
+            @router.post(
+                "/{id}/restore",
+                summary=f"Restore one of {name} from the trash",
+                response_model=None,
+                responses={200: {"model": Item}, **ERRORS, **NOT_FOUND},
+                operation_id=f"{res_cls.panel}_{res_cls.slug}_restore",
+            )
+            def restore_record(
+                id: str = Path(description=id_desc),
+                db: Session = Depends(get_db),
+                user: CurrentUser = Depends(current_user),
+            ) -> dict[str, Any]:
+                return item_json(crud.restore_record(db, res, user, id))
+
+    for action_name, spec in res_cls.actions.items():
+        _add_action_routes(router, res, res_cls, action_name, spec, id_desc)
+    return router
+
+
+def _add_action_routes(router: APIRouter, res: Resource, res_cls: type[Resource], action_name: str, spec: Any, id_desc: str) -> None:
+    label = t(spec.label, "en")
+    if spec.row:
+
+        def row_action(
+            request: Request,
+            id: str = Path(description=id_desc),
+            db: Session = Depends(get_db),
+            user: CurrentUser = Depends(current_user),
+        ) -> dict[str, Any]:
+            lang = request_lang(request)
+            result = crud.run_action(db, res, user, action_name, [id], lang)
+            record = crud.get_record(db, res, user, id)
+            return {"detail": t(result, lang) if result else t("done", lang), "ids": [getattr(record, pk_name(res_cls.model))], "item": item_json(record)}
+
+        router.add_api_route(
+            f"/{{id}}/actions/{action_name}",
+            row_action,
+            methods=["POST"],
+            summary=f"{label} (one record)",
+            response_model=ActionOut,
+            responses={**ERRORS, **NOT_FOUND, **INVALID},
+            operation_id=f"{res_cls.panel}_{res_cls.slug}_{action_name}",
+        )
+    if spec.bulk:
+
+        def bulk_action(
+            request: Request,
+            body: BulkIn,
+            db: Session = Depends(get_db),
+            user: CurrentUser = Depends(current_user),
+        ) -> dict[str, Any]:
+            lang = request_lang(request)
+            result = crud.run_action(db, res, user, action_name, list(body.ids), lang)
+            return {"detail": t(result, lang) if result else t("done", lang), "ids": list(body.ids), "item": None}
+
+        router.add_api_route(
+            f"/actions/{action_name}",
+            bulk_action,
+            methods=["POST"],
+            summary=f"{label} (several records, all or nothing)",
+            response_model=ActionOut,
+            responses={**ERRORS, **NOT_FOUND, **INVALID},
+            operation_id=f"{res_cls.panel}_{res_cls.slug}_{action_name}_bulk",
+        )
+
+
+# --------------------------------------------------------------------------- auth routes
+def auth_router() -> APIRouter:
+    router = APIRouter(prefix="/api/auth", tags=["auth"])
+
+    def _set_cookie(response: Response, request: Request, token: str) -> None:
+        response.set_cookie(
+            SESSION_COOKIE,
+            token,
+            max_age=settings.session_absolute_hours * 3600,
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+            path="/",
+        )
+
+    @router.post(
+        "/login",
+        response_model=LoginOut,
+        summary="Sign in: returns a session token and sets the session cookie",
+        responses={401: {"model": ErrorOut, "description": "Wrong username or password"}, 429: {"model": ErrorOut, "description": "Too many attempts"}},
+    )
+    def login(body: LoginIn, request: Request, response: Response, db: Session = Depends(get_db)) -> dict[str, Any]:
+        ip = request.client.host if request.client else None
+        token = auth.login(db, body.username, body.password, ip=ip, user_agent=request.headers.get("user-agent"))
+        user = auth.resolve(db, token, touch=False)
+        _set_cookie(response, request, token)
+        return {"token": token, "user": user_json(user)}
+
+    @router.post("/logout", status_code=204, response_class=Response, summary="Sign out: revoke the session and clear the cookie")
+    def logout(db: Session = Depends(get_db), token: str | None = Depends(request_token)) -> Response:
+        auth.logout(db, token)
+        response = Response(status_code=204)
+        response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+        return response
+
+    @router.get("/me", response_model=UserOut, summary="The signed-in user and their permissions", responses={401: ERRORS[401]})
+    def me(user: CurrentUser = Depends(current_user)) -> dict[str, Any]:
+        return user_json(user)
+
+    return router
+
+
+# --------------------------------------------------------------------------- health
+def health_router() -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/health", summary="Database and Redis reachable", responses={503: {"description": "A dependency is down"}})
+    def health() -> JSONResponse:
+        status = {"status": "ok", "database": "ok", "redis": "ok"}
+        try:
+            with engine().connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception:
+            log.exception("health: database check failed")
+            status["database"] = "error"
+        try:
+            if not redis_client().ping():
+                status["redis"] = "error"
+        except Exception:
+            log.exception("health: redis check failed")
+            status["redis"] = "error"
+        if "error" in status.values():
+            status["status"] = "error"
+            return JSONResponse(status, status_code=503)
+        return JSONResponse(status)
+
+    return router
+
+
+# --------------------------------------------------------------------------- errors
+def _pult_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, PultError)
+    lang = request_lang(request)
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else None
+    if isinstance(exc, ValidationFailed):
+        messages = exc.messages(lang)
+        form_message = messages.pop("", None)
+        if form_message:
+            detail = form_message
+        elif len(messages) == 1:
+            detail = next(iter(messages.values()))
+        else:
+            detail = exc.message(lang)
+        return JSONResponse({"detail": detail, "errors": messages}, status_code=exc.status_code)
+    return JSONResponse({"detail": exc.message(lang), "errors": {}}, status_code=exc.status_code, headers=headers)
+
+
+def _request_invalid(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    lang = request_lang(request)
+    errors: dict[str, str] = {}
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header", "cookie")]
+        errors.setdefault(".".join(loc) or "", str(err.get("msg", "")))
+    form = errors.pop("", None)
+    return JSONResponse({"detail": form or t("error.form", lang), "errors": errors}, status_code=422)
+
+
+def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error in %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse({"detail": "internal error"}, status_code=500)
+
+
+# --------------------------------------------------------------------------- the app
+def build_api() -> FastAPI:
+    """The FastAPI app for every enabled panel (``PULT_PANELS``) plus the kit's admin panel."""
+    from app.core.registry import PANELS, RESOURCES, load_panels
+
+    load_panels()
+    app = FastAPI(
+        title="Pult API",
+        description=(
+            "REST API of every Pult panel. Sign in with `POST /api/auth/login`, then send "
+            "`Authorization: Bearer <token>` (or keep the `pult_session` cookie). The same permission "
+            "checks, validation and audit log as the web UI apply. Messages are Russian unless "
+            "`Accept-Language: en`."
+        ),
+        version="1.0",
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        redoc_url=None,
+        openapi_tags=[{"name": "auth"}]
+        + [{"name": key, "description": t(res.label, "en") if res.label else key} for key, res in RESOURCES.items()],
+    )
+    app.add_middleware(AuditSourceMiddleware)
+    app.add_exception_handler(PultError, _pult_error)
+    app.add_exception_handler(RequestValidationError, _request_invalid)
+    app.add_exception_handler(Exception, _internal_error)
+
+    app.include_router(health_router())
+    app.include_router(auth_router())
+    for res_cls in RESOURCES.values():
+        app.include_router(resource_router(res_cls))
+    # Panels' own routes after the generated ones: they add paths, they do not replace any (a
+    # hand-written ``/orders/{id}/issue`` must not swallow the generated ``/orders/actions/issue``).
+    for panel in PANELS.values():
+        if panel.api_router is not None:
+            app.include_router(panel.api_router, prefix=f"/api/{panel.name}")  # type: ignore[arg-type]
+    return app
+
+
+__all__ = ["build_api", "current_user", "get_db", "request_lang", "item_json", "jsonable", "ErrorOut", "ERRORS", "NOT_FOUND", "INVALID"]

@@ -1,0 +1,220 @@
+"""Generated detail page: fields, row actions, related lists and the record's history timeline."""
+
+from __future__ import annotations
+
+import reflex as rx
+from sqlmodel import select
+
+from app.core import crud
+from app.core.display import fmt_datetime, fmt_value
+from app.core.errors import NotFound, PermissionDenied, PultError
+from app.core.i18n import has
+from app.core.query import ListParams
+from app.core.registry import RESOURCES
+from app.core.resource import Resource
+from app.core.ui.base import AuthState, tr, ui_session
+from app.core.ui.list_page import forbidden_box
+from app.core.ui.list_state import row_dict
+from app.core.ui.widgets import confirm_dialog, label, page_header, resource_label
+from models.core import AuditLog
+
+RELATED_LIMIT = 10
+
+
+def detail_names(res: type[Resource]) -> list[str]:
+    if res.detail_fields is not None:
+        return list(res.detail_fields)
+    names = [c.name for c in res.columns]
+    names += [f.name for f in res.form_fields() if f.name not in names and not f.virtual and f.kind != "password"]
+    return names
+
+
+class DetailState(AuthState):
+    res_key: str = ""
+    record_id: str = ""
+    title: str = ""
+    values: dict[str, str] = {}
+    actions: list[str] = []
+    can_update: bool = False
+    can_delete: bool = False
+    deleted: bool = False
+    missing: bool = False
+    forbidden: bool = False
+    timeline: list[dict[str, str]] = []
+    related: dict[str, list[dict[str, str]]] = {}
+    confirm_open: bool = False
+    confirm_text: str = ""
+    pending: str = ""
+
+    def _res(self) -> Resource:
+        return RESOURCES[self.res_key]()
+
+    @rx.event
+    def load(self, res_key: str):
+        self.res_key = res_key
+        self.record_id = str(self.router.page.params.get("id", ""))
+        self.confirm_open = False
+        return self._reload()
+
+    def _reload(self):
+        res = self._res()
+        self.missing = self.forbidden = False
+        try:
+            with ui_session() as db:
+                user = self.current_user()
+                record = crud.get_record(db, res, user, self.record_id)
+                self.title = res.title(record)
+                columns = {c.name: c for c in res.columns}
+                values = {}
+                for name in detail_names(res):
+                    c = columns.get(name)
+                    raw = c.value_fn(record) if c is not None and c.value_fn else getattr(record, name, None)
+                    values[name] = fmt_value(raw, self.lang, c.kind if c else "text", c.currency if c else None, c.choices_key if c else None)
+                self.values = values
+                self.deleted = bool(getattr(record, "deleted_at", None))
+                self.can_update = "update" in res.operations and res.can(user, "update", record) and not self.deleted
+                self.can_delete = "delete" in res.operations and res.can(user, "delete", record) and not self.deleted
+                self.actions = [n for n, s in res.actions.items() if s.row and (s.visible is None or s.visible(record)) and res.can(user, n, record)]
+                self.timeline = self._history(db, res, record)
+                self.related = {}
+                for _title, key, fk in res.related:
+                    target = RESOURCES[key]()
+                    if not target.can(user, "view"):
+                        continue
+                    page = crud.list_records(db, target, user, ListParams(filters={fk: str(record.id)}, page_size=RELATED_LIMIT))
+                    self.related[key] = [row_dict(target, user, r, self.lang) for r in page.rows]
+        except NotFound:
+            self.missing = True
+        except PermissionDenied:
+            self.forbidden = True
+        except PultError as exc:
+            return self.fail(exc)
+
+    def _history(self, db, res: Resource, record) -> list[dict[str, str]]:
+        rows = db.exec(
+            select(AuditLog).where(AuditLog.entity_type == res.key(), AuditLog.entity_id == str(record.id)).order_by(AuditLog.id.desc()).limit(50)
+        ).all()
+        out = []
+        for a in rows:
+            changes = "; ".join(f"{k}: {v[0]} → {v[1]}" if isinstance(v, list) and len(v) == 2 else f"{k}: {v}" for k, v in a.diff.items())
+            out.append({
+                "when": fmt_datetime(a.created_at), "who": a.username or "system",
+                "action": self.t(f"action.{a.action}") if has(f"action.{a.action}") else self.t(res.actions[a.action].label) if a.action in res.actions else a.action,
+                "changes": changes[:300],
+            })
+        return out
+
+    @rx.event
+    def ask(self, name: str):
+        res = self._res()
+        self.pending = name
+        self.confirm_text = self.t("confirm.soft_delete" if res.has_soft_delete() else "confirm.delete") if name == "delete" else self.t("confirm.action", action=self.t(res.actions[name].label), n=1)
+        self.confirm_open = True
+
+    @rx.event
+    def cancel_confirm(self):
+        self.confirm_open, self.pending = False, ""
+
+    @rx.event
+    def run_pending(self):
+        res = self._res()
+        name, self.pending, self.confirm_open = self.pending, "", False
+        try:
+            with ui_session() as db:
+                user = self.current_user()
+                if name == "delete":
+                    crud.delete_record(db, res, user, self.record_id, self.lang)
+                    return [rx.toast.success(self.t("deleted")), rx.redirect(res.url())]
+                if name == "restore":
+                    crud.restore_record(db, res, user, self.record_id)
+                    message = self.t("restored")
+                else:
+                    result = crud.run_action(db, res, user, name, [self.record_id], self.lang)
+                    message = self.t(result) if result else self.t("done")
+        except PultError as exc:
+            return [self.fail(exc), DetailState.refresh]
+        return [rx.toast.success(message), DetailState.refresh]
+
+    @rx.event
+    def restore(self):
+        self.pending = "restore"
+        return DetailState.run_pending
+
+    @rx.event
+    def refresh(self):
+        return self._reload()
+
+
+def _related_block(res: type[Resource], title_key: str, key: str, fk: str) -> rx.Component:
+    target = RESOURCES[key]
+    cols = [(j, c) for j, c in enumerate(target.columns) if not c.hidden][:6]
+    return rx.cond(
+        DetailState.related.contains(key),
+        rx.card(
+            rx.vstack(
+                rx.hstack(
+                    rx.heading(tr(title_key), size="3"), rx.spacer(),
+                    rx.link(tr("details"), href=f"{target.url()}?f_{fk}=" + DetailState.record_id, size="2"),
+                    rx.cond("create" in target.operations, rx.link(rx.button(rx.icon("plus", size=12), tr("create"), size="1", variant="soft"), href=f"{target.url()}/new?{fk}=" + DetailState.record_id)) if "create" in target.operations else rx.fragment(),
+                    width="100%", align="center",
+                ),
+                rx.table.root(
+                    rx.table.header(rx.table.row(*[rx.table.column_header_cell(label(target, c.name, c.label)) for _j, c in cols])),
+                    rx.table.body(rx.foreach(DetailState.related.get(key, []).to(list[dict[str, str]]), lambda row: rx.table.row(*[
+                        rx.table.cell(rx.link(row[f"c{j}"], href=f"{target.url()}/" + row["id"].to(str)) if c.is_link else row[f"c{j}"]) for j, c in cols
+                    ]))),
+                    size="1", width="100%",
+                ),
+                width="100%",
+            ),
+            width="100%",
+        ),
+    )
+
+
+def detail_page(res: type[Resource]) -> rx.Component:
+    names = detail_names(res)
+    buttons = [
+        rx.cond(DetailState.actions.contains(name), rx.button(tr(spec.label), color_scheme=spec.color, on_click=DetailState.ask(name), id=f"action-{name}"))
+        for name, spec in res.actions.items() if spec.row
+    ]
+    if "update" in res.operations:
+        buttons.append(rx.cond(DetailState.can_update, rx.link(rx.button(rx.icon("pencil", size=14), tr("edit"), variant="soft"), href=f"{res.url()}/" + DetailState.record_id + "/edit")))
+    if "delete" in res.operations:
+        buttons.append(rx.cond(DetailState.can_delete, rx.button(rx.icon("trash-2", size=14), tr("delete"), variant="soft", color_scheme="red", on_click=DetailState.ask("delete"))))
+    if res.has_soft_delete():
+        buttons.append(rx.cond(DetailState.deleted, rx.button(tr("restore"), on_click=DetailState.restore)))
+    fields_card = rx.card(
+        rx.grid(
+            *[rx.vstack(rx.text(label(res, n, next((c.label for c in res.columns if c.name == n), None)), size="1", color_scheme="gray"), rx.text(DetailState.values.get(n, ""), size="3", id=f"value-{n}"), spacing="1") for n in names],
+            columns=rx.breakpoints(initial="1", sm="2", lg="3"), spacing="4", width="100%",
+        ),
+        width="100%",
+    )
+    timeline = rx.card(
+        rx.vstack(
+            rx.heading(tr("history"), size="3"),
+            rx.foreach(DetailState.timeline, lambda e: rx.hstack(
+                rx.box(width="8px", height="8px", border_radius="50%", background=rx.color("accent", 9), margin_top="0.45em", flex_shrink="0"),
+                rx.vstack(
+                    rx.hstack(rx.text(e["when"], size="1", color_scheme="gray"), rx.text(e["who"], size="1", weight="bold"), rx.badge(e["action"], size="1", variant="soft")),
+                    rx.text(e["changes"], size="1", color_scheme="gray"),
+                    spacing="0",
+                ),
+                spacing="2", align="start",
+            )),
+            spacing="2", width="100%",
+        ),
+        width="100%",
+    )
+    body = rx.vstack(
+        rx.link(rx.hstack(rx.icon("arrow-left", size=14), resource_label(res.key())), href=res.url(), size="2"),
+        page_header(rx.hstack(resource_label(res.key(), one=True), rx.text("·", color_scheme="gray"), DetailState.title), *buttons),
+        rx.cond(DetailState.deleted, rx.callout(tr("trash"), color_scheme="gray", icon="trash-2")),
+        fields_card,
+        *[_related_block(res, t, k, fk) for t, k, fk in res.related],
+        timeline,
+        confirm_dialog(DetailState.confirm_open, DetailState.confirm_text, DetailState.run_pending, DetailState.cancel_confirm),
+        spacing="4", width="100%",
+    )
+    return rx.cond(DetailState.forbidden, forbidden_box(), rx.cond(DetailState.missing, rx.heading(tr("not_found")), body))

@@ -1,0 +1,237 @@
+"""Generated create/edit forms: validation under each field, relation pickers, unsaved-change guard."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from app.core import crud
+from app.core.crud import field_kind, field_options, field_required
+from app.core.display import CURRENCY_SIGNS, form_value
+from app.core.errors import NotAuthenticated, NotFound, PermissionDenied, PultError, ValidationFailed
+from app.core.i18n import has
+from app.core.registry import RESOURCES
+from app.core.resource import ActionContext, FormField, Resource
+from app.core.ui.base import AuthState, tr, ui_session
+from app.core.ui.list_page import forbidden_box
+from app.core.ui.widgets import confirm_dialog, label, page_header, relation_picker, resource_label
+
+GUARD_ON = "window.__pultDirty = true"
+GUARD_OFF = "window.__pultDirty = false"
+
+
+class FormState(AuthState):
+    res_key: str = ""
+    record_id: str = ""
+    values: dict[str, str] = {}
+    labels: dict[str, str] = {}  # relation fields: title of the chosen record
+    errors: dict[str, str] = {}
+    form_error: str = ""
+    dirty: bool = False
+    forbidden: bool = False
+    missing: bool = False
+    title: str = ""
+    leave_open: bool = False
+
+    def _res(self) -> Resource:
+        return RESOURCES[self.res_key]()
+
+    @rx.event
+    def load(self, res_key: str, editing: bool):
+        self.res_key = res_key
+        res = self._res()
+        self.record_id = str(self.router.page.params.get("id", "")) if editing else ""
+        self.errors, self.form_error, self.dirty, self.forbidden, self.missing = {}, "", False, False, False
+        self.values, self.labels = {}, {}
+        try:
+            with ui_session() as db:
+                user = self.current_user()
+                if editing:
+                    record = crud.get_record(db, res, user, self.record_id)
+                    self.forbidden = not res.can(user, "update", record)
+                    self.title = res.title(record)
+                    for f in res.form_fields():
+                        self.values[f.name] = form_value(record, f)
+                        if f.resource and self.values[f.name]:
+                            target = RESOURCES[f.resource]()
+                            self.labels[f.name] = _title(db, target, user, self.values[f.name])
+                else:
+                    self.forbidden = not res.can(user, "create")
+                    self.title = ""
+                    for f in res.form_fields():
+                        self.values[f.name] = "" if f.default is None else str(f.default)
+                        if field_kind(res.model, f) == "bool":
+                            self.values[f.name] = "1" if f.default in (None, True) and f.name == "is_active" else ("1" if f.default else "")
+                    for k, v in self.router.url.query_parameters.items():  # prefill from links such as ?product_id=5
+                        if k in self.values:
+                            self.values[k] = v
+                            spec = next(f for f in res.form_fields() if f.name == k)
+                            if spec.resource:
+                                self.labels[k] = _title(db, RESOURCES[spec.resource](), user, v)
+        except NotFound:
+            self.missing = True
+        except PermissionDenied:
+            self.forbidden = True
+        except PultError as exc:
+            return self.fail(exc)
+        return rx.call_script(GUARD_OFF)
+
+    @rx.event
+    def set_value(self, name: str, value: str):
+        self.values[name] = value
+        self.errors.pop(name, None)
+        self.dirty = True
+        self._form_changed(name)
+        return rx.call_script(GUARD_ON)
+
+    def _form_changed(self, name: str) -> None:
+        """Let the resource prefill dependent fields (an order's price from its product)."""
+        try:
+            with ui_session() as db:
+                user = self.current_user()
+                updates = self._res().form_changed(ActionContext(db, user, self.lang), name, dict(self.values))
+        except PultError:
+            return
+        self.values.update(updates)
+
+    @rx.event
+    def pick(self, name: str, value: str, title: str):
+        self.labels[name] = title
+        return self.set_value(name, value)
+
+    @rx.event
+    def toggle_multi(self, name: str, option: str):
+        have = [v for v in self.values.get(name, "").split(",") if v]
+        have = [v for v in have if v != option] if option in have else [*have, option]
+        return self.set_value(name, ",".join(have))
+
+    @rx.event
+    def save(self):
+        res = self._res()
+        raw = dict(self.values)
+        try:
+            with ui_session() as db:
+                user = self.current_user()
+                if self.record_id:
+                    record = crud.update_record(db, res, user, self.record_id, raw, self.lang)
+                else:
+                    record = crud.create_record(db, res, user, raw, self.lang)
+        except ValidationFailed as exc:
+            messages = exc.messages(self.lang)
+            self.form_error = messages.pop("", "")
+            self.errors = messages
+            return rx.toast.error(self.form_error or self.t("error.form"))
+        except NotAuthenticated as exc:
+            return self.fail(exc)
+        except PultError as exc:
+            self.form_error = exc.message(self.lang)
+            return rx.toast.error(self.form_error)
+        self.dirty = False
+        message = self.t("saved" if self.record_id else "created")
+        return [rx.call_script(GUARD_OFF), rx.toast.success(message), rx.redirect(f"{res.url()}/{record.id}")]
+
+    @rx.event
+    def cancel(self):
+        if self.dirty:
+            self.leave_open = True
+            return None
+        return self._leave()
+
+    @rx.event
+    def leave(self):
+        self.leave_open, self.dirty = False, False
+        return [rx.call_script(GUARD_OFF), self._leave()]
+
+    @rx.event
+    def stay(self):
+        self.leave_open = False
+
+    def _leave(self):
+        res = self._res()
+        return rx.redirect(f"{res.url()}/{self.record_id}" if self.record_id else res.url())
+
+
+def _title(db, res: Resource, user, value: str) -> str:
+    try:
+        return res.title(crud.get_record(db, res, user, value))
+    except PultError:
+        return ""
+
+
+def _option_label(key: str) -> rx.Var | str:
+    return tr(key) if has(key) else key
+
+
+def field_control(res: type[Resource], f: FormField) -> rx.Component:
+    kind = field_kind(res.model, f)
+    value = FormState.values.get(f.name, "").to(str)
+    on_change = lambda v: FormState.set_value(f.name, v)  # noqa: E731
+    disabled = bool(f.create_only) & (FormState.record_id != "")
+    common = {"name": f.name, "id": f"field-{f.name}", "width": "100%"}
+    if kind == "textarea":
+        return rx.text_area(value=value, on_change=on_change, rows="4", disabled=disabled, **common)
+    if kind == "bool":
+        return rx.switch(checked=value == "1", on_change=lambda v: FormState.set_value(f.name, rx.cond(v, "1", "")), disabled=disabled, id=f"field-{f.name}")
+    if kind == "select":
+        options = field_options(res.model, f)
+        return rx.select.root(
+            rx.select.trigger(width="100%"),
+            rx.select.content(*[rx.select.item(_option_label(k), value=v) for v, k in options]),
+            value=value, on_change=on_change, disabled=disabled, name=f.name,
+        )
+    if kind == "multiselect":
+        return rx.flex(
+            *[
+                rx.checkbox(_option_label(k), checked=value.split(",").contains(v), on_change=lambda _c, v=v: FormState.toggle_multi(f.name, v), size="1")
+                for v, k in (f.options or ())
+            ],
+            wrap="wrap", spacing="3", id=f"field-{f.name}",
+        )
+    if kind == "relation":
+        return relation_picker(f"form:{f.name}", f.resource, FormState.labels.get(f.name, "").to(str), lambda i, t: FormState.pick(f.name, i, t))
+    input_type = {"int": "number", "number": "text", "money": "text", "date": "date", "password": "password", "phone": "tel"}.get(kind, "text")
+    extra = {"input_mode": "decimal"} if kind in ("number", "money") else {}
+    slot = [rx.input.slot(CURRENCY_SIGNS.get(f.currency, f.currency))] if kind == "money" and f.currency else []
+    return rx.input(*slot, value=value, on_change=on_change, type=input_type, disabled=disabled, auto_complete="new-password" if kind == "password" else "off", **extra, **common)
+
+
+def form_field(res: type[Resource], f: FormField) -> rx.Component:
+    required = field_required(res.model, f) or (f.kind == "password" and False)
+    return rx.vstack(
+        rx.text(label(res, f.name, f.label), rx.cond(required, rx.text.span(" *", color=rx.color("red", 9)), ""), size="2", weight="medium"),
+        field_control(res, f),
+        rx.cond(FormState.errors.contains(f.name), rx.text(FormState.errors.get(f.name, ""), color_scheme="red", size="1", id=f"error-{f.name}")),
+        rx.text(tr(f.help), size="1", color_scheme="gray") if f.help else rx.fragment(),
+        spacing="1", width="100%", align="stretch",
+    )
+
+
+def form_page(res: type[Resource], editing: bool) -> rx.Component:
+    sections = []
+    for s in res.form_sections():
+        sections.append(rx.card(
+            rx.vstack(
+                rx.heading(tr(s.title) if has(s.title) else resource_label(res.key(), one=True), size="3"),
+                rx.grid(*[form_field(res, f) for f in s.fields], columns=rx.breakpoints(initial="1", md="2"), spacing="4", width="100%"),
+                spacing="3", width="100%",
+            ),
+            width="100%",
+        ))
+    heading = rx.hstack(resource_label(res.key(), one=True), rx.text("·", color_scheme="gray"), rx.cond(FormState.record_id != "", FormState.title, tr("create")))
+    body = rx.form(
+        rx.vstack(
+            page_header(heading, rx.cond(FormState.dirty, rx.badge(tr("unsaved.warning"), color_scheme="amber"))),
+            rx.cond(FormState.form_error != "", rx.callout(FormState.form_error, color_scheme="red", icon="triangle-alert", width="100%", id="form-error")),
+            *sections,
+            rx.hstack(
+                rx.button(tr("save"), type="submit", size="3", id="form-save"),
+                rx.button(tr("cancel"), type="button", variant="soft", color_scheme="gray", size="3", on_click=FormState.cancel),
+                spacing="3",
+            ),
+            spacing="4", width="100%", max_width="960px",
+        ),
+        on_submit=lambda _data: FormState.save, prevent_default=True, width="100%",
+    )
+    return rx.fragment(
+        rx.cond(FormState.forbidden, forbidden_box(), rx.cond(FormState.missing, rx.heading(tr("not_found")), body)),
+        confirm_dialog(FormState.leave_open, tr("unsaved.leave"), FormState.leave, FormState.stay),
+    )

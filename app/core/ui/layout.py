@@ -1,0 +1,116 @@
+"""The page shell: sidebar grouped by panel, top bar (search, language, theme, user, logout)."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from app.core import crud
+from app.core.errors import PultError
+from app.core.i18n import pair
+from app.core.registry import PANELS, RESOURCES
+from app.core.ui.base import AuthState, tr, ui_session
+
+
+class SearchState(AuthState):
+    """Global search: the first few matches in every resource the user may view."""
+
+    q: str = ""
+    hits: list[dict[str, str]] = []
+
+    @rx.event
+    def search(self, q: str):
+        self.q = q
+        self.hits = []
+        if len(q.strip()) < 2:
+            return None
+        try:
+            with ui_session() as db:
+                user = self.current_user()
+                for key, res_cls in RESOURCES.items():
+                    if not res_cls.search:
+                        continue
+                    res = res_cls()
+                    ru, en = pair(res.label or res.slug)
+                    for rid, title in crud.search_options(db, res, user, q, limit=4):
+                        self.hits.append({"label": title, "where": en if self.lang == "en" else ru, "href": f"{res.url()}/{rid}"})
+        except PultError as exc:
+            return self.fail(exc)
+
+    @rx.event
+    def clear(self):
+        self.q, self.hits = "", []
+
+
+def _nav_link(key: str, text: rx.Var, href: str, icon: str) -> rx.Component:
+    return rx.cond(
+        AuthState.menu.contains(key),
+        rx.link(
+            rx.hstack(rx.icon(icon, size=16), rx.text(text, size="2"), spacing="2", align="center"),
+            href=href, underline="none", color=rx.color("gray", 12), padding_x="0.6em", padding_y="0.35em", border_radius="6px",
+            _hover={"background": rx.color("accent", 3)}, width="100%",
+        ),
+    )
+
+
+def sidebar() -> rx.Component:
+    groups = []
+    for panel in PANELS.values():
+        items = [_nav_link(r.key(), tr(r.label or r.slug), r.url(), r.icon) for r in panel.resources if r.menu]
+        items += [_nav_link(p.route, tr(p.title), p.route, p.icon) for p in panel.pages if p.menu]
+        keys = [r.key() for r in panel.resources] + [p.route for p in panel.pages]
+        visible = rx.Var.create(False)
+        for k in keys:
+            visible = visible | AuthState.menu.contains(k)
+        groups.append(rx.cond(visible, rx.vstack(rx.text(tr(panel.label), size="1", weight="bold", color_scheme="gray", padding_x="0.6em", text_transform="uppercase"), *items, spacing="1", width="100%")))
+    return rx.vstack(
+        rx.link(rx.hstack(rx.icon("gauge", size=22), rx.heading(tr("app.title"), size="5"), align="center"), href="/", underline="none", color=rx.color("gray", 12)),
+        rx.link(rx.hstack(rx.icon("house", size=16), rx.text(tr("home"), size="2"), spacing="2"), href="/", underline="none", color=rx.color("gray", 12), padding_x="0.6em"),
+        *groups,
+        spacing="4", padding="1em", width="15em", min_width="15em", height="100vh", position="sticky", top="0",
+        border_right=f"1px solid {rx.color('gray', 5)}", background=rx.color("gray", 2), overflow_y="auto",
+    )
+
+
+def global_search() -> rx.Component:
+    return rx.box(
+        rx.debounce_input(rx.input(rx.input.slot(rx.icon("search", size=14)), value=SearchState.q, on_change=SearchState.search, placeholder=tr("search.global"), width="22em", id="global-search"), debounce_timeout=300),
+        rx.cond(
+            SearchState.hits.length() > 0,
+            rx.card(
+                rx.vstack(
+                    rx.foreach(SearchState.hits, lambda h: rx.link(rx.hstack(rx.text(h["label"], size="2"), rx.spacer(), rx.badge(h["where"], size="1", variant="soft")), href=h["href"], on_click=SearchState.clear, width="100%", underline="none")),
+                    spacing="1", width="100%",
+                ),
+                position="absolute", z_index="60", width="22em", margin_top="0.25em",
+            ),
+        ),
+        position="relative",
+    )
+
+
+def topbar() -> rx.Component:
+    return rx.hstack(
+        global_search(),
+        rx.spacer(),
+        rx.button(rx.cond(AuthState.lang == "en", "RU", "EN"), variant="ghost", size="2", on_click=AuthState.toggle_lang, id="lang-switch", title=tr("language")),
+        rx.color_mode.button(size="2", variant="ghost"),
+        rx.hstack(
+            rx.icon("circle-user", size=18),
+            rx.vstack(
+                rx.text(AuthState.full_name, size="2", weight="medium", id="current-user"),
+                rx.text(rx.match(AuthState.role, ("admin", tr("role.admin")), ("manager", tr("role.manager")), ("user", tr("role.user")), AuthState.role), size="1", color_scheme="gray"),
+                spacing="0",
+            ),
+            align="center", spacing="2",
+        ),
+        rx.button(rx.icon("log-out", size=14), tr("logout"), variant="soft", size="2", on_click=AuthState.logout, id="logout"),
+        width="100%", padding_x="1.5em", padding_y="0.75em", border_bottom=f"1px solid {rx.color('gray', 5)}", align="center", spacing="3",
+    )
+
+
+def shell(content: rx.Component) -> rx.Component:
+    return rx.hstack(
+        sidebar(),
+        rx.vstack(topbar(), rx.box(content, padding="1.5em", width="100%"), spacing="0", width="100%", min_width="0"),
+        spacing="0", width="100%", align="start",
+    )

@@ -1,0 +1,203 @@
+"""The generated list page of a resource: filters, table, paging, selection, bulk and row actions."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from app.core.crud import field_options
+from app.core.resource import Column, Filter, FormField, Resource, field_python_type, is_enum
+from app.core.ui.base import AuthState, tr
+from app.core.ui.list_state import ListState
+from app.core.ui.widgets import confirm_dialog, label, page_header, relation_picker, resource_label
+
+
+def _filter_control(res: type[Resource], f: Filter) -> rx.Component:
+    title = label(res, f.name, f.label)
+    value = ListState.filters.get(f.name, "").to(str)
+    if f.kind == "text":
+        control = rx.debounce_input(
+            rx.input(value=value, on_change=lambda v: ListState.set_filter(f.name, v), placeholder="…", size="2", width="12em"),
+            debounce_timeout=350,
+        )
+    elif f.kind in ("number", "date"):
+        kind = "date" if f.kind == "date" else "number"
+        lo = value.split("..")[0]
+        hi = rx.cond(value.contains(".."), value.split("..")[1], "")
+        control = rx.hstack(
+            rx.debounce_input(rx.input(type=kind, value=lo, placeholder=tr("from"), on_change=lambda v: ListState.set_range(f.name, "lo", v), size="2", width="9em"), debounce_timeout=500),
+            rx.debounce_input(rx.input(type=kind, value=hi, placeholder=tr("to"), on_change=lambda v: ListState.set_range(f.name, "hi", v), size="2", width="9em"), debounce_timeout=500),
+            spacing="1",
+        )
+    elif f.kind == "ternary":
+        control = rx.select.root(
+            rx.select.trigger(width="8em"),
+            rx.select.content(
+                rx.select.item(tr("any"), value="__any__"), rx.select.item(tr("yes"), value="1"), rx.select.item(tr("no"), value="0"),
+            ),
+            value=rx.cond(value == "", "__any__", value), on_change=lambda v: ListState.set_filter(f.name, v), size="2",
+        )
+    elif f.kind == "relation":
+        control = relation_picker(
+            f"filter:{f.name}", f.resource, ListState.filter_labels.get(f.name, "").to(str),
+            lambda i, t: ListState.set_relation_filter(f.name, i, t), placeholder=tr("any"), width="14em",
+        )
+    else:  # select
+        static = list(f.options) if f.options is not None else field_options(res.model, FormField(f.name)) if is_enum(field_python_type(res.model, f.name)) else None
+        if static is not None:
+            items = [rx.select.item(tr(k) if _is_key(k) else k, value=v) for v, k in static]
+        else:
+            items = [rx.foreach(ListState.select_options.get(f.name, []).to(list[str]), lambda o: rx.select.item(o, value=o))]
+        control = rx.select.root(
+            rx.select.trigger(width="12em"),
+            rx.select.content(rx.select.item(tr("any"), value="__any__"), *items),
+            value=rx.cond(value == "", "__any__", value), on_change=lambda v: ListState.set_filter(f.name, v), size="2",
+        )
+    return rx.vstack(rx.text(title, size="1", color_scheme="gray"), control, spacing="1", id=f"filter-{f.name}")
+
+
+def _is_key(k: str) -> bool:
+    from app.core.i18n import has
+
+    return has(k)
+
+
+def _header(res: type[Resource], j: int, c: Column) -> rx.Component:
+    title = label(res, c.name, c.label)
+    if c.is_sortable:
+        arrow = rx.cond(ListState.sort == c.name, " ↑", rx.cond(ListState.sort == f"-{c.name}", " ↓", ""))
+        inner = rx.el.button(title, arrow, on_click=ListState.sort_by(c.name), style={"cursor": "pointer", "fontWeight": 600, "background": "none", "border": "none", "padding": 0, "color": "inherit"})
+    else:
+        inner = rx.text(title, weight="bold")
+    cell = rx.table.column_header_cell(inner, text_align="right" if c.kind in ("numeric", "money") else "left", white_space="nowrap")
+    return rx.cond(ListState.hidden.contains(c.name), rx.fragment(), cell)
+
+
+def _cell(res: type[Resource], row: rx.Var, j: int, c: Column) -> rx.Component:
+    text = row[f"c{j}"]
+    if c.is_link:
+        content = rx.link(text, href=f"{res.url()}/" + row["id"].to(str), weight="medium")
+    elif c.badge_fn is not None:
+        content = rx.cond(row[f"b{j}"] != "", rx.badge(text, color_scheme=row[f"b{j}"].to(str), variant="soft"), rx.text(text))
+    else:
+        content = rx.text(text)
+    cell = rx.table.cell(content, text_align="right" if c.kind in ("numeric", "money") else "left", white_space="nowrap")
+    return rx.cond(ListState.hidden.contains(c.name), rx.fragment(), cell)
+
+
+def _row_actions(res: type[Resource], row: rx.Var) -> rx.Component:
+    buttons = []
+    for name, spec in res.actions.items():
+        if spec.row:
+            buttons.append(rx.cond(
+                row[f"a_{name}"] == "1",
+                rx.button(tr(spec.label), size="1", variant="soft", color_scheme=spec.color, on_click=ListState.ask(name, row["id"].to(str))),
+            ))
+    if res.has_soft_delete():
+        buttons.append(rx.cond(ListState.trash, rx.button(tr("restore"), size="1", variant="soft", on_click=ListState.restore(row["id"].to(str)))))
+    if "update" in res.operations:
+        buttons.append(rx.cond(
+            (row["can_update"] == "1") & ~ListState.trash,
+            rx.link(rx.icon_button(rx.icon("pencil", size=14), size="1", variant="ghost"), href=f"{res.url()}/" + row["id"].to(str) + "/edit"),
+        ))
+    return rx.table.cell(rx.hstack(*buttons, spacing="2", justify="end"), white_space="nowrap")
+
+
+def _bulk_bar(res: type[Resource]) -> rx.Component:
+    buttons = [
+        rx.cond(
+            ListState.bulk_allowed.contains(name),
+            rx.button(tr(spec.label), size="1", color_scheme=spec.color, on_click=ListState.ask(name, "")),
+        )
+        for name, spec in res.actions.items() if spec.bulk
+    ]
+    if "delete" in res.operations:
+        buttons.append(rx.cond(ListState.can_delete & ~ListState.trash, rx.button(tr("delete"), size="1", color_scheme="red", variant="soft", on_click=ListState.ask("delete", ""))))
+    return rx.cond(
+        ListState.selected.length() > 0,
+        rx.hstack(
+            rx.text(rx.cond(AuthState.lang == "en", "Selected: ", "Выбрано: "), rx.cond(ListState.all_matching, ListState.total, ListState.selected.length()), size="2"),
+            rx.cond(
+                ~ListState.all_matching & ListState.has_next,
+                rx.link(rx.cond(AuthState.lang == "en", "Select all matching (", "Выбрать все подходящие ("), ListState.total_text, ")", on_click=ListState.select_all_matching, size="2", href="#"),
+            ),
+            *buttons,
+            spacing="3", align="center", padding="0.5em", border_radius="6px", background=rx.color("accent", 3), width="100%",
+        ),
+    )
+
+
+def _columns_menu(res: type[Resource]) -> rx.Component:
+    return rx.menu.root(
+        rx.menu.trigger(rx.button(rx.icon("columns-3", size=14), tr("columns"), variant="soft", size="2")),
+        rx.menu.content(*[
+            rx.menu.item(
+                rx.hstack(rx.cond(ListState.hidden.contains(c.name), rx.icon("square", size=14), rx.icon("square-check", size=14)), label(res, c.name, c.label)),
+                on_select=ListState.toggle_column(c.name),
+            )
+            for c in res.columns
+        ]),
+    )
+
+
+def list_page(res: type[Resource]) -> rx.Component:
+    n_cols = len(res.columns)
+    head_checkbox = rx.checkbox(checked=(ListState.selected.length() == ListState.rows.length()) & (ListState.rows.length() > 0), on_change=ListState.toggle_page)
+    table = rx.table.root(
+        rx.table.header(rx.table.row(
+            rx.table.column_header_cell(head_checkbox, width="2em"),
+            *[_header(res, j, c) for j, c in enumerate(res.columns)],
+            rx.table.column_header_cell(""),
+        )),
+        rx.table.body(rx.foreach(
+            ListState.rows,
+            lambda row: rx.table.row(
+                rx.table.cell(rx.checkbox(checked=ListState.selected.contains(row["id"]), on_change=lambda _v: ListState.toggle_row(row["id"].to(str)))),
+                *[_cell(res, row, j, c) for j, c in enumerate(res.columns)],
+                _row_actions(res, row),
+                id="row-" + row["id"].to(str),
+            ),
+        )),
+        variant="surface", size="1", width="100%", id="list-table",
+    )
+    pager = rx.hstack(
+        rx.text(ListState.total_text, size="2", color_scheme="gray", id="list-total"),
+        rx.cond(ListState.total_is_estimate, rx.link(tr("rows.count_exact"), href="#", on_click=ListState.count_exact, size="2")),
+        rx.spacer(),
+        rx.button(tr("page.first"), size="1", variant="soft", disabled=~ListState.has_prev, on_click=ListState.go("first")),
+        rx.button(tr("page.prev"), size="1", variant="soft", disabled=~ListState.has_prev, on_click=ListState.go("prev"), id="page-prev"),
+        rx.cond(~ListState.keyset, rx.text(ListState.page + 1, size="2")),
+        rx.button(tr("page.next"), size="1", variant="soft", disabled=~ListState.has_next, on_click=ListState.go("next"), id="page-next"),
+        rx.button(tr("page.last"), size="1", variant="soft", disabled=~ListState.has_next, on_click=ListState.go("last")),
+        width="100%", align="center", spacing="2",
+    )
+    header_right = [
+        rx.debounce_input(rx.input(rx.input.slot(rx.icon("search", size=14)), value=ListState.search, on_change=ListState.set_search, placeholder=tr("search"), width="16em", id="list-search"), debounce_timeout=350),
+        _columns_menu(res),
+    ]
+    if res.has_soft_delete():
+        header_right.append(rx.button(rx.icon("trash-2", size=14), tr("trash"), variant=rx.cond(ListState.trash, "solid", "soft"), color_scheme="gray", on_click=ListState.toggle_trash, size="2", id="trash-toggle"))
+    if "create" in res.operations:
+        header_right.append(rx.cond(ListState.can_create, rx.link(rx.button(rx.icon("plus", size=14), tr("create"), size="2"), href=f"{res.url()}/new", id="create-link")))
+    body = rx.vstack(
+        page_header(resource_label(res.key()), *header_right),
+        rx.cond(
+            len(res.filters) > 0,
+            rx.hstack(*[_filter_control(res, f) for f in res.filters], rx.button(tr("filters.reset"), variant="ghost", size="1", on_click=ListState.reset_filters), wrap="wrap", spacing="3", align="end"),
+        ) if res.filters else rx.fragment(),
+        _bulk_bar(res),
+        rx.cond(ListState.error != "", rx.callout(ListState.error, color_scheme="red", icon="triangle-alert")),
+        rx.box(table, width="100%", overflow_x="auto"),
+        rx.cond(ListState.rows.length() == 0, rx.center(rx.text(tr("rows.empty"), color_scheme="gray"), padding="2em", width="100%")),
+        pager,
+        confirm_dialog(ListState.confirm_open, ListState.confirm_text, ListState.run_pending, ListState.cancel_confirm),
+        spacing="3", width="100%",
+    )
+    del n_cols
+    return rx.cond(ListState.forbidden, forbidden_box(), body)
+
+
+def forbidden_box() -> rx.Component:
+    return rx.center(
+        rx.vstack(rx.icon("shield-x", size=40, color=rx.color("red", 9)), rx.heading(tr("forbidden"), size="5"), rx.text(tr("forbidden.page")), align="center", id="forbidden"),
+        padding="4em", width="100%",
+    )

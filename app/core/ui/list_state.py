@@ -1,0 +1,317 @@
+"""State of every generated list page: paging, sort, filters, search, selection, actions.
+
+One state class serves all resources: ``res_key`` says which one is on screen. The URL carries
+``q``, ``sort``, ``cursor``/``page``, ``trash`` and ``f_<filter>`` so a filtered view can be
+bookmarked, shared and reloaded.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+
+
+from app.core import crud
+from app.core.display import fmt_cell
+from app.core.errors import NotAuthenticated, PultError
+from app.core.query import ListParams, base_query, distinct_values
+from app.core.registry import RESOURCES
+from app.core.resource import Resource
+from app.core.ui.base import AuthState, set_url, ui_session
+
+#: "Select all matching" runs an action on at most this many rows at once (jobs take over beyond).
+MAX_BULK = 10_000
+
+
+def row_dict(res: Resource, user: Any, record: Any, lang: str) -> dict[str, str]:
+    """A record as the table shows it: id, formatted cells ``c<j>``, badge colours ``b<j>``, allowed actions."""
+    d = {"id": str(crud.pk_of(record))}
+    for j, column in enumerate(res.columns):
+        d[f"c{j}"] = fmt_cell(column, record, lang)
+        if column.badge_fn is not None:
+            d[f"b{j}"] = column.badge_fn(record) or ""
+    for name, spec in res.actions.items():
+        ok = (spec.visible is None or spec.visible(record)) and res.can(user, name, record)
+        d[f"a_{name}"] = "1" if ok else ""
+    d["can_update"] = "1" if "update" in res.operations and res.can(user, "update", record) else ""
+    return d
+
+
+class ListState(AuthState):
+    res_key: str = ""
+    rows: list[dict[str, str]] = []
+    sort: str = ""
+    search: str = ""
+    filters: dict[str, str] = {}
+    trash: bool = False
+    cursor: str = ""
+    page: int = 0
+    keyset: bool = True
+    has_next: bool = False
+    has_prev: bool = False
+    next_cursor: str = ""
+    prev_cursor: str = ""
+    total: int = 0
+    total_is_estimate: bool = False
+    total_text: str = ""
+    selected: list[str] = []
+    all_matching: bool = False
+    hidden: list[str] = []
+    loading: bool = False
+    forbidden: bool = False
+    error: str = ""
+    select_options: dict[str, list[str]] = {}
+    filter_labels: dict[str, str] = {}
+    can_create: bool = False
+    can_delete: bool = False
+    bulk_allowed: list[str] = []
+    # confirmation dialog
+    confirm_open: bool = False
+    confirm_text: str = ""
+    pending: str = ""
+    pending_ids: list[str] = []
+
+    # -- loading ------------------------------------------------------------------
+    def _res(self) -> Resource:
+        return RESOURCES[self.res_key]()
+
+    def _params(self) -> ListParams:
+        return ListParams(
+            sort=self.sort, filters=dict(self.filters), search=self.search, trash=self.trash,
+            page_size=self._res().page_size, cursor=self.cursor, page=self.page,
+        )
+
+    @rx.event
+    def load(self, res_key: str):
+        """``on_load``: read the view from the URL, then query."""
+        self.res_key = res_key
+        res = self._res()
+        q = dict(self.router.url.query_parameters)
+        self.search = q.get("q", "")
+        self.sort = q.get("sort", "")
+        self.cursor = q.get("cursor", "")
+        self.page = int(q["page"]) if q.get("page", "").isdigit() else 0
+        self.trash = q.get("trash") == "1" and res.has_soft_delete()
+        self.filters = {f.name: q.get(f"f_{f.name}", "") for f in res.filters}
+        self.hidden = [c.name for c in res.columns if c.hidden]
+        self.selected, self.all_matching, self.confirm_open = [], False, False
+        return self._reload(sync_url=False)
+
+    def _reload(self, sync_url: bool = True):
+        res = self._res()
+        self.error = ""
+        try:
+            with ui_session() as db:
+                user = self.current_user()
+                self.forbidden = not res.can(user, "view")
+                if self.forbidden:
+                    self.rows = []
+                    return None
+                page = crud.list_records(db, res, user, self._params())
+                self.rows = [row_dict(res, user, r, self.lang) for r in page.rows]
+                self.sort, self.keyset, self.page = page.sort, page.keyset, page.page
+                self.has_next, self.has_prev = page.has_next, page.has_prev
+                self.next_cursor, self.prev_cursor = page.next_cursor, page.prev_cursor
+                self.total, self.total_is_estimate = page.total or 0, page.total_is_estimate
+                self.total_text = self._total_text()
+                self.can_create = "create" in res.operations and res.can(user, "create")
+                self.can_delete = "delete" in res.operations and res.can(user, "delete")
+                self.bulk_allowed = [n for n, s in res.actions.items() if s.bulk and res.can(user, n)]
+                for f in res.filters:
+                    if f.kind == "select" and f.options is None and not _enum_filter(res, f.name):
+                        self.select_options[f.name] = distinct_values(db, res, user, f.name)
+                    if f.kind == "relation":
+                        self.filter_labels[f.name] = _relation_title(db, user, f.resource, self.filters.get(f.name, ""))
+        except NotAuthenticated as exc:
+            return self.fail(exc)
+        except PultError as exc:
+            self.rows, self.error = [], exc.message(self.lang)
+            return None
+        return self._sync_url() if sync_url else None
+
+    def _total_text(self) -> str:
+        if self.total_is_estimate:
+            n = self.total
+            approx = f"≈ {n / 1_000_000:.1f} M" if n >= 1_000_000 else f"≈ {n / 1000:.0f} K" if n >= 1000 else f"≈ {n}"
+            return self.t("rows.total", n=approx.replace(".", "," if self.lang == "ru" else "."))
+        return self.t("rows.total", n=f"{self.total:,}".replace(",", "\u00a0"))
+
+    def _sync_url(self):
+        res = self._res()
+        query = {"q": self.search, "sort": self.sort if self.sort != res.default_sort else "", "trash": "1" if self.trash else ""}
+        if self.keyset:
+            query["cursor"] = self.cursor
+        elif self.page:
+            query["page"] = str(self.page)
+        query.update({f"f_{k}": v for k, v in self.filters.items()})
+        return set_url(res.url(), query)
+
+    def _restart(self):
+        self.cursor, self.page = "", 0
+        self.selected, self.all_matching = [], False
+        return self._reload()
+
+    # -- view controls ------------------------------------------------------------
+    @rx.event
+    def set_search(self, value: str):
+        self.search = value
+        return self._restart()
+
+    @rx.event
+    def set_filter(self, name: str, value: str):
+        self.filters[name] = "" if value == "__any__" else value
+        return self._restart()
+
+    @rx.event
+    def set_relation_filter(self, name: str, value: str, title: str):
+        self.filter_labels[name] = title
+        return self.set_filter(name, value)
+
+    @rx.event
+    def set_range(self, name: str, side: str, value: str):
+        lo, _, hi = self.filters.get(name, "").partition("..")
+        lo, hi = (value, hi) if side == "lo" else (lo, value)
+        self.filters[name] = f"{lo}..{hi}" if (lo or hi) else ""
+        return self._restart()
+
+    @rx.event
+    def reset_filters(self):
+        self.filters = {k: "" for k in self.filters}
+        self.search = ""
+        return self._restart()
+
+    @rx.event
+    def toggle_trash(self):
+        self.trash = not self.trash
+        return self._restart()
+
+    @rx.event
+    def sort_by(self, name: str):
+        self.sort = f"-{name}" if self.sort == name else name
+        return self._restart()
+
+    @rx.event
+    def toggle_column(self, name: str):
+        self.hidden = [h for h in self.hidden if h != name] if name in self.hidden else [*self.hidden, name]
+
+    @rx.event
+    def go(self, where: str):
+        if self.keyset:
+            self.cursor = {"first": "", "last": "last", "next": self.next_cursor, "prev": self.prev_cursor}[where]
+        else:
+            self.cursor = "last" if where == "last" else ""
+            self.page = {"first": 0, "last": self.page, "next": self.page + 1, "prev": max(0, self.page - 1)}[where]
+        self.selected, self.all_matching = [], False
+        return self._reload()
+
+    @rx.event
+    def count_exact(self):
+        try:
+            with ui_session() as db:
+                user = self.current_user()
+                from app.core.query import count
+
+                self.total = count(db, base_query(self._res(), user, self._params()))
+                self.total_is_estimate = False
+                self.total_text = self._total_text()
+        except PultError as exc:
+            return self.fail(exc)
+
+    @rx.event
+    def refresh(self):
+        return self._reload(sync_url=False)
+
+    # -- selection ------------------------------------------------------------------
+    @rx.event
+    def toggle_row(self, row_id: str):
+        self.all_matching = False
+        self.selected = [s for s in self.selected if s != row_id] if row_id in self.selected else [*self.selected, row_id]
+
+    @rx.event
+    def toggle_page(self, checked: bool):
+        self.all_matching = False
+        self.selected = [r["id"] for r in self.rows] if checked else []
+
+    @rx.event
+    def select_all_matching(self):
+        self.all_matching = True
+        self.selected = [r["id"] for r in self.rows]
+
+    def _target_ids(self, db: Any, user: Any) -> list[str]:
+        if not self.all_matching:
+            return list(self.selected)
+        stmt = base_query(self._res(), user, self._params()).with_only_columns(self._res().model.id).limit(MAX_BULK)
+        return [str(i) for i in db.exec(stmt).all()]
+
+    # -- actions --------------------------------------------------------------------
+    @rx.event
+    def ask(self, name: str, row_id: str):
+        """Open the confirmation for action ``name`` on one row (``row_id``) or the selection ("")."""
+        res = self._res()
+        self.pending = name
+        self.pending_ids = [row_id] if row_id else []
+        n = 1 if row_id else (self.total if self.all_matching else len(self.selected))
+        if name == "delete":
+            self.confirm_text = self.t("confirm.soft_delete" if res.has_soft_delete() else "confirm.delete")
+        else:
+            self.confirm_text = self.t("confirm.action", action=self.t(res.actions[name].label), n=n)
+        spec = res.actions.get(name)
+        if spec is not None and not spec.confirm:
+            return ListState.run_pending
+        self.confirm_open = True
+
+    @rx.event
+    def cancel_confirm(self):
+        self.confirm_open = False
+        self.pending, self.pending_ids = "", []
+
+    @rx.event
+    def run_pending(self):
+        res = self._res()
+        name = self.pending
+        self.confirm_open = False
+        try:
+            with ui_session() as db:
+                user = self.current_user()
+                ids = self.pending_ids or self._target_ids(db, user)
+                if name == "delete":
+                    for i in ids:
+                        crud.delete_record(db, res, user, i, self.lang)
+                    message = self.t("deleted")
+                elif name == "restore":
+                    for i in ids:
+                        crud.restore_record(db, res, user, i)
+                    message = self.t("restored")
+                else:
+                    result = crud.run_action(db, res, user, name, ids, self.lang)
+                    message = self.t(result) if result else self.t("done")
+        except PultError as exc:
+            self.pending, self.pending_ids = "", []
+            return [self.fail(exc), ListState.refresh]
+        self.pending, self.pending_ids = "", []
+        self.selected, self.all_matching = [], False
+        return [rx.toast.success(message), ListState.refresh]
+
+    @rx.event
+    def restore(self, row_id: str):
+        self.pending, self.pending_ids = "restore", [row_id]
+        return ListState.run_pending
+
+
+def _relation_title(db: Any, user: Any, target: str | None, value: str) -> str:
+    if not value or not target:
+        return ""
+    target_res = RESOURCES[target]()
+    try:
+        return target_res.title(crud.get_record(db, target_res, user, value))
+    except PultError:
+        return value
+
+
+def _enum_filter(res: Resource, name: str) -> bool:
+    from app.core.resource import field_python_type, is_enum
+
+    return is_enum(field_python_type(res.model, name))
+
+

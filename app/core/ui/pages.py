@@ -1,0 +1,107 @@
+"""Login and home pages, and the registration of every panel's generated pages."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from app.core import auth as auth_service
+from app.core.errors import PultError
+from app.core.registry import PANELS
+from app.core.ui.base import AuthState, tr, ui_session
+from app.core.ui.detail import DetailState, detail_page
+from app.core.ui.form import FormState, form_page
+from app.core.ui.layout import shell
+from app.core.ui.list_page import list_page
+from app.core.ui.list_state import ListState
+from app.core.ui.widgets import resource_label
+
+
+class LoginState(AuthState):
+    login_username: str = ""
+    login_error: str = ""
+
+    @rx.event
+    def submit(self, form: dict):
+        username, password = str(form.get("username", "")), str(form.get("password", ""))
+        self.login_username = username
+        headers = self.router.headers
+        ip = headers.raw_headers.get("x-forwarded-for", "").split(",")[0].strip() or self.router.session.client_ip
+        try:
+            with ui_session() as db:
+                token = auth_service.login(db, username, password, ip=ip, user_agent=headers.user_agent)
+        except PultError as exc:
+            self.login_error = exc.message(self.lang)
+            return None
+        self.token = token
+        self.login_error = ""
+        nxt = self.router.url.query_parameters.get("next", "/")
+        return rx.redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else "/")
+
+    @rx.event
+    def on_open(self):
+        self.login_error = ""
+
+
+def login_page() -> rx.Component:
+    return rx.center(
+        rx.card(
+            rx.form(
+                rx.vstack(
+                    rx.hstack(rx.icon("gauge", size=26), rx.heading(tr("app.title"), size="6"), align="center"),
+                    rx.text(tr("login"), size="3", color_scheme="gray"),
+                    rx.text(tr("login.username"), size="2", weight="medium"),
+                    rx.input(name="username", id="login-username", auto_focus=True, width="100%", auto_complete="username"),
+                    rx.text(tr("login.password"), size="2", weight="medium"),
+                    rx.input(name="password", id="login-password", type="password", width="100%", auto_complete="current-password"),
+                    rx.cond(LoginState.login_error != "", rx.callout(LoginState.login_error, color_scheme="red", icon="triangle-alert", id="login-error", width="100%")),
+                    rx.button(tr("login.submit"), type="submit", width="100%", size="3", id="login-submit"),
+                    rx.hstack(rx.spacer(), rx.button(rx.cond(AuthState.lang == "en", "RU", "EN"), variant="ghost", size="1", on_click=AuthState.toggle_lang, type="button"), rx.color_mode.button(size="1", variant="ghost"), width="100%"),
+                    spacing="3", width="100%",
+                ),
+                on_submit=LoginState.submit, reset_on_submit=False,
+            ),
+            width="22em", padding="1.5em",
+        ),
+        height="100vh",
+    )
+
+
+def home_page() -> rx.Component:
+    cards = []
+    for panel in PANELS.values():
+        for res in panel.resources:
+            if not res.menu:
+                continue
+            cards.append(rx.cond(
+                AuthState.menu.contains(res.key()),
+                rx.link(
+                    rx.card(rx.hstack(rx.icon(res.icon, size=28), rx.vstack(rx.heading(resource_label(res.key()), size="4"), rx.text(tr(panel.label), size="1", color_scheme="gray"), spacing="1"), align="center", spacing="3"), width="100%", _hover={"box_shadow": "0 2px 10px rgba(0,0,0,0.08)"}),
+                    href=res.url(), underline="none", color=rx.color("gray", 12),
+                ),
+            ))
+        for page in panel.pages:
+            if page.menu:
+                cards.append(rx.cond(
+                    AuthState.menu.contains(page.route),
+                    rx.link(rx.card(rx.hstack(rx.icon(page.icon, size=28), rx.heading(tr(page.title), size="4"), align="center", spacing="3"), width="100%"), href=page.route, underline="none", color=rx.color("gray", 12)),
+                ))
+    return shell(rx.vstack(rx.heading(rx.cond(AuthState.lang == "en", "Welcome, ", "Здравствуйте, "), AuthState.full_name, size="6"), rx.grid(*cards, columns=rx.breakpoints(initial="1", sm="2", lg="3"), spacing="4", width="100%"), spacing="5", width="100%"))
+
+
+def register_pages(app: rx.App) -> None:
+    """Add login, home, and list/new/detail/edit pages for every resource, plus panels' custom pages."""
+    app.add_page(login_page, route="/login", title="Пульт — вход", on_load=LoginState.on_open)
+    app.add_page(home_page, route="/", title="Пульт", on_load=AuthState.require_login)
+    for panel in PANELS.values():
+        for res in panel.resources:
+            base = res.url()
+            title = f"Пульт — {res.slug}"
+            app.add_page(lambda r=res: shell(list_page(r)), route=base, title=title, on_load=[AuthState.require_login, ListState.load(res.key())])
+            app.add_page(lambda r=res: shell(detail_page(r)), route=f"{base}/[id]", title=title, on_load=[AuthState.require_login, DetailState.load(res.key())])
+            if "create" in res.operations:
+                app.add_page(lambda r=res: shell(form_page(r, False)), route=f"{base}/new", title=title, on_load=[AuthState.require_login, FormState.load(res.key(), False)])
+            if "update" in res.operations:
+                app.add_page(lambda r=res: shell(form_page(r, True)), route=f"{base}/[id]/edit", title=title, on_load=[AuthState.require_login, FormState.load(res.key(), True)])
+        for page in panel.pages:
+            on_load = [AuthState.require_login] + ([page.on_load] if page.on_load is not None else [])
+            app.add_page(lambda p=page: shell(p.component()), route=page.route, title=f"Пульт — {page.title}", on_load=on_load)

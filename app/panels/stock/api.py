@@ -1,0 +1,124 @@
+"""Stock routes beyond the generated CRUD (seed 001, section 7), mounted under ``/api/stock``.
+
+* ``GET  /products/{id}/stock`` — the computed stock of a product;
+* ``GET  /analytics/summary`` and ``/analytics/export.csv`` — sales, cost and profit;
+* ``GET|PUT /analytics/rate`` — the EUR→RUB rate the cost is computed with;
+* ``POST /orders/{id}/issue`` and ``/deny`` — the seed's spelling of the generated
+  ``/orders/{id}/actions/issue|deny`` routes (same service, same permission, same audit).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+from sqlmodel import Session
+
+from app.core import crud
+from app.core.api import ERRORS, INVALID, NOT_FOUND, current_user, get_db, item_json, jsonable, request_lang
+from app.core.auth import CurrentUser
+from app.core.errors import PermissionDenied
+from app.core.i18n import t
+from app.panels.stock import services
+from app.panels.stock.resources import Orders, Products
+
+router = APIRouter(tags=["stock"])
+
+
+class StockOut(BaseModel):
+    product_id: int
+    quantity: int = Field(description="Everything ever supplied")
+    issued_qty: int = Field(description="Everything handed out")
+    stock: int = Field(description="quantity - issued_qty")
+    min_stock: int
+    is_low_stock: bool
+
+
+class RateIn(BaseModel):
+    rate: str | float | int = Field(examples=["98.50"], description="Roubles for one euro")
+
+
+class RateOut(BaseModel):
+    rate: str
+
+
+@router.get("/products/{id}/stock", response_model=StockOut, summary="Current stock of a product", responses={**ERRORS, **NOT_FOUND})
+def product_stock(id: str = Path(), db: Session = Depends(get_db), user: CurrentUser = Depends(current_user)) -> dict[str, Any]:
+    product = crud.get_record(db, Products, user, id)
+    return {
+        "product_id": product.id,
+        "quantity": product.quantity,
+        "issued_qty": product.issued_qty,
+        "stock": services.current_stock(product),
+        "min_stock": product.min_stock,
+        "is_low_stock": services.current_stock(product) < product.min_stock,
+    }
+
+
+def _analytics(db: Session, user: CurrentUser, date_from: dt.date | None, date_to: dt.date | None, product_id: int | None, bucket: str) -> services.Analytics:
+    return services.analytics(db, user, date_from=date_from, date_to=date_to, product_id=product_id, bucket=bucket)
+
+
+@router.get("/analytics/summary", summary="Sales, cost and profit by period and by product", responses=ERRORS)
+def analytics_summary(
+    date_from: dt.date | None = Query(None, alias="from", description="First day, inclusive (YYYY-MM-DD)"),
+    date_to: dt.date | None = Query(None, alias="to", description="Last day, inclusive (YYYY-MM-DD)"),
+    product_id: int | None = Query(None),
+    bucket: Literal["day", "week", "month"] = Query("day"),
+    db: Session = Depends(get_db),
+    user: CurrentUser = Depends(current_user),
+) -> dict[str, Any]:
+    result = _analytics(db, user, date_from, date_to, product_id, bucket)
+    return jsonable({"rate": result.rate, "bucket": bucket, "periods": result.periods, "products": result.products, "totals": result.totals})
+
+
+@router.get(
+    "/analytics/export.csv",
+    summary="The analytics as CSV",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}, **ERRORS},
+)
+def analytics_export(
+    date_from: dt.date | None = Query(None, alias="from"),
+    date_to: dt.date | None = Query(None, alias="to"),
+    product_id: int | None = Query(None),
+    bucket: Literal["day", "week", "month"] = Query("day"),
+    db: Session = Depends(get_db),
+    user: CurrentUser = Depends(current_user),
+) -> Response:
+    result = _analytics(db, user, date_from, date_to, product_id, bucket)
+    return Response(
+        services.analytics_csv(result),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="analytics.csv"'},
+    )
+
+
+@router.get("/analytics/rate", response_model=RateOut, summary="The EUR→RUB rate used for cost", responses=ERRORS)
+def get_rate(db: Session = Depends(get_db), user: CurrentUser = Depends(current_user)) -> dict[str, Any]:
+    if not user.has_perm("stock.analytics.view"):
+        raise PermissionDenied()
+    return {"rate": str(services.eur_rub_rate(db))}
+
+
+@router.put("/analytics/rate", response_model=RateOut, summary="Set the EUR→RUB rate", responses={**ERRORS, **INVALID})
+def put_rate(body: RateIn, db: Session = Depends(get_db), user: CurrentUser = Depends(current_user)) -> dict[str, Any]:
+    return {"rate": str(services.set_eur_rub_rate(db, user, str(body.rate)))}
+
+
+def _order_action(name: str):
+    def endpoint(request: Request, id: str = Path(), db: Session = Depends(get_db), user: CurrentUser = Depends(current_user)) -> dict[str, Any]:
+        lang = request_lang(request)
+        result = crud.run_action(db, Orders, user, name, [id], lang)
+        order = crud.get_record(db, Orders, user, id)
+        return {"detail": t(result, lang) if result else t("done", lang), "ids": [order.id], "item": item_json(order)}
+
+    endpoint.__name__ = f"order_{name}"
+    return endpoint
+
+
+for _name, _summary in (("issue", "Issue an order (alias of /orders/{id}/actions/issue)"), ("deny", "Deny an order (alias of /orders/{id}/actions/deny)")):
+    router.add_api_route(f"/orders/{{id}}/{_name}", _order_action(_name), methods=["POST"], summary=_summary, responses={**ERRORS, **NOT_FOUND, **INVALID})

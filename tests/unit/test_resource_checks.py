@@ -1,0 +1,218 @@
+"""Misdeclared resources fail when they register, with a message naming the resource and the field."""
+
+from __future__ import annotations
+
+import itertools
+from contextlib import contextmanager
+
+import pytest
+
+from app.core.registry import PANELS, RESOURCES, Panel, register
+from app.core.resource import ImproperlyConfigured, Resource, check_resource, col, fields, filters
+from models.stock import Order, Product
+
+_seq = itertools.count()
+
+
+def _panel_name() -> str:
+    return f"chk{next(_seq)}"
+
+
+@contextmanager
+def registering(*resources: type[Resource]):
+    """Register a throwaway panel and remove every trace of it afterwards, whatever happened."""
+    name = _panel_name()
+    try:
+        yield lambda: register(Panel(name=name, label=name, resources=list(resources)))
+    finally:
+        PANELS.pop(name, None)
+        for key in [k for k in RESOURCES if k.startswith(f"{name}.")]:
+            RESOURCES.pop(key)
+
+
+def _fails(res: type[Resource], *needles: str) -> str:
+    with registering(res) as do, pytest.raises(ImproperlyConfigured) as info:
+        do()
+    message = str(info.value)
+    for needle in needles:
+        assert needle in message, f"{needle!r} not in {message!r}"
+    return message
+
+
+@pytest.fixture(autouse=True)
+def _registry_untouched():
+    """Every test leaves the registry as it found it (the real panels stay, nothing else)."""
+    from app.core.registry import load_panels
+
+    load_panels()
+    before_panels, before_resources = dict(PANELS), dict(RESOURCES)
+    yield
+    assert PANELS == before_panels
+    assert RESOURCES == before_resources
+
+
+def test_a_correct_resource_registers_under_panel_and_slug():
+    class Fine(Resource, model=Product):
+        search = ["name"]
+        columns = [col("name").sortable(), col("stock").numeric().sortable()]
+        filters = [filters.ternary("is_low_stock"), filters.relation("id", "stock.products")]
+        form = [fields.section("main", ["name", fields.money("sell_price_rub")])]
+        default_sort = "-stock"
+
+    with registering(Fine) as do:
+        panel = do()
+        assert panel.name in PANELS
+        assert RESOURCES[f"{panel.name}.fine"] is Fine
+        assert Fine.key() == f"{panel.name}.fine"
+        assert Fine.perm("update") == f"{panel.name}.fine.update"
+
+
+def test_column_naming_a_missing_field():
+    class BadColumn(Resource, model=Product):
+        columns = [col("name"), col("colour")]
+
+    _fails(BadColumn, "BadColumn", "'colour'", "Product")
+
+
+def test_column_with_value_function_need_not_be_a_field():
+    class Computed(Resource, model=Order):
+        columns = [col("total").value(lambda o: o.qty * o.unit_price_rub)]
+
+    check_resource(Computed)  # no error
+
+
+def test_sortable_column_must_be_a_database_column_not_a_property(monkeypatch):
+    monkeypatch.setattr(Product, "margin", property(lambda self: 1), raising=False)
+
+    class PlainProperty(Resource, model=Product):
+        columns = [col("margin")]
+
+    check_resource(PlainProperty)  # shown, not sorted: fine
+
+    class SortedProperty(Resource, model=Product):
+        columns = [col("name").sortable(), col("margin").sortable()]
+
+    msg = _fails(SortedProperty, "SortedProperty", "'margin'", "sortable")
+    assert "database column" in msg
+
+
+def test_filter_on_a_missing_column():
+    class BadFilter(Resource, model=Product):
+        filters = [filters.select("supplier_name"), filters.number("weight")]
+
+    _fails(BadFilter, "BadFilter", "'weight'")
+
+
+def test_unknown_filter_kind():
+    from app.core.resource import Filter
+
+    class OddFilter(Resource, model=Product):
+        filters = [Filter("slider", "stock")]
+
+    _fails(OddFilter, "OddFilter", "'stock'", "'slider'")
+
+
+def test_search_field_missing():
+    class BadSearch(Resource, model=Product):
+        search = ["name", "barcode"]
+
+    _fails(BadSearch, "BadSearch", "'barcode'", "search")
+
+
+def test_search_on_a_property_is_refused(monkeypatch):
+    monkeypatch.setattr(Product, "margin", property(lambda self: 1), raising=False)
+
+    class SearchProperty(Resource, model=Product):
+        search = ["margin"]
+
+    _fails(SearchProperty, "SearchProperty", "'margin'")
+
+
+def test_form_field_missing():
+    class BadForm(Resource, model=Product):
+        form = [fields.section("main", ["name", fields.money("price_usd", "USD")])]
+
+    _fails(BadForm, "BadForm", "'price_usd'", "form field")
+
+
+def test_virtual_and_password_form_fields_are_allowed():
+    class Virtual(Resource, model=Product):
+        form = [fields.section("main", ["name", fields.integer("initial_qty", virtual=True)])]
+
+    check_resource(Virtual)
+
+
+def test_bad_default_sort():
+    class BadSort(Resource, model=Product):
+        default_sort = "-popularity"
+
+    _fails(BadSort, "BadSort", "'-popularity'", "default_sort")
+
+
+def test_bad_pagination_value():
+    class BadPaging(Resource, model=Product):
+        pagination = "infinite"
+
+    _fails(BadPaging, "BadPaging", "infinite")
+
+
+def test_relation_filter_pointing_at_an_unknown_resource():
+    class BadRelation(Resource, model=Order):
+        filters = [filters.relation("product_id", "stock.goods")]
+
+    _fails(BadRelation, "BadRelation", "'product_id'", "'stock.goods'")
+
+
+def test_relation_form_field_pointing_at_an_unknown_resource():
+    class BadPicker(Resource, model=Order):
+        form = [fields.section("main", [fields.relation("product_id", "nowhere.products"), "qty"])]
+
+    _fails(BadPicker, "BadPicker", "'product_id'", "'nowhere.products'")
+
+
+def test_relation_to_a_resource_of_the_same_panel_is_fine():
+    name = _panel_name()
+
+    class Things(Resource, model=Product):
+        pass
+
+    class ThingOrders(Resource, model=Order):
+        filters = [filters.relation("product_id", f"{name}.things")]
+        form = [fields.section("main", [fields.relation("product_id", f"{name}.things"), "qty"])]
+
+    try:
+        register(Panel(name=name, label=name, resources=[Things, ThingOrders]))
+        assert RESOURCES[f"{name}.thingorders"] is ThingOrders
+    finally:
+        PANELS.pop(name, None)
+        for key in [k for k in RESOURCES if k.startswith(f"{name}.")]:
+            RESOURCES.pop(key)
+
+
+def test_action_named_like_a_builtin_operation_is_refused():
+    from app.core.resource import action
+
+    class Clash(Resource, model=Product):
+        @action("x")
+        def delete(self, ctx, records):  # noqa: D102
+            return None
+
+    _fails(Clash, "Clash", "'delete'")
+
+
+def test_same_resource_key_twice_is_refused():
+    class Twice(Resource, model=Product):
+        pass
+
+    class Twice2(Resource, model=Product):
+        slug = "twice"
+
+    with registering(Twice, Twice2) as do, pytest.raises(ImproperlyConfigured) as info:
+        do()
+    assert ".twice" in str(info.value) and "registered twice" in str(info.value)
+
+
+def test_real_panels_pass_their_own_checks():
+    for res in RESOURCES.values():
+        check_resource(res)
+    assert {"stock.products", "stock.supplies", "stock.orders", "admin.users", "admin.roles", "admin.audit"} <= set(RESOURCES)
