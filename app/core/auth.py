@@ -130,7 +130,7 @@ def login(db: Session, username: str, password: str, ip: str | None = None, user
     password_ok = verify_password(password or "", user.hashed_password if user is not None else _dummy_hash())
     if user is None or not user.is_active or not password_ok:
         _record_failure(username, ip)
-        audit.record(db, None, "login_failed", "user", user.id if user else None, {"username": username, "ip": ip}, source="ui")
+        audit.record(db, None, "login_failed", "user", user.id if user else None, {"username": username, "ip": ip})
         db.commit()
         raise NotAuthenticated("login.bad")
     if pwd_context.needs_update(user.hashed_password):
@@ -149,7 +149,7 @@ def login(db: Session, username: str, password: str, ip: str | None = None, user
             user_agent=(user_agent or "")[:300] or None,
         )
     )
-    audit.record(db, current_user_for(db, user), "login", "user", user.id, {"ip": ip}, source="ui")
+    audit.record(db, current_user_for(db, user), "login", "user", user.id, {"ip": ip})
     db.commit()
     return token
 
@@ -184,7 +184,7 @@ def logout(db: Session, token: str | None) -> None:
         row.revoked_at = _now()
         user = db.get(User, row.user_id)
         if user is not None:
-            audit.record(db, current_user_for(db, user), "logout", "user", user.id, {}, source="ui")
+            audit.record(db, current_user_for(db, user), "logout", "user", user.id, {})
         db.commit()
 
 

@@ -6,6 +6,7 @@ from sqlmodel import Session, select
 
 from app.core import audit
 from app.core.auth import SYSTEM, hash_password
+from app.core.i18n import t
 from app.core.registry import all_roles, load_panels
 from models.core import Role, User
 
@@ -21,7 +22,7 @@ def sync_roles(db: Session) -> None:
     for name, (label, perms) in all_roles().items():
         role = db.get(Role, name)
         if role is None:
-            db.add(Role(name=name, label=label, permissions=list(perms), builtin=True))
+            db.add(Role(name=name, label=t(label, "ru"), permissions=list(perms), builtin=True))
             audit.record(db, SYSTEM, "create", "admin.roles", name, {"permissions": perms}, source="system")
         else:
             missing = [p for p in perms if p not in role.permissions]

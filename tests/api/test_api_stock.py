@@ -46,7 +46,7 @@ def make_order(db, product, qty=1, phone="+79161234567", price=None, user=SYSTEM
 
 
 # --------------------------------------------------------------------------- sessions
-def test_login_me_logout(client, users):
+def test_login_me_logout(client, db, users):
     r = client.post("/api/auth/login", json={"username": "manager", "password": "manager-pass"})
     assert r.status_code == 200, r.text
     body = r.json()
@@ -68,6 +68,9 @@ def test_login_me_logout(client, users):
     assert r.status_code == 401
     assert r.json()["detail"] == "Сессия истекла, войдите снова"
     assert client.get(PRODUCTS, headers=bearer).status_code == 401
+    # Signing in and out through the API is in the operation log as coming from the API.
+    trail = [(a.action, a.username, a.source) for a in audit_rows(db, "user")]
+    assert trail == [("login", "manager", "api"), ("logout", "manager", "api")]
 
 
 def test_anonymous_and_garbage_tokens_get_401(client, users):
@@ -79,7 +82,7 @@ def test_anonymous_and_garbage_tokens_get_401(client, users):
     assert client.get(PRODUCTS, cookies={"pult_session": "nonsense"}).status_code == 401
 
 
-def test_bad_password_message_and_throttling(client, users):
+def test_bad_password_message_and_throttling(client, db, users):
     for _ in range(5):
         r = client.post("/api/auth/login", json={"username": "user", "password": "wrong"})
         assert r.status_code == 401
@@ -93,6 +96,8 @@ def test_bad_password_message_and_throttling(client, users):
     assert "Слишком много попыток" in r.json()["detail"]
     # Another account from the same address is not locked by this one.
     assert client.post("/api/auth/login", json={"username": "admin", "password": "admin-pass"}).status_code == 200
+    failed = audit_rows(db, "user", "login_failed")
+    assert len(failed) == 5 and {(a.source, a.diff["username"], a.diff["ip"]) for a in failed} == {("api", "user", "testclient")}
 
 
 def test_unknown_user_gets_the_same_message(client, users):
@@ -457,7 +462,7 @@ def test_failed_mutations_leave_no_audit_row(client, db, stock_data, login):
     assert client.post(PRODUCTS, headers=login("user"), json={"name": "Новый"}).status_code == 403
     new_rows = [(a.action, a.entity_type) for a in audit_rows(db) if a.id not in before and a.action not in ("login", "login_failed")]
     assert new_rows == []
-    assert [a for a in audit_rows(db) if a.source == "api"] == []
+    assert [a.action for a in audit_rows(db) if a.source == "api"] == ["login", "login"]  # manager, user
     assert len(fresh(db).exec(select(Product)).all()) == 2
     assert fresh(db).get(Order, o.id).status == OrderStatus.paid_not_issued
 

@@ -81,7 +81,7 @@ class DetailState(AuthState):
                     target = RESOURCES[key]()
                     if not target.can(user, "view"):
                         continue
-                    page = crud.list_records(db, target, user, ListParams(filters={fk: str(record.id)}, page_size=RELATED_LIMIT))
+                    page = crud.list_records(db, target, user, ListParams(filters={fk: str(crud.pk_of(record))}, page_size=RELATED_LIMIT))
                     self.related[key] = [row_dict(target, user, r, self.lang) for r in page.rows]
         except NotFound:
             self.missing = True
@@ -92,7 +92,7 @@ class DetailState(AuthState):
 
     def _history(self, db, res: Resource, record) -> list[dict[str, str]]:
         rows = db.exec(
-            select(AuditLog).where(AuditLog.entity_type == res.key(), AuditLog.entity_id == str(record.id)).order_by(AuditLog.id.desc()).limit(50)
+            select(AuditLog).where(AuditLog.entity_type == res.key(), AuditLog.entity_id == str(crud.pk_of(record))).order_by(AuditLog.id.desc()).limit(50)
         ).all()
         out = []
         for a in rows:

@@ -127,7 +127,7 @@ class FormState(AuthState):
             return rx.toast.error(self.form_error)
         self.dirty = False
         message = self.t("saved" if self.record_id else "created")
-        return [rx.call_script(GUARD_OFF), rx.toast.success(message), rx.redirect(f"{res.url()}/{record.id}")]
+        return [rx.call_script(GUARD_OFF), rx.toast.success(message), rx.redirect(f"{res.url()}/{crud.pk_of(record)}")]
 
     @rx.event
     def cancel(self):

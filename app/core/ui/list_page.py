@@ -80,7 +80,7 @@ def _cell(res: type[Resource], row: rx.Var, j: int, c: Column) -> rx.Component:
         content = rx.cond(row[f"b{j}"] != "", rx.badge(text, color_scheme=row[f"b{j}"].to(str), variant="soft"), rx.text(text))
     else:
         content = rx.text(text)
-    cell = rx.table.cell(content, text_align="right" if c.kind in ("numeric", "money") else "left", white_space="nowrap")
+    cell = rx.table.cell(content, text_align="right" if c.kind in ("numeric", "money") else "left", white_space="nowrap" if c.kind != "text" else "normal")
     return rx.cond(ListState.hidden.contains(c.name), rx.fragment(), cell)
 
 

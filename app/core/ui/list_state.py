@@ -15,7 +15,7 @@ import reflex as rx
 from app.core import crud
 from app.core.display import fmt_cell
 from app.core.errors import NotAuthenticated, PultError
-from app.core.query import ListParams, base_query, distinct_values
+from app.core.query import ListParams, base_query, distinct_values, pk_column
 from app.core.registry import RESOURCES
 from app.core.resource import Resource
 from app.core.ui.base import AuthState, set_url, ui_session
@@ -241,7 +241,7 @@ class ListState(AuthState):
     def _target_ids(self, db: Any, user: Any) -> list[str]:
         if not self.all_matching:
             return list(self.selected)
-        stmt = base_query(self._res(), user, self._params()).with_only_columns(self._res().model.id).limit(MAX_BULK)
+        stmt = base_query(self._res(), user, self._params()).with_only_columns(pk_column(self._res().model)).limit(MAX_BULK)
         return [str(i) for i in db.exec(stmt).all()]
 
     # -- actions --------------------------------------------------------------------
