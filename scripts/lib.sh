@@ -84,12 +84,18 @@ pult_bun() {
 pult_secret_key() {
     [[ -z "${PULT_SECRET_KEY:-}" ]] || return 0
     local key_file="$ROOT/.data/secret.key"
+    mkdir -p "$ROOT/.data"
     if [[ ! -s "$key_file" ]]; then
-        mkdir -p "$ROOT/.data"
-        (umask 077 && "$PULT_VENV/bin/python" -c \
-            'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())' >"$key_file.tmp")
-        mv "$key_file.tmp" "$key_file"
-        pult_say "Generated PULT_SECRET_KEY into .data/secret.key"
+        (   # locked: the app and worker containers may both get here first
+            flock 9
+            if [[ ! -s "$key_file" ]]; then
+                umask 077
+                "$PULT_VENV/bin/python" -c \
+                    'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())' >"$key_file.tmp"
+                mv "$key_file.tmp" "$key_file"
+                pult_say "Generated PULT_SECRET_KEY into .data/secret.key"
+            fi
+        ) 9>"$ROOT/.data/secret.key.lock"
     fi
     chmod 600 "$key_file"
     PULT_SECRET_KEY="$(<"$key_file")"

@@ -219,7 +219,10 @@ def pg_running() -> tuple[int, int] | None:
     except (FileNotFoundError, PermissionError, IndexError, ValueError):
         return None
     p = process(pid)
-    if p is None or p.name() != "postgres" or not runs_in(p, PG_DATA):
+    try:
+        if p is None or p.name() != "postgres" or not runs_in(p, PG_DATA):
+            return None
+    except psutil.Error:  # it just went away
         return None
     return pid, port
 
@@ -333,7 +336,10 @@ def redis_running(state: dict) -> tuple[int, int] | None:
     except (FileNotFoundError, IndexError, ValueError):
         return None
     p = process(pid)
-    if p is None or p.name() not in ("redis-server", "valkey-server") or not runs_in(p, REDIS_DIR):
+    try:
+        if p is None or p.name() not in ("redis-server", "valkey-server") or not runs_in(p, REDIS_DIR):
+            return None
+    except psutil.Error:
         return None
     try:  # the server retitles itself "redis-server 127.0.0.1:PORT"
         match = re.search(r":(\d+)\b", " ".join(p.cmdline()))
@@ -428,7 +434,10 @@ def cmd_stop(owner: int | None) -> int:
                 entry["owners"] = live_owners([o for o in entry["owners"] if o != owner])
                 if entry["owners"]:
                     continue  # someone else (another scripts/run or scripts/test) still uses it
-            pg_stop() if name == "postgres" else redis_stop(state)
+            if name == "postgres":
+                pg_stop()
+            else:
+                redis_stop(state)
         save_state(state)
     return 0
 

@@ -297,13 +297,15 @@ def test_kit_rejects_relation_to_a_trashed_record_without_any_hook(db, users, st
 # --------------------------------------------------------------------------- change bus
 class Listener:
     def __init__(self, redis_conn):
-        self.ps = redis_conn.pubsub(ignore_subscribe_messages=True)
+        self.ps = redis_conn.pubsub()
         self.ps.subscribe(bus.CHANNEL)
-        deadline = time.time() + 2
-        while time.time() < deadline:  # wait for the subscription to be live
-            m = self.ps.get_message(timeout=0.05)
-            if m is None and self.ps.subscribed:
+        deadline = time.time() + 5
+        while time.time() < deadline:  # wait until the server confirms the subscription
+            m = self.ps.get_message(timeout=0.1)
+            if m and m["type"] == "subscribe":
                 break
+        else:
+            raise AssertionError("no subscription confirmation from Redis")
 
     def messages(self, wait: float = 0.3) -> list[dict]:
         out, deadline = [], time.time() + wait

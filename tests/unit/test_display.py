@@ -44,7 +44,12 @@ def test_money_ru_and_en():
     assert fmt_money(None, "RUB", "ru") == ""
 
 
-def test_dates_and_datetimes_in_the_display_time_zone():
+def test_dates_and_datetimes_in_the_display_time_zone(monkeypatch):
+    from zoneinfo import ZoneInfo
+
+    from app.core import display
+
+    monkeypatch.setattr(display, "TIMEZONE", ZoneInfo("Europe/Moscow"))  # the default, whatever PULT_TIMEZONE says here
     # 21:30 UTC is 00:30 the next day in Moscow (UTC+3)
     aware = dt.datetime(2026, 1, 5, 21, 30, tzinfo=dt.timezone.utc)
     assert fmt_datetime(aware) == "06.01.2026 00:30"

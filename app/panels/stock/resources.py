@@ -158,7 +158,7 @@ class Orders(Resource, model=Order):
         return {}
 
     def before_save(self, ctx: ActionContext, record: Any, changes: dict[str, Any], creating: bool) -> None:
-        if creating or "product_id" in changes:
+        if creating or changes.get("product_id", record.product_id) != record.product_id:
             product = services.lock_product(ctx.db, record.product_id)
             record.product_name = product.name
             if changes.get("unit_price_rub") is None and (creating or "unit_price_rub" in changes):
