@@ -9,8 +9,14 @@ paging (the resource as declared) and with offset paging (a subclass with ``pagi
 runs interleaved, and against the bare SQL the kit sends (psycopg, tuples, no ORM) as the baseline.
 
     .venv/bin/python bench/list_page.py [--rows 1000000] [--runs 15] [--warmup 2] [--explain] [--no-docs]
+                                        [--suggested-indexes]
 
-Prints a markdown table and writes it into ``docs/benchmarks.md`` (section replaced on each run).
+Prints a markdown table and writes it into ``docs/benchmarks.md`` (its section is replaced on each
+run; a "### Reading" subsection written under it by hand is kept). Pages slower than 0.3 s per call
+get 5 runs, slower than 2 s get 3 (the table says n), so a full run stays around ten minutes.
+``--suggested-indexes`` first creates the pg_trgm indexes proposed for search (see
+``SUGGESTED_INDEXES``) and writes its own section; without it they are dropped, so the default run
+measures the schema the migrations create.
 """
 
 from __future__ import annotations
@@ -38,6 +44,13 @@ BENCH_DB = "pult_bench"
 #: Bump when the generated data changes, so an old fill is not reused.
 DATA_VERSION = 1
 SECTION_TITLE = "## List page: keyset vs offset (`bench/list_page.py`)"
+
+#: What-if indexes (not in the migrations): trigram GIN indexes for the resource's ILIKE search.
+SUGGESTED_INDEXES = {
+    "bench_trgm_product_name": "CREATE INDEX bench_trgm_product_name ON product USING gin (name gin_trgm_ops)",
+    "bench_trgm_product_supplier_name": "CREATE INDEX bench_trgm_product_supplier_name ON product USING gin (supplier_name gin_trgm_ops)",
+    "bench_trgm_product_description": "CREATE INDEX bench_trgm_product_description ON product USING gin (description gin_trgm_ops)",
+}
 
 SUPPLIERS = ["Альфа", "Бета", "Гамма", "Дельта", "Эпсилон", "Зета", "Эта", "Тета", "Йота", "Каппа", "Лямбда", "Омега"]
 ADJECTIVES = ["Компактный", "Профессиональный", "Усиленный", "Бытовой", "Промышленный", "Мини", "Двойной", "Умный",
@@ -127,6 +140,28 @@ def fill(url: str, rows: int) -> tuple[bool, float]:
     return False, time.perf_counter() - t0
 
 
+def suggested_indexes(url: str, wanted: bool) -> float:
+    """Create (wanted) or drop the what-if indexes; returns seconds spent creating."""
+    eng = create_engine(url, isolation_level="AUTOCOMMIT")
+    t0 = time.perf_counter()
+    with eng.connect() as c:
+        have = set(c.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = 'product'")).scalars())
+        if wanted:
+            c.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+            c.execute(text("SET maintenance_work_mem = '512MB'"))
+            for name, ddl in SUGGESTED_INDEXES.items():
+                if name not in have:
+                    print(f"creating {name} ...", flush=True)
+                    c.execute(text(ddl))
+            c.execute(text("ANALYZE product"))
+        else:
+            for name in SUGGESTED_INDEXES:
+                if name in have:
+                    c.execute(text(f'DROP INDEX "{name}"'))
+    eng.dispose()
+    return time.perf_counter() - t0
+
+
 # --------------------------------------------------------------------------- measuring
 @dataclass
 class Case:
@@ -150,6 +185,7 @@ class Result:
     total_ms: list[float]
     total_kind: str
     same_rows: bool
+    n: int
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -244,6 +280,8 @@ class Bench:
                 order = [sort_col.desc().nulls_last() if desc else sort_col.asc().nulls_last(), id_col.desc() if desc else id_col.asc()]
             n_pages = max(1, -(-total // size))
             page_no = {"first": 0, "2": 1, "middle": (total // 2) // size, "last": n_pages - 1}[page]
+            if page_no == 0:
+                page = "first"
             offset_stmt = base.order_by(*order).offset(page_no * size).limit(size + 1)
             kparams = q.ListParams(sort=case.sort, filters=dict(case.filters), search=case.search, page_size=size)
             oparams = q.ListParams(sort=case.sort, filters=dict(case.filters), search=case.search, page_size=size, page=page_no)
@@ -282,13 +320,15 @@ class Bench:
         _, op = self.kit_once(ores, st["oparams"])
         kid, oid = [r.id for r in kp.rows], [r.id for r in op.rows]
         same = kid == oid if page != "last" else kid[len(kid) - len(oid):] == oid
-        for _ in range(self.warmup):
+        slowest = max(self.kit_once(kres, st["kparams"])[0], self.kit_once(ores, st["oparams"])[0])
+        runs = self.runs if slowest < 300 else min(self.runs, 5 if slowest < 2000 else 3)
+        for _ in range(self.warmup if slowest < 300 else 0):  # the two calls above already warmed it
             self.kit_once(kres, st["kparams"])
             self.kit_once(ores, st["oparams"])
             self.bare_once(*st["keyset_sql"])
             self.bare_once(*st["offset_sql"])
         kit_k, kit_o, bare_k, bare_o, totals, kinds = [], [], [], [], [], set()
-        for _ in range(self.runs):  # interleaved, so drift hits both modes alike
+        for _ in range(runs):  # interleaved, so drift hits both modes alike
             self.total_log.clear()
             ms, _page = self.kit_once(kres, st["kparams"])
             kit_k.append(ms)
@@ -299,8 +339,8 @@ class Bench:
             bare_k.append(self.bare_once(*st["keyset_sql"]))
             bare_o.append(self.bare_once(*st["offset_sql"]))
         mode = "keyset" if st["keyset"] else "offset (fallback)"
-        r = Result(case.label, page if page not in ("2",) else "2", mode, len(kp.rows), kit_k, kit_o, bare_k, bare_o,
-                   totals, "/".join(sorted(kinds)), same)
+        r = Result(case.label, page, mode, len(kp.rows), kit_k, kit_o, bare_k, bare_o,
+                   totals, "/".join(sorted(kinds)), same, runs)
         if self.explain and (pct(kit_k, 0.5) > 50 or not same):
             print(f"\n--- EXPLAIN ANALYZE {case.label} / {page} (keyset path)\n{self.explain_analyze(st['keyset_sql'])}", flush=True)
         return r
@@ -310,6 +350,7 @@ CASES = [
     Case("sort name (default)", ""),
     Case("sort -stock", "-stock"),
     Case("sort sell_price_rub (nullable)", "sell_price_rub"),
+    Case("sort -sell_price_rub (nullable)", "-sell_price_rub", pages=("first",)),
     Case("filter supplier=Гамма + low stock", "", {"supplier_name": "Гамма", "is_low_stock": "1"}),
     Case("search \"насос\"", "", search="насос", pages=("first", "2", "last")),
     Case("search \"арт. 0123456\" (1 hit)", "", search="арт. 0123456", pages=("first",)),
@@ -346,14 +387,14 @@ def fmt_ms(x: float) -> str:
 
 
 def table(results: list[Result]) -> str:
-    head = ("| case | page | paging | kit keyset p50 / p95 ms | kit offset p50 / p95 ms | offset ÷ keyset | "
+    head = ("| case | page | paging | n | kit keyset p50 / p95 ms | kit offset p50 / p95 ms | offset ÷ keyset | "
             "bare SQL keyset p50 | bare SQL offset p50 | overhead (kit ÷ bare) | of which total, p50 ms |")
-    lines = [head, "|" + "---|" * 10]
+    lines = [head, "|" + "---|" * 11]
     for r in results:
         k50, o50, b50 = pct(r.kit_k, 0.5), pct(r.kit_o, 0.5), pct(r.bare_k, 0.5)
         mark = "" if r.same_rows else " ⚠ rows differ"
         lines.append(
-            f"| {r.case} | {r.page}{mark} | {r.mode} | {fmt_ms(k50)} / {fmt_ms(pct(r.kit_k, 0.95))} | "
+            f"| {r.case} | {r.page}{mark} | {r.mode} | {r.n} | {fmt_ms(k50)} / {fmt_ms(pct(r.kit_k, 0.95))} | "
             f"{fmt_ms(o50)} / {fmt_ms(pct(r.kit_o, 0.95))} | {o50 / k50:.1f}× | {fmt_ms(b50)} | {fmt_ms(pct(r.bare_o, 0.5))} | "
             f"{k50 / b50:.1f}× | {fmt_ms(pct(r.total_ms, 0.5)) if r.total_ms else '–'} ({r.total_kind or '–'}) |"
         )
@@ -370,12 +411,16 @@ and each section records the date, the exact command and the machine it ran on.
 """
 
 
-def write_docs(section: str) -> Path:
+def write_docs(title: str, section: str) -> Path:
     path = ROOT / "docs" / "benchmarks.md"
     doc = path.read_text() if path.exists() else DOC_INTRO
-    pattern = re.compile(r"^" + re.escape(SECTION_TITLE) + r"\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(doc):
-        doc = pattern.sub(lambda _m: section.rstrip() + "\n\n", doc)
+    pattern = re.compile(r"^" + re.escape(title) + r"\n.*?(?=^## |\Z)", re.S | re.M)
+    found = pattern.search(doc)
+    if found:
+        old = found.group(0)
+        reading = old[old.index("\n### Reading"):].strip() if "\n### Reading" in old else ""
+        new = section.rstrip() + ("\n\n" + reading if reading else "")
+        doc = doc[: found.start()] + new + "\n\n" + doc[found.end():]
     else:
         doc = doc.rstrip() + "\n\n" + section.rstrip() + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -390,7 +435,7 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE for keyset pages slower than 50 ms")
     ap.add_argument("--no-docs", action="store_true", help="print the table only; leave docs/benchmarks.md alone")
-    ap.add_argument("--notes", default="", help="markdown appended under the table (the reading of the figures)")
+    ap.add_argument("--suggested-indexes", action="store_true", help="create the pg_trgm indexes proposed for search first")
     args = ap.parse_args()
 
     admin_url, url = urls()
@@ -398,6 +443,8 @@ def main() -> None:
     migrate(url)
     reused, fill_s = fill(url, args.rows)
     print(f"pult_bench: {'reused existing' if reused else f'filled in {fill_s:.1f} s'} ({args.rows:,} rows)", flush=True)
+    idx_s = suggested_indexes(url, args.suggested_indexes)
+    title = SECTION_TITLE + (" — with the suggested pg_trgm indexes" if args.suggested_indexes else "")
 
     bench = Bench(url, args.runs, args.warmup, args.explain)
     results = []
@@ -415,19 +462,21 @@ def main() -> None:
     cmd = " ".join(["DATABASE_URL=" + os.environ["DATABASE_URL"]] if "DATABASE_URL" in os.environ else []) + " .venv/bin/python bench/list_page.py " + " ".join(sys.argv[1:])
     today = subprocess.run(["date", "-u", "+%F"], capture_output=True, text=True).stdout.strip() or dt.date.today().isoformat()
     fill_note = "reused" if reused else f"generated in {fill_s:.0f} s (one INSERT … SELECT generate_series, then VACUUM ANALYZE)"
-    section = f"""{SECTION_TITLE}
+    extra = ""
+    if args.suggested_indexes:
+        extra = ("\n- What-if schema: the migrations' indexes plus " + ", ".join(f"`{d.split(' ON ')[1]}`" for d in SUGGESTED_INDEXES.values())
+                 + f" (pg_trgm; built in {idx_s:.0f} s when missing).")
+    section = f"""{title}
 
 - Date: {today}
 - Command: `{cmd.strip()}`
 - Machine: {machine(url)}
-- Data: {args.rows:,} `product` rows ({fill_note}); 0.5 % soft-deleted, 5 % without a sell price, ~13 % low on stock, 12 suppliers.
-- Measured: `crud.list_records(db, stock.products, SYSTEM, ListParams(...))` in a fresh session plus `fmt_cell` for all {len(bench.products.columns)} columns of each of 25 rows (and the badge), {args.runs} runs after {args.warmup} warm-ups, keyset and offset interleaved. "Offset" is the same resource with `pagination = "offset"` and `ListParams(page=N)`; "middle" is page N = (matching rows / 2) / 25, reached in keyset mode by a cursor on the row just before it. "Bare SQL" is the statement the kit sends, run through psycopg and fetched as tuples. "Of which total" is `_fill_total` (planner estimate, exact `COUNT` below 100 000, or the row count when there is one page) inside the kit figure. Every keyset page was checked to hold the same rows as the offset page.
+- Data: {args.rows:,} `product` rows ({fill_note}); 0.5 % soft-deleted, 5 % without a sell price, ~12 % low on stock, 12 suppliers.{extra}
+- Measured: `crud.list_records(db, stock.products, SYSTEM, ListParams(...))` in a fresh session plus `fmt_cell` for all {len(bench.products.columns)} columns of each of 25 rows (and the badge), n runs (normally {args.runs}, after {args.warmup} warm-ups), keyset and offset interleaved. "Offset" is the same resource with `pagination = "offset"` and `ListParams(page=N)`; "middle" is page N = (matching rows / 2) / 25, reached in keyset mode by a cursor on the row just before it. "Bare SQL" is the statement the kit sends, run through psycopg and fetched as tuples. "Of which total" is `_fill_total` (planner estimate, exact `COUNT` below 100 000, or the row count when there is one page) inside the kit figure. Every keyset page was checked to hold the same rows as the offset page.
 
 {tbl}
 """
-    if args.notes:
-        section += "\n" + Path(args.notes).read_text().strip() + "\n" if os.path.exists(args.notes) else "\n" + args.notes + "\n"
-    print(f"\nwrote {write_docs(section)}")
+    print(f"\nwrote {write_docs(title, section)}")
 
 
 if __name__ == "__main__":

@@ -38,7 +38,9 @@ pult_python_env() {
     have="$(cat "$PULT_VENV/.requirements.sha256" 2>/dev/null || true)"
     if [[ "$want" != "$have" ]]; then
         pult_say "Installing Python packages from requirements.txt"
-        "$PULT_VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$ROOT/requirements.txt"
+        # (the filter drops pip's notes about configured local indexes that do not exist)
+        "$PULT_VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$ROOT/requirements.txt" 2>&1 |
+            { grep -v "^WARNING: Location '.*' is ignored: it is neither a file nor a directory" || true; }
         printf '%s\n' "$want" >"$PULT_VENV/.requirements.sha256"
     fi
     export VIRTUAL_ENV="$PULT_VENV"

@@ -177,6 +177,11 @@ class Orders(Resource, model=Order):
                 ctx.db.flush()
                 services.issue_order(ctx.db, record)
 
+    def before_delete(self, ctx: ActionContext, record: Any) -> None:
+        """Deleting an issued order puts its goods back, like denying it would."""
+        if record.status == OrderStatus.paid_issued:
+            services.deny_order(ctx.db, record)
+
     def form_changed(self, ctx: ActionContext, name: str, values: dict[str, str]) -> dict[str, str]:
         """Choosing a product prefills the unit price from its card; the user may then give a discount."""
         if name == "product_id" and values.get("product_id", "").isdigit():
