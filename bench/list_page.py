@@ -12,8 +12,8 @@ runs interleaved, and against the bare SQL the kit sends (psycopg, tuples, no OR
                                         [--suggested-indexes]
 
 Prints a markdown table and writes it into ``docs/benchmarks.md`` (its section is replaced on each
-run; a "### Reading" subsection written under it by hand is kept). Pages slower than 0.3 s per call
-get 5 runs, slower than 2 s get 3 (the table says n), so a full run stays around ten minutes.
+run; a "### Reading" subsection written under it by hand is kept). Calls slower than 0.3 s get 5
+runs, slower than 2 s get 3 (the table's n, per mode), so a full run stays around ten minutes.
 ``--suggested-indexes`` first creates the pg_trgm indexes proposed for search (see
 ``SUGGESTED_INDEXES``) and writes its own section; without it they are dropped, so the default run
 measures the schema the migrations create.
@@ -185,7 +185,7 @@ class Result:
     total_ms: list[float]
     total_kind: str
     same_rows: bool
-    n: int
+    n: str
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -312,6 +312,10 @@ class Bench:
             cur.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql[0], sql[1])
             return "\n".join(r[0] for r in cur.fetchall())
 
+    def runs_for(self, first_ms: float) -> int:
+        """Fewer runs for calls slower than 0.3 s (5) and 2 s (3), so a full run stays near ten minutes."""
+        return self.runs if first_ms < 300 else min(self.runs, 5 if first_ms < 2000 else 3)
+
     def measure(self, case: Case, page: str, size: int = 25) -> Result:
         st = self.statements(case, page, size)
         kres, ores = self.products, self.offset_products
@@ -320,27 +324,30 @@ class Bench:
         _, op = self.kit_once(ores, st["oparams"])
         kid, oid = [r.id for r in kp.rows], [r.id for r in op.rows]
         same = kid == oid if page != "last" else kid[len(kid) - len(oid):] == oid
-        slowest = max(self.kit_once(kres, st["kparams"])[0], self.kit_once(ores, st["oparams"])[0])
-        runs = self.runs if slowest < 300 else min(self.runs, 5 if slowest < 2000 else 3)
-        for _ in range(self.warmup if slowest < 300 else 0):  # the two calls above already warmed it
-            self.kit_once(kres, st["kparams"])
-            self.kit_once(ores, st["oparams"])
-            self.bare_once(*st["keyset_sql"])
-            self.bare_once(*st["offset_sql"])
+        n_k, n_o = self.runs_for(self.kit_once(kres, st["kparams"])[0]), self.runs_for(self.kit_once(ores, st["oparams"])[0])
+        for _ in range(self.warmup):  # a slow mode counts the call above as its warm-up
+            if n_k == self.runs:
+                self.kit_once(kres, st["kparams"])
+                self.bare_once(*st["keyset_sql"])
+            if n_o == self.runs:
+                self.kit_once(ores, st["oparams"])
+                self.bare_once(*st["offset_sql"])
         kit_k, kit_o, bare_k, bare_o, totals, kinds = [], [], [], [], [], set()
-        for _ in range(runs):  # interleaved, so drift hits both modes alike
-            self.total_log.clear()
-            ms, _page = self.kit_once(kres, st["kparams"])
-            kit_k.append(ms)
-            for t_ms, kind in self.total_log:
-                totals.append(t_ms)
-                kinds.add(kind)
-            kit_o.append(self.kit_once(ores, st["oparams"])[0])
-            bare_k.append(self.bare_once(*st["keyset_sql"]))
-            bare_o.append(self.bare_once(*st["offset_sql"]))
+        for i in range(max(n_k, n_o)):  # interleaved, so drift hits both modes alike
+            if i < n_k:
+                self.total_log.clear()
+                ms, _page = self.kit_once(kres, st["kparams"])
+                kit_k.append(ms)
+                for t_ms, kind in self.total_log:
+                    totals.append(t_ms)
+                    kinds.add(kind)
+                bare_k.append(self.bare_once(*st["keyset_sql"]))
+            if i < n_o:
+                kit_o.append(self.kit_once(ores, st["oparams"])[0])
+                bare_o.append(self.bare_once(*st["offset_sql"]))
         mode = "keyset" if st["keyset"] else "offset (fallback)"
         r = Result(case.label, page, mode, len(kp.rows), kit_k, kit_o, bare_k, bare_o,
-                   totals, "/".join(sorted(kinds)), same, runs)
+                   totals, "/".join(sorted(kinds)), same, f"{n_k}" if n_k == n_o else f"{n_k} / {n_o}")
         if self.explain and (pct(kit_k, 0.5) > 50 or not same):
             print(f"\n--- EXPLAIN ANALYZE {case.label} / {page} (keyset path)\n{self.explain_analyze(st['keyset_sql'])}", flush=True)
         return r
@@ -387,7 +394,7 @@ def fmt_ms(x: float) -> str:
 
 
 def table(results: list[Result]) -> str:
-    head = ("| case | page | paging | n | kit keyset p50 / p95 ms | kit offset p50 / p95 ms | offset ÷ keyset | "
+    head = ("| case | page | paging | n (keyset / offset) | kit keyset p50 / p95 ms | kit offset p50 / p95 ms | offset ÷ keyset | "
             "bare SQL keyset p50 | bare SQL offset p50 | overhead (kit ÷ bare) | of which total, p50 ms |")
     lines = [head, "|" + "---|" * 11]
     for r in results:
@@ -472,7 +479,7 @@ def main() -> None:
 - Command: `{cmd.strip()}`
 - Machine: {machine(url)}
 - Data: {args.rows:,} `product` rows ({fill_note}); 0.5 % soft-deleted, 5 % without a sell price, ~12 % low on stock, 12 suppliers.{extra}
-- Measured: `crud.list_records(db, stock.products, SYSTEM, ListParams(...))` in a fresh session plus `fmt_cell` for all {len(bench.products.columns)} columns of each of 25 rows (and the badge), n runs (normally {args.runs}, after {args.warmup} warm-ups), keyset and offset interleaved. "Offset" is the same resource with `pagination = "offset"` and `ListParams(page=N)`; "middle" is page N = (matching rows / 2) / 25, reached in keyset mode by a cursor on the row just before it. "Bare SQL" is the statement the kit sends, run through psycopg and fetched as tuples. "Of which total" is `_fill_total` (planner estimate, exact `COUNT` below 100 000, or the row count when there is one page) inside the kit figure. Every keyset page was checked to hold the same rows as the offset page.
+- Measured: `crud.list_records(db, stock.products, SYSTEM, ListParams(...))` in a fresh session plus `fmt_cell` for all {len(bench.products.columns)} columns of each of 25 rows (and the badge), n runs per mode ({args.runs} after {args.warmup} warm-ups; 5 for calls over 0.3 s, 3 over 2 s), keyset and offset interleaved. "Offset" is the same resource with `pagination = "offset"` and `ListParams(page=N)`; "middle" is page N = (matching rows / 2) / 25, reached in keyset mode by a cursor on the row just before it. "Bare SQL" is the statement the kit sends, run through psycopg and fetched as tuples. "Of which total" is `_fill_total` (planner estimate, exact `COUNT` below 100 000, or the row count when there is one page) inside the kit figure. Every keyset page was checked to hold the same rows as the offset page.
 
 {tbl}
 """

@@ -10,9 +10,6 @@ from app.core.registry import Panel, register
 from app.core.resource import ActionContext, Resource, col, fields, filters
 from models.core import AuditLog, Role, User
 
-ROLE_OPTIONS = (("admin", "role.admin"), ("manager", "role.manager"), ("user", "role.user"))
-
-
 class Users(Resource, model=User):
     label, label_one, icon = "users", "users", "users"
     search = ["username", "full_name"]
@@ -24,12 +21,12 @@ class Users(Resource, model=User):
         col("is_active").boolean(),
         col("created_at").datetime().sortable(),
     ]
-    filters = [filters.select("role", ROLE_OPTIONS), filters.ternary("is_active"), filters.date("created_at")]
+    filters = [filters.relation("role", "admin.roles"), filters.ternary("is_active"), filters.date("created_at")]
     form = [
         fields.section("users", [
             fields.text("username", create_only=True),
             "full_name",
-            fields.select("role", ROLE_OPTIONS),
+            fields.relation("role", "admin.roles"),
             fields.password("password", help="users.password_help"),
             "is_active",
             "telegram_chat_id",

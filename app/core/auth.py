@@ -107,8 +107,10 @@ def _record_failure(username: str, ip: str | None) -> None:
     r = redis_client()
     pipe = r.pipeline()
     for key, _limit in _throttle_keys(username, ip):
+        # The window starts at the first failure; INCR keeps the TTL. (SET NX EX works on Redis 6.2,
+        # which the embedded server is; EXPIRE NX would need Redis 7.)
+        pipe.set(key, 0, ex=settings.login_window_seconds, nx=True)
         pipe.incr(key)
-        pipe.expire(key, settings.login_window_seconds, nx=True)
     pipe.execute()
 
 

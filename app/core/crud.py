@@ -140,12 +140,14 @@ def parse_value(model: type, f: FormField, raw: Any) -> tuple[Any, tuple[str, di
         return (None, ("error.choice", {})) if bad else (sorted(set(values)), None)
     text_value = raw.strip() if isinstance(raw, str) else raw
     try:
-        if kind in ("int", "relation"):
+        if kind == "relation" and f.resource and pk_name(RESOURCES[f.resource].model) != "id":
+            value: Any = parse_pk(RESOURCES[f.resource].model, text_value)  # e.g. a role, keyed by name
+        elif kind in ("int", "relation"):
             if isinstance(text_value, bool):
                 raise ValueError
             if isinstance(text_value, str) and not re.fullmatch(r"[-+]?\d+", text_value.replace(" ", "")):
                 raise ValueError
-            value: Any = int(str(text_value).replace(" ", ""))
+            value = int(str(text_value).replace(" ", ""))
         elif kind in ("number", "money"):
             value = Decimal(str(text_value).replace(" ", "").replace("\u00a0", "").replace(",", "."))
             if not value.is_finite():

@@ -60,7 +60,7 @@ def fmt_value(value: Any, lang: str, kind: str = "text", currency: str | None = 
         return ""
     if isinstance(value, enum.Enum):
         value = value.value
-    if choices_key:
+    if choices_key and has(f"{choices_key}.{value}"):
         return t(f"{choices_key}.{value}", lang)
     if kind == "money":
         return fmt_money(value, currency, lang)
