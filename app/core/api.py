@@ -183,6 +183,12 @@ class LoginIn(BaseModel):
     password: str = Field(examples=["admin-pass"])
 
 
+class RegisterIn(BaseModel):
+    username: str = Field(examples=["ivanov"])
+    password: str = Field(examples=["a-long-password"])
+    full_name: str | None = Field(default=None, examples=["Иван Иванов"])
+
+
 class UserOut(BaseModel):
     id: int | None
     username: str
@@ -554,6 +560,20 @@ def auth_router() -> APIRouter:
     def login(body: LoginIn, request: Request, response: Response, db: Session = Depends(get_db)) -> dict[str, Any]:
         ip = request.client.host if request.client else None
         token = auth.login(db, body.username, body.password, ip=ip, user_agent=request.headers.get("user-agent"))
+        user = auth.resolve(db, token, touch=False)
+        _set_cookie(response, request, token)
+        return {"token": token, "user": user_json(user)}
+
+    @router.post(
+        "/register",
+        response_model=LoginOut,
+        status_code=201,
+        summary="Create an operator account (when registration is on) and sign it in",
+        responses={403: {"model": ErrorOut, "description": "Registration is switched off"}, 422: {"model": ErrorOut, "description": "Invalid fields"}, 429: {"model": ErrorOut, "description": "Too many registrations"}},
+    )
+    def register(body: RegisterIn, request: Request, response: Response, db: Session = Depends(get_db)) -> dict[str, Any]:
+        ip = request.client.host if request.client else None
+        token = auth.register(db, body.username, body.password, body.full_name, ip=ip, user_agent=request.headers.get("user-agent"))
         user = auth.resolve(db, token, touch=False)
         _set_cookie(response, request, token)
         return {"token": token, "user": user_json(user)}

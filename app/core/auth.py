@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from passlib.context import CryptContext
+import re
+
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from app.core import audit
@@ -154,6 +157,52 @@ def login(db: Session, username: str, password: str, ip: str | None = None, user
     audit.record(db, current_user_for(db, user), "login", "user", user.id, {"ip": ip})
     db.commit()
     return token
+
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,63}$")
+MIN_PASSWORD = 8
+
+
+def register(
+    db: Session, username: str, password: str, full_name: str | None = None, ip: str | None = None, user_agent: str | None = None
+) -> str:
+    """Create an account with the registration role and sign it in; returns the session token.
+
+    Refused with :class:`PermissionDenied` when registration is switched off
+    (``PULT_ALLOW_REGISTRATION=0``); field problems come back as :class:`ValidationFailed`;
+    more than ``register_max_per_ip`` accounts an hour from one address are :class:`Throttled`.
+    """
+    from app.core.errors import PermissionDenied, ValidationFailed
+
+    if not settings.allow_registration:
+        raise PermissionDenied()
+    username = (username or "").strip()
+    errors: dict[str, tuple[str, dict]] = {}
+    if not USERNAME_RE.match(username):
+        errors["username"] = ("auth.username_rules", {})
+    if len(password or "") < MIN_PASSWORD:
+        errors["password"] = ("users.password_short", {"n": MIN_PASSWORD})
+    if full_name is not None and len(full_name) > 200:
+        errors["full_name"] = ("error.max_length", {"n": 200})
+    if not errors and db.exec(select(User).where(func.lower(User.username) == username.lower())).first() is not None:
+        errors["username"] = ("error.unique", {})
+    if errors:
+        raise ValidationFailed(errors)
+    if ip:
+        r = redis_client()
+        key = f"pult:register:ip:{ip}"
+        if int(r.get(key) or 0) >= settings.register_max_per_ip:
+            raise Throttled("login.throttled", minutes=max(int(r.ttl(key)), 60) // 60)
+        pipe = r.pipeline()
+        pipe.set(key, 0, ex=3600, nx=True)
+        pipe.incr(key)
+        pipe.execute()
+    user = User(username=username, hashed_password=hash_password(password), role=settings.registration_role, full_name=(full_name or "").strip() or None)
+    db.add(user)
+    db.flush()
+    audit.record(db, current_user_for(db, user), "register", "admin.users", user.id, {"username": username, "role": user.role, "ip": ip})
+    db.commit()
+    return login(db, username, password, ip=ip, user_agent=user_agent)
 
 
 def resolve(db: Session, token: str | None, touch: bool = True) -> CurrentUser:

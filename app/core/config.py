@@ -37,6 +37,12 @@ class Settings:
     session_idle_minutes: int = field(default_factory=lambda: int(os.environ.get("PULT_SESSION_IDLE_MINUTES", "120")))
     #: ... and in any case this many hours after login.
     session_absolute_hours: int = field(default_factory=lambda: int(os.environ.get("PULT_SESSION_ABSOLUTE_HOURS", "24")))
+    #: Whether anyone may create an operator account at /register (seed 001, section 7).
+    allow_registration: bool = field(default_factory=lambda: os.environ.get("PULT_ALLOW_REGISTRATION", "1") not in ("0", "false", "no"))
+    #: Role given to self-registered users.
+    registration_role: str = field(default_factory=lambda: os.environ.get("PULT_REGISTRATION_ROLE", "user"))
+    #: Registrations allowed per IP per hour.
+    register_max_per_ip: int = 10
     #: Failed logins allowed per account / per IP within ``login_window_seconds``.
     login_max_per_account: int = 5
     login_max_per_ip: int = 20

@@ -110,3 +110,26 @@ def test_operator_is_refused_admin_pages(page):
     shot(page, "forbidden")
     page.goto("/stock/products")
     expect(page.locator("#create-link")).to_have_count(0)
+
+
+def test_register_then_sign_in(page):
+    """Seed 001's minimal E2E starts with registration: a new operator account, signed in at once."""
+    username = f"e2e_{uuid.uuid4().hex[:8]}"
+    page.goto("/login")
+    page.locator("#register-link").click()
+    page.wait_for_selector("#register-username")
+    page.fill("#register-username", username)
+    page.fill("#register-password", "short")
+    page.fill("#register-password2", "short")
+    page.click("#register-submit")
+    expect(page.locator("#register-error-password")).to_contain_text("8")
+    page.fill("#register-full_name", "Новый Оператор")
+    page.fill("#register-password", "long-enough-1")
+    page.fill("#register-password2", "long-enough-1")
+    page.click("#register-submit")
+    expect(page.locator("#current-user")).to_have_text("Новый Оператор")
+    page.locator("#logout").click()
+    login(page, username, "long-enough-1")
+    page.goto("/stock/products")
+    expect(page.locator("#list-table")).to_be_visible()
+    expect(page.locator("#create-link")).to_have_count(0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from app.core import auth as auth_service
+from app.core.config import settings
 from app.core.errors import PultError
 from app.core.registry import PANELS
 from app.core.ui.base import AuthState, tr, ui_session
@@ -55,6 +56,7 @@ def login_page() -> rx.Component:
                     rx.input(name="password", id="login-password", type="password", width="100%", auto_complete="current-password"),
                     rx.cond(LoginState.login_error != "", rx.callout(LoginState.login_error, color_scheme="red", icon="triangle-alert", id="login-error", width="100%")),
                     rx.button(tr("login.submit"), type="submit", width="100%", size="3", id="login-submit"),
+                    rx.link(tr("register"), href="/register", size="2", id="register-link") if settings.allow_registration else rx.fragment(),
                     rx.hstack(rx.spacer(), rx.button(rx.cond(AuthState.lang == "en", "RU", "EN"), variant="ghost", size="1", on_click=AuthState.toggle_lang, type="button"), rx.color_mode.button(size="1", variant="ghost"), width="100%"),
                     spacing="3", width="100%",
                 ),
@@ -91,6 +93,8 @@ def home_page() -> rx.Component:
 def register_pages(app: rx.App) -> None:
     """Add login, home, and list/new/detail/edit pages for every resource, plus panels' custom pages."""
     app.add_page(login_page, route="/login", title="Пульт — вход", on_load=LoginState.on_open)
+    if settings.allow_registration:
+        app.add_page(register_page, route="/register", title="Пульт — регистрация", on_load=RegisterState.on_open)
     app.add_page(home_page, route="/", title="Пульт", on_load=AuthState.require_login)
     for panel in PANELS.values():
         for res in panel.resources:
@@ -105,3 +109,67 @@ def register_pages(app: rx.App) -> None:
         for page in panel.pages:
             on_load = [AuthState.require_login] + ([page.on_load] if page.on_load is not None else [])
             app.add_page(lambda p=page: shell(p.component()), route=page.route, title=f"Пульт — {page.title}", on_load=on_load)
+
+
+class RegisterState(AuthState):
+    reg_errors: dict[str, str] = {}
+    reg_error: str = ""
+
+    @rx.event
+    def submit(self, form: dict):
+        from app.core.errors import ValidationFailed
+
+        password, password2 = str(form.get("password", "")), str(form.get("password2", ""))
+        if password != password2:
+            self.reg_errors = {"password2": self.t("register.mismatch")}
+            return None
+        headers = self.router.headers
+        ip = headers.raw_headers.get("x-forwarded-for", "").split(",")[0].strip() or self.router.session.client_ip
+        try:
+            with ui_session() as db:
+                token = auth_service.register(db, str(form.get("username", "")), password, str(form.get("full_name", "")) or None, ip=ip, user_agent=headers.user_agent)
+        except ValidationFailed as exc:
+            self.reg_errors, self.reg_error = exc.messages(self.lang), ""
+            return None
+        except PultError as exc:
+            self.reg_errors, self.reg_error = {}, exc.message(self.lang)
+            return None
+        self.token, self.reg_errors, self.reg_error = token, {}, ""
+        return rx.redirect("/")
+
+    @rx.event
+    def on_open(self):
+        self.reg_errors, self.reg_error = {}, ""
+
+
+def _reg_field(name: str, label_key: str, kind: str = "text") -> rx.Component:
+    return rx.vstack(
+        rx.text(tr(label_key), size="2", weight="medium"),
+        rx.input(name=name, id=f"register-{name}", type=kind, width="100%", auto_complete="new-password" if kind == "password" else "off"),
+        rx.cond(RegisterState.reg_errors.contains(name), rx.text(RegisterState.reg_errors.get(name, ""), color_scheme="red", size="1", id=f"register-error-{name}")),
+        spacing="1", width="100%",
+    )
+
+
+def register_page() -> rx.Component:
+    return rx.center(
+        rx.card(
+            rx.form(
+                rx.vstack(
+                    rx.hstack(rx.icon("gauge", size=26), rx.heading(tr("app.title"), size="6"), align="center"),
+                    rx.text(tr("register"), size="3", color_scheme="gray"),
+                    _reg_field("username", "login.username"),
+                    _reg_field("full_name", "field.full_name"),
+                    _reg_field("password", "login.password", "password"),
+                    _reg_field("password2", "register.password2", "password"),
+                    rx.cond(RegisterState.reg_error != "", rx.callout(RegisterState.reg_error, color_scheme="red", icon="triangle-alert", width="100%")),
+                    rx.button(tr("register.submit"), type="submit", width="100%", size="3", id="register-submit"),
+                    rx.link(tr("register.have_account"), href="/login", size="2"),
+                    spacing="3", width="100%",
+                ),
+                on_submit=RegisterState.submit, reset_on_submit=False,
+            ),
+            width="24em", padding="1.5em",
+        ),
+        height="100vh",
+    )
