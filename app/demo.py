@@ -34,12 +34,8 @@ def load_stock(db: Session, rng: random.Random) -> int:
     if db.exec(select(func.count()).select_from(Product)).one() > 0:
         return 0
     products = []
-    names: set[str] = set()
-    while len(products) < 40:
-        name = f"{rng.choice(KINDS)} {rng.choice(VARIANTS)}"
-        if name in names:
-            name = f"{name} {len(names)}"
-        names.add(name)
+    for kind, variant in rng.sample([(k, v) for k in KINDS for v in VARIANTS], 40):
+        name = f"{kind} {variant}"
         buy = Decimal(rng.randrange(200, 6000)) / 100
         p = Product(
             name=name,
