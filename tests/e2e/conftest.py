@@ -101,7 +101,7 @@ def app_url(e2e_db):
         if proc.poll() is not None:
             break
         try:
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200 and httpx.get(f"{base}/login", timeout=5).status_code == 200:
+            if httpx.get(f"{base}/health", timeout=2).status_code == 200 and httpx.get(f"{base}/login", timeout=5, follow_redirects=True).status_code == 200:
                 ready = True
                 break
         except httpx.HTTPError:
