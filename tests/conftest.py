@@ -39,8 +39,8 @@ os.environ["REDIS_URL"] = TEST_REDIS_URL
 KEEP_TABLES = {"alembic_version"}
 
 
-def _create_database() -> None:
-    name = make_url(TEST_DB_URL).database
+def recreate_database(name: str) -> None:
+    """Drop and create database ``name`` on the test server, ending any session still using it."""
     eng = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
     with eng.connect() as c:
         c.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
@@ -61,7 +61,7 @@ def migrate(url: str) -> None:
 
 @pytest.fixture(scope="session")
 def engine():
-    _create_database()
+    recreate_database(make_url(TEST_DB_URL).database)
     migrate(TEST_DB_URL)
     from app.core import db as dbm
     from app.core.registry import load_panels
@@ -130,6 +130,25 @@ def db(clean, engine):
 
     with Session(engine, expire_on_commit=False) as s:
         yield s
+
+
+@pytest.fixture()
+def cheap_hashing(db, users, monkeypatch):
+    """Same algorithm (argon2id) at a tiny cost, for the users and every password set in a test:
+    log-in heavy tests would otherwise spend seconds hashing."""
+    from passlib.context import CryptContext
+    from sqlmodel import select
+
+    from app.core import auth
+    from models.core import User
+
+    cheap = CryptContext(schemes=["argon2"], argon2__type="ID", argon2__memory_cost=64, argon2__rounds=1)
+    monkeypatch.setattr(auth, "pwd_context", cheap)
+    monkeypatch.setattr(auth, "_DUMMY_HASH", cheap.hash("irrelevant"))
+    for u in db.exec(select(User)).all():
+        u.hashed_password = cheap.hash(f"{u.username}-pass")
+    db.commit()
+    return users
 
 
 _HASHES: dict[str, str] = {}

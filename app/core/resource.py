@@ -22,7 +22,7 @@ from __future__ import annotations
 import enum
 import typing
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from sqlmodel import Session, SQLModel

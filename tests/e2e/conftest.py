@@ -17,9 +17,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, make_url
 
-from tests.conftest import ADMIN_URL, TEST_DB_URL, migrate
+from tests.conftest import TEST_DB_URL, migrate, recreate_database
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -45,13 +45,7 @@ def e2e_db() -> str:
     if os.environ.get("PULT_E2E_DATABASE_URL"):
         return os.environ["PULT_E2E_DATABASE_URL"]
     url = _e2e_db_url()
-    name = make_url(url).database
-    eng = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with eng.connect() as c:
-        c.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    eng.dispose()
+    recreate_database(make_url(url).database)
     migrate(url)
     env = {**os.environ, "DATABASE_URL": url}
     subprocess.run([str(ROOT / ".venv/bin/python"), "-m", "app.demo"], cwd=ROOT, env=env, check=True, capture_output=True, timeout=300)

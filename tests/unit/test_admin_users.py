@@ -16,16 +16,9 @@ from models.core import AuditLog, Role, User, UserSession
 
 
 @pytest.fixture(autouse=True)
-def fast_hashing(db, users, monkeypatch):
-    """Same algorithm (argon2id), tiny cost, for the users here and every password set in a test."""
-    from passlib.context import CryptContext
-
-    cheap = CryptContext(schemes=["argon2"], argon2__type="ID", argon2__memory_cost=64, argon2__rounds=1)
-    monkeypatch.setattr(auth, "pwd_context", cheap)
-    monkeypatch.setattr(auth, "_DUMMY_HASH", cheap.hash("irrelevant"))
-    for u in db.exec(select(User)).all():
-        u.hashed_password = cheap.hash(f"{u.username}-pass")
-    db.commit()
+def fast_hashing(cheap_hashing):
+    """Cheap argon2id for every test here (see tests/conftest.py)."""
+    return cheap_hashing
 
 
 @pytest.fixture()

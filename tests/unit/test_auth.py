@@ -15,17 +15,9 @@ from models.core import AuditLog, User, UserSession
 
 
 @pytest.fixture()
-def fast(db, users, monkeypatch):
-    """Same algorithm (argon2id), tiny cost: log-in heavy tests would otherwise spend seconds hashing."""
-    from passlib.context import CryptContext
-
-    cheap = CryptContext(schemes=["argon2"], argon2__type="ID", argon2__memory_cost=64, argon2__rounds=1)
-    monkeypatch.setattr(auth, "pwd_context", cheap)
-    monkeypatch.setattr(auth, "_DUMMY_HASH", cheap.hash("irrelevant"))
-    for u in db.exec(select(User)).all():
-        u.hashed_password = cheap.hash(f"{u.username}-pass")
-    db.commit()
-    return users
+def fast(cheap_hashing):
+    """Cheap argon2id (see tests/conftest.py)."""
+    return cheap_hashing
 
 
 def test_argon2id_hash_and_verify():
