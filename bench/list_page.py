@@ -365,6 +365,13 @@ CASES = [
 
 
 # --------------------------------------------------------------------------- report
+def loadavg() -> str:
+    try:
+        return open("/proc/loadavg").read().split()[0]
+    except OSError:
+        return "?"
+
+
 def machine(url: str) -> str:
     mem_kb = 0
     with open("/proc/meminfo") as f:
@@ -454,6 +461,7 @@ def main() -> None:
     title = SECTION_TITLE + (" — with the suggested pg_trgm indexes" if args.suggested_indexes else "")
 
     bench = Bench(url, args.runs, args.warmup, args.explain)
+    load_start = loadavg()
     results = []
     for case in CASES:
         for page in case.pages:
@@ -477,7 +485,7 @@ def main() -> None:
 
 - Date: {today}
 - Command: `{cmd.strip()}`
-- Machine: {machine(url)}
+- Machine: {machine(url)}; 1-minute load average {load_start} at the start, {loadavg()} at the end (other work on the host shows up as noise in p95)
 - Data: {args.rows:,} `product` rows ({fill_note}); 0.5 % soft-deleted, 5 % without a sell price, ~12 % low on stock, 12 suppliers.{extra}
 - Measured: `crud.list_records(db, stock.products, SYSTEM, ListParams(...))` in a fresh session plus `fmt_cell` for all {len(bench.products.columns)} columns of each of 25 rows (and the badge), n runs per mode ({args.runs} after {args.warmup} warm-ups; 5 for calls over 0.3 s, 3 over 2 s), keyset and offset interleaved. "Offset" is the same resource with `pagination = "offset"` and `ListParams(page=N)`; "middle" is page N = (matching rows / 2) / 25, reached in keyset mode by a cursor on the row just before it. "Bare SQL" is the statement the kit sends, run through psycopg and fetched as tuples. "Of which total" is `_fill_total` (planner estimate, exact `COUNT` below 100 000, or the row count when there is one page) inside the kit figure. Every keyset page was checked to hold the same rows as the offset page.
 

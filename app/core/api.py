@@ -318,12 +318,12 @@ def _filter_parameters(res: type[Resource]) -> list[dict[str, Any]]:
 
 
 # --------------------------------------------------------------------------- generated resource routes
-def resource_router(res_cls: type[Resource]) -> APIRouter:
-    """All routes of one resource, under ``/api/<panel>/<slug>``, tagged with the resource key."""
+def resource_router(res_cls: type[Resource], prefix: str | None = None, in_schema: bool = True) -> APIRouter:
+    """All routes of one resource, under ``/api/<panel>/<slug>`` (or ``prefix``), tagged with the resource key."""
     res = res_cls()
     key = res_cls.key()
-    prefix = f"/api/{res_cls.panel}/{res_cls.slug}"
-    router = APIRouter(prefix=prefix, tags=[key])
+    prefix = prefix or f"/api/{res_cls.panel}/{res_cls.slug}"
+    router = APIRouter(prefix=prefix, tags=[key], include_in_schema=in_schema)
     ops = res_cls.operations
     Item = item_model(res_cls)
     List_ = create_model(_camel(res_cls.panel, res_cls.slug, "list"), items=(list[Item], ...), page_info=(PageInfo, ...))
@@ -688,6 +688,15 @@ def build_api() -> FastAPI:
     for panel in PANELS.values():
         if panel.api_router is not None:
             app.include_router(panel.api_router, prefix=f"/api/{panel.name}")  # type: ignore[arg-type]
+    # A panel may also answer at the unprefixed paths its spec names (seed 001: /api/products,
+    # /api/orders/{id}/issue, /api/analytics/summary). Same handlers; only the prefixed paths are
+    # listed in OpenAPI.
+    for panel in PANELS.values():
+        if panel.api_unprefixed:
+            for res_cls in panel.resources:
+                app.include_router(resource_router(res_cls, prefix=f"/api/{res_cls.slug}", in_schema=False))
+            if panel.api_router is not None:
+                app.include_router(panel.api_router, prefix="/api", include_in_schema=False)  # type: ignore[arg-type]
     return app
 
 

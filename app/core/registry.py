@@ -35,6 +35,8 @@ class Panel:
     #: Extra permissions that are not resource operations (e.g. ``stock.analytics.view``).
     permissions: list[str] = field(default_factory=list)
     api_router: object | None = None
+    #: Also serve this panel's API without the ``/<panel>`` segment (``/api/products``); one panel at most.
+    api_unprefixed: bool = False
     icon: str = "layout-grid"
 
 
@@ -46,6 +48,8 @@ def register(panel: Panel) -> Panel:
     """Add a panel: label its resources, merge its catalog and check every declaration."""
     if panel.name in PANELS:
         return PANELS[panel.name]
+    if panel.api_unprefixed and any(p.api_unprefixed for p in PANELS.values()):
+        raise ImproperlyConfigured(f"{panel.name}: only one panel can serve its API without the panel prefix")
     i18n.register(panel.catalog)
     for res in panel.resources:
         res.panel = panel.name

@@ -638,3 +638,25 @@ def test_creating_an_issued_order_needs_the_issue_permission(client, db, stock_d
     r = client.post(ORDERS, headers=login("user"), json=order)  # the operator may issue
     assert r.status_code == 201 and r.json()["status"] == "paid_issued"
     assert client.get(f"{PRODUCTS}/{stock_data['cable'].id}/stock", headers=login("user")).json()["stock"] == 8
+
+
+def test_seed_paths_without_the_panel_prefix(client, login, stock_data):
+    """Seed 001, section 7 names the routes without /stock: they answer the same, with the same rules."""
+    admin, user = login("admin"), login("user")
+    pid = stock_data["cable"].id
+    r = client.get("/api/products", headers=user)
+    assert r.status_code == 200 and {i["name"] for i in r.json()["items"]} >= {"Кабель USB-C"}
+    assert client.get(f"/api/products/{pid}/stock", headers=user).json()["stock"] == 10
+    assert client.post("/api/products", headers=user, json={"name": "x", "sell_price_rub": "1"}).status_code == 403
+    r = client.post("/api/supplies", headers=admin, json={"product_id": pid, "qty": 5})
+    assert r.status_code == 201, r.text
+    r = client.post("/api/orders", headers=user, json={"phone": "+79991112233", "product_id": pid, "qty": 2})
+    assert r.status_code == 201, r.text
+    oid = r.json()["id"]
+    assert client.post(f"/api/orders/{oid}/deny", headers=user).status_code == 403
+    assert client.post(f"/api/orders/{oid}/issue", headers=user).status_code == 200
+    assert client.get(f"/api/products/{pid}/stock", headers=user).json()["stock"] == 13
+    assert client.get("/api/analytics/summary", headers=user).status_code == 403
+    assert client.get("/api/analytics/summary", headers=admin).status_code == 200
+    paths = client.get("/api/openapi.json").json()["paths"]
+    assert "/api/stock/products" in paths and "/api/products" not in paths

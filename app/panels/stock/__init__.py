@@ -18,6 +18,7 @@ PANEL = register(
         catalog=CATALOG,
         permissions=["stock.analytics.view", "stock.analytics.rate"],
         api_router=router,
+        api_unprefixed=True,  # seed 001, section 7 names /api/products, /api/orders/{id}/issue, ...
         pages=[Page(ANALYTICS_ROUTE, "stock.analytics", analytics_page, perm="stock.analytics.view", icon="chart-column", on_load=AnalyticsState.load)],
     )
 )
