@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlmodel import select
+
 from app.core import auth
 from app.core.errors import ValidationFailed
 from app.core.registry import Panel, register
@@ -84,7 +86,7 @@ class Roles(Resource, model=Role):
     def before_delete(self, ctx: ActionContext, record: Any) -> None:
         if record.builtin:
             raise ValidationFailed.one("", "roles.builtin")
-        if ctx.db.query(User).filter(User.role == record.name).first() is not None:
+        if ctx.db.exec(select(User).where(User.role == record.name)).first() is not None:
             raise ValidationFailed.one("", "roles.in_use")
 
     def validate(self, ctx: ActionContext, values: dict[str, Any], record: Any | None) -> dict:
