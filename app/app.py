@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from app.core import live
 from app.core.registry import load_panels
 from app.core.ui.pages import register_pages
 
@@ -34,3 +35,4 @@ app = rx.App(
     toaster=rx.toast.provider(position="top-right", close_button=True, rich_colors=True),
 )
 register_pages(app)
+live.register(app)

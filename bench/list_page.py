@@ -274,15 +274,16 @@ class Bench:
         keyset = q.keyset_possible(res, sort_name)
         with self.Session(self.engine) as db:
             total = q.count(db, base)
-            if keyset:
-                order = [sort_col.desc(), id_col.desc()] if desc else [sort_col.asc(), id_col.asc()]
-            else:
-                order = [sort_col.desc().nulls_last() if desc else sort_col.asc().nulls_last(), id_col.desc() if desc else id_col.asc()]
+            # keyset order, and the offset branch's order (NULLS LAST on every column, as get_list writes it)
+            order = [sort_col.desc(), id_col.desc()] if desc else [sort_col.asc(), id_col.asc()]
+            offset_order = [sort_col.desc().nulls_last() if desc else sort_col.asc().nulls_last()]
+            if sort_name != "id":
+                offset_order.append(id_col.desc() if desc else id_col.asc())
             n_pages = max(1, -(-total // size))
             page_no = {"first": 0, "2": 1, "middle": (total // 2) // size, "last": n_pages - 1}[page]
             if page_no == 0:
                 page = "first"
-            offset_stmt = base.order_by(*order).offset(page_no * size).limit(size + 1)
+            offset_stmt = base.order_by(*offset_order).offset(page_no * size).limit(size + 1)
             kparams = q.ListParams(sort=case.sort, filters=dict(case.filters), search=case.search, page_size=size)
             oparams = q.ListParams(sort=case.sort, filters=dict(case.filters), search=case.search, page_size=size, page=page_no)
             if not keyset:

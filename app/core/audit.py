@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
+from app.core import bus
+
 from models.core import AuditLog
 
 if TYPE_CHECKING:
@@ -79,4 +81,5 @@ def record(
         source=source or _source.get(),
     )
     db.add(row)
+    bus.mark(db, "audit_log", [], "create")  # the operation log page is live too
     return row

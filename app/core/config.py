@@ -47,6 +47,15 @@ class Settings:
     login_max_per_account: int = 5
     login_max_per_ip: int = 20
     login_window_seconds: int = 15 * 60
+    #: Telegram sends this in ``X-Telegram-Bot-Api-Secret-Token`` with every webhook call (the
+    #: ``secret_token`` given to ``setWebhook``: 1-256 of ``A-Z a-z 0-9 _ -``). Empty: the webhook
+    #: endpoint refuses every call.
+    telegram_webhook_secret: str = field(default_factory=lambda: os.environ.get("PULT_TELEGRAM_WEBHOOK_SECRET", ""))
+    #: The bot's token, used to answer button presses arriving at the webhook.
+    telegram_bot_token: str = field(default_factory=lambda: os.environ.get("PULT_TELEGRAM_BOT_TOKEN", ""))
+    #: Bot API base URL; empty means the official one (``integrations.telegram.DEFAULT_BASE_URL``).
+    #: Point it at ``integrations/sandbox/telegram.py`` in development and tests.
+    telegram_api_url: str = field(default_factory=lambda: os.environ.get("PULT_TELEGRAM_API_URL", ""))
 
 
 settings = Settings()

@@ -59,6 +59,32 @@ def e2e_engine(e2e_db):
     eng.dispose()
 
 
+def server_redis_url() -> str:
+    """The Redis the app server under test uses (its change bus)."""
+    if os.environ.get("PULT_E2E_REDIS_URL"):
+        return os.environ["PULT_E2E_REDIS_URL"]
+    return os.environ["REDIS_URL"].rsplit("/", 1)[0] + "/10"
+
+
+@pytest.fixture()
+def server_services(e2e_engine):
+    """Point the kit in this test process at the server's database and Redis, so a service call
+    here is "another process" changing data (like a worker or a second server)."""
+    import redis
+
+    from app.core import db as dbm
+    from app.core import redis as redis_mod
+    from app.core.registry import load_panels
+
+    load_panels()
+    old_engine, old_redis = dbm._engine, redis_mod._client
+    dbm.set_engine(e2e_engine)
+    redis_mod.set_redis(redis.Redis.from_url(server_redis_url(), decode_responses=True))
+    yield
+    dbm.set_engine(old_engine)
+    redis_mod.set_redis(old_redis)
+
+
 @pytest.fixture(scope="session")
 def app_url(e2e_db):
     """Base URL of a running Pult server (prod build, one port).
@@ -71,11 +97,10 @@ def app_url(e2e_db):
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian chromium is missing: scripts/test installs it (apt-get install chromium)")
     port = _free_port()
-    redis_base = os.environ["REDIS_URL"].rsplit("/", 1)[0]
     env = {
         **os.environ,
         "DATABASE_URL": e2e_db,
-        "REDIS_URL": f"{redis_base}/10",
+        "REDIS_URL": server_redis_url(),
         "PULT_PORT": str(port),
         "GRANIAN_WORKERS": "2",
         "REFLEX_USE_SYSTEM_BUN": "1",

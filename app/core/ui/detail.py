@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 from sqlmodel import select
 
-from app.core import crud
+from app.core import crud, live
 from app.core.display import fmt_datetime, fmt_value
 from app.core.errors import NotFound, PermissionDenied, PultError
 from app.core.i18n import has
@@ -54,7 +54,12 @@ class DetailState(AuthState):
         self.res_key = res_key
         self.record_id = str(self.router.page.params.get("id", ""))
         self.confirm_open = False
+        res = self._res()
+        live.watch(self, {res.model.__tablename__} | {RESOURCES[key].model.__tablename__ for _t, key, _fk in res.related} | {"audit_log"})  # the history timeline
         return self._reload()
+
+    def live_refresh(self) -> None:
+        self._reload()
 
     def _reload(self):
         res = self._res()

@@ -12,7 +12,7 @@ from typing import Any
 import reflex as rx
 
 
-from app.core import crud
+from app.core import crud, live
 from app.core.display import fmt_cell
 from app.core.errors import NotAuthenticated, PultError
 from app.core.query import ListParams, base_query, distinct_values, pk_column
@@ -96,7 +96,12 @@ class ListState(AuthState):
         self.filters = {f.name: q.get(f"f_{f.name}", "") for f in res.filters}
         self.hidden = [c.name for c in res.columns if c.hidden]
         self.selected, self.all_matching, self.confirm_open = [], False, False
+        live.watch(self, {res.model.__tablename__})
         return self._reload(sync_url=False)
+
+    def live_refresh(self) -> None:
+        """Called by app.core.live when the table changed: same page, sort, filters and selection."""
+        self._reload(sync_url=False)
 
     def _reload(self, sync_url: bool = True):
         res = self._res()

@@ -7,6 +7,7 @@ import datetime as dt
 
 import reflex as rx
 
+from app.core import live
 from app.core.display import fmt_datetime, fmt_money, fmt_number
 from app.core.errors import PultError, ValidationFailed
 from app.core.ui.base import AuthState, set_url, tr, ui_session
@@ -41,7 +42,11 @@ class AnalyticsState(AuthState):
         self.bucket = q.get("bucket", "day") if q.get("bucket") in ("day", "week", "month") else "day"
         self.product_id = q.get("product_id", "") if q.get("product_id", "").isdigit() else ""
         self.product_label = ""
+        live.watch(self, {"order", "product", "setting"})
         return self._reload(sync=False)
+
+    def live_refresh(self) -> None:
+        self._reload(sync=False)
 
     def _date(self, s: str) -> dt.date | None:
         try:
