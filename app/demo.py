@@ -16,7 +16,7 @@ from sqlmodel import Session, func, select
 from app.core import audit, db as dbm
 from app.core.auth import SYSTEM
 from app.core.registry import load_panels
-from app.core.setup import ensure_user, sync_roles
+from app.core.setup import ensure_user, sync_roles, sync_rules
 from models.stock import Order, OrderStatus, Product, Supply
 
 DEMO_USERS = [
@@ -86,6 +86,7 @@ def load(seed: int = 2026) -> dict[str, int]:
     with dbm.session_scope() as db:
         sync_roles(db)
         db.flush()
+        sync_rules(db)
         for username, password, role, full_name in DEMO_USERS:
             ensure_user(db, username, password, role, full_name)
         db.commit()

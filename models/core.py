@@ -89,3 +89,19 @@ class Setting(SQLModel, table=True):
     value: Any = Field(default=None, sa_column=Column(JSONB, nullable=True))
     updated_at: datetime | None = optional_ts_field()
     updated_by: str | None = Field(default=None, max_length=64)
+
+
+class NotificationRule(SQLModel, table=True):
+    """Who hears about an event, and where: an event kind, an audience (a role, or one user) and a
+    channel (``inapp`` or ``telegram``). Panels declare their events with default rules; admins
+    edit them in the UI."""
+
+    __tablename__ = "notification_rule"
+    __table_args__ = (Index("ix_notification_rule_event", "event"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    event: str = Field(max_length=100)
+    role: str | None = Field(default=None, foreign_key="role.name", max_length=50, ondelete="CASCADE")
+    user_id: int | None = Field(default=None, foreign_key="user.id", ondelete="CASCADE")
+    channel: str = Field(default="inapp", max_length=16)
+    enabled: bool = Field(default=True)

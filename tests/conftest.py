@@ -115,10 +115,11 @@ def clean(engine, redis_conn) -> Iterator[None]:
     redis_conn.flushdb()
     from sqlmodel import Session
 
-    from app.core.setup import sync_roles
+    from app.core.setup import sync_roles, sync_rules
 
     with Session(engine) as s:
         sync_roles(s)
+        sync_rules(s)
         s.commit()
     yield
 

@@ -10,7 +10,7 @@ from app.core import auth
 from app.core.errors import ValidationFailed
 from app.core.registry import Panel, register
 from app.core.resource import ActionContext, Resource, col, fields, filters
-from models.core import AuditLog, Role, User
+from models.core import AuditLog, NotificationRule, Role, User
 
 class Users(Resource, model=User):
     label, label_one, icon = "users", "users", "users"
@@ -121,6 +121,59 @@ class Audit(Resource, model=AuditLog):
     default_sort = "-id"
 
 
+CHANNELS = (("inapp", "channel.inapp"), ("telegram", "channel.telegram"))
+
+
+class Rules(Resource, model=NotificationRule):
+    """Which events notify whom (a role or one user) on which channel."""
+
+    label, label_one, icon = "rules", "rules", "bell-ring"
+    slug = "rules"
+    search = ["event"]
+    default_sort = "event"
+    pagination = "offset"
+    columns = [
+        col("event", "rules.event").sortable().link(),
+        col("role").sortable().choices("role"),
+        col("user_id", "audit.user").value(lambda r: _username(r)),
+        col("channel", "rules.channel").sortable().choices("channel"),
+        col("enabled", "rules.enabled").boolean(),
+    ]
+    filters = [filters.select("channel", CHANNELS, "rules.channel"), filters.relation("role", "admin.roles"), filters.ternary("enabled", "rules.enabled")]
+
+    @classmethod
+    def form_sections(cls) -> list:
+        from app.core.registry import all_events
+
+        events = [(k, label) for k, (label, _roles) in sorted(all_events().items())]
+        return [fields.section("rules", [
+            fields.select("event", events, label="rules.event"),
+            fields.relation("role", "admin.roles", required=False),
+            fields.relation("user_id", "admin.users", label="audit.user", required=False),
+            fields.select("channel", CHANNELS, label="rules.channel", default="inapp"),
+            fields.boolean("enabled", label="rules.enabled", default=True),
+        ])]
+
+    def validate(self, ctx: ActionContext, values: dict[str, Any], record: Any | None) -> dict:
+        role = values.get("role", record.role if record else None)
+        user_id = values.get("user_id", record.user_id if record else None)
+        if (role is None) == (user_id is None):
+            return {"role": ("rules.audience", {})}
+        return {}
+
+    def title(self, record: Any) -> str:
+        return f"{record.event} → {record.role or record.user_id} ({record.channel})"
+
+
+
+def _username(rule: NotificationRule) -> str:
+    from sqlmodel import Session
+
+    db = Session.object_session(rule)
+    user = db.get(User, rule.user_id) if db is not None and rule.user_id else None
+    return user.username if user else ""
+
+
 def _short_diff(d: dict) -> str:
     parts = []
     for k, v in d.items():
@@ -137,7 +190,7 @@ PANEL = register(
         name="admin",
         label="admin",
         icon="settings",
-        resources=[Users, Roles, Audit],
+        resources=[Users, Roles, Audit, Rules],
         roles={
             "admin": ("role.admin", ["*"]),
             "manager": ("role.manager", []),
@@ -151,6 +204,13 @@ PANEL = register(
             "roles.builtin": ("Встроенную роль нельзя удалить", "A built-in role cannot be deleted"),
             "roles.in_use": ("Роль назначена пользователям", "The role is assigned to users"),
             "admin.users": ("Пользователи", "Users"),
+            "rules": ("Правила уведомлений", "Notification rules"),
+            "rules.event": ("Событие", "Event"),
+            "rules.channel": ("Канал", "Channel"),
+            "rules.enabled": ("Включено", "Enabled"),
+            "rules.audience": ("Укажите роль или пользователя (одно из двух)", "Choose a role or a user (one of them)"),
+            "channel.inapp": ("В приложении", "In-app"),
+            "channel.telegram": ("Telegram", "Telegram"),
         },
     )
 )

@@ -32,6 +32,8 @@ class Panel:
     #: role name -> (i18n label key, permissions). Merged into the ``role`` table by the demo loader / migrations.
     roles: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
     catalog: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: Events the panel raises: event kind -> (i18n label, roles notified in-app by default).
+    events: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
     #: Extra permissions that are not resource operations (e.g. ``stock.analytics.view``).
     permissions: list[str] = field(default_factory=list)
     api_router: object | None = None
@@ -92,6 +94,13 @@ def all_permissions() -> list[str]:
             perms.extend(res.permissions())
         perms.extend(panel.permissions)
     return sorted(set(perms))
+
+
+def all_events() -> dict[str, tuple[str, list[str]]]:
+    events: dict[str, tuple[str, list[str]]] = {}
+    for panel in PANELS.values():
+        events.update(panel.events)
+    return events
 
 
 def all_roles() -> dict[str, tuple[str, list[str]]]:

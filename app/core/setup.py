@@ -7,8 +7,8 @@ from sqlmodel import Session, select
 from app.core import audit
 from app.core.auth import SYSTEM, hash_password
 from app.core.i18n import t
-from app.core.registry import all_roles, load_panels
-from models.core import Role, User
+from app.core.registry import all_events, all_roles, load_panels
+from models.core import NotificationRule, Role, User
 
 
 def sync_roles(db: Session) -> None:
@@ -30,6 +30,18 @@ def sync_roles(db: Session) -> None:
                 role.permissions = sorted(set(role.permissions) | set(missing))
                 audit.record(db, SYSTEM, "update", "admin.roles", name, {"permissions_added": missing}, source="system")
             role.builtin = True
+
+
+def sync_rules(db: Session) -> None:
+    """Give every declared event its default in-app rules, once: an event that has any rule at all
+    (even a disabled one an admin left) is not touched again. The caller commits."""
+    db.flush()
+    for event, (_label, roles) in all_events().items():
+        if db.exec(select(NotificationRule).where(NotificationRule.event == event)).first() is not None:
+            continue
+        for role in roles:
+            if db.get(Role, role) is not None:
+                db.add(NotificationRule(event=event, role=role, channel="inapp", enabled=True))
 
 
 def ensure_user(db: Session, username: str, password: str, role: str, full_name: str | None = None) -> User:

@@ -33,7 +33,7 @@ from app.core.registry import PANELS, RESOURCES, load_panels, resource
 from app.core.setup import sync_roles
 from app.panels.stock import services
 from app.panels.stock.roles import ROLES as STOCK_ROLES
-from models.core import AuditLog, Role, User
+from models.core import AuditLog, NotificationRule, Role, User
 
 load_panels()
 
@@ -103,6 +103,9 @@ SEED_RULES: list[tuple[str, str, str, bool]] = [
     ("user", "admin.users", "create", False),
     ("user", "admin.roles", "list", False),
     ("user", "admin.audit", "list", False),
+    ("user", "admin.rules", "list", False),
+    ("manager", "admin.rules", "create", False),
+    ("admin", "admin.rules", "update", True),
     # manager: products, supplies and orders; no user management.
     ("manager", "stock.products", "create", True),
     ("manager", "stock.products", "update", True),
@@ -200,6 +203,11 @@ class Records:
             row = audit.record(db, SYSTEM, "test", "test", n, {})
             db.commit()
             return row.id
+        if key == "admin.rules":
+            rule = NotificationRule(event="stock.low_stock", role="user", channel="inapp")
+            db.add(rule)
+            db.commit()
+            return rule.id
         raise AssertionError(f"tests/api/test_permission_matrix.py: add a fresh-record recipe for the new resource {key!r}")
 
     def payload(self, key: str, op: str) -> dict[str, Any]:
@@ -216,6 +224,8 @@ class Records:
             return {"username": f"new{n}", "password": "a-long-password", "role": "user"} if creating else {"full_name": "Новое имя"}
         if key == "admin.roles":
             return {"name": f"clerk{n}", "label": "Clerk", "permissions": ["stock.orders.view"]} if creating else {"label": "Новая подпись"}
+        if key == "admin.rules":
+            return {"event": "stock.order_status", "role": "user", "channel": "inapp"} if creating else {"enabled": False}
         raise AssertionError(f"tests/api/test_permission_matrix.py: add a {op} payload for the new resource {key!r}")
 
 

@@ -65,3 +65,33 @@ def test_change_from_another_process_shows_without_reload(page, e2e_engine, serv
         crud.update_record(db, resource("stock.products"), SYSTEM, pid, {"min_stock": "20"})
     expect(page.locator("#value-min_stock")).to_have_text("20", timeout=3000)
     expect(page.locator("#value-stock")).to_have_text("9")
+
+
+def test_bell_counts_a_low_stock_event_live_and_marks_it_read(page, e2e_engine, server_services):
+    from sqlmodel import Session
+
+    from app.core import crud
+    from app.core.auth import SYSTEM
+    from app.core.registry import resource
+
+    name = f"Bell {uuid.uuid4().hex[:6]}"
+    with e2e_engine.begin() as c:
+        pid = c.execute(text("INSERT INTO product (name, quantity, issued_qty, min_stock, sell_price_rub, created_at) VALUES (:n, 3, 0, 2, 100, now()) RETURNING id"), {"n": name}).scalar()
+        before = c.execute(text("""SELECT count(*) FROM notification n JOIN "user" u ON u.id = n.user_id
+                                    WHERE u.username = 'manager' AND n.read_at IS NULL""")).scalar()
+    login(page, "manager", "manager")
+    page.goto("/stock/orders")
+    count = page.locator("#bell-count")
+    if before:
+        expect(count).to_have_text(str(before))
+    with Session(e2e_engine) as db:
+        order = crud.create_record(db, resource("stock.orders"), SYSTEM, {"phone": "+79990001111", "product_id": str(pid), "qty": "2"})
+        crud.run_action(db, resource("stock.orders"), SYSTEM, "issue", [order.id])
+    # low stock (1 < 2) and the order status: two new notifications for the manager, no reload
+    expect(count).to_have_text(str(before + 2), timeout=3000)
+    page.locator("#bell").click()
+    item = page.locator(".bell-item", has_text=f"Низкий остаток: {name}")
+    expect(item).to_be_visible()
+    item.click()
+    expect(page).to_have_url(re.compile(rf"/stock/products/{pid}$"))
+    expect(count).to_have_text(str(before + 1))

@@ -20,7 +20,7 @@ from app.core.ui.form import FormState
 from app.core.ui.list_state import ListState
 
 FORBIDDEN = t("forbidden")
-UPDATES = {"admin.roles": {"label": "changed"}, "stock.orders": {"customer_name": "X"}, "admin.users": {"full_name": "X"}}
+UPDATES = {"admin.rules": {"enabled": ""}, "admin.roles": {"label": "changed"}, "stock.orders": {"customer_name": "X"}, "admin.users": {"full_name": "X"}}
 _seq = itertools.count()
 
 
@@ -41,6 +41,7 @@ def _payload(res_key: str, ctx: dict) -> dict[str, str]:
         "stock.orders": {"phone": "+79991234567", "product_id": str(ctx["product"].id), "qty": "1"},
         "admin.users": {"username": f"ui_user_{n}", "password": "long-enough-1", "role": "user", "is_active": "1"},
         "admin.roles": {"name": f"ui_role_{n}", "label": "UI", "permissions": "stock.products.view"},
+        "admin.rules": {"event": "stock.order_status", "role": "user", "channel": "inapp", "enabled": "1"},
     }[res_key]
 
 

@@ -9,6 +9,7 @@ from app.core.errors import PultError
 from app.core.i18n import pair
 from app.core.registry import PANELS, RESOURCES
 from app.core.ui.base import AuthState, tr, ui_session
+from app.core.ui.bell import bell
 
 
 class SearchState(AuthState):
@@ -92,6 +93,7 @@ def topbar() -> rx.Component:
     return rx.hstack(
         global_search(),
         rx.spacer(),
+        bell(),
         rx.button(rx.cond(AuthState.lang == "en", "RU", "EN"), variant="ghost", size="2", on_click=AuthState.toggle_lang, id="lang-switch", title=tr("language")),
         rx.color_mode.button(size="2", variant="ghost"),
         rx.hstack(

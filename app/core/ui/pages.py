@@ -9,6 +9,7 @@ from app.core.config import settings
 from app.core.errors import PultError
 from app.core.registry import PANELS
 from app.core.ui.base import AuthState, tr, ui_session
+from app.core.ui.bell import BellState
 from app.core.ui.detail import DetailState, detail_page
 from app.core.ui.form import FormState, form_page
 from app.core.ui.layout import shell
@@ -95,19 +96,19 @@ def register_pages(app: rx.App) -> None:
     app.add_page(login_page, route="/login", title="Пульт — вход", on_load=LoginState.on_open)
     if settings.allow_registration:
         app.add_page(register_page, route="/register", title="Пульт — регистрация", on_load=RegisterState.on_open)
-    app.add_page(home_page, route="/", title="Пульт", on_load=AuthState.require_login)
+    app.add_page(home_page, route="/", title="Пульт", on_load=[AuthState.require_login, BellState.load])
     for panel in PANELS.values():
         for res in panel.resources:
             base = res.url()
             title = f"Пульт — {res.slug}"
-            app.add_page(lambda r=res: shell(list_page(r)), route=base, title=title, on_load=[AuthState.require_login, ListState.load(res.key())])
-            app.add_page(lambda r=res: shell(detail_page(r)), route=f"{base}/[id]", title=title, on_load=[AuthState.require_login, DetailState.load(res.key())])
+            app.add_page(lambda r=res: shell(list_page(r)), route=base, title=title, on_load=[AuthState.require_login, BellState.load, ListState.load(res.key())])
+            app.add_page(lambda r=res: shell(detail_page(r)), route=f"{base}/[id]", title=title, on_load=[AuthState.require_login, BellState.load, DetailState.load(res.key())])
             if "create" in res.operations:
-                app.add_page(lambda r=res: shell(form_page(r, False)), route=f"{base}/new", title=title, on_load=[AuthState.require_login, FormState.load(res.key(), False)])
+                app.add_page(lambda r=res: shell(form_page(r, False)), route=f"{base}/new", title=title, on_load=[AuthState.require_login, BellState.load, FormState.load(res.key(), False)])
             if "update" in res.operations:
-                app.add_page(lambda r=res: shell(form_page(r, True)), route=f"{base}/[id]/edit", title=title, on_load=[AuthState.require_login, FormState.load(res.key(), True)])
+                app.add_page(lambda r=res: shell(form_page(r, True)), route=f"{base}/[id]/edit", title=title, on_load=[AuthState.require_login, BellState.load, FormState.load(res.key(), True)])
         for page in panel.pages:
-            on_load = [AuthState.require_login] + ([page.on_load] if page.on_load is not None else [])
+            on_load = [AuthState.require_login, BellState.load] + ([page.on_load] if page.on_load is not None else [])
             app.add_page(lambda p=page: shell(p.component()), route=page.route, title=f"Пульт — {page.title}", on_load=on_load)
 
 

@@ -17,6 +17,10 @@ PANEL = register(
         roles=ROLES,
         catalog=CATALOG,
         permissions=["stock.analytics.view", "stock.analytics.rate"],
+        events={
+            "stock.low_stock": ("stock.low_stock", ["admin", "manager"]),
+            "stock.order_status": ("stock.order_status", ["manager"]),
+        },
         api_router=router,
         api_unprefixed=True,  # seed 001, section 7 names /api/products, /api/orders/{id}/issue, ...
         pages=[Page(ANALYTICS_ROUTE, "stock.analytics", analytics_page, perm="stock.analytics.view", icon="chart-column", on_load=AnalyticsState.load)],

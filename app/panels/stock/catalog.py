@@ -28,6 +28,7 @@ CATALOG = {
         "This supply cannot be deleted: its goods have already been issued",
     ),
     "stock.low_stock": ("Низкий остаток", "Low stock"),
+    "stock.order_status": ("Статус заказа изменён", "Order status changed"),
     "stock.home.products": ("Управление складом", "Manage stock"),
     "stock.home.orders": ("Обработка заказов", "Process orders"),
     "stock.home.analytics": ("Аналитика продаж", "Sales analytics"),

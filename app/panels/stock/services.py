@@ -17,7 +17,8 @@ from sqlmodel import Session, select
 from app.core import audit, bus
 from app.core.auth import CurrentUser
 from app.core.errors import PermissionDenied, ValidationFailed
-from models.core import Notification, Setting
+from app.core.notify import notify
+from models.core import Setting
 from models.stock import Order, OrderStatus, Product, Supply
 
 EUR_RUB_KEY = "stock.eur_rub_rate"
@@ -40,21 +41,30 @@ def current_stock(product: Product) -> int:
 
 
 def notify_if_low(db: Session, product: Product, was_low: bool) -> None:
-    """Write a low-stock notification for admins and managers when a product crosses its threshold."""
+    """Raise ``stock.low_stock`` when a product crosses below its threshold (not again while it stays low)."""
     now_low = current_stock(product) < product.min_stock
     if now_low and not was_low:
-        for role in ("admin", "manager"):
-            db.add(
-                Notification(
-                    role=role,
-                    kind="stock.low_stock",
-                    title=f"Низкий остаток: {product.name}",
-                    body=f"Остаток {current_stock(product)} при пороге {product.min_stock}",
-                    link=f"/stock/products/{product.id}",
-                    data={"product_id": product.id, "stock": current_stock(product), "min_stock": product.min_stock},
-                )
-            )
-        bus.mark(db, "notification", [], "create")
+        notify(
+            db,
+            "stock.low_stock",
+            title=f"Низкий остаток: {product.name}",
+            body=f"Остаток {current_stock(product)} при пороге {product.min_stock}",
+            link=f"/stock/products/{product.id}",
+            data={"product_id": product.id, "stock": current_stock(product), "min_stock": product.min_stock},
+        )
+
+
+def notify_order_status(db: Session, order: Order) -> None:
+    """Raise ``stock.order_status`` after an order was issued or denied."""
+    label = {"paid_issued": "выдан", "paid_denied": "отменён"}.get(order.status.value, order.status.value)
+    notify(
+        db,
+        "stock.order_status",
+        title=f"Заказ №{order.id} {label}",
+        body=f"{order.product_name} × {order.qty}, {order.phone}",
+        link=f"/stock/orders/{order.id}",
+        data={"order_id": order.id, "status": order.status.value},
+    )
 
 
 def was_low(product: Product) -> bool:
@@ -103,6 +113,7 @@ def issue_order(db: Session, order: Order) -> None:
     order.status = OrderStatus.paid_issued
     order.issued_at = dt.datetime.now(dt.timezone.utc)
     notify_if_low(db, product, low)
+    notify_order_status(db, order)
     bus.mark(db, "product", [product.id], "update")
 
 
@@ -115,6 +126,7 @@ def deny_order(db: Session, order: Order) -> None:
         product.issued_qty -= order.qty
         bus.mark(db, "product", [product.id], "update")
     order.status = OrderStatus.paid_denied
+    notify_order_status(db, order)
 
 
 # --------------------------------------------------------------------------- settings

@@ -1,0 +1,102 @@
+"""Notifications: events go to the people the rules name, on the channels the rules name.
+
+A panel declares its events (``Panel(events={"stock.low_stock": ("i18n key", ["admin", "manager"])})``);
+:func:`app.core.setup.sync_rules` turns the defaults into :class:`NotificationRule` rows once, and
+admins edit them afterwards. :func:`notify` runs inside the caller's transaction: it writes one
+in-app row per recipient and hands Telegram deliveries to the delivery hook (a job, so a failed
+send is retried and never lost).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from sqlmodel import Session, select
+
+from app.core import bus
+from app.core.auth import CurrentUser
+from app.core.errors import NotFound, PermissionDenied
+from models.core import Notification, NotificationRule, User
+
+#: Called as ``hook(db, user, notification)`` for each Telegram delivery (set by the jobs layer).
+telegram_delivery: Callable[[Session, User, Notification], None] | None = None
+
+
+def recipients(db: Session, event: str) -> dict[str, list[User]]:
+    """Active users per channel that the enabled rules for ``event`` name."""
+    rules = db.exec(select(NotificationRule).where(NotificationRule.event == event, NotificationRule.enabled.is_(True))).all()
+    out: dict[str, dict[int, User]] = {}
+    for rule in rules:
+        stmt = select(User).where(User.is_active.is_(True), User.deleted_at.is_(None))
+        if rule.user_id is not None:
+            stmt = stmt.where(User.id == rule.user_id)
+        elif rule.role is not None:
+            stmt = stmt.where(User.role == rule.role)
+        else:
+            continue
+        for user in db.exec(stmt).all():
+            out.setdefault(rule.channel, {})[user.id] = user
+    return {channel: list(users.values()) for channel, users in out.items()}
+
+
+def notify(
+    db: Session, event: str, title: str, body: str = "", link: str | None = None, data: dict[str, Any] | None = None
+) -> list[Notification]:
+    """Deliver ``event`` to everyone its rules name. The caller commits."""
+    created = []
+    by_channel = recipients(db, event)
+    for user in by_channel.get("inapp", []):
+        n = Notification(user_id=user.id, kind=event, title=title[:200], body=body[:2000], link=link, data=data or {})
+        db.add(n)
+        created.append(n)
+    for user in by_channel.get("telegram", []):
+        if user.telegram_chat_id and telegram_delivery is not None:
+            n = Notification(user_id=None, kind=event, title=title[:200], body=body[:2000], link=link, data={**(data or {}), "channel": "telegram", "to": user.id})
+            telegram_delivery(db, user, n)
+    if created:
+        db.flush()
+        bus.mark(db, "notification", [n.id for n in created], "create")
+    return created
+
+
+def _mine(user: CurrentUser):
+    return Notification.user_id == user.id
+
+
+def unread_count(db: Session, user: CurrentUser) -> int:
+    from sqlmodel import func
+
+    return int(db.exec(select(func.count()).select_from(Notification).where(_mine(user), Notification.read_at.is_(None))).one())
+
+
+def latest(db: Session, user: CurrentUser, limit: int = 20, unread_only: bool = False) -> list[Notification]:
+    stmt = select(Notification).where(_mine(user))
+    if unread_only:
+        stmt = stmt.where(Notification.read_at.is_(None))
+    return list(db.exec(stmt.order_by(Notification.id.desc()).limit(limit)).all())
+
+
+def mark_read(db: Session, user: CurrentUser, ids: list[int] | None = None) -> int:
+    """Mark the user's own notifications read (all unread ones when ``ids`` is None)."""
+    stmt = select(Notification).where(_mine(user), Notification.read_at.is_(None))
+    if ids is not None:
+        stmt = stmt.where(Notification.id.in_(ids))
+        found = db.exec(select(Notification.id).where(Notification.id.in_(ids))).all()
+        mine = db.exec(select(Notification.id).where(Notification.id.in_(ids), _mine(user))).all()
+        if len(found) != len(mine):
+            raise PermissionDenied()
+        if not found:
+            raise NotFound()
+    now = dt.datetime.now(dt.timezone.utc)
+    rows = db.exec(stmt).all()
+    for n in rows:
+        n.read_at = now
+    if rows:
+        bus.mark(db, "notification", [n.id for n in rows], "update")
+    db.commit()
+    return len(rows)
+
+
+__all__ = ["notify", "recipients", "unread_count", "latest", "mark_read"]

@@ -1,0 +1,241 @@
+"""The RQ entry point: run one attempt of a ``JobRun`` and keep its row truthful.
+
+``execute(run_id)`` claims the row (queued → running, one more attempt), starts a heartbeat
+thread, calls the kind's function with a :class:`~app.core.jobs.JobContext`, and ends the
+attempt as succeeded, failed, cancelled or queued again for a retry after the kind's backoff.
+Every write is conditional on the row still being this attempt's (status running, same RQ job
+id), so a run cancelled from the UI or taken over by the reaper is never overwritten.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import traceback
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlmodel import Session, select
+
+from app.core import audit, bus
+from app.core import jobs as core
+from app.core.db import engine
+from app.core.errors import PultError
+from models.jobs import JobRun, JobStatus
+
+log = logging.getLogger("pult.jobs.runner")
+
+
+def execute(run_id: int) -> Any:
+    """Run the current attempt of run ``run_id`` (called by an RQ worker, or directly in tests)."""
+    from rq import get_current_job
+
+    rq_job = get_current_job()
+    if rq_job is not None:
+        # A forked work horse must not reuse the pooled connections of the worker it came from.
+        engine().dispose(close=False)
+    with audit.source("job"):
+        return _execute(run_id, rq_job.id if rq_job is not None else None)
+
+
+class _Heartbeat(threading.Thread):
+    """Writes ``heartbeat_at`` every few seconds; notices when the run stopped being ours."""
+
+    def __init__(self, ctx: core.JobContext) -> None:
+        super().__init__(name=f"job-heartbeat-{ctx.run.id}", daemon=True)
+        self.ctx = ctx
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        interval = max(0.05, core.heartbeat_seconds())
+        while not self.halt.wait(interval):
+            try:
+                with Session(engine()) as s:
+                    mine = s.exec(update(JobRun).where(*self.ctx._mine()).values(heartbeat_at=func.now()).returning(JobRun.id)).first()
+                    s.commit()
+                if mine is None:
+                    self.ctx.lost.set()
+            except Exception:  # a database hiccup must not kill the job; the next beat tries again
+                log.exception("heartbeat of run %s failed", self.ctx.run.id)
+
+    def stop(self) -> None:
+        self.halt.set()
+        if self.is_alive():
+            self.join(timeout=5)
+
+
+def _claim(run_id: int, rq_job_id: str | None) -> tuple[JobRun, core.JobKind] | None:
+    """Move the run to running for a new attempt, or say why this delivery stands down."""
+    with Session(engine(), expire_on_commit=False) as s:
+        run = s.exec(select(JobRun).where(JobRun.id == run_id).with_for_update()).first()
+        if run is None:
+            log.warning("run %s does not exist; nothing to do", run_id)
+            return None
+        if rq_job_id and run.rq_job_id != rq_job_id:
+            log.info("run %s: RQ job %s is not its current attempt (%s); standing down", run_id, rq_job_id, run.rq_job_id)
+            return None
+        if run.status != JobStatus.queued:
+            log.info("run %s is %s; not starting it", run_id, JobStatus(run.status).value)
+            return None
+        kind = core.KINDS.get(run.kind)
+        if kind is None:  # plain `rq worker`: the panels were not loaded before the fork
+            core.load_job_modules()
+            kind = core.KINDS.get(run.kind)
+        if kind is None:
+            run.status = JobStatus.failed
+            run.error = f"Unknown job kind {run.kind!r}: no loaded panel or PULT_JOB_MODULES entry declares it."
+            run.finished_at = datetime.now(timezone.utc)
+            bus.mark(s, core.MODEL, [run.id], "update")
+            s.commit()
+            return None
+        run.status = JobStatus.running
+        run.attempts += 1
+        run.started_at = datetime.now(timezone.utc)
+        run.heartbeat_at = func.now()
+        run.finished_at = None
+        run.progress = 0.0
+        run.steps = core._initial_steps(kind)
+        run.message = f"attempt {run.attempts} of {run.max_attempts}" if run.attempts > 1 else None
+        bus.mark(s, core.MODEL, [run.id], "update")
+        s.commit()
+        s.refresh(run)
+        return run, kind
+
+
+def _disarm_time_limit(rq_job_id: str | None) -> None:
+    """The time limit is for the job function; bookkeeping after it must not be interrupted."""
+    if rq_job_id and threading.current_thread() is threading.main_thread():
+        signal.alarm(0)
+
+
+def _execute(run_id: int, rq_job_id: str | None) -> Any:
+    from rq.timeouts import JobTimeoutException
+
+    claimed = _claim(run_id, rq_job_id)
+    if claimed is None:
+        return None
+    run, kind = claimed
+    db = Session(engine(), expire_on_commit=False)
+    ctx = core.JobContext(db, core.SYSTEM, run, kind, rq_job_id)
+    beat = _Heartbeat(ctx)
+    try:
+        try:
+            ctx.user = core.resolve_user(db, run)
+            if kind.perm and not ctx.user.has_perm(kind.perm):
+                raise core.JobFailed(f"{run.username} no longer has the permission {kind.perm}", retry=False)
+            beat.start()
+            value = kind.fn(ctx, **ctx.args)
+        finally:
+            _disarm_time_limit(rq_job_id)
+            beat.stop()
+        db.commit()
+        ctx.flush()
+    except core.JobCancelled:
+        db.rollback()
+        _end_cancelled(ctx)
+        return None
+    except JobTimeoutException as exc:
+        db.rollback()
+        _end_failed(ctx, exc, f"Time limit of {kind.timeout} s exceeded.", timed_out=True)
+        raise
+    except Exception as exc:
+        db.rollback()
+        _end_failed(ctx, exc, _describe(exc))
+        raise
+    finally:
+        db.close()
+    _end_succeeded(ctx, value)
+    return None
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, PultError):
+        return exc.message()
+    if isinstance(exc, core.JobFailed):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _locked_if_mine(s: Session, ctx: core.JobContext) -> JobRun | None:
+    return s.exec(select(JobRun).where(*ctx._mine()).with_for_update()).first()
+
+
+def _end_succeeded(ctx: core.JobContext, value: Any) -> None:
+    with Session(engine(), expire_on_commit=False) as s:
+        run = _locked_if_mine(s, ctx)
+        if run is None:
+            log.warning("run %s finished but is no longer this attempt's (cancelled or reaped); result dropped", ctx.run.id)
+            return
+        run.status = JobStatus.succeeded
+        run.progress = 1.0
+        run.steps = core._finish_steps(ctx.run.steps)
+        run.message = ctx.run.message
+        run.result = _jsonable(value)
+        run.result_file = ctx.run.result_file
+        run.error = None
+        run.finished_at = datetime.now(timezone.utc)
+        run.heartbeat_at = func.now()
+        bus.mark(s, core.MODEL, [run.id], "update")
+        s.commit()
+
+
+def _end_cancelled(ctx: core.JobContext) -> None:
+    """Cancelled from the UI: ``cancel()`` already wrote the row. Raised by the job itself while
+    the run is still ours: record it here."""
+    with Session(engine()) as s:
+        run = _locked_if_mine(s, ctx)
+        if run is None:
+            log.info("run %s stopped: cancelled or taken over", ctx.run.id)
+            return
+        run.status = JobStatus.cancelled
+        run.message = ctx.run.message or "cancelled"
+        run.steps = core._close_steps(ctx.run.steps, "cancelled")
+        run.finished_at = datetime.now(timezone.utc)
+        bus.mark(s, core.MODEL, [run.id], "update")
+        s.commit()
+
+
+def _end_failed(ctx: core.JobContext, exc: BaseException, summary: str, timed_out: bool = False) -> None:
+    kind = ctx.kind
+    retryable = kind.retry_timeouts if timed_out else not isinstance(exc, PultError)
+    if isinstance(exc, core.JobFailed):
+        retryable = exc.retry
+    details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    error = f"{summary}\n\n{details}"[:20000]
+    push = None
+    with Session(engine(), expire_on_commit=False) as s:
+        run = _locked_if_mine(s, ctx)
+        if run is None:
+            log.info("run %s failed after it was cancelled or taken over: %s", ctx.run.id, summary)
+            return
+        run.error = error
+        run.steps = core._close_steps(ctx.run.steps, "failed")
+        run.progress = ctx.run.progress
+        if retryable and run.attempts < run.max_attempts:
+            delay = kind.delay_before(run.attempts + 1)
+            run.status = JobStatus.queued
+            run.message = f"attempt {run.attempts} of {run.max_attempts} failed; next in {delay:g} s"
+            run.heartbeat_at = None
+            run.rq_job_id = core._new_rq_id(run)
+            push = (run, delay)
+        else:
+            run.status = JobStatus.failed
+            run.message = summary[:500]
+            run.finished_at = datetime.now(timezone.utc)
+        bus.mark(s, core.MODEL, [run.id], "update")
+        s.commit()
+    if push is not None:
+        core._push_quietly(push[0], kind, push[1])
+
+
+def _jsonable(value: Any) -> Any:
+    import json
+
+    value = audit.jsonable(value)
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return value

@@ -1,0 +1,72 @@
+"""Job kinds used by tests/jobs. Imported in the test process and, through
+``PULT_JOB_MODULES=jobkinds`` (with tests/jobs on PYTHONPATH), by the worker subprocesses.
+Each kind leaves traces in Redis (``test:*`` keys) so a test can tell what really ran."""
+
+from __future__ import annotations
+
+import time
+
+from app.core.jobs import JobContext, job_kind
+from app.core.redis import redis_client
+
+
+@job_kind("test.steps", timeout=30, steps=("prepare", "work", "finish"))
+def steps(ctx: JobContext, n: int = 5, tag: str = "steps") -> dict:
+    ctx.progress(0.0, "starting", step="prepare")
+    for i in range(n):
+        time.sleep(0.3)  # longer than the progress throttle, so every step is written
+        ctx.progress((i + 1) / n, f"{i + 1}/{n}", step="work")
+    ctx.step("finish")
+    redis_client().incr(f"test:done:{tag}")
+    return {"n": n, "user": ctx.user.username}
+
+
+@job_kind("test.flaky", timeout=30, max_attempts=3, backoff=(0.5, 1.0))
+def flaky(ctx: JobContext, fail_times: int = 99, tag: str = "flaky") -> str:
+    redis_client().rpush(f"test:attempts:{tag}", repr(time.time()))
+    if ctx.run.attempts <= fail_times:
+        raise RuntimeError(f"boom on attempt {ctx.run.attempts}")
+    return "ok"
+
+
+@job_kind("test.timeout", timeout=1, max_attempts=2, backoff=(0,))
+def too_long(ctx: JobContext, seconds: float = 10, tag: str = "timeout") -> None:
+    redis_client().incr(f"test:started:{tag}")
+    time.sleep(seconds)
+    redis_client().incr(f"test:done:{tag}")
+
+
+@job_kind("test.slow", timeout=60)
+def slow(ctx: JobContext, seconds: float = 30, tag: str = "slow") -> None:
+    """Does not look at cancellation: only a hard stop ends it early."""
+    redis_client().incr(f"test:started:{tag}")
+    time.sleep(seconds)
+    redis_client().incr(f"test:done:{tag}")
+
+
+@job_kind("test.crash_once", timeout=60, max_attempts=2, backoff=(0,))
+def crash_once(ctx: JobContext, seconds: float = 30, tag: str = "crash") -> int:
+    """The first attempt hangs (the test kills its worker); the second finishes at once."""
+    redis_client().incr(f"test:started:{tag}")
+    if ctx.run.attempts == 1:
+        time.sleep(seconds)
+    redis_client().incr(f"test:done:{tag}")
+    return ctx.run.attempts
+
+
+@job_kind("test.tight", timeout=30)
+def tight(ctx: JobContext, n: int = 2000) -> int:
+    for i in range(n):
+        ctx.progress((i + 1) / n, f"{i + 1}")
+    return n
+
+
+@job_kind("test.count", timeout=30)
+def count(ctx: JobContext, tag: str = "count") -> None:
+    redis_client().incr(f"test:done:{tag}")
+    time.sleep(0.1)
+
+
+@job_kind("test.secret", timeout=30, perm="test.secret.run")
+def secret(ctx: JobContext) -> None:
+    redis_client().incr("test:done:secret")
