@@ -41,12 +41,14 @@ from sqlmodel import Session
 from app.core import audit, auth, crud
 from app.core.auth import CurrentUser
 from app.core.config import settings
+from app.core.crypto import EncryptedString
 from app.core.db import engine
 from app.core.errors import NotAuthenticated, PermissionDenied, PultError, ValidationFailed
 from app.core.i18n import t
 from app.core.query import ListParams, pk_name
 from app.core.redis import redis_client
 from app.core.resource import FormField, Resource, field_python_type, is_enum
+from app.core.telegram_webhook import telegram_router
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +146,10 @@ def jsonable(value: Any) -> Any:
 
 def public_columns(model: type) -> list[str]:
     """The model's database columns a client may see (never passwords, secrets or tokens)."""
-    return [name for name in model.__table__.columns.keys() if not SECRET_COLUMN.search(name)]
+    return [
+        c.key for c in model.__table__.columns
+        if not SECRET_COLUMN.search(c.key) and not isinstance(c.type, EncryptedString)  # secrets never leave the server
+    ]
 
 
 def item_json(record: Any) -> dict[str, Any]:
@@ -681,6 +686,7 @@ def build_api() -> FastAPI:
 
     app.include_router(health_router())
     app.include_router(auth_router())
+    app.include_router(telegram_router())
     for res_cls in RESOURCES.values():
         app.include_router(resource_router(res_cls))
     # Panels' own routes after the generated ones: they add paths, they do not replace any (a
