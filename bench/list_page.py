@@ -9,14 +9,15 @@ paging (the resource as declared) and with offset paging (a subclass with ``pagi
 runs interleaved, and against the bare SQL the kit sends (psycopg, tuples, no ORM) as the baseline.
 
     .venv/bin/python bench/list_page.py [--rows 1000000] [--runs 15] [--warmup 2] [--explain] [--no-docs]
-                                        [--suggested-indexes]
+                                        [--suggested-indexes] [--only TEXT] [--exact-count-below N]
 
 Prints a markdown table and writes it into ``docs/benchmarks.md`` (its section is replaced on each
 run; a "### Reading" subsection written under it by hand is kept). Calls slower than 0.3 s get 5
 runs, slower than 2 s get 3 (the table's n, per mode), so a full run stays around ten minutes.
 ``--suggested-indexes`` first creates the pg_trgm indexes proposed for search (see
 ``SUGGESTED_INDEXES``) and writes its own section; without it they are dropped, so the default run
-measures the schema the migrations create.
+measures the schema the migrations create. ``--only`` and ``--exact-count-below`` (a what-if override
+of ``app.core.query.EXACT_COUNT_BELOW``) print their table without touching the docs.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ import datetime as dt
 import os
 import platform
 import re
-import statistics
 import subprocess
 import sys
 import time
@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.chdir(ROOT)  # alembic.ini names script_location relative to the project
 
-from sqlalchemy import create_engine, make_url, text, tuple_  # noqa: E402
+from sqlalchemy import create_engine, make_url, text, tuple_
 
 BENCH_DB = "pult_bench"
 #: Bump when the generated data changes, so an old fill is not reused.
@@ -79,8 +79,9 @@ def ensure_database(admin_url: str) -> None:
 
 
 def migrate(url: str) -> None:
-    from alembic import command
     from alembic.config import Config
+
+    from alembic import command
 
     cfg = Config(str(ROOT / "alembic.ini"))
     cfg.attributes["url"] = url
@@ -368,7 +369,8 @@ CASES = [
 # --------------------------------------------------------------------------- report
 def loadavg() -> str:
     try:
-        return open("/proc/loadavg").read().split()[0]
+        with open("/proc/loadavg") as f:
+            return f.read().split()[0]
     except OSError:
         return "?"
 
@@ -387,10 +389,8 @@ def machine(url: str) -> str:
     eng.dispose()
     cpu = ""
     try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
     except OSError:
         pass
     return (f"{os.cpu_count()} vCPU ({cpu or platform.machine()}), {mem_kb / 1024 / 1024:.0f} GiB RAM, "
@@ -429,7 +429,7 @@ and each section records the date, the exact command and the machine it ran on.
 def write_docs(title: str, section: str) -> Path:
     path = ROOT / "docs" / "benchmarks.md"
     doc = path.read_text() if path.exists() else DOC_INTRO
-    pattern = re.compile(r"^" + re.escape(title) + r"\n.*?(?=^## |\Z)", re.S | re.M)
+    pattern = re.compile(r"^" + re.escape(title) + r"\n.*?(?=^## |\Z)", re.DOTALL | re.MULTILINE)
     found = pattern.search(doc)
     if found:
         old = found.group(0)
@@ -451,7 +451,12 @@ def main() -> None:
     ap.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE for keyset pages slower than 50 ms")
     ap.add_argument("--no-docs", action="store_true", help="print the table only; leave docs/benchmarks.md alone")
     ap.add_argument("--suggested-indexes", action="store_true", help="create the pg_trgm indexes proposed for search first")
+    ap.add_argument("--only", default="", help="run only the cases whose label contains this text (implies --no-docs)")
+    ap.add_argument("--exact-count-below", type=int, default=None,
+                    help="what-if: override app.core.query.EXACT_COUNT_BELOW for this run (implies --no-docs)")
     args = ap.parse_args()
+    if args.only or args.exact_count_below is not None:
+        args.no_docs = True
 
     admin_url, url = urls()
     ensure_database(admin_url)
@@ -462,9 +467,12 @@ def main() -> None:
     title = SECTION_TITLE + (" — with the suggested pg_trgm indexes" if args.suggested_indexes else "")
 
     bench = Bench(url, args.runs, args.warmup, args.explain)
+    if args.exact_count_below is not None:
+        print(f"what-if: EXACT_COUNT_BELOW {bench.q.EXACT_COUNT_BELOW} -> {args.exact_count_below}")
+        bench.q.EXACT_COUNT_BELOW = args.exact_count_below
     load_start = loadavg()
     results = []
-    for case in CASES:
+    for case in [c for c in CASES if args.only in c.label]:
         for page in case.pages:
             r = bench.measure(case, page)
             results.append(r)
@@ -476,7 +484,7 @@ def main() -> None:
     if args.no_docs:
         return
     cmd = " ".join(["DATABASE_URL=" + os.environ["DATABASE_URL"]] if "DATABASE_URL" in os.environ else []) + " .venv/bin/python bench/list_page.py " + " ".join(sys.argv[1:])
-    today = subprocess.run(["date", "-u", "+%F"], capture_output=True, text=True).stdout.strip() or dt.date.today().isoformat()
+    today = subprocess.run(["date", "-u", "+%F"], check=False, capture_output=True, text=True).stdout.strip() or dt.date.today().isoformat()
     fill_note = "reused" if reused else f"generated in {fill_s:.0f} s (one INSERT … SELECT generate_series, then VACUUM ANALYZE)"
     extra = ""
     if args.suggested_indexes:
