@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, CheckConstraint, Column, Computed, Integer, Numeric
+from sqlalchemy import Boolean, CheckConstraint, Column, Computed, Index, Integer, Numeric
 from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
@@ -21,6 +21,11 @@ class Product(SQLModel, table=True):
         CheckConstraint("quantity >= 0", name="ck_product_quantity_nonneg"),
         CheckConstraint("issued_qty >= 0 AND issued_qty <= quantity", name="ck_product_issued_within_quantity"),
         CheckConstraint("min_stock >= 0", name="ck_product_min_stock_nonneg"),
+        # Substring search (ILIKE '%…%') on big tables: trigram indexes (pg_trgm), see docs/benchmarks.md.
+        *(
+            Index(f"ix_product_{col}_trgm", col, postgresql_using="gin", postgresql_ops={col: "gin_trgm_ops"})
+            for col in ("name", "supplier_name", "description")
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -191,6 +191,8 @@ PANEL = register(
         label="admin",
         icon="settings",
         resources=[Users, Roles, Audit, Rules],
+        # Background jobs (app/core/jobs.py): see others' runs, cancel / retry them, edit schedules.
+        permissions=["jobs.view", "jobs.cancel", "jobs.retry", "jobs.schedules"],
         roles={
             "admin": ("role.admin", ["*"]),
             "manager": ("role.manager", []),

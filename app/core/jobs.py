@@ -41,10 +41,9 @@ import os
 import socket
 import threading
 import time
-import traceback
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -227,14 +226,14 @@ def _push(run: JobRun, kind: JobKind | None, delay: float = 0.0) -> None:
     """Hand the run's current attempt to RQ. Called after the row is committed."""
     timeout = kind.timeout if kind else 600
     q = rq_queue(run.queue)
-    opts: dict[str, Any] = dict(
-        args=(run.id,),
-        job_id=run.rq_job_id,
-        job_timeout=timeout,
-        result_ttl=RQ_RESULT_TTL,
-        failure_ttl=RQ_FAILURE_TTL,
-        description=f"{run.kind} #{run.id}",
-    )
+    opts: dict[str, Any] = {
+        "args": (run.id,),
+        "job_id": run.rq_job_id,
+        "job_timeout": timeout,
+        "result_ttl": RQ_RESULT_TTL,
+        "failure_ttl": RQ_FAILURE_TTL,
+        "description": f"{run.kind} #{run.id}",
+    }
     if delay > 0:
         q.enqueue_in(timedelta(seconds=delay), RUNNER, **opts)
     else:
@@ -288,12 +287,17 @@ def _new_run(db: Session, user: CurrentUser, kind: JobKind, args: dict[str, Any]
     return run
 
 
+def _by_key(key: str):
+    return select(JobRun).where(JobRun.idempotency_key == key).execution_options(populate_existing=True)
+
+
 def enqueue(db: Session, user: CurrentUser | None, kind: str, args: dict[str, Any] | None = None, idempotency_key: str | None = None) -> JobRun:
     """Record a run of ``kind`` (row + audit in one transaction), commit, then hand it to RQ.
 
     With an ``idempotency_key`` that already has a run, that run is returned and nothing is
     enqueued — a double click, a retried request or two racing requests get one run (the unique
-    constraint settles races). Commits ``db``.
+    constraint settles races). Keys are global: build them from the kind and what makes the work
+    the same (``"stock.import:<file sha256>"``). Commits ``db``.
     """
     user = user or SYSTEM
     k = get_kind(kind)
@@ -301,7 +305,7 @@ def enqueue(db: Session, user: CurrentUser | None, kind: str, args: dict[str, An
         raise PermissionDenied()
     clean_args = _check_args(args)
     if idempotency_key:
-        existing = db.exec(select(JobRun).where(JobRun.idempotency_key == idempotency_key)).first()
+        existing = db.exec(_by_key(idempotency_key)).first()
         if existing is not None:
             return existing
     try:
@@ -311,7 +315,7 @@ def enqueue(db: Session, user: CurrentUser | None, kind: str, args: dict[str, An
         db.rollback()
         if not idempotency_key:
             raise
-        existing = db.exec(select(JobRun).where(JobRun.idempotency_key == idempotency_key)).first()
+        existing = db.exec(_by_key(idempotency_key)).first()
         if existing is None:
             raise
         return existing
@@ -320,7 +324,7 @@ def enqueue(db: Session, user: CurrentUser | None, kind: str, args: dict[str, An
 
 
 def _locked_run(db: Session, run_id: int) -> JobRun:
-    run = db.exec(select(JobRun).where(JobRun.id == run_id).with_for_update()).first()
+    run = db.exec(select(JobRun).where(JobRun.id == run_id).with_for_update().execution_options(populate_existing=True)).first()
     if run is None:
         raise NotFound()
     return run
@@ -627,6 +631,7 @@ def reap_orphans(db: Session, stale_after: float | None = None, queued_grace: fl
         .order_by(JobRun.id)
         .limit(500)
         .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
     ).all()
     held = held_rq_jobs() if running else set()
     for run in running:
@@ -660,6 +665,7 @@ def reap_orphans(db: Session, stale_after: float | None = None, queued_grace: fl
         .order_by(JobRun.id)
         .limit(500)
         .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
     ).all()
     if queued:
         conn = rq_connection()
@@ -693,10 +699,12 @@ def reap_orphans(db: Session, stale_after: float | None = None, queued_grace: fl
 
 
 def validate_cron(expr: str) -> bool:
-    """Five fields (minute hour day month weekday), or six with seconds last."""
+    """Five fields (minute hour day month weekday), six with seconds last, or a macro (``@daily``)."""
     from croniter import croniter
 
-    return len((expr or "").split()) in (5, 6) and croniter.is_valid(expr)
+    expr = (expr or "").strip()
+    fields_ok = len(expr.split()) in (5, 6) or (expr.startswith("@") and " " not in expr)
+    return fields_ok and croniter.is_valid(expr)
 
 
 def next_fire(expr: str, after: datetime) -> datetime:
@@ -735,7 +743,7 @@ def save_schedule(
         db.add(row)
         before: dict[str, Any] = {}
     else:
-        row = db.exec(select(Schedule).where(Schedule.id == schedule_id).with_for_update()).first()
+        row = db.exec(select(Schedule).where(Schedule.id == schedule_id).with_for_update().execution_options(populate_existing=True)).first()
         if row is None:
             raise NotFound()
         before = {"name": row.name, "kind": row.kind, "cron": row.cron, "args": row.args, "enabled": row.enabled}
@@ -780,6 +788,7 @@ def fire_due_schedules(db: Session) -> list[JobRun]:
         .where(or_(Schedule.next_fire_at.is_(None), Schedule.next_fire_at <= now))
         .order_by(Schedule.id)
         .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
     ).all()
     fired: list[tuple[JobRun, JobKind]] = []
     for sched in due:
@@ -790,7 +799,7 @@ def fire_due_schedules(db: Session) -> list[JobRun]:
             tick = sched.next_fire_at
             sched.next_fire_at = next_fire(sched.cron, max(now, tick))
             sched.last_fired_at = now
-        except (ValueError, KeyError) as exc:  # a bad cron written behind the service's back
+        except (ValueError, TypeError, KeyError) as exc:  # a bad cron written behind the service's back
             log.error("schedule %s (%s): bad cron %r: %s; disabled", sched.id, sched.name, sched.cron, exc)
             sched.enabled = False
             continue

@@ -23,8 +23,10 @@ from sqlmodel import Session, select
 from app.core.auth import CurrentUser
 from app.core.resource import Filter, Resource, field_python_type, is_enum
 
-#: Below this estimated size a result is counted exactly.
+#: Below this estimated size a result is counted exactly (if the count is quick, see COUNT_TIMEOUT_MS).
 EXACT_COUNT_BELOW = 100_000
+#: An exact count that takes longer than this gives way to the planner's estimate.
+COUNT_TIMEOUT_MS = 150
 
 
 @dataclass
@@ -235,7 +237,12 @@ def get_list(db: Session, res: Resource, user: CurrentUser, params: ListParams) 
     id_name = pk_name(model)
 
     if not keyset_possible(res, sort_name):
-        order = [sort_col.desc().nulls_last() if desc else sort_col.asc().nulls_last()]
+        # NULLS LAST only where NULLs exist: on a NOT NULL column it would stop PostgreSQL from
+        # walking the index backwards and force a full sort (see docs/benchmarks.md).
+        nullable = res.model.__table__.columns[sort_name].nullable
+        order = [sort_col.desc() if desc else sort_col.asc()]
+        if nullable and desc:
+            order = [sort_col.desc().nulls_last()]
         if sort_name != id_name:
             order.append(id_col.desc() if desc else id_col.asc())
         page = max(0, params.page)
@@ -331,9 +338,30 @@ def _fill_total(db: Session, base: Select, params: ListParams, page: Page) -> No
     except Exception:  # literal rendering can fail for exotic types; fall back to counting
         guess = 0
     if guess < EXACT_COUNT_BELOW:
-        page.total, page.total_is_estimate = count(db, base), False
-    else:
-        page.total, page.total_is_estimate = guess, True
+        exact = _bounded_count(db, base)
+        if exact is not None:
+            page.total, page.total_is_estimate = exact, False
+            return
+    page.total, page.total_is_estimate = guess, True
+
+
+def _bounded_count(db: Session, stmt: Select) -> int | None:
+    """COUNT(*) when it finishes within ``COUNT_TIMEOUT_MS``, else None (the caller shows the estimate).
+
+    A filtered count the planner thinks is small can still scan a big table (a substring search with
+    no usable index); the page must not wait for it. The savepoint keeps the caller's transaction usable.
+    """
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        with db.begin_nested():
+            db.exec(text(f"SET LOCAL statement_timeout = {int(COUNT_TIMEOUT_MS)}"))  # type: ignore[call-overload]
+            n = count(db, stmt)
+            # A released savepoint keeps SET LOCAL for the rest of the transaction: undo it.
+            db.exec(text("SET LOCAL statement_timeout TO DEFAULT"))  # type: ignore[call-overload]
+            return n
+    except OperationalError:
+        return None
 
 
 def distinct_values(db: Session, res: Resource, user: CurrentUser, name: str, limit: int = 200) -> list[str]:

@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -23,22 +22,10 @@ import pytest
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 JOBS_REDIS_URL = os.environ["REDIS_URL"].rsplit("/", 1)[0] + "/11"
-HEARTBEAT = 0.2
 
 sys.path.insert(0, str(HERE))
-import jobkinds  # noqa: E402,F401  (registers the test kinds in this process too)
-
-
-def wait_for(predicate: Callable[[], object], timeout: float, what: str, interval: float = 0.05):
-    """Poll ``predicate`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
+import jobkinds  # noqa: F401  (registers the test kinds in this process too)
+from jobtools import HEARTBEAT, wait_for
 
 
 @pytest.fixture()

@@ -70,3 +70,14 @@ def count(ctx: JobContext, tag: str = "count") -> None:
 @job_kind("test.secret", timeout=30, perm="test.secret.run")
 def secret(ctx: JobContext) -> None:
     redis_client().incr("test:done:secret")
+
+
+@job_kind("test.audited", timeout=30)
+def audited(ctx: JobContext, name: str = "report.csv") -> str:
+    """Writes an audit row through ctx.db (committed by the runner) and a result file."""
+    from app.core import audit
+
+    audit.record(ctx.db, ctx.user, "test.audited", "test", ctx.run.id, {"ok": True})
+    path = ctx.result_path(name)
+    path.write_text("a,b\n1,2\n")
+    return path.name

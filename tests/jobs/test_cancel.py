@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import wait_for
+from jobtools import wait_for
 from rq.job import Job
 from rq.job import JobStatus as RQStatus
 from sqlmodel import select

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import wait_for
+from jobtools import wait_for
 
 from app.core import jobs
 from models.jobs import JobStatus

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import wait_for
+from jobtools import wait_for
 from sqlmodel import select
 
 from app.core import jobs

@@ -401,3 +401,28 @@ def test_page_size_is_clamped(db, products):
     assert len(get_list(db, _res(), ADMIN, ListParams(page_size=0)).rows) == 25  # the resource's default
     assert len(get_list(db, _res(), ADMIN, ListParams(page_size=-5)).rows) == 1
     assert len(get_list(db, _res(), ADMIN, ListParams(page_size=10_000)).rows) == N
+
+
+def test_a_slow_exact_count_gives_way_to_the_estimate(db, monkeypatch):
+    """The page never waits for a count the planner guessed wrong: past the time limit it shows ≈."""
+    from sqlalchemy import text as sql
+
+    from app.core import query
+    from app.core.registry import resource
+
+    for i in range(60):
+        db.add(Product(name=f"count {i:03d}"))
+    db.commit()
+    monkeypatch.setattr(query, "COUNT_TIMEOUT_MS", 1)
+    real_count = query.count
+
+    def slow_count(session, stmt):
+        session.exec(sql("SELECT pg_sleep(0.05)"))
+        return real_count(session, stmt)
+
+    monkeypatch.setattr(query, "count", slow_count)
+    page = query.get_list(db, resource("stock.products")(), ADMIN, ListParams(page_size=10))
+    assert page.total_is_estimate is True and page.total > 0
+    # and the transaction is still usable, without the short timeout
+    assert db.exec(sql("SHOW statement_timeout")).one()[0] in ("0", "0ms")
+    db.exec(sql("SELECT pg_sleep(0.02)"))
