@@ -9,8 +9,9 @@ from sqlmodel import select
 from app.core import auth
 from app.core.errors import ValidationFailed
 from app.core.registry import Panel, register
-from app.core.resource import ActionContext, Resource, col, fields, filters
+from app.core.resource import ActionContext, Resource, action, col, fields, filters
 from models.core import AuditLog, NotificationRule, Role, User
+from models.jobs import JobRun, JobStatus
 
 class Users(Resource, model=User):
     label, label_one, icon = "users", "users", "users"
@@ -121,6 +122,63 @@ class Audit(Resource, model=AuditLog):
     default_sort = "-id"
 
 
+JOB_COLORS = {JobStatus.queued: "gray", JobStatus.running: "blue", JobStatus.succeeded: "green", JobStatus.failed: "red", JobStatus.cancelled: "amber"}
+
+
+class Jobs(Resource, model=JobRun):
+    """Every background run: live progress, the error, cancel and retry. Users see their own runs;
+    ``jobs.view`` sees everyone's."""
+
+    label, label_one, icon = "jobs", "jobs", "loader"
+    slug = "jobs"
+    operations = frozenset({"view"})
+    search = ["kind", "username", "message"]
+    columns = [
+        col("id").sortable().link(),
+        col("kind", "jobs.kind").sortable(),
+        col("status", "field.status").sortable().choices("jobs.status").badge(lambda r: JOB_COLORS.get(r.status)),
+        col("progress", "jobs.progress").progress(),
+        col("message", "jobs.message"),
+        col("username", "audit.user").sortable(),
+        col("created_at").datetime().sortable(),
+        col("finished_at", "jobs.finished").datetime().hide(),
+        col("error", "jobs.error").value(lambda r: (r.error or "").splitlines()[-1][:120] if r.error else "").hide(),
+    ]
+    filters = [filters.select("status", label="field.status"), filters.select("kind", label="jobs.kind"), filters.select("username", label="audit.user"), filters.date("created_at")]
+    detail_fields = ["kind", "status", "progress", "message", "username", "attempts", "max_attempts", "created_at", "started_at", "finished_at", "result_file", "error"]
+
+    def can(self, user: Any, operation: str, record: Any = None) -> bool:
+        from app.core import jobs
+
+        if operation == "view":
+            return record is None or jobs.can_view(user, record)
+        if operation in ("cancel", "retry"):
+            return record is None or jobs._owns(user, record) or user.has_perm(f"jobs.{operation}")
+        return False
+
+    def list_query(self, user: Any, stmt: Any) -> Any:
+        return stmt if user.has_perm("jobs.view") else stmt.where(JobRun.user_id == user.id)
+
+    @action("jobs.cancel", confirm=True, color="amber", audit=False, visible=lambda r: r.status in (JobStatus.queued, JobStatus.running))
+    def cancel(self, ctx: ActionContext, records: list[JobRun]) -> str:
+        from app.core import jobs
+
+        for run in records:
+            jobs.cancel(ctx.db, ctx.user, run.id)
+        return "jobs.cancelled"
+
+    @action("jobs.retry", color="green", audit=False, visible=lambda r: r.status in (JobStatus.failed, JobStatus.cancelled))
+    def retry(self, ctx: ActionContext, records: list[JobRun]) -> str:
+        from app.core import jobs
+
+        for run in records:
+            jobs.retry(ctx.db, ctx.user, run.id)
+        return "jobs.retried"
+
+    def title(self, record: Any) -> str:
+        return f"{record.kind} #{record.id}"
+
+
 CHANNELS = (("inapp", "channel.inapp"), ("telegram", "channel.telegram"))
 
 
@@ -190,7 +248,7 @@ PANEL = register(
         name="admin",
         label="admin",
         icon="settings",
-        resources=[Users, Roles, Audit, Rules],
+        resources=[Users, Roles, Audit, Rules, Jobs],
         # Background jobs (app/core/jobs.py): see others' runs, cancel / retry them, edit schedules.
         permissions=["jobs.view", "jobs.cancel", "jobs.retry", "jobs.schedules"],
         roles={
@@ -212,6 +270,21 @@ PANEL = register(
             "rules.enabled": ("Включено", "Enabled"),
             "rules.audience": ("Укажите роль или пользователя (одно из двух)", "Choose a role or a user (one of them)"),
             "channel.inapp": ("В приложении", "In-app"),
+            "jobs": ("Фоновые задачи", "Background jobs"),
+            "jobs.kind": ("Тип", "Kind"),
+            "jobs.progress": ("Прогресс", "Progress"),
+            "jobs.message": ("Сообщение", "Message"),
+            "jobs.finished": ("Завершено", "Finished"),
+            "jobs.error": ("Ошибка", "Error"),
+            "jobs.cancel": ("Отменить", "Cancel"),
+            "jobs.retry": ("Повторить", "Retry"),
+            "jobs.cancelled": ("Задача отменена", "Job cancelled"),
+            "jobs.retried": ("Задача поставлена снова", "Job queued again"),
+            "jobs.status.queued": ("В очереди", "Queued"),
+            "jobs.status.running": ("Выполняется", "Running"),
+            "jobs.status.succeeded": ("Готово", "Succeeded"),
+            "jobs.status.failed": ("Ошибка", "Failed"),
+            "jobs.status.cancelled": ("Отменена", "Cancelled"),
             "channel.telegram": ("Telegram", "Telegram"),
         },
     )

@@ -386,7 +386,8 @@ def run_action(db: Session, res: type[Resource] | Resource, user: CurrentUser, n
     ctx = ActionContext(db, user, lang)
     result = getattr(r, name)(ctx, records)
     db.flush()
-    audit.record(db, user, name, r.key(), pk_of(records[0]) if len(records) == 1 else None, {"ids": [pk_of(x) for x in records]})
+    if spec.audit:
+        audit.record(db, user, name, r.key(), pk_of(records[0]) if len(records) == 1 else None, {"ids": [pk_of(x) for x in records]})
     bus.mark(db, r.model.__tablename__, [pk_of(x) for x in records], name)
     _commit(db, r)
     return result

@@ -64,6 +64,8 @@ def fmt_value(value: Any, lang: str, kind: str = "text", currency: str | None = 
         return t(f"{choices_key}.{value}", lang)
     if kind == "money":
         return fmt_money(value, currency, lang)
+    if kind == "progress":
+        return str(round(float(value) * 100))
     if kind == "bool" or isinstance(value, bool):
         return t("yes" if value else "no", lang)
     if kind in ("date", "datetime") or isinstance(value, (dt.date, dt.datetime)):

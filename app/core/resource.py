@@ -56,6 +56,10 @@ class Column:
     def numeric(self) -> Column:
         return replace(self, kind="numeric")
 
+    def progress(self) -> Column:
+        """A 0..1 fraction shown as a progress bar."""
+        return replace(self, kind="progress")
+
     def money(self, currency: str = "RUB") -> Column:
         return replace(self, kind="money", currency=currency)
 
@@ -226,6 +230,8 @@ class ActionSpec:
     color: str = "accent"
     #: Show the row button only when this returns True for the record (the check itself is ``can``).
     visible: Callable[[Any], bool] | None = None
+    #: False when the service the action calls writes its own audit row.
+    audit: bool = True
 
 
 def action(
@@ -237,6 +243,7 @@ def action(
     job: bool = False,
     color: str = "accent",
     visible: Callable[[Any], bool] | None = None,
+    audit: bool = True,
 ) -> Callable[[Callable], Callable]:
     """Declare a resource method ``fn(self, ctx, records) -> str | None`` as a row and/or bulk action.
 
@@ -245,7 +252,7 @@ def action(
     """
 
     def wrap(fn: Callable) -> Callable:
-        fn.__pult_action__ = ActionSpec(fn.__name__, label, bulk, row, confirm, job, color, visible)
+        fn.__pult_action__ = ActionSpec(fn.__name__, label, bulk, row, confirm, job, color, visible, audit)
         return fn
 
     return wrap

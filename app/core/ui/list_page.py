@@ -76,6 +76,8 @@ def _cell(res: type[Resource], row: rx.Var, j: int, c: Column) -> rx.Component:
     text = row[f"c{j}"]
     if c.is_link:
         content = rx.link(text, href=f"{res.url()}/" + row["id"].to(str), weight="medium")
+    elif c.kind == "progress":
+        content = rx.hstack(rx.progress(value=text.to(int), max=100, width="7em"), rx.text(text, " %", size="1"), align="center", spacing="2")
     elif c.badge_fn is not None:
         content = rx.cond(row[f"b{j}"] != "", rx.badge(text, color_scheme=row[f"b{j}"].to(str), variant="soft"), rx.text(text))
     else:
