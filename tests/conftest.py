@@ -31,7 +31,13 @@ def _test_urls() -> tuple[str, str, str]:
     return admin, test, redis_url
 
 
-ADMIN_URL, TEST_DB_URL, TEST_REDIS_URL = _test_urls()
+# Derived once per process tree: this module may be imported twice (pytest's own import and
+# ``from tests.conftest import ...``), and a second derivation must not append ``_test`` again.
+if "PULT_TEST_DB_URL" not in os.environ:
+    os.environ["PULT_TEST_ADMIN_URL"], os.environ["PULT_TEST_DB_URL"], os.environ["PULT_TEST_REDIS_URL"] = _test_urls()
+ADMIN_URL, TEST_DB_URL, TEST_REDIS_URL = (
+    os.environ["PULT_TEST_ADMIN_URL"], os.environ["PULT_TEST_DB_URL"], os.environ["PULT_TEST_REDIS_URL"]
+)
 # Everything imported from here on (and every subprocess the tests start) uses the test databases.
 os.environ["DATABASE_URL"] = TEST_DB_URL
 os.environ["REDIS_URL"] = TEST_REDIS_URL

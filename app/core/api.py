@@ -32,7 +32,7 @@ from typing import Any, Literal, Optional
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field, create_model
 from sqlalchemy import text
@@ -43,7 +43,7 @@ from app.core.auth import CurrentUser
 from app.core.config import settings
 from app.core.crypto import EncryptedString
 from app.core.db import engine
-from app.core.errors import NotAuthenticated, PermissionDenied, PultError, ValidationFailed
+from app.core.errors import NotFound, NotAuthenticated, PermissionDenied, PultError, ValidationFailed
 from app.core.i18n import t
 from app.core.query import ListParams, pk_name
 from app.core.redis import redis_client
@@ -598,6 +598,26 @@ def auth_router() -> APIRouter:
 
 
 # --------------------------------------------------------------------------- health
+def jobs_router() -> APIRouter:
+    """Files produced by background jobs (exports, error reports), for whoever may see the run."""
+    from app.core import jobs
+    from models.jobs import JobRun
+
+    router = APIRouter(prefix="/api/jobs", tags=["jobs"])
+
+    @router.get("/{run_id}/file", response_class=FileResponse, summary="Download the file a job produced", responses={**ERRORS, 404: {"description": "Not found"}})
+    def job_file(run_id: int, db: Session = Depends(get_db), user: CurrentUser = Depends(current_user)):  # noqa: ANN201
+        run = db.get(JobRun, run_id)
+        if run is None or not jobs.can_view(user, run) or not run.result_file:
+            raise NotFound()
+        path = (jobs.ROOT / run.result_file).resolve()
+        if not path.is_file() or jobs.ROOT.resolve() not in path.parents:
+            raise NotFound()
+        return FileResponse(path, filename=path.name)
+
+    return router
+
+
 def health_router() -> APIRouter:
     router = APIRouter(tags=["health"])
 
@@ -687,6 +707,7 @@ def build_api() -> FastAPI:
     app.include_router(health_router())
     app.include_router(auth_router())
     app.include_router(telegram_router())
+    app.include_router(jobs_router())
     for res_cls in RESOURCES.values():
         app.include_router(resource_router(res_cls))
     # Panels' own routes after the generated ones: they add paths, they do not replace any (a

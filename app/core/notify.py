@@ -61,6 +61,18 @@ def notify(
     return created
 
 
+def to_user(db: Session, user_id: int | None, kind: str, title: str, body: str = "", link: str | None = None,
+            data: dict[str, Any] | None = None) -> Notification | None:
+    """A personal in-app notification (a job's result for whoever started it). The caller commits."""
+    if user_id is None:
+        return None
+    n = Notification(user_id=user_id, kind=kind, title=title[:200], body=body[:2000], link=link, data=data or {})
+    db.add(n)
+    db.flush()
+    bus.mark(db, "notification", [n.id], "create")
+    return n
+
+
 def _mine(user: CurrentUser):
     return Notification.user_id == user.id
 

@@ -75,6 +75,7 @@ def load_panels(names: tuple[str, ...] | None = None) -> list[Panel]:
     from app.core.config import settings
 
     importlib.import_module("app.core.admin")
+    importlib.import_module("app.core.kit_jobs")
     for name in names if names is not None else settings.panels:
         importlib.import_module(f"app.panels.{name}")
     return list(PANELS.values())

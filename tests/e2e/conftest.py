@@ -8,6 +8,7 @@ exist. Screenshots land in ``docs/screenshots/`` when ``PULT_SCREENSHOTS=1``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -113,6 +114,10 @@ def app_url(e2e_db):
         [str(ROOT / ".venv/bin/reflex"), "run", "--env", "prod", "--single-port", "--frontend-port", str(port), "--backend-port", str(port), "--loglevel", "warning"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
+    # One RQ worker beside the app, so pages that start jobs (exports) see them run.
+    worker_log = open(Path(log.name).with_name("e2e-worker.log"), "w")
+    worker = subprocess.Popen([str(ROOT / ".venv/bin/python"), "-m", "jobs.worker"], cwd=ROOT, env=env,
+                              stdout=worker_log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + START_TIMEOUT
     ready = False
@@ -128,10 +133,16 @@ def app_url(e2e_db):
         time.sleep(1)
     if not ready:
         os.killpg(proc.pid, signal.SIGKILL)
+        os.killpg(worker.pid, signal.SIGKILL)
         log.flush()
         raise RuntimeError(f"Pult did not start; see {log.name}:\n" + Path(log.name).read_text()[-3000:])
     yield base
-    os.killpg(proc.pid, signal.SIGTERM)
+    for p in (worker, proc):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        worker.wait(timeout=10)
+    worker_log.close()
     try:
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:

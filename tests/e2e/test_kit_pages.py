@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from urllib.parse import urlencode
 
 from playwright.sync_api import expect
 from sqlalchemy import text
@@ -107,3 +108,26 @@ def test_global_search_and_unsaved_guard(page, e2e_engine):
     expect(page).to_have_url(re.compile(rf"/stock/products/{pid}/edit$"))
     assert dialogs and "сохранения" in dialogs[0]
     expect(page.locator("#field-min_stock")).to_have_value("7")
+
+
+def test_export_runs_as_a_job_and_arrives_as_a_notification(page, e2e_engine):
+    with e2e_engine.connect() as c:
+        supplier = c.execute(text("SELECT supplier_name FROM product WHERE deleted_at IS NULL AND supplier_name IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")).scalar()
+        expected = c.execute(text("SELECT count(*) FROM product WHERE deleted_at IS NULL AND supplier_name = :s"), {"s": supplier}).scalar()
+    login(page, "manager", "manager")
+    page.goto("/stock/products?" + urlencode({"f_supplier_name": supplier}))
+    expect(page.locator("#list-total")).to_contain_text(str(expected))
+    page.locator("#export-menu").click()
+    page.locator("#export-csv").click()
+    expect(page.get_by_text("Экспорт запущен")).to_be_visible()
+    # the worker writes the file; the toast and the bell say so without a reload
+    expect(page.get_by_text(re.compile(r"Экспорт готов: Товары, строк: \d+"))).to_be_visible(timeout=30_000)
+    page.locator("#bell").click()
+    item = page.locator(".bell-item", has_text="Экспорт готов").first
+    expect(item).to_be_visible()
+    with e2e_engine.connect() as c:
+        link = c.execute(text("""SELECT n.link FROM notification n JOIN "user" u ON u.id = n.user_id
+                                 WHERE u.username = 'manager' AND n.kind = 'job.done' ORDER BY n.id DESC LIMIT 1""")).scalar()
+    body = page.request.get(link).text()
+    lines = [line for line in body.lstrip("\ufeff").splitlines() if line]
+    assert len(lines) == expected + 1 and lines[0].startswith("Название")

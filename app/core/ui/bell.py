@@ -13,6 +13,10 @@ from app.core.ui.base import AuthState, tr, ui_session
 class BellState(AuthState):
     unread: int = 0
     items: list[dict[str, str]] = []
+    #: The newest job result not toasted yet; the marker component remounts when it changes.
+    toast_id: str = ""
+    toast_text: str = ""
+    _seen: int = -1
 
     @rx.event
     def load(self):
@@ -27,9 +31,16 @@ class BellState(AuthState):
             with ui_session() as db:
                 user = self.current_user()
                 self.unread = notify.unread_count(db, user)
+                latest = notify.latest(db, user, limit=15)
+                newest = max((n.id for n in latest), default=0)
+                if self._seen >= 0:
+                    fresh = [n for n in latest if n.id > self._seen and n.kind.startswith("job.") and n.read_at is None]
+                    if fresh:
+                        self.toast_id, self.toast_text = str(fresh[0].id), fresh[0].title
+                self._seen = max(self._seen, newest)
                 self.items = [
                     {"id": str(n.id), "title": n.title, "body": n.body, "link": n.link or "", "when": fmt_datetime(n.created_at), "unread": "" if n.read_at else "1"}
-                    for n in notify.latest(db, user, limit=15)
+                    for n in latest
                 ]
         except PultError:
             self.unread, self.items = 0, []
@@ -51,10 +62,20 @@ class BellState(AuthState):
         except PultError as exc:
             return self.fail(exc)
         self._reload()
-        return rx.redirect(link) if link else None
+        if not link:
+            return None
+        return rx.redirect(link, is_external=True) if link.startswith("/api/") else rx.redirect(link)
+
+    @rx.event
+    def show_toast(self):
+        return rx.toast.success(self.toast_text, duration=8000) if self.toast_text else None
 
 
 def bell() -> rx.Component:
+    return rx.fragment(_bell(), rx.cond(BellState.toast_id != "", rx.box(key=BellState.toast_id, on_mount=BellState.show_toast, display="none")))
+
+
+def _bell() -> rx.Component:
     return rx.popover.root(
         rx.popover.trigger(
             rx.box(

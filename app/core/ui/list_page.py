@@ -172,9 +172,17 @@ def list_page(res: type[Resource]) -> rx.Component:
         rx.button(tr("page.last"), size="1", variant="soft", disabled=~ListState.has_next, on_click=ListState.go("last")),
         width="100%", align="center", spacing="2",
     )
+    export_menu = rx.menu.root(
+        rx.menu.trigger(rx.button(rx.icon("download", size=14), tr("export"), variant="soft", size="2", id="export-menu")),
+        rx.menu.content(
+            rx.menu.item(tr("export.csv"), on_select=ListState.export("csv"), id="export-csv"),
+            rx.menu.item(tr("export.xlsx"), on_select=ListState.export("xlsx"), id="export-xlsx"),
+        ),
+    )
     header_right = [
         rx.debounce_input(rx.input(rx.input.slot(rx.icon("search", size=14)), value=ListState.search, on_change=ListState.set_search, placeholder=tr("search"), width="16em", id="list-search"), debounce_timeout=350),
         _columns_menu(res),
+        export_menu,
     ]
     if res.has_soft_delete():
         header_right.append(rx.button(rx.icon("trash-2", size=14), tr("trash"), variant=rx.cond(ListState.trash, "solid", "soft"), color_scheme="gray", on_click=ListState.toggle_trash, size="2", id="trash-toggle"))

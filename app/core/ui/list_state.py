@@ -14,7 +14,7 @@ import reflex as rx
 
 from app.core import crud, live
 from app.core.display import fmt_cell
-from app.core.errors import NotAuthenticated, PultError
+from app.core.errors import NotAuthenticated, PermissionDenied, PultError
 from app.core.query import ListParams, base_query, distinct_values, pk_column
 from app.core.registry import RESOURCES
 from app.core.resource import Resource
@@ -297,6 +297,22 @@ class ListState(AuthState):
         self.pending, self.pending_ids = "", []
         self.selected, self.all_matching = [], False
         return [rx.toast.success(message), ListState.refresh]
+
+    @rx.event
+    def export(self, fmt: str):
+        """Start an export job of exactly this view; the file arrives as a notification."""
+        from app.core import jobs
+
+        try:
+            with ui_session() as db:
+                user = self.current_user()
+                if not self._res().can(user, "view"):
+                    raise PermissionDenied()
+                p = self._params()
+                jobs.enqueue(db, user, "kit.export", {"resource": self.res_key, "fmt": fmt, "sort": p.sort, "filters": p.filters, "search": p.search, "trash": p.trash})
+        except PultError as exc:
+            return self.fail(exc)
+        return rx.toast.info(self.t("export.queued"))
 
     @rx.event
     def restore(self, row_id: str):
