@@ -250,7 +250,7 @@ PANEL = register(
         icon="settings",
         resources=[Users, Roles, Audit, Rules, Jobs],
         # Background jobs (app/core/jobs.py): see others' runs, cancel / retry them, edit schedules.
-        permissions=["jobs.view", "jobs.cancel", "jobs.retry", "jobs.schedules"],
+        permissions=["jobs.view", "jobs.cancel", "jobs.retry", "jobs.schedules", "telegram.settings"],
         roles={
             "admin": ("role.admin", ["*"]),
             "manager": ("role.manager", []),

@@ -30,6 +30,16 @@ def mark(db: ORMSession, model: str, ids: list[Any] | None, op: str) -> None:
     )
 
 
+def after_commit(db: ORMSession, fn: Any) -> None:
+    """Run ``fn()`` once ``db``'s transaction has committed (never if it rolls back).
+
+    For work that must not join the caller's transaction, such as enqueueing a job that commits
+    a row of its own.
+    """
+    db.connection()
+    db.info.setdefault("pult_after_commit", []).append(fn)
+
+
 def publish(message: dict[str, Any]) -> None:
     try:
         redis_client().publish(CHANNEL, json.dumps(message))
@@ -41,8 +51,14 @@ def publish(message: dict[str, Any]) -> None:
 def _after_commit(session: ORMSession) -> None:
     for message in session.info.pop("pult_changes", []):
         publish(message)
+    for fn in session.info.pop("pult_after_commit", []):
+        try:
+            fn()
+        except Exception:  # the commit stands; the hook's own retry/reaper covers a lost call
+            log.exception("after-commit hook failed")
 
 
 @event.listens_for(ORMSession, "after_rollback")
 def _after_rollback(session: ORMSession) -> None:
     session.info.pop("pult_changes", None)
+    session.info.pop("pult_after_commit", None)
