@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Column, DateTime, Index
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
+from app.core.crypto import EncryptedString
 from models.base import created_at_field, optional_ts_field
 
 
@@ -29,7 +30,8 @@ class User(SQLModel, table=True):
     hashed_password: str = Field(max_length=255)
     role: str = Field(default="user", foreign_key="role.name", max_length=50, index=True)
     is_active: bool = Field(default=True)
-    telegram_chat_id: str | None = Field(default=None, max_length=64)
+    #: Encrypted at rest (Fernet), never sent to the browser or through the API.
+    telegram_chat_id: str | None = Field(default=None, sa_type=EncryptedString())
     created_at: datetime = created_at_field()
     deleted_at: datetime | None = optional_ts_field(index=True)
 

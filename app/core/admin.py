@@ -32,7 +32,7 @@ class Users(Resource, model=User):
             fields.relation("role", "admin.roles"),
             fields.password("password", help="users.password_help"),
             "is_active",
-            "telegram_chat_id",
+            fields.secret("telegram_chat_id"),
         ]),
     ]
 

@@ -197,6 +197,8 @@ def parse_form(
             continue
         if f.create_only and not creating:
             continue
+        if f.kind == "secret" and not creating and not str(raw.get(f.name) or "").strip():
+            continue  # a secret left empty keeps its stored value
         kind = field_kind(res.model, f)
         if creating and kind == "bool" and f.name not in raw and f.default is None and f.name in res.model.model_fields:
             # Left out (an API client): the model's default, not "unchecked".

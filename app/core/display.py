@@ -86,7 +86,9 @@ def fmt_cell(column: Column, record: Any, lang: str) -> str:
 
 
 def form_value(record: Any, f: FormField) -> str:
-    """The string an edit form starts with for a field."""
+    """The string an edit form starts with for a field (never a secret's value)."""
+    if f.kind in ("secret", "password"):
+        return ""
     value = getattr(record, f.name, None)
     if value is None:
         return ""

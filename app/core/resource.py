@@ -142,7 +142,7 @@ class filters:  # noqa: N801 - a namespace, read as ``filters.text(...)``
 @dataclass(frozen=True)
 class FormField:
     name: str
-    kind: str = "auto"  # auto | text | textarea | int | number | money | date | bool | select | relation | password | phone | multiselect
+    kind: str = "auto"  # auto | text | textarea | int | number | money | date | bool | select | relation | password | secret | phone | multiselect
     label: str | None = None
     required: bool | None = None  # None: inferred from the model (non-nullable without default)
     min: float | None = None
@@ -212,6 +212,11 @@ class fields:  # noqa: N801 - a namespace
     @staticmethod
     def password(name: str, **kw: Any) -> FormField:
         return FormField(name, "password", **kw)
+
+    @staticmethod
+    def secret(name: str, **kw: Any) -> FormField:
+        """Write-only: the form never shows the stored value (``***`` when set); empty keeps it."""
+        return FormField(name, "secret", **kw)
 
     @staticmethod
     def phone(name: str, **kw: Any) -> FormField:

@@ -234,3 +234,35 @@ def test_sync_roles_is_idempotent_and_keeps_added_permissions(db, users, Roles):
     sync_roles(db)
     db.commit()
     assert state() == after and audit_count() == n + 1
+
+
+def test_telegram_chat_id_is_a_secret_encrypted_and_never_shown(db, users, Users):
+    """Stored encrypted, kept when the form leaves it empty, shown as *** and absent from the API."""
+    import reflex as rx
+    from sqlalchemy import text as sql
+
+    from app.core.api import public_columns
+    from app.core.ui.base import AuthState
+    from app.core.ui.detail import DetailState
+
+    admin, target = users["admin"], users["user"]
+    crud.update_record(db, Users, admin, target.id, {"telegram_chat_id": "987654321"})
+    raw = db.exec(sql('SELECT telegram_chat_id FROM "user" WHERE id = :i'), params={"i": target.id}).one()[0]
+    assert raw.startswith("gAAAA") and "987654321" not in raw
+    crud.update_record(db, Users, admin, target.id, {"telegram_chat_id": "", "full_name": "Без смены чата"})
+    db.expire_all()
+    assert db.get(User, target.id).telegram_chat_id == "987654321"
+    assert "telegram_chat_id" not in public_columns(User)
+
+    from app.core.display import form_value
+    from app.core.resource import FormField
+
+    # the edit form starts empty (the value never travels to the browser) ...
+    assert form_value(db.get(User, target.id), FormField("telegram_chat_id", "secret")) == ""
+    # ... and the detail page shows only that one is set
+    token = auth.login(db, "admin", "admin-pass")
+    root = rx.State(_reflex_internal_init=True)
+    detail = root.substates[AuthState.get_name()].substates[DetailState.get_name()]
+    detail.token, detail.res_key, detail.record_id = token, "admin.users", str(target.id)
+    detail._reload()
+    assert detail.values["telegram_chat_id"] == "***"

@@ -70,8 +70,12 @@ class DetailState(AuthState):
                 record = crud.get_record(db, res, user, self.record_id)
                 self.title = res.title(record)
                 columns = {c.name: c for c in res.columns}
+                secret = {f.name for f in res.form_fields() if f.kind == "secret"}
                 values = {}
                 for name in detail_names(res):
+                    if name in secret:
+                        values[name] = "***" if getattr(record, name, None) else ""
+                        continue
                     c = columns.get(name)
                     raw = c.value_fn(record) if c is not None and c.value_fn else getattr(record, name, None)
                     values[name] = fmt_value(raw, self.lang, c.kind if c else "text", c.currency if c else None, c.choices_key if c else None)

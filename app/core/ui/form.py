@@ -31,6 +31,8 @@ class FormState(AuthState):
     missing: bool = False
     title: str = ""
     leave_open: bool = False
+    #: Secret fields that have a stored value (shown as ***, never sent).
+    secrets_set: list[str] = []
 
     def _res(self) -> Resource:
         return RESOURCES[self.res_key]()
@@ -49,6 +51,7 @@ class FormState(AuthState):
                     record = crud.get_record(db, res, user, self.record_id)
                     self.forbidden = not res.can(user, "update", record)
                     self.title = res.title(record)
+                    self.secrets_set = [f.name for f in res.form_fields() if f.kind == "secret" and getattr(record, f.name, None)]
                     for f in res.form_fields():
                         self.values[f.name] = form_value(record, f)
                         if f.resource and self.values[f.name]:
@@ -57,6 +60,7 @@ class FormState(AuthState):
                 else:
                     self.forbidden = not res.can(user, "create")
                     self.title = ""
+                    self.secrets_set = []
                     for f in res.form_fields():
                         self.values[f.name] = "" if f.default is None else str(f.default)
                         if field_kind(res.model, f) == "bool":
@@ -188,6 +192,9 @@ def field_control(res: type[Resource], f: FormField) -> rx.Component:
         )
     if kind == "relation":
         return relation_picker(f"form:{f.name}", f.resource, FormState.labels.get(f.name, "").to(str), lambda i, t: FormState.pick(f.name, i, t))
+    if kind == "secret":
+        return rx.input(value=value, on_change=on_change, type="password", auto_complete="new-password",
+                        placeholder=rx.cond(FormState.secrets_set.contains(f.name), "*** (задано, оставьте пустым)", ""), **common)
     input_type = {"int": "number", "number": "text", "money": "text", "date": "date", "password": "password", "phone": "tel"}.get(kind, "text")
     extra = {"input_mode": "decimal"} if kind in ("number", "money") else {}
     slot = [rx.input.slot(CURRENCY_SIGNS.get(f.currency, f.currency))] if kind == "money" and f.currency else []
