@@ -232,6 +232,13 @@ def _username(rule: NotificationRule) -> str:
     return user.username if user else ""
 
 
+def _telegram_page():
+    from app.core.registry import Page
+    from app.core.ui.telegram_page import ROUTE, TelegramState, telegram_page
+
+    return Page(ROUTE, "telegram.title", telegram_page, perm="telegram.settings", icon="send", on_load=TelegramState.load)
+
+
 def _short_diff(d: dict) -> str:
     parts = []
     for k, v in d.items():
@@ -249,6 +256,7 @@ PANEL = register(
         label="admin",
         icon="settings",
         resources=[Users, Roles, Audit, Rules, Jobs],
+        pages=[_telegram_page()],
         # Background jobs (app/core/jobs.py): see others' runs, cancel / retry them, edit schedules.
         permissions=["jobs.view", "jobs.cancel", "jobs.retry", "jobs.schedules", "telegram.settings"],
         roles={
