@@ -73,13 +73,12 @@ class TelegramState(AuthState):
             raise ValidationFailed.one("token", "telegram.no_token")
         return TelegramClient(token, base_url=base, max_attempts=1, max_rate_limit_retries=0, timeout=5)
 
-    @rx.event
-    def check(self):
-        """getMe: the token and the address work, and which bot answers."""
+    def _talk(self, action) -> object:
+        """Run ``action(db, client) -> success text`` against the bot and show what happened."""
         try:
             with ui_session() as db, self._client(db) as client:
-                me = client.get_me()
-            self.check_ok, self.check_text = True, self.t("telegram.check_ok", username=me.get("username", "?"))
+                text = action(db, client)
+            self.check_ok, self.check_text = True, text
         except TelegramError as exc:
             self.check_ok, self.check_text = False, self.t("telegram.check_failed", error=exc.description)
         except ValidationFailed as exc:
@@ -88,25 +87,25 @@ class TelegramState(AuthState):
             return self.fail(exc)
         except Exception as exc:  # noqa: BLE001 - an unreachable address is a message, not a crash
             self.check_ok, self.check_text = False, self.t("telegram.check_failed", error=type(exc).__name__)
+        return None
+
+    @rx.event
+    def check(self):
+        """getMe: the token and the address work, and which bot answers."""
+        return self._talk(lambda _db, client: self.t("telegram.check_ok", username=client.get_me().get("username", "?")))
 
     @rx.event
     def send_test(self):
         """A message to the signed-in admin's own linked chat."""
-        try:
-            with ui_session() as db:
-                me = db.get(User, self.current_user().id)
-                if me is None or not me.telegram_chat_id:
-                    self.check_ok, self.check_text = False, self.t("telegram.no_chat")
-                    return None
-                with self._client(db) as client:
-                    client.send_message(me.telegram_chat_id, self.t("telegram.test_message"))
-            self.check_ok, self.check_text = True, self.t("telegram.test_sent")
-        except TelegramError as exc:
-            self.check_ok, self.check_text = False, self.t("telegram.check_failed", error=exc.description)
-        except ValidationFailed as exc:
-            self.check_ok, self.check_text = False, next(iter(exc.messages(self.lang).values()))
-        except PultError as exc:
-            return self.fail(exc)
+
+        def action(db, client) -> str:
+            me = db.get(User, self.current_user().id)
+            if me is None or not me.telegram_chat_id:
+                raise ValidationFailed.one("chat", "telegram.no_chat")
+            client.send_message(me.telegram_chat_id, self.t("telegram.test_message"))
+            return self.t("telegram.test_sent")
+
+        return self._talk(action)
 
 
 def telegram_page() -> rx.Component:
