@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlmodel import select
@@ -11,7 +12,7 @@ from app.core.errors import ValidationFailed
 from app.core.registry import Panel, register
 from app.core.resource import ActionContext, Resource, action, col, fields, filters
 from models.core import AuditLog, NotificationRule, Role, User
-from models.jobs import JobRun, JobStatus
+from models.jobs import JobRun, JobStatus, Schedule
 
 class Users(Resource, model=User):
     label, label_one, icon = "users", "users", "users"
@@ -179,6 +180,76 @@ class Jobs(Resource, model=JobRun):
         return f"{record.kind} #{record.id}"
 
 
+class Schedules(Resource, model=Schedule):
+    """Cron schedules that enqueue job kinds, fired by ``python -m jobs.scheduler``."""
+
+    label, label_one, icon = "schedules", "schedules", "calendar-clock"
+    slug = "schedules"
+    search = ["name", "kind"]
+    default_sort = "name"
+    pagination = "offset"
+    columns = [
+        col("name", "field.name").sortable().link(),
+        col("kind", "jobs.kind").sortable(),
+        col("cron", "schedules.cron"),
+        col("enabled", "rules.enabled").boolean(),
+        col("next_fire_at", "schedules.next").datetime().sortable(),
+        col("last_fired_at", "schedules.last").datetime().sortable(),
+    ]
+    filters = [filters.ternary("enabled", "rules.enabled"), filters.select("kind", label="jobs.kind")]
+    detail_fields = ["name", "kind", "cron", "args", "enabled", "next_fire_at", "last_fired_at", "created_by", "created_at"]
+
+    @classmethod
+    def form_sections(cls) -> list:
+        from app.core.jobs import KINDS
+
+        kinds = [(k, k) for k in sorted(KINDS)]
+        return [fields.section("schedules", [
+            fields.text("name"),
+            fields.select("kind", kinds, label="jobs.kind"),
+            fields.text("cron", label="schedules.cron", help="schedules.cron_help"),
+            fields.textarea("args_json", label="schedules.args", virtual=True, help="schedules.args_help"),
+            fields.boolean("enabled", label="rules.enabled", default=True),
+        ])]
+
+    def can(self, user: Any, operation: str, record: Any = None) -> bool:
+        if operation == "view":
+            return user.has_perm("jobs.schedules") or user.has_perm("jobs.view")
+        return operation in self.operations and user.has_perm("jobs.schedules")
+
+    def validate(self, ctx: ActionContext, values: dict[str, Any], record: Any | None) -> dict:
+        from app.core.jobs import validate_cron
+
+        errors: dict[str, tuple[str, dict]] = {}
+        if "cron" in values and not validate_cron(values["cron"] or ""):
+            errors["cron"] = ("jobs.cron_invalid", {})
+        raw = values.get("args_json")
+        if raw:
+            try:
+                parsed = json.loads(raw)
+                if not isinstance(parsed, dict):
+                    raise ValueError
+            except ValueError:
+                errors["args_json"] = ("schedules.args_invalid", {})
+        return errors
+
+    def before_save(self, ctx: ActionContext, record: Any, changes: dict[str, Any], creating: bool) -> None:
+        from datetime import datetime, timezone
+
+        from app.core.jobs import next_fire
+
+        if changes.get("args_json"):
+            record.args = json.loads(changes["args_json"])
+        if creating:
+            record.created_by = ctx.user.username
+        cron = changes.get("cron", record.cron)
+        enabled = changes.get("enabled", record.enabled)
+        record.next_fire_at = next_fire(cron, datetime.now(timezone.utc)) if enabled else None
+
+    def title(self, record: Any) -> str:
+        return record.name
+
+
 CHANNELS = (("inapp", "channel.inapp"), ("telegram", "channel.telegram"))
 
 
@@ -255,7 +326,7 @@ PANEL = register(
         name="admin",
         label="admin",
         icon="settings",
-        resources=[Users, Roles, Audit, Rules, Jobs],
+        resources=[Users, Roles, Audit, Rules, Jobs, Schedules],
         pages=[_telegram_page()],
         # Background jobs (app/core/jobs.py): see others' runs, cancel / retry them, edit schedules.
         permissions=["jobs.view", "jobs.cancel", "jobs.retry", "jobs.schedules", "telegram.settings"],
@@ -279,6 +350,14 @@ PANEL = register(
             "rules.audience": ("Укажите роль или пользователя (одно из двух)", "Choose a role or a user (one of them)"),
             "channel.inapp": ("В приложении", "In-app"),
             "jobs": ("Фоновые задачи", "Background jobs"),
+            "schedules": ("Расписания", "Schedules"),
+            "schedules.cron": ("Cron", "Cron"),
+            "schedules.cron_help": ("Минута час день месяц день недели, напр. 0 3 * * * — каждый день в 03:00 (МСК)", "minute hour day month weekday, e.g. 0 3 * * * — daily at 03:00 (Moscow time)"),
+            "schedules.args": ("Параметры (JSON)", "Arguments (JSON)"),
+            "schedules.args_help": ("Объект JSON, напр. {\"resource\": \"stock.products\"}", "A JSON object, e.g. {\"resource\": \"stock.products\"}"),
+            "schedules.args_invalid": ("Нужен объект JSON", "A JSON object is required"),
+            "schedules.next": ("Следующий запуск", "Next run"),
+            "schedules.last": ("Последний запуск", "Last run"),
             "jobs.kind": ("Тип", "Kind"),
             "jobs.progress": ("Прогресс", "Progress"),
             "jobs.message": ("Сообщение", "Message"),

@@ -34,6 +34,7 @@ from app.core.setup import sync_roles
 from app.panels.stock import services
 from app.panels.stock.roles import ROLES as STOCK_ROLES
 from models.core import AuditLog, NotificationRule, Role, User
+from models.jobs import Schedule
 
 load_panels()
 
@@ -203,6 +204,11 @@ class Records:
             row = audit.record(db, SYSTEM, "test", "test", n, {})
             db.commit()
             return row.id
+        if key == "admin.schedules":
+            row = Schedule(name=f"sched{n}", kind="kit.export", cron="0 3 * * *", args={})
+            db.add(row)
+            db.commit()
+            return row.id
         if key == "admin.rules":
             rule = NotificationRule(event="stock.low_stock", role="user", channel="inapp")
             db.add(rule)
@@ -226,6 +232,8 @@ class Records:
             return {"name": f"clerk{n}", "label": "Clerk", "permissions": ["stock.orders.view"]} if creating else {"label": "Новая подпись"}
         if key == "admin.rules":
             return {"event": "stock.order_status", "role": "user", "channel": "inapp"} if creating else {"enabled": False}
+        if key == "admin.schedules":
+            return {"name": f"s{n}", "kind": "kit.export", "cron": "0 3 * * *"} if creating else {"cron": "0 4 * * *"}
         raise AssertionError(f"tests/api/test_permission_matrix.py: add a {op} payload for the new resource {key!r}")
 
 

@@ -131,3 +131,23 @@ def test_export_runs_as_a_job_and_arrives_as_a_notification(page, e2e_engine):
     body = page.request.get(link).text()
     lines = [line for line in body.lstrip("\ufeff").splitlines() if line]
     assert len(lines) == expected + 1 and lines[0].startswith("Название")
+
+
+def test_schedule_editor_checks_the_cron_under_the_field(page, e2e_engine):
+    name = f"Ночной экспорт {uuid.uuid4().hex[:4]}"
+    login(page, "admin", "admin")
+    page.goto("/admin/schedules/new")
+    page.locator("#field-name").fill(name)
+    page.locator("button[role=combobox]").first.click()
+    page.get_by_role("option", name="kit.export", exact=True).click()
+    page.locator("#field-cron").fill("99 * * * *")
+    page.locator("#field-args_json").fill('{"resource": "stock.products"}')
+    page.locator("#form-save").click()
+    expect(page.locator("#error-cron")).to_have_text("Неверное cron-выражение")
+    page.locator("#field-cron").fill("0 3 * * *")
+    page.locator("#form-save").click()
+    expect(page.locator("#value-cron")).to_have_text("0 3 * * *")
+    expect(page.locator("#value-next_fire_at")).not_to_be_empty()
+    with e2e_engine.connect() as c:
+        args = c.execute(text("SELECT args FROM schedule WHERE name = :n"), {"n": name}).scalar()
+    assert args == {"resource": "stock.products"}

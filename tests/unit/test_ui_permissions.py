@@ -20,7 +20,7 @@ from app.core.ui.form import FormState
 from app.core.ui.list_state import ListState
 
 FORBIDDEN = t("forbidden")
-UPDATES = {"admin.rules": {"enabled": ""}, "admin.roles": {"label": "changed"}, "stock.orders": {"customer_name": "X"}, "admin.users": {"full_name": "X"}}
+UPDATES = {"admin.schedules": {"cron": "0 4 * * *"}, "admin.rules": {"enabled": ""}, "admin.roles": {"label": "changed"}, "stock.orders": {"customer_name": "X"}, "admin.users": {"full_name": "X"}}
 _seq = itertools.count()
 
 
@@ -42,6 +42,7 @@ def _payload(res_key: str, ctx: dict) -> dict[str, str]:
         "admin.users": {"username": f"ui_user_{n}", "password": "long-enough-1", "role": "user", "is_active": "1"},
         "admin.roles": {"name": f"ui_role_{n}", "label": "UI", "permissions": "stock.products.view"},
         "admin.rules": {"event": "stock.order_status", "role": "user", "channel": "inapp", "enabled": "1"},
+        "admin.schedules": {"name": f"ui_sched_{n}", "kind": "kit.export", "cron": "0 3 * * *", "enabled": "1"},
     }[res_key]
 
 
