@@ -64,7 +64,8 @@ def test_trash_and_restore(page, e2e_engine):
     shot(page, "products-trash")
     page.get_by_role("button", name="Восстановить").click()
     expect(page.get_by_text("Ничего не найдено")).to_be_visible()
-    page.locator("#trash-toggle").click()
+    # back in the ordinary list (opened by its URL, which also carries the search)
+    page.goto("/stock/products?" + urlencode({"q": name}))
     expect(page.get_by_role("link", name=name)).to_be_visible()
     with e2e_engine.connect() as c:
         actions = [r[0] for r in c.execute(text("SELECT action FROM audit_log WHERE entity_type = 'stock.products' AND diff->>'title' = :n ORDER BY id"), {"n": name})]
