@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from app.core import exporter, notify
-from app.core.display import label_for  # noqa: F401  (re-exported for panels' export jobs)
 from app.core.i18n import t
 from app.core.jobs import JobContext, job_kind
 from app.core.query import ListParams, base_query, estimate

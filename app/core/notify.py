@@ -111,4 +111,4 @@ def mark_read(db: Session, user: CurrentUser, ids: list[int] | None = None) -> i
     return len(rows)
 
 
-__all__ = ["notify", "recipients", "unread_count", "latest", "mark_read"]
+__all__ = ["notify", "to_user", "recipients", "unread_count", "latest", "mark_read"]

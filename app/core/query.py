@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Select, String, and_, func, or_, text, true, tuple_
+from sqlalchemy import Select, String, and_, func, or_, text, tuple_
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, select
 
@@ -371,4 +371,4 @@ def distinct_values(db: Session, res: Resource, user: CurrentUser, name: str, li
     return [str(v) for v in db.exec(stmt).all() if str(v) != ""]
 
 
-__all__ = ["ListParams", "Page", "get_list", "pk_name", "pk_column", "parse_pk", "count", "estimate", "base_query", "distinct_values", "true"]
+__all__ = ["ListParams", "Page", "get_list", "pk_name", "pk_column", "parse_pk", "count", "estimate", "base_query", "distinct_values"]

@@ -425,7 +425,8 @@ def check_resource(res: type[Resource]) -> None:
         raise ImproperlyConfigured(f"{where}: {kind} '{name}' is not a field of {model.__name__}")
 
     for c in res.columns:
-        need("column", c.name, allow_property=True) if c.value_fn is None else None
+        if c.value_fn is None:
+            need("column", c.name, allow_property=True)
         if c.is_sortable and c.name not in table_cols:
             raise ImproperlyConfigured(f"{where}: column '{c.name}' is sortable but not a database column of {model.__name__}")
     for f in res.filters:
@@ -444,7 +445,6 @@ def check_resource(res: type[Resource]) -> None:
         raise ImproperlyConfigured(f"{where}: default_sort '{res.default_sort}' is not a database column of {model.__name__}")
     if res.pagination not in {"keyset", "offset"}:
         raise ImproperlyConfigured(f"{where}: pagination must be 'keyset' or 'offset', not {res.pagination!r}")
-    for name, spec in res.actions.items():
+    for name in res.actions:
         if name in {"view", "create", "update", "delete", "restore"}:
             raise ImproperlyConfigured(f"{where}: action '{name}' clashes with a built-in operation")
-        del spec

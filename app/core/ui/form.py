@@ -202,7 +202,7 @@ def field_control(res: type[Resource], f: FormField) -> rx.Component:
 
 
 def form_field(res: type[Resource], f: FormField) -> rx.Component:
-    required = field_required(res.model, f) or (f.kind == "password" and False)
+    required = field_required(res.model, f)
     return rx.vstack(
         rx.text(label(res, f.name, f.label), rx.cond(required, rx.text.span(" *", color=rx.color("red", 9)), ""), size="2", weight="medium"),
         field_control(res, f),

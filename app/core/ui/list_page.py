@@ -142,7 +142,6 @@ def _columns_menu(res: type[Resource]) -> rx.Component:
 
 
 def list_page(res: type[Resource]) -> rx.Component:
-    n_cols = len(res.columns)
     head_checkbox = rx.checkbox(checked=(ListState.selected.length() == ListState.rows.length()) & (ListState.rows.length() > 0), on_change=ListState.toggle_page)
     table = rx.table.root(
         rx.table.header(rx.table.row(
@@ -202,7 +201,6 @@ def list_page(res: type[Resource]) -> rx.Component:
         confirm_dialog(ListState.confirm_open, ListState.confirm_text, ListState.run_pending, ListState.cancel_confirm),
         spacing="3", width="100%",
     )
-    del n_cols
     return rx.cond(ListState.forbidden, forbidden_box(), body)
 
 

@@ -44,28 +44,36 @@ class LoginState(AuthState):
         self.login_error = ""
 
 
-def login_page() -> rx.Component:
+def auth_card(title_key: str, on_submit, *children: rx.Component, width: str = "22em") -> rx.Component:
+    """The centred card that holds the sign-in and registration forms."""
     return rx.center(
         rx.card(
             rx.form(
                 rx.vstack(
                     rx.hstack(rx.icon("gauge", size=26), rx.heading(tr("app.title"), size="6"), align="center"),
-                    rx.text(tr("login"), size="3", color_scheme="gray"),
-                    rx.text(tr("login.username"), size="2", weight="medium"),
-                    rx.input(name="username", id="login-username", auto_focus=True, width="100%", auto_complete="username"),
-                    rx.text(tr("login.password"), size="2", weight="medium"),
-                    rx.input(name="password", id="login-password", type="password", width="100%", auto_complete="current-password"),
-                    rx.cond(LoginState.login_error != "", rx.callout(LoginState.login_error, color_scheme="red", icon="triangle-alert", id="login-error", width="100%")),
-                    rx.button(tr("login.submit"), type="submit", width="100%", size="3", id="login-submit"),
-                    rx.link(tr("register"), href="/register", size="2", id="register-link") if settings.allow_registration else rx.fragment(),
-                    rx.hstack(rx.spacer(), rx.button(rx.cond(AuthState.lang == "en", "RU", "EN"), variant="ghost", size="1", on_click=AuthState.toggle_lang, type="button"), rx.color_mode.button(size="1", variant="ghost"), width="100%"),
+                    rx.text(tr(title_key), size="3", color_scheme="gray"),
+                    *children,
                     spacing="3", width="100%",
                 ),
-                on_submit=LoginState.submit, reset_on_submit=False,
+                on_submit=on_submit, reset_on_submit=False,
             ),
-            width="22em", padding="1.5em",
+            width=width, padding="1.5em",
         ),
         height="100vh",
+    )
+
+
+def login_page() -> rx.Component:
+    return auth_card(
+        "login", LoginState.submit,
+        rx.text(tr("login.username"), size="2", weight="medium"),
+        rx.input(name="username", id="login-username", auto_focus=True, width="100%", auto_complete="username"),
+        rx.text(tr("login.password"), size="2", weight="medium"),
+        rx.input(name="password", id="login-password", type="password", width="100%", auto_complete="current-password"),
+        rx.cond(LoginState.login_error != "", rx.callout(LoginState.login_error, color_scheme="red", icon="triangle-alert", id="login-error", width="100%")),
+        rx.button(tr("login.submit"), type="submit", width="100%", size="3", id="login-submit"),
+        rx.link(tr("register"), href="/register", size="2", id="register-link") if settings.allow_registration else rx.fragment(),
+        rx.hstack(rx.spacer(), rx.button(rx.cond(AuthState.lang == "en", "RU", "EN"), variant="ghost", size="1", on_click=AuthState.toggle_lang, type="button"), rx.color_mode.button(size="1", variant="ghost"), width="100%"),
     )
 
 
@@ -153,24 +161,14 @@ def _reg_field(name: str, label_key: str, kind: str = "text") -> rx.Component:
 
 
 def register_page() -> rx.Component:
-    return rx.center(
-        rx.card(
-            rx.form(
-                rx.vstack(
-                    rx.hstack(rx.icon("gauge", size=26), rx.heading(tr("app.title"), size="6"), align="center"),
-                    rx.text(tr("register"), size="3", color_scheme="gray"),
-                    _reg_field("username", "login.username"),
-                    _reg_field("full_name", "field.full_name"),
-                    _reg_field("password", "login.password", "password"),
-                    _reg_field("password2", "register.password2", "password"),
-                    rx.cond(RegisterState.reg_error != "", rx.callout(RegisterState.reg_error, color_scheme="red", icon="triangle-alert", width="100%")),
-                    rx.button(tr("register.submit"), type="submit", width="100%", size="3", id="register-submit"),
-                    rx.link(tr("register.have_account"), href="/login", size="2"),
-                    spacing="3", width="100%",
-                ),
-                on_submit=RegisterState.submit, reset_on_submit=False,
-            ),
-            width="24em", padding="1.5em",
-        ),
-        height="100vh",
+    return auth_card(
+        "register", RegisterState.submit,
+        _reg_field("username", "login.username"),
+        _reg_field("full_name", "field.full_name"),
+        _reg_field("password", "login.password", "password"),
+        _reg_field("password2", "register.password2", "password"),
+        rx.cond(RegisterState.reg_error != "", rx.callout(RegisterState.reg_error, color_scheme="red", icon="triangle-alert", width="100%")),
+        rx.button(tr("register.submit"), type="submit", width="100%", size="3", id="register-submit"),
+        rx.link(tr("register.have_account"), href="/login", size="2"),
+        width="24em",
     )
