@@ -25,12 +25,13 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
+import json
 import logging
 import re
 from collections.abc import Callable, Iterator
 from typing import Any, Literal, Optional
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, FastAPI, File, Form, Path, Query, Request, Response, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
@@ -38,7 +39,7 @@ from pydantic import BaseModel, Field, create_model
 from sqlalchemy import text
 from sqlmodel import Session
 
-from app.core import audit, auth, crud
+from app.core import audit, auth, crud, importer
 from app.core.auth import CurrentUser
 from app.core.config import settings
 from app.core.crypto import EncryptedString
@@ -215,6 +216,20 @@ class ActionOut(BaseModel):
     detail: str
     ids: list[Any]
     item: dict[str, Any] | None = None
+    job_id: int | None = Field(None, description="For actions that run as a background job (202): GET /api/admin/jobs/{job_id}")
+
+
+class ImportRowOut(BaseModel):
+    line: int = Field(description="Line in the file (the header is line 1)")
+    op: Literal["create", "update", "error"]
+    errors: dict[str, str] = Field(description='Field -> message ("" for the row as a whole)')
+
+
+class ImportOut(BaseModel):
+    mapping: dict[str, str] = Field(description="Field -> file column actually used")
+    key: str
+    job_id: int | None = Field(description="The import job (GET /api/admin/jobs/{job_id}); null for a dry run")
+    preview: list[ImportRowOut] | None = None
 
 
 class OptionOut(BaseModel):
@@ -431,6 +446,26 @@ def resource_router(res_cls: type[Resource], prefix: str | None = None, in_schem
         ) -> dict[str, Any]:
             return item_json(crud.create_record(db, res, user, body, request_lang(request)))
 
+        @router.post(
+            "/import",
+            status_code=202,
+            summary=f"Import {name} from a CSV or XLSX file (a background job; dry_run previews the first rows)",
+            response_model=ImportOut,
+            responses={**ERRORS, **INVALID},
+            operation_id=f"{res_cls.panel}_{res_cls.slug}_import",
+        )
+        def import_records(
+            request: Request,
+            response: Response,
+            file: UploadFile = File(description="CSV (UTF-8 or Windows-1251; comma, semicolon or tab) or XLSX; first row = column names"),
+            mapping: str = Form("", description='JSON {"field": "file column"}; empty maps columns named like fields or their labels'),
+            key: str = Form("", description=f"Field that finds existing records to update: one of {importer.key_fields(res)}; empty only adds"),
+            dry_run: bool = Form(False, description="Only parse the first rows and say what would happen"),
+            db: Session = Depends(get_db),
+            user: CurrentUser = Depends(current_user),
+        ) -> dict[str, Any]:
+            return import_endpoint(db, res, user, request_lang(request), response, file, mapping, key, dry_run)
+
     if "update" in ops:
 
         def update_record(
@@ -522,11 +557,18 @@ def _add_action_routes(router: APIRouter, res: Resource, res_cls: type[Resource]
 
         def bulk_action(
             request: Request,
+            response: Response,
             body: BulkIn,
             db: Session = Depends(get_db),
             user: CurrentUser = Depends(current_user),
         ) -> dict[str, Any]:
             lang = request_lang(request)
+            if spec.job:
+                from app.core.kit_jobs import enqueue_action
+
+                run = enqueue_action(db, user, res.key(), action_name, [str(i) for i in body.ids], lang=lang)
+                response.status_code = 202
+                return {"detail": t("jobs.action.queued", lang), "ids": list(body.ids), "item": None, "job_id": run.id}
             result = crud.run_action(db, res, user, action_name, list(body.ids), lang)
             return {"detail": t(result, lang) if result else t("done", lang), "ids": list(body.ids), "item": None}
 
@@ -534,11 +576,35 @@ def _add_action_routes(router: APIRouter, res: Resource, res_cls: type[Resource]
             f"/actions/{action_name}",
             bulk_action,
             methods=["POST"],
-            summary=f"{label} (several records, all or nothing)",
+            summary=f"{label} (several records: " + ("a background job, 202 with job_id)" if spec.job else "all or nothing)"),
             response_model=ActionOut,
             responses={**ERRORS, **NOT_FOUND, **INVALID},
             operation_id=f"{res_cls.panel}_{res_cls.slug}_{action_name}_bulk",
         )
+
+
+def import_endpoint(db: Session, res: Resource, user: CurrentUser, lang: str, response: Response, file: UploadFile,
+                    mapping: str, key: str, dry_run: bool) -> dict[str, Any]:
+    from app.core import jobs
+
+    importer.require_import(res, user, key)
+    token = importer.save_upload(user, file.filename or "", file.file.read(importer.MAX_UPLOAD_BYTES + 1))
+    path = importer.upload_path(user, token)
+    headers, _ = importer.read_head(path, 1)
+    try:
+        wanted = json.loads(mapping) if mapping.strip() else importer.auto_map(res, headers)
+    except ValueError:
+        raise ValidationFailed.one("mapping", "import.bad_mapping") from None
+    if not isinstance(wanted, dict) or not all(isinstance(v, str) for v in wanted.values()):
+        raise ValidationFailed.one("mapping", "import.bad_mapping")
+    clean = importer.check_mapping(res, headers, wanted, key, lang)
+    if dry_run:
+        _, outcomes, _raws = importer.preview(db, res, user, path, clean, key, lang)
+        response.status_code = 200
+        return {"mapping": clean, "key": key, "job_id": None,
+                "preview": [{"line": o.line, "op": o.op, "errors": o.errors} for o in outcomes]}
+    run = jobs.enqueue(db, user, "kit.import", {"resource": res.key(), "upload": token, "mapping": clean, "key": key, "lang": lang})
+    return {"mapping": clean, "key": key, "job_id": run.id, "preview": None}
 
 
 # --------------------------------------------------------------------------- auth routes

@@ -267,9 +267,16 @@ def _integrity_to_validation(res: Resource, exc: IntegrityError) -> ValidationFa
     return ValidationFailed.one("", "error.generic")
 
 
-@_rolls_back
-def create_record(db: Session, res: type[Resource] | Resource, user: CurrentUser, raw: dict[str, Any], lang: str = "ru") -> Any:
-    r = _instance(res)
+def _flush(db: Session, res: Resource) -> None:
+    try:
+        db.flush()
+    except IntegrityError as exc:
+        raise _integrity_to_validation(res, exc) from None
+
+
+def apply_create(db: Session, r: Resource, user: CurrentUser, raw: dict[str, Any], lang: str = "ru") -> Any:
+    """Create without committing: parse, validate, hooks, audit row, change notice. The caller owns
+    the transaction (``create_record`` commits; the importer runs one per savepoint)."""
     require(r, user, "create")
     values, errors = parse_form(db, r, user, raw, creating=True)
     ctx = ActionContext(db, user, lang)
@@ -280,24 +287,17 @@ def create_record(db: Session, res: type[Resource] | Resource, user: CurrentUser
     record = r.model(**{k: v for k, v in values.items() if k in r.model.model_fields})
     r.before_save(ctx, record, values, True)
     db.add(record)
-    try:
-        db.flush()
-    except IntegrityError as exc:
-        db.rollback()
-        raise _integrity_to_validation(r, exc) from None
+    _flush(db, r)
     r.after_save(ctx, record, values, True)
     db.flush()
     db.refresh(record)
     audit.record(db, user, "create", r.key(), pk_of(record), {k: v for k, v in snapshot(record).items() if v is not None and k != "hashed_password"})
     bus.mark(db, r.model.__tablename__, [pk_of(record)], "create")
-    _commit(db, r)
     return record
 
 
-@_rolls_back
-def update_record(db: Session, res: type[Resource] | Resource, user: CurrentUser, record_id: Any, raw: dict[str, Any], lang: str = "ru") -> Any:
-    r = _instance(res)
-    record = get_record(db, r, user, record_id, for_update=True)
+def apply_update(db: Session, r: Resource, user: CurrentUser, record: Any, raw: dict[str, Any], lang: str = "ru") -> Any:
+    """Update a record already read (and locked) in ``db``, without committing; see :func:`apply_create`."""
     require(r, user, "update", record)
     values, errors = parse_form(db, r, user, raw, creating=False, record=record)
     ctx = ActionContext(db, user, lang)
@@ -310,11 +310,7 @@ def update_record(db: Session, res: type[Resource] | Resource, user: CurrentUser
     for k, v in values.items():
         if k in r.model.model_fields:
             setattr(record, k, v)
-    try:
-        db.flush()
-    except IntegrityError as exc:
-        db.rollback()
-        raise _integrity_to_validation(r, exc) from None
+    _flush(db, r)
     r.after_save(ctx, record, values, False)
     db.flush()
     db.refresh(record)
@@ -323,6 +319,22 @@ def update_record(db: Session, res: type[Resource] | Resource, user: CurrentUser
     if changes:
         audit.record(db, user, "update", r.key(), pk_of(record), changes)
         bus.mark(db, r.model.__tablename__, [pk_of(record)], "update")
+    return record
+
+
+@_rolls_back
+def create_record(db: Session, res: type[Resource] | Resource, user: CurrentUser, raw: dict[str, Any], lang: str = "ru") -> Any:
+    r = _instance(res)
+    record = apply_create(db, r, user, raw, lang)
+    _commit(db, r)
+    return record
+
+
+@_rolls_back
+def update_record(db: Session, res: type[Resource] | Resource, user: CurrentUser, record_id: Any, raw: dict[str, Any], lang: str = "ru") -> Any:
+    r = _instance(res)
+    record = get_record(db, r, user, record_id, for_update=True)
+    apply_update(db, r, user, record, raw, lang)
     _commit(db, r)
     return record
 

@@ -1,12 +1,13 @@
-"""Job kinds every resource gets from the kit: export of the current view (CSV/XLSX)."""
+"""Job kinds every resource gets from the kit: export of the current view (CSV/XLSX), import of a
+file (see app.core.importer) and bulk actions declared with ``@action(..., job=True)``."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from app.core import exporter, notify
+from app.core import exporter, importer, notify
 from app.core.i18n import t
-from app.core.jobs import JobContext, job_kind
+from app.core.jobs import JobContext, JobFailed, job_kind
 from app.core.query import ListParams, base_query, estimate
 from app.core.registry import RESOURCES
 
@@ -37,3 +38,124 @@ def export_view(ctx: JobContext, resource: str, fmt: str = "csv", sort: str = ""
     )
     ctx.db.commit()
     return {"rows": n, "file": path.name}
+
+
+@job_kind("kit.import", timeout=6 * 3600, steps=("import",), label="jobs.kind.import")
+def import_file(ctx: JobContext, resource: str, upload: str, mapping: dict[str, str], key: str = "", lang: str = "ru") -> dict[str, Any]:
+    """Import an uploaded CSV/XLSX into ``resource`` (see app.core.importer), then tell the user."""
+
+    res = RESOURCES[resource]()
+    path = importer.upload_path(ctx.user, upload)
+    ctx.step("import", t("jobs.import.counting", lang))
+
+    def progress(done: int, total: int) -> None:
+        ctx.progress(done / total if total else 1.0, t("jobs.import.rows", lang, done=done, total=total))
+
+    result = importer.run_import(ctx.db, res, ctx.user, path, mapping, key, lang,
+                                 report_path=lambda: ctx.result_path("errors.csv"), progress=progress)
+    what = t(res.label or res.slug, lang)
+    notify.to_user(
+        ctx.db, ctx.user.id, "job.done",
+        title=t("import.done", lang, what=what, created=result.created, updated=result.updated, failed=result.failed),
+        link=f"/api/jobs/{ctx.run.id}/file" if result.report else "/admin/jobs",
+        data={"job_run_id": ctx.run.id},
+    )
+    ctx.db.commit()
+    out: dict[str, Any] = {"total": result.total, "created": result.created, "updated": result.updated, "failed": result.failed}
+    if result.report:
+        out["file"] = result.report.name
+    return out
+
+
+#: A bulk action in a job runs this many records per transaction.
+ACTION_CHUNK = 200
+
+
+@job_kind("kit.action", timeout=6 * 3600, steps=("action",), label="jobs.kind.action")
+def bulk_action(ctx: JobContext, resource: str, action: str, ids: list[str] | None = None, view: dict[str, Any] | None = None,
+                lang: str = "ru") -> dict[str, Any]:
+    """A resource action declared with ``job=True`` on a selection (``ids``) or on every record
+    matching a list view (``view``: sort/filters/search/trash, resolved now under the user's scope).
+
+    Records go through ``crud.run_action`` in chunks, each chunk its own transaction (permission
+    check per record, audit row, change notice). A chunk that fails is retried record by record, so
+    one bad record costs only itself: it is reported (id, title, message) and the rest are done.
+    """
+    import csv
+
+    from app.core import crud
+    from app.core.errors import PultError
+    from app.core.query import pk_column
+
+    res = RESOURCES[resource]()
+    spec = res.actions.get(action)
+    if spec is None:
+        raise JobFailed(f"{resource} has no action {action!r}", retry=False)
+    crud.require(res, ctx.user, action)
+    label = t(spec.label, lang)
+    if ids is None:
+        params = ListParams(**{k: v for k, v in (view or {}).items() if k in ("sort", "filters", "search", "trash")})
+        pk = pk_column(res.model)
+        ids = [str(i) for i in ctx.db.exec(base_query(res, ctx.user, params).with_only_columns(pk).order_by(pk)).all()]
+        ctx.db.rollback()
+    total = len(ids)
+    done = 0
+    failures: list[tuple[str, str]] = []
+    ctx.step("action", label)
+    for start in range(0, total, ACTION_CHUNK):
+        ctx.check_cancelled()
+        chunk = ids[start:start + ACTION_CHUNK]
+        try:
+            crud.run_action(ctx.db, res, ctx.user, action, chunk, lang)
+            done += len(chunk)
+        except PultError:
+            for one in chunk:
+                try:
+                    crud.run_action(ctx.db, res, ctx.user, action, [one], lang)
+                    done += 1
+                except PultError as exc:
+                    failures.append((one, _error_text(exc, lang)))
+        ctx.progress((start + len(chunk)) / total if total else 1.0, t("jobs.action.progress", lang, done=done + len(failures), total=total))
+    out: dict[str, Any] = {"total": total, "done": done, "failed": len(failures)}
+    if failures:
+        path = ctx.result_path("errors.csv")
+        with open(path, "w", newline="", encoding="utf-8-sig") as f:
+            w = csv.writer(f)
+            w.writerow(["id", t("jobs.action.error", lang)])
+            w.writerows(failures)
+        out["file"] = path.name
+    notify.to_user(
+        ctx.db, ctx.user.id, "job.done",
+        title=t("jobs.action.done", lang, action=label, done=done, failed=len(failures)),
+        link=f"/api/jobs/{ctx.run.id}/file" if failures else "/admin/jobs",
+        data={"job_run_id": ctx.run.id},
+    )
+    ctx.db.commit()
+    return out
+
+
+def _error_text(exc: Exception, lang: str) -> str:
+    from app.core.errors import ValidationFailed
+
+    if isinstance(exc, ValidationFailed):
+        return "; ".join(m for m in exc.messages(lang).values() if m) or exc.message(lang)
+    return exc.message(lang)  # type: ignore[attr-defined]
+
+
+def enqueue_action(db: Any, user: Any, resource: str, action: str, ids: list[str] | None = None,
+                   view: dict[str, Any] | None = None, lang: str = "ru") -> Any:
+    """Start ``kit.action`` after checking that ``user`` may run the action at all."""
+    from app.core import crud, jobs
+
+    res = RESOURCES[resource]()
+    if action not in res.actions:
+        from app.core.errors import NotFound
+
+        raise NotFound()
+    crud.require(res, user, action)
+    args: dict[str, Any] = {"resource": resource, "action": action, "lang": lang}
+    if ids is not None:
+        args["ids"] = [str(i) for i in ids]
+    else:
+        args["view"] = dict(view or {})
+    return jobs.enqueue(db, user, "kit.action", args)

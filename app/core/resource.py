@@ -254,6 +254,10 @@ def action(
 
     The permission checked is ``can(user, <method name>, record)`` for every record; the kit writes
     the audit row, commits and publishes. Return an i18n key (or text) to show as the result toast.
+
+    ``job=True``: a bulk run (a selection, or every record matching the list's filters) goes to an
+    RQ worker as the ``kit.action`` job, in chunks of records with a progress bar; a record that
+    fails is reported without stopping the others. A single-row run stays immediate.
     """
 
     def wrap(fn: Callable) -> Callable:

@@ -14,6 +14,7 @@ from app.core import crud
 from app.core.auth import SYSTEM
 from app.core.registry import resource
 from models.core import AuditLog, UserSession
+from models.jobs import JobRun
 from models.stock import Order, OrderStatus, Product
 
 PRODUCTS = "/api/stock/products"
@@ -269,18 +270,32 @@ def test_issued_order_cannot_be_edited(client, db, stock_data, login):
     assert client.put(f"{ORDERS}/{order.id}", headers=h, json={"customer_name": "Борис"}).status_code == 403
 
 
-def test_bulk_issue_is_all_or_nothing(client, db, stock_data, login):
-    router = stock_data["router"]  # stock 3
+def test_bulk_deny_is_all_or_nothing(client, db, stock_data, login):
+    a = make_order(db, stock_data["router"])
+    b = make_order(db, stock_data["router"])
+    h = login("manager")
+    assert client.post(f"{ORDERS}/{b.id}/deny", headers=h).status_code == 200
+    r = client.post(f"{ORDERS}/actions/deny", headers=h, json={"ids": [a.id, b.id]})  # b is denied already
+    assert r.status_code == 422
+    assert fresh(db).get(Order, a.id).status == OrderStatus.paid_not_issued
+    assert client.post(f"{ORDERS}/actions/deny", headers=h, json={"ids": [a.id]}).status_code == 200
+
+
+def test_bulk_issue_is_a_background_job(client, db, stock_data, login):
+    """``issue`` is declared with job=True: a bulk issue is queued (202) for a worker (tests/jobs
+    runs it), checked for permission first, and changes nothing until the worker runs."""
+    router = stock_data["router"]
     a = make_order(db, router, qty=2)
     b = make_order(db, router, qty=2)
-    h = login("user")
-    r = client.post(f"{ORDERS}/actions/issue", headers=h, json={"ids": [a.id, b.id]})
-    assert r.status_code == 422 and "Роутер Pro" in r.json()["detail"]
-    statuses = {o.status for o in fresh(db).exec(select(Order))}
-    assert statuses == {OrderStatus.paid_not_issued}
-    r = client.post(f"{ORDERS}/actions/issue", headers=h, json={"ids": [a.id]})
-    assert r.status_code == 200 and r.json()["ids"] == [a.id]
-    assert client.post(f"{ORDERS}/actions/issue", headers=h, json={"ids": "x"}).status_code == 422
+    r = client.post(f"{ORDERS}/actions/issue", headers=login("user"), json={"ids": [a.id, b.id]})
+    assert r.status_code == 202, r.text
+    run = fresh(db).get(JobRun, r.json()["job_id"])
+    assert (run.kind, run.username, run.args["ids"], run.args["action"]) == ("kit.action", "user", [str(a.id), str(b.id)], "issue")
+    assert {o.status for o in fresh(db).exec(select(Order))} == {OrderStatus.paid_not_issued}
+    # a single-row issue stays immediate
+    r = client.post(f"{ORDERS}/{a.id}/actions/issue", headers=login("user"))
+    assert r.status_code == 200 and r.json()["item"]["status"] == "paid_issued"
+    assert client.post(f"{ORDERS}/actions/issue", headers=login("user"), json={"ids": "x"}).status_code == 422
 
 
 # --------------------------------------------------------------------------- lists

@@ -14,13 +14,14 @@ import reflex as rx
 
 from app.core import crud, live
 from app.core.display import fmt_cell
-from app.core.errors import NotAuthenticated, PermissionDenied, PultError
+from app.core.errors import NotAuthenticated, PermissionDenied, PultError, ValidationFailed
 from app.core.query import ListParams, base_query, distinct_values, pk_column
 from app.core.registry import RESOURCES
 from app.core.resource import Resource
 from app.core.ui.base import AuthState, set_url, ui_session
 
-#: "Select all matching" runs an action on at most this many rows at once (jobs take over beyond).
+#: "Select all matching" runs an in-process action on at most this many rows; more is refused with a
+#: message. Actions declared with ``job=True`` have no limit: a worker runs them in chunks.
 MAX_BULK = 10_000
 
 
@@ -246,8 +247,15 @@ class ListState(AuthState):
     def _target_ids(self, db: Any, user: Any) -> list[str]:
         if not self.all_matching:
             return list(self.selected)
-        stmt = base_query(self._res(), user, self._params()).with_only_columns(pk_column(self._res().model)).limit(MAX_BULK)
-        return [str(i) for i in db.exec(stmt).all()]
+        stmt = base_query(self._res(), user, self._params()).with_only_columns(pk_column(self._res().model)).limit(MAX_BULK + 1)
+        ids = [str(i) for i in db.exec(stmt).all()]
+        if len(ids) > MAX_BULK:
+            raise ValidationFailed.one("", "bulk.too_many", n=f"{MAX_BULK:,}".replace(",", "\u00a0"))
+        return ids
+
+    def _view(self) -> dict[str, Any]:
+        p = self._params()
+        return {"sort": p.sort, "filters": p.filters, "search": p.search, "trash": p.trash}
 
     # -- actions --------------------------------------------------------------------
     @rx.event
@@ -276,9 +284,16 @@ class ListState(AuthState):
         res = self._res()
         name = self.pending
         self.confirm_open = False
+        spec = res.actions.get(name)
         try:
             with ui_session() as db:
                 user = self.current_user()
+                if spec is not None and spec.job and not self.pending_ids:
+                    from app.core.kit_jobs import enqueue_action
+
+                    enqueue_action(db, user, self.res_key, name, None if self.all_matching else list(self.selected), self._view(), self.lang)
+                    self.pending, self.selected, self.all_matching = "", [], False
+                    return rx.toast.info(self.t("jobs.action.queued"))
                 ids = self.pending_ids or self._target_ids(db, user)
                 if name == "delete":
                     for i in ids:
@@ -308,8 +323,7 @@ class ListState(AuthState):
                 user = self.current_user()
                 if not self._res().can(user, "view"):
                     raise PermissionDenied()
-                p = self._params()
-                jobs.enqueue(db, user, "kit.export", {"resource": self.res_key, "fmt": fmt, "sort": p.sort, "filters": p.filters, "search": p.search, "trash": p.trash})
+                jobs.enqueue(db, user, "kit.export", {"resource": self.res_key, "fmt": fmt, **self._view()})
         except PultError as exc:
             return self.fail(exc)
         return rx.toast.info(self.t("export.queued"))

@@ -12,6 +12,7 @@ from app.core.ui.base import AuthState, tr, ui_session
 from app.core.ui.bell import BellState
 from app.core.ui.detail import DetailState, detail_page
 from app.core.ui.form import FormState, form_page
+from app.core.ui.import_page import ImportState, import_page
 from app.core.ui.layout import shell
 from app.core.ui.list_page import list_page
 from app.core.ui.list_state import ListState
@@ -112,6 +113,7 @@ def register_pages(app: rx.App) -> None:
             app.add_page(lambda r=res: shell(list_page(r)), route=base, title=title, on_load=[AuthState.require_login, BellState.load, ListState.load(res.key())])
             app.add_page(lambda r=res: shell(detail_page(r)), route=f"{base}/[id]", title=title, on_load=[AuthState.require_login, BellState.load, DetailState.load(res.key())])
             if "create" in res.operations:
+                app.add_page(lambda r=res: shell(import_page(r)), route=f"{base}/import", title=title, on_load=[AuthState.require_login, BellState.load, ImportState.load(res.key())])
                 app.add_page(lambda r=res: shell(form_page(r, False)), route=f"{base}/new", title=title, on_load=[AuthState.require_login, BellState.load, FormState.load(res.key(), False)])
             if "update" in res.operations:
                 app.add_page(lambda r=res: shell(form_page(r, True)), route=f"{base}/[id]/edit", title=title, on_load=[AuthState.require_login, BellState.load, FormState.load(res.key(), True)])

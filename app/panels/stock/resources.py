@@ -190,7 +190,8 @@ class Orders(Resource, model=Order):
                 return {"unit_price_rub": str(product.sell_price_rub)}
         return {}
 
-    @action("stock.issue", bulk=True, confirm=True, color="green", visible=lambda o: o.status == OrderStatus.paid_not_issued)
+    # A bulk issue runs in a worker (an order short of stock is reported, the others are issued).
+    @action("stock.issue", bulk=True, confirm=True, job=True, color="green", visible=lambda o: o.status == OrderStatus.paid_not_issued)
     def issue(self, ctx: ActionContext, records: list[Order]) -> str:
         for order in records:
             services.issue_order(ctx.db, order)

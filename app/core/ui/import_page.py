@@ -1,0 +1,331 @@
+"""The import page every resource gets at ``/<panel>/<slug>/import``.
+
+Upload a CSV/XLSX → map file columns to fields (pre-filled by name or label) → choose the key that
+finds existing records → the preview shows the first rows as the import will treat them (new,
+updates, or the error under the field) → start the job and watch its progress here; the error
+report downloads from the same place. See :mod:`app.core.importer` for the rules.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+
+from app.core import importer, jobs, live
+from app.core.errors import PermissionDenied, PultError, ValidationFailed
+from app.core.registry import RESOURCES
+from app.core.resource import Resource
+from app.core.ui.base import AuthState, tr, ui_session
+from app.core.ui.widgets import page_header
+from models.jobs import JobRun
+
+NONE = "__none__"  # a Radix select item cannot have an empty value
+UPLOAD_ID = "import-upload"
+
+
+class ImportState(AuthState):
+    res_key: str = ""
+    title: str = ""
+    back_url: str = ""
+    forbidden: bool = False
+    filename: str = ""
+    headers: list[str] = []
+    fields: list[dict[str, str]] = []  # name, label, required ("1" / "")
+    labels: dict[str, str] = {}
+    mapping: dict[str, str] = {}  # field -> file column
+    key: str = ""
+    key_options: list[list[str]] = []  # [value, label]
+    rows: list[dict[str, str]] = []  # line, op, op_label, v_<field>, e_<field>, err
+    n_ok: int = 0
+    n_bad: int = 0
+    problems: dict[str, str] = {}  # file | mapping | key -> message
+    busy: bool = False
+    run_id: int = 0
+    run: dict[str, str] = {}
+    _upload: str = ""  # the stored file's token (backend only)
+
+    def _res(self) -> Resource:
+        return RESOURCES[self.res_key]()
+
+    @rx.event
+    def load(self, res_key: str):
+        self.res_key = res_key
+        res = self._res()
+        self.title = self.t("import.title", what=self.t(res.label or res.slug))
+        self.back_url = res.url()
+        self.filename, self.headers, self.mapping, self.rows, self.problems = "", [], {}, [], {}
+        self.n_ok = self.n_bad = self.run_id = 0
+        self.run, self._upload, self.busy = {}, "", False
+        try:
+            user = self.current_user()
+        except PultError as exc:
+            return self.fail(exc)
+        self.forbidden = "create" not in res.operations or not res.can(user, "create")
+        self.fields = [
+            {"name": f.name, "label": importer.field_label(res, f.name, self.lang),
+             "required": "1" if _required(res, f) else ""}
+            for f in importer.importable_fields(res)
+        ]
+        self.labels = {f["name"]: f["label"] for f in self.fields}
+        can_update = "update" in res.operations and res.can(user, "update")
+        keys = importer.key_fields(res) if can_update else []
+        self.key_options = [[NONE, self.t("import.key_none")]] + [[k, importer.field_label(res, k, self.lang) if k != "id" else "ID"] for k in keys]
+        self.key = ""
+        live.watch(self, {jobs.MODEL})
+        return None
+
+    @rx.event
+    async def handle_upload(self, files: list[rx.UploadFile]):
+        if not files:
+            return None
+        file = files[0]
+        data = await file.read()
+        self.problems = {}
+        try:
+            user = self.current_user()
+            res = self._res()
+            importer.require_import(res, user, "")
+            self._upload = importer.save_upload(user, file.name or "", data)
+            headers, _ = importer.read_head(importer.upload_path(user, self._upload))
+        except ValidationFailed as exc:
+            self.problems = exc.messages(self.lang)
+            self.filename, self.headers, self.rows = "", [], []
+            return None
+        except PultError as exc:
+            return self.fail(exc)
+        self.filename, self.headers = file.name or "", headers
+        self.mapping = importer.auto_map(res, headers)
+        self.run_id, self.run = 0, {}
+        key = next((k for k, _ in self.key_options if k != NONE and k != "id" and k in self.mapping), "")
+        if not key and "id" in self.mapping and any(k == "id" for k, _ in self.key_options):
+            key = "id"
+        self.key = key
+        return self._preview()
+
+    @rx.event
+    def set_map(self, field: str, column: str | list[str]):
+        column = column if isinstance(column, str) else (column[0] if column else "")
+        mapping = {f: c for f, c in self.mapping.items() if c != column or column == NONE}  # a column feeds one field
+        mapping[field] = "" if column == NONE else column
+        self.mapping = {f: c for f, c in mapping.items() if c}
+        return self._preview()
+
+    @rx.event
+    def set_key(self, value: str | list[str]):
+        value = value if isinstance(value, str) else (value[0] if value else NONE)
+        self.key = "" if value == NONE else value
+        return self._preview()
+
+    def _preview(self):
+        self.problems, self.rows, self.n_ok, self.n_bad = {}, [], 0, 0
+        if not self._upload:
+            return None
+        try:
+            with ui_session() as db:
+                user = self.current_user()
+                path = importer.upload_path(user, self._upload)
+                _, outcomes, raws = importer.preview(db, self._res(), user, path, self.mapping, self.key, self.lang)
+        except ValidationFailed as exc:
+            self.problems = exc.messages(self.lang)
+            return None
+        except PultError as exc:
+            return self.fail(exc)
+        rows = []
+        for outcome, raw in zip(outcomes, raws):
+            row = {"line": str(outcome.line), "op": outcome.op, "op_label": self.t(f"import.op.{outcome.op}"), "err": outcome.errors.get("", "")}
+            for name, value in raw.items():
+                row[f"v_{name}"] = value
+            for name, message in outcome.errors.items():
+                if name:
+                    row[f"e_{name}"] = message
+            rows.append(row)
+        self.rows = rows
+        self.n_bad = sum(1 for o in outcomes if o.op == "error")
+        self.n_ok = len(outcomes) - self.n_bad
+        return None
+
+    @rx.event
+    def start(self):
+        if not self._upload or self.busy:
+            return None
+        self.busy = True
+        try:
+            with ui_session() as db:
+                user = self.current_user()
+                res = self._res()
+                path = importer.upload_path(user, self._upload)
+                headers, _ = importer.read_head(path, 1)
+                mapping = importer.check_mapping(res, headers, self.mapping, self.key, self.lang)
+                importer.require_import(res, user, self.key)
+                run = jobs.enqueue(db, user, "kit.import", {
+                    "resource": self.res_key, "upload": self._upload, "mapping": mapping, "key": self.key, "lang": self.lang,
+                })
+                self.run_id = run.id
+        except ValidationFailed as exc:
+            self.busy = False
+            self.problems = exc.messages(self.lang)
+            return None
+        except PultError as exc:
+            self.busy = False
+            return self.fail(exc)
+        self._read_run()
+        return rx.toast.info(self.t("import.queued"))
+
+    def live_refresh(self) -> None:
+        if self.run_id:
+            self._read_run()
+
+    def _read_run(self) -> None:
+        with ui_session() as db:
+            run = db.get(JobRun, self.run_id)
+            if run is None:
+                return
+            status = run.status.value if hasattr(run.status, "value") else str(run.status)
+            result: dict[str, Any] = run.result or {}
+            self.run = {
+                "status": status,
+                "status_label": self.t(f"jobs.status.{status}"),
+                "progress": str(int(round((run.progress or 0) * 100))),
+                "message": run.message or "",
+                "error": run.error or "",
+                "summary": self.t("import.done", what=self.t(self._res().label or self._res().slug), created=result.get("created", 0),
+                                  updated=result.get("updated", 0), failed=result.get("failed", 0)) if status == "succeeded" else "",
+                "file": f"/api/jobs/{run.id}/file" if run.result_file and status == "succeeded" else "",
+            }
+            self.busy = status in ("queued", "running")
+
+
+def _required(res: Resource, f: Any) -> bool:
+    from app.core.crud import field_required
+
+    return f.name in res.model.model_fields and field_required(res.model, f)
+
+
+# --------------------------------------------------------------------------- components
+def _problem(name: str) -> rx.Component:
+    return rx.cond(ImportState.problems.contains(name), rx.text(ImportState.problems.get(name, ""), color_scheme="red", size="2", id=f"import-problem-{name}"))
+
+
+def _mapping_row(f: rx.Var) -> rx.Component:
+    items = [rx.select.item("—", value=NONE)]
+    return rx.table.row(
+        rx.table.cell(rx.hstack(rx.text(f["label"]), rx.cond(f["required"] == "1", rx.text("*", color_scheme="red")), spacing="1")),
+        rx.table.cell(rx.select.root(
+            rx.select.trigger(placeholder="—", width="100%"),
+            rx.select.content(*items, rx.foreach(ImportState.headers, lambda h: rx.select.item(h, value=h))),
+            value=ImportState.mapping.get(f["name"], NONE),
+            on_change=lambda v: ImportState.set_map(f["name"].to(str), v),
+            size="2", name="map-" + f["name"].to(str),
+        ), id="map-" + f["name"].to(str)),
+    )
+
+
+def _preview_table(res: type[Resource]) -> rx.Component:
+    names = [f.name for f in importer.importable_fields(res())]
+    mapped = {n: ImportState.mapping.contains(n) for n in names}
+
+    def cell(row: rx.Var, name: str) -> rx.Component:
+        return rx.cond(mapped[name], rx.table.cell(rx.vstack(
+            rx.text(row.get(f"v_{name}", ""), size="2"),
+            rx.cond(row.get(f"e_{name}", "") != "", rx.text(row.get(f"e_{name}", ""), color_scheme="red", size="1")),
+            spacing="0",
+        )))
+
+    return rx.table.root(
+        rx.table.header(rx.table.row(
+            rx.table.column_header_cell(tr("import.report.row")),
+            rx.table.column_header_cell(""),
+            *[rx.cond(mapped[n], rx.table.column_header_cell(ImportState.labels.get(n, n))) for n in names],
+        )),
+        rx.table.body(rx.foreach(ImportState.rows, lambda row: rx.table.row(
+            rx.table.cell(row["line"]),
+            rx.table.cell(rx.vstack(
+                rx.badge(row["op_label"], color_scheme=rx.match(row["op"], ("error", "red"), ("update", "blue"), "green")),
+                rx.cond(row.get("err", "") != "", rx.text(row.get("err", ""), color_scheme="red", size="1")),
+                spacing="1",
+            )),
+            *[cell(row, n) for n in names],
+            class_name="import-row-" + row["op"].to(str),
+        ))),
+        variant="surface", size="1", width="100%", id="import-preview",
+    )
+
+
+def import_page(res: type[Resource]) -> rx.Component:
+    upload = rx.upload(
+        rx.vstack(
+            rx.icon("upload", size=28, color=rx.color("gray", 10)),
+            rx.text(tr("import.drop"), size="2"),
+            rx.cond(ImportState.filename != "", rx.badge(ImportState.filename, size="2", id="import-filename")),
+            align="center", spacing="2",
+        ),
+        id=UPLOAD_ID,
+        multiple=False,
+        accept={"text/csv": [".csv"], "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": [".xlsx"]},
+        max_size=importer.MAX_UPLOAD_BYTES,
+        on_drop=ImportState.handle_upload(rx.upload_files(upload_id=UPLOAD_ID)),
+        border=f"1px dashed {rx.color('gray', 7)}", border_radius="8px", padding="1.5em", width="100%", cursor="pointer",
+    )
+    run_box = rx.cond(
+        ImportState.run_id > 0,
+        rx.card(rx.vstack(
+            rx.hstack(rx.badge(ImportState.run.get("status_label", ""), id="import-status"), rx.text(ImportState.run.get("message", ""), size="2", color_scheme="gray"), spacing="2", align="center"),
+            rx.progress(value=ImportState.run.get("progress", "0").to(int), width="100%", id="import-progress"),
+            rx.cond(ImportState.run.get("summary", "") != "", rx.text(ImportState.run.get("summary", ""), weight="medium", id="import-summary")),
+            rx.cond(ImportState.run.get("error", "") != "", rx.text(ImportState.run.get("error", ""), color_scheme="red", size="2")),
+            rx.hstack(
+                rx.cond(ImportState.run.get("file", "") != "", rx.link(rx.button(rx.icon("file-warning", size=14), tr("import.report"), variant="soft", color_scheme="red", size="2"), href=ImportState.run.get("file", ""), is_external=True, id="import-report")),
+                rx.link(rx.button(tr("import.to_list"), variant="soft", size="2"), href=ImportState.back_url),
+                spacing="2",
+            ),
+            spacing="2", width="100%",
+        ), width="100%", id="import-run"),
+    )
+    body = rx.vstack(
+        page_header(ImportState.title, rx.link(rx.button(tr("import.to_list"), variant="soft", size="2"), href=ImportState.back_url)),
+        rx.text(tr("import.help"), size="2", color_scheme="gray"),
+        upload,
+        _problem("file"),
+        rx.cond(ImportState.headers.length() > 0, rx.vstack(
+            rx.grid(
+                rx.vstack(
+                    rx.heading(tr("import.mapping"), size="3"),
+                    rx.table.root(rx.table.body(rx.foreach(ImportState.fields, _mapping_row)), size="1", width="100%", variant="surface"),
+                    _problem("mapping"),
+                    spacing="2", width="100%",
+                ),
+                rx.vstack(
+                    rx.heading(tr("import.key"), size="3"),
+                    rx.text(tr("import.key_help"), size="2", color_scheme="gray"),
+                    rx.select.root(
+                        rx.select.trigger(width="100%"),
+                        rx.select.content(rx.foreach(ImportState.key_options, lambda o: rx.select.item(o[1], value=o[0]))),
+                        value=rx.cond(ImportState.key == "", NONE, ImportState.key),
+                        on_change=ImportState.set_key, id="import-key",
+                    ),
+                    _problem("key"),
+                    spacing="2", width="100%",
+                ),
+                columns="2", spacing="5", width="100%",
+            ),
+            rx.hstack(
+                rx.heading(tr("import.preview"), size="3"),
+                rx.badge(tr("import.preview_ok"), ": ", ImportState.n_ok, color_scheme="green"),
+                rx.badge(tr("import.preview_bad"), ": ", ImportState.n_bad, color_scheme="red", id="import-bad-count"),
+                spacing="2", align="center",
+            ),
+            rx.box(_preview_table(res), width="100%", overflow_x="auto"),
+            rx.hstack(
+                rx.button(rx.icon("play", size=14), tr("import.start"), on_click=ImportState.start, disabled=ImportState.busy | (ImportState.rows.length() == 0), loading=ImportState.busy, id="import-start"),
+                rx.text(tr("import.start_help"), size="2", color_scheme="gray"),
+                spacing="3", align="center",
+            ),
+            spacing="3", width="100%",
+        )),
+        run_box,
+        spacing="4", width="100%", max_width="1200px",
+    )
+    from app.core.ui.list_page import forbidden_box
+
+    return rx.cond(ImportState.forbidden, forbidden_box(), body)
