@@ -3,3 +3,18 @@
 from models.core import AuditLog, Notification, NotificationRule, Role, Setting, User, UserSession  # noqa: F401
 from models.jobs import JobRun, JobStatus, Schedule  # noqa: F401
 from models.stock import Order, OrderStatus, Product, Supply  # noqa: F401
+from models.numbers import (  # noqa: F401
+    CallEvent,
+    Geo,
+    ManagerScope,
+    NumberStat,
+    NumberStatus,
+    NumberTransfer,
+    PhoneNumber,
+    Project,
+    ProjectGeo,
+    ProjectProvider,
+    ProjectSchedule,
+    Provider,
+    SftpHost,
+)

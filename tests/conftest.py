@@ -110,6 +110,8 @@ def _truncate(eng) -> None:
             c.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in others) + " RESTART IDENTITY CASCADE"))
         for name in ordered:
             c.execute(text(f'DELETE FROM "{name}"'))
+        if "number_stat" in present:  # deleting numbers fired the aggregate trigger after it was emptied
+            c.execute(text("DELETE FROM number_stat"))
         for (seq,) in c.execute(text("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")).all():
             c.execute(text(f'ALTER SEQUENCE "{seq}" RESTART'))
 
@@ -122,10 +124,12 @@ def clean(engine, redis_conn) -> Iterator[None]:
     from sqlmodel import Session
 
     from app.core.setup import sync_roles, sync_rules
+    from models.numbers_sql import DEFAULT_STATUSES
 
     with Session(engine) as s:
         sync_roles(s)
         sync_rules(s)
+        s.exec(text(DEFAULT_STATUSES))  # seeded by migration 0006, emptied above
         s.commit()
     yield
 
@@ -190,3 +194,30 @@ def stock_data(db, users):
     a = crud.create_record(db, products, users["admin"], {"name": "Кабель USB-C", "buy_price_eur": "5", "sell_price_rub": "900", "min_stock": "2", "initial_qty": "10", "supplier_name": "Альфа"})
     b = crud.create_record(db, products, users["admin"], {"name": "Роутер Pro", "buy_price_eur": "40", "sell_price_rub": "6500", "min_stock": "5", "initial_qty": "3", "supplier_name": "Бета"})
     return {"cable": a, "router": b}
+
+
+def make_numbers_world(db, manager_id: int) -> dict:
+    """Numbers-panel basics: provider "Своя" in the manager's scope (directly) and "Чужая" outside
+    it, a project fed by each, a geo; the default statuses come from ``clean``."""
+    from models.numbers import Geo, ManagerScope, NumberStatus, Project, ProjectProvider, Provider
+
+    mine = Provider(name="Своя", group_name="Север")
+    other = Provider(name="Чужая", group_name="Юг")
+    geo = Geo(country="RU", region="Москва", city="Москва", name="RU · Москва · Москва")
+    db.add_all([mine, other, geo])
+    db.flush()
+    p_mine, p_other = Project(name="Проект свой"), Project(name="Проект чужой")
+    db.add_all([p_mine, p_other])
+    db.flush()
+    db.add_all([ProjectProvider(project_id=p_mine.id, provider_id=mine.id), ProjectProvider(project_id=p_other.id, provider_id=other.id),
+                ManagerScope(user_id=manager_id, provider_id=mine.id)])
+    db.commit()
+    from sqlmodel import select
+
+    statuses = {s.code: s.id for s in db.exec(select(NumberStatus)).all()}
+    return {"mine": mine.id, "other": other.id, "geo": geo.id, "project": p_mine.id, "other_project": p_other.id, "status": statuses}
+
+
+@pytest.fixture()
+def numbers_world(db, users):
+    return make_numbers_world(db, users["manager"].id)

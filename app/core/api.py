@@ -46,7 +46,7 @@ from app.core.crypto import EncryptedString
 from app.core.db import engine
 from app.core.errors import NotFound, NotAuthenticated, PermissionDenied, PultError, ValidationFailed
 from app.core.i18n import t
-from app.core.query import ListParams, pk_name
+from app.core.query import ListParams, parse_pk, pk_name
 from app.core.redis import redis_client
 from app.core.resource import FormField, Resource, field_python_type, is_enum
 from app.core.telegram_webhook import telegram_router
@@ -210,6 +210,11 @@ class LoginOut(BaseModel):
 
 class BulkIn(BaseModel):
     ids: list[int | str] = Field(examples=[[1, 2, 3]])
+    params: dict[str, Any] = Field(default_factory=dict, description="The action's inputs, if it declares any")
+
+
+class ActionIn(BaseModel):
+    params: dict[str, Any] = Field(default_factory=dict, description="The action's inputs, if it declares any")
 
 
 class ActionOut(BaseModel):
@@ -536,13 +541,18 @@ def _add_action_routes(router: APIRouter, res: Resource, res_cls: type[Resource]
         def row_action(
             request: Request,
             id: str = Path(description=id_desc),
+            body: ActionIn | None = None,
             db: Session = Depends(get_db),
             user: CurrentUser = Depends(current_user),
         ) -> dict[str, Any]:
             lang = request_lang(request)
-            result = crud.run_action(db, res, user, action_name, [id], lang)
-            record = crud.get_record(db, res, user, id)
-            return {"detail": t(result, lang) if result else t("done", lang), "ids": [getattr(record, pk_name(res_cls.model))], "item": item_json(record)}
+            result = crud.run_action(db, res, user, action_name, [id], lang, body.params if body else None)
+            detail = t(result, lang) if result else t("done", lang)
+            try:
+                record = crud.get_record(db, res, user, id)
+            except NotFound:  # the action moved it out of this view (e.g. restored from "Deleted projects")
+                return {"detail": detail, "ids": [parse_pk(res_cls.model, id)], "item": None}
+            return {"detail": detail, "ids": [getattr(record, pk_name(res_cls.model))], "item": item_json(record)}
 
         router.add_api_route(
             f"/{{id}}/actions/{action_name}",
@@ -566,10 +576,10 @@ def _add_action_routes(router: APIRouter, res: Resource, res_cls: type[Resource]
             if spec.job:
                 from app.core.kit_jobs import enqueue_action
 
-                run = enqueue_action(db, user, res.key(), action_name, [str(i) for i in body.ids], lang=lang)
+                run = enqueue_action(db, user, res.key(), action_name, [str(i) for i in body.ids], lang=lang, params=body.params)
                 response.status_code = 202
                 return {"detail": t("jobs.action.queued", lang), "ids": list(body.ids), "item": None, "job_id": run.id}
-            result = crud.run_action(db, res, user, action_name, list(body.ids), lang)
+            result = crud.run_action(db, res, user, action_name, list(body.ids), lang, body.params)
             return {"detail": t(result, lang) if result else t("done", lang), "ids": list(body.ids), "item": None}
 
         router.add_api_route(

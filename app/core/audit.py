@@ -40,7 +40,7 @@ def jsonable(value: Any) -> Any:
     """A JSON-safe copy of a column value for the diff."""
     if isinstance(value, decimal.Decimal):
         return str(value)
-    if isinstance(value, (dt.datetime, dt.date)):
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
         return value.isoformat()
     if isinstance(value, enum.Enum):
         return value.value

@@ -30,7 +30,7 @@ class Settings:
     secret_key: str = field(default_factory=lambda: os.environ.get("PULT_SECRET_KEY", ""))
     panels: tuple[str, ...] = field(
         default_factory=lambda: tuple(
-            p.strip() for p in os.environ.get("PULT_PANELS", "stock").split(",") if p.strip()
+            p.strip() for p in os.environ.get("PULT_PANELS", "stock,numbers").split(",") if p.strip()
         )
     )
     #: A session ends after this many minutes without a request ...

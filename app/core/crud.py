@@ -73,6 +73,8 @@ def field_kind(model: type, f: FormField) -> str:
         return "number"
     if tp in (dt.date, dt.datetime):
         return "date"
+    if tp is dt.time:
+        return "time"
     if is_enum(tp):
         return "select"
     info = model.model_fields.get(f.name)
@@ -155,12 +157,16 @@ def parse_value(model: type, f: FormField, raw: Any) -> tuple[Any, tuple[str, di
             value = value.quantize(Decimal("0.01")) if kind == "money" else value
         elif kind == "date":
             value = dt.date.fromisoformat(str(text_value)[:10])
+        elif kind == "time":
+            if not re.fullmatch(r"\d{1,2}:\d{2}(:\d{2})?", str(text_value)):
+                raise ValueError
+            value = dt.time.fromisoformat(str(text_value).zfill(5) if len(str(text_value)) == 4 else str(text_value))
         elif kind == "select":
             options = field_options(model, f)
             if options and str(text_value) not in {v for v, _ in options}:
                 return None, ("error.choice", {})
             tp = field_python_type(model, f.name)
-            value = tp(str(text_value)) if is_enum(tp) else str(text_value)
+            value = tp(str(text_value)) if is_enum(tp) or tp is int else str(text_value)
         elif kind == "phone":
             value = normalise_phone(str(text_value))
             if value is None:
@@ -168,7 +174,7 @@ def parse_value(model: type, f: FormField, raw: Any) -> tuple[Any, tuple[str, di
         else:
             value = str(text_value)
     except (ValueError, InvalidOperation, TypeError):
-        key = {"int": "error.int", "relation": "error.relation", "date": "error.date"}.get(kind, "error.number")
+        key = {"int": "error.int", "relation": "error.relation", "date": "error.date", "time": "error.time"}.get(kind, "error.number")
         return None, (key, {})
     if kind in ("int", "number", "money"):
         if f.min is not None and value < f.min:
@@ -381,8 +387,38 @@ def restore_record(db: Session, res: type[Resource] | Resource, user: CurrentUse
     return record
 
 
+def parse_action_params(db: Session, r: Resource, user: CurrentUser, name: str, raw: dict[str, Any] | None) -> dict[str, Any]:
+    """Parse an action's declared ``params`` like form fields; unknown keys are ignored."""
+    spec = r.actions[name]
+    values: dict[str, Any] = {}
+    errors: dict[str, tuple[str, dict]] = {}
+    raw = raw or {}
+    for f in spec.params:
+        value, error = parse_value(r.model, f, raw.get(f.name))
+        if error is None and f.kind == "relation" and value is not None:
+            try:
+                get_record(db, _instance(RESOURCES[f.resource]), user, value)
+            except (NotFound, PermissionDenied):
+                error = ("error.relation", {})
+        if error:
+            errors[f.name] = error
+        else:
+            values[f.name] = value
+    if errors:
+        raise ValidationFailed(errors)
+    return values
+
+
+def action_options(db: Session, user: CurrentUser, f: FormField, limit: int = 200) -> list[tuple[str, str]]:
+    """(value, label) choices of an action parameter: declared options, or a relation's records."""
+    if f.kind == "relation" and f.resource:
+        return [(str(i), title) for i, title in search_options(db, RESOURCES[f.resource], user, "", limit=limit)]
+    return [(v, label) for v, label in (f.options or ())]
+
+
 @_rolls_back
-def run_action(db: Session, res: type[Resource] | Resource, user: CurrentUser, name: str, ids: list[Any], lang: str = "ru") -> str | None:
+def run_action(db: Session, res: type[Resource] | Resource, user: CurrentUser, name: str, ids: list[Any], lang: str = "ru",
+               params: dict[str, Any] | None = None) -> str | None:
     """Run a declared action on the given records, all or nothing, after checking ``can`` for each."""
     r = _instance(res)
     spec = r.actions.get(name)
@@ -390,6 +426,7 @@ def run_action(db: Session, res: type[Resource] | Resource, user: CurrentUser, n
         raise NotFound()
     if not r.can(user, name):
         raise PermissionDenied()
+    parsed = parse_action_params(db, r, user, name, params)
     records = []
     for record_id in ids:
         record = get_record(db, r, user, record_id, for_update=True)
@@ -397,14 +434,19 @@ def run_action(db: Session, res: type[Resource] | Resource, user: CurrentUser, n
         records.append(record)
     if not records:
         raise ValidationFailed.one("", "error.generic")
-    ctx = ActionContext(db, user, lang)
+    ctx = ActionContext(db, user, lang, parsed)
     result = getattr(r, name)(ctx, records)
     db.flush()
     if spec.audit:
-        audit.record(db, user, name, r.key(), pk_of(records[0]) if len(records) == 1 else None, {"ids": [pk_of(x) for x in records]})
+        audit.record(db, user, name, r.key(), pk_of(records[0]) if len(records) == 1 else None,
+                     {"ids": [pk_of(x) for x in records], **({"params": params_json(parsed)} if parsed else {})})
     bus.mark(db, r.model.__tablename__, [pk_of(x) for x in records], name)
     _commit(db, r)
     return result
+
+
+def params_json(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.value if hasattr(v, "value") else v if isinstance(v, (int, float, str, bool)) or v is None else str(v)) for k, v in values.items()}
 
 
 def search_options(db: Session, res: type[Resource] | Resource, user: CurrentUser, q: str, limit: int = 20) -> list[tuple[int, str]]:

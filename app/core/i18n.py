@@ -114,6 +114,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "error.required": ("Обязательное поле", "This field is required"),
     "error.int": ("Введите целое число", "Enter a whole number"),
     "error.number": ("Введите число", "Enter a number"),
+    "error.time": ("Время в формате ЧЧ:ММ", "Time as HH:MM"),
     "error.date": ("Введите дату ГГГГ-ММ-ДД", "Enter a date as YYYY-MM-DD"),
     "error.min": ("Не меньше {min}", "Must be at least {min}"),
     "error.max": ("Не больше {max}", "Must be at most {max}"),

@@ -22,7 +22,7 @@ from __future__ import annotations
 import enum
 import typing
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from sqlmodel import Session, SQLModel
@@ -237,6 +237,9 @@ class ActionSpec:
     visible: Callable[[Any], bool] | None = None
     #: False when the service the action calls writes its own audit row.
     audit: bool = True
+    #: Inputs asked for in the confirmation (e.g. the new status): parsed like form fields and
+    #: handed to the action as ``ctx.params``. Select and relation kinds are offered as a list.
+    params: tuple[FormField, ...] = ()
 
 
 def action(
@@ -249,6 +252,7 @@ def action(
     color: str = "accent",
     visible: Callable[[Any], bool] | None = None,
     audit: bool = True,
+    params: Iterable[FormField] = (),
 ) -> Callable[[Callable], Callable]:
     """Declare a resource method ``fn(self, ctx, records) -> str | None`` as a row and/or bulk action.
 
@@ -257,11 +261,15 @@ def action(
 
     ``job=True``: a bulk run (a selection, or every record matching the list's filters) goes to an
     RQ worker as the ``kit.action`` job, in chunks of records with a progress bar; a record that
-    fails is reported without stopping the others. A single-row run stays immediate.
+    fails is reported without stopping the others. A single-row run stays immediate. On big tables
+    define ``<name>_many(self, ctx, ids) -> int`` as well: the job then hands it chunks of ids to
+    change with one set-based statement each (it must re-apply ``list_query`` itself).
+
+    ``params``: inputs the confirmation asks for, given to the action as ``ctx.params``.
     """
 
     def wrap(fn: Callable) -> Callable:
-        fn.__pult_action__ = ActionSpec(fn.__name__, label, bulk, row, confirm, job, color, visible, audit)
+        fn.__pult_action__ = ActionSpec(fn.__name__, label, bulk, row, confirm, job, color, visible, audit, tuple(params))
         return fn
 
     return wrap
@@ -274,6 +282,8 @@ class ActionContext:
     db: Session
     user: CurrentUser
     lang: str = "ru"
+    #: An action's parsed ``params`` (empty for save hooks).
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- resource

@@ -32,9 +32,12 @@ from app.core.query import ListParams
 from app.core.registry import PANELS, RESOURCES, load_panels, resource
 from app.core.setup import sync_roles
 from app.panels.stock import services
+from app.panels.numbers.roles import ROLES as NUMBERS_ROLES
 from app.panels.stock.roles import ROLES as STOCK_ROLES
 from models.core import AuditLog, NotificationRule, Role, User
 from models.jobs import Schedule
+from models.numbers_sql import DEFAULT_STATUSES
+from tests.conftest import make_numbers_world
 
 load_panels()
 
@@ -44,9 +47,9 @@ ANON = None
 
 # --------------------------------------------------------------------------- the expected truth
 def declared_permissions() -> dict[str, set[str]]:
-    """Role → permissions, merged from the admin panel's and the stock panel's declarations."""
+    """Role → permissions, merged from the admin, stock and numbers panels' declarations."""
     merged: dict[str, set[str]] = {}
-    for roles in (ADMIN_PANEL.roles, STOCK_ROLES):
+    for roles in (ADMIN_PANEL.roles, STOCK_ROLES, NUMBERS_ROLES):
         for name, (_label, perms) in roles.items():
             merged.setdefault(name, set()).update(perms)
     return merged
@@ -172,8 +175,59 @@ class Records:
     #: One sequence for the module: the tests share a database, so names must never repeat.
     n = itertools.count(1)
 
-    def __init__(self, db) -> None:
+    def __init__(self, db, world: dict | None = None) -> None:
         self.db = db
+        self.world = world or {}
+
+    def _add(self, row: Any) -> Any:
+        self.db.add(row)
+        self.db.commit()
+        return row
+
+    def number(self) -> Any:
+        """A number of the manager's own provider (in scope: the check left is the permission)."""
+        return crud.create_record(self.db, resource("numbers.numbers"), SYSTEM, {
+            "phone": f"+7999{next(self.n):07d}", "provider_id": self.world["mine"], "project_id": self.world["project"]})
+
+    def numbers_target(self, key: str, op: str, n: int) -> Any:
+        from models.base import utcnow
+        from models.numbers import CallEvent, Geo, ManagerScope, NumberStatus, NumberTransfer, Project, ProjectProvider, ProjectSchedule, Provider, SftpHost
+
+        w = self.world
+        if key == "numbers.numbers":
+            return self.number().id
+        if key in ("numbers.projects", "numbers.deleted_projects"):
+            deleted = op == "restore" or key == "numbers.deleted_projects"
+            p = self._add(Project(name=f"Проект {n}", deleted_at=utcnow() if deleted else None))
+            self._add(ProjectProvider(project_id=p.id, provider_id=w["mine"]))
+            return p.id
+        if key == "numbers.providers":
+            p = self._add(Provider(name=f"Поставщик {n}"))
+            self._add(ManagerScope(user_id=w["manager_id"], provider_id=p.id))
+            return p.id
+        if key == "numbers.geo":
+            return self._add(Geo(country="RU", region=f"Регион {n}", name=f"RU · Регион {n}")).id
+        if key == "numbers.statuses":
+            return self._add(NumberStatus(code=f"st{n}", name=f"Статус {n}")).id
+        if key == "numbers.schedules":
+            import datetime as dt
+
+            return self._add(ProjectSchedule(project_id=w["project"], weekday=2, start_time=dt.time(9), end_time=dt.time(18))).id
+        if key == "numbers.calls":
+            return self._add(CallEvent(number_id=self.number().id, call_id=f"c{n}", event="incoming")).id
+        if key == "numbers.transfers":
+            return self._add(NumberTransfer(direction="import", user_id=w["manager_id"])).id
+        if key == "numbers.sftp":
+            return self._add(SftpHost(name=f"sftp{n}", host="127.0.0.1", username="u")).id
+        if key == "numbers.scopes":
+            return self._add(ManagerScope(user_id=w["manager_id"], group_name=f"G{n}")).id
+        raise AssertionError(key)
+
+    def params(self, key: str, action: str) -> dict[str, Any]:
+        """Inputs of actions that declare ``params``."""
+        if (key, action) == ("numbers.numbers", "set_status"):
+            return {"status_id": self.world["status"]["in_work"]}
+        return {}
 
     def product(self, trashed: bool = False) -> Any:
         p = crud.create_record(
@@ -187,6 +241,8 @@ class Records:
     def target(self, key: str, op: str) -> Any:
         """The primary key of a fresh record ``op`` can act on (a trashed one for ``restore``)."""
         db, n = self.db, next(self.n)
+        if key.startswith("numbers."):
+            return self.numbers_target(key, op, n)
         if key == "stock.products":
             return self.product(trashed=op == "restore").id
         if key == "stock.supplies":
@@ -240,6 +296,19 @@ class Records:
             return {"event": "stock.order_status", "role": "user", "channel": "inapp"} if creating else {"enabled": False}
         if key == "admin.schedules":
             return {"name": f"s{n}", "kind": "kit.export", "cron": "0 3 * * *"} if creating else {"cron": "0 4 * * *"}
+        w = self.world
+        numbers = {
+            "numbers.numbers": ({"phone": f"+7999{n:07d}", "provider_id": w.get("mine"), "project_id": w.get("project")}, {"status_id": w.get("status", {}).get("in_work")}),
+            "numbers.projects": ({"name": f"Проект п{n}"}, {"description": "Новое описание"}),
+            "numbers.providers": ({"name": f"Поставщик п{n}", "group_name": "Север"}, {"contact": "+7 495 000-00-00"}),
+            "numbers.geo": ({"country": "RU", "region": f"Регион п{n}"}, {"city": "Тверь"}),
+            "numbers.statuses": ({"code": f"p{n}", "name": f"Статус п{n}", "kind": "work"}, {"name": "Другое имя"}),
+            "numbers.schedules": ({"project_id": w.get("project"), "weekday": "1", "start_time": "09:00", "end_time": "18:00"}, {"end_time": "19:00"}),
+            "numbers.sftp": ({"name": f"sftp п{n}", "host": "127.0.0.1", "port": 22, "username": "u", "remote_dir": "/", "direction": "import", "file_mask": "*.csv"}, {"port": 2222}),
+            "numbers.scopes": ({"user_id": w.get("manager_id"), "group_name": f"Гр{n}"}, {}),
+        }
+        if key in numbers:
+            return numbers[key][0 if creating else 1]
         raise AssertionError(f"tests/api/test_permission_matrix.py: add a {op} payload for the new resource {key!r}")
 
 
@@ -279,9 +348,9 @@ def api_leg(ctx: dict, key: str, op: str, target: Any, payload: dict | None) -> 
     elif op == "restore":
         calls = [("POST", f"{base}/{target}/restore", None)]
     elif op.startswith("action:"):
-        calls = [("POST", f"{base}/{target}/actions/{op.split(':')[1]}", None)]
+        calls = [("POST", f"{base}/{target}/actions/{op.split(':')[1]}", {"params": ctx["params"](key, op.split(":")[1])})]
     elif op.startswith("bulk:"):
-        calls = [("POST", f"{base}/actions/{op.split(':')[1]}", {"ids": [target]})]
+        calls = [("POST", f"{base}/actions/{op.split(':')[1]}", {"ids": [target], "params": ctx["params"](key, op.split(":")[1])})]
     elif op == "import":
         calls = [("POST", f"{base}/import", payload)]
     else:
@@ -332,7 +401,7 @@ def service_leg(ctx: dict, key: str, op: str, target: Any, payload: dict | None)
         elif op == "import":
             importer.require_import(res(), user, "")
         else:
-            crud.run_action(db, res, user, op.split(":")[1], [target])
+            crud.run_action(db, res, user, op.split(":")[1], [target], params=ctx["params"](key, op.split(":")[1]))
     except PermissionDenied:
         return "denied"
     finally:
@@ -362,6 +431,7 @@ def env(engine, redis_conn, api_app) -> Iterator[SimpleNamespace]:
     redis_conn.flushdb()
     with Session(engine, expire_on_commit=False) as db:
         sync_roles(db)
+        db.exec(text(DEFAULT_STATUSES))
         rows = {role: User(username=role, hashed_password=auth.hash_password(f"{role}-pass"), role=role) for role in ROLES}
         db.add_all(rows.values())
         db.commit()
@@ -373,7 +443,8 @@ def env(engine, redis_conn, api_app) -> Iterator[SimpleNamespace]:
                 assert r.status_code == 200, r.text
                 headers[role] = {"Authorization": f"Bearer {r.json()['token']}"}
             client.cookies.clear()
-            yield SimpleNamespace(db=db, client=client, users=users, headers=headers)
+            world = {**make_numbers_world(db, users["manager"].id), "manager_id": users["manager"].id}
+            yield SimpleNamespace(db=db, client=client, users=users, headers=headers, world=world)
 
 
 # --------------------------------------------------------------------------- tests
@@ -420,8 +491,8 @@ OWNERSHIP_SCOPED = {"admin.jobs"}
 @pytest.mark.parametrize("role", [*ROLES, ANON], ids=[*ROLES, "anonymous"])
 @pytest.mark.parametrize("key", sorted(set(RESOURCES) - OWNERSHIP_SCOPED))
 def test_matrix(key, role, env):
-    records = Records(env.db)
-    ctx = {"client": env.client, "headers": env.headers[role], "db": env.db, "user": env.users.get(role)}
+    records = Records(env.db, env.world)
+    ctx = {"client": env.client, "headers": env.headers[role], "db": env.db, "user": env.users.get(role), "params": records.params}
     wrong = []
     for op in operations(RESOURCES[key]):
         allowed = expected(role, key, op)

@@ -20,7 +20,13 @@ from app.core.ui.form import FormState
 from app.core.ui.list_state import ListState
 
 FORBIDDEN = t("forbidden")
-UPDATES = {"admin.schedules": {"cron": "0 4 * * *"}, "admin.rules": {"enabled": ""}, "admin.roles": {"label": "changed"}, "stock.orders": {"customer_name": "X"}, "admin.users": {"full_name": "X"}}
+UPDATES = {
+    "admin.schedules": {"cron": "0 4 * * *"}, "admin.rules": {"enabled": ""}, "admin.roles": {"label": "changed"},
+    "stock.orders": {"customer_name": "X"}, "admin.users": {"full_name": "X"},
+    "numbers.numbers": {"status_id": "2"}, "numbers.projects": {"description": "X"}, "numbers.providers": {"contact": "X"},
+    "numbers.geo": {"city": "Тверь"}, "numbers.statuses": {"name": "X"}, "numbers.schedules": {"end_time": "19:00"},
+    "numbers.sftp": {"port": "2222"},
+}
 _seq = itertools.count()
 
 
@@ -35,6 +41,7 @@ def _states(token: str):
 
 def _payload(res_key: str, ctx: dict) -> dict[str, str]:
     n = next(_seq)
+    w = ctx["numbers"]
     return {
         "stock.products": {"name": f"UI product {n}", "sell_price_rub": "100", "min_stock": "0"},
         "stock.supplies": {"product_id": str(ctx["product"].id), "qty": "1"},
@@ -43,6 +50,14 @@ def _payload(res_key: str, ctx: dict) -> dict[str, str]:
         "admin.roles": {"name": f"ui_role_{n}", "label": "UI", "permissions": "stock.products.view"},
         "admin.rules": {"event": "stock.order_status", "role": "user", "channel": "inapp", "enabled": "1"},
         "admin.schedules": {"name": f"ui_sched_{n}", "kind": "kit.export", "cron": "0 3 * * *", "enabled": "1"},
+        "numbers.numbers": {"phone": f"+7999{n:07d}", "provider_id": str(w["mine"]), "project_id": str(w["project"])},
+        "numbers.projects": {"name": f"UI project {n}"},
+        "numbers.providers": {"name": f"UI provider {n}", "group_name": "Север"},
+        "numbers.geo": {"country": "RU", "region": f"Регион {n}"},
+        "numbers.statuses": {"code": f"ui{n}", "name": f"UI {n}", "kind": "work", "color": "blue", "position": "5"},
+        "numbers.schedules": {"project_id": str(w["project"]), "weekday": "1", "start_time": "09:00", "end_time": "18:00"},
+        "numbers.sftp": {"name": f"ui_sftp_{n}", "host": "127.0.0.1", "port": "22", "username": "u", "remote_dir": "/", "direction": "import", "file_mask": "*.csv"},
+        "numbers.scopes": {"user_id": str(w["manager_id"]), "group_name": f"G{n}"},
     }[res_key]
 
 
@@ -51,6 +66,12 @@ def _record_for(res_key: str, db, ctx: dict, users) -> str:
     from app.core import crud
 
     record = crud.create_record(db, RESOURCES[res_key], users["admin"], _payload(res_key, ctx))
+    if res_key in ("numbers.projects", "numbers.providers"):  # inside the manager's scope, so the check is the permission
+        from models.numbers import ManagerScope, ProjectProvider
+
+        link = ProjectProvider(project_id=record.id, provider_id=ctx["numbers"]["mine"]) if res_key == "numbers.projects" else ManagerScope(user_id=ctx["numbers"]["manager_id"], provider_id=record.id)
+        db.add(link)
+        db.commit()
     return str(crud.pk_of(record))
 
 
@@ -67,8 +88,8 @@ def tokens(db, users):
 
 
 @pytest.mark.parametrize("role", ["admin", "manager", "user"])
-def test_ui_handlers_enforce_permissions(role, db, users, tokens, stock_data):
-    ctx = {"product": stock_data["cable"]}
+def test_ui_handlers_enforce_permissions(role, db, users, tokens, stock_data, numbers_world):
+    ctx = {"product": stock_data["cable"], "numbers": {**numbers_world, "manager_id": users["manager"].id}}
     user = users[role]
     checked = 0
     for res_key, res in RESOURCES.items():
@@ -98,7 +119,10 @@ def test_ui_handlers_enforce_permissions(role, db, users, tokens, stock_data):
             if rid is None:
                 continue
             lst.res_key, lst.pending, lst.pending_ids = res_key, op, [rid]
+            lst.param_fields = [{"name": f.name} for f in res.actions[op].params] if op in res.actions else []
+            lst.param_values = {f.name: str(numbers_world["status"]["in_work"]) for f in res.actions[op].params} if op in res.actions else {}
             out = lst.run_pending()
+            assert not lst.param_errors, (role, res_key, op, lst.param_errors)
             assert _refused(out, lst) == (not user.has_perm(res.perm(op))), (role, res_key, op, repr(out)[:300])
             checked += 1
     assert checked >= 15

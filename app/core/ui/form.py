@@ -195,7 +195,7 @@ def field_control(res: type[Resource], f: FormField) -> rx.Component:
     if kind == "secret":
         return rx.input(value=value, on_change=on_change, type="password", auto_complete="new-password",
                         placeholder=rx.cond(FormState.secrets_set.contains(f.name), "*** (задано, оставьте пустым)", ""), **common)
-    input_type = {"int": "number", "number": "text", "money": "text", "date": "date", "password": "password", "phone": "tel"}.get(kind, "text")
+    input_type = {"int": "number", "number": "text", "money": "text", "date": "date", "time": "time", "password": "password", "phone": "tel"}.get(kind, "text")
     extra = {"input_mode": "decimal"} if kind in ("number", "money") else {}
     slot = [rx.input.slot(CURRENCY_SIGNS.get(f.currency, f.currency))] if kind == "money" and f.currency else []
     return rx.input(*slot, value=value, on_change=on_change, type=input_type, disabled=disabled, auto_complete="new-password" if kind == "password" else "off", **extra, **common)

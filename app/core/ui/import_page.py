@@ -43,6 +43,7 @@ class ImportState(AuthState):
     busy: bool = False
     run_id: int = 0
     run: dict[str, str] = {}
+    run_progress: int = 0
     _upload: str = ""  # the stored file's token (backend only)
 
     def _res(self) -> Resource:
@@ -186,13 +187,13 @@ class ImportState(AuthState):
             self.run = {
                 "status": status,
                 "status_label": self.t(f"jobs.status.{status}"),
-                "progress": str(int(round((run.progress or 0) * 100))),
                 "message": run.message or "",
                 "error": run.error or "",
                 "summary": self.t("import.done", what=self.t(self._res().label or self._res().slug), created=result.get("created", 0),
                                   updated=result.get("updated", 0), failed=result.get("failed", 0)) if status == "succeeded" else "",
                 "file": f"/api/jobs/{run.id}/file" if run.result_file and status == "succeeded" else "",
             }
+            self.run_progress = int(round((run.progress or 0) * 100))
             self.busy = status in ("queued", "running")
 
 
@@ -271,7 +272,7 @@ def import_page(res: type[Resource]) -> rx.Component:
         ImportState.run_id > 0,
         rx.card(rx.vstack(
             rx.hstack(rx.badge(ImportState.run.get("status_label", ""), id="import-status"), rx.text(ImportState.run.get("message", ""), size="2", color_scheme="gray"), spacing="2", align="center"),
-            rx.progress(value=ImportState.run.get("progress", "0").to(int), width="100%", id="import-progress"),
+            rx.progress(value=ImportState.run_progress, width="100%", id="import-progress"),
             rx.cond(ImportState.run.get("summary", "") != "", rx.text(ImportState.run.get("summary", ""), weight="medium", id="import-summary")),
             rx.cond(ImportState.run.get("error", "") != "", rx.text(ImportState.run.get("error", ""), color_scheme="red", size="2")),
             rx.hstack(

@@ -72,6 +72,11 @@ class ListState(AuthState):
     confirm_text: str = ""
     pending: str = ""
     pending_ids: list[str] = []
+    # inputs an action asks for (``@action(params=...)``)
+    param_fields: list[dict[str, str]] = []
+    param_options: dict[str, list[list[str]]] = {}
+    param_values: dict[str, str] = {}
+    param_errors: dict[str, str] = {}
 
     # -- loading ------------------------------------------------------------------
     def _res(self) -> Resource:
@@ -270,14 +275,32 @@ class ListState(AuthState):
         else:
             self.confirm_text = self.t("confirm.action", action=self.t(res.actions[name].label), n=n)
         spec = res.actions.get(name)
-        if spec is not None and not spec.confirm:
+        self.param_fields, self.param_options, self.param_values, self.param_errors = [], {}, {}, {}
+        if spec is not None and spec.params:
+            from app.core.display import label_for
+
+            try:
+                with ui_session() as db:
+                    user = self.current_user()
+                    for f in spec.params:
+                        self.param_fields.append({"name": f.name, "label": label_for(type(res), f.name, f.label, self.lang)})
+                        self.param_options[f.name] = [[v, self.t(lbl)] for v, lbl in crud.action_options(db, user, f)]
+            except PultError as exc:
+                return self.fail(exc)
+        elif spec is not None and not spec.confirm:
             return ListState.run_pending
         self.confirm_open = True
+
+    @rx.event
+    def set_param(self, name: str, value: str | list[str]):
+        self.param_values[name] = value if isinstance(value, str) else (value[0] if value else "")
+        self.param_errors.pop(name, None)
 
     @rx.event
     def cancel_confirm(self):
         self.confirm_open = False
         self.pending, self.pending_ids = "", []
+        self.param_fields, self.param_values, self.param_errors = [], {}, {}
 
     @rx.event
     def run_pending(self):
@@ -285,14 +308,16 @@ class ListState(AuthState):
         name = self.pending
         self.confirm_open = False
         spec = res.actions.get(name)
+        params = dict(self.param_values)
         try:
             with ui_session() as db:
                 user = self.current_user()
                 if spec is not None and spec.job and not self.pending_ids:
                     from app.core.kit_jobs import enqueue_action
 
-                    enqueue_action(db, user, self.res_key, name, None if self.all_matching else list(self.selected), self._view(), self.lang)
+                    enqueue_action(db, user, self.res_key, name, None if self.all_matching else list(self.selected), self._view(), self.lang, params)
                     self.pending, self.selected, self.all_matching = "", [], False
+                    self.param_fields, self.param_values = [], {}
                     return rx.toast.info(self.t("jobs.action.queued"))
                 ids = self.pending_ids or self._target_ids(db, user)
                 if name == "delete":
@@ -304,11 +329,20 @@ class ListState(AuthState):
                         crud.restore_record(db, res, user, i)
                     message = self.t("restored")
                 else:
-                    result = crud.run_action(db, res, user, name, ids, self.lang)
+                    result = crud.run_action(db, res, user, name, ids, self.lang, params)
                     message = self.t(result) if result else self.t("done")
+        except ValidationFailed as exc:
+            messages = exc.messages(self.lang)
+            if self.param_fields and set(messages) & {f["name"] for f in self.param_fields}:
+                self.param_errors = messages  # keep the dialog open with the message under the input
+                self.confirm_open = True
+                return None
+            self.pending, self.pending_ids = "", []
+            return [self.fail(exc), ListState.refresh]
         except PultError as exc:
             self.pending, self.pending_ids = "", []
             return [self.fail(exc), ListState.refresh]
+        self.param_fields, self.param_values = [], {}
         self.pending, self.pending_ids = "", []
         self.selected, self.all_matching = [], False
         return [rx.toast.success(message), ListState.refresh]

@@ -19,11 +19,12 @@ def page_header(title: rx.Var | str, *right: rx.Component) -> rx.Component:
     return rx.hstack(rx.heading(title, size="6"), rx.spacer(), *right, width="100%", align="center", padding_bottom="0.75em")
 
 
-def confirm_dialog(open_var: rx.Var, text: rx.Var, on_ok, on_cancel) -> rx.Component:
+def confirm_dialog(open_var: rx.Var, text: rx.Var, on_ok, on_cancel, *body: rx.Component) -> rx.Component:
     return rx.alert_dialog.root(
         rx.alert_dialog.content(
             rx.alert_dialog.title(tr("confirm.title")),
             rx.alert_dialog.description(text),
+            *body,
             rx.hstack(
                 rx.alert_dialog.cancel(rx.button(tr("cancel"), variant="soft", color_scheme="gray", on_click=on_cancel)),
                 rx.alert_dialog.action(rx.button(tr("confirm.ok"), on_click=on_ok, id="confirm-ok")),

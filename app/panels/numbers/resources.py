@@ -1,0 +1,408 @@
+"""Numbers panel resources (seed 004): numbers, projects, deleted projects, providers, geo,
+statuses, schedules, call history, transfers, SFTP hosts and managers' scopes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from app.core.auth import CurrentUser
+from app.core.errors import ValidationFailed
+from app.core.resource import ActionContext, FormField, Resource, action, col, fields, filters
+from app.panels.numbers import scope, services
+from models.numbers import (
+    CallEvent,
+    Geo,
+    ManagerScope,
+    NumberStatus,
+    NumberTransfer,
+    PhoneNumber,
+    Project,
+    ProjectSchedule,
+    Provider,
+    SftpHost,
+    StatusKind,
+)
+
+WEEKDAYS = [(str(i), f"numbers.weekday.{i}") for i in range(7)]
+
+
+def _status_color(record: Any) -> str | None:
+    return services.names("status_color").get(record.status_id) or "gray"
+
+
+class Numbers(Resource, model=PhoneNumber):
+    label, label_one, icon = "numbers.numbers", "numbers.number", "phone"
+    search = ["phone"]
+    default_sort = "-id"
+    page_size = 50
+    columns = [
+        col("phone").sortable().link(),
+        col("status_id", "numbers.status").value(lambda n: services.name_of("status", n.status_id)).badge(_status_color),
+        col("project_id", "numbers.project").value(lambda n: services.name_of("project", n.project_id)),
+        col("provider_id", "numbers.provider").value(lambda n: services.name_of("provider", n.provider_id)),
+        col("geo_id", "numbers.geo").value(lambda n: services.name_of("geo", n.geo_id)),
+        col("created_at").datetime().sortable(),
+        col("status_changed_at", "numbers.status_changed_at").datetime().sortable().hide(),
+        col("last_call_at", "numbers.last_call_at").datetime().hide(),
+        col("id").sortable().hide(),
+    ]
+    filters = [
+        filters.relation("project_id", "numbers.projects", "numbers.project"),
+        filters.relation("provider_id", "numbers.providers", "numbers.provider"),
+        filters.relation("geo_id", "numbers.geo", "numbers.geo"),
+        filters.relation("status_id", "numbers.statuses", "numbers.status"),
+        filters.date("created_at"),
+        filters.date("status_changed_at", "numbers.status_changed_at"),
+    ]
+    form = [
+        fields.section("numbers.section.number", [
+            fields.phone("phone", create_only=True),
+            fields.relation("status_id", "numbers.statuses", label="numbers.status", required=False, help="numbers.status_help"),
+            fields.relation("project_id", "numbers.projects", label="numbers.project"),
+            fields.relation("provider_id", "numbers.providers", label="numbers.provider"),
+            fields.relation("geo_id", "numbers.geo", label="numbers.geo"),
+        ]),
+    ]
+    detail_fields = ["phone", "status_id", "project_id", "provider_id", "geo_id", "created_at", "status_changed_at", "last_call_at"]
+    related = [("numbers.calls", "numbers.calls", "number_id")]
+
+    def list_query(self, user: CurrentUser, stmt: Any) -> Any:
+        return stmt.where(scope.provider_clause(user, PhoneNumber.provider_id))
+
+    def validate(self, ctx: ActionContext, values: dict[str, Any], record: Any | None) -> dict[str, tuple[str, dict]]:
+        errors: dict[str, tuple[str, dict]] = {}
+        provider = values.get("provider_id", getattr(record, "provider_id", None))
+        if not scope.sees_all(ctx.user) and provider is None:
+            errors["provider_id"] = ("error.required", {})  # a manager's number must stay in their scope
+        return errors
+
+    def before_save(self, ctx: ActionContext, record: Any, changes: dict[str, Any], creating: bool) -> None:
+        if record.status_id is None:
+            record.status_id = services.default_status_id(ctx.db)
+        if not creating and "status_id" in changes and changes["status_id"] is not None:
+            record.status_changed_at = dt.datetime.now(dt.timezone.utc)
+
+    def title(self, record: Any) -> str:
+        return record.phone
+
+    @action("numbers.set_status", bulk=True, row=True, job=True, confirm=True,
+            params=[fields.relation("status_id", "numbers.statuses", label="numbers.new_status", required=True)])
+    def set_status(self, ctx: ActionContext, records: list[PhoneNumber]) -> str:
+        status_id = ctx.params["status_id"]
+        now = dt.datetime.now(dt.timezone.utc)
+        for number in records:
+            if number.status_id != status_id:
+                number.status_id, number.status_changed_at = status_id, now
+        return "numbers.status_set"
+
+    def set_status_many(self, ctx: ActionContext, ids: list[Any]) -> int:
+        """The bulk job's set-based path: one UPDATE per chunk of ids (scope re-applied)."""
+        return services.set_status_many(ctx.db, ctx.user, ids, ctx.params["status_id"])
+
+
+class Projects(Resource, model=Project):
+    label, label_one, icon = "numbers.projects", "numbers.project", "folder-kanban"
+    search = ["name", "description"]
+    default_sort = "name"
+    columns = [
+        col("name").sortable().link(),
+        col("is_active", "numbers.active").boolean().sortable(),
+        col("description").hide(),
+        col("created_at").datetime().sortable(),
+    ]
+    filters = [filters.ternary("is_active", "numbers.active"), filters.date("created_at")]
+    form = [fields.section("numbers.section.project", ["name", fields.textarea("description"), fields.boolean("is_active", label="numbers.active", default=True)])]
+    related = [("numbers.schedules", "numbers.schedules", "project_id"), ("numbers.numbers", "numbers.numbers", "project_id")]
+
+    def list_query(self, user: CurrentUser, stmt: Any) -> Any:
+        return stmt.where(scope.project_clause(user, Project.id, Project.created_by_id))
+
+    def before_save(self, ctx: ActionContext, record: Any, changes: dict[str, Any], creating: bool) -> None:
+        if creating:
+            record.created_by_id = ctx.user.id
+
+    def before_delete(self, ctx: ActionContext, record: Any) -> None:
+        """Soft delete: the project moves to "Deleted projects" with its numbers kept."""
+
+
+class DeletedProjects(Resource, model=Project):
+    """Seed 004's "Deleted projects" page: restore one, or archive it for good."""
+
+    slug = "deleted_projects"
+    label, label_one, icon = "numbers.deleted_projects", "numbers.project", "archive-restore"
+    operations = frozenset({"view"})
+    search = ["name"]
+    default_sort = "-deleted_at"
+    pagination = "offset"
+    columns = [
+        col("name").link(),
+        col("deleted_at", "numbers.deleted_at").datetime().sortable(),
+        col("archived_at", "numbers.archived_at").datetime().sortable().badge(lambda p: "gray" if p.archived_at else None),
+        col("created_at").datetime().sortable().hide(),
+    ]
+    filters = [filters.date("deleted_at", "numbers.deleted_at")]
+    detail_fields = ["name", "description", "deleted_at", "archived_at", "created_at"]
+
+    @classmethod
+    def has_soft_delete(cls) -> bool:
+        return False  # this list *is* the trash: no second trash filter on top
+
+    def list_query(self, user: CurrentUser, stmt: Any) -> Any:
+        return stmt.where(Project.deleted_at.is_not(None), scope.project_clause(user, Project.id, Project.created_by_id))
+
+    @action("numbers.restore_project", bulk=True, confirm=True, color="green", visible=lambda p: p.archived_at is None)
+    def bring_back(self, ctx: ActionContext, records: list[Project]) -> str:
+        for project in records:
+            if project.archived_at is not None:
+                raise ValidationFailed.one("", "numbers.archived_cannot_restore", name=project.name)
+            project.deleted_at = None
+        return "numbers.project_restored"
+
+    @action("numbers.archive_project", bulk=True, confirm=True, color="gray", visible=lambda p: p.archived_at is None)
+    def archive(self, ctx: ActionContext, records: list[Project]) -> str:
+        now = dt.datetime.now(dt.timezone.utc)
+        for project in records:
+            project.archived_at = project.archived_at or now
+        return "numbers.project_archived"
+
+
+class Providers(Resource, model=Provider):
+    label, label_one, icon = "numbers.providers", "numbers.provider", "building-2"
+    search = ["name", "group_name", "contact"]
+    default_sort = "name"
+    columns = [
+        col("name").sortable().link(),
+        col("group_name", "numbers.group").sortable(),
+        col("kind", "numbers.provider_kind").sortable(),
+        col("contact", "numbers.contact"),
+        col("is_active", "numbers.active").boolean().sortable(),
+    ]
+    filters = [filters.select("group_name", label="numbers.group"), filters.ternary("is_active", "numbers.active")]
+    form = [fields.section("numbers.section.provider", [
+        "name", fields.text("group_name", label="numbers.group"), fields.text("kind", label="numbers.provider_kind"),
+        fields.text("contact", label="numbers.contact"), fields.boolean("is_active", label="numbers.active", default=True),
+    ])]
+    related = [("numbers.numbers", "numbers.numbers", "provider_id")]
+
+    def list_query(self, user: CurrentUser, stmt: Any) -> Any:
+        return stmt.where(scope.provider_clause(user, Provider.id))
+
+
+class GeoPlaces(Resource, model=Geo):
+    slug = "geo"
+    label, label_one, icon = "numbers.geo_list", "numbers.geo", "map-pin"
+    search = ["name"]
+    default_sort = "name"
+    columns = [col("name").sortable().link(), col("country", "numbers.country").sortable(), col("region", "numbers.region").sortable(), col("city", "numbers.city").sortable()]
+    filters = [filters.select("country", label="numbers.country")]
+    form = [fields.section("numbers.section.geo", [
+        fields.text("country", label="numbers.country", help="numbers.country_help"),
+        fields.text("region", label="numbers.region"), fields.text("city", label="numbers.city"),
+    ])]
+
+    def validate(self, ctx: ActionContext, values: dict[str, Any], record: Any | None) -> dict[str, tuple[str, dict]]:
+        country = values.get("country", getattr(record, "country", None))
+        if country is not None and (len(country) != 2 or not country.isalpha()):
+            return {"country": ("numbers.bad_country", {})}
+        return {}
+
+    def before_save(self, ctx: ActionContext, record: Any, changes: dict[str, Any], creating: bool) -> None:
+        record.country = (record.country or "").upper()
+        record.name = " · ".join(p for p in (record.country, record.region, record.city) if p)
+
+
+class Statuses(Resource, model=NumberStatus):
+    slug = "statuses"
+    label, label_one, icon = "numbers.statuses", "numbers.status", "list-checks"
+    search = ["name", "code"]
+    default_sort = "position"
+    pagination = "offset"
+    columns = [
+        col("name").sortable().link().badge(lambda s: s.color or "gray"),
+        col("code", "numbers.code").sortable(),
+        col("kind", "numbers.kind").sortable().choices("numbers.kind"),
+        col("position", "numbers.position").numeric().sortable(),
+    ]
+    form = [fields.section("numbers.section.status", [
+        fields.text("code", label="numbers.code", create_only=True), "name", fields.text("name_en", label="numbers.name_en"),
+        fields.select("kind", [(k.value, f"numbers.kind.{k.value}") for k in StatusKind], label="numbers.kind"),
+        fields.select("color", [(c, c) for c in ("gray", "blue", "green", "red", "amber", "orange", "violet", "cyan")], label="numbers.color"),
+        fields.integer("position", min=0, max=10_000, label="numbers.position"),
+    ])]
+
+    def after_save(self, ctx: ActionContext, record: Any, changes: dict[str, Any], creating: bool) -> None:
+        services.forget_names()
+
+    def before_delete(self, ctx: ActionContext, record: Any) -> None:
+        from sqlmodel import select
+
+        if ctx.db.exec(select(PhoneNumber.id).where(PhoneNumber.status_id == record.id).limit(1)).first() is not None:
+            raise ValidationFailed.one("", "numbers.status_in_use")
+
+
+class Schedules(Resource, model=ProjectSchedule):
+    label, label_one, icon = "numbers.schedules", "numbers.schedule", "calendar-clock"
+    default_sort = "weekday"
+    pagination = "offset"
+    menu = False
+    columns = [
+        col("project_id", "numbers.project").value(lambda s: services.name_of("project", s.project_id)),
+        col("weekday", "numbers.weekday").sortable().choices("numbers.weekday"),
+        col("start_time", "numbers.start_time").sortable(),
+        col("end_time", "numbers.end_time").sortable(),
+    ]
+    filters = [filters.relation("project_id", "numbers.projects", "numbers.project")]
+    form = [fields.section("numbers.section.schedule", [
+        fields.relation("project_id", "numbers.projects", label="numbers.project"),
+        fields.select("weekday", WEEKDAYS, label="numbers.weekday"),
+        FormField("start_time", "time", label="numbers.start_time"),
+        FormField("end_time", "time", label="numbers.end_time"),
+    ])]
+
+    def list_query(self, user: CurrentUser, stmt: Any) -> Any:
+        return stmt.where(scope.project_clause(user, ProjectSchedule.project_id))
+
+    def validate(self, ctx: ActionContext, values: dict[str, Any], record: Any | None) -> dict[str, tuple[str, dict]]:
+        start = values.get("start_time", getattr(record, "start_time", None))
+        end = values.get("end_time", getattr(record, "end_time", None))
+        if start is not None and end is not None and start >= end:
+            return {"end_time": ("numbers.window_order", {})}
+        return {}
+
+
+class Calls(Resource, model=CallEvent):
+    slug = "calls"
+    label, label_one, icon = "numbers.calls", "numbers.call", "phone-call"
+    operations = frozenset({"view"})
+    default_sort = "-id"
+    menu = False
+    columns = [
+        col("created_at").datetime().sortable(),
+        col("number_id", "numbers.number").value(lambda c: str(c.number_id)),
+        col("event", "numbers.event").sortable().choices("numbers.event"),
+        col("status_id", "numbers.status").value(lambda c: services.name_of("status", c.status_id)),
+        col("duration_s", "numbers.duration").numeric(),
+        col("operator", "numbers.operator"),
+        col("call_id", "numbers.call_id").hide(),
+    ]
+    filters = [filters.date("created_at")]
+
+    def list_query(self, user: CurrentUser, stmt: Any) -> Any:
+        if scope.sees_all(user):
+            return stmt
+        from sqlmodel import select
+
+        visible = select(PhoneNumber.id).where(scope.provider_clause(user, PhoneNumber.provider_id))
+        return stmt.where(CallEvent.number_id.in_(visible))
+
+
+class Transfers(Resource, model=NumberTransfer):
+    slug = "transfers"
+    label, label_one, icon = "numbers.transfers", "numbers.transfer", "arrow-left-right"
+    operations = frozenset({"view"})
+    default_sort = "-id"
+    columns = [
+        col("id").sortable().link(),
+        col("created_at").datetime().sortable(),
+        col("direction", "numbers.direction").choices("numbers.direction").sortable(),
+        col("source", "numbers.source").choices("numbers.source"),
+        col("filename", "numbers.filename"),
+        col("status", "field.status").choices("numbers.transfer_status").badge(lambda t: {"done": "green", "failed": "red", "running": "blue"}.get(t.status, "gray")),
+        col("total", "numbers.total").numeric(),
+        col("accepted", "numbers.accepted").numeric(),
+        col("duplicates", "numbers.duplicates").numeric(),
+        col("invalid", "numbers.invalid").numeric(),
+        col("message", "numbers.message").hide(),
+    ]
+    filters = [filters.select("direction", [("import", "numbers.direction.import"), ("export", "numbers.direction.export")], "numbers.direction"),
+               filters.select("status", [(s, f"numbers.transfer_status.{s}") for s in ("queued", "running", "done", "failed")], "field.status"),
+               filters.date("created_at")]
+
+    def list_query(self, user: CurrentUser, stmt: Any) -> Any:
+        if scope.sees_all(user):
+            return stmt
+        return stmt.where(NumberTransfer.user_id == user.id)
+
+
+class SftpHosts(Resource, model=SftpHost):
+    slug = "sftp"
+    label, label_one, icon = "numbers.sftp_hosts", "numbers.sftp_host", "server"
+    search = ["name", "host"]
+    default_sort = "name"
+    columns = [
+        col("name").sortable().link(),
+        col("host", "numbers.host").sortable(),
+        col("port", "numbers.port").numeric(),
+        col("username", "numbers.username"),
+        col("remote_dir", "numbers.remote_dir"),
+        col("direction", "numbers.direction").choices("numbers.direction"),
+        col("cron", "numbers.cron"),
+        col("is_active", "numbers.active").boolean(),
+        col("last_run_at", "numbers.last_run_at").datetime(),
+    ]
+    form = [
+        fields.section("numbers.section.connection", [
+            "name", fields.text("host", label="numbers.host"), fields.integer("port", min=1, max=65535, label="numbers.port", default=22),
+            fields.text("username", label="numbers.username"),
+            fields.secret("password", label="numbers.password", help="numbers.secret_help"),
+            fields.secret("private_key", label="numbers.private_key", help="numbers.secret_help"),
+        ]),
+        fields.section("numbers.section.transfer", [
+            fields.text("remote_dir", label="numbers.remote_dir", default="/"),
+            fields.select("direction", [("import", "numbers.direction.import"), ("export", "numbers.direction.export")], label="numbers.direction", default="import"),
+            fields.text("file_mask", label="numbers.file_mask", default="*.csv"),
+            fields.relation("project_id", "numbers.projects", label="numbers.project"),
+            fields.relation("provider_id", "numbers.providers", label="numbers.provider"),
+            fields.text("cron", label="numbers.cron", help="numbers.cron_help"),
+            fields.boolean("is_active", label="numbers.active", default=True),
+        ]),
+    ]
+    detail_fields = ["name", "host", "port", "username", "remote_dir", "direction", "file_mask", "project_id", "provider_id", "cron", "is_active", "last_run_at"]
+
+    def validate(self, ctx: ActionContext, values: dict[str, Any], record: Any | None) -> dict[str, tuple[str, dict]]:
+        from app.core.jobs import validate_cron
+
+        cron = values.get("cron")
+        if cron and not validate_cron(cron):
+            return {"cron": ("jobs.cron_invalid", {})}
+        return {}
+
+
+class Scopes(Resource, model=ManagerScope):
+    slug = "scopes"
+    label, label_one, icon = "numbers.scopes", "numbers.scope", "user-check"
+    operations = frozenset({"view", "create", "delete"})
+    default_sort = "-id"
+    columns = [
+        col("user_id", "numbers.manager").value(lambda s: _username(s.user_id)),
+        col("provider_id", "numbers.provider").value(lambda s: services.name_of("provider", s.provider_id)),
+        col("group_name", "numbers.group"),
+    ]
+    filters = [filters.relation("user_id", "admin.users", "numbers.manager")]
+    form = [fields.section("numbers.section.scope", [
+        fields.relation("user_id", "admin.users", label="numbers.manager"),
+        fields.relation("provider_id", "numbers.providers", label="numbers.provider", required=False),
+        fields.text("group_name", label="numbers.group", required=False),
+    ])]
+
+    def validate(self, ctx: ActionContext, values: dict[str, Any], record: Any | None) -> dict[str, tuple[str, dict]]:
+        if bool(values.get("provider_id")) == bool(values.get("group_name")):
+            return {"provider_id": ("numbers.scope_one", {})}
+        return {}
+
+
+def _username(user_id: int | None) -> str:
+    from app.core.db import session_scope
+    from models.core import User
+
+    if user_id is None:
+        return ""
+    with session_scope() as db:
+        user = db.get(User, user_id)
+        return user.username if user else f"#{user_id}"
+
+
+__all__ = [
+    "Numbers", "Projects", "DeletedProjects", "Providers", "GeoPlaces", "Statuses", "Schedules", "Calls", "Transfers", "SftpHosts", "Scopes",
+]

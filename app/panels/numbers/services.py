@@ -1,0 +1,186 @@
+"""Numbers panel services: names of the small tables, status changes one by one and by the
+hundred thousand, and the conversion figures read from the aggregates.
+
+Every function takes the caller's session and user; the scope (``scope.py``) is applied inside.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, func, text, update
+from sqlmodel import Session, select
+
+from app.core import audit, bus
+from app.core.auth import CurrentUser
+from app.core.db import engine
+from app.core.errors import ValidationFailed
+from app.panels.numbers import scope
+from models.numbers import Geo, NumberStat, NumberStatus, PhoneNumber, Project, Provider, StatusKind
+
+# --------------------------------------------------------------------------- names of small tables
+#: Projects, providers, geo and statuses are small and read on every list page; their names are
+#: cached per process for a few seconds instead of a join per row (or a query per cell).
+NAMES_TTL = 5.0
+_names: dict[str, tuple[float, dict[int, Any]]] = {}
+_names_lock = threading.Lock()
+_SOURCES = {
+    "project": (Project.id, Project.name),
+    "provider": (Provider.id, Provider.name),
+    "geo": (Geo.id, Geo.name),
+    "status": (NumberStatus.id, NumberStatus.name),
+    "status_en": (NumberStatus.id, func.coalesce(NumberStatus.name_en, NumberStatus.name)),
+    "status_color": (NumberStatus.id, NumberStatus.color),
+    "status_kind": (NumberStatus.id, NumberStatus.kind),
+}
+
+
+def names(kind: str) -> dict[int, Any]:
+    now = time.monotonic()
+    hit = _names.get(kind)
+    if hit and now - hit[0] < NAMES_TTL:
+        return hit[1]
+    with _names_lock, Session(engine()) as db:
+        key, value = _SOURCES[kind]
+        data = {k: v for k, v in db.exec(select(key, value)).all()}
+    _names[kind] = (now, data)
+    return data
+
+
+def forget_names() -> None:
+    _names.clear()
+
+
+def name_of(kind: str, value: int | None) -> str:
+    if value is None:
+        return ""
+    return str(names(kind).get(value, f"#{value}"))
+
+
+# --------------------------------------------------------------------------- statuses
+def status_by_code(db: Session, code: str) -> NumberStatus:
+    status = db.exec(select(NumberStatus).where(NumberStatus.code == code)).first()
+    if status is None:
+        raise ValidationFailed.one("status_id", "numbers.unknown_status", code=code)
+    return status
+
+
+def default_status_id(db: Session) -> int:
+    """The status a new number gets: the first one of kind "new"."""
+    row = db.execute(select(NumberStatus.id).where(NumberStatus.kind == StatusKind.new).order_by(NumberStatus.position, NumberStatus.id)).first()
+    if row is None:
+        raise ValidationFailed.one("status_id", "numbers.no_new_status")
+    return row[0]
+
+
+def set_status_many(db: Session, user: CurrentUser, ids: list[Any], status_id: int) -> int:
+    """Set the status of the numbers ``ids`` that ``user`` may see, in one statement; returns how
+    many changed. The caller commits (one chunk of a bulk job = one short transaction)."""
+    if not ids:
+        return 0
+    stmt = (
+        update(PhoneNumber)
+        .where(PhoneNumber.id.in_(bindparam("ids", expanding=True)), PhoneNumber.status_id != status_id)
+        .where(scope.provider_clause(user, PhoneNumber.provider_id))
+        .values(status_id=status_id, status_changed_at=func.now())
+        .returning(PhoneNumber.id)
+    )
+    changed = [r[0] for r in db.execute(stmt, {"ids": [int(i) for i in ids]}).all()]
+    if changed:
+        audit.record(db, user, "set_status", "numbers.numbers", None, {"status_id": status_id, "count": len(changed), "ids": changed})
+        bus.mark(db, "phone_number", changed if len(changed) <= 1000 else [], "update")
+    return len(changed)
+
+
+# --------------------------------------------------------------------------- conversion
+@dataclass
+class ConversionRow:
+    project_id: int
+    project: str
+    total: int
+    processed: int
+    success: int
+    refusal: int
+    no_answer: int
+
+    def rate(self, n: int) -> float:
+        return n / self.processed if self.processed else 0.0
+
+
+def conversion(db: Session, user: CurrentUser, date_from: dt.date | None = None, date_to: dt.date | None = None,
+               provider_id: int | None = None, project_id: int | None = None) -> list[ConversionRow]:
+    """Per live project: numbers that reached each kind of status in the date range (Moscow days
+    of ``status_changed_at``), from ``number_stat`` — never a scan of ``phone_number``.
+
+    "Processed" is every number whose status is no longer of kind "new"; rates are shares of it.
+    """
+    kinds = select(NumberStatus.id, NumberStatus.kind).subquery()
+    stmt = (
+        select(
+            NumberStat.project_id,
+            func.sum(NumberStat.n).label("total"),
+            func.sum(NumberStat.n).filter(kinds.c.kind != StatusKind.new.value).label("processed"),
+            func.sum(NumberStat.n).filter(kinds.c.kind == StatusKind.success.value).label("success"),
+            func.sum(NumberStat.n).filter(kinds.c.kind == StatusKind.refusal.value).label("refusal"),
+            func.sum(NumberStat.n).filter(kinds.c.kind == StatusKind.no_answer.value).label("no_answer"),
+        )
+        .join(kinds, kinds.c.id == NumberStat.status_id)
+        .where(scope.provider_clause(user, NumberStat.provider_id))
+        .group_by(NumberStat.project_id)
+    )
+    stmt = _stat_filters(stmt, date_from, date_to, provider_id, project_id)
+    live = {pid: name for pid, name in db.execute(select(Project.id, Project.name).where(Project.deleted_at.is_(None))).all()}
+    rows = []
+    for pid, total, processed, success, refusal, no_answer in db.execute(stmt).all():
+        if pid not in live:
+            continue  # numbers without a project, or of a deleted project
+        rows.append(ConversionRow(pid, live[pid], int(total or 0), int(processed or 0), int(success or 0), int(refusal or 0), int(no_answer or 0)))
+    rows.sort(key=lambda r: (-r.processed, r.project))
+    return rows
+
+
+def _stat_filters(stmt: Any, date_from: dt.date | None, date_to: dt.date | None, provider_id: int | None, project_id: int | None) -> Any:
+    if date_from:
+        stmt = stmt.where(NumberStat.day >= date_from)
+    if date_to:
+        stmt = stmt.where(NumberStat.day <= date_to)
+    if provider_id:
+        stmt = stmt.where(NumberStat.provider_id == provider_id)
+    if project_id:
+        stmt = stmt.where(NumberStat.project_id == project_id)
+    return stmt
+
+
+def conversion_by_day(db: Session, user: CurrentUser, date_from: dt.date | None = None, date_to: dt.date | None = None,
+                      provider_id: int | None = None, project_id: int | None = None) -> list[tuple[dt.date, int, int]]:
+    """(day, processed, success) for the chart."""
+    kinds = select(NumberStatus.id, NumberStatus.kind).subquery()
+    stmt = (
+        select(
+            NumberStat.day,
+            func.sum(NumberStat.n).filter(kinds.c.kind != StatusKind.new.value),
+            func.sum(NumberStat.n).filter(kinds.c.kind == StatusKind.success.value),
+        )
+        .join(kinds, kinds.c.id == NumberStat.status_id)
+        .where(scope.provider_clause(user, NumberStat.provider_id))
+        .where(NumberStat.project_id.in_(select(Project.id).where(Project.deleted_at.is_(None))))
+        .group_by(NumberStat.day)
+        .order_by(NumberStat.day)
+    )
+    stmt = _stat_filters(stmt, date_from, date_to, provider_id, project_id)
+    return [(d, int(p or 0), int(s or 0)) for d, p, s in db.execute(stmt).all()]
+
+
+def rebuild_stats(db: Session) -> None:
+    """Recompute ``number_stat`` from ``phone_number`` (after a bulk load that bypassed triggers)."""
+    db.execute(text("TRUNCATE number_stat"))
+    db.execute(text(
+        """INSERT INTO number_stat (project_id, provider_id, status_id, day, n)
+           SELECT coalesce(project_id, 0), coalesce(provider_id, 0), status_id,
+                  (status_changed_at AT TIME ZONE 'Europe/Moscow')::date, count(*)
+           FROM phone_number GROUP BY 1, 2, 3, 4"""
+    ))
