@@ -15,7 +15,7 @@ from sqlmodel import Session, func, select
 
 from app.core import audit, db as dbm
 from app.core.auth import SYSTEM
-from app.core.registry import load_panels
+from app.core.registry import PANELS, load_panels
 from app.core.setup import ensure_user, sync_roles, sync_rules
 from models.stock import Order, OrderStatus, Product, Supply
 
@@ -80,6 +80,65 @@ def load_stock(db: Session, rng: random.Random) -> int:
     return len(products)
 
 
+def load_numbers(db: Session, rng: random.Random, manager_id: int | None) -> int:
+    """Seed 004: providers in two groups, projects (one deleted), geo, schedules, a few thousand
+    numbers with statuses over 60 days; the demo manager sees the providers of group "Север"."""
+    import datetime as dt
+
+    from sqlalchemy import text
+
+    from models.numbers import Geo, ManagerScope, PhoneNumber, Project, ProjectGeo, ProjectProvider, ProjectSchedule, Provider
+    from models.numbers_sql import DEFAULT_STATUSES
+
+    if db.exec(select(func.count()).select_from(PhoneNumber)).one() > 0:
+        return 0
+    db.exec(text(DEFAULT_STATUSES))
+    providers = [Provider(name=name, group_name=group, kind=kind) for name, group, kind in [
+        ("ТелекомЛид", "Север", "API"), ("Норд Базы", "Север", "Файл"), ("СибКонтакт", "Север", "SFTP"),
+        ("ЮгДата", "Юг", "Файл"), ("Кавказ Лиды", "Юг", "API"), ("Волга Номера", "Юг", "SFTP")]]
+    places = [("RU", "Москва", "Москва"), ("RU", "Санкт-Петербург", "Санкт-Петербург"), ("RU", "Новосибирская область", "Новосибирск"),
+              ("RU", "Свердловская область", "Екатеринбург"), ("RU", "Краснодарский край", "Краснодар"), ("RU", "Республика Татарстан", "Казань"),
+              ("RU", "Ростовская область", "Ростов-на-Дону"), ("RU", "Самарская область", "Самара"), ("KZ", "Алматы", "Алматы"), ("BY", "Минск", "Минск")]
+    geos = [Geo(country=c, region=r, city=city, name=f"{c} · {r} · {city}") for c, r, city in places]
+    projects = [Project(name=n, description=d) for n, d in [
+        ("Кредитные карты", "Холодный обзвон: кредитные карты"), ("Страхование ОСАГО", "Продление полисов"),
+        ("Интернет дома", "Подключение домашнего интернета"), ("Доставка еды", "Возврат клиентов"),
+        ("Курсы английского", "Запись на пробный урок"), ("Ремонт квартир", "Замер и смета"), ("Старый проект", "Удалён")]]
+    db.add_all(providers + geos + projects)
+    db.flush()
+    projects[-1].deleted_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=3)
+    for i, project in enumerate(projects):
+        for provider in rng.sample(providers, 2):
+            db.add(ProjectProvider(project_id=project.id, provider_id=provider.id))
+        for geo in rng.sample(geos, 3):
+            db.add(ProjectGeo(project_id=project.id, geo_id=geo.id))
+        for weekday in range(5 if i % 2 else 6):
+            db.add(ProjectSchedule(project_id=project.id, weekday=weekday, start_time=dt.time(9), end_time=dt.time(18 if weekday < 5 else 15)))
+    if manager_id is not None:
+        db.add(ManagerScope(user_id=manager_id, group_name="Север"))
+    statuses = dict(db.exec(text("SELECT code, id FROM number_status")).all())
+    mix = [("new", 45), ("in_work", 10), ("callback", 5), ("success", 12), ("refusal", 15), ("no_answer", 11), ("bad_number", 2)]
+    codes = [c for c, w in mix for _ in range(w)]
+    now = dt.datetime.now(dt.timezone.utc)
+    seen: set[str] = set()
+    rows = []
+    while len(rows) < 3000:
+        phone = "+79" + "".join(str(rng.randrange(10)) for _ in range(9))
+        if phone in seen:
+            continue
+        seen.add(phone)
+        code = rng.choice(codes)
+        created = now - dt.timedelta(days=rng.randrange(60), minutes=rng.randrange(1440))
+        changed = created if code == "new" else min(now, created + dt.timedelta(hours=rng.randrange(1, 96)))
+        project = rng.choice(projects)
+        rows.append(PhoneNumber(phone=phone, project_id=project.id, provider_id=rng.choice(providers).id, geo_id=rng.choice(geos).id,
+                                status_id=statuses[code], created_at=created, status_changed_at=changed,
+                                last_call_at=None if code == "new" else changed))
+    db.add_all(rows)
+    db.flush()
+    return len(rows)
+
+
 def load(seed: int = 2026) -> dict[str, int]:
     load_panels()
     rng = random.Random(seed)
@@ -92,13 +151,20 @@ def load(seed: int = 2026) -> dict[str, int]:
         db.commit()
         products = load_stock(db, rng)
         db.commit()
-    return {"products": products}
+        numbers = 0
+        if "numbers" in PANELS:
+            from models.core import User
+
+            manager = db.exec(select(User).where(User.username == "manager")).first()
+            numbers = load_numbers(db, rng, manager.id if manager else None)
+            db.commit()
+    return {"products": products, "numbers": numbers}
 
 
 def main() -> None:
     result = load()
-    if result["products"]:
-        print(f"Demo data loaded: {result['products']} products with supplies and orders.")
+    if result["products"] or result["numbers"]:
+        print(f"Demo data loaded: {result['products']} products with supplies and orders, {result['numbers']} phone numbers.")
     else:
         print("Demo data already present: nothing added.")
     print("Demo logins: " + ", ".join(f"{u} / {p} ({r})" for u, p, r, _ in DEMO_USERS))

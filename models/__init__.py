@@ -8,6 +8,7 @@ from models.numbers import (  # noqa: F401
     Geo,
     ManagerScope,
     NumberStat,
+    NumberStatMonth,
     NumberStatus,
     NumberTransfer,
     PhoneNumber,

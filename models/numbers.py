@@ -165,10 +165,24 @@ class NumberStat(SQLModel, table=True):
     (Moscow time). Maintained by triggers on ``phone_number``; ``0`` stands for "none"."""
 
     __tablename__ = "number_stat"
+    #: Date-range queries read a slice of this index only (index-only scan).
+    __table_args__ = (Index("ix_number_stat_day", "day", postgresql_include=["project_id", "provider_id", "status_id", "n"]),)
     project_id: int = Field(sa_column=Column(Integer, primary_key=True))
     provider_id: int = Field(sa_column=Column(Integer, primary_key=True))
     status_id: int = Field(sa_column=Column(SmallInteger, primary_key=True))
     day: date = Field(sa_column=Column(Date, primary_key=True))
+    n: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+
+
+class NumberStatMonth(SQLModel, table=True):
+    """The same counts per calendar month (``month`` = its first day): a period of a year reads
+    twelve months' rows plus the days at its two ends, not 365 days' rows."""
+
+    __tablename__ = "number_stat_month"
+    project_id: int = Field(sa_column=Column(Integer, primary_key=True))
+    provider_id: int = Field(sa_column=Column(Integer, primary_key=True))
+    status_id: int = Field(sa_column=Column(SmallInteger, primary_key=True))
+    month: date = Field(sa_column=Column(Date, primary_key=True))
     n: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
 
 

@@ -1,6 +1,7 @@
 """SQL that lives in the database for the numbers panel (used by migration 0006 and the tests).
 
-``number_stat`` is kept current by three statement-level triggers on ``phone_number`` with
+``number_stat`` (per day) and ``number_stat_month`` (per month, so long periods read few rows) are
+kept current by three statement-level triggers on ``phone_number`` with
 transition tables: one INSERT of a million rows (an import) or one UPDATE of 500 000 (a bulk status
 change) costs one GROUP BY over the changed rows, not a trigger call per row. Every path that writes
 numbers — the UI, the API, jobs, COPY, psql — is counted the same way. The day is the Moscow date of
@@ -8,30 +9,39 @@ numbers — the UI, the API, jobs, COPY, psql — is counted the same way. The d
 """
 
 KEYS = "project_id, provider_id, status_id, day"
+MONTH_KEYS = "project_id, provider_id, status_id, month"
 _GROUP = """SELECT coalesce(project_id, 0) AS project_id, coalesce(provider_id, 0) AS provider_id, status_id,
                    (status_changed_at AT TIME ZONE 'Europe/Moscow')::date AS day, count(*) AS c
             FROM {table} GROUP BY 1, 2, 3, 4"""
 
+def _statement(table: str, keys: str, day: str, parts: list[str]) -> str:
+    group = (f"SELECT coalesce(project_id, 0) AS project_id, coalesce(provider_id, 0) AS provider_id, status_id, "
+             f"{day} AS d, count(*) AS c FROM {{rows}} GROUP BY 1, 2, 3, 4")
+    union = "\n            UNION ALL\n            ".join(
+        group.format(rows=rows) if sign == "+" else f"SELECT project_id, provider_id, status_id, d, -c AS c FROM ({group.format(rows=rows)}) o"
+        for sign, rows in parts)
+    return f"""
+        INSERT INTO {table} AS s ({keys}, n)
+        SELECT project_id, provider_id, status_id, d, sum(c) FROM (
+            {union}
+        ) x GROUP BY 1, 2, 3, 4 HAVING sum(c) <> 0 ORDER BY 1, 2, 3, 4
+        ON CONFLICT ({keys}) DO UPDATE SET n = s.n + EXCLUDED.n;"""
+
+
+DAY = "(status_changed_at AT TIME ZONE 'Europe/Moscow')::date"
+MONTH = f"date_trunc('month', {DAY})::date"
+
+
+def _branch(parts: list[tuple[str, str]]) -> str:
+    return _statement("number_stat", KEYS, DAY, parts) + _statement("number_stat_month", MONTH_KEYS, MONTH, parts)
+
+
 STAT_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION number_stat_apply() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO number_stat AS s ({KEYS}, n)
-        SELECT * FROM ({_GROUP.format(table="new_rows")}) g ORDER BY 1, 2, 3, 4
-        ON CONFLICT ({KEYS}) DO UPDATE SET n = s.n + EXCLUDED.n;
-    ELSIF TG_OP = 'DELETE' THEN
-        INSERT INTO number_stat AS s ({KEYS}, n)
-        SELECT project_id, provider_id, status_id, day, -c FROM ({_GROUP.format(table="old_rows")}) g ORDER BY 1, 2, 3, 4
-        ON CONFLICT ({KEYS}) DO UPDATE SET n = s.n + EXCLUDED.n;
-    ELSE
-        INSERT INTO number_stat AS s ({KEYS}, n)
-        SELECT project_id, provider_id, status_id, day, sum(c) FROM (
-            {_GROUP.format(table="new_rows")}
-            UNION ALL
-            SELECT project_id, provider_id, status_id, day, -c FROM ({_GROUP.format(table="old_rows")}) o
-        ) d
-        GROUP BY 1, 2, 3, 4 HAVING sum(c) <> 0 ORDER BY 1, 2, 3, 4
-        ON CONFLICT ({KEYS}) DO UPDATE SET n = s.n + EXCLUDED.n;
+    IF TG_OP = 'INSERT' THEN{_branch([("+", "new_rows")])}
+    ELSIF TG_OP = 'DELETE' THEN{_branch([("-", "old_rows")])}
+    ELSE{_branch([("+", "new_rows"), ("-", "old_rows")])}
     END IF;
     RETURN NULL;
 END $$;
@@ -52,6 +62,15 @@ STAT_TRIGGERS_DOWN = [
     "DROP TRIGGER IF EXISTS phone_number_stat_upd ON phone_number",
     "DROP TRIGGER IF EXISTS phone_number_stat_del ON phone_number",
     "DROP FUNCTION IF EXISTS number_stat_apply()",
+]
+
+#: Recompute both aggregate tables from ``phone_number`` (after a load that bypassed the triggers).
+REBUILD_STATS = [
+    "TRUNCATE number_stat, number_stat_month",
+    f"""INSERT INTO number_stat ({KEYS}, n)
+        SELECT coalesce(project_id, 0), coalesce(provider_id, 0), status_id, {DAY}, count(*) FROM phone_number GROUP BY 1, 2, 3, 4""",
+    f"""INSERT INTO number_stat_month ({MONTH_KEYS}, n)
+        SELECT project_id, provider_id, status_id, date_trunc('month', day)::date, sum(n) FROM number_stat GROUP BY 1, 2, 3, 4""",
 ]
 
 #: The statuses a new installation starts with (editable in the UI afterwards).

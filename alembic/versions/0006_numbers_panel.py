@@ -13,7 +13,56 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-from models.numbers_sql import DEFAULT_STATUSES, STAT_TRIGGERS_DOWN, STAT_TRIGGERS_UP
+from models.numbers_sql import DEFAULT_STATUSES
+
+# The aggregate triggers as this revision created them (frozen: 0007 changes the function).
+KEYS = "project_id, provider_id, status_id, day"
+_GROUP = """SELECT coalesce(project_id, 0) AS project_id, coalesce(provider_id, 0) AS provider_id, status_id,
+                   (status_changed_at AT TIME ZONE 'Europe/Moscow')::date AS day, count(*) AS c
+            FROM {table} GROUP BY 1, 2, 3, 4"""
+
+STAT_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION number_stat_apply() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO number_stat AS s ({KEYS}, n)
+        SELECT * FROM ({_GROUP.format(table="new_rows")}) g ORDER BY 1, 2, 3, 4
+        ON CONFLICT ({KEYS}) DO UPDATE SET n = s.n + EXCLUDED.n;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO number_stat AS s ({KEYS}, n)
+        SELECT project_id, provider_id, status_id, day, -c FROM ({_GROUP.format(table="old_rows")}) g ORDER BY 1, 2, 3, 4
+        ON CONFLICT ({KEYS}) DO UPDATE SET n = s.n + EXCLUDED.n;
+    ELSE
+        INSERT INTO number_stat AS s ({KEYS}, n)
+        SELECT project_id, provider_id, status_id, day, sum(c) FROM (
+            {_GROUP.format(table="new_rows")}
+            UNION ALL
+            SELECT project_id, provider_id, status_id, day, -c FROM ({_GROUP.format(table="old_rows")}) o
+        ) d
+        GROUP BY 1, 2, 3, 4 HAVING sum(c) <> 0 ORDER BY 1, 2, 3, 4
+        ON CONFLICT ({KEYS}) DO UPDATE SET n = s.n + EXCLUDED.n;
+    END IF;
+    RETURN NULL;
+END $$;
+"""
+
+STAT_TRIGGERS_UP = [
+    STAT_FUNCTION,
+    "CREATE TRIGGER phone_number_stat_ins AFTER INSERT ON phone_number REFERENCING NEW TABLE AS new_rows "
+    "FOR EACH STATEMENT EXECUTE FUNCTION number_stat_apply()",
+    "CREATE TRIGGER phone_number_stat_upd AFTER UPDATE ON phone_number REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows "
+    "FOR EACH STATEMENT EXECUTE FUNCTION number_stat_apply()",
+    "CREATE TRIGGER phone_number_stat_del AFTER DELETE ON phone_number REFERENCING OLD TABLE AS old_rows "
+    "FOR EACH STATEMENT EXECUTE FUNCTION number_stat_apply()",
+]
+
+STAT_TRIGGERS_DOWN = [
+    "DROP TRIGGER IF EXISTS phone_number_stat_ins ON phone_number",
+    "DROP TRIGGER IF EXISTS phone_number_stat_upd ON phone_number",
+    "DROP TRIGGER IF EXISTS phone_number_stat_del ON phone_number",
+    "DROP FUNCTION IF EXISTS number_stat_apply()",
+]
+
 
 
 revision: str = '6a0b1c2d3e4f'

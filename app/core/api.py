@@ -8,6 +8,8 @@ audit log behave identically; audit rows written during an API request say ``sou
 
 A panel may add routes of its own with ``Panel(api_router=APIRouter(...))``: its paths are relative
 to ``/api/<panel>`` and are matched after the generated ones (they add paths, never replace one).
+``Panel(root_routers=[...])`` mounts routers with absolute paths, for webhooks that outside systems
+call at a fixed address (``/api/integrations/softphone/events``).
 The dependencies such a router needs (:func:`get_db`, :func:`current_user`, :func:`request_lang`)
 live here.
 
@@ -791,6 +793,8 @@ def build_api() -> FastAPI:
     for panel in PANELS.values():
         if panel.api_router is not None:
             app.include_router(panel.api_router, prefix=f"/api/{panel.name}")  # type: ignore[arg-type]
+        for router in panel.root_routers:
+            app.include_router(router)  # type: ignore[arg-type]
     # A panel may also answer at the unprefixed paths its spec names (seed 001: /api/products,
     # /api/orders/{id}/issue, /api/analytics/summary). Same handlers; only the prefixed paths are
     # listed in OpenAPI.

@@ -2,7 +2,8 @@
 
 Services call :func:`mark` inside their transaction; the message goes out only if the transaction
 commits (a rollback drops it), so no listener ever re-queries for a change that did not happen.
-Message: ``{"model": "product", "ids": ["1", "2"], "op": "update"}`` on channel ``pult:changes``.
+Message: ``{"model": "product", "ids": ["1", "2"], "op": "update"}`` on channel ``pult:changes``
+(``pult:changes:<n>`` when the app uses Redis database ``n``, see :func:`channel_for`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,13 @@ from sqlalchemy.orm import Session as ORMSession
 from app.core.redis import redis_client
 
 CHANNEL = "pult:changes"
+
+
+def channel_for(client: Any) -> str:
+    """The channel of the Redis database ``client`` uses: pub/sub ignores database numbers, so two
+    installations (or test suites) sharing one Redis server on different databases stay apart."""
+    db = client.connection_pool.connection_kwargs.get("db", 0) or 0
+    return CHANNEL if int(db) == 0 else f"{CHANNEL}:{db}"
 log = logging.getLogger(__name__)
 
 
@@ -42,7 +50,8 @@ def after_commit(db: ORMSession, fn: Any) -> None:
 
 def publish(message: dict[str, Any]) -> None:
     try:
-        redis_client().publish(CHANNEL, json.dumps(message))
+        client = redis_client()
+        client.publish(channel_for(client), json.dumps(message))
     except Exception:  # the data is committed; a missed live refresh must not turn into an error
         log.exception("change bus publish failed")
 

@@ -251,9 +251,22 @@ def pk_of(record: Any) -> Any:
     return getattr(record, pk_name(type(record)))
 
 
+def secret_columns(model: type) -> list[str]:
+    """Names of the model's encrypted columns."""
+    from app.core.crypto import EncryptedString
+
+    return [c.key for c in sa_inspect(model).column_attrs if any(isinstance(col.type, EncryptedString) for col in c.columns)]
+
+
 def snapshot(record: Any) -> dict[str, Any]:
-    """Column values of a record, for audit diffs."""
-    return {c.key: getattr(record, c.key) for c in sa_inspect(type(record)).column_attrs}
+    """Column values of a record, for audit diffs. Encrypted columns (secrets) appear as ``***``
+    when set, so the audit log records that a secret changed, never what it is."""
+    secret = set(secret_columns(type(record)))
+    out = {}
+    for c in sa_inspect(type(record)).column_attrs:
+        value = getattr(record, c.key)
+        out[c.key] = "***" if value is not None and c.key in secret else value
+    return out
 
 
 def _commit(db: Session, res: Resource) -> None:
@@ -312,6 +325,7 @@ def apply_update(db: Session, r: Resource, user: CurrentUser, record: Any, raw: 
     if errors:
         raise ValidationFailed(errors)
     before = snapshot(record)
+    secrets_before = {k: getattr(record, k) for k in secret_columns(type(record))}
     r.before_save(ctx, record, values, False)
     for k, v in values.items():
         if k in r.model.model_fields:
@@ -322,6 +336,9 @@ def apply_update(db: Session, r: Resource, user: CurrentUser, record: Any, raw: 
     db.refresh(record)
     changes = audit.diff(before, snapshot(record))
     changes.pop("hashed_password", None) and changes.setdefault("password", ["***", "***"])
+    for k, old in secrets_before.items():  # masked in the snapshot: say that it changed, not to what
+        if getattr(record, k) != old:
+            changes[k] = ["***" if old else None, "***" if getattr(record, k) else None]
     if changes:
         audit.record(db, user, "update", r.key(), pk_of(record), changes)
         bus.mark(db, r.model.__tablename__, [pk_of(record)], "update")

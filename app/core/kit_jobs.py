@@ -28,7 +28,11 @@ def export_view(ctx: JobContext, resource: str, fmt: str = "csv", sort: str = ""
     def progress(n: int) -> None:
         ctx.progress(min(n / expected, 0.99), t("jobs.export.rows", n=n))
 
-    n = exporter.export(ctx.db, res, ctx.user, params, path, "xlsx" if fmt == "xlsx" else "csv", progress=progress)
+    custom = getattr(res, "export_csv", None)
+    if fmt != "xlsx" and custom is not None:  # a resource with its own (e.g. COPY-based) CSV export
+        n = custom(ctx.db, ctx.user, params, path, run_id=ctx.run.id)
+    else:
+        n = exporter.export(ctx.db, res, ctx.user, params, path, "xlsx" if fmt == "xlsx" else "csv", progress=progress)
     ctx.db.rollback()  # the export only read; end that transaction before writing the notification
     notify.to_user(
         ctx.db, ctx.user.id, "job.done",

@@ -20,7 +20,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from app.core.bus import CHANNEL
+from app.core.bus import channel_for
 from app.core.config import settings
 
 log = logging.getLogger(__name__)
@@ -116,7 +116,7 @@ async def _listen(app: Any) -> None:
         client = aioredis.Redis.from_url(settings.redis_url, decode_responses=True)
         try:
             pubsub = client.pubsub()
-            await pubsub.subscribe(CHANNEL)
+            await pubsub.subscribe(channel_for(client))
             async for raw in pubsub.listen():
                 if raw.get("type") != "message":
                     continue

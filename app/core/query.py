@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import Select, String, and_, func, or_, text, tuple_
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, select
 
@@ -27,6 +28,8 @@ from app.core.resource import Filter, Resource, field_python_type, is_enum
 EXACT_COUNT_BELOW = 100_000
 #: An exact count that takes longer than this gives way to the planner's estimate.
 COUNT_TIMEOUT_MS = 150
+#: A searched page first walks the sort index for at most this long (see ``_fetch``).
+WALK_BUDGET_MS = 40
 
 
 @dataclass
@@ -43,6 +46,9 @@ class ListParams:
     #: offset paging (used when keyset is not possible): zero-based page number
     page: int = 0
     exact_count: bool = False
+    #: "auto": count exactly when the estimate is small (bounded by COUNT_TIMEOUT_MS); "estimate":
+    #: never count inline (the list page refines the total in the background instead).
+    count_mode: str = "auto"
 
 
 @dataclass
@@ -283,7 +289,7 @@ def get_list(db: Session, res: Resource, user: CurrentUser, params: ListParams) 
             cursor = ""
     elif cursor == "last":
         reverse = True
-    rows = list(db.exec(stmt.order_by(*ordered(reverse)).limit(size + 1)).all())
+    rows = _fetch(db, stmt.order_by(*ordered(reverse)).limit(size + 1), walk=bool(params.search.strip()))
     more = len(rows) > size
     rows = rows[:size]
     if reverse:
@@ -326,6 +332,32 @@ def estimate(db: Session, stmt: Select) -> int:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
+def _fetch(db: Session, stmt: Select, walk: bool) -> list[Any]:
+    """The page's rows. For a searched page, first walk the sort index with a short budget.
+
+    PostgreSQL has no statistics for ``ILIKE '%fragment%'``: it guesses about a thousand matches
+    whatever the fragment and reads every match through the trigram index, then sorts. For a
+    common fragment ("7999" matches one row in a hundred of ten million) that reads a hundred
+    thousand rows to show fifty, while walking the sort index and filtering finds them in a few
+    milliseconds; for a rare fragment the walk would read the whole table. So: walk first (bitmap
+    scans off) for ``WALK_BUDGET_MS``; when that runs out, the fragment is rare and the planner's
+    trigram plan is the right one.
+    """
+    if walk:
+        try:
+            with db.begin_nested():
+                db.exec(text("SET LOCAL enable_bitmapscan = off"))  # type: ignore[call-overload]
+                db.exec(text(f"SET LOCAL statement_timeout = {int(WALK_BUDGET_MS)}"))  # type: ignore[call-overload]
+                rows = list(db.exec(stmt).all())
+                db.exec(text("SET LOCAL enable_bitmapscan TO DEFAULT"))  # type: ignore[call-overload]
+                db.exec(text("SET LOCAL statement_timeout TO DEFAULT"))  # type: ignore[call-overload]
+            return rows
+        except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", "") != "57014":  # query_canceled: the budget ran out
+                raise
+    return list(db.exec(stmt).all())
+
+
 def _fill_total(db: Session, base: Select, params: ListParams, page: Page) -> None:
     if params.exact_count:
         page.total, page.total_is_estimate = count(db, base), False
@@ -337,25 +369,23 @@ def _fill_total(db: Session, base: Select, params: ListParams, page: Page) -> No
         guess = estimate(db, base)
     except Exception:  # literal rendering can fail for exotic types; fall back to counting
         guess = 0
-    if guess < EXACT_COUNT_BELOW:
-        exact = _bounded_count(db, base)
+    if guess < EXACT_COUNT_BELOW and params.count_mode != "estimate":
+        exact = bounded_count(db, base)
         if exact is not None:
             page.total, page.total_is_estimate = exact, False
             return
     page.total, page.total_is_estimate = guess, True
 
 
-def _bounded_count(db: Session, stmt: Select) -> int | None:
+def bounded_count(db: Session, stmt: Select, timeout_ms: int | None = None) -> int | None:
     """COUNT(*) when it finishes within ``COUNT_TIMEOUT_MS``, else None (the caller shows the estimate).
 
     A filtered count the planner thinks is small can still scan a big table (a substring search with
     no usable index); the page must not wait for it. The savepoint keeps the caller's transaction usable.
     """
-    from sqlalchemy.exc import OperationalError
-
     try:
         with db.begin_nested():
-            db.exec(text(f"SET LOCAL statement_timeout = {int(COUNT_TIMEOUT_MS)}"))  # type: ignore[call-overload]
+            db.exec(text(f"SET LOCAL statement_timeout = {int(timeout_ms or COUNT_TIMEOUT_MS)}"))  # type: ignore[call-overload]
             n = count(db, stmt)
             # A released savepoint keeps SET LOCAL for the rest of the transaction: undo it.
             db.exec(text("SET LOCAL statement_timeout TO DEFAULT"))  # type: ignore[call-overload]

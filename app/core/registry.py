@@ -37,6 +37,12 @@ class Panel:
     #: Extra permissions that are not resource operations (e.g. ``stock.analytics.view``).
     permissions: list[str] = field(default_factory=list)
     api_router: object | None = None
+    #: Routers mounted at the API root as they are (absolute paths), for outside systems that call
+    #: a fixed address: vendors' webhooks under ``/api/integrations/<vendor>/...``.
+    root_routers: list[object] = field(default_factory=list)
+    #: Components rendered on every page of the shell (live pop-ups such as an incoming-call card):
+    #: factories ``() -> rx.Component``, usually a fixed-position box with its own state.
+    overlays: list[Callable] = field(default_factory=list)
     #: Also serve this panel's API without the ``/<panel>`` segment (``/api/products``); one panel at most.
     api_unprefixed: bool = False
     icon: str = "layout-grid"

@@ -49,6 +49,7 @@ class Column:
     is_link: bool = False
     hidden: bool = False
     choices_key: str | None = None  # i18n prefix for enum values, e.g. "stock.status"
+    href_fn: Callable[[Any], str | None] | None = None
 
     def sortable(self) -> Column:
         return replace(self, is_sortable=True)
@@ -83,6 +84,10 @@ class Column:
     def link(self) -> Column:
         """Make the cell a link to the record's detail page."""
         return replace(self, is_link=True)
+
+    def href(self, fn: Callable[[Any], str | None]) -> Column:
+        """Make the cell a link to ``fn(record)`` (opened as a download/new page), or plain text when it returns None."""
+        return replace(self, href_fn=fn)
 
     def hide(self) -> Column:
         """Hidden until the user switches it on in the column menu."""
@@ -232,7 +237,8 @@ class ActionSpec:
     row: bool = True
     confirm: bool = False
     job: bool = False
-    color: str = "accent"
+    #: A Radix colour name for the button ("green", "red"...); None is the theme's accent colour.
+    color: str | None = None
     #: Show the row button only when this returns True for the record (the check itself is ``can``).
     visible: Callable[[Any], bool] | None = None
     #: False when the service the action calls writes its own audit row.
@@ -249,7 +255,7 @@ def action(
     row: bool = True,
     confirm: bool = False,
     job: bool = False,
-    color: str = "accent",
+    color: str | None = None,
     visible: Callable[[Any], bool] | None = None,
     audit: bool = True,
     params: Iterable[FormField] = (),

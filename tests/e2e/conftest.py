@@ -132,8 +132,9 @@ def app_url(e2e_db):
             pass
         time.sleep(1)
     if not ready:
-        os.killpg(proc.pid, signal.SIGKILL)
-        os.killpg(worker.pid, signal.SIGKILL)
+        for p in (proc, worker):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGKILL)
         log.flush()
         raise RuntimeError(f"Pult did not start; see {log.name}:\n" + Path(log.name).read_text()[-3000:])
     yield base

@@ -188,7 +188,7 @@ def bus_messages(redis_conn):
     from app.core import bus
 
     ps = redis_conn.pubsub(ignore_subscribe_messages=True)
-    ps.subscribe(bus.CHANNEL)
+    ps.subscribe(bus.channel_for(redis_conn))
     wait_for(lambda: ps.get_message(timeout=0.1) is None and ps.subscribed, 5, "the bus subscription")
     got: list[dict] = []
 

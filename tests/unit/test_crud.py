@@ -298,7 +298,7 @@ def test_kit_rejects_relation_to_a_trashed_record_without_any_hook(db, users, st
 class Listener:
     def __init__(self, redis_conn):
         self.ps = redis_conn.pubsub()
-        self.ps.subscribe(bus.CHANNEL)
+        self.ps.subscribe(bus.channel_for(redis_conn))
         deadline = time.time() + 5
         while time.time() < deadline:  # wait until the server confirms the subscription
             m = self.ps.get_message(timeout=0.1)

@@ -411,7 +411,7 @@ def test_demo_loader_is_idempotent_and_consistent(clean, engine):
     from app import demo
 
     first = demo.load()
-    assert first["products"] == 40
+    assert first["products"] == 40 and first["numbers"] == 3000
     with Session(engine) as db:
         counts = _row_counts(db)
         assert counts["product"] == 40 and counts["order"] == 400 and counts["user"] == 3
@@ -423,6 +423,6 @@ def test_demo_loader_is_idempotent_and_consistent(clean, engine):
             ).one()
             assert (p.quantity, p.issued_qty) == (supplied, issued), p.name
             assert p.stock >= 0
-    assert demo.load() == {"products": 0}
+    assert demo.load() == {"products": 0, "numbers": 0}
     with Session(engine) as db:
         assert _row_counts(db) == counts

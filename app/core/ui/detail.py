@@ -184,7 +184,7 @@ def _related_block(res: type[Resource], title_key: str, key: str, fk: str) -> rx
 def detail_page(res: type[Resource]) -> rx.Component:
     names = detail_names(res)
     buttons = [
-        rx.cond(DetailState.actions.contains(name), rx.button(tr(spec.label), color_scheme=spec.color, on_click=DetailState.ask(name), id=f"action-{name}"))
+        rx.cond(DetailState.actions.contains(name), rx.button(tr(spec.label), **_color(spec), on_click=DetailState.ask(name), id=f"action-{name}"))
         for name, spec in res.actions.items() if spec.row
     ]
     if "update" in res.operations:
@@ -227,3 +227,8 @@ def detail_page(res: type[Resource]) -> rx.Component:
         spacing="4", width="100%",
     )
     return rx.cond(DetailState.forbidden, forbidden_box(), rx.cond(DetailState.missing, rx.heading(tr("not_found")), body))
+
+
+def _color(spec) -> dict:
+    """``color_scheme`` only when the action names one (else the theme's accent colour)."""
+    return {"color_scheme": spec.color} if spec.color else {}

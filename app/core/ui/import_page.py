@@ -17,14 +17,14 @@ from app.core.errors import PermissionDenied, PultError, ValidationFailed
 from app.core.registry import RESOURCES
 from app.core.resource import Resource
 from app.core.ui.base import AuthState, tr, ui_session
+from app.core.ui.job_run import JobRunMixin, job_run_card
 from app.core.ui.widgets import page_header
-from models.jobs import JobRun
 
 NONE = "__none__"  # a Radix select item cannot have an empty value
 UPLOAD_ID = "import-upload"
 
 
-class ImportState(AuthState):
+class ImportState(JobRunMixin, AuthState):
     res_key: str = ""
     title: str = ""
     back_url: str = ""
@@ -40,10 +40,6 @@ class ImportState(AuthState):
     n_ok: int = 0
     n_bad: int = 0
     problems: dict[str, str] = {}  # file | mapping | key -> message
-    busy: bool = False
-    run_id: int = 0
-    run: dict[str, str] = {}
-    run_progress: int = 0
     _upload: str = ""  # the stored file's token (backend only)
 
     def _res(self) -> Resource:
@@ -173,28 +169,10 @@ class ImportState(AuthState):
         self._read_run()
         return rx.toast.info(self.t("import.queued"))
 
-    def live_refresh(self) -> None:
-        if self.run_id:
-            self._read_run()
-
-    def _read_run(self) -> None:
-        with ui_session() as db:
-            run = db.get(JobRun, self.run_id)
-            if run is None:
-                return
-            status = run.status.value if hasattr(run.status, "value") else str(run.status)
-            result: dict[str, Any] = run.result or {}
-            self.run = {
-                "status": status,
-                "status_label": self.t(f"jobs.status.{status}"),
-                "message": run.message or "",
-                "error": run.error or "",
-                "summary": self.t("import.done", what=self.t(self._res().label or self._res().slug), created=result.get("created", 0),
-                                  updated=result.get("updated", 0), failed=result.get("failed", 0)) if status == "succeeded" else "",
-                "file": f"/api/jobs/{run.id}/file" if run.result_file and status == "succeeded" else "",
-            }
-            self.run_progress = int(round((run.progress or 0) * 100))
-            self.busy = status in ("queued", "running")
+    def run_summary(self, result: dict[str, Any]) -> str:
+        res = self._res()
+        return self.t("import.done", what=self.t(res.label or res.slug), created=result.get("created", 0),
+                      updated=result.get("updated", 0), failed=result.get("failed", 0))
 
 
 def _required(res: Resource, f: Any) -> bool:
@@ -268,21 +246,8 @@ def import_page(res: type[Resource]) -> rx.Component:
         on_drop=ImportState.handle_upload(rx.upload_files(upload_id=UPLOAD_ID)),
         border=f"1px dashed {rx.color('gray', 7)}", border_radius="8px", padding="1.5em", width="100%", cursor="pointer",
     )
-    run_box = rx.cond(
-        ImportState.run_id > 0,
-        rx.card(rx.vstack(
-            rx.hstack(rx.badge(ImportState.run.get("status_label", ""), id="import-status"), rx.text(ImportState.run.get("message", ""), size="2", color_scheme="gray"), spacing="2", align="center"),
-            rx.progress(value=ImportState.run_progress, width="100%", id="import-progress"),
-            rx.cond(ImportState.run.get("summary", "") != "", rx.text(ImportState.run.get("summary", ""), weight="medium", id="import-summary")),
-            rx.cond(ImportState.run.get("error", "") != "", rx.text(ImportState.run.get("error", ""), color_scheme="red", size="2")),
-            rx.hstack(
-                rx.cond(ImportState.run.get("file", "") != "", rx.link(rx.button(rx.icon("file-warning", size=14), tr("import.report"), variant="soft", color_scheme="red", size="2"), href=ImportState.run.get("file", ""), is_external=True, id="import-report")),
-                rx.link(rx.button(tr("import.to_list"), variant="soft", size="2"), href=ImportState.back_url),
-                spacing="2",
-            ),
-            spacing="2", width="100%",
-        ), width="100%", id="import-run"),
-    )
+    run_box = job_run_card(ImportState, "import", "import.report",
+                           rx.link(rx.button(tr("import.to_list"), variant="soft", size="2"), href=ImportState.back_url))
     body = rx.vstack(
         page_header(ImportState.title, rx.link(rx.button(tr("import.to_list"), variant="soft", size="2"), href=ImportState.back_url)),
         rx.text(tr("import.help"), size="2", color_scheme="gray"),

@@ -111,8 +111,10 @@ def topbar() -> rx.Component:
 
 
 def shell(content: rx.Component) -> rx.Component:
+    overlays = [make() for panel in PANELS.values() for make in panel.overlays]  # Panel.overlays: on every page
     return rx.hstack(
         sidebar(),
         rx.vstack(topbar(), rx.box(content, padding="1.5em", width="100%"), spacing="0", width="100%", min_width="0"),
+        *overlays,
         spacing="0", width="100%", align="start",
     )

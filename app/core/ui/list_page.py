@@ -76,6 +76,8 @@ def _cell(res: type[Resource], row: rx.Var, j: int, c: Column) -> rx.Component:
     text = row[f"c{j}"]
     if c.is_link:
         content = rx.link(text, href=f"{res.url()}/" + row["id"].to(str), weight="medium")
+    elif c.href_fn is not None:
+        content = rx.cond(row[f"h{j}"] != "", rx.link(text, href=row[f"h{j}"].to(str), is_external=True), rx.text(text))
     elif c.kind == "progress":
         content = rx.hstack(rx.progress(value=text.to(int), max=100, width="7em"), rx.text(text, " %", size="1"), align="center", spacing="2")
     elif c.badge_fn is not None:
@@ -92,7 +94,7 @@ def _row_actions(res: type[Resource], row: rx.Var) -> rx.Component:
         if spec.row:
             buttons.append(rx.cond(
                 row[f"a_{name}"] == "1",
-                rx.button(tr(spec.label), size="1", variant="soft", color_scheme=spec.color, on_click=ListState.ask(name, row["id"].to(str))),
+                rx.button(tr(spec.label), size="1", variant="soft", **_color(spec), on_click=ListState.ask(name, row["id"].to(str))),
             ))
     if res.has_soft_delete():
         buttons.append(rx.cond(ListState.trash, rx.button(tr("restore"), size="1", variant="soft", on_click=ListState.restore(row["id"].to(str)))))
@@ -108,7 +110,7 @@ def _bulk_bar(res: type[Resource]) -> rx.Component:
     buttons = [
         rx.cond(
             ListState.bulk_allowed.contains(name),
-            rx.button(tr(spec.label), size="1", color_scheme=spec.color, on_click=ListState.ask(name, "")),
+            rx.button(tr(spec.label), size="1", **_color(spec), on_click=ListState.ask(name, "")),
         )
         for name, spec in res.actions.items() if spec.bulk
     ]
@@ -228,3 +230,8 @@ def forbidden_box() -> rx.Component:
         rx.vstack(rx.icon("shield-x", size=40, color=rx.color("red", 9)), rx.heading(tr("forbidden"), size="5"), rx.text(tr("forbidden.page")), align="center", id="forbidden"),
         padding="4em", width="100%",
     )
+
+
+def _color(spec) -> dict:
+    """``color_scheme`` only when the action names one (else the theme's accent colour)."""
+    return {"color_scheme": spec.color} if spec.color else {}

@@ -15,10 +15,13 @@ import reflex as rx
 from app.core import crud, live
 from app.core.display import fmt_cell
 from app.core.errors import NotAuthenticated, PermissionDenied, PultError, ValidationFailed
-from app.core.query import ListParams, base_query, distinct_values, pk_column
+from app.core.query import EXACT_COUNT_BELOW, ListParams, base_query, distinct_values, pk_column
 from app.core.registry import RESOURCES
 from app.core.resource import Resource
 from app.core.ui.base import AuthState, set_url, ui_session
+
+#: The background exact count of a list gives up after this long (the estimate stays).
+REFINE_TIMEOUT_MS = 3000
 
 #: "Select all matching" runs an in-process action on at most this many rows; more is refused with a
 #: message. Actions declared with ``job=True`` have no limit: a worker runs them in chunks.
@@ -32,6 +35,8 @@ def row_dict(res: Resource, user: Any, record: Any, lang: str) -> dict[str, str]
         d[f"c{j}"] = fmt_cell(column, record, lang)
         if column.badge_fn is not None:
             d[f"b{j}"] = column.badge_fn(record) or ""
+        if column.href_fn is not None:
+            d[f"h{j}"] = column.href_fn(record) or ""
     for name, spec in res.actions.items():
         ok = (spec.visible is None or spec.visible(record)) and res.can(user, name, record)
         d[f"a_{name}"] = "1" if ok else ""
@@ -86,6 +91,7 @@ class ListState(AuthState):
         return ListParams(
             sort=self.sort, filters=dict(self.filters), search=self.search, trash=self.trash,
             page_size=self._res().page_size, cursor=self.cursor, page=self.page,
+            count_mode="estimate",  # the page shows at once; refine_total counts in the background
         )
 
     @rx.event
@@ -139,7 +145,42 @@ class ListState(AuthState):
         except PultError as exc:
             self.rows, self.error = [], exc.message(self.lang)
             return None
-        return self._sync_url() if sync_url else None
+        events = [self._sync_url()] if sync_url else []
+        if self.total_is_estimate and self.total < EXACT_COUNT_BELOW:
+            events.append(ListState.refine_total)
+        return events or None
+
+    @rx.event(background=True)
+    async def refine_total(self):
+        """Replace a small estimate by the exact count once it is known (the page did not wait)."""
+        import asyncio
+
+        async with self:
+            res, params, token = self._res(), self._params(), self.token
+        view = (params.sort, tuple(sorted(params.filters.items())), params.search, params.trash)
+
+        def run() -> int | None:
+            from app.core.query import bounded_count
+
+            with ui_session() as db:
+                from app.core import auth as auth_service
+
+                user = auth_service.resolve(db, token)
+                if not res.can(user, "view"):
+                    return None
+                return bounded_count(db, base_query(res, user, params), timeout_ms=REFINE_TIMEOUT_MS)
+
+        try:
+            n = await asyncio.to_thread(run)
+        except PultError:
+            return
+        if n is None:
+            return
+        async with self:
+            p = self._params()
+            if (p.sort, tuple(sorted(p.filters.items())), p.search, p.trash) == view and self.res_key == res.key():
+                self.total, self.total_is_estimate = n, False
+                self.total_text = self._total_text()
 
     def _total_text(self) -> str:
         if self.total_is_estimate:

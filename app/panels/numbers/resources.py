@@ -96,6 +96,19 @@ class Numbers(Resource, model=PhoneNumber):
                 number.status_id, number.status_changed_at = status_id, now
         return "numbers.status_set"
 
+    def export_csv(self, db: Any, user: CurrentUser, params: Any, path: Any, run_id: int | None = None) -> int:
+        """The list's CSV export (kit.export) goes through COPY and is logged as a transfer."""
+        from app.panels.numbers import transfers
+
+        row = transfers.start_transfer(db, user, "export", "file", path.name, job_run_id=run_id)
+        db.commit()
+        n = transfers.export_numbers(db, user, params, path)
+        row = db.merge(row)
+        row.total = row.accepted = n
+        row.status, row.finished_at = "done", dt.datetime.now(dt.timezone.utc)
+        db.commit()
+        return n
+
     def set_status_many(self, ctx: ActionContext, ids: list[Any]) -> int:
         """The bulk job's set-based path: one UPDATE per chunk of ids (scope re-applied)."""
         return services.set_status_many(ctx.db, ctx.user, ids, ctx.params["status_id"])
@@ -297,6 +310,24 @@ class Calls(Resource, model=CallEvent):
         return stmt.where(CallEvent.number_id.in_(visible))
 
 
+def _transfer_file(t: NumberTransfer) -> str | None:
+    """The export, or the import's report of invalid and duplicate rows (through the job's file route,
+    which checks that the caller may see the run)."""
+    if t.job_run_id is None or t.status != "done":
+        return None
+    if t.direction == "import" and not (t.duplicates or t.invalid):
+        return None
+    return f"/api/jobs/{t.job_run_id}/file"
+
+
+def _transfer_file_label(t: NumberTransfer) -> str:
+    from app.core.i18n import t as tr
+
+    if _transfer_file(t) is None:
+        return ""
+    return tr("numbers.file.export" if t.direction == "export" else "numbers.file.errors")
+
+
 class Transfers(Resource, model=NumberTransfer):
     slug = "transfers"
     label, label_one, icon = "numbers.transfers", "numbers.transfer", "arrow-left-right"
@@ -314,6 +345,7 @@ class Transfers(Resource, model=NumberTransfer):
         col("duplicates", "numbers.duplicates").numeric(),
         col("invalid", "numbers.invalid").numeric(),
         col("message", "numbers.message").hide(),
+        col("job_run_id", "numbers.file").value(lambda t: _transfer_file_label(t)).href(_transfer_file),
     ]
     filters = [filters.select("direction", [("import", "numbers.direction.import"), ("export", "numbers.direction.export")], "numbers.direction"),
                filters.select("status", [(s, f"numbers.transfer_status.{s}") for s in ("queued", "running", "done", "failed")], "field.status"),
@@ -366,7 +398,55 @@ class SftpHosts(Resource, model=SftpHost):
         cron = values.get("cron")
         if cron and not validate_cron(cron):
             return {"cron": ("jobs.cron_invalid", {})}
+        if values.get("private_key"):  # a key that cannot be used is refused at once, under its field
+            from integrations.sftp import SftpError, load_private_key
+
+            try:
+                load_private_key(values["private_key"])
+            except SftpError as exc:
+                return {"private_key": (f"numbers.sftp.error.{exc.code}", exc.params)}
         return {}
+
+    # SFTP exchange (app/panels/numbers/sftp.py): schedule sync, test connection, run now, host key.
+    def after_save(self, ctx: ActionContext, record: Any, changes: dict[str, Any], creating: bool) -> None:
+        from app.panels.numbers import sftp
+
+        sftp.sync_schedule(ctx.db, ctx.user, record)
+
+    def before_delete(self, ctx: ActionContext, record: Any) -> None:
+        from app.panels.numbers import sftp
+
+        if sftp.has_history(ctx.db, record.id):
+            raise ValidationFailed.one("", "numbers.sftp.has_history")
+        sftp.drop_schedule(ctx.db, ctx.user, record.id)
+
+    @action("numbers.test_connection", row=True)
+    def test_connection(self, ctx: ActionContext, records: list[SftpHost]) -> str:
+        from app.panels.numbers import sftp
+
+        messages = []
+        for host in records:
+            ok, message = sftp.test_connection(ctx.db, ctx.user, host, ctx.lang)
+            if not ok:
+                raise ValidationFailed.one("", "numbers.sftp.test_failed", message=message)
+            messages.append(message)
+        return "\n".join(messages)
+
+    @action("numbers.run_now", row=True, confirm=True, visible=lambda h: h.is_active)
+    def run_now(self, ctx: ActionContext, records: list[SftpHost]) -> str:
+        from app.core.i18n import t
+        from app.panels.numbers import sftp
+
+        runs = [sftp.start_run(ctx.user, host, ctx.lang) for host in records]
+        return t("numbers.sftp.queued", ctx.lang, run=", ".join(f"#{r.id}" for r in runs))
+
+    @action("numbers.forget_host_key", row=True, confirm=True, color="gray")
+    def forget_host_key(self, ctx: ActionContext, records: list[SftpHost]) -> str:
+        from app.panels.numbers import sftp
+
+        for host in records:
+            sftp.forget_host_key(ctx.db, ctx.user, host)
+        return "numbers.sftp.key_forgotten"
 
 
 class Scopes(Resource, model=ManagerScope):

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, text, update
+from sqlalchemy import bindparam, func, text, union_all, update
 from sqlmodel import Session, select
 
 from app.core import audit, bus
@@ -20,7 +20,7 @@ from app.core.auth import CurrentUser
 from app.core.db import engine
 from app.core.errors import ValidationFailed
 from app.panels.numbers import scope
-from models.numbers import Geo, NumberStat, NumberStatus, PhoneNumber, Project, Provider, StatusKind
+from models.numbers import Geo, NumberStat, NumberStatMonth, NumberStatus, PhoneNumber, Project, Provider, StatusKind
 
 # --------------------------------------------------------------------------- names of small tables
 #: Projects, providers, geo and statuses are small and read on every list page; their names are
@@ -111,28 +111,81 @@ class ConversionRow:
         return n / self.processed if self.processed else 0.0
 
 
+def _next_month(d: dt.date) -> dt.date:
+    return (d.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+
+
+def stat_rows(user: CurrentUser, date_from: dt.date | None = None, date_to: dt.date | None = None,
+              provider_id: int | None = None, project_id: int | None = None, by_day: bool = False) -> Any:
+    """Aggregate rows (project_id, provider_id, status_id, day, n) covering the period: whole months
+    from ``number_stat_month``, the days at the period's ends from ``number_stat``. A year reads
+    twelve months' rows plus at most two partial months of days."""
+    def scoped(stmt: Any, table: Any) -> Any:
+        stmt = stmt.where(scope.provider_clause(user, table.provider_id))
+        if provider_id:
+            stmt = stmt.where(table.provider_id == provider_id)
+        if project_id:
+            stmt = stmt.where(table.project_id == project_id)
+        return stmt
+
+    def days(lo: dt.date | None, hi: dt.date | None) -> Any:
+        stmt = select(NumberStat.project_id, NumberStat.provider_id, NumberStat.status_id, NumberStat.day.label("day"), NumberStat.n)
+        if lo:
+            stmt = stmt.where(NumberStat.day >= lo)
+        if hi:
+            stmt = stmt.where(NumberStat.day <= hi)
+        return scoped(stmt, NumberStat)
+
+    def months(lo: dt.date | None, hi: dt.date | None) -> Any:
+        stmt = select(NumberStatMonth.project_id, NumberStatMonth.provider_id, NumberStatMonth.status_id, NumberStatMonth.month.label("day"), NumberStatMonth.n)
+        if lo:
+            stmt = stmt.where(NumberStatMonth.month >= lo)
+        if hi:
+            stmt = stmt.where(NumberStatMonth.month <= hi)
+        return scoped(stmt, NumberStatMonth)
+
+    if by_day:
+        return days(date_from, date_to).subquery("stat")
+    if date_from is None and date_to is None:
+        return months(None, None).subquery("stat")
+    # whole months inside the period: from the first month starting on/after date_from to the last
+    # month ending on/before date_to
+    first_full = date_from if (date_from is None or date_from.day == 1) else _next_month(date_from)
+    last_full = None
+    if date_to is not None:
+        this_month = date_to.replace(day=1)
+        last_full = this_month if _next_month(date_to) - dt.timedelta(days=1) == date_to else (this_month - dt.timedelta(days=1)).replace(day=1)
+    if first_full is not None and last_full is not None and first_full > last_full:
+        return days(date_from, date_to).subquery("stat")
+    parts = [months(first_full, last_full)]
+    if date_from is not None and first_full != date_from:
+        parts.append(days(date_from, first_full - dt.timedelta(days=1)))
+    if date_to is not None and last_full is not None and _next_month(last_full) <= date_to:
+        parts.append(days(_next_month(last_full), date_to))
+    return union_all(*parts).subquery("stat")
+
+
 def conversion(db: Session, user: CurrentUser, date_from: dt.date | None = None, date_to: dt.date | None = None,
                provider_id: int | None = None, project_id: int | None = None) -> list[ConversionRow]:
     """Per live project: numbers that reached each kind of status in the date range (Moscow days
-    of ``status_changed_at``), from ``number_stat`` — never a scan of ``phone_number``.
+    of ``status_changed_at``), from the aggregates — never a scan of ``phone_number``.
 
     "Processed" is every number whose status is no longer of kind "new"; rates are shares of it.
     """
+    stat = stat_rows(user, date_from, date_to, provider_id, project_id)
     kinds = select(NumberStatus.id, NumberStatus.kind).subquery()
     stmt = (
         select(
-            NumberStat.project_id,
-            func.sum(NumberStat.n).label("total"),
-            func.sum(NumberStat.n).filter(kinds.c.kind != StatusKind.new.value).label("processed"),
-            func.sum(NumberStat.n).filter(kinds.c.kind == StatusKind.success.value).label("success"),
-            func.sum(NumberStat.n).filter(kinds.c.kind == StatusKind.refusal.value).label("refusal"),
-            func.sum(NumberStat.n).filter(kinds.c.kind == StatusKind.no_answer.value).label("no_answer"),
+            stat.c.project_id,
+            func.sum(stat.c.n).label("total"),
+            func.sum(stat.c.n).filter(kinds.c.kind != StatusKind.new.value).label("processed"),
+            func.sum(stat.c.n).filter(kinds.c.kind == StatusKind.success.value).label("success"),
+            func.sum(stat.c.n).filter(kinds.c.kind == StatusKind.refusal.value).label("refusal"),
+            func.sum(stat.c.n).filter(kinds.c.kind == StatusKind.no_answer.value).label("no_answer"),
         )
-        .join(kinds, kinds.c.id == NumberStat.status_id)
-        .where(scope.provider_clause(user, NumberStat.provider_id))
-        .group_by(NumberStat.project_id)
+        .join(kinds, kinds.c.id == stat.c.status_id)
+        .group_by(stat.c.project_id)
     )
-    stmt = _stat_filters(stmt, date_from, date_to, provider_id, project_id)
     live = {pid: name for pid, name in db.execute(select(Project.id, Project.name).where(Project.deleted_at.is_(None))).all()}
     rows = []
     for pid, total, processed, success, refusal, no_answer in db.execute(stmt).all():
@@ -143,44 +196,35 @@ def conversion(db: Session, user: CurrentUser, date_from: dt.date | None = None,
     return rows
 
 
-def _stat_filters(stmt: Any, date_from: dt.date | None, date_to: dt.date | None, provider_id: int | None, project_id: int | None) -> Any:
-    if date_from:
-        stmt = stmt.where(NumberStat.day >= date_from)
-    if date_to:
-        stmt = stmt.where(NumberStat.day <= date_to)
-    if provider_id:
-        stmt = stmt.where(NumberStat.provider_id == provider_id)
-    if project_id:
-        stmt = stmt.where(NumberStat.project_id == project_id)
-    return stmt
-
-
 def conversion_by_day(db: Session, user: CurrentUser, date_from: dt.date | None = None, date_to: dt.date | None = None,
                       provider_id: int | None = None, project_id: int | None = None) -> list[tuple[dt.date, int, int]]:
-    """(day, processed, success) for the chart."""
+    """(day, processed, success) for the chart: by day for up to 92 days, by month beyond."""
+    span = ((date_to or dt.date.today()) - (date_from or dt.date(2000, 1, 1))).days
+    by_day = span <= 92
+    stat = stat_rows(user, date_from, date_to, provider_id, project_id, by_day=True) if by_day else stat_rows(user, None, None, provider_id, project_id)
     kinds = select(NumberStatus.id, NumberStatus.kind).subquery()
     stmt = (
         select(
-            NumberStat.day,
-            func.sum(NumberStat.n).filter(kinds.c.kind != StatusKind.new.value),
-            func.sum(NumberStat.n).filter(kinds.c.kind == StatusKind.success.value),
+            stat.c.day,
+            func.sum(stat.c.n).filter(kinds.c.kind != StatusKind.new.value),
+            func.sum(stat.c.n).filter(kinds.c.kind == StatusKind.success.value),
         )
-        .join(kinds, kinds.c.id == NumberStat.status_id)
-        .where(scope.provider_clause(user, NumberStat.provider_id))
-        .where(NumberStat.project_id.in_(select(Project.id).where(Project.deleted_at.is_(None))))
-        .group_by(NumberStat.day)
-        .order_by(NumberStat.day)
+        .join(kinds, kinds.c.id == stat.c.status_id)
+        .where(stat.c.project_id.in_(select(Project.id).where(Project.deleted_at.is_(None))))
+        .group_by(stat.c.day)
+        .order_by(stat.c.day)
     )
-    stmt = _stat_filters(stmt, date_from, date_to, provider_id, project_id)
+    if not by_day:
+        if date_from:
+            stmt = stmt.where(stat.c.day >= date_from.replace(day=1))
+        if date_to:
+            stmt = stmt.where(stat.c.day <= date_to)
     return [(d, int(p or 0), int(s or 0)) for d, p, s in db.execute(stmt).all()]
 
 
 def rebuild_stats(db: Session) -> None:
-    """Recompute ``number_stat`` from ``phone_number`` (after a bulk load that bypassed triggers)."""
-    db.execute(text("TRUNCATE number_stat"))
-    db.execute(text(
-        """INSERT INTO number_stat (project_id, provider_id, status_id, day, n)
-           SELECT coalesce(project_id, 0), coalesce(provider_id, 0), status_id,
-                  (status_changed_at AT TIME ZONE 'Europe/Moscow')::date, count(*)
-           FROM phone_number GROUP BY 1, 2, 3, 4"""
-    ))
+    """Recompute the aggregates from ``phone_number`` (after a bulk load that bypassed triggers)."""
+    from models.numbers_sql import REBUILD_STATS
+
+    for statement in REBUILD_STATS:
+        db.execute(text(statement))

@@ -1,0 +1,74 @@
+"""Background jobs of the numbers panel: file imports and exports, each logged in ``number_transfer``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from app.core import importer, notify
+from app.core.i18n import t
+from app.core.jobs import JobContext, JobFailed, job_kind
+from app.core.query import ListParams
+from app.panels.numbers import transfers
+from models.numbers import NumberTransfer
+
+
+def _transfer(ctx: JobContext, transfer_id: int) -> NumberTransfer:
+    row = ctx.db.get(NumberTransfer, transfer_id)
+    if row is None:
+        raise JobFailed(f"transfer {transfer_id} is gone", retry=False)
+    row.status, row.job_run_id = "running", ctx.run.id
+    ctx.db.commit()
+    return row
+
+
+def _failed(ctx: JobContext, transfer_id: int, message: str) -> None:
+    ctx.db.rollback()
+    row = ctx.db.get(NumberTransfer, transfer_id)
+    if row is not None:
+        row.status, row.message, row.finished_at = "failed", message[:2000], dt.datetime.now(dt.timezone.utc)
+        ctx.db.commit()
+
+
+@job_kind("numbers.import", timeout=3 * 3600, steps=("read", "normalise", "dedupe", "write", "report"), label="numbers.job.import")
+def import_job(ctx: JobContext, transfer_id: int, upload: str, project_id: int | None = None, provider_id: int | None = None,
+               geo_id: int | None = None, status_id: int | None = None, lang: str = "ru") -> dict[str, Any]:
+    transfer = _transfer(ctx, transfer_id)
+    path = importer.upload_path(ctx.user, upload)
+
+    def progress(fraction: float, step: str) -> None:
+        ctx.progress(fraction, t(f"numbers.step.{step}", lang), step=step if step in ctx.kind.steps else None)
+
+    try:
+        stats = transfers.import_numbers(ctx.db, ctx.user, path, project_id=project_id, provider_id=provider_id, geo_id=geo_id,
+                                         status_id=status_id, transfer=transfer, error_path=ctx.result_path("errors.csv"), progress=progress)
+    except Exception as exc:
+        _failed(ctx, transfer_id, str(getattr(exc, "key", exc)))
+        raise
+    notify.to_user(ctx.db, ctx.user.id, "job.done",
+                   title=t("numbers.import_done", lang, accepted=stats.accepted, duplicates=stats.duplicates, invalid=stats.invalid),
+                   link=f"/api/jobs/{ctx.run.id}/file" if (stats.duplicates or stats.invalid) else "/numbers/transfers",
+                   data={"job_run_id": ctx.run.id})
+    ctx.db.commit()
+    return {"total": stats.total, "accepted": stats.accepted, "duplicates": stats.duplicates, "invalid": stats.invalid,
+            "seconds": {k: round(v, 3) for k, v in stats.seconds.items()}}
+
+
+@job_kind("numbers.export", timeout=3 * 3600, steps=("export",), label="numbers.job.export")
+def export_job(ctx: JobContext, transfer_id: int, view: dict[str, Any] | None = None, lang: str = "ru") -> dict[str, Any]:
+    transfer = _transfer(ctx, transfer_id)
+    params = ListParams(**{k: v for k, v in (view or {}).items() if k in ("sort", "filters", "search")})
+    ctx.step("export", t("numbers.step.export", lang))
+    path = ctx.result_path(transfer.filename or f"numbers-{transfer_id}.csv")
+    try:
+        n = transfers.export_numbers(ctx.db, ctx.user, params, path)
+    except Exception as exc:
+        _failed(ctx, transfer_id, str(getattr(exc, "key", exc)))
+        raise
+    transfer = ctx.db.get(NumberTransfer, transfer_id)
+    transfer.total = transfer.accepted = n
+    transfer.status, transfer.finished_at = "done", dt.datetime.now(dt.timezone.utc)
+    notify.to_user(ctx.db, ctx.user.id, "job.done", title=t("numbers.export_done", lang, n=n), link=f"/api/jobs/{ctx.run.id}/file",
+                   data={"job_run_id": ctx.run.id})
+    ctx.db.commit()
+    return {"rows": n, "file": path.name}

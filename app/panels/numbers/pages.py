@@ -1,0 +1,446 @@
+"""Custom pages of the numbers panel (seed 004, 2.3): project conversion, number import/export,
+and the project setup (providers, geo, weekdays and windows of a project's incoming pool)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import reflex as rx
+
+from app.core import crud, importer, jobs, live
+from app.core.errors import PermissionDenied, PultError, ValidationFailed
+from app.core.registry import RESOURCES
+from app.core.ui.base import AuthState, set_url, tr, ui_session
+from app.core.ui.job_run import JobRunMixin, job_run_card
+from app.core.ui.list_page import forbidden_box
+from app.core.ui.widgets import page_header
+from app.panels.numbers import services, setup, transfers
+
+CONVERSION = "/numbers/conversion"
+IMPORT = "/numbers/import"
+SETUP = "/numbers/setup"
+NONE = "__none__"
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{part / whole * 100:.1f}\u00a0%" if whole else "—"
+
+
+def _num(n: int) -> str:
+    return f"{n:,}".replace(",", "\u00a0")
+
+
+def _options(db: Any, user: Any, key: str, limit: int = 500) -> list[list[str]]:
+    return [[str(i), title] for i, title in crud.search_options(db, RESOURCES[key], user, "", limit=limit)]
+
+
+# --------------------------------------------------------------------------- conversion
+class ConversionState(AuthState):
+    date_from: str = ""
+    date_to: str = ""
+    provider_id: str = ""
+    providers: list[list[str]] = []
+    rows: list[dict[str, str]] = []
+    totals: dict[str, str] = {}
+    chart: list[dict[str, Any]] = []
+    forbidden: bool = False
+    error: str = ""
+
+    @rx.event
+    def load(self):
+        q = self.router.url.query_parameters
+        today = dt.date.today()
+        self.date_from = q.get("from", (today - dt.timedelta(days=29)).isoformat())
+        self.date_to = q.get("to", today.isoformat())
+        self.provider_id = q.get("provider_id", "") if q.get("provider_id", "").isdigit() else ""
+        live.watch(self, {"phone_number", "number_stat", "project"})
+        return self._reload(sync=False)
+
+    def live_refresh(self) -> None:
+        self._reload(sync=False)
+
+    @staticmethod
+    def _date(s: str) -> dt.date | None:
+        try:
+            return dt.date.fromisoformat(s) if s else None
+        except ValueError:
+            return None
+
+    def _reload(self, sync: bool = True):
+        self.error = ""
+        try:
+            with ui_session() as db:
+                user = self.current_user()
+                self.forbidden = not user.has_perm("numbers.conversion.view")
+                if self.forbidden:
+                    return None
+                d_from, d_to = self._date(self.date_from), self._date(self.date_to)
+                if d_from and d_to and d_from > d_to:
+                    self.error = self.t("numbers.conversion.bad_range")
+                    return None
+                self.providers = _options(db, user, "numbers.providers")
+                provider = int(self.provider_id) if self.provider_id else None
+                rows = services.conversion(db, user, d_from, d_to, provider)
+                days = services.conversion_by_day(db, user, d_from, d_to, provider)
+        except PultError as exc:
+            return self.fail(exc)
+        self.rows = [{
+            "project": r.project, "processed": _num(r.processed), "success": _num(r.success), "refusal": _num(r.refusal),
+            "no_answer": _num(r.no_answer), "success_rate": _pct(r.success, r.processed), "refusal_rate": _pct(r.refusal, r.processed),
+            "no_answer_rate": _pct(r.no_answer, r.processed),
+        } for r in rows]
+        total = {k: sum(getattr(r, k) for r in rows) for k in ("processed", "success", "refusal", "no_answer")}
+        self.totals = {k: _num(v) for k, v in total.items()} | {"success_rate": _pct(total["success"], total["processed"])}
+        self.chart = [{"day": d.strftime("%d.%m"), "processed": p, "success": s} for d, p, s in days]
+        if sync:
+            return set_url(CONVERSION, {"from": self.date_from, "to": self.date_to, "provider_id": self.provider_id})
+        return None
+
+    @rx.event
+    def set_from(self, value: str):
+        self.date_from = value
+        return self._reload()
+
+    @rx.event
+    def set_to(self, value: str):
+        self.date_to = value
+        return self._reload()
+
+    @rx.event
+    def set_provider(self, value: str | list[str]):
+        value = value if isinstance(value, str) else (value[0] if value else "")
+        self.provider_id = "" if value == NONE else value
+        return self._reload()
+
+
+def conversion_page() -> rx.Component:
+    S = ConversionState
+    cols = ["numbers.project", "numbers.processed", "numbers.kind.success", "numbers.success_rate", "numbers.kind.refusal",
+            "numbers.refusal_rate", "numbers.kind.no_answer", "numbers.no_answer_rate"]
+    keys = ["project", "processed", "success", "success_rate", "refusal", "refusal_rate", "no_answer", "no_answer_rate"]
+    filters = rx.hstack(
+        rx.vstack(rx.text(tr("from"), size="1", color_scheme="gray"), rx.input(type="date", value=S.date_from, on_change=S.set_from, id="conv-from"), spacing="1"),
+        rx.vstack(rx.text(tr("to"), size="1", color_scheme="gray"), rx.input(type="date", value=S.date_to, on_change=S.set_to, id="conv-to"), spacing="1"),
+        rx.vstack(
+            rx.text(tr("numbers.provider"), size="1", color_scheme="gray"),
+            rx.select.root(
+                rx.select.trigger(placeholder=tr("numbers.all_providers"), width="16em"),
+                rx.select.content(rx.select.item(tr("numbers.all_providers"), value=NONE), rx.foreach(S.providers, lambda o: rx.select.item(o[1], value=o[0]))),
+                value=rx.cond(S.provider_id == "", NONE, S.provider_id), on_change=S.set_provider,
+            ),
+            spacing="1", id="conv-provider",
+        ),
+        rx.spacer(),
+        rx.link(rx.button(rx.icon("download", size=14), tr("export.csv"), variant="soft"),
+                href="/api/numbers/conversion.csv?from=" + S.date_from + "&to=" + S.date_to + "&provider_id=" + S.provider_id, is_external=True, id="conv-csv"),
+        align="end", spacing="4", width="100%", wrap="wrap",
+    )
+    kpis = rx.hstack(*[
+        rx.card(rx.vstack(rx.text(tr(label), size="1", color_scheme="gray"), rx.heading(S.totals.get(key, "0"), size="6", id=f"kpi-{key}"), spacing="1"), min_width="11em")
+        for key, label in (("processed", "numbers.processed"), ("success", "numbers.kind.success"), ("success_rate", "numbers.success_rate"),
+                           ("refusal", "numbers.kind.refusal"), ("no_answer", "numbers.kind.no_answer"))
+    ], spacing="3", wrap="wrap")
+    chart = rx.card(rx.recharts.bar_chart(
+        rx.recharts.bar(data_key="processed", fill="#8da4ef", name=tr("numbers.processed")),
+        rx.recharts.bar(data_key="success", fill="#30a46c", name=tr("numbers.kind.success")),
+        rx.recharts.x_axis(data_key="day"), rx.recharts.y_axis(), rx.recharts.tooltip(), rx.recharts.legend(),
+        rx.recharts.cartesian_grid(stroke_dasharray="3 3"), data=S.chart, height=260, width="100%",
+    ), width="100%")
+    table = rx.table.root(
+        rx.table.header(rx.table.row(*[rx.table.column_header_cell(tr(c)) for c in cols])),
+        rx.table.body(rx.foreach(S.rows, lambda r: rx.table.row(*[rx.table.cell(r[k]) for k in keys]))),
+        variant="surface", size="1", width="100%", id="conv-table",
+    )
+    body = rx.vstack(
+        page_header(tr("numbers.conversion")),
+        filters,
+        rx.cond(S.error != "", rx.callout(S.error, color_scheme="red", icon="triangle-alert")),
+        kpis, chart, table,
+        rx.cond(S.rows.length() == 0, rx.center(rx.text(tr("rows.empty"), color_scheme="gray"), padding="2em", width="100%")),
+        spacing="4", width="100%",
+    )
+    return rx.cond(S.forbidden, forbidden_box(), body)
+
+
+# --------------------------------------------------------------------------- import / export
+class TransferState(JobRunMixin, AuthState):
+    forbidden: bool = False
+    filename: str = ""
+    projects: list[list[str]] = []
+    providers: list[list[str]] = []
+    geos: list[list[str]] = []
+    project_id: str = ""
+    provider_id: str = ""
+    geo_id: str = ""
+    problems: dict[str, str] = {}
+    _upload: str = ""
+
+    @rx.event
+    def load(self):
+        # A file uploaded already stays chosen (the upload may even land before this on_load does).
+        if not self.busy:
+            self.run_id, self.run, self.run_progress = 0, {}, 0
+        try:
+            with ui_session() as db:
+                user = self.current_user()
+                self.forbidden = not (user.has_perm("numbers.import") and RESOURCES["numbers.numbers"]().can(user, "create"))
+                if self.forbidden:
+                    return None
+                self.projects = _options(db, user, "numbers.projects")
+                self.providers = _options(db, user, "numbers.providers")
+                self.geos = _options(db, user, "numbers.geo", limit=1000)
+        except PultError as exc:
+            return self.fail(exc)
+        live.watch(self, {jobs.MODEL})
+        return None
+
+    @rx.event
+    async def handle_upload(self, files: list[rx.UploadFile]):
+        if not files:
+            return None
+        file = files[0]
+        data = await file.read()
+        self.problems = {}
+        try:
+            user = self.current_user()
+            self._upload = importer.save_upload(user, file.name or "", data)
+        except ValidationFailed as exc:
+            self.problems, self.filename = exc.messages(self.lang), ""
+            return None
+        except PultError as exc:
+            return self.fail(exc)
+        self.filename = file.name or ""
+        return None
+
+    @rx.event
+    def pick(self, name: str, value: str | list[str]):
+        value = value if isinstance(value, str) else (value[0] if value else "")
+        setattr(self, name, "" if value == NONE else value)
+        self.problems.pop(name, None)
+
+    @rx.event
+    def start(self):
+        if self.busy:
+            return None
+        if not self._upload:
+            self.problems = {"file": self.t("numbers.import.no_file")}
+            return None
+        ids = {k: (int(v) if v else None) for k, v in (("project_id", self.project_id), ("provider_id", self.provider_id), ("geo_id", self.geo_id))}
+        try:
+            with ui_session() as db:
+                user = self.current_user()
+                importer.upload_path(user, self._upload)
+                if not user.has_perm("numbers.import"):
+                    raise PermissionDenied()
+                transfers.check_targets(db, user, **ids)
+                row = transfers.start_transfer(db, user, "import", "file", self.filename, project_id=ids["project_id"], provider_id=ids["provider_id"])
+                run = jobs.enqueue(db, user, "numbers.import", {"transfer_id": row.id, "upload": self._upload, **ids, "lang": self.lang})
+                self.run_id = run.id
+        except ValidationFailed as exc:
+            self.problems = exc.messages(self.lang)
+            return None
+        except PultError as exc:
+            return self.fail(exc)
+        self.busy = True
+        self._read_run()
+        return rx.toast.info(self.t("import.queued"))
+
+    def run_summary(self, result: dict[str, Any]) -> str:
+        return self.t("numbers.import_done", accepted=_num(result.get("accepted", 0)), duplicates=_num(result.get("duplicates", 0)),
+                      invalid=_num(result.get("invalid", 0)))
+
+    def run_has_file(self, result: dict[str, Any]) -> bool:
+        return bool(result.get("duplicates") or result.get("invalid"))
+
+
+def _picker(label: str, name: str, options: rx.Var, value: rx.Var) -> rx.Component:
+    S = TransferState
+    return rx.vstack(
+        rx.text(tr(label), size="2", weight="medium"),
+        rx.select.root(
+            rx.select.trigger(placeholder="—", width="100%"),
+            rx.select.content(rx.select.item("—", value=NONE), rx.foreach(options, lambda o: rx.select.item(o[1], value=o[0]))),
+            value=rx.cond(value == "", NONE, value), on_change=lambda v: S.pick(name, v),
+        ),
+        rx.cond(S.problems.contains(name), rx.text(S.problems.get(name, ""), color_scheme="red", size="1", id=f"imp-problem-{name}")),
+        spacing="1", width="100%", id=f"imp-{name}",
+    )
+
+
+def transfer_page() -> rx.Component:
+    S = TransferState
+    upload = rx.upload(
+        rx.vstack(rx.icon("upload", size=28, color=rx.color("gray", 10)), rx.text(tr("numbers.import.drop"), size="2"),
+                  rx.cond(S.filename != "", rx.badge(S.filename, size="2", id="imp-filename")), align="center", spacing="2"),
+        id="numbers-upload", multiple=False, max_size=importer.MAX_UPLOAD_BYTES,
+        accept={"text/csv": [".csv"], "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": [".xlsx"]},
+        on_drop=S.handle_upload(rx.upload_files(upload_id="numbers-upload")),
+        border=f"1px dashed {rx.color('gray', 7)}", border_radius="8px", padding="1.5em", width="100%", cursor="pointer",
+    )
+    run_box = job_run_card(S, "imp", "numbers.import.report",
+                           rx.link(rx.button(tr("numbers.transfers"), variant="soft"), href="/numbers/transfers"),
+                           rx.link(rx.button(tr("numbers.numbers"), variant="soft"), href="/numbers/numbers"))
+    body = rx.vstack(
+        page_header(tr("numbers.import.title"), rx.link(rx.button(rx.icon("history", size=14), tr("numbers.transfers"), variant="soft"), href="/numbers/transfers")),
+        rx.text(tr("numbers.import.help"), size="2", color_scheme="gray"),
+        upload,
+        rx.cond(S.problems.contains("file"), rx.text(S.problems.get("file", ""), color_scheme="red", size="2", id="imp-problem-file")),
+        rx.grid(
+            _picker("numbers.project", "project_id", S.projects, S.project_id),
+            _picker("numbers.provider", "provider_id", S.providers, S.provider_id),
+            _picker("numbers.geo", "geo_id", S.geos, S.geo_id),
+            columns="3", spacing="4", width="100%",
+        ),
+        rx.hstack(rx.button(rx.icon("play", size=14), tr("import.start"), on_click=S.start, loading=S.busy, disabled=S.busy, id="imp-start"),
+                  rx.text(tr("numbers.import.export_hint"), size="2", color_scheme="gray"), spacing="3", align="center"),
+        run_box,
+        spacing="4", width="100%", max_width="1100px",
+    )
+    return rx.cond(S.forbidden, forbidden_box(), body)
+
+
+# --------------------------------------------------------------------------- project setup
+class SetupState(AuthState):
+    forbidden: bool = False
+    can_edit: bool = False
+    projects: list[list[str]] = []
+    project_id: str = ""
+    providers: list[list[str]] = []
+    geos: list[list[str]] = []
+    chosen_providers: list[str] = []
+    chosen_geos: list[str] = []
+    geo_filter: str = ""
+    days: list[dict[str, str]] = []  # weekday, label, on ("1"/""), start, end
+    errors: dict[str, str] = {}
+
+    @rx.event
+    def load(self):
+        q = self.router.url.query_parameters
+        self.project_id = q.get("project", "") if q.get("project", "").isdigit() else ""
+        live.watch(self, {"project_provider", "project_geo", "project_schedule", "project"})
+        return self._reload(sync=False)
+
+    def live_refresh(self) -> None:
+        self._reload(sync=False)
+
+    def _reload(self, sync: bool = True):
+        self.errors = {}
+        try:
+            with ui_session() as db:
+                user = self.current_user()
+                res = RESOURCES["numbers.projects"]()
+                self.forbidden = not res.can(user, "view")
+                if self.forbidden:
+                    return None
+                self.projects = _options(db, user, "numbers.projects")
+                if not self.project_id and self.projects:
+                    self.project_id = self.projects[0][0]
+                self.providers = _options(db, user, "numbers.providers")
+                self.geos = _options(db, user, "numbers.geo", limit=2000)
+                self.can_edit = res.can(user, "update")
+                if self.project_id:
+                    current = setup.read(db, user, int(self.project_id))
+                    self.chosen_providers = [str(i) for i in current.providers]
+                    self.chosen_geos = [str(i) for i in current.geos]
+                    windows = {w.weekday: w for w in current.windows}
+                    self.days = [{
+                        "weekday": str(d), "label": self.t(f"numbers.weekday.{d}"), "on": "1" if d in windows else "",
+                        "start": windows[d].start.strftime("%H:%M") if d in windows else "09:00",
+                        "end": windows[d].end.strftime("%H:%M") if d in windows else "18:00",
+                    } for d in range(7)]
+        except PultError as exc:
+            return self.fail(exc)
+        return set_url(SETUP, {"project": self.project_id}) if sync else None
+
+    @rx.event
+    def choose_project(self, value: str | list[str]):
+        self.project_id = value if isinstance(value, str) else (value[0] if value else "")
+        return self._reload()
+
+    @rx.event
+    def toggle_provider(self, pid: str):
+        self.chosen_providers = [p for p in self.chosen_providers if p != pid] if pid in self.chosen_providers else [*self.chosen_providers, pid]
+
+    @rx.event
+    def toggle_geo(self, gid: str):
+        self.chosen_geos = [g for g in self.chosen_geos if g != gid] if gid in self.chosen_geos else [*self.chosen_geos, gid]
+
+    @rx.event
+    def set_geo_filter(self, value: str):
+        self.geo_filter = value
+
+    @rx.event
+    def set_day(self, index: int, key: str, value: Any):
+        days = [dict(d) for d in self.days]
+        days[index][key] = ("1" if value else "") if key == "on" else str(value)
+        self.days = days
+        self.errors.pop(f"day{index}", None)
+
+    @rx.event
+    def save(self):
+        if not self.project_id:
+            return None
+        try:
+            windows = []
+            for i, d in enumerate(self.days):
+                if d["on"]:
+                    windows.append((int(d["weekday"]), d["start"], d["end"]))
+            with ui_session() as db:
+                user = self.current_user()
+                setup.save(db, user, int(self.project_id), [int(p) for p in self.chosen_providers], [int(g) for g in self.chosen_geos], windows)
+        except ValidationFailed as exc:
+            self.errors = exc.messages(self.lang)
+            return rx.toast.error(next(iter(self.errors.values()), self.t("error.form")))
+        except PultError as exc:
+            return self.fail(exc)
+        return rx.toast.success(self.t("saved"))
+
+    @rx.var
+    def shown_geos(self) -> list[list[str]]:
+        f = self.geo_filter.strip().casefold()
+        return [g for g in self.geos if not f or f in g[1].casefold()][:300]
+
+
+def setup_page() -> rx.Component:
+    S = SetupState
+    project = rx.select.root(
+        rx.select.trigger(width="24em"),
+        rx.select.content(rx.foreach(S.projects, lambda o: rx.select.item(o[1], value=o[0]))),
+        value=S.project_id, on_change=S.choose_project, id="setup-project",
+    )
+    providers = rx.card(rx.vstack(
+        rx.heading(tr("numbers.providers"), size="3"),
+        rx.foreach(S.providers, lambda o: rx.checkbox(o[1], checked=S.chosen_providers.contains(o[0]), on_change=lambda _v: S.toggle_provider(o[0]),
+                                                       disabled=~S.can_edit, id="prov-" + o[0])),
+        spacing="2",
+    ), width="100%")
+    geos = rx.card(rx.vstack(
+        rx.heading(tr("numbers.geo_list"), size="3"),
+        rx.input(placeholder=tr("search"), value=S.geo_filter, on_change=S.set_geo_filter, size="1"),
+        rx.scroll_area(rx.vstack(rx.foreach(S.shown_geos, lambda o: rx.checkbox(o[1], checked=S.chosen_geos.contains(o[0]),
+                                                                                 on_change=lambda _v: S.toggle_geo(o[0]), disabled=~S.can_edit)),
+                                 spacing="1"), max_height="22em", type="auto"),
+        spacing="2", width="100%",
+    ), width="100%")
+    days = rx.card(rx.vstack(
+        rx.heading(tr("numbers.schedules"), size="3"),
+        rx.foreach(S.days, lambda d, i: rx.vstack(rx.hstack(
+            rx.checkbox(d["label"], checked=d["on"] == "1", on_change=lambda v: S.set_day(i, "on", v), disabled=~S.can_edit, width="9em"),
+            rx.input(type="time", value=d["start"], on_change=lambda v: S.set_day(i, "start", v), disabled=~S.can_edit | (d["on"] != "1"), width="7em"),
+            rx.text("—"),
+            rx.input(type="time", value=d["end"], on_change=lambda v: S.set_day(i, "end", v), disabled=~S.can_edit | (d["on"] != "1"), width="7em"),
+            align="center", spacing="2",
+        ), rx.cond(S.errors.contains("day" + i.to(str)), rx.text(S.errors.get("day" + i.to(str), ""), color_scheme="red", size="1")), spacing="1",
+            id="day-" + d["weekday"])),
+        spacing="2",
+    ), width="100%")
+    body = rx.vstack(
+        page_header(tr("numbers.setup"), project, rx.cond(S.can_edit, rx.button(rx.icon("save", size=14), tr("save"), on_click=S.save, id="setup-save"))),
+        rx.text(tr("numbers.setup.help"), size="2", color_scheme="gray"),
+        rx.cond(S.errors.contains(""), rx.callout(S.errors.get("", ""), color_scheme="red", icon="triangle-alert")),
+        rx.grid(providers, geos, days, columns="3", spacing="4", width="100%"),
+        spacing="4", width="100%",
+    )
+    return rx.cond(S.forbidden, forbidden_box(), body)
+

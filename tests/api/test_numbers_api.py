@@ -1,0 +1,113 @@
+"""Numbers panel through the REST API and its services: conversion from the aggregates, project
+setup, deleted projects (restore / archive), status changes with a parameter, import/export routes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlmodel import select
+
+from app.core import crud
+from app.core.auth import SYSTEM
+from app.core.errors import ValidationFailed
+from app.core.registry import resource
+from app.panels.numbers import services, setup
+from models.jobs import JobRun
+from models.numbers import NumberTransfer, PhoneNumber, Project, ProjectProvider
+
+NUMBERS = "/api/numbers/numbers"
+
+
+def add(db, world, phone, provider="mine", project="project"):
+    return crud.create_record(db, resource("numbers.numbers"), SYSTEM, {"phone": phone, "provider_id": world[provider], "project_id": world[project]})
+
+
+def test_conversion_counts_rates_and_follows_status_changes(client, db, users, numbers_world, login):
+    w = numbers_world
+    nums = [add(db, w, f"+7999555000{i}") for i in range(4)]
+    h = login("manager")
+    for n, code in zip(nums, ["success", "refusal", "success", "new"]):
+        if code != "new":
+            r = client.post(f"{NUMBERS}/{n.id}/actions/set_status", headers=h, json={"params": {"status_id": w["status"][code]}})
+            assert r.status_code == 200, r.text
+    rows = client.get("/api/numbers/conversion", headers=h).json()
+    assert rows == [{"project_id": w["project"], "project": "Проект свой", "total": 4, "processed": 3, "success": 2, "refusal": 1, "no_answer": 0,
+                     "success_rate": 0.6667, "refusal_rate": 0.3333, "no_answer_rate": 0.0}]
+    tomorrow = (dt.date.today() + dt.timedelta(days=2)).isoformat()
+    assert client.get("/api/numbers/conversion", headers=h, params={"from": tomorrow}).json() == []
+    assert client.get("/api/numbers/conversion", headers=h, params={"from": tomorrow, "to": "2020-01-01"}).status_code == 422
+    csv_text = client.get("/api/numbers/conversion.csv", headers=h).text
+    assert "Проект свой,3,2,1,0,0.6667" in csv_text
+    assert client.get("/api/numbers/conversion", headers=login("user")).status_code == 403
+    # a set_status without its parameter is a 422 naming the field, nothing changes
+    r = client.post(f"{NUMBERS}/{nums[3].id}/actions/set_status", headers=h, json={"params": {}})
+    assert r.status_code == 422 and "status_id" in r.json()["errors"]
+
+
+def test_bulk_status_change_is_queued_with_its_parameter(client, db, numbers_world, login):
+    w = numbers_world
+    nums = [add(db, w, f"+7999666000{i}") for i in range(3)]
+    h = login("manager")
+    r = client.post(f"{NUMBERS}/actions/set_status", headers=h, json={"ids": [n.id for n in nums], "params": {"status_id": w["status"]["success"]}})
+    assert r.status_code == 202, r.text
+    run = db.get(JobRun, r.json()["job_id"])
+    assert run.kind == "kit.action" and run.args["params"] == {"status_id": w["status"]["success"]}
+    r = client.post(f"{NUMBERS}/actions/set_status", headers=h, json={"ids": [nums[0].id], "params": {"status_id": 999}})
+    assert r.status_code == 422  # refused before queueing
+
+
+def test_project_setup_replaces_links_and_checks_scope(db, users, numbers_world):
+    w = numbers_world
+    manager = users["manager"]
+    saved = setup.save(db, manager, w["project"], [w["mine"]], [w["geo"]], [(0, "09:00", "18:00"), (5, "10:00", "14:00")])
+    assert (saved.providers, saved.geos, [(x.weekday, x.start.hour, x.end.hour) for x in saved.windows]) == ([w["mine"]], [w["geo"]], [(0, 9, 18), (5, 10, 14)])
+    got = setup.read(db, manager, w["project"])
+    assert got.providers == [w["mine"]] and len(got.windows) == 2
+    for providers, windows, field in [([w["other"]], [], "providers"), ([w["mine"]], [(1, "18:00", "09:00")], "day1"), ([w["mine"]], [(2, "25:00", "26:00")], "day2")]:
+        try:
+            setup.save(db, manager, w["project"], providers, [], windows)
+        except ValidationFailed as exc:
+            assert field in exc.errors
+        else:
+            raise AssertionError(f"{field} accepted")
+    assert setup.read(db, manager, w["project"]).providers == [w["mine"]]  # nothing half-saved
+
+
+def test_deleted_projects_restore_and_archive(client, db, users, numbers_world, login):
+    w = numbers_world
+    h = login("admin")
+    assert client.delete(f"/api/numbers/projects/{w['project']}", headers=h).status_code == 204
+    listed = client.get("/api/numbers/deleted_projects", headers=h).json()["items"]
+    assert [p["name"] for p in listed] == ["Проект свой"]
+    assert [p["name"] for p in client.get("/api/numbers/projects", headers=h).json()["items"]] == ["Проект чужой"]
+    r = client.post(f"/api/numbers/deleted_projects/{w['project']}/actions/bring_back", headers=h)
+    assert r.status_code == 200 and r.json()["item"] is None
+    assert client.get("/api/numbers/deleted_projects", headers=h).json()["items"] == []
+    client.delete(f"/api/numbers/projects/{w['other_project']}", headers=h)
+    assert client.post(f"/api/numbers/deleted_projects/{w['other_project']}/actions/archive", headers=h).status_code == 200
+    r = client.post(f"/api/numbers/deleted_projects/{w['other_project']}/actions/bring_back", headers=h)
+    assert r.status_code == 422 and "архив" in r.json()["detail"]
+    db.expire_all()
+    assert db.get(Project, w["other_project"]).archived_at is not None
+    # the manager cannot restore (no permission) and sees only their own deleted projects
+    assert client.post(f"/api/numbers/deleted_projects/{w['other_project']}/actions/bring_back", headers=login("manager")).status_code in (403, 404)
+
+
+def test_import_and_export_routes_queue_jobs_in_scope(client, db, numbers_world, login):
+    w = numbers_world
+    h = login("manager")
+    files = {"file": ("n.csv", b"phone\n+79997770001\n", "text/csv")}
+    r = client.post("/api/numbers/import", headers=h, files=files, data={"provider_id": str(w["other"])})
+    assert r.status_code == 422 and "provider_id" in r.json()["errors"]
+    r = client.post("/api/numbers/import", headers=h, files=files, data={"provider_id": str(w["mine"]), "project_id": str(w["project"])})
+    assert r.status_code == 202, r.text
+    transfer = db.get(NumberTransfer, r.json()["transfer_id"])
+    assert (transfer.direction, transfer.status, transfer.filename) == ("import", "queued", "n.csv")
+    r = client.post("/api/numbers/export", headers=h, json={"filters": {"project_id": str(w["project"])}})
+    assert r.status_code == 202
+    assert client.post("/api/numbers/import", headers=login("user"), files=files).status_code == 403
+    # transfers: a manager sees their own
+    assert len(client.get("/api/numbers/transfers", headers=h).json()["items"]) == 2
+    assert db.exec(select(PhoneNumber)).all() == []
+    assert db.exec(select(ProjectProvider)).all()
+    services.forget_names()

@@ -1,0 +1,109 @@
+"""The numbers import fast path: normalisation, invalid rows, duplicates in the file and in the
+base, the race fallback, the error file, counts in the transfer log, aggregates, scope, export."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+from sqlmodel import func, select
+
+from app.core import crud
+from app.core.auth import SYSTEM
+from app.core.errors import PermissionDenied, ValidationFailed
+from app.core.query import ListParams
+from app.core.registry import resource
+from app.panels.numbers import services, transfers
+from models.core import AuditLog
+from models.numbers import NumberStat, PhoneNumber
+
+ROWS = [
+    "phone",
+    "+7 (999) 123-45-67",   # valid
+    "89991234568",          # valid, national format
+    "8 999 123 45 67",      # the first one again: duplicate in the file
+    "12345",                # invalid
+    "+7 999 000 00 01",     # already in the base
+    "abc",                  # invalid
+    "7 495 123-45-67",      # valid Moscow landline
+]
+
+
+def write(tmp_path, rows, name="numbers.csv", encoding="utf-8"):
+    path = tmp_path / name
+    path.write_text("\n".join(rows) + "\n", encoding=encoding)
+    return path
+
+
+def phones(db):
+    return sorted(db.exec(select(PhoneNumber.phone)).all())
+
+
+def test_import_counts_reports_and_writes_once(db, users, numbers_world, tmp_path):
+    crud.create_record(db, resource("numbers.numbers"), SYSTEM, {"phone": "+79990000001", "provider_id": numbers_world["mine"]})
+    report = tmp_path / "errors.csv"
+    stats = transfers.import_numbers(db, users["manager"], write(tmp_path, ROWS), project_id=numbers_world["project"],
+                                     provider_id=numbers_world["mine"], error_path=report)
+    assert (stats.total, stats.accepted, stats.duplicates, stats.invalid) == (7, 3, 2, 2)
+    assert phones(db) == ["+74951234567", "+79990000001", "+79991234567", "+79991234568"]
+    with open(report, encoding="utf-8-sig") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["line", "value", "e164", "reason"]
+    assert rows[1:] == [["4", "8 999 123 45 67", "+79991234567", "duplicate_in_file"], ["5", "12345", "", "invalid"],
+                        ["6", "+7 999 000 00 01", "+79990000001", "already_in_base"], ["7", "abc", "", "invalid"]]
+    # aggregates follow by trigger: 4 numbers of status "new" (1 made before + 3 imported)
+    new = numbers_world["status"]["new"]
+    assert db.exec(select(func.sum(NumberStat.n)).where(NumberStat.status_id == new)).one() == 4
+    audit = db.exec(select(AuditLog).where(AuditLog.action == "import", AuditLog.entity_type == "numbers.numbers")).one()
+    assert audit.diff["accepted"] == 3 and audit.username == "manager"
+    # the same file again: everything is a duplicate now
+    again = transfers.import_numbers(db, users["manager"], write(tmp_path, ROWS), provider_id=numbers_world["mine"])
+    assert (again.accepted, again.duplicates, again.invalid) == (0, 5, 2)
+
+
+def test_a_concurrent_insert_falls_back_to_on_conflict(db, users, numbers_world, tmp_path, monkeypatch):
+    crud.create_record(db, resource("numbers.numbers"), SYSTEM, {"phone": "+79990000001", "provider_id": numbers_world["mine"]})
+    # The lookup misses the existing number, as if it had been inserted right after it.
+    monkeypatch.setattr(transfers, "existing_phones", lambda conn, phones: set())
+    stats = transfers.import_numbers(db, users["admin"], write(tmp_path, ROWS), provider_id=numbers_world["mine"])
+    assert (stats.accepted, stats.duplicates, stats.invalid) == (3, 2, 2)
+    assert len(phones(db)) == 4
+
+
+def test_cp1251_semicolon_files_and_xlsx(db, users, numbers_world, tmp_path):
+    path = write(tmp_path, ["Телефон;Имя", "+79991112233;Иван", "89991112234;Пётр"], encoding="cp1251")
+    assert transfers.import_numbers(db, users["admin"], path, provider_id=numbers_world["mine"]).accepted == 2
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.append(["Номер"])
+    wb.active.append([79991112235])  # a number typed as a number in Excel
+    wb.save(tmp_path / "n.xlsx")
+    assert transfers.import_numbers(db, users["admin"], tmp_path / "n.xlsx", provider_id=numbers_world["mine"]).accepted == 1
+    assert "+79991112235" in phones(db)
+
+
+def test_scope_and_permission_are_checked_before_reading(db, users, numbers_world, tmp_path):
+    path = write(tmp_path, ROWS)
+    with pytest.raises(ValidationFailed) as e:
+        transfers.import_numbers(db, users["manager"], path, provider_id=numbers_world["other"])
+    assert set(e.value.errors) == {"provider_id"}
+    with pytest.raises(ValidationFailed):
+        transfers.import_numbers(db, users["manager"], path, project_id=numbers_world["other_project"], provider_id=numbers_world["mine"])
+    with pytest.raises(PermissionDenied):
+        transfers.import_numbers(db, users["user"], path, provider_id=numbers_world["mine"])
+    assert phones(db) == []
+
+
+def test_export_is_the_scoped_filtered_view(db, users, numbers_world, tmp_path):
+    transfers.import_numbers(db, users["admin"], write(tmp_path, ["phone", "+79991110001", "+79991110002"]), provider_id=numbers_world["mine"],
+                             project_id=numbers_world["project"])
+    transfers.import_numbers(db, users["admin"], write(tmp_path, ["phone", "+79992220001"], "b.csv"), provider_id=numbers_world["other"])
+    out = tmp_path / "export.csv"
+    n = transfers.export_numbers(db, users["manager"], ListParams(sort="phone"), out)
+    lines = out.read_text(encoding="utf-8-sig").splitlines()
+    assert n == 2 and lines[0] == "phone,status,project,provider,geo,created_at,status_changed_at"
+    assert [x.split(",")[:4] for x in lines[1:]] == [["+79991110001", "Новый", "Проект свой", "Своя"], ["+79991110002", "Новый", "Проект свой", "Своя"]]
+    n = transfers.export_numbers(db, users["admin"], ListParams(search="2220"), out)
+    assert n == 1
+    services.forget_names()
