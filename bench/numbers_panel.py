@@ -174,28 +174,31 @@ def bench_conversion(engine, n: int) -> list[str]:
 
 
 # --------------------------------------------------------------------------- import
-def make_import_file(path: Path, rows: int, seed: int = 4) -> dict[str, int]:
-    """Mixed human formats; 2 % invalid, 1 % repeated inside the file, 1 % already in the base."""
+def make_import_file(path: Path, rows: int, seeded: int = 10_000_000, seed: int = 4) -> dict[str, int]:
+    """Russian mobiles in mixed human formats, none already in the base except on purpose;
+    2 % invalid, 1 % repeated inside the file (in another format), 1 % already in the base."""
     rng = random.Random(seed)
+    inverse = pow(7919, -1, 1_000_000_000)  # seed_numbers.py: suffix = g * 7919 mod 1e9, g in 1..seeded
+
+    def in_base(suffix: int) -> bool:
+        return 1 <= (suffix * inverse) % 1_000_000_000 <= seeded
+
     formats = [
         lambda d: f"+7{d}", lambda d: f"8{d}", lambda d: f"+7 ({d[:3]}) {d[3:6]}-{d[6:8]}-{d[8:]}", lambda d: f"8 {d[:3]} {d[3:6]} {d[6:8]} {d[8:]}",
         lambda d: f"7{d}", lambda d: d, lambda d: f"+7-{d[:3]}-{d[3:6]}-{d[6:]}",
     ]
-    fresh: list[str] = []
-    seen: set[str] = set()
-    while len(fresh) < rows:
-        d = "9" + "".join(rng.choices("0123456789", k=9))
-        # seeded numbers are +79 + (g*7919 mod 1e9): a fresh one must avoid them, so use the 8xx/3xx ranges too
-        d = rng.choice(["9", "8", "3", "4"]) + d[1:] if rng.random() < 0.5 else d
-        if d in seen:
-            continue
-        seen.add(d)
-        fresh.append(d)
     n_invalid, n_dup_file, n_dup_base = rows * 2 // 100, rows // 100, rows // 100
-    lines = [rng.choice(formats)(d) for d in fresh[: rows - n_invalid - n_dup_file - n_dup_base]]
-    lines += [f"+79{(g * 7919) % 1_000_000_000:09d}" for g in rng.sample(range(1, 10_000_000), n_dup_base)]  # in the base
-    lines += rng.sample(lines[: rows // 2], n_dup_file)  # repeated inside the file
-    lines += [rng.choice(["12345", "abc", "+7 999", "00000000000", "+1 555 0100", "8 800"]) + str(i % 10) for i in range(n_invalid)]
+    n_fresh = rows - n_invalid - n_dup_file - n_dup_base
+    fresh: set[int] = set()
+    while len(fresh) < n_fresh:
+        suffix = rng.randrange(1_000_000_000)
+        if not in_base(suffix):
+            fresh.add(suffix)
+    digits = [f"9{s:09d}" for s in fresh]
+    lines = [rng.choice(formats)(d) for d in digits]
+    lines += [f"+79{(g * 7919) % 1_000_000_000:09d}" for g in rng.sample(range(1, seeded + 1), n_dup_base)]  # already in the base
+    lines += [rng.choice(formats)(d) for d in rng.sample(digits, n_dup_file)]  # repeated inside the file, typed differently
+    lines += [rng.choice(["12345", "abc", "+7 999", "00000000000", "8 800", "+7 (999) 12"]) + str(i % 10) for i in range(n_invalid)]
     rng.shuffle(lines)
     path.write_text("phone\n" + "\n".join(lines) + "\n", encoding="utf-8")
     return {"rows": rows, "invalid": n_invalid, "dup_file": n_dup_file, "dup_base": n_dup_base}

@@ -323,6 +323,8 @@ class Resource:
     operations: ClassVar[frozenset[str]] = frozenset({"view", "create", "update", "delete"})
     #: Show in the sidebar.
     menu: ClassVar[bool] = True
+    #: Where the list's "Import" button leads; None means the kit's import page (``<url>/import``).
+    import_url: ClassVar[str | None] = None
     actions: ClassVar[dict[str, ActionSpec]] = {}
 
     def __init_subclass__(cls, model: type[SQLModel] | None = None, **kw: Any) -> None:

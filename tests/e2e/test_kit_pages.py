@@ -82,7 +82,7 @@ def test_bulk_issue_with_confirmation(page, e2e_engine):
     expect(page.locator("#list-table tbody tr")).to_have_count(3)
     for i in ids[:2]:
         page.locator(f"#row-{i} button[role=checkbox]").click()
-    page.get_by_role("button", name="Выдать").first.click()
+    page.locator("#bulk-issue").click()
     expect(page.get_by_role("alertdialog")).to_contain_text("(2)")
     page.locator("#confirm-ok").click()
     expect(page.locator(f"#row-{ids[0]}")).to_contain_text("Выдан")

@@ -60,7 +60,7 @@ def test_import_table_bulk_status_and_live_conversion(browser, app_url, e2e_engi
         shot(page, "numbers-table")
 
         page.locator("#list-table thead button[role=checkbox]").click()
-        page.get_by_role("button", name="Сменить статус").first.click()
+        page.locator("#bulk-set_status").click()
         dialog = page.get_by_role("alertdialog")
         expect(dialog).to_contain_text("(3)")
         _pick(page, "#param-status_id", "Успешно")

@@ -110,12 +110,12 @@ def _bulk_bar(res: type[Resource]) -> rx.Component:
     buttons = [
         rx.cond(
             ListState.bulk_allowed.contains(name),
-            rx.button(tr(spec.label), size="1", **_color(spec), on_click=ListState.ask(name, "")),
+            rx.button(tr(spec.label), size="1", **_color(spec), on_click=ListState.ask(name, ""), id=f"bulk-{name}"),
         )
         for name, spec in res.actions.items() if spec.bulk
     ]
     if "delete" in res.operations:
-        buttons.append(rx.cond(ListState.can_delete & ~ListState.trash, rx.button(tr("delete"), size="1", color_scheme="red", variant="soft", on_click=ListState.ask("delete", ""))))
+        buttons.append(rx.cond(ListState.can_delete & ~ListState.trash, rx.button(tr("delete"), size="1", color_scheme="red", variant="soft", on_click=ListState.ask("delete", ""), id="bulk-delete")))
     return rx.cond(
         ListState.selected.length() > 0,
         rx.hstack(
@@ -188,7 +188,7 @@ def list_page(res: type[Resource]) -> rx.Component:
     if res.has_soft_delete():
         header_right.append(rx.button(rx.icon("trash-2", size=14), tr("trash"), variant=rx.cond(ListState.trash, "solid", "soft"), color_scheme="gray", on_click=ListState.toggle_trash, size="2", id="trash-toggle"))
     if "create" in res.operations:
-        header_right.append(rx.cond(ListState.can_create, rx.link(rx.button(rx.icon("upload", size=14), tr("import.button"), variant="soft", size="2"), href=f"{res.url()}/import", id="import-link")))
+        header_right.append(rx.cond(ListState.can_create, rx.link(rx.button(rx.icon("upload", size=14), tr("import.button"), variant="soft", size="2"), href=res.import_url or f"{res.url()}/import", id="import-link")))
         header_right.append(rx.cond(ListState.can_create, rx.link(rx.button(rx.icon("plus", size=14), tr("create"), size="2"), href=f"{res.url()}/new", id="create-link")))
     body = rx.vstack(
         page_header(resource_label(res.key()), *header_right),

@@ -36,6 +36,7 @@ class Numbers(Resource, model=PhoneNumber):
     search = ["phone"]
     default_sort = "-id"
     page_size = 50
+    import_url = "/numbers/import"  # the bulk loader (COPY, E.164, dedupe), not the row-by-row kit import
     columns = [
         col("phone").sortable().link(),
         col("status_id", "numbers.status").value(lambda n: services.name_of("status", n.status_id)).badge(_status_color),
