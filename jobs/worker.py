@@ -10,6 +10,7 @@ and runs RQ's scheduler (one per Redis, by lock) so delayed retries are enqueued
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 
@@ -32,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     from rq import Worker
 
     jobs.load_job_modules()
+    importlib.import_module("jobs.runner")  # imported once here, inherited by every forked work horse (bench/jobs_latency.py)
+
     try:
         with session_scope() as db:
             jobs.reap_orphans(db)

@@ -6,7 +6,8 @@ UI, the API, jobs or another server alike. Each backend process runs one subscri
 :func:`watch`; for each message the subscriber refreshes, through ``app.modify_state``, the states of
 this process's connected tabs that watch that table. A refresh re-runs the state's own query
 (``live_refresh``), so the viewer keeps their page, sort, filters and selection, and permissions
-are checked again. Bursts are coalesced: one refresh per tab and state per ``COALESCE_SECONDS``.
+are checked again. Bursts are coalesced: the first change refreshes at once, then at most one
+refresh per tab and state per ``COALESCE_SECONDS``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ FORGET_AFTER_SECONDS = 6 * 3600
 # client token -> state class -> (tables watched, last registration time)
 _VIEWS: dict[str, dict[type, tuple[frozenset[str], float]]] = {}
 _pending: set[tuple[str, type]] = set()
+_last: dict[tuple[str, type], float] = {}
 
 
 def watch(state: Any, tables: set[str] | frozenset[str]) -> None:
@@ -54,6 +56,7 @@ def watchers(table: str) -> list[tuple[str, type]]:
         for cls, (tables, seen) in list(states.items()):
             if now - seen > FORGET_AFTER_SECONDS:
                 states.pop(cls, None)
+                _last.pop((token, cls), None)
             elif table in tables:
                 out.append((token, cls))
         if not states:
@@ -71,8 +74,12 @@ def _connected(app: Any, token: str) -> bool:
 async def _refresh(app: Any, token: str, cls: type) -> None:
     import reflex as rx
 
-    await asyncio.sleep(COALESCE_SECONDS)
+    # Leading edge: the first change refreshes at once; a burst gets at most one refresh per window.
+    wait = COALESCE_SECONDS - (time.monotonic() - _last.get((token, cls), 0.0))
+    if wait > 0:
+        await asyncio.sleep(wait)
     _pending.discard((token, cls))
+    _last[(token, cls)] = time.monotonic()
     if not _connected(app, token):
         return
     try:
