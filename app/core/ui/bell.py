@@ -82,7 +82,7 @@ def _bell() -> rx.Component:
                 rx.icon_button(rx.icon("bell", size=18), variant="ghost", size="2", id="bell"),
                 rx.cond(
                     BellState.unread > 0,
-                    rx.badge(BellState.unread, color_scheme="red", variant="solid", radius="full", size="1", position="absolute", top="-6px", right="-8px", id="bell-count"),
+                    rx.badge(BellState.unread, color_scheme="red", variant="solid", radius="full", size="1", position="absolute", top="-6px", right="-8px", pointer_events="none", id="bell-count"),
                 ),
                 position="relative",
             )
