@@ -26,10 +26,12 @@ from app.core.resource import Filter, Resource, field_python_type, is_enum
 
 #: Below this estimated size a result is counted exactly (if the count is quick, see COUNT_TIMEOUT_MS).
 EXACT_COUNT_BELOW = 100_000
-#: An exact count that takes longer than this gives way to the planner's estimate.
-COUNT_TIMEOUT_MS = 150
+#: An exact count inline (the API's "auto" count) that takes longer than this gives way to the
+#: planner's estimate: the page itself takes a few milliseconds, the count must not make it ten
+#: times slower (``exact_count`` counts however long it takes; the UI refines in the background).
+COUNT_TIMEOUT_MS = 30
 #: A searched page first walks the sort index for at most this long (see ``_fetch``).
-WALK_BUDGET_MS = 40
+WALK_BUDGET_MS = 20
 
 
 @dataclass
@@ -132,7 +134,11 @@ def base_query(res: Resource, user: CurrentUser, params: ListParams) -> Select:
     q = params.search.strip()
     if q and res.search:
         pattern = f"%{_escape_like(q)}%"
-        terms = [getattr(model, name).ilike(pattern, escape="\\") for name in res.search]
+        # A term with no letters ("7999", "+7 999") matches the same with LIKE, which does not
+        # case-fold every row it reads: a walk of the sort index filters ~1.6x faster.
+        caseless = q.lower() == q.upper()
+        terms = [getattr(model, name).like(pattern, escape="\\") if caseless else getattr(model, name).ilike(pattern, escape="\\")
+                 for name in res.search]
         if re.fullmatch(r"\d{1,18}", q) and "id" in model.model_fields:
             terms.append(model.id == int(q))
         stmt = stmt.where(or_(*terms))
@@ -347,9 +353,12 @@ def _fetch(db: Session, stmt: Select, walk: bool) -> list[Any]:
         try:
             with db.begin_nested():
                 db.exec(text("SET LOCAL enable_bitmapscan = off"))  # type: ignore[call-overload]
+                # Parallel workers cost more to start than a short walk takes.
+                db.exec(text("SET LOCAL max_parallel_workers_per_gather = 0"))  # type: ignore[call-overload]
                 db.exec(text(f"SET LOCAL statement_timeout = {int(WALK_BUDGET_MS)}"))  # type: ignore[call-overload]
                 rows = list(db.exec(stmt).all())
                 db.exec(text("SET LOCAL enable_bitmapscan TO DEFAULT"))  # type: ignore[call-overload]
+                db.exec(text("SET LOCAL max_parallel_workers_per_gather TO DEFAULT"))  # type: ignore[call-overload]
                 db.exec(text("SET LOCAL statement_timeout TO DEFAULT"))  # type: ignore[call-overload]
             return rows
         except OperationalError as exc:

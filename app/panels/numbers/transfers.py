@@ -218,8 +218,13 @@ def import_numbers(
         bulk = len(candidates) > 0 and _bulk_mode(cur, project_id, provider_id, geo_id, status_id)
         cur.execute("CREATE TEMP TABLE IF NOT EXISTS number_import_batch (phone text) ON COMMIT DROP")
         if len(candidates):
+            # In index order: the unique index on phone (and the pages it touches) is then walked
+            # once from left to right instead of at a million random places (about 12 % faster
+            # at 10M rows, docs/benchmarks.md). A temporary table is read back in the order
+            # written (local buffers: no synchronised scans).
+            ordered = np.sort(candidates.to_numpy(dtype=str))
             with cur.copy("COPY number_import_batch (phone) FROM STDIN") as copy:
-                copy.write(("\n".join(candidates.tolist()) + "\n").encode())
+                copy.write(("\n".join(ordered.tolist()) + "\n").encode())
             # The unique index decides, atomically, which numbers are new: no separate lookup of a
             # million numbers, and no race with a concurrent insert. Only the refused come back.
             cur.execute(
