@@ -131,7 +131,7 @@ def base_query(res: Resource, user: CurrentUser, params: ListParams) -> Select:
     stmt = res.list_query(user, select(model))
     if res.has_soft_delete():
         stmt = stmt.where(model.deleted_at.is_not(None) if params.trash else model.deleted_at.is_(None))
-    q = params.search.strip()
+    q = res.search_term(params.search.strip()) if params.search.strip() else ""
     if q and res.search:
         pattern = f"%{_escape_like(q)}%"
         # A term with no letters ("7999", "+7 999") matches the same with LIKE, which does not

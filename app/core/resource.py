@@ -375,6 +375,10 @@ class Resource:
         """Narrow every query of this resource (lists, get, export, API) to what ``user`` may see."""
         return stmt
 
+    def search_term(self, q: str) -> str:
+        """The typed search as the stored values spell it (e.g. a phone typed with spaces → its digits)."""
+        return q
+
     def validate(self, ctx: ActionContext, values: dict[str, Any], record: Any | None) -> dict[str, tuple[str, dict]]:
         """Cross-field rules after per-field parsing. Return ``{field: (i18n key, params)}``."""
         return {}

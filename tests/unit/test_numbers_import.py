@@ -117,3 +117,23 @@ def test_export_is_the_scoped_filtered_view(db, users, numbers_world, tmp_path):
     n = transfers.export_numbers(db, users["admin"], ListParams(search="2220"), out)
     assert n == 1
     services.forget_names()
+
+
+@pytest.mark.parametrize("typed", ["+7 (999) 123-45-67", "8 999 123 45 67", "89991234567", "9991234567", "+79991234567", "999-123", "(999) 12"])
+def test_a_number_typed_as_people_type_it_is_found(db, users, numbers_world, typed):
+    from app.core.query import ListParams, get_list
+    from app.core.registry import RESOURCES
+    from models.numbers import PhoneNumber
+
+    new = numbers_world["status"]["new"]
+    db.add_all([PhoneNumber(phone="+79991234567", provider_id=numbers_world["mine"], project_id=numbers_world["project"], status_id=new),
+                PhoneNumber(phone="+79161112233", provider_id=numbers_world["mine"], project_id=numbers_world["project"], status_id=new)])
+    db.commit()
+    rows = get_list(db, RESOURCES["numbers.numbers"](), users["admin"], ListParams(search=typed)).rows
+    assert [r.phone for r in rows] == ["+79991234567"]
+
+
+def test_a_search_with_letters_is_left_alone(db, users, numbers_world):
+    res = __import__("app.core.registry", fromlist=["RESOURCES"]).RESOURCES["numbers.numbers"]()
+    assert res.search_term("тест 999") == "тест 999"
+    assert res.search_term("12") == "12"  # short digits: a fragment, and also an id
