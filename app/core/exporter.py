@@ -26,10 +26,13 @@ from sqlmodel import Session
 from app.core.auth import CurrentUser
 from app.core.crud import require
 from app.core.display import cell_value, label_for
+from app.core.errors import ValidationFailed
 from app.core.query import ListParams, base_query, pk_column, resolve_sort
 from app.core.resource import Resource
 
 BATCH = 5000
+#: Rows an XLSX sheet can hold below its header (Excel's limit is 1,048,576 rows per sheet).
+XLSX_MAX_ROWS = 1_048_575
 
 
 def export_columns(res: Resource) -> list[tuple[str, str, Any]]:
@@ -97,17 +100,26 @@ def _export_copy(db: Session, stmt: Any, header: list[str], path: Path, progress
     conn = db.connection().connection.driver_connection
     with open(path, "w", newline="", encoding="utf-8-sig") as f:  # the BOM lets Excel read UTF-8
         csv.writer(f).writerow(header)
-    seen = 0
+    seen, report_at = 0, BATCH
     with open(path, "ab") as out, conn.cursor() as cur:
         with cur.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:
-            for chunk in copy:
+            for chunk in copy:  # about one row per chunk
                 out.write(chunk)
                 if progress is not None:
                     seen += bytes(chunk).count(b"\n")
-                    if seen >= BATCH:
+                    if seen >= report_at:  # once per BATCH rows, not on every row after the first batch
                         progress(seen)
+                        report_at = seen + BATCH
         n = cur.rowcount
     return n
+
+
+def check_xlsx_size(db: Session, res: Resource, user: CurrentUser, params: ListParams) -> None:
+    """Refuse an XLSX export that Excel could not open, before minutes of work: offer CSV instead."""
+    from app.core.query import estimate
+
+    if estimate(db, base_query(res, user, params)) > XLSX_MAX_ROWS:
+        raise ValidationFailed.one("", "export.xlsx_too_big", max=f"{XLSX_MAX_ROWS:,}".replace(",", "\u00a0"))
 
 
 def export(
@@ -130,6 +142,8 @@ def export(
         ws = wb.create_sheet(title=(res.slug or "export")[:31])
         ws.append(header)
         for row in iter_rows(db, res, user, params):
+            if n == XLSX_MAX_ROWS:  # the estimate was low: stop rather than write a file Excel cuts short
+                raise ValidationFailed.one("", "export.xlsx_too_big", max=f"{XLSX_MAX_ROWS:,}".replace(",", "\u00a0"))
             ws.append([float(v) if isinstance(v, decimal.Decimal) else v for v in row])
             n += 1
             if progress and n % BATCH == 0:

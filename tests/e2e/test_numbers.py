@@ -69,6 +69,12 @@ def test_import_table_bulk_status_and_live_conversion(browser, app_url, e2e_engi
         for i in range(3):
             expect(rows.nth(i)).to_contain_text("Успешно", timeout=60_000)  # the job ran; the list refreshed itself
 
+        # a number typed the way people say it finds the stored +7…
+        page.locator("#list-search").fill(f"8 ({stem[:3]}) {stem[3:]}-00-02")
+        expect(rows).to_have_count(1)
+        expect(rows.first).to_contain_text(f"+7{stem}0002")
+        shot(page, "numbers-search-typed")
+
         # the other tab's conversion page moved without a reload
         expect(conv.locator("#kpi-success")).not_to_have_text(str(before), timeout=30_000)
         after = int(re.sub(r"\D", "", conv.locator("#kpi-success").inner_text()))

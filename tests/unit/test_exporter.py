@@ -84,3 +84,28 @@ def test_copy_and_python_paths_write_the_same_values(db, users, products, tmp_pa
     mapping = importer.auto_map(products(), a[0])
     result = importer.run_import(db, products(), users["admin"], fast, mapping, key="name")
     assert (result.created, result.failed) == (0, 0), result
+
+
+def test_copy_export_reports_progress_once_per_batch(db, users, products, tmp_path, monkeypatch):
+    """Not on every row after the first batch: a million-row export called it a million times."""
+    monkeypatch.setattr(exporter, "BATCH", 10)
+    seen: list[int] = []
+    params = ListParams(sort="name")
+    assert exporter.copy_select(products(), users["admin"], params) is not None
+    n = exporter.export(db, products(), users["admin"], params, tmp_path / "p.csv", "csv", progress=seen.append)
+    assert n == 32  # 30 made here, 2 by stock_data
+    assert seen == [10, 20, 30, 32], seen
+
+
+def test_xlsx_beyond_excels_row_limit_is_refused_with_a_message(db, users, products, tmp_path, monkeypatch):
+    from app.core.errors import ValidationFailed
+
+    monkeypatch.setattr(exporter, "XLSX_MAX_ROWS", 5)
+    with pytest.raises(ValidationFailed) as exc:  # the estimate said less: caught while writing
+        exporter.export(db, products(), users["admin"], ListParams(), tmp_path / "p.xlsx", "xlsx")
+    assert "CSV" in exc.value.messages("ru")[""]
+    monkeypatch.setattr(exporter, "XLSX_MAX_ROWS", 0)
+    with pytest.raises(ValidationFailed):  # before any work, from the planner's estimate
+        exporter.check_xlsx_size(db, products(), users["admin"], ListParams())
+    monkeypatch.setattr(exporter, "XLSX_MAX_ROWS", 1_048_575)
+    exporter.check_xlsx_size(db, products(), users["admin"], ListParams())  # a normal view passes

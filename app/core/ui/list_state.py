@@ -398,6 +398,10 @@ class ListState(AuthState):
                 user = self.current_user()
                 if not self._res().can(user, "view"):
                     raise PermissionDenied()
+                if fmt == "xlsx":
+                    from app.core import exporter
+
+                    exporter.check_xlsx_size(db, self._res(), user, self._params())
                 jobs.enqueue(db, user, "kit.export", {"resource": self.res_key, "fmt": fmt, **self._view()})
         except PultError as exc:
             return self.fail(exc)
