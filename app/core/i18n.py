@@ -45,6 +45,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "confirm.delete": ("Удалить запись? Это действие необратимо.", "Delete this record? This cannot be undone."),
     "confirm.soft_delete": ("Переместить в корзину?", "Move to trash?"),
     "confirm.action": ("Выполнить «{action}» для выбранных записей ({n})?", "Run “{action}” on the selected records ({n})?"),
+    "confirm.action_one": ("Выполнить «{action}» для этой записи?", "Run “{action}” on this record?"),
     "confirm.ok": ("Подтвердить", "Confirm"),
     "unsaved.warning": ("Есть несохранённые изменения", "You have unsaved changes"),
     "unsaved.leave": ("Уйти без сохранения?", "Leave without saving?"),

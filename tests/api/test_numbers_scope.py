@@ -72,3 +72,34 @@ def test_the_list_handler_and_conversion_stay_in_scope(db, users, numbers_world)
     rows = services.conversion(db, users["manager"])
     assert [(r.project, r.total) for r in rows] == [("Проект свой", 3)]
     assert {r.project for r in services.conversion(db, users["admin"])} == {"Проект свой", "Проект чужой"}
+
+
+def test_the_detail_page_asks_for_the_new_status_and_stays_in_scope(db, users, numbers_world):
+    """"Сменить статус" on a number's page: the dialog asks for the status (an empty choice gets a
+    message under the input, the dialog stays open), then sets it; another provider's number is
+    refused by the same handler."""
+    from app.core.ui.detail import DetailState
+
+    mine, theirs = make_numbers(db, numbers_world)
+    token = auth.login(db, "manager", "manager-pass")
+    root = rx.State(_reflex_internal_init=True)
+    page = root.substates[AuthState.get_name()].substates[DetailState.get_name()]
+    page.token, page.res_key, page.record_id = token, "numbers.numbers", str(mine[0].id)
+
+    page.ask("set_status")
+    assert page.confirm_open and [f["name"] for f in page.param_fields] == ["status_id"]
+    assert str(numbers_world["status"]["success"]) in [v for v, _ in page.param_options["status_id"]]
+    page.run_pending()  # nothing chosen
+    assert page.confirm_open and page.param_errors.get("status_id")
+    page.set_param("status_id", str(numbers_world["status"]["success"]))
+    page.run_pending()
+    assert not page.confirm_open and page.param_fields == []
+    db.expire_all()
+    assert db.get(PhoneNumber, mine[0].id).status_id == numbers_world["status"]["success"]
+
+    page.record_id = str(theirs[0].id)
+    page.ask("set_status")
+    page.set_param("status_id", str(numbers_world["status"]["success"]))
+    page.run_pending()
+    db.expire_all()
+    assert db.get(PhoneNumber, theirs[0].id).status_id == numbers_world["status"]["new"]

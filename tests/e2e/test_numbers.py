@@ -95,3 +95,26 @@ def test_manager_cannot_open_admin_pages_of_numbers(page):
     expect(page.locator("#forbidden")).to_be_visible()
     page.goto("/numbers/scopes")
     expect(page.locator("#forbidden")).to_be_visible()
+
+
+def test_status_change_on_a_numbers_page_asks_for_the_status(page, e2e_engine):
+    with e2e_engine.connect() as c:
+        number_id, phone = c.execute(text(
+            """SELECT n.id, n.phone FROM phone_number n JOIN provider pr ON pr.id = n.provider_id JOIN number_status s ON s.id = n.status_id
+               WHERE pr.group_name = 'Север' AND s.code <> 'callback' ORDER BY n.id DESC LIMIT 1""")).one()
+    login(page, "manager", "manager")
+    page.goto(f"/numbers/numbers/{number_id}")
+    expect(page.get_by_text(phone).first).to_be_visible()
+    page.locator("#action-set_status").click()
+    dialog = page.get_by_role("alertdialog")
+    expect(dialog.locator("#param-status_id")).to_be_visible()
+    page.locator("#confirm-ok").click()  # nothing chosen: the message goes under the input
+    expect(dialog.locator("#param-status_id")).to_contain_text("Обязательное поле")
+    _pick(page, "#param-status_id", "Перезвонить")
+    shot(page, "numbers-detail-set-status")
+    page.locator("#confirm-ok").click()
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_text("Перезвонить").first).to_be_visible()
+    with e2e_engine.connect() as c:
+        assert c.execute(text("SELECT s.code FROM phone_number n JOIN number_status s ON s.id = n.status_id WHERE n.id = :i"),
+                         {"i": number_id}).scalar() == "callback"

@@ -7,11 +7,12 @@ from sqlmodel import select
 
 from app.core import crud, live
 from app.core.display import fmt_datetime, fmt_value
-from app.core.errors import NotFound, PermissionDenied, PultError
+from app.core.errors import NotFound, PermissionDenied, PultError, ValidationFailed
 from app.core.i18n import has
 from app.core.query import ListParams
 from app.core.registry import RESOURCES
 from app.core.resource import Resource
+from app.core.ui.action_params import ActionParamsMixin, action_params
 from app.core.ui.base import AuthState, tr, ui_session
 from app.core.ui.list_page import forbidden_box
 from app.core.ui.list_state import row_dict
@@ -29,7 +30,7 @@ def detail_names(res: type[Resource]) -> list[str]:
     return names
 
 
-class DetailState(AuthState):
+class DetailState(ActionParamsMixin, AuthState):
     res_key: str = ""
     record_id: str = ""
     title: str = ""
@@ -117,17 +118,26 @@ class DetailState(AuthState):
     def ask(self, name: str):
         res = self._res()
         self.pending = name
-        self.confirm_text = self.t("confirm.soft_delete" if res.has_soft_delete() else "confirm.delete") if name == "delete" else self.t("confirm.action", action=self.t(res.actions[name].label), n=1)
+        self.confirm_text = self.t("confirm.soft_delete" if res.has_soft_delete() else "confirm.delete") if name == "delete" else self.t("confirm.action_one", action=self.t(res.actions[name].label))
+        try:
+            has_params = self._load_params(res, name)  # e.g. the new status: asked in the dialog
+        except PultError as exc:
+            return self.fail(exc)
+        spec = res.actions.get(name)
+        if not has_params and spec is not None and not spec.confirm:
+            return DetailState.run_pending
         self.confirm_open = True
 
     @rx.event
     def cancel_confirm(self):
         self.confirm_open, self.pending = False, ""
+        self._clear_params()
 
     @rx.event
     def run_pending(self):
         res = self._res()
-        name, self.pending, self.confirm_open = self.pending, "", False
+        name, self.confirm_open = self.pending, False
+        params = dict(self.param_values)
         try:
             with ui_session() as db:
                 user = self.current_user()
@@ -138,10 +148,21 @@ class DetailState(AuthState):
                     crud.restore_record(db, res, user, self.record_id)
                     message = self.t("restored")
                 else:
-                    result = crud.run_action(db, res, user, name, [self.record_id], self.lang)
+                    result = crud.run_action(db, res, user, name, [self.record_id], self.lang, params)
                     message = self.t(result) if result else self.t("done")
-        except PultError as exc:
+        except ValidationFailed as exc:
+            if self._keep_params_open(exc):  # the message under the input, the dialog still open
+                self.confirm_open = True
+                return None
+            self.pending = ""
+            self._clear_params()
             return [self.fail(exc), DetailState.refresh]
+        except PultError as exc:
+            self.pending = ""
+            self._clear_params()
+            return [self.fail(exc), DetailState.refresh]
+        self.pending = ""
+        self._clear_params()
         return [rx.toast.success(message), DetailState.refresh]
 
     @rx.event
@@ -223,7 +244,7 @@ def detail_page(res: type[Resource]) -> rx.Component:
         fields_card,
         *[_related_block(res, t, k, fk) for t, k, fk in res.related],
         timeline,
-        confirm_dialog(DetailState.confirm_open, DetailState.confirm_text, DetailState.run_pending, DetailState.cancel_confirm),
+        confirm_dialog(DetailState.confirm_open, DetailState.confirm_text, DetailState.run_pending, DetailState.cancel_confirm, action_params(DetailState)),
         spacing="4", width="100%",
     )
     return rx.cond(DetailState.forbidden, forbidden_box(), rx.cond(DetailState.missing, rx.heading(tr("not_found")), body))

@@ -6,6 +6,7 @@ import reflex as rx
 
 from app.core.crud import field_options
 from app.core.resource import Column, Filter, FormField, Resource, field_python_type, is_enum
+from app.core.ui.action_params import action_params
 from app.core.ui.base import AuthState, tr
 from app.core.ui.list_state import ListState
 from app.core.ui.widgets import confirm_dialog, label, page_header, relation_picker, resource_label
@@ -201,28 +202,10 @@ def list_page(res: type[Resource]) -> rx.Component:
         rx.box(table, width="100%", overflow_x="auto"),
         rx.cond(ListState.rows.length() == 0, rx.center(rx.text(tr("rows.empty"), color_scheme="gray"), padding="2em", width="100%")),
         pager,
-        confirm_dialog(ListState.confirm_open, ListState.confirm_text, ListState.run_pending, ListState.cancel_confirm, _action_params()),
+        confirm_dialog(ListState.confirm_open, ListState.confirm_text, ListState.run_pending, ListState.cancel_confirm, action_params(ListState)),
         spacing="3", width="100%",
     )
     return rx.cond(ListState.forbidden, forbidden_box(), body)
-
-
-def _action_params() -> rx.Component:
-    """The inputs of an action that declares ``params`` (e.g. the new status), inside its confirmation."""
-    return rx.vstack(
-        rx.foreach(ListState.param_fields, lambda f: rx.vstack(
-            rx.text(f["label"], size="2", weight="medium"),
-            rx.select.root(
-                rx.select.trigger(placeholder="—", width="100%"),
-                rx.select.content(rx.foreach(ListState.param_options.get(f["name"], []), lambda o: rx.select.item(o[1], value=o[0]))),
-                value=ListState.param_values.get(f["name"], ""),
-                on_change=lambda v: ListState.set_param(f["name"].to(str), v),
-            ),
-            rx.cond(ListState.param_errors.contains(f["name"]), rx.text(ListState.param_errors.get(f["name"], ""), color_scheme="red", size="1")),
-            spacing="1", width="100%", id="param-" + f["name"].to(str),
-        )),
-        width="100%", margin_top="0.75em", spacing="3",
-    )
 
 
 def forbidden_box() -> rx.Component:

@@ -18,6 +18,7 @@ from app.core.errors import NotAuthenticated, PermissionDenied, PultError, Valid
 from app.core.query import EXACT_COUNT_BELOW, ListParams, base_query, distinct_values, pk_column
 from app.core.registry import RESOURCES
 from app.core.resource import Resource
+from app.core.ui.action_params import ActionParamsMixin
 from app.core.ui.base import AuthState, set_url, ui_session
 
 #: The background exact count of a list gives up after this long (the estimate stays).
@@ -44,7 +45,7 @@ def row_dict(res: Resource, user: Any, record: Any, lang: str) -> dict[str, str]
     return d
 
 
-class ListState(AuthState):
+class ListState(ActionParamsMixin, AuthState):
     res_key: str = ""
     rows: list[dict[str, str]] = []
     sort: str = ""
@@ -77,11 +78,6 @@ class ListState(AuthState):
     confirm_text: str = ""
     pending: str = ""
     pending_ids: list[str] = []
-    # inputs an action asks for (``@action(params=...)``)
-    param_fields: list[dict[str, str]] = []
-    param_options: dict[str, list[list[str]]] = {}
-    param_values: dict[str, str] = {}
-    param_errors: dict[str, str] = {}
 
     # -- loading ------------------------------------------------------------------
     def _res(self) -> Resource:
@@ -313,35 +309,24 @@ class ListState(AuthState):
         n = 1 if row_id else (self.total if self.all_matching else len(self.selected))
         if name == "delete":
             self.confirm_text = self.t("confirm.soft_delete" if res.has_soft_delete() else "confirm.delete")
+        elif row_id:
+            self.confirm_text = self.t("confirm.action_one", action=self.t(res.actions[name].label))
         else:
             self.confirm_text = self.t("confirm.action", action=self.t(res.actions[name].label), n=n)
         spec = res.actions.get(name)
-        self.param_fields, self.param_options, self.param_values, self.param_errors = [], {}, {}, {}
-        if spec is not None and spec.params:
-            from app.core.display import label_for
-
-            try:
-                with ui_session() as db:
-                    user = self.current_user()
-                    for f in spec.params:
-                        self.param_fields.append({"name": f.name, "label": label_for(type(res), f.name, f.label, self.lang)})
-                        self.param_options[f.name] = [[v, self.t(lbl)] for v, lbl in crud.action_options(db, user, f)]
-            except PultError as exc:
-                return self.fail(exc)
-        elif spec is not None and not spec.confirm:
+        try:
+            has_params = self._load_params(res, name)
+        except PultError as exc:
+            return self.fail(exc)
+        if not has_params and spec is not None and not spec.confirm:
             return ListState.run_pending
         self.confirm_open = True
-
-    @rx.event
-    def set_param(self, name: str, value: str | list[str]):
-        self.param_values[name] = value if isinstance(value, str) else (value[0] if value else "")
-        self.param_errors.pop(name, None)
 
     @rx.event
     def cancel_confirm(self):
         self.confirm_open = False
         self.pending, self.pending_ids = "", []
-        self.param_fields, self.param_values, self.param_errors = [], {}, {}
+        self._clear_params()
 
     @rx.event
     def run_pending(self):
@@ -373,9 +358,7 @@ class ListState(AuthState):
                     result = crud.run_action(db, res, user, name, ids, self.lang, params)
                     message = self.t(result) if result else self.t("done")
         except ValidationFailed as exc:
-            messages = exc.messages(self.lang)
-            if self.param_fields and set(messages) & {f["name"] for f in self.param_fields}:
-                self.param_errors = messages  # keep the dialog open with the message under the input
+            if self._keep_params_open(exc):  # the message under the input, the dialog still open
                 self.confirm_open = True
                 return None
             self.pending, self.pending_ids = "", []
