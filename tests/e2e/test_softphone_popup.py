@@ -105,10 +105,13 @@ def test_settings_page_shows_the_secret_once(page, e2e_engine):
     had_secret = page.locator("#softphone-secret-mask").count() > 0
     page.locator("#softphone-generate").click()
     if had_secret:
-        page.locator("#confirm-ok").click()  # rotating asks first: the old secret stops working at once
+        page.locator("#confirm-ok").click()  # rotating asks first (the old secret keeps working for 24 hours)
     secret_box = page.locator("#softphone-new-secret")
     expect(secret_box).to_have_text(re.compile(r"^[0-9a-f]{64}$"))
     secret = secret_box.inner_text()
+    expect(page.get_by_role("alertdialog")).to_be_hidden()  # not caught fading out in the screenshot
+    if had_secret:
+        expect(page.get_by_text("прежний секрет принимается до")).to_be_visible()
     shot(page, "softphone-settings")
     with e2e_engine.connect() as c:
         raw = c.execute(text("SELECT value FROM setting WHERE key = 'numbers.softphone.secret'")).scalar()

@@ -275,16 +275,31 @@ def test_secret_is_admin_only_encrypted_rotated_and_revoked(client, db, world):
     event = {"call_id": "c-500", "event": "incoming", "phone": PHONE}
     new = softphone.generate_secret(db, users["admin"])
     assert new != world["secret"]
-    assert post(client, world["secret"], event).status_code == 401  # rotation cuts the old secret at once
     assert post(client, new, event).status_code == 200
+    # the replaced secret still works during the grace period, and is kept encrypted too
+    assert post(client, world["secret"], {**event, "event": "answered"}).status_code == 200
+    assert world["secret"] not in json.dumps(db.get(Setting, softphone.PREVIOUS_KEY).value)
+    assert softphone.secret_info(db).previous_until is not None
+    # ... and not after it
+    previous = db.get(Setting, softphone.PREVIOUS_KEY)
+    previous.updated_at -= softphone.ROTATION_GRACE + dt.timedelta(seconds=1)
+    db.add(previous)
+    db.commit()
+    assert post(client, world["secret"], {**event, "event": "ended"}).status_code == 401
+    assert softphone.secret_info(db).previous_until is None
     rows = db.exec(select(AuditLog).where(AuditLog.entity_type == "setting", AuditLog.entity_id == "softphone").order_by(AuditLog.id)).all()
-    assert [r.action for r in rows] == ["create", "rotate"]
+    assert [r.action for r in rows[:2]] == ["create", "rotate"]
     assert all(world["secret"] not in json.dumps(r.diff) and new not in json.dumps(r.diff) for r in rows)
 
-    softphone.revoke_secret(db, users["admin"])
-    r = post(client, new, {**event, "event": "ended"})
-    assert r.status_code == 401 and "no secret" in r.json()["detail"]
-    assert softphone.secret_info(db).is_set is False
+    # a second rotation inside the grace period: only the last replaced secret stays accepted
+    newer = softphone.generate_secret(db, users["admin"])
+    assert softphone.accepted_secrets(db) == [newer, new]
+
+    softphone.revoke_secret(db, users["admin"])  # switching off ends every secret, the replaced one too
+    for key in (newer, new):
+        r = post(client, key, {**event, "event": "ended"})
+        assert r.status_code == 401 and "no secret" in r.json()["detail"]
+    assert softphone.secret_info(db).is_set is False and db.get(Setting, softphone.PREVIOUS_KEY) is None
 
 
 def _settings_state(db, username: str):

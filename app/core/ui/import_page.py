@@ -251,7 +251,9 @@ def import_page(res: type[Resource]) -> rx.Component:
     body = rx.vstack(
         page_header(ImportState.title, rx.link(rx.button(tr("import.to_list"), variant="soft", size="2"), href=ImportState.back_url)),
         rx.text(tr("import.help"), size="2", color_scheme="gray"),
-        upload,
+        # The file goes up by HTTP, beside the WebSocket's queue of events: offer the drop zone only
+        # once this page's ``load`` has run, or the upload could be read for the wrong resource.
+        rx.cond(ImportState.res_key == res.key(), upload, rx.center(rx.spinner(size="3"), padding="2em", width="100%")),
         _problem("file"),
         rx.cond(ImportState.headers.length() > 0, rx.vstack(
             rx.grid(

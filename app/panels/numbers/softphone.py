@@ -78,6 +78,10 @@ log = logging.getLogger(__name__)
 
 PERM = "numbers.softphone"
 SECRET_KEY = "numbers.softphone.secret"
+#: The secret a rotation replaced: still accepted for ``ROTATION_GRACE`` so that events signed by a
+#: SoftPhone not yet given the new one are not lost meanwhile (Stripe's "roll secret" does the same).
+PREVIOUS_KEY = "numbers.softphone.secret.previous"
+ROTATION_GRACE = dt.timedelta(hours=24)
 MAX_BODY = 64 * 1024
 #: An incoming call older than this gets no card (the phone has long stopped ringing).
 POPUP_MAX_AGE = dt.timedelta(minutes=10)
@@ -101,13 +105,23 @@ class SecretInfo:
     is_set: bool
     updated_at: Optional[dt.datetime]
     updated_by: Optional[str]
+    #: Until when the secret replaced by the last rotation is still accepted (None: not at all).
+    previous_until: Optional[dt.datetime] = None
+
+
+def _previous_until(db: Session) -> Optional[dt.datetime]:
+    row = db.get(Setting, PREVIOUS_KEY)
+    if row is None or not row.value or row.updated_at is None:
+        return None
+    until = row.updated_at + ROTATION_GRACE
+    return until if until > dt.datetime.now(dt.timezone.utc) else None
 
 
 def secret_info(db: Session) -> SecretInfo:
     row = db.get(Setting, SECRET_KEY)
     if row is None or not row.value:
         return SecretInfo(False, None, None)
-    return SecretInfo(True, row.updated_at, row.updated_by)
+    return SecretInfo(True, row.updated_at, row.updated_by, _previous_until(db))
 
 
 def current_secret(db: Session) -> Optional[str]:
@@ -116,14 +130,28 @@ def current_secret(db: Session) -> Optional[str]:
     return crypto.decrypt(row.value) if row is not None and row.value else None
 
 
+def accepted_secrets(db: Session) -> list[str]:
+    """What an event may be signed with: the current secret, then the one it replaced while the
+    rotation's grace period lasts."""
+    keys = [k for k in [current_secret(db)] if k]
+    if keys and _previous_until(db) is not None:
+        keys.append(crypto.decrypt(db.get(Setting, PREVIOUS_KEY).value))
+    return keys
+
+
 def generate_secret(db: Session, user: CurrentUser) -> str:
     """Make a new secret, replacing the old one at once; returns it (the only time it is readable)."""
     if not user.has_perm(PERM):
         raise PermissionDenied()
     secret = pysecrets.token_hex(32)
+    now = dt.datetime.now(dt.timezone.utc)
     row = db.get(Setting, SECRET_KEY) or Setting(key=SECRET_KEY)
     action = "rotate" if row.value else "create"
-    row.value, row.updated_at, row.updated_by = crypto.encrypt(secret), dt.datetime.now(dt.timezone.utc), user.username
+    if row.value:  # the old one keeps working for ROTATION_GRACE (already encrypted: moved as is)
+        previous = db.get(Setting, PREVIOUS_KEY) or Setting(key=PREVIOUS_KEY)
+        previous.value, previous.updated_at, previous.updated_by = row.value, now, user.username
+        db.add(previous)
+    row.value, row.updated_at, row.updated_by = crypto.encrypt(secret), now, user.username
     db.add(row)
     audit.record(db, user, action, "setting", "softphone", {"secret": [crypto.MASK, crypto.MASK]})
     db.commit()
@@ -135,6 +163,9 @@ def revoke_secret(db: Session, user: CurrentUser) -> None:
     if not user.has_perm(PERM):
         raise PermissionDenied()
     row = db.get(Setting, SECRET_KEY)
+    previous = db.get(Setting, PREVIOUS_KEY)
+    if previous is not None:  # switching off means every secret, the replaced one included
+        db.delete(previous)
     if row is not None:
         db.delete(row)
         audit.record(db, user, "delete", "setting", "softphone", {"secret": [crypto.MASK, None]})
@@ -250,8 +281,8 @@ def _error(status: int, detail: str, errors: dict[str, str] | None = None) -> JS
 
 def _authenticate(body: bytes, timestamp: Optional[str], given: Optional[str]) -> None:
     with dbm.session_scope() as db:
-        secret = current_secret(db)
-    verify(secret or "", body, timestamp, given)
+        keys = accepted_secrets(db)
+    verify(keys, body, timestamp, given)
 
 
 def _record(ev: CallEventIn) -> Recorded:
@@ -404,6 +435,6 @@ def set_result(db: Session, user: CurrentUser, number_id: int, status_id: int, l
 
 __all__ = [
     "PERM", "SECRET_KEY", "POPUP_MAX_AGE", "CallEventIn", "Recorded", "SecretInfo",
-    "secret_info", "current_secret", "generate_secret", "revoke_secret", "last_requests",
+    "secret_info", "current_secret", "accepted_secrets", "generate_secret", "revoke_secret", "last_requests",
     "record_event", "softphone_router", "sees_calls", "popup_floor", "pending_calls", "format_phone", "card", "set_result",
 ]

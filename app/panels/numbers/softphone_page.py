@@ -61,6 +61,8 @@ class SoftphoneSettingsState(AuthState):
             info = softphone.secret_info(db)
         self.secret_set = info.is_set
         self.secret_note = self.t("numbers.softphone.secret_set", when=fmt_datetime(info.updated_at), who=info.updated_by or "?") if info.is_set else ""
+        if info.previous_until is not None:
+            self.secret_note += " · " + self.t("numbers.softphone.previous_until", when=fmt_datetime(info.previous_until))
         self.endpoint = f"{self.router.url.origin}{EVENTS_PATH}"
         last = softphone.last_requests()
         ok, bad = last.get("accepted"), last.get("rejected")
