@@ -119,7 +119,8 @@ def test_export_is_the_scoped_filtered_view(db, users, numbers_world, tmp_path):
     services.forget_names()
 
 
-@pytest.mark.parametrize("typed", ["+7 (999) 123-45-67", "8 999 123 45 67", "89991234567", "9991234567", "+79991234567", "999-123", "(999) 12"])
+@pytest.mark.parametrize("typed", ["+7 (999) 123-45-67", "8 999 123 45 67", "89991234567", "9991234567", "+79991234567", "999-123", "(999) 12",
+                                   "8 (999", "+7 999 1", "8-999-12"])
 def test_a_number_typed_as_people_type_it_is_found(db, users, numbers_world, typed):
     from app.core.query import ListParams, get_list
     from app.core.registry import RESOURCES
@@ -137,3 +138,4 @@ def test_a_search_with_letters_is_left_alone(db, users, numbers_world):
     res = __import__("app.core.registry", fromlist=["RESOURCES"]).RESOURCES["numbers.numbers"]()
     assert res.search_term("тест 999") == "тест 999"
     assert res.search_term("12") == "12"  # short digits: a fragment, and also an id
+    assert res.search_term("8 (916") == "+7916" and res.search_term("89") == "89"  # a bare "89…" may be anywhere

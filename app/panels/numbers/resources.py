@@ -75,15 +75,19 @@ class Numbers(Resource, model=PhoneNumber):
 
     def search_term(self, q: str) -> str:
         """A number typed as people type it finds the stored E.164: "+7 (999) 123-45-67" or
-        "89991234567" → "+79991234567"; a fragment "999-12" → "99912" (short digits stay as typed:
-        they also match the id)."""
+        "89991234567" → "+79991234567"; a fragment "999-12" → "99912", "8 (916" → "+7916" (short
+        digits stay as typed: they also match the id)."""
         if not _PHONE_TYPED.fullmatch(q) or (q.isdigit() and len(q) < 10):
             return q
         full = normalise_many([q])[0]
         if full is not None:
             return str(full)
         digits = re.sub(r"\D", "", q)
-        return ("+" + digits) if q.startswith("+") else digits
+        if q.startswith("+"):
+            return "+" + digits
+        if len(q) > 1 and q[0] == "8" and q[1] in " (-":  # "8 (9…": the trunk prefix of +7, as Russians dial
+            return "+7" + digits[1:]
+        return digits
 
     def list_query(self, user: CurrentUser, stmt: Any) -> Any:
         return stmt.where(scope.provider_clause(user, PhoneNumber.provider_id))
