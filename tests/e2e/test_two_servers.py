@@ -303,7 +303,6 @@ def test_change_on_one_server_reaches_a_browser_on_the_other(browser, app_url, s
             expect(b).to_have_url(url_b)
             assert _row_ids(b) == page_b
             expect(b.locator(f"#row-{ids[1]} button[role=checkbox]")).to_have_attribute("data-state", "checked")
-            b.screenshot(path="/tmp/two_servers_B.png")
 
             # server 2 -> server 1
             supplier_b = f"Поставщик {tag} B"

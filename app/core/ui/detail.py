@@ -154,16 +154,14 @@ class DetailState(ActionParamsMixin, AuthState):
             if self._keep_params_open(exc):  # the message under the input, the dialog still open
                 self.confirm_open = True
                 return None
-            self.pending = ""
-            self._clear_params()
-            return [self.fail(exc), DetailState.refresh]
+            outcome = self.fail(exc)
         except PultError as exc:
-            self.pending = ""
-            self._clear_params()
-            return [self.fail(exc), DetailState.refresh]
+            outcome = self.fail(exc)
+        else:
+            outcome = rx.toast.success(message)
         self.pending = ""
         self._clear_params()
-        return [rx.toast.success(message), DetailState.refresh]
+        return [outcome, DetailState.refresh]
 
     @rx.event
     def restore(self):

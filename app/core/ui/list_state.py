@@ -306,12 +306,12 @@ class ListState(ActionParamsMixin, AuthState):
         res = self._res()
         self.pending = name
         self.pending_ids = [row_id] if row_id else []
-        n = 1 if row_id else (self.total if self.all_matching else len(self.selected))
         if name == "delete":
             self.confirm_text = self.t("confirm.soft_delete" if res.has_soft_delete() else "confirm.delete")
         elif row_id:
             self.confirm_text = self.t("confirm.action_one", action=self.t(res.actions[name].label))
         else:
+            n = self.total if self.all_matching else len(self.selected)
             self.confirm_text = self.t("confirm.action", action=self.t(res.actions[name].label), n=n)
         spec = res.actions.get(name)
         try:
@@ -343,7 +343,7 @@ class ListState(ActionParamsMixin, AuthState):
 
                     enqueue_action(db, user, self.res_key, name, None if self.all_matching else list(self.selected), self._view(), self.lang, params)
                     self.pending, self.selected, self.all_matching = "", [], False
-                    self.param_fields, self.param_values = [], {}
+                    self._clear_params()
                     return rx.toast.info(self.t("jobs.action.queued"))
                 ids = self.pending_ids or self._target_ids(db, user)
                 if name == "delete":
@@ -366,7 +366,7 @@ class ListState(ActionParamsMixin, AuthState):
         except PultError as exc:
             self.pending, self.pending_ids = "", []
             return [self.fail(exc), ListState.refresh]
-        self.param_fields, self.param_values = [], {}
+        self._clear_params()
         self.pending, self.pending_ids = "", []
         self.selected, self.all_matching = [], False
         return [rx.toast.success(message), ListState.refresh]

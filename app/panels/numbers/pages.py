@@ -3,7 +3,6 @@ and the project setup (providers, geo, weekdays and windows of a project's incom
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import reflex as rx
@@ -12,6 +11,7 @@ from app.core import crud, importer, jobs, live
 from app.core.errors import PermissionDenied, PultError, ValidationFailed
 from app.core.registry import RESOURCES
 from app.core.ui.base import AuthState, set_url, tr, ui_session
+from app.core.ui.date_range import DateRangeMixin, date_range_inputs
 from app.core.ui.job_run import JobRunMixin, job_run_card
 from app.core.ui.list_page import forbidden_box
 from app.core.ui.widgets import page_header
@@ -36,9 +36,7 @@ def _options(db: Any, user: Any, key: str, limit: int = 500) -> list[list[str]]:
 
 
 # --------------------------------------------------------------------------- conversion
-class ConversionState(AuthState):
-    date_from: str = ""
-    date_to: str = ""
+class ConversionState(DateRangeMixin, AuthState):
     provider_id: str = ""
     providers: list[list[str]] = []
     rows: list[dict[str, str]] = []
@@ -50,22 +48,13 @@ class ConversionState(AuthState):
     @rx.event
     def load(self):
         q = self.router.url.query_parameters
-        today = dt.date.today()
-        self.date_from = q.get("from", (today - dt.timedelta(days=29)).isoformat())
-        self.date_to = q.get("to", today.isoformat())
+        self._read_range(q)
         self.provider_id = q.get("provider_id", "") if q.get("provider_id", "").isdigit() else ""
         live.watch(self, {"phone_number", "number_stat", "project"})
         return self._reload(sync=False)
 
     def live_refresh(self) -> None:
         self._reload(sync=False)
-
-    @staticmethod
-    def _date(s: str) -> dt.date | None:
-        try:
-            return dt.date.fromisoformat(s) if s else None
-        except ValueError:
-            return None
 
     def _reload(self, sync: bool = True):
         self.error = ""
@@ -98,16 +87,6 @@ class ConversionState(AuthState):
         return None
 
     @rx.event
-    def set_from(self, value: str):
-        self.date_from = value
-        return self._reload()
-
-    @rx.event
-    def set_to(self, value: str):
-        self.date_to = value
-        return self._reload()
-
-    @rx.event
     def set_provider(self, value: str | list[str]):
         value = value if isinstance(value, str) else (value[0] if value else "")
         self.provider_id = "" if value == NONE else value
@@ -120,8 +99,7 @@ def conversion_page() -> rx.Component:
             "numbers.refusal_rate", "numbers.kind.no_answer", "numbers.no_answer_rate"]
     keys = ["project", "processed", "success", "success_rate", "refusal", "refusal_rate", "no_answer", "no_answer_rate"]
     filters = rx.hstack(
-        rx.vstack(rx.text(tr("from"), size="1", color_scheme="gray"), rx.input(type="date", value=S.date_from, on_change=S.set_from, id="conv-from"), spacing="1"),
-        rx.vstack(rx.text(tr("to"), size="1", color_scheme="gray"), rx.input(type="date", value=S.date_to, on_change=S.set_to, id="conv-to"), spacing="1"),
+        *date_range_inputs(S, "conv"),
         rx.vstack(
             rx.text(tr("numbers.provider"), size="1", color_scheme="gray"),
             rx.select.root(

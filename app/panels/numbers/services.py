@@ -128,21 +128,19 @@ def stat_rows(user: CurrentUser, date_from: dt.date | None = None, date_to: dt.d
             stmt = stmt.where(table.project_id == project_id)
         return stmt
 
-    def days(lo: dt.date | None, hi: dt.date | None) -> Any:
-        stmt = select(NumberStat.project_id, NumberStat.provider_id, NumberStat.status_id, NumberStat.day.label("day"), NumberStat.n)
+    def between(table: Any, bucket: Any, lo: dt.date | None, hi: dt.date | None) -> Any:
+        stmt = select(table.project_id, table.provider_id, table.status_id, bucket.label("day"), table.n)
         if lo:
-            stmt = stmt.where(NumberStat.day >= lo)
+            stmt = stmt.where(bucket >= lo)
         if hi:
-            stmt = stmt.where(NumberStat.day <= hi)
-        return scoped(stmt, NumberStat)
+            stmt = stmt.where(bucket <= hi)
+        return scoped(stmt, table)
+
+    def days(lo: dt.date | None, hi: dt.date | None) -> Any:
+        return between(NumberStat, NumberStat.day, lo, hi)
 
     def months(lo: dt.date | None, hi: dt.date | None) -> Any:
-        stmt = select(NumberStatMonth.project_id, NumberStatMonth.provider_id, NumberStatMonth.status_id, NumberStatMonth.month.label("day"), NumberStatMonth.n)
-        if lo:
-            stmt = stmt.where(NumberStatMonth.month >= lo)
-        if hi:
-            stmt = stmt.where(NumberStatMonth.month <= hi)
-        return scoped(stmt, NumberStatMonth)
+        return between(NumberStatMonth, NumberStatMonth.month, lo, hi)
 
     if by_day:
         return days(date_from, date_to).subquery("stat")

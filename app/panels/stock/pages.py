@@ -3,7 +3,6 @@ an editable EUR→RUB rate, date and product filters, a chart and CSV export."""
 
 from __future__ import annotations
 
-import datetime as dt
 
 import reflex as rx
 
@@ -11,6 +10,7 @@ from app.core import live
 from app.core.display import fmt_datetime, fmt_money, fmt_number
 from app.core.errors import PultError, ValidationFailed
 from app.core.ui.base import AuthState, set_url, tr, ui_session
+from app.core.ui.date_range import DateRangeMixin, date_range_inputs
 from app.core.ui.list_page import forbidden_box
 from app.core.ui.widgets import page_header, relation_picker
 from app.panels.stock import services
@@ -18,9 +18,7 @@ from app.panels.stock import services
 ROUTE = "/stock/analytics"
 
 
-class AnalyticsState(AuthState):
-    date_from: str = ""
-    date_to: str = ""
+class AnalyticsState(DateRangeMixin, AuthState):
     product_id: str = ""
     product_label: str = ""
     bucket: str = "day"
@@ -36,9 +34,7 @@ class AnalyticsState(AuthState):
     @rx.event
     def load(self):
         q = self.router.url.query_parameters
-        today = dt.date.today()
-        self.date_from = q.get("from", (today - dt.timedelta(days=29)).isoformat())
-        self.date_to = q.get("to", today.isoformat())
+        self._read_range(q)
         self.bucket = q.get("bucket", "day") if q.get("bucket") in ("day", "week", "month") else "day"
         self.product_id = q.get("product_id", "") if q.get("product_id", "").isdigit() else ""
         self.product_label = ""
@@ -47,12 +43,6 @@ class AnalyticsState(AuthState):
 
     def live_refresh(self) -> None:
         self._reload(sync=False)
-
-    def _date(self, s: str) -> dt.date | None:
-        try:
-            return dt.date.fromisoformat(s) if s else None
-        except ValueError:
-            return None
 
     def _reload(self, sync: bool = True):
         try:
@@ -83,16 +73,6 @@ class AnalyticsState(AuthState):
         if sync:
             return set_url(ROUTE, {"from": self.date_from, "to": self.date_to, "bucket": self.bucket, "product_id": self.product_id})
         return None
-
-    @rx.event
-    def set_date_from(self, v: str):
-        self.date_from = v
-        return self._reload()
-
-    @rx.event
-    def set_date_to(self, v: str):
-        self.date_to = v
-        return self._reload()
 
     @rx.event
     def set_bucket(self, v: str | list[str]):
@@ -144,8 +124,7 @@ def _kpi(title_key: str, value: rx.Var, color: str = "gray") -> rx.Component:
 def analytics_page() -> rx.Component:
     S = AnalyticsState
     filters_row = rx.hstack(
-        rx.vstack(rx.text(tr("from"), size="1", color_scheme="gray"), rx.input(type="date", value=S.date_from, on_change=S.set_date_from, id="an-from"), spacing="1"),
-        rx.vstack(rx.text(tr("to"), size="1", color_scheme="gray"), rx.input(type="date", value=S.date_to, on_change=S.set_date_to, id="an-to"), spacing="1"),
+        *date_range_inputs(S, "an"),
         rx.vstack(rx.text(tr("stock.product"), size="1", color_scheme="gray"), relation_picker("analytics:product", "stock.products", S.product_label, S.pick_product, placeholder=tr("analytics.all_products"), width="16em"), spacing="1"),
         rx.vstack(rx.text(tr("analytics.bucket"), size="1", color_scheme="gray"), rx.segmented_control.root(
             rx.segmented_control.item(tr("analytics.day"), value="day"), rx.segmented_control.item(tr("analytics.week"), value="week"), rx.segmented_control.item(tr("analytics.month"), value="month"),
