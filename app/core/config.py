@@ -28,6 +28,19 @@ class Settings:
     )
     redis_url: str = field(default_factory=lambda: os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     secret_key: str = field(default_factory=lambda: os.environ.get("PULT_SECRET_KEY", ""))
+    #: Reverse proxies whose ``X-Forwarded-For`` / ``X-Forwarded-Proto`` are believed
+    #: (addresses or networks, comma-separated; see :mod:`app.core.net`). Empty: none.
+    trusted_proxies: tuple[str, ...] = field(
+        default_factory=lambda: tuple(p.strip() for p in os.environ.get("PULT_TRUSTED_PROXIES", "").split(",") if p.strip())
+    )
+    #: The address users open the app at (``https://pult.example.com``), when it has one: the
+    #: allowed origin of browser requests, links in notifications, the Telegram webhook URL.
+    public_url: str = field(default_factory=lambda: os.environ.get("PULT_PUBLIC_URL", "").rstrip("/"))
+    #: Other origins allowed to call the API with the session cookie (comma-separated), e.g. a
+    #: separate frontend in development. The app's own origin is always allowed.
+    allowed_origins: tuple[str, ...] = field(
+        default_factory=lambda: tuple(o.strip().rstrip("/") for o in os.environ.get("PULT_ALLOWED_ORIGINS", "").split(",") if o.strip())
+    )
     panels: tuple[str, ...] = field(
         default_factory=lambda: tuple(
             p.strip() for p in os.environ.get("PULT_PANELS", "stock,numbers").split(",") if p.strip()
