@@ -61,3 +61,33 @@ class ValidationFailed(PultError):
 
 class Throttled(PultError):
     status_code = 429
+
+
+class ServiceUnavailable(PultError):
+    """The database or Redis cannot be reached right now: 503, "try again in a minute", never a 500.
+
+    Front doors turn an outage (:func:`is_outage`) into this: the API answers 503 with
+    ``Retry-After``, the UI shows a toast.
+    """
+
+    status_code = 503
+
+    def __init__(self, key: str = "error.unavailable", **params: object) -> None:
+        super().__init__(key, **params)
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether ``exc`` means PostgreSQL or Redis is down (as opposed to a bug or bad input)."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+    from sqlalchemy.exc import DisconnectionError, OperationalError
+
+    if isinstance(exc, (RedisConnectionError, RedisTimeoutError, DisconnectionError)):
+        return True
+    if isinstance(exc, OperationalError):
+        # psycopg's OperationalError covers "connection refused/closed"; a statement timeout is a
+        # QueryCanceled (also operational) and is not an outage.
+        from psycopg.errors import QueryCanceled
+
+        return not isinstance(getattr(exc, "orig", None), QueryCanceled)
+    return False

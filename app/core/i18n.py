@@ -128,6 +128,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "error.phone": ("Неверный номер телефона", "Invalid phone number"),
     "error.form": ("Исправьте ошибки в форме", "Please fix the errors in the form"),
     "error.generic": ("Не удалось выполнить действие", "The action failed"),
+    "error.unavailable": ("Сервис временно недоступен, попробуйте через минуту", "The service is temporarily unavailable, please try again in a minute"),
     "audit": ("Журнал операций", "Operation log"),
     "audit.user": ("Пользователь", "User"),
     "audit.action": ("Действие", "Action"),
