@@ -797,7 +797,8 @@ def build_api() -> FastAPI:
         title="Pult API",
         description=(
             "REST API of every Pult panel. Sign in with `POST /api/auth/login`, then send "
-            "`Authorization: Bearer <token>` (or keep the `pult_session` cookie). The same permission "
+            "`Authorization: Bearer <token>` (or keep the `pult_session` cookie and send `X-Pult-Request: 1` "
+            "from an allowed origin with every change). The same permission "
             "checks, validation and audit log as the web UI apply. Messages are Russian unless "
             "`Accept-Language: en`."
         ),
