@@ -1,10 +1,17 @@
-"""The Reflex application: every enabled panel's pages, the REST API and /health on one server."""
+"""The Reflex application: every enabled panel's pages, the REST API and /health on one server.
+
+The HTTP layer's rules (:mod:`app.core.http_security`) wrap all of it: security headers on every
+response (the API app mounts Reflex's, and the headers middleware wraps both, so the frontend files
+served in single-port mode get them too), and the same allowed origins for the ``/_event``
+WebSocket as for CORS and CSRF.
+"""
 
 from __future__ import annotations
 
 import reflex as rx
 
 from app.core import live
+from app.core.http_security import guard_socket, secure_app
 from app.core.registry import load_panels
 from app.core.ui.pages import register_pages
 
@@ -31,8 +38,9 @@ def _api():
 
 app = rx.App(
     head_components=[rx.script(UNSAVED_GUARD)],
-    api_transformer=_api(),
+    api_transformer=[_api(), secure_app],
     toaster=rx.toast.provider(position="top-right", close_button=True, rich_colors=True),
 )
+guard_socket(app.sio)
 register_pages(app)
 live.register(app)

@@ -18,8 +18,13 @@ app owns only ``/api/...`` and ``/health``; everything else falls through to Ref
 
 Errors are JSON: ``{"detail": message, "errors": {field: message}}`` with the status of the
 :class:`~app.core.errors.PultError` raised, messages in the language of ``Accept-Language``
-(English for ``en``, Russian otherwise). Unexpected errors answer ``500 {"detail": "internal error"}``
-and are logged, never shown.
+(English for ``en``, Russian otherwise). PostgreSQL or Redis out of reach answers 503 with
+``Retry-After``; other unexpected errors answer ``500 {"detail": "internal error"}`` and are logged,
+never shown.
+
+A cookie-authenticated state change must carry ``X-Pult-Request: 1`` and an allowed ``Origin``
+(:class:`~app.core.http_security.CsrfMiddleware`); bearer-token clients are unaffected. Swagger UI
+and ReDoc are served from local files (:mod:`app.core.api_docs`).
 """
 
 from __future__ import annotations
@@ -42,11 +47,13 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from app.core import audit, auth, crud, importer
+from app.core.api_docs import mount_docs
 from app.core.auth import CurrentUser
 from app.core.config import settings
 from app.core.crypto import EncryptedString
 from app.core.db import engine
-from app.core.errors import NotFound, NotAuthenticated, PermissionDenied, PultError, ValidationFailed
+from app.core.errors import NotFound, NotAuthenticated, PermissionDenied, PultError, ServiceUnavailable, ValidationFailed, is_outage
+from app.core.http_security import SESSION_COOKIE, CsrfMiddleware, request_ip, request_is_secure
 from app.core.i18n import t
 from app.core.query import ListParams, parse_pk, pk_name
 from app.core.redis import redis_client
@@ -55,7 +62,6 @@ from app.core.telegram_webhook import telegram_router
 
 log = logging.getLogger(__name__)
 
-SESSION_COOKIE = "pult_session"
 #: Column names never sent to a client, whatever the resource.
 SECRET_COLUMN = re.compile(r"password|secret|token", re.IGNORECASE)
 #: List query parameters of the kit; a filter with one of these names is exposed as ``filter_<name>``.
@@ -630,7 +636,7 @@ def auth_router() -> APIRouter:
             max_age=settings.session_absolute_hours * 3600,
             httponly=True,
             samesite="lax",
-            secure=request.url.scheme == "https",
+            secure=request_is_secure(request),
             path="/",
         )
 
@@ -641,7 +647,7 @@ def auth_router() -> APIRouter:
         responses={401: {"model": ErrorOut, "description": "Wrong username or password"}, 429: {"model": ErrorOut, "description": "Too many attempts"}},
     )
     def login(body: LoginIn, request: Request, response: Response, db: Session = Depends(get_db)) -> dict[str, Any]:
-        ip = request.client.host if request.client else None
+        ip = request_ip(request)
         token = auth.login(db, body.username, body.password, ip=ip, user_agent=request.headers.get("user-agent"))
         user = auth.resolve(db, token, touch=False)
         _set_cookie(response, request, token)
@@ -655,7 +661,7 @@ def auth_router() -> APIRouter:
         responses={403: {"model": ErrorOut, "description": "Registration is switched off"}, 422: {"model": ErrorOut, "description": "Invalid fields"}, 429: {"model": ErrorOut, "description": "Too many registrations"}},
     )
     def register(body: RegisterIn, request: Request, response: Response, db: Session = Depends(get_db)) -> dict[str, Any]:
-        ip = request.client.host if request.client else None
+        ip = request_ip(request)
         token = auth.register(db, body.username, body.password, body.full_name, ip=ip, user_agent=request.headers.get("user-agent"))
         user = auth.resolve(db, token, touch=False)
         _set_cookie(response, request, token)
@@ -727,6 +733,8 @@ def _pult_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, PultError)
     lang = request_lang(request)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else None
+    if isinstance(exc, ServiceUnavailable):
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     if isinstance(exc, ValidationFailed):
         messages = exc.messages(lang)
         form_message = messages.pop("", None)
@@ -752,8 +760,31 @@ def _request_invalid(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+    if is_outage(exc):
+        return _outage(request, exc)
     log.exception("unhandled error in %s %s", request.method, request.url.path, exc_info=exc)
     return JSONResponse({"detail": "internal error"}, status_code=500)
+
+
+#: Seconds a client should wait before retrying when PostgreSQL or Redis is down.
+RETRY_AFTER_SECONDS = 30
+
+
+def _outage(request: Request, exc: Exception) -> JSONResponse:
+    """PostgreSQL or Redis cannot be reached: 503 with a message and ``Retry-After``, not a 500."""
+    if not is_outage(exc):
+        return _internal_error(request, exc)
+    log.error("%s %s: service unavailable: %s", request.method, request.url.path, exc.__class__.__name__)
+    return _pult_error(request, ServiceUnavailable())
+
+
+def _outage_errors() -> tuple[type[Exception], ...]:
+    """The exception classes :func:`~app.core.errors.is_outage` looks at."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+    from sqlalchemy.exc import DisconnectionError, OperationalError
+
+    return (RedisConnectionError, RedisTimeoutError, DisconnectionError, OperationalError)
 
 
 # --------------------------------------------------------------------------- the app
@@ -766,22 +797,27 @@ def build_api() -> FastAPI:
         title="Pult API",
         description=(
             "REST API of every Pult panel. Sign in with `POST /api/auth/login`, then send "
-            "`Authorization: Bearer <token>` (or keep the `pult_session` cookie). The same permission "
+            "`Authorization: Bearer <token>` (or keep the `pult_session` cookie and send `X-Pult-Request: 1` "
+            "from an allowed origin with every change). The same permission "
             "checks, validation and audit log as the web UI apply. Messages are Russian unless "
             "`Accept-Language: en`."
         ),
         version="1.0",
-        docs_url="/api/docs",
+        docs_url=None,  # local Swagger UI and ReDoc: mount_docs below
         openapi_url="/api/openapi.json",
         redoc_url=None,
         openapi_tags=[{"name": "auth"}]
         + [{"name": key, "description": t(res.label, "en") if res.label else key} for key, res in RESOURCES.items()],
     )
     app.add_middleware(AuditSourceMiddleware)
+    app.add_middleware(CsrfMiddleware, refuse=_pult_error)
     app.add_exception_handler(PultError, _pult_error)
     app.add_exception_handler(RequestValidationError, _request_invalid)
+    for outage in _outage_errors():
+        app.add_exception_handler(outage, _outage)
     app.add_exception_handler(Exception, _internal_error)
 
+    mount_docs(app, app.openapi_url or "/api/openapi.json")
     app.include_router(health_router())
     app.include_router(auth_router())
     app.include_router(telegram_router())

@@ -112,6 +112,8 @@ CATALOG: dict[str, tuple[str, str]] = {
     "language": ("Язык", "Language"),
     "home": ("Главная", "Home"),
     "forbidden": ("Недостаточно прав", "Permission denied"),
+    "error.csrf": ("Запрос отклонён: он отправлен не со страницы Пульта (нужны разрешённый Origin и заголовок X-Pult-Request: 1). Обновите страницу и повторите.",
+                   "Request refused: it was not sent from a Pult page (an allowed Origin and the X-Pult-Request: 1 header are required). Reload the page and try again."),
     "forbidden.page": ("У вас нет доступа к этой странице.", "You do not have access to this page."),
     "not_found": ("Не найдено", "Not found"),
     "error.required": ("Обязательное поле", "This field is required"),

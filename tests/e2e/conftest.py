@@ -36,6 +36,21 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def stop_group(proc: subprocess.Popen, timeout: float = 15) -> None:
+    """Stop a server started with ``start_new_session=True``: SIGTERM to its process group, SIGKILL
+    after ``timeout``, and SIGKILL again for workers (granian's) left in the group."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=timeout)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
 def _e2e_db_url() -> str:
     url = make_url(TEST_DB_URL)
     return url.set(database=url.database.replace("_test", "") + "_e2e").render_as_string(hide_password=False)

@@ -34,7 +34,6 @@ import contextlib
 import os
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -49,7 +48,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import text
 
-from tests.e2e.conftest import ROOT, _free_port, login, server_redis_url
+from tests.e2e.conftest import ROOT, _free_port, login, server_redis_url, stop_group
 
 #: Far above the sub-second norm: a change that is not pushed never shows without a reload, so a
 #: generous wait cannot hide a failure, and the two-core CI machine is often busy.
@@ -171,17 +170,7 @@ def second_server(app_url, e2e_db) -> Iterator[Server]:
         yield server
     finally:
         if proc is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=15)
-            # Granian's worker is in the same process group; make sure nothing of it survives.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
+            stop_group(proc)  # granian's worker is in the same process group: nothing of it survives
         shutil.rmtree(web2, ignore_errors=True)
 
 

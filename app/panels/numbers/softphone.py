@@ -68,6 +68,7 @@ from app.core import db as dbm
 from app.core.auth import CurrentUser
 from app.core.display import fmt_datetime
 from app.core.errors import NotFound, PermissionDenied, PultError, ValidationFailed
+from app.core.http_security import request_ip
 from app.core.i18n import t
 from app.panels.numbers import scope, services
 from integrations.softphone import EVENTS_PATH, SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
@@ -308,7 +309,7 @@ def softphone_router() -> APIRouter:
         from app.core.api import request_lang
 
         body = await request.body()
-        client = request.client.host if request.client else ""
+        client = request_ip(request) or ""  # forwarded only by PULT_TRUSTED_PROXIES
         if len(body) > MAX_BODY:
             return _error(413, "body too large")
         try:
