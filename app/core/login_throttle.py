@@ -56,11 +56,11 @@ if failures >= free then
   if not (seen and tonumber(seen) >= known_since) then
     local not_before = tonumber(redis.call('GET', KEYS[4]) or '0')
     if now < not_before then
-      return {'wait', tostring(not_before - now)}
+      return {'wait', string.format('%.6f', not_before - now)}
     end
     -- This attempt takes the slot; the next one waits twice as long as the last.
     local delay = math.min(2 ^ (failures - free), delay_max)
-    redis.call('SET', KEYS[4], tostring(now + delay), 'EX', acct_window)
+    redis.call('SET', KEYS[4], string.format('%.6f', now + delay), 'EX', acct_window)
   end
 end
 if redis.call('INCR', KEYS[1]) == 1 then redis.call('EXPIRE', KEYS[1], window) end
@@ -142,13 +142,13 @@ def admit(attempt: Attempt) -> None:
     now = _clock()
     verdict, value = redis_client().eval(
         _ADMIT, 5, *attempt.keys(),
-        repr(now), settings.login_max_per_account, settings.login_max_per_ip, settings.login_window_seconds,
+        f"{now:.6f}", settings.login_max_per_account, settings.login_max_per_ip, settings.login_window_seconds,
         settings.login_account_free_failures, settings.login_delay_max_seconds, settings.login_account_window_seconds,
-        repr(now - settings.login_known_days * 86400), attempt.client, "1" if attempt.has_ip else "0",
+        f"{now - settings.login_known_days * 86400:.6f}", attempt.client, "1" if attempt.has_ip else "0",
     )
     if verdict == "ok":
         return
-    seconds = max(1, math.ceil(float(value)))
+    seconds = max(1, math.ceil(float(value) - 0.001))  # whole seconds, not 1.000001 → 2
     if verdict == "wait" and seconds < 60:
         raise Throttled("login.wait", retry_after=seconds, seconds=seconds)
     raise Throttled("login.throttled", retry_after=seconds, minutes=math.ceil(seconds / 60))

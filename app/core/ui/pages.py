@@ -24,15 +24,16 @@ class LoginState(AuthState):
     """The sign-in page's state: only whether to offer the registration link. Signing in itself
     is an HTTP request from the form (:mod:`app.core.ui.signin`), never a WebSocket event."""
 
-    registration_open: bool = False
+    #: "" until the backend answered, then "open" or "closed".
+    registration: str = ""
 
     @rx.event
     def on_open(self):
         try:
             with ui_session() as db:
-                self.registration_open = auth_service.registration_policy(db).open
+                self.registration = "open" if auth_service.registration_policy(db).open else "closed"
         except PultError:
-            self.registration_open = False
+            self.registration = "closed"
 
 
 def auth_card(title_key: str, kind: str, *children: rx.Component, width: str = "22em") -> rx.Component:
@@ -69,7 +70,10 @@ def login_page() -> rx.Component:
         rx.input(name="password", id="login-password", type="password", width="100%", auto_complete="current-password"),
         message_box("login-error"),
         rx.button(tr("login.submit"), type="submit", width="100%", size="3", id="login-submit"),
-        rx.cond(LoginState.registration_open, rx.link(tr("register"), href="/register", size="2", id="register-link")),
+        rx.box(
+            rx.cond(LoginState.registration == "open", rx.link(tr("register"), href="/register", size="2", id="register-link")),
+            id="register-slot", custom_attrs={"data-state": LoginState.registration},
+        ),
         _lang_and_theme(),
     )
 
