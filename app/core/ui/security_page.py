@@ -9,7 +9,7 @@ import reflex as rx
 from app.core import auth as auth_service
 from app.core.config import settings
 from app.core.errors import PultError
-from app.core.i18n import pair
+from app.core.i18n import has, pair
 from app.core.ui.base import AuthState, tr, ui_session
 from app.core.ui.list_page import forbidden_box
 from app.core.ui.widgets import page_header
@@ -60,6 +60,11 @@ def _tr_fmt(key: str, **params: object) -> rx.Var:
     return rx.cond(AuthState.lang == "en", en.format(**params), ru.format(**params))
 
 
+def _role_label(name: str) -> rx.Var | str:
+    """A built-in role's name in the user's language (``role.<name>``), a custom role as named."""
+    return tr(f"role.{name}") if has(f"role.{name}") else name
+
+
 def _switch_row(label: str, help_key: str, checked: rx.Var, on_change, id: str, disabled: rx.Var | bool = False) -> rx.Component:
     return rx.hstack(
         rx.switch(checked=checked, on_change=on_change, id=id, disabled=disabled),
@@ -81,7 +86,7 @@ def security_page() -> rx.Component:
                 rx.heading(tr("security.registration_section"), size="3"),
                 _switch_row("security.registration", "security.registration_help", S.registration_open, S.set_registration_open, "sec-registration"),
                 _switch_row("security.approval", "security.approval_help", S.approval, S.set_approval, "sec-approval", ~S.registration_open),
-                rx.text(tr("security.role_help"), " ", rx.code(settings.registration_role), size="1", color_scheme="gray"),
+                rx.text(tr("security.role_help"), " ", rx.code(_role_label(settings.registration_role)), size="1", color_scheme="gray"),
                 rx.hstack(
                     rx.button(tr("save"), on_click=S.save, id="sec-save", disabled=~S.loaded),
                     rx.link(tr("security.pending_link"), href="/admin/users?f_pending=1", size="2", id="sec-pending-link"),
