@@ -32,7 +32,8 @@ class Users(Resource, model=User):
         fields.section("users", [
             fields.text("username", create_only=True),
             "full_name",
-            fields.relation("role", "admin.roles"),
+            # Required here: the column may be NULL only for an account waiting for approval.
+            fields.relation("role", "admin.roles", required=True, default="user"),
             fields.password("password", help="users.password_help"),
             "is_active",
             fields.secret("telegram_chat_id"),

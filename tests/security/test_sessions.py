@@ -457,3 +457,13 @@ def test_registration_pages_follow_the_setting(db, users):
     register_page.on_open()
     assert login_page.registration == "open" and register_page.reg_state == "open"
     assert auth.registration_policy(db) == auth.RegistrationPolicy(open=True, approval=True)
+
+
+def test_accounts_made_by_an_admin_always_have_a_role(db, users):
+    """Only a self-registered account waiting for approval has no role (the column allows NULL)."""
+    res = resource("admin.users")
+    made = crud.create_record(db, res, users["admin"], {"username": "norole", "password": "long-enough-1"})
+    assert made.role == "user" and not made.pending
+    with pytest.raises(ValidationFailed) as info:
+        crud.create_record(db, res, users["admin"], {"username": "emptyrole", "password": "long-enough-1", "role": ""})
+    assert info.value.errors["role"][0] == "error.required"
