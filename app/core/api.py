@@ -55,7 +55,7 @@ from app.core.telegram_webhook import telegram_router
 
 log = logging.getLogger(__name__)
 
-SESSION_COOKIE = "pult_session"
+SESSION_COOKIE = auth.SESSION_COOKIE
 #: Column names never sent to a client, whatever the resource.
 SECRET_COLUMN = re.compile(r"password|secret|token", re.IGNORECASE)
 #: List query parameters of the kit; a filter with one of these names is exposed as ``filter_<name>``.

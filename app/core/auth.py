@@ -27,6 +27,9 @@ from app.core.errors import NotAuthenticated, PermissionDenied, Throttled, is_ou
 from app.core.redis import redis_client
 from models.core import Role, Setting, User, UserSession
 
+#: The browser session cookie (HttpOnly; set only by an HTTP answer: ``app.core.api.set_session_cookie``).
+SESSION_COOKIE = "pult_session"
+
 pwd_context = CryptContext(schemes=["argon2"], deprecated="auto", argon2__type="ID")
 
 

@@ -17,6 +17,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import quote
 
 import reflex as rx
 
@@ -35,9 +36,6 @@ def tr(key: str) -> rx.Var:
     return rx.cond(AuthState.lang == "en", en, ru)
 
 
-SESSION_COOKIE = "pult_session"
-
-
 @contextmanager
 def ui_session() -> Iterator[Any]:
     """A DB session for one UI event, with audit rows marked as coming from the UI; an outage
@@ -46,7 +44,7 @@ def ui_session() -> Iterator[Any]:
         yield db
 
 
-def cookie_value(header: str, name: str = SESSION_COOKIE) -> str:
+def cookie_value(header: str, name: str = auth_service.SESSION_COOKIE) -> str:
     """One cookie's value from a ``Cookie`` request header ("" when absent).
 
     Split by hand rather than with ``http.cookies``: one malformed cookie from another app on the
@@ -104,14 +102,13 @@ class AuthState(rx.State):
         path = url.path or "/"
         if path in ("/login", "/"):
             return rx.redirect("/login")
-        from urllib.parse import quote
-
         nxt = path + (f"?{url.query}" if url.query else "")
         return rx.redirect("/login?next=" + quote(nxt, safe="/"))
 
     @rx.event
     def require_login(self):
-        """``on_load`` of every page but /login: back to the login form when the session is gone."""
+        """``on_load`` of every page but /login: back to the login form when the session is gone.
+        The shell shows only when this confirmed the session (an outage shows its message instead)."""
         self.signed_in = False
         try:
             user = self.current_user()
