@@ -1,7 +1,7 @@
 """Demo data: ``python -m app.demo``. Idempotent: a second run adds nothing.
 
-Creates the built-in roles, one user per role (admin/admin, manager/manager, user/user) and, for the
-stock panel, a few dozen products from a handful of suppliers, supplies, and a few hundred orders
+Creates the built-in roles, one user per role (admin/admin, manager/manager, user/user), opens
+registration (seed 001) and, for the stock panel, a few dozen products from a handful of suppliers, supplies, and a few hundred orders
 over the last 90 days — enough for every page and chart to show something real.
 """
 
@@ -139,6 +139,16 @@ def load_numbers(db: Session, rng: random.Random, manager_id: int | None) -> int
     return len(rows)
 
 
+def open_registration(db: Session) -> None:
+    """Seed 001 wants anyone to register as an operator: the demo opens registration (without
+    approval) unless an admin already decided on Administration → Security."""
+    from app.core.auth import REGISTRATION_KEY, save_registration_policy
+    from models.core import Setting
+
+    if db.get(Setting, REGISTRATION_KEY) is None:
+        save_registration_policy(db, None, True, False)
+
+
 def load(seed: int = 2026) -> dict[str, int]:
     load_panels()
     rng = random.Random(seed)
@@ -149,6 +159,7 @@ def load(seed: int = 2026) -> dict[str, int]:
         for username, password, role, full_name in DEMO_USERS:
             ensure_user(db, username, password, role, full_name)
         db.commit()
+        open_registration(db)
         products = load_stock(db, rng)
         db.commit()
         numbers = 0

@@ -28,8 +28,12 @@ class User(SQLModel, table=True):
     username: str = Field(max_length=64, unique=True, index=True)
     full_name: str | None = Field(default=None, max_length=200)
     hashed_password: str = Field(max_length=255)
-    role: str = Field(default="user", foreign_key="role.name", max_length=50, index=True)
+    #: No role (NULL) means no access: a self-registered account waiting for an admin's approval.
+    role: str | None = Field(default="user", foreign_key="role.name", max_length=50, index=True, nullable=True,
+                             sa_column_kwargs={"default": None})  # an explicit None stays NULL (no column default)
     is_active: bool = Field(default=True)
+    #: Self-registered and not yet approved (Administration → Security → approval): cannot sign in.
+    pending: bool = Field(default=False, sa_column_kwargs={"server_default": "false"}, index=True)
     #: Encrypted at rest (Fernet), never sent to the browser or through the API.
     telegram_chat_id: str | None = Field(default=None, sa_type=EncryptedString())
     created_at: datetime = created_at_field()

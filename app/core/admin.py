@@ -23,14 +23,17 @@ class Users(Resource, model=User):
         col("full_name").sortable(),
         col("role").sortable().choices("role").badge(lambda u: {"admin": "red", "manager": "amber"}.get(u.role, "gray")),
         col("is_active").boolean(),
+        # Self-registered accounts waiting for approval (Administration → Security).
+        col("pending", "users.approval").sortable().value(lambda u: "pending" if u.pending else "").choices("users.approval").badge(lambda u: "amber" if u.pending else None),
         col("created_at").datetime().sortable(),
     ]
-    filters = [filters.relation("role", "admin.roles"), filters.ternary("is_active"), filters.date("created_at")]
+    filters = [filters.relation("role", "admin.roles"), filters.ternary("is_active"), filters.ternary("pending", "users.approval_filter"), filters.date("created_at")]
     form = [
         fields.section("users", [
             fields.text("username", create_only=True),
             "full_name",
-            fields.relation("role", "admin.roles"),
+            # Required here: the column may be NULL only for an account waiting for approval.
+            fields.relation("role", "admin.roles", required=True, default="user"),
             fields.password("password", help="users.password_help"),
             "is_active",
             fields.secret("telegram_chat_id"),
@@ -65,6 +68,18 @@ class Users(Resource, model=User):
         if record.id == ctx.user.id:
             raise ValidationFailed.one("", "self.delete")
         auth.revoke_all(ctx.db, record.id)
+
+    # -- accounts waiting for approval (Administration → Security) --------------------------
+    @action("users.approve", bulk=True, confirm=True, color="green", visible=lambda u: u.pending,
+            params=[fields.relation("role", "admin.roles", label="users.approve_role", required=True)])
+    def approve(self, ctx: ActionContext, records: list[User]) -> str:
+        """Let self-registered accounts in with the role the admin picks (``admin.users.approve``;
+        the kit audits the ids and the role). Accounts already approved are refused, not changed."""
+        if any(not u.pending for u in records):
+            raise ValidationFailed.one("", "users.not_pending")
+        for user in records:
+            user.pending, user.role = False, ctx.params["role"]
+        return "users.approved"
 
 
 class Roles(Resource, model=Role):
@@ -303,6 +318,13 @@ def _username(rule: NotificationRule) -> str:
     return user.username if user else ""
 
 
+def _security_page():
+    from app.core.registry import Page
+    from app.core.ui.security_page import ROUTE, SecurityState, security_page
+
+    return Page(ROUTE, "security.title", security_page, perm="admin.security", icon="shield-check", on_load=SecurityState.load)
+
+
 def _telegram_page():
     from app.core.registry import Page
     from app.core.ui.telegram_page import ROUTE, TelegramState, telegram_page
@@ -327,9 +349,12 @@ PANEL = register(
         label="admin",
         icon="settings",
         resources=[Users, Roles, Audit, Rules, Jobs, Schedules],
-        pages=[_telegram_page()],
-        # Background jobs (app/core/jobs.py): see others' runs, cancel / retry them, edit schedules.
-        permissions=["jobs.view", "jobs.cancel", "jobs.retry", "jobs.schedules", "telegram.settings"],
+        pages=[_security_page(), _telegram_page()],
+        # Background jobs (app/core/jobs.py): see others' runs, cancel / retry them, edit schedules;
+        # admin.security: registration and approval (Administration → Security).
+        permissions=["jobs.view", "jobs.cancel", "jobs.retry", "jobs.schedules", "telegram.settings", "admin.security"],
+        # A self-registered account waits for approval: tell the admins.
+        events={"admin.user_pending": ("users.pending_event", ["admin"])},
         roles={
             "admin": ("role.admin", ["*"]),
             "manager": ("role.manager", []),
@@ -339,6 +364,38 @@ PANEL = register(
             "users.password_help": ("Оставьте пустым, чтобы не менять", "Leave empty to keep the current password"),
             "users.password_short": ("Не короче {n} символов", "At least {n} characters"),
             "users.username_chars": ("Только буквы, цифры, точка, дефис и подчёркивание", "Letters, digits, dot, dash and underscore only"),
+            "users.approval": ("Одобрение", "Approval"),
+            "users.approval.pending": ("Ждёт одобрения", "Waiting for approval"),
+            "users.approval_filter": ("Ждёт одобрения", "Waiting for approval"),
+            "users.approve": ("Одобрить", "Approve"),
+            "users.approve_role": ("Роль после одобрения", "Role once approved"),
+            "users.approved": ("Учётные записи одобрены", "Accounts approved"),
+            "users.not_pending": ("Выбраны учётные записи, которые не ждут одобрения", "Some of the chosen accounts are not waiting for approval"),
+            "users.pending_event": ("Новая учётная запись ждёт одобрения", "A new account waits for approval"),
+            "users.pending_title": ("Учётная запись «{username}» ждёт одобрения", "Account “{username}” waits for approval"),
+            "action.approve": ("одобрение", "approval"),
+            "security.title": ("Безопасность", "Security"),
+            "security.registration_section": ("Регистрация", "Registration"),
+            "security.registration": ("Разрешить регистрацию", "Allow registration"),
+            "security.registration_help": ("Любой может создать учётную запись на странице /register.", "Anyone may create an account at /register."),
+            "security.approval": ("Одобрять новые учётные записи", "Approve new accounts"),
+            "security.approval_help": (
+                "Новая учётная запись не получает роли и не может войти, пока администратор не одобрит её и не выберет роль.",
+                "A new account gets no role and cannot sign in until an administrator approves it and picks its role.",
+            ),
+            "security.role_help": ("Без одобрения новые учётные записи получают роль", "Without approval new accounts get the role"),
+            "security.pending_link": ("Ждут одобрения", "Waiting for approval"),
+            "security.signin_section": ("Вход", "Sign-in"),
+            "security.signin_help": (
+                "После {pair_max} неверных паролей с одного адреса этот адрес не может входить в эту учётную запись {minutes} мин "
+                "(владелец с другого адреса входит). С одного адреса — не больше {ip_max} неверных паролей за {minutes} мин по всем "
+                "учётным записям. После {free} неверных паролей учётной записи отовсюду каждая следующая попытка ждёт 1, 2, 4… до "
+                "{max_delay} с; адреса, с которых владелец уже входил, не ждут. Меняется переменными PULT_LOGIN_* (docs/security.md).",
+                "After {pair_max} wrong passwords from one address, that address cannot sign in to that account for {minutes} min "
+                "(the owner signing in from elsewhere can). One address gets at most {ip_max} wrong passwords per {minutes} min across "
+                "all accounts. After {free} wrong passwords for an account from anywhere, each further attempt waits 1, 2, 4… up to "
+                "{max_delay} s; addresses the owner signed in from before do not wait. Set with the PULT_LOGIN_* variables (docs/security.md).",
+            ),
             "roles.all": ("Все права (администратор)", "Everything (administrator)"),
             "roles.builtin": ("Встроенную роль нельзя удалить", "A built-in role cannot be deleted"),
             "roles.in_use": ("Роль назначена пользователям", "The role is assigned to users"),

@@ -201,6 +201,7 @@ class RegisterIn(BaseModel):
     username: str = Field(examples=["ivanov"])
     password: str = Field(examples=["a-long-password"])
     full_name: str | None = Field(default=None, examples=["Иван Иванов"])
+    password2: str | None = Field(default=None, description="The password again (the web form sends it); must match when given")
 
 
 class UserOut(BaseModel):
@@ -626,52 +627,83 @@ def import_endpoint(db: Session, res: Resource, user: CurrentUser, lang: str, re
 
 
 # --------------------------------------------------------------------------- auth routes
-def auth_router() -> APIRouter:
-    router = APIRouter(prefix="/api/auth", tags=["auth"])
+def set_session_cookie(response: Response, request: Request, token: str) -> None:
+    """The one place the browser session cookie is set (the API login and the UI's sign-in form).
 
-    def _set_cookie(response: Response, request: Request, token: str) -> None:
-        response.set_cookie(
-            SESSION_COOKIE,
-            token,
-            max_age=settings.session_absolute_hours * 3600,
-            httponly=True,
-            samesite="lax",
-            secure=request_is_secure(request),
-            path="/",
-        )
+    HttpOnly (no script can read it), SameSite=Lax, Secure when the browser reached us over TLS
+    (:func:`app.core.net.is_secure`: the request's scheme, or a trusted proxy's
+    ``X-Forwarded-Proto``), and it lives exactly as long as the server-side session can.
+    """
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings.session_absolute_hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=request_is_secure(request),
+        path="/",
+    )
+
+
+def clear_session_cookie(response: Response, request: Request) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=request_is_secure(request))
+
+
+class PendingOut(BaseModel):
+    pending: bool = True
+    detail: str = Field(examples=["Учётная запись создана и ждёт одобрения администратора"])
+
+
+def auth_router() -> APIRouter:
+    """Sign-in, registration and sign-out. The web UI's forms post here too (over HTTP, never the
+    WebSocket), so the session cookie is always set by an HTTP response."""
+    router = APIRouter(prefix="/api/auth", tags=["auth"])
+    unavailable = {503: {"model": ErrorOut, "description": "The database or Redis is down; try again shortly"}}
 
     @router.post(
         "/login",
         response_model=LoginOut,
         summary="Sign in: returns a session token and sets the session cookie",
-        responses={401: {"model": ErrorOut, "description": "Wrong username or password"}, 429: {"model": ErrorOut, "description": "Too many attempts"}},
+        responses={
+            401: {"model": ErrorOut, "description": "Wrong username or password"},
+            403: {"model": ErrorOut, "description": "The account waits for an administrator's approval"},
+            429: {"model": ErrorOut, "description": "Too many attempts; ``Retry-After`` says when to try again"},
+            **unavailable,
+        },
     )
     def login(body: LoginIn, request: Request, response: Response, db: Session = Depends(get_db)) -> dict[str, Any]:
-        ip = request_ip(request)
-        token = auth.login(db, body.username, body.password, ip=ip, user_agent=request.headers.get("user-agent"))
+        token = auth.login(db, body.username, body.password, ip=request_ip(request), user_agent=request.headers.get("user-agent"))
         user = auth.resolve(db, token, touch=False)
-        _set_cookie(response, request, token)
+        set_session_cookie(response, request, token)
         return {"token": token, "user": user_json(user)}
 
     @router.post(
         "/register",
         response_model=LoginOut,
         status_code=201,
-        summary="Create an operator account (when registration is on) and sign it in",
-        responses={403: {"model": ErrorOut, "description": "Registration is switched off"}, 422: {"model": ErrorOut, "description": "Invalid fields"}, 429: {"model": ErrorOut, "description": "Too many registrations"}},
+        summary="Create an operator account (when registration is open) and sign it in",
+        responses={
+            202: {"model": PendingOut, "description": "Created; the account waits for an administrator's approval"},
+            403: {"model": ErrorOut, "description": "Registration is switched off"},
+            422: {"model": ErrorOut, "description": "Invalid fields"},
+            429: {"model": ErrorOut, "description": "Too many registrations"},
+            **unavailable,
+        },
     )
-    def register(body: RegisterIn, request: Request, response: Response, db: Session = Depends(get_db)) -> dict[str, Any]:
-        ip = request_ip(request)
-        token = auth.register(db, body.username, body.password, body.full_name, ip=ip, user_agent=request.headers.get("user-agent"))
+    def register(body: RegisterIn, request: Request, response: Response, db: Session = Depends(get_db)) -> Any:
+        token = auth.register(db, body.username, body.password, body.full_name, ip=request_ip(request),
+                              user_agent=request.headers.get("user-agent"), password2=body.password2)
+        if token is None:
+            return JSONResponse({"pending": True, "detail": t("register.pending", request_lang(request))}, status_code=202)
         user = auth.resolve(db, token, touch=False)
-        _set_cookie(response, request, token)
+        set_session_cookie(response, request, token)
         return {"token": token, "user": user_json(user)}
 
     @router.post("/logout", status_code=204, response_class=Response, summary="Sign out: revoke the session and clear the cookie")
-    def logout(db: Session = Depends(get_db), token: str | None = Depends(request_token)) -> Response:
+    def logout(request: Request, db: Session = Depends(get_db), token: str | None = Depends(request_token)) -> Response:
         auth.logout(db, token)
         response = Response(status_code=204)
-        response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+        clear_session_cookie(response, request)
         return response
 
     @router.get("/me", response_model=UserOut, summary="The signed-in user and their permissions", responses={401: ERRORS[401]})
@@ -733,8 +765,10 @@ def _pult_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, PultError)
     lang = request_lang(request)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else None
-    if isinstance(exc, ServiceUnavailable):
-        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if getattr(exc, "retry_after", None):
+        headers = {**(headers or {}), "Retry-After": str(exc.retry_after)}
+    elif isinstance(exc, ServiceUnavailable):
+        headers = {**(headers or {}), "Retry-After": str(RETRY_AFTER_SECONDS)}
     if isinstance(exc, ValidationFailed):
         messages = exc.messages(lang)
         form_message = messages.pop("", None)

@@ -50,16 +50,34 @@ class Settings:
     session_idle_minutes: int = field(default_factory=lambda: int(os.environ.get("PULT_SESSION_IDLE_MINUTES", "120")))
     #: ... and in any case this many hours after login.
     session_absolute_hours: int = field(default_factory=lambda: int(os.environ.get("PULT_SESSION_ABSOLUTE_HOURS", "24")))
-    #: Whether anyone may create an operator account at /register (seed 001, section 7).
-    allow_registration: bool = field(default_factory=lambda: os.environ.get("PULT_ALLOW_REGISTRATION", "1") not in ("0", "false", "no"))
-    #: Role given to self-registered users.
+    #: Whether anyone may create an operator account at /register, until an admin decides on
+    #: Administration → Security (the ``security.registration`` setting then wins). Off unless
+    #: set: a new deployment is closed; the stock demo loader switches it on (seed 001, section 7).
+    allow_registration: bool = field(default_factory=lambda: os.environ.get("PULT_ALLOW_REGISTRATION", "0").lower() in ("1", "true", "yes", "on"))
+    #: Whether self-registered accounts wait for an admin to approve them and pick their role
+    #: (initial value of the ``security.approval`` setting).
+    registration_approval: bool = field(default_factory=lambda: os.environ.get("PULT_REGISTRATION_APPROVAL", "0").lower() in ("1", "true", "yes", "on"))
+    #: Role given to self-registered users when no approval is required.
     registration_role: str = field(default_factory=lambda: os.environ.get("PULT_REGISTRATION_ROLE", "user"))
     #: Registrations allowed per IP per hour.
     register_max_per_ip: int = 10
-    #: Failed logins allowed per account / per IP within ``login_window_seconds``.
-    login_max_per_account: int = 5
-    login_max_per_ip: int = 20
-    login_window_seconds: int = 15 * 60
+    # Sign-in throttling (docs/security.md, "Sign-in"). Three counters in Redis, checked and
+    # incremented in one step before the password is verified:
+    #: wrong passwords for one account from one client address within ``login_window_seconds``;
+    #: then that address is locked out of that account for the rest of the window (the owner
+    #: signing in from elsewhere is not);
+    login_max_per_account: int = field(default_factory=lambda: int(os.environ.get("PULT_LOGIN_MAX_PER_ACCOUNT", "5")))
+    #: wrong passwords from one client address (an IPv6 client: its /64) across all accounts;
+    login_max_per_ip: int = field(default_factory=lambda: int(os.environ.get("PULT_LOGIN_MAX_PER_IP", "20")))
+    login_window_seconds: int = field(default_factory=lambda: int(os.environ.get("PULT_LOGIN_WINDOW_SECONDS", str(15 * 60))))
+    #: wrong passwords for one account from anywhere before each further attempt has to wait
+    #: (1 s, 2 s, 4 s ... up to ``login_delay_max_seconds``; forgotten a day after the last one,
+    #: cleared by a successful sign-in). Addresses the account signed in from before skip the wait.
+    login_account_free_failures: int = field(default_factory=lambda: int(os.environ.get("PULT_LOGIN_ACCOUNT_FREE_FAILURES", "10")))
+    login_delay_max_seconds: int = field(default_factory=lambda: int(os.environ.get("PULT_LOGIN_DELAY_MAX_SECONDS", "300")))
+    login_account_window_seconds: int = 24 * 3600
+    #: How long an address the account signed in from counts as the owner's.
+    login_known_days: int = 30
     #: Telegram sends this in ``X-Telegram-Bot-Api-Secret-Token`` with every webhook call (the
     #: ``secret_token`` given to ``setWebhook``: 1-256 of ``A-Z a-z 0-9 _ -``). Empty: the webhook
     #: endpoint refuses every call.
@@ -72,3 +90,6 @@ class Settings:
 
 
 settings = Settings()
+
+#: The browser session cookie (HttpOnly; set only by an HTTP answer: ``app.core.api.set_session_cookie``).
+SESSION_COOKIE = "pult_session"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class PultError(Exception):
     """Base class. ``key`` is an i18n catalog key, ``params`` fill its placeholders."""
@@ -60,7 +63,13 @@ class ValidationFailed(PultError):
 
 
 class Throttled(PultError):
+    """Too many attempts: 429. ``retry_after`` (seconds) becomes the API's ``Retry-After`` header."""
+
     status_code = 429
+
+    def __init__(self, key: str = "login.throttled", retry_after: int | None = None, **params: object) -> None:
+        super().__init__(key, **params)
+        self.retry_after = retry_after
 
 
 class ServiceUnavailable(PultError):
@@ -91,3 +100,17 @@ def is_outage(exc: BaseException) -> bool:
 
         return not isinstance(getattr(exc, "orig", None), QueryCanceled)
     return False
+
+
+@contextmanager
+def outage_is_unavailable() -> Iterator[None]:
+    """Turn a PostgreSQL/Redis outage raised inside into :class:`ServiceUnavailable` (other errors
+    pass through): sign-in answers 503, a UI handler shows a toast instead of a generic error."""
+    try:
+        yield
+    except PultError:
+        raise
+    except Exception as exc:
+        if is_outage(exc):
+            raise ServiceUnavailable() from exc
+        raise

@@ -36,7 +36,7 @@ from app.core.config import settings
 
 log = logging.getLogger(__name__)
 
-SESSION_COOKIE = "pult_session"
+from app.core.config import SESSION_COOKIE
 #: The custom header every cookie-authenticated state change must carry (value ``1``).
 CSRF_HEADER = "X-Pult-Request"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})

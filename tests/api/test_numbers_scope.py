@@ -14,6 +14,7 @@ from app.core.ui.base import AuthState
 from app.core.ui.list_state import ListState
 from app.panels.numbers import services
 from models.numbers import PhoneNumber
+from tests.uistate import sign_in
 
 NUMBERS = "/api/numbers/numbers"
 
@@ -66,7 +67,7 @@ def test_the_list_handler_and_conversion_stay_in_scope(db, users, numbers_world)
     token = auth.login(db, "manager", "manager-pass")
     root = rx.State(_reflex_internal_init=True)
     lst = root.substates[AuthState.get_name()].substates[ListState.get_name()]
-    lst.token = token
+    sign_in(lst, token)
     lst.load("numbers.numbers")
     assert sorted(r["c0"] for r in lst.rows) == sorted(n.phone for n in mine)
     rows = services.conversion(db, users["manager"])
@@ -84,7 +85,8 @@ def test_the_detail_page_asks_for_the_new_status_and_stays_in_scope(db, users, n
     token = auth.login(db, "manager", "manager-pass")
     root = rx.State(_reflex_internal_init=True)
     page = root.substates[AuthState.get_name()].substates[DetailState.get_name()]
-    page.token, page.res_key, page.record_id = token, "numbers.numbers", str(mine[0].id)
+    sign_in(page, token)
+    page.res_key, page.record_id = "numbers.numbers", str(mine[0].id)
 
     page.ask("set_status")
     assert page.confirm_open and [f["name"] for f in page.param_fields] == ["status_id"]

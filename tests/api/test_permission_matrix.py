@@ -227,6 +227,8 @@ class Records:
         """Inputs of actions that declare ``params``."""
         if (key, action) == ("numbers.numbers", "set_status"):
             return {"status_id": self.world["status"]["in_work"]}
+        if (key, action) == ("admin.users", "approve"):
+            return {"role": "user"}
         return {}
 
     def product(self, trashed: bool = False) -> Any:
@@ -251,6 +253,8 @@ class Records:
             return crud.create_record(db, resource(key), SYSTEM, {"phone": "+79161234567", "product_id": self.product().id, "qty": 1}).id
         if key == "admin.users":
             u = User(username=f"target{n}", hashed_password="-", role="user")
+            if op.endswith(":approve"):  # only a self-registered account waiting for approval
+                u.role, u.pending = None, True
             if op == "restore":
                 from models.base import utcnow
 

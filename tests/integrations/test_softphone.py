@@ -34,6 +34,7 @@ from integrations.softphone import (
 from models.core import AuditLog, Setting
 from models.numbers import CallEvent, PhoneNumber
 from tests.api.conftest import api_app, client  # noqa: F401 - the REST API fixtures
+from tests.uistate import sign_in
 
 PHONE, OTHER_PHONE, UNKNOWN_PHONE = "+79991234567", "+79997654321", "+79990000000"
 
@@ -307,7 +308,7 @@ def _settings_state(db, username: str):
 
     root = rx.State(_reflex_internal_init=True)
     st = root.substates[AuthState.get_name()].substates[SoftphoneSettingsState.get_name()]
-    st.token = auth.login(db, username, f"{username}-pass")
+    sign_in(st, auth.login(db, username, f"{username}-pass"))
     return st
 
 
@@ -452,7 +453,7 @@ def test_result_buttons_use_the_set_status_action(client, db, world):
 def _card_state(db, username: str) -> SoftphoneCardState:
     root = rx.State(_reflex_internal_init=True)
     st = root.substates[AuthState.get_name()].substates[SoftphoneCardState.get_name()]
-    st.token = auth.login(db, username, f"{username}-pass")
+    sign_in(st, auth.login(db, username, f"{username}-pass"))
     return st
 
 

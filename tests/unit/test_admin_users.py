@@ -15,6 +15,7 @@ from app.core.query import ListParams
 from app.core.registry import resource
 from app.core.setup import sync_roles
 from models.core import AuditLog, Role, User, UserSession
+from tests.uistate import sign_in
 
 
 @pytest.fixture(autouse=True)
@@ -265,6 +266,7 @@ def test_telegram_chat_id_is_a_secret_encrypted_and_never_shown(db, users, Users
     token = auth.login(db, "admin", "admin-pass")
     root = rx.State(_reflex_internal_init=True)
     detail = root.substates[AuthState.get_name()].substates[DetailState.get_name()]
-    detail.token, detail.res_key, detail.record_id = token, "admin.users", str(target.id)
+    sign_in(detail, token)
+    detail.res_key, detail.record_id = "admin.users", str(target.id)
     detail._reload()
     assert detail.values["telegram_chat_id"] == "***"

@@ -18,6 +18,7 @@ from app.core.registry import RESOURCES
 from app.core.ui.base import AuthState
 from app.core.ui.form import FormState
 from app.core.ui.list_state import ListState
+from tests.uistate import sign_in
 
 FORBIDDEN = t("forbidden")
 UPDATES = {
@@ -35,7 +36,7 @@ def _states(token: str):
     auth_state = root.substates[AuthState.get_name()]
     form = auth_state.substates[FormState.get_name()]
     lst = auth_state.substates[ListState.get_name()]
-    form.token = lst.token = token
+    sign_in(form, token)  # one tree: the list state shares the router
     return form, lst
 
 
@@ -73,6 +74,19 @@ def _record_for(res_key: str, db, ctx: dict, users) -> str:
         db.add(link)
         db.commit()
     return str(crud.pk_of(record))
+
+
+def _make_pending(db, user_id: str) -> None:
+    from models.core import User
+
+    u = db.get(User, int(user_id))
+    u.pending, u.role = True, None
+    db.commit()
+
+
+def _param_value(res_key: str, op: str, numbers_world: dict) -> str:
+    """What the confirmation dialog's input gets: a role to approve with, or a number status."""
+    return "user" if (res_key, op) == ("admin.users", "approve") else str(numbers_world["status"]["in_work"])
 
 
 def _refused(out, state) -> bool:
@@ -118,9 +132,11 @@ def test_ui_handlers_enforce_permissions(role, db, users, tokens, stock_data, nu
             rid = _record_for(res_key, db, ctx, users) if "create" in res.operations else None
             if rid is None:
                 continue
+            if (res_key, op) == ("admin.users", "approve"):  # only accounts waiting for approval
+                _make_pending(db, rid)
             lst.res_key, lst.pending, lst.pending_ids = res_key, op, [rid]
             lst.param_fields = [{"name": f.name} for f in res.actions[op].params] if op in res.actions else []
-            lst.param_values = {f.name: str(numbers_world["status"]["in_work"]) for f in res.actions[op].params} if op in res.actions else {}
+            lst.param_values = {f.name: _param_value(res_key, op, numbers_world) for f in res.actions[op].params} if op in res.actions else {}
             out = lst.run_pending()
             assert not lst.param_errors, (role, res_key, op, lst.param_errors)
             assert _refused(out, lst) == (not user.has_perm(res.perm(op))), (role, res_key, op, repr(out)[:300])

@@ -3,6 +3,12 @@
 Every page state derives from :class:`AuthState`. Handlers never trust what the browser shows:
 each one resolves the session token again (:meth:`AuthState.current_user`) and the services
 check ``can`` themselves. The ``perms``/``menu`` vars only decide what to show.
+
+The session token is not a state var. It lives in the HttpOnly ``pult_session`` cookie that the
+sign-in answer sets over HTTP (:func:`app.core.api.set_session_cookie`), and the backend reads it
+from the Cookie header of the page's WebSocket handshake (:meth:`AuthState.session_token`):
+Reflex keeps that header server-side and never serialises it into the state the browser gets.
+Signing in or out navigates the whole page, so the next WebSocket carries the new cookie.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import quote
 
 import reflex as rx
 
@@ -18,7 +25,7 @@ from app.core import audit
 from app.core import auth as auth_service
 from app.core import db as dbm
 from app.core.auth import CurrentUser
-from app.core.errors import NotAuthenticated, PultError, ValidationFailed
+from app.core.errors import NotAuthenticated, PultError, ServiceUnavailable, ValidationFailed, outage_is_unavailable
 from app.core.i18n import pair, t
 from app.core.registry import PANELS
 
@@ -31,9 +38,23 @@ def tr(key: str) -> rx.Var:
 
 @contextmanager
 def ui_session() -> Iterator[Any]:
-    """A DB session for one UI event, with audit rows marked as coming from the UI."""
-    with audit.source("ui"), dbm.session_scope() as db:
+    """A DB session for one UI event, with audit rows marked as coming from the UI; an outage
+    anywhere inside becomes :class:`ServiceUnavailable`."""
+    with outage_is_unavailable(), audit.source("ui"), dbm.session_scope() as db:
         yield db
+
+
+def cookie_value(header: str, name: str = auth_service.SESSION_COOKIE) -> str:
+    """One cookie's value from a ``Cookie`` request header ("" when absent).
+
+    Split by hand rather than with ``http.cookies``: one malformed cookie from another app on the
+    same host makes ``SimpleCookie`` drop everything after it, ours included.
+    """
+    for part in (header or "").split(";"):
+        key, sep, value = part.strip().partition("=")
+        if sep and key == name:
+            return value.strip().strip('"')
+    return ""
 
 
 def menu_keys(user: CurrentUser) -> list[str]:
@@ -50,45 +71,53 @@ def menu_keys(user: CurrentUser) -> list[str]:
 
 
 class AuthState(rx.State):
-    token: str = rx.Cookie("", name="pult_session", same_site="lax", max_age=7 * 24 * 3600, path="/")
     lang: str = rx.LocalStorage("ru", name="pult_lang", sync=True)
     username: str = ""
     full_name: str = ""
     role: str = ""
     menu: list[str] = []
+    #: True once ``require_login`` confirmed the session on this page: the shell (sidebar, user
+    #: menu) renders only then; before, a neutral loader.
     signed_in: bool = False
+    #: Why the page could not confirm the session (an outage), shown instead of the loader.
+    boot_error: str = ""
+
+    def session_token(self) -> str:
+        """The session token from the WebSocket handshake's Cookie header (server-side only)."""
+        return cookie_value(self.router.headers.cookie)
 
     def current_user(self) -> CurrentUser:
         """The signed-in user, checked against the server-side session on every call."""
-        with dbm.session_scope() as db:
-            return auth_service.resolve(db, self.token)
+        with outage_is_unavailable(), dbm.session_scope() as db:
+            return auth_service.resolve(db, self.session_token())
 
     def _remember(self, user: CurrentUser) -> None:
         self.username, self.full_name, self.role = user.username, user.full_name or user.username, user.role
         self.menu = menu_keys(user)
-        self.signed_in = True
+        self.signed_in, self.boot_error = True, ""
 
     def _to_login(self) -> rx.event.EventSpec:
         self.signed_in = False
-        path = self.router.url.path or "/"
-        return rx.redirect(f"/login?next={path}" if path not in ("/login", "/") else "/login")
+        url = self.router.url
+        path = url.path or "/"
+        if path in ("/login", "/"):
+            return rx.redirect("/login")
+        nxt = path + (f"?{url.query}" if url.query else "")
+        return rx.redirect("/login?next=" + quote(nxt, safe="/"))
 
     @rx.event
     def require_login(self):
-        """``on_load`` of every page but /login: back to the login form when the session is gone."""
+        """``on_load`` of every page but /login: back to the login form when the session is gone.
+        The shell shows only when this confirmed the session (an outage shows its message instead)."""
+        self.signed_in = False
         try:
             user = self.current_user()
         except NotAuthenticated:
             return self._to_login()
+        except ServiceUnavailable as exc:
+            self.boot_error = exc.message(self.lang)
+            return self.fail(exc)
         self._remember(user)
-
-    @rx.event
-    def logout(self):
-        with ui_session() as db:
-            auth_service.logout(db, self.token)
-        self.token = ""
-        self.signed_in = False
-        return rx.redirect("/login")
 
     @rx.event
     def toggle_lang(self):

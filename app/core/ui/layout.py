@@ -105,16 +105,40 @@ def topbar() -> rx.Component:
             ),
             align="center", spacing="2",
         ),
-        rx.button(rx.icon("log-out", size=14), tr("logout"), variant="soft", size="2", on_click=AuthState.logout, id="logout"),
+        # Signs out over HTTP (app.core.ui.signin): the server clears the HttpOnly cookie.
+        rx.button(rx.icon("log-out", size=14), tr("logout"), variant="soft", size="2", type="button", id="logout", custom_attrs={"data-pult-logout": ""}),
         width="100%", padding_x="1.5em", padding_y="0.75em", border_bottom=f"1px solid {rx.color('gray', 5)}", align="center", spacing="3",
     )
 
 
+def page_loader() -> rx.Component:
+    """A neutral full-page loader: what a page shows until the backend answered (no menu, no user,
+    nothing that suggests a session exists); the reason instead when the backend could not."""
+    return rx.center(
+        rx.cond(
+            AuthState.boot_error != "",
+            rx.vstack(
+                rx.callout(AuthState.boot_error, icon="triangle-alert", color_scheme="red", id="boot-error"),
+                rx.button(tr("login.retry"), variant="soft", on_click=rx.call_script("window.location.reload()")),
+                align="center", spacing="3",
+            ),
+            rx.vstack(rx.spinner(size="3"), rx.text(tr("login.checking"), size="2", color_scheme="gray"), align="center", spacing="3"),
+        ),
+        id="page-loader", width="100%", min_height="100vh",
+    )
+
+
 def shell(content: rx.Component) -> rx.Component:
+    """Sidebar, top bar and ``content`` — rendered only once ``require_login`` confirmed the
+    session; until then (and for a visitor who is being sent to /login) :func:`page_loader`."""
     overlays = [make() for panel in PANELS.values() for make in panel.overlays]  # Panel.overlays: on every page
-    return rx.hstack(
-        sidebar(),
-        rx.vstack(topbar(), rx.box(content, padding="1.5em", width="100%"), spacing="0", width="100%", min_width="0"),
-        *overlays,
-        spacing="0", width="100%", align="start",
+    return rx.cond(
+        AuthState.signed_in,
+        rx.hstack(
+            sidebar(),
+            rx.vstack(topbar(), rx.box(content, padding="1.5em", width="100%"), spacing="0", width="100%", min_width="0"),
+            *overlays,
+            spacing="0", width="100%", align="start",
+        ),
+        page_loader(),
     )

@@ -152,7 +152,7 @@ class ListState(ActionParamsMixin, AuthState):
         import asyncio
 
         async with self:
-            res, params, token = self._res(), self._params(), self.token
+            res, params, token = self._res(), self._params(), self.session_token()
         view = (params.sort, tuple(sorted(params.filters.items())), params.search, params.trash)
 
         def run() -> int | None:

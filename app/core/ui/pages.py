@@ -5,76 +5,76 @@ from __future__ import annotations
 import reflex as rx
 
 from app.core import auth as auth_service
-from app.core.config import settings
 from app.core.errors import PultError
 from app.core.registry import PANELS
+from app.core.ui import signin
 from app.core.ui.base import AuthState, tr, ui_session
 from app.core.ui.bell import BellState
 from app.core.ui.detail import DetailState, detail_page
 from app.core.ui.form import FormState, form_page
 from app.core.ui.import_page import ImportState, import_page
-from app.core.ui.layout import shell
+from app.core.ui.layout import page_loader, shell
 from app.core.ui.list_page import list_page
 from app.core.ui.list_state import ListState
+from app.core.ui.signin import field_error, message_box
 from app.core.ui.widgets import resource_label
 
 
 class LoginState(AuthState):
-    login_username: str = ""
-    login_error: str = ""
+    """The sign-in page's state: only whether to offer the registration link. Signing in itself
+    is an HTTP request from the form (:mod:`app.core.ui.signin`), never a WebSocket event."""
 
-    @rx.event
-    def submit(self, form: dict):
-        username, password = str(form.get("username", "")), str(form.get("password", ""))
-        self.login_username = username
-        headers = self.router.headers
-        ip = headers.raw_headers.get("x-forwarded-for", "").split(",")[0].strip() or self.router.session.client_ip
-        try:
-            with ui_session() as db:
-                token = auth_service.login(db, username, password, ip=ip, user_agent=headers.user_agent)
-        except PultError as exc:
-            self.login_error = exc.message(self.lang)
-            return None
-        self.token = token
-        self.login_error = ""
-        nxt = self.router.url.query_parameters.get("next", "/")
-        return rx.redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else "/")
+    #: "" until the backend answered, then "open" or "closed".
+    registration: str = ""
 
     @rx.event
     def on_open(self):
-        self.login_error = ""
+        try:
+            with ui_session() as db:
+                self.registration = "open" if auth_service.registration_policy(db).open else "closed"
+        except PultError:
+            self.registration = "closed"
 
 
-def auth_card(title_key: str, on_submit, *children: rx.Component, width: str = "22em") -> rx.Component:
-    """The centred card that holds the sign-in and registration forms."""
+def auth_card(title_key: str, kind: str, *children: rx.Component, width: str = "22em") -> rx.Component:
+    """The centred card that holds the sign-in and registration forms: a plain ``<form>`` posted
+    over HTTP by :mod:`app.core.ui.signin` (``data-pult-auth=kind``)."""
     return rx.center(
         rx.card(
-            rx.form(
+            rx.el.form(
                 rx.vstack(
                     rx.hstack(rx.icon("gauge", size=26), rx.heading(tr("app.title"), size="6"), align="center"),
                     rx.text(tr(title_key), size="3", color_scheme="gray"),
                     *children,
                     spacing="3", width="100%",
                 ),
-                on_submit=on_submit, reset_on_submit=False,
+                method="post", id=f"{kind}-form", width="100%",
+                custom_attrs={"data-pult-auth": kind},
             ),
-            width=width, padding="1.5em",
+            width=width, max_width="calc(100vw - 2em)", padding="1.5em",
         ),
-        height="100vh",
+        min_height="100vh",
     )
+
+
+def _lang_and_theme() -> rx.Component:
+    return rx.hstack(rx.spacer(), rx.button(rx.cond(AuthState.lang == "en", "RU", "EN"), variant="ghost", size="1", on_click=AuthState.toggle_lang, type="button"), rx.color_mode.button(size="1", variant="ghost", type="button"), width="100%")
 
 
 def login_page() -> rx.Component:
     return auth_card(
-        "login", LoginState.submit,
+        "login", "login",
         rx.text(tr("login.username"), size="2", weight="medium"),
         rx.input(name="username", id="login-username", auto_focus=True, width="100%", auto_complete="username"),
         rx.text(tr("login.password"), size="2", weight="medium"),
         rx.input(name="password", id="login-password", type="password", width="100%", auto_complete="current-password"),
-        rx.cond(LoginState.login_error != "", rx.callout(LoginState.login_error, color_scheme="red", icon="triangle-alert", id="login-error", width="100%")),
+        message_box("login-error"),
         rx.button(tr("login.submit"), type="submit", width="100%", size="3", id="login-submit"),
-        rx.link(tr("register"), href="/register", size="2", id="register-link") if settings.allow_registration else rx.fragment(),
-        rx.hstack(rx.spacer(), rx.button(rx.cond(AuthState.lang == "en", "RU", "EN"), variant="ghost", size="1", on_click=AuthState.toggle_lang, type="button"), rx.color_mode.button(size="1", variant="ghost"), width="100%"),
+        rx.box(
+            rx.cond(LoginState.registration == "open", rx.link(tr("register"), href="/register", size="2", id="register-link")),
+            id="register-slot", custom_attrs={"data-state": LoginState.registration},
+        ),
+        _lang_and_theme(),
     )
 
 
@@ -102,9 +102,11 @@ def home_page() -> rx.Component:
 
 def register_pages(app: rx.App) -> None:
     """Add login, home, and list/new/detail/edit pages for every resource, plus panels' custom pages."""
+    # Sign-in, registration and sign-out post over HTTP from a script in every page's head.
+    app.head_components.append(signin.head_script())
     app.add_page(login_page, route="/login", title="Пульт — вход", on_load=LoginState.on_open)
-    if settings.allow_registration:
-        app.add_page(register_page, route="/register", title="Пульт — регистрация", on_load=RegisterState.on_open)
+    # Always routed: whether registration is open is the admin's runtime choice (the page says so).
+    app.add_page(register_page, route="/register", title="Пульт — регистрация", on_load=RegisterState.on_open)
     app.add_page(home_page, route="/", title="Пульт", on_load=[AuthState.require_login, BellState.load])
     for panel in PANELS.values():
         for res in panel.resources:
@@ -123,54 +125,54 @@ def register_pages(app: rx.App) -> None:
 
 
 class RegisterState(AuthState):
-    reg_errors: dict[str, str] = {}
-    reg_error: str = ""
+    """The registration page's state: whether registration is open. The form itself posts over
+    HTTP (:mod:`app.core.ui.signin`); ``/api/auth/register`` decides and explains."""
 
-    @rx.event
-    def submit(self, form: dict):
-        from app.core.errors import ValidationFailed
-
-        password, password2 = str(form.get("password", "")), str(form.get("password2", ""))
-        if password != password2:
-            self.reg_errors = {"password2": self.t("register.mismatch")}
-            return None
-        headers = self.router.headers
-        ip = headers.raw_headers.get("x-forwarded-for", "").split(",")[0].strip() or self.router.session.client_ip
-        try:
-            with ui_session() as db:
-                token = auth_service.register(db, str(form.get("username", "")), password, str(form.get("full_name", "")) or None, ip=ip, user_agent=headers.user_agent)
-        except ValidationFailed as exc:
-            self.reg_errors, self.reg_error = exc.messages(self.lang), ""
-            return None
-        except PultError as exc:
-            self.reg_errors, self.reg_error = {}, exc.message(self.lang)
-            return None
-        self.token, self.reg_errors, self.reg_error = token, {}, ""
-        return rx.redirect("/")
+    #: "" until the backend answered, then "open" or "closed".
+    reg_state: str = ""
 
     @rx.event
     def on_open(self):
-        self.reg_errors, self.reg_error = {}, ""
+        try:
+            with ui_session() as db:
+                self.reg_state = "open" if auth_service.registration_policy(db).open else "closed"
+        except PultError as exc:
+            self.reg_state = "closed"
+            return self.fail(exc)
 
 
 def _reg_field(name: str, label_key: str, kind: str = "text") -> rx.Component:
     return rx.vstack(
         rx.text(tr(label_key), size="2", weight="medium"),
         rx.input(name=name, id=f"register-{name}", type=kind, width="100%", auto_complete="new-password" if kind == "password" else "off"),
-        rx.cond(RegisterState.reg_errors.contains(name), rx.text(RegisterState.reg_errors.get(name, ""), color_scheme="red", size="1", id=f"register-error-{name}")),
+        field_error(name, f"register-error-{name}"),
         spacing="1", width="100%",
     )
 
 
 def register_page() -> rx.Component:
-    return auth_card(
-        "register", RegisterState.submit,
+    """The form when registration is open; a plain explanation (not a 404) when it is closed."""
+    form = auth_card(
+        "register", "register",
         _reg_field("username", "login.username"),
         _reg_field("full_name", "field.full_name"),
         _reg_field("password", "login.password", "password"),
         _reg_field("password2", "register.password2", "password"),
-        rx.cond(RegisterState.reg_error != "", rx.callout(RegisterState.reg_error, color_scheme="red", icon="triangle-alert", width="100%")),
+        message_box("register-message"),
         rx.button(tr("register.submit"), type="submit", width="100%", size="3", id="register-submit"),
         rx.link(tr("register.have_account"), href="/login", size="2"),
         width="24em",
     )
+    closed = rx.center(
+        rx.card(
+            rx.vstack(
+                rx.hstack(rx.icon("gauge", size=26), rx.heading(tr("app.title"), size="6"), align="center"),
+                rx.callout(tr("register.closed"), icon="lock", color_scheme="gray", id="register-closed", width="100%"),
+                rx.link(tr("register.have_account"), href="/login", size="2"),
+                spacing="3", width="100%",
+            ),
+            width="24em", max_width="calc(100vw - 2em)", padding="1.5em",
+        ),
+        min_height="100vh",
+    )
+    return rx.match(RegisterState.reg_state, ("open", form), ("closed", closed), page_loader())
