@@ -75,7 +75,7 @@ def test_unreadable_and_wrong_files_get_a_message(tmp_path, users, uploads):
     (tmp_path / "bad.xlsx").write_bytes(b"not a zip at all")
     with pytest.raises(ValidationFailed) as e:
         importer.read_head(tmp_path / "bad.xlsx")
-    assert "Could not read the file" in e.value.messages("en")["file"]
+    assert e.value.messages("en")["file"] == "This is a text file, not an XLSX workbook: name it .csv"
     write_csv(tmp_path / "header.csv", [["name"]])
     with pytest.raises(ValidationFailed) as e:
         importer.read_head(tmp_path / "header.csv")
