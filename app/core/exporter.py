@@ -161,17 +161,18 @@ def copy_select(res: Resource, user: CurrentUser, params: ListParams, lang: str 
             return None
         column = getattr(res.model, name)
         sa_type = table.columns[name].type
-        if isinstance(sa_type, (sa_types.JSON, sa_types.ARRAY)):
+        affinity = sa_type._type_affinity  # the SQL type under a TypeDecorator (e.g. SQLModel's AutoString)
+        if issubclass(affinity, (sa_types.JSON, sa_types.ARRAY)):
             return None
         if spec is not None and spec.choices_key:
             column = safe_cells.sql_neutralise(_sql_choices(column, sa_type, spec.choices_key, lang))
-        elif isinstance(sa_type, sa_types.DateTime):
+        elif issubclass(affinity, sa_types.DateTime):
             if getattr(sa_type, "timezone", False):
                 column = column.op("AT TIME ZONE")(literal(TIMEZONE.key))
             column = func.to_char(column, SQL_TIME_FORMAT)
-        elif isinstance(sa_type, sa_types.Boolean):
+        elif issubclass(affinity, sa_types.Boolean):
             column = cast(column, sa_types.Text)  # true / false, which the import reads back
-        elif isinstance(sa_type, sa_types.String):
+        elif issubclass(affinity, sa_types.String):
             column = safe_cells.sql_neutralise(column)
         exprs.append(column.label(name))
     return base_query(res, user, params).with_only_columns(*exprs).order_by(*_order(res, params))
@@ -232,6 +233,7 @@ def export(
             formats = {i: "0%" for i, kind in enumerate(kinds) if kind == "progress"}
             for row in iter_rows(db, res, user, params, lang):
                 if n == XLSX_MAX_ROWS:  # the estimate was low: stop rather than write a file Excel cuts short
+                    ws.close()
                     raise ValidationFailed.one("", "export.xlsx_too_big", max=f"{XLSX_MAX_ROWS:,}".replace(",", "\u00a0"))
                 ws.append(safe_cells.xlsx_cells(ws, [float(v) if isinstance(v, decimal.Decimal) else v for v in row], formats))
                 n += 1

@@ -24,6 +24,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import io
 import logging
 import re
 import zipfile
@@ -39,6 +40,8 @@ from app.core.safe_cells import restore
 log = logging.getLogger("pult.tabular")
 
 CHUNK = 1 << 20
+#: Characters of a CSV looked at to tell its separator.
+SAMPLE = 64 * 1024
 #: Byte-order marks, longest first (the UTF-32 LE mark starts with the UTF-16 LE one).
 BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
@@ -225,24 +228,28 @@ def _xlsx_records(path: Path) -> Iterator[tuple[int, list[str]]]:
 
 
 # --------------------------------------------------------------------------- CSV
-def _delimiter(first_line: str) -> str:
-    """The separator of a CSV: the most frequent of ``; , tab`` in its first line outside quotes."""
-    bare = re.sub(r'"[^"]*"', "", first_line)
-    counts = {d: bare.count(d) for d in DELIMITERS}
-    best = max(DELIMITERS, key=lambda d: counts[d])
-    return best if counts[best] else ","
+def _delimiter(sample: str) -> str:
+    """The separator of a CSV (``;``, ``,`` or tab): the one that splits the header into several
+    columns and the most of the following lines into as many; ``,`` for a one-column file."""
+    best, best_score = ",", (0, 0)
+    for d in DELIMITERS:
+        rows = [r for r in csv.reader(io.StringIO(sample), delimiter=d) if any(c.strip() for c in r)]
+        if not rows or len(rows[0]) < 2:
+            continue
+        score = (sum(1 for r in rows if len(r) == len(rows[0])), len(rows[0]))
+        if score > best_score:
+            best, best_score = d, score
+    return best
 
 
 def _csv_records(path: Path) -> Iterator[tuple[int, list[str]]]:
     encoding = detect_encoding(path)
     with open(path, encoding=encoding, newline="") as f:
-        first = ""
-        for line in f:
-            if line.strip():
-                first = line
-                break
+        sample = f.read(SAMPLE)
+        if len(sample) == SAMPLE:
+            sample = sample[: max(sample.rfind("\n"), 0)]  # whole lines only
         f.seek(0)
-        reader = csv.reader(f, delimiter=_delimiter(first), quotechar='"', doublequote=True, strict=False)
+        reader = csv.reader(f, delimiter=_delimiter(sample), quotechar='"', doublequote=True, strict=False)
         start = 1
         try:
             for row in reader:
