@@ -51,8 +51,9 @@ from app.core.resource import Resource
 BATCH = 5000
 #: Rows an XLSX sheet can hold below its header (Excel's limit is 1,048,576 rows per sheet).
 XLSX_MAX_ROWS = 1_048_575
-#: How times are written (local time of ``PULT_TIMEZONE``, whole seconds), in Python and in SQL.
-TIME_FORMAT, SQL_TIME_FORMAT = "%Y-%m-%d %H:%M:%S", "YYYY-MM-DD HH24:MI:SS"
+#: How times are written (local time of ``PULT_TIMEZONE``, whole seconds): ``2026-03-01 14:05:09``.
+#: COPY writes a timestamp so under ``DateStyle = ISO`` (cheaper than ``to_char`` on every row).
+TIME_FORMAT, SQL_DATESTYLE = "%Y-%m-%d %H:%M:%S", "SET LOCAL DateStyle = 'ISO, YMD'"
 
 
 @contextlib.contextmanager
@@ -169,7 +170,7 @@ def copy_select(res: Resource, user: CurrentUser, params: ListParams, lang: str 
         elif issubclass(affinity, sa_types.DateTime):
             if getattr(sa_type, "timezone", False):
                 column = column.op("AT TIME ZONE")(literal(TIMEZONE.key))
-            column = func.to_char(column, SQL_TIME_FORMAT)
+            column = func.date_trunc("second", column)  # written as ISO by COPY (DateStyle set below)
         elif issubclass(affinity, sa_types.Boolean):
             column = cast(column, sa_types.Text)  # true / false, which the import reads back
         elif issubclass(affinity, sa_types.String):
@@ -185,6 +186,7 @@ def _export_copy(db: Session, stmt: Any, header: list[str], path: Path, progress
         safe_cells.writer(f).writerow(header)
     seen, report_at = 0, BATCH
     with open(path, "ab") as out, conn.cursor() as cur:
+        cur.execute(SQL_DATESTYLE)
         with cur.copy(f"COPY ({sql}) TO STDOUT WITH ({safe_cells.COPY_CSV})") as copy:
             for chunk in copy:  # about one row per chunk
                 out.write(chunk)

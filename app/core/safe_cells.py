@@ -104,10 +104,19 @@ def xlsx_cells(ws: Any, values: Iterable[Any], formats: dict[int, str] | None = 
 
 
 def sql_neutralise(expr: Any) -> Any:
-    """:func:`neutralise` as a SQL expression over a text column (for ``COPY`` exports)."""
-    from sqlalchemy import case, literal
+    """:func:`neutralise` as a SQL expression over a text column (for ``COPY`` exports).
 
-    return case((expr.regexp_match(_PG_NEEDS_QUOTE), literal("'") + expr), else_=expr)
+    Two cheap tests first, because a regular expression costs about a microsecond a row: a text
+    whose first character is harmless (most names) and a signed integer (every E.164 phone) are
+    written as they are without running it."""
+    from sqlalchemy import case, func, literal
+
+    return case(
+        (func.left(expr, 1).notin_((*DANGEROUS, "'")), expr),
+        (expr.regexp_match("^[+-]?[0-9]+$"), expr),
+        (expr.regexp_match(_PG_NEEDS_QUOTE), literal("'") + expr),
+        else_=expr,
+    )
 
 
 #: COPY options that quote every non-NULL field, as :class:`SafeWriter` does.

@@ -116,6 +116,22 @@ def test_export_is_the_scoped_filtered_view(db, users, numbers_world, tmp_path):
     assert [x[:4] for x in lines[1:]] == [["+79991110001", "Новый", "Проект свой", "Своя"], ["+79991110002", "Новый", "Проект свой", "Своя"]]
     n = transfers.export_numbers(db, users["admin"], ListParams(search="2220"), out)
     assert n == 1
+    # for people (a language given): their headers and status names, local times to the second
+    import datetime as dt
+    import re
+
+    from app.core.display import TIMEZONE
+
+    n = transfers.export_numbers(db, users["manager"], ListParams(sort="phone"), out, lang="en")
+    rows = list(csv.reader(out.read_text(encoding="utf-8-sig").splitlines()))
+    assert rows[0] == ["Phone", "Status", "Project", "Provider", "Geo", "Added", "Status changed"]
+    assert rows[1][:4] == ["+79991110001", "New", "Проект свой", "Своя"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", rows[1][5])
+    stored = db.exec(select(PhoneNumber.created_at).where(PhoneNumber.phone == "+79991110001")).one()
+    assert rows[1][5] == stored.astimezone(TIMEZONE).strftime("%Y-%m-%d %H:%M:%S")
+    assert dt.datetime.fromisoformat(rows[1][5])  # a spreadsheet reads it as a time
+    ru = transfers.export_numbers(db, users["manager"], ListParams(sort="phone"), out, lang="ru")
+    assert ru == 2 and out.read_text(encoding="utf-8-sig").splitlines()[0].startswith('"Телефон","Статус"')
     services.forget_names()
 
 

@@ -338,7 +338,7 @@ def export_query(user: CurrentUser, params: ListParams, lang: str | None = None)
     def moment(column: Any) -> Any:
         if lang is None:
             return column
-        return func.to_char(column.op("AT TIME ZONE")(literal(TIMEZONE.key)), "YYYY-MM-DD HH24:MI:SS")
+        return func.date_trunc("second", column.op("AT TIME ZONE")(literal(TIMEZONE.key)))  # ISO under exporter.SQL_DATESTYLE
 
     return (
         select(
@@ -378,6 +378,7 @@ def export_numbers(db: Session, user: CurrentUser, params: ListParams, path: Pat
             safe_cells.writer(f).writerow(header)
         with open(part, "ab") as out, conn.cursor() as cur:
             cur.execute(f"SET LOCAL TIME ZONE '{TIMEZONE.key}'")
+            cur.execute(exporter.SQL_DATESTYLE)
             with cur.copy(f"COPY ({sql}) TO STDOUT WITH ({safe_cells.COPY_CSV})") as copy:
                 for chunk in copy:
                     out.write(chunk)
