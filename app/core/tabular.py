@@ -253,7 +253,9 @@ def _csv_records(path: Path) -> Iterator[tuple[int, list[str]]]:
         start = 1
         try:
             for row in reader:
-                cells = [restore(c.strip()) for c in row]
+                cells = [c.strip() for c in row]
+                if any(c[:1] == "'" for c in cells):  # rare: only then look for neutralised cells
+                    cells = [restore(c) for c in cells]
                 if any(cells):
                     yield start, cells
                 start = reader.line_num + 1
