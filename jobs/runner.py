@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-import traceback
 from datetime import datetime, timezone
 from typing import Any
 
@@ -202,8 +201,10 @@ def _end_failed(ctx: core.JobContext, exc: BaseException, summary: str, timed_ou
     retryable = kind.retry_timeouts if timed_out else not isinstance(exc, PultError)
     if isinstance(exc, core.JobFailed):
         retryable = exc.retry
-    details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    error = f"{summary}\n\n{details}"[:20000]
+    # The traceback is for whoever reads the worker's log; the run (shown to its owner on pages and
+    # through the API) keeps only the summary.
+    log.error("run %s (%s) failed: %s", ctx.run.id, kind.name, summary, exc_info=(type(exc), exc, exc.__traceback__))
+    error = summary[:20000]
     push = None
     with Session(engine(), expire_on_commit=False) as s:
         run = _locked_if_mine(s, ctx)

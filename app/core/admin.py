@@ -141,6 +141,17 @@ class Audit(Resource, model=AuditLog):
 JOB_COLORS = {JobStatus.queued: "gray", JobStatus.running: "blue", JobStatus.succeeded: "green", JobStatus.failed: "red", JobStatus.cancelled: "amber"}
 
 
+def _job_file(run: JobRun) -> str | None:
+    """The run's file (an export, an error report) through the route that checks who may read it."""
+    return f"/api/jobs/{run.id}/file" if run.result_file and run.status == JobStatus.succeeded else None
+
+
+def _job_file_label(run: JobRun) -> str:
+    from pathlib import PurePath
+
+    return PurePath(run.result_file).name if run.result_file else ""
+
+
 class Jobs(Resource, model=JobRun):
     """Every background run: live progress, the error, cancel and retry. Users see their own runs;
     ``jobs.view`` sees everyone's."""
@@ -158,7 +169,8 @@ class Jobs(Resource, model=JobRun):
         col("username", "audit.user").sortable(),
         col("created_at").datetime().sortable(),
         col("finished_at", "jobs.finished").datetime().hide(),
-        col("error", "jobs.error").value(lambda r: (r.error or "").splitlines()[-1][:120] if r.error else "").hide(),
+        col("error", "jobs.error").value(lambda r: (r.error or "").splitlines()[0][:120] if r.error else "").hide(),
+        col("result_file", "jobs.file").value(_job_file_label).href(_job_file).hide(),
     ]
     filters = [filters.select("status", label="field.status"), filters.select("kind", label="jobs.kind"), filters.select("username", label="audit.user"), filters.date("created_at")]
     detail_fields = ["kind", "status", "progress", "message", "username", "attempts", "max_attempts", "created_at", "started_at", "finished_at", "result_file", "error"]
@@ -420,6 +432,7 @@ PANEL = register(
             "jobs.message": ("Сообщение", "Message"),
             "jobs.finished": ("Завершено", "Finished"),
             "jobs.error": ("Ошибка", "Error"),
+            "jobs.file": ("Файл", "File"),
             "jobs.cancel": ("Отменить", "Cancel"),
             "jobs.retry": ("Повторить", "Retry"),
             "jobs.cancelled": ("Задача отменена", "Job cancelled"),

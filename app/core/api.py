@@ -46,11 +46,10 @@ from pydantic import BaseModel, Field, create_model
 from sqlalchemy import text
 from sqlmodel import Session
 
-from app.core import audit, auth, crud, importer
+from app.core import audit, auth, crud, crypto, importer
 from app.core.api_docs import mount_docs
 from app.core.auth import CurrentUser
 from app.core.config import settings
-from app.core.crypto import EncryptedString
 from app.core.db import engine
 from app.core.errors import NotFound, NotAuthenticated, PermissionDenied, PultError, ServiceUnavailable, ValidationFailed, is_outage
 from app.core.http_security import SESSION_COOKIE, CsrfMiddleware, request_ip, request_is_secure
@@ -62,8 +61,6 @@ from app.core.telegram_webhook import telegram_router
 
 log = logging.getLogger(__name__)
 
-#: Column names never sent to a client, whatever the resource.
-SECRET_COLUMN = re.compile(r"password|secret|token", re.IGNORECASE)
 #: List query parameters of the kit; a filter with one of these names is exposed as ``filter_<name>``.
 RESERVED_PARAMS = frozenset({"sort", "q", "cursor", "page", "page_size", "trash", "exact_count"})
 
@@ -154,11 +151,8 @@ def jsonable(value: Any) -> Any:
 
 
 def public_columns(model: type) -> list[str]:
-    """The model's database columns a client may see (never passwords, secrets or tokens)."""
-    return [
-        c.key for c in model.__table__.columns
-        if not SECRET_COLUMN.search(c.key) and not isinstance(c.type, EncryptedString)  # secrets never leave the server
-    ]
+    """The model's database columns a client may see: the kit's one rule (``crypto.is_secret_column``)."""
+    return crypto.public_columns(model)
 
 
 def item_json(record: Any) -> dict[str, Any]:

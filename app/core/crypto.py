@@ -23,6 +23,7 @@ re-encrypts a value under the first.
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -139,8 +140,27 @@ class EncryptedString(TypeDecorator):
         raise NotImplementedError("EncryptedString values cannot be rendered as SQL literals")
 
 
+#: Column names that hold secrets without being encrypted (password hashes, tokens).
+SECRET_NAME = re.compile(r"password|secret|token", re.IGNORECASE)
+
+
+def is_secret_column(column: Any) -> bool:
+    """Whether a table column must never leave the server (API answers, exports, dumps): an
+    encrypted column — decided by its type, whatever its name — or one named like a password,
+    secret or token (hashes). The one rule every path that writes rows out goes through."""
+    return isinstance(column.type, EncryptedString) or bool(SECRET_NAME.search(column.key))
+
+
+def public_columns(model: type) -> list[str]:
+    """The model's table columns that may leave the server (see :func:`is_secret_column`)."""
+    return [c.key for c in model.__table__.columns if not is_secret_column(c)]
+
+
 __all__ = [
     "MASK",
+    "SECRET_NAME",
+    "is_secret_column",
+    "public_columns",
     "CryptoError",
     "SecretKeyError",
     "DecryptionError",

@@ -36,6 +36,16 @@ def fmt_number(value: Any, lang: str, places: int | None = None) -> str:
     return text
 
 
+def fmt_percent(fraction: Any, lang: str, places: int = 1) -> str:
+    """A share (0.125) as people write it: ``12,5 %`` in Russian, ``12.5%`` in English."""
+    if fraction is None:
+        return ""
+    number = fmt_number(Decimal(str(fraction)) * 100, lang, places)
+    if "," in number or "." in number:
+        number = number.rstrip("0").rstrip(",.")
+    return f"{number}\u00a0%" if lang == "ru" else f"{number}%"
+
+
 def fmt_money(value: Any, currency: str | None, lang: str) -> str:
     if value is None:
         return ""

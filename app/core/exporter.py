@@ -2,30 +2,48 @@
 
 CSV of plain columns is written by PostgreSQL itself (``COPY (SELECT …) TO STDOUT``, streamed to
 the file); otherwise (computed columns, XLSX) rows stream from a server-side cursor in batches. In
-both cases memory stays flat however big the table is and the file is written as it goes. Values are exported raw (numbers as numbers, ISO dates, enum
-values) under the columns' labels, so a spreadsheet or a script can read them back — the import
-maps the same labels or field names. The permission check is the resource's ``can(user, "view")``
-and every scope in ``list_query`` applies, exactly as on the list page and the API.
+both cases memory stays flat however big the table is and the file is written as it goes, under
+a temporary name that becomes the file's name only when it is complete (:func:`atomic_path`).
+
+What a file holds (the same on both paths; ``docs/architecture.md``, "Exports"):
+
+* the list's columns, then the model's other columns — never a secret: encrypted columns and
+  password/token columns are left out by the kit's one rule (``crypto.is_secret_column``);
+* headers in the user's language (the labels the list shows; the import maps them back);
+* times in the app's time zone (``PULT_TIMEZONE``) to the second, ``2026-03-01 14:05:09``;
+* choices (statuses, kinds) as the labels the list shows; the import maps labels back to codes;
+* numbers, amounts, booleans and E.164 phones raw, so a spreadsheet or a script can read them
+  (``129.50``, ``true``); a share (progress) as the user's locale writes it in CSV (``45 %``) and as
+  a percentage-formatted number in XLSX;
+* every text cell neutralised against formula injection and every CSV field quoted
+  (:mod:`app.core.safe_cells`; on the COPY path in the same SELECT).
+
+The permission check is the resource's ``can(user, "view")`` and every scope in ``list_query``
+applies, exactly as on the list page and the API.
 """
 
 from __future__ import annotations
 
-import csv
+import contextlib
 import datetime as dt
 import decimal
 import enum
+import json
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import cast, literal, text
+from sqlalchemy import case, cast, func, literal, text
 from sqlalchemy import types as sa_types
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session
 
+from app.core import i18n, safe_cells
 from app.core.auth import CurrentUser
 from app.core.crud import require
-from app.core.display import cell_value, label_for
+from app.core.crypto import is_secret_column
+from app.core.display import TIMEZONE, cell_value, fmt_percent, label_for
 from app.core.errors import ValidationFailed
 from app.core.query import ListParams, base_query, pk_column, resolve_sort
 from app.core.resource import Resource
@@ -33,27 +51,71 @@ from app.core.resource import Resource
 BATCH = 5000
 #: Rows an XLSX sheet can hold below its header (Excel's limit is 1,048,576 rows per sheet).
 XLSX_MAX_ROWS = 1_048_575
+#: How times are written (local time of ``PULT_TIMEZONE``, whole seconds): ``2026-03-01 14:05:09``.
+#: COPY writes a timestamp so under ``DateStyle = ISO`` (cheaper than ``to_char`` on every row).
+TIME_FORMAT, SQL_DATESTYLE = "%Y-%m-%d %H:%M:%S", "SET LOCAL DateStyle = 'ISO, YMD'"
 
 
-def export_columns(res: Resource) -> list[tuple[str, str, Any]]:
-    """(field name, label, column spec) exported: the list's columns, then the other model fields."""
-    cols = [(c.name, label_for(type(res), c.name, c.label, "ru"), c) for c in res.columns]
-    seen = {c[0] for c in cols}
-    for name in res.model.__table__.columns.keys():
-        if name not in seen and "password" not in name and "secret" not in name and "token" not in name:
-            cols.append((name, label_for(type(res), name, None, "ru"), None))
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary path (``<name>.part`` beside ``path``) to write a file to: renamed to ``path``
+    when the block ends normally, removed when it raises — a reader never sees half a file, and
+    a failed export leaves nothing. (A worker killed mid-write leaves the ``.part`` file; the
+    jobs' reaper removes a lost run's files.)"""
+    part = path.with_name(path.name + ".part")
+    try:
+        yield part
+        os.replace(part, path)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+
+
+def export_columns(res: Resource, lang: str = "ru") -> list[tuple[str, str, Any]]:
+    """(field name, label, column spec) exported: the list's columns, then the other model
+    fields; never a secret column (``crypto.is_secret_column``: by type and by name)."""
+    table = res.model.__table__.columns
+    secret = {c.key for c in table if is_secret_column(c)}
+    cols = [(c.name, label_for(type(res), c.name, c.label, lang), c) for c in res.columns if c.name not in secret]
+    seen = {c.name for c in res.columns}
+    for name in table.keys():
+        if name not in seen and name not in secret:
+            cols.append((name, label_for(type(res), name, None, lang), None))
     return cols
 
 
-def raw_value(value: Any) -> Any:
+def raw_value(value: Any, spec: Any = None, lang: str = "ru") -> Any:
+    """A value as an export holds it (see the module docstring): choices as labels, local times
+    without fractions of a second, JSON as JSON; numbers and texts as they are."""
+    if value is None:
+        return None
     if isinstance(value, enum.Enum):
-        return value.value
+        value = value.value
+    choices = getattr(spec, "choices_key", None)
+    if choices and i18n.has(f"{choices}.{value}"):
+        return i18n.t(f"{choices}.{value}", lang)
     if isinstance(value, dt.datetime):
-        return value.astimezone(dt.timezone.utc).replace(tzinfo=None) if value.tzinfo else value
-    if isinstance(value, decimal.Decimal):
-        return value
+        if value.tzinfo is not None:
+            value = value.astimezone(TIMEZONE).replace(tzinfo=None)
+        return value.replace(microsecond=0)
+    if isinstance(value, dt.time):
+        return value.replace(microsecond=0)
     if isinstance(value, (list, dict)):
-        return str(value)
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return value
+
+
+def _csv_text(value: Any, kind: str, lang: str) -> Any:
+    if value is None:
+        return ""
+    if kind == "progress" and isinstance(value, (int, float, decimal.Decimal)):
+        return fmt_percent(value, lang)
+    if isinstance(value, bool):
+        return "true" if value else "false"  # what PostgreSQL's COPY writes; the import reads both
+    if isinstance(value, dt.datetime):
+        return value.strftime(TIME_FORMAT)
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
     return value
 
 
@@ -64,33 +126,55 @@ def _order(res: Resource, params: ListParams) -> list[Any]:
     return [sort_col.desc(), pk.desc()] if desc else [sort_col.asc(), pk.asc()]
 
 
-def iter_rows(db: Session, res: Resource, user: CurrentUser, params: ListParams) -> Iterator[list[Any]]:
+def iter_rows(db: Session, res: Resource, user: CurrentUser, params: ListParams, lang: str = "ru") -> Iterator[list[Any]]:
     require(res, user, "view")
     stmt = base_query(res, user, params).order_by(*_order(res, params)).execution_options(yield_per=BATCH)
     # A server-side cursor is planned for its first 10 % of rows by default, which on a filtered
     # view walks an index row by row; the export reads every row, so plan for all of them.
     db.exec(text("SET LOCAL cursor_tuple_fraction = 1"))  # type: ignore[call-overload]
-    cols = export_columns(res)
+    cols = export_columns(res, lang)
     for record in db.exec(stmt):
-        yield [raw_value(cell_value(spec, record) if spec is not None else getattr(record, name, None)) for name, _label, spec in cols]
+        yield [raw_value(cell_value(spec, record) if spec is not None else getattr(record, name, None), spec, lang)
+               for name, _label, spec in cols]
 
 
-def copy_select(res: Resource, user: CurrentUser, params: ListParams) -> Any | None:
+def _sql_choices(column: Any, sa_type: Any, choices_key: str, lang: str) -> Any:
+    """``CASE column WHEN code THEN label … ELSE column END`` for a column shown by its labels."""
+    prefix = choices_key + "."
+    labels = {key[len(prefix):]: i18n.t(key, lang) for key in i18n.CATALOG if key.startswith(prefix)}
+    stored_to_code = {code: code for code in labels}
+    if isinstance(sa_type, sa_types.Enum) and sa_type.enum_class is not None:
+        stored_to_code = {stored: str(member.value) for stored, member in zip(sa_type.enums, sa_type.enum_class)}
+    whens = {stored: labels[code] for stored, code in stored_to_code.items() if code in labels}
+    if not whens:
+        return column
+    return case(whens, value=column, else_=cast(column, sa_types.Text))
+
+
+def copy_select(res: Resource, user: CurrentUser, params: ListParams, lang: str = "ru") -> Any | None:
     """The export as one SELECT, when every exported column is a plain table column (no computed
-    value): then PostgreSQL writes the CSV itself (``COPY … TO STDOUT``). None otherwise."""
+    value): then PostgreSQL writes the CSV itself (``COPY … TO STDOUT``), values formatted and
+    texts neutralised in SQL exactly as the Python path does. None otherwise."""
     table = res.model.__table__
     exprs = []
-    for name, _label, spec in export_columns(res):
-        if (spec is not None and spec.value_fn is not None) or name not in table.columns:
+    for name, _label, spec in export_columns(res, lang):
+        if (spec is not None and (spec.value_fn is not None or spec.kind == "progress")) or name not in table.columns:
             return None
         column = getattr(res.model, name)
         sa_type = table.columns[name].type
-        if isinstance(sa_type, (sa_types.JSON, sa_types.ARRAY)):
+        affinity = sa_type._type_affinity  # the SQL type under a TypeDecorator (e.g. SQLModel's AutoString)
+        if issubclass(affinity, (sa_types.JSON, sa_types.ARRAY)):
             return None
-        if isinstance(sa_type, sa_types.DateTime) and getattr(sa_type, "timezone", False):
-            column = column.op("AT TIME ZONE")(literal("UTC"))  # naive UTC, as the Python path writes
-        elif isinstance(sa_type, sa_types.Boolean):
+        if spec is not None and spec.choices_key:
+            column = safe_cells.sql_neutralise(_sql_choices(column, sa_type, spec.choices_key, lang))
+        elif issubclass(affinity, sa_types.DateTime):
+            if getattr(sa_type, "timezone", False):
+                column = column.op("AT TIME ZONE")(literal(TIMEZONE.key))
+            column = func.date_trunc("second", column)  # written as ISO by COPY (DateStyle set below)
+        elif issubclass(affinity, sa_types.Boolean):
             column = cast(column, sa_types.Text)  # true / false, which the import reads back
+        elif issubclass(affinity, sa_types.String):
+            column = safe_cells.sql_neutralise(column)
         exprs.append(column.label(name))
     return base_query(res, user, params).with_only_columns(*exprs).order_by(*_order(res, params))
 
@@ -99,10 +183,11 @@ def _export_copy(db: Session, stmt: Any, header: list[str], path: Path, progress
     sql = str(stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
     conn = db.connection().connection.driver_connection
     with open(path, "w", newline="", encoding="utf-8-sig") as f:  # the BOM lets Excel read UTF-8
-        csv.writer(f).writerow(header)
+        safe_cells.writer(f).writerow(header)
     seen, report_at = 0, BATCH
     with open(path, "ab") as out, conn.cursor() as cur:
-        with cur.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:
+        cur.execute(SQL_DATESTYLE)
+        with cur.copy(f"COPY ({sql}) TO STDOUT WITH ({safe_cells.COPY_CSV})") as copy:
             for chunk in copy:  # about one row per chunk
                 out.write(chunk)
                 if progress is not None:
@@ -130,39 +215,45 @@ def export(
     path: Path,
     fmt: str = "csv",
     progress: Callable[[int], None] | None = None,
+    lang: str = "ru",
 ) -> int:
-    """Write the view to ``path`` (``csv`` or ``xlsx``); returns the number of rows written."""
-    cols = export_columns(res)
+    """Write the view to ``path`` (``csv`` or ``xlsx``) for a user reading ``lang``; returns the
+    number of rows written. The file appears at ``path`` only when complete."""
+    if fmt not in ("csv", "xlsx"):
+        raise ValueError(f"unknown export format {fmt!r}")
+    cols = export_columns(res, lang)
     header = [label for _n, label, _c in cols]
+    kinds = [spec.kind if spec is not None else "text" for _n, _l, spec in cols]
     n = 0
-    if fmt == "xlsx":
-        from openpyxl import Workbook
+    with atomic_path(path) as part:
+        if fmt == "xlsx":
+            from openpyxl import Workbook
 
-        wb = Workbook(write_only=True)
-        ws = wb.create_sheet(title=(res.slug or "export")[:31])
-        ws.append(header)
-        for row in iter_rows(db, res, user, params):
-            if n == XLSX_MAX_ROWS:  # the estimate was low: stop rather than write a file Excel cuts short
-                raise ValidationFailed.one("", "export.xlsx_too_big", max=f"{XLSX_MAX_ROWS:,}".replace(",", "\u00a0"))
-            ws.append([float(v) if isinstance(v, decimal.Decimal) else v for v in row])
-            n += 1
-            if progress and n % BATCH == 0:
-                progress(n)
-        wb.save(path)
-    elif fmt == "csv" and (fast := copy_select(res, user, params)) is not None:
-        require(res, user, "view")
-        n = _export_copy(db, fast, header, path, progress)
-    elif fmt == "csv":
-        with open(path, "w", newline="", encoding="utf-8-sig") as f:  # the BOM lets Excel read UTF-8
-            w = csv.writer(f)
-            w.writerow(header)
-            for row in iter_rows(db, res, user, params):
-                w.writerow(["" if v is None else v.isoformat() if isinstance(v, (dt.date, dt.datetime)) else v for v in row])
+            wb = Workbook(write_only=True)
+            ws = wb.create_sheet(title=(res.slug or "export")[:31])
+            ws.append(safe_cells.xlsx_cells(ws, header))
+            formats = {i: "0%" for i, kind in enumerate(kinds) if kind == "progress"}
+            for row in iter_rows(db, res, user, params, lang):
+                if n == XLSX_MAX_ROWS:  # the estimate was low: stop rather than write a file Excel cuts short
+                    ws.close()
+                    raise ValidationFailed.one("", "export.xlsx_too_big", max=f"{XLSX_MAX_ROWS:,}".replace(",", "\u00a0"))
+                ws.append(safe_cells.xlsx_cells(ws, [float(v) if isinstance(v, decimal.Decimal) else v for v in row], formats))
                 n += 1
                 if progress and n % BATCH == 0:
                     progress(n)
-    else:
-        raise ValueError(f"unknown export format {fmt!r}")
+            wb.save(part)
+        elif (fast := copy_select(res, user, params, lang)) is not None:
+            require(res, user, "view")
+            n = _export_copy(db, fast, header, part, progress)
+        else:
+            with open(part, "w", newline="", encoding="utf-8-sig") as f:  # the BOM lets Excel read UTF-8
+                w = safe_cells.writer(f)
+                w.writerow(header)
+                for row in iter_rows(db, res, user, params, lang):
+                    w.writerow([_csv_text(v, kind, lang) for v, kind in zip(row, kinds)])
+                    n += 1
+                    if progress and n % BATCH == 0:
+                        progress(n)
     if progress:
         progress(n)
     return n

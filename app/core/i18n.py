@@ -100,6 +100,8 @@ CATALOG: dict[str, tuple[str, str]] = {
     "export.xlsx": ("Экспорт XLSX", "Export XLSX"),
     "export.xlsx_too_big": ("В XLSX помещается не больше {max} строк (предел Excel) — сузьте фильтр или выгрузите CSV",
                             "XLSX holds at most {max} rows (Excel's limit): narrow the filter or export CSV"),
+    "export.crashed": ("Выгрузка не выполнена из-за внутренней ошибки. Подробности — в журнале сервера",
+                       "The export failed because of an internal error. The details are in the server log"),
     "export.queued": ("Экспорт запущен — файл появится в уведомлениях", "Export started — the file will appear in notifications"),
     "jobs.kind.export": ("Экспорт", "Export"),
     "jobs.kind.action": ("Массовое действие", "Bulk action"),

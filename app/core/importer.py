@@ -18,21 +18,18 @@ The flow every resource gets (list page → "Import", or ``POST /api/<panel>/<sl
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import io
+import logging
 import re
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Session, select
 
-from app.core import audit, bus, crud, i18n
+from app.core import audit, bus, crud, i18n, safe_cells, tabular
 from app.core.auth import CurrentUser
 from app.core.display import label_for
 from app.core.errors import PermissionDenied, PultError, ValidationFailed
@@ -47,6 +44,7 @@ PREVIEW_ROWS = 20
 #: Progress is written every this many rows (the job context throttles the writes further).
 PROGRESS_EVERY = 200
 FORMATS = ("csv", "xlsx")
+log = logging.getLogger("pult.import")
 
 i18n.register({
     "import.title": ("Импорт: {what}", "Import: {what}"),
@@ -54,7 +52,9 @@ i18n.register({
     "import.bad_format": ("Загрузите файл CSV или XLSX", "Upload a CSV or XLSX file"),
     "import.too_big": ("Файл больше {mb} МБ", "The file is larger than {mb} MB"),
     "import.empty": ("В файле нет строк с данными", "The file has no data rows"),
-    "import.unreadable": ("Не удалось прочитать файл: {why}", "Could not read the file: {why}"),
+    "import.unreadable": ("Не удалось прочитать файл как таблицу CSV или XLSX", "Could not read the file as a CSV or XLSX table"),
+    "import.crashed": ("Импорт не выполнен из-за внутренней ошибки; ничего не записано. Подробности — в журнале сервера",
+                       "The import failed because of an internal error; nothing was written. The details are in the server log"),
     "import.no_upload": ("Файл не найден, загрузите его снова", "File not found; upload it again"),
     "import.nothing_mapped": ("Сопоставьте хотя бы одну колонку с полем", "Map at least one column to a field"),
     "import.key_unmapped": ("Ключ «{name}» не сопоставлен с колонкой файла", "The key '{name}' is not mapped to a file column"),
@@ -101,7 +101,8 @@ def _user_dir(user: CurrentUser) -> Path:
 
 
 def save_upload(user: CurrentUser, filename: str, data: bytes) -> str:
-    """Keep an uploaded file for ``user``; returns the token that names it in later calls."""
+    """Keep an uploaded file for ``user``; returns the token that names it in later calls.
+    A file that cannot be read as a table is refused here with a message that says why."""
     ext = Path(filename or "").suffix.lower().lstrip(".")
     if ext not in FORMATS:
         raise ValidationFailed.one("file", "import.bad_format")
@@ -110,7 +111,13 @@ def save_upload(user: CurrentUser, filename: str, data: bytes) -> str:
     token = f"{secrets.token_urlsafe(18)}.{ext}"
     folder = _user_dir(user)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / token).write_bytes(data)
+    path = folder / token
+    path.write_bytes(data)
+    try:
+        tabular.check(path)  # a PNG renamed .csv, a damaged workbook...: said now, not by a failed job
+    except PultError:
+        path.unlink(missing_ok=True)
+        raise
     return token
 
 
@@ -123,78 +130,42 @@ def upload_path(user: CurrentUser, token: str) -> Path:
 
 
 # --------------------------------------------------------------------------- reading files
-def _cell_text(value: Any) -> str:
-    """A spreadsheet cell as the text a user would type in the form."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
-    if isinstance(value, (dt.date, Decimal)):
-        return value.isoformat() if isinstance(value, dt.date) else str(value)
-    return str(value).strip()
-
-
-def _csv_text(path: Path) -> io.TextIOBase:
-    for encoding in ("utf-8-sig", "cp1251"):  # Excel in Russia saves CSV as Windows-1251
-        try:
-            with open(path, encoding=encoding) as probe:
-                for _ in zip(range(2000), probe):
-                    pass
-            return open(path, encoding=encoding, newline="")
-        except UnicodeDecodeError:
-            continue
-    raise ValidationFailed.one("file", "import.unreadable", why="encoding")
+def iter_records(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """The file's non-blank records as (line where the record starts, cells), header first
+    (see :mod:`app.core.tabular`: encodings, refusals of files that are not tables)."""
+    try:
+        yield from tabular.records(path)
+    except PultError:
+        raise
+    except Exception:  # anything the checks did not foresee: a message for the user, details in the log
+        log.warning("import: %s could not be read", path.name, exc_info=True)
+        raise ValidationFailed.one("file", "import.unreadable") from None
 
 
 def iter_table(path: Path) -> Iterator[list[str]]:
     """The file's rows as lists of strings, header first; blank rows are skipped."""
-    try:
-        if path.suffix.lower() == ".xlsx":
-            from openpyxl import load_workbook
-
-            wb = load_workbook(path, read_only=True, data_only=True)
-            try:
-                for values in wb.active.iter_rows(values_only=True):
-                    row = [_cell_text(v) for v in values]
-                    if any(row):
-                        yield row
-            finally:
-                wb.close()
-            return
-        with _csv_text(path) as f:
-            sample = f.read(64 * 1024)
-            f.seek(0)
-            try:
-                dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
-            except csv.Error:
-                dialect = csv.excel
-            for row in csv.reader(f, dialect):
-                row = [c.strip() for c in row]
-                if any(row):
-                    yield row
-    except PultError:
-        raise
-    except Exception as exc:  # a corrupt workbook, a binary file named .csv...
-        raise ValidationFailed.one("file", "import.unreadable", why=type(exc).__name__) from None
+    return (row for _line, row in iter_records(path))
 
 
 def read_head(path: Path, n: int = PREVIEW_ROWS) -> tuple[list[str], list[list[str]]]:
-    rows = iter_table(path)
-    header = next(rows, None)
-    if header is None:
+    headers, head = read_head_lines(path, n)
+    return headers, [row for _line, row in head]
+
+
+def read_head_lines(path: Path, n: int = PREVIEW_ROWS) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The header and the first ``n`` records with their lines; refuses a file without data rows."""
+    rows = iter_records(path)
+    first = next(rows, None)
+    if first is None:
         raise ValidationFailed.one("file", "import.empty")
     head = [r for _, r in zip(range(n), rows)]
     if not head:
         raise ValidationFailed.one("file", "import.empty")
-    return _unique_headers(header), head
+    return _unique_headers(first[1]), head
 
 
 def count_rows(path: Path) -> int:
-    return max(0, sum(1 for _ in iter_table(path)) - 1)
+    return max(0, sum(1 for _ in iter_records(path)) - 1)
 
 
 def _unique_headers(header: list[str]) -> list[str]:
@@ -345,18 +316,40 @@ def _raw_row(headers: list[str], row: list[str], mapping: dict[str, str]) -> dic
     return {f: (row[index[c]] if index[c] < len(row) else "") for f, c in mapping.items()}
 
 
+def _choice_values(res: Resource, raw: dict[str, str]) -> dict[str, str]:
+    """Choices written as their labels (the export writes labels, in either language) → codes."""
+    out = dict(raw)
+    choices_keys = {c.name: c.choices_key for c in res.columns if c.choices_key}
+    for f in res.form_fields():
+        kind = crud.field_kind(res.model, f) if f.name in out and out[f.name] else ""
+        if kind not in ("select", "multiselect"):
+            continue
+        by_label: dict[str, str] = {}
+        for value, label in crud.field_options(res.model, f):
+            keys = [str(label)] + ([f"{choices_keys[f.name]}.{value}"] if f.name in choices_keys else [])
+            for key in keys:
+                for lang in i18n.LANGS:
+                    if i18n.has(key):
+                        by_label.setdefault(_norm(i18n.t(key, lang)), str(value))
+        for value, _label in crud.field_options(res.model, f):
+            by_label[_norm(str(value))] = str(value)  # a code is always itself
+        parts = out[f.name].split(",") if f.kind == "multiselect" else [out[f.name]]
+        out[f.name] = ",".join(by_label.get(_norm(p), p.strip()) for p in parts)
+    return out
+
+
 # --------------------------------------------------------------------------- preview
 def preview(db: Session, res: Resource, user: CurrentUser, path: Path, mapping: dict[str, str], key: str,
             lang: str = "ru", n: int = PREVIEW_ROWS) -> tuple[list[str], list[RowOutcome], list[dict[str, str]]]:
     """Headers, each first row's outcome (nothing is written) and the rows' mapped raw values."""
-    headers, head = read_head(path, n)
+    headers, head = read_head_lines(path, n)
     clean = check_mapping(res, headers, mapping, key, lang)
     require_import(res, user, key)
     outcomes, raws = [], []
     try:
-        for i, row in enumerate(head):
+        for line, row in head:
             raw = _raw_row(headers, row, clean)
-            outcomes.append(apply_row(db, res, user, i + 2, raw, key, lang, write=False))
+            outcomes.append(apply_row(db, res, user, line, _choice_values(res, raw), key, lang, write=False))
             raws.append(raw)
     finally:
         db.rollback()
@@ -395,23 +388,24 @@ def run_import(
     """Import every row of ``path``; commit once at the end (see the module docstring)."""
     require_import(res, user, key)
     total = count_rows(path)
-    rows = iter_table(path)
-    headers = _unique_headers(next(rows, None) or [])
+    if total == 0:  # a header and nothing else: say so rather than "0 added"
+        raise ValidationFailed.one("file", "import.empty")
+    rows = iter_records(path)
+    headers = _unique_headers(next(rows, (1, []))[1])
     clean = check_mapping(res, headers, mapping, key, lang)
     result = ImportResult(total=total)
     report = None
     writer = None
     column_of = {f: c for f, c in clean.items()}
     try:
-        for i, row in enumerate(rows):
-            line = i + 2  # the header is line 1
-            outcome = apply_row(db, res, user, line, _raw_row(headers, row, clean), key, lang)
+        for i, (line, row) in enumerate(rows):  # line: where the record starts in the file (header = 1)
+            outcome = apply_row(db, res, user, line, _choice_values(res, _raw_row(headers, row, clean)), key, lang)
             if outcome.op == "error":
                 result.failed += 1
                 if writer is None:
                     result.report = report_path() if report_path else path.with_suffix(".errors.csv")
                     report = open(result.report, "w", newline="", encoding="utf-8-sig")
-                    writer = csv.writer(report)
+                    writer = safe_cells.writer(report)
                     writer.writerow([t("import.report.row", lang), t("import.report.column", lang), t("import.report.message", lang)])
                 for name, message in outcome.errors.items():
                     writer.writerow([line, column_of.get(name, field_label(res, name, lang) if name else ""), message or t("import.row_error", lang)])

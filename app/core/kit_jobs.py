@@ -3,19 +3,49 @@ file (see app.core.importer) and bulk actions declared with ``@action(..., job=T
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import Iterator
 from typing import Any
 
-from app.core import exporter, importer, notify
+from app.core import exporter, importer, notify, safe_cells
 from app.core.i18n import t
 from app.core.jobs import JobContext, JobFailed, job_kind
 from app.core.query import ListParams, base_query, estimate
 from app.core.registry import RESOURCES
 
+log = logging.getLogger("pult.jobs.kit")
+
+
+@contextlib.contextmanager
+def told_to_user(lang: str, crashed_key: str = "import.crashed") -> Iterator[None]:
+    """Fail the run with what a person should read, in their language: a validation error's own
+    messages (not "Please fix the errors in the form"), a kit error's message, or — for a bug —
+    a plain sentence while the traceback goes to the worker's log. Cancellation, time limits and
+    a job's own :class:`JobFailed` pass through unchanged."""
+    from rq.timeouts import JobTimeoutException
+
+    from app.core.errors import PultError, ValidationFailed
+    from app.core.jobs import JobCancelled
+
+    try:
+        yield
+    except (JobCancelled, JobFailed, JobTimeoutException):
+        raise
+    except ValidationFailed as exc:
+        raise JobFailed("; ".join(m for m in exc.messages(lang).values() if m) or exc.message(lang), retry=False) from None
+    except PultError as exc:
+        raise JobFailed(exc.message(lang), retry=False) from None
+    except Exception:
+        log.exception("job failed")
+        raise JobFailed(t(crashed_key, lang), retry=False) from None
+
 
 @job_kind("kit.export", timeout=3600, steps=("export",), label="jobs.kind.export")
 def export_view(ctx: JobContext, resource: str, fmt: str = "csv", sort: str = "", filters: dict[str, str] | None = None,
-                search: str = "", trash: bool = False) -> dict[str, Any]:
-    """Write what the user's list shows (filters, search, sort, scope) to a file, then tell them."""
+                search: str = "", trash: bool = False, lang: str = "ru") -> dict[str, Any]:
+    """Write what the user's list shows (filters, search, sort, scope) to a file for a reader of
+    ``lang`` (headers, labels), then tell them."""
     res = RESOURCES[resource]()
     params = ListParams(sort=sort, filters=dict(filters or {}), search=search, trash=trash)
     try:
@@ -23,20 +53,20 @@ def export_view(ctx: JobContext, resource: str, fmt: str = "csv", sort: str = ""
     except Exception:  # an estimate is only for the progress bar
         expected = 1
     path = ctx.result_path(f"{res.slug}.{'xlsx' if fmt == 'xlsx' else 'csv'}")
-    ctx.step("export", t("jobs.export.running"))
+    ctx.step("export", t("jobs.export.running", lang))
 
     def progress(n: int) -> None:
-        ctx.progress(min(n / expected, 0.99), t("jobs.export.rows", n=n))
+        ctx.progress(min(n / expected, 0.99), t("jobs.export.rows", lang, n=n))
 
     custom = getattr(res, "export_csv", None)
     if fmt != "xlsx" and custom is not None:  # a resource with its own (e.g. COPY-based) CSV export
-        n = custom(ctx.db, ctx.user, params, path, run_id=ctx.run.id)
+        n = custom(ctx.db, ctx.user, params, path, run_id=ctx.run.id, lang=lang)
     else:
-        n = exporter.export(ctx.db, res, ctx.user, params, path, "xlsx" if fmt == "xlsx" else "csv", progress=progress)
+        n = exporter.export(ctx.db, res, ctx.user, params, path, "xlsx" if fmt == "xlsx" else "csv", progress=progress, lang=lang)
     ctx.db.rollback()  # the export only read; end that transaction before writing the notification
     notify.to_user(
         ctx.db, ctx.user.id, "job.done",
-        title=t("jobs.export.done", what=t(res.label or res.slug), n=n),
+        title=t("jobs.export.done", lang, what=t(res.label or res.slug, lang), n=n),
         link=f"/api/jobs/{ctx.run.id}/file",
         data={"job_run_id": ctx.run.id},
     )
@@ -55,8 +85,9 @@ def import_file(ctx: JobContext, resource: str, upload: str, mapping: dict[str, 
     def progress(done: int, total: int) -> None:
         ctx.progress(done / total if total else 1.0, t("jobs.import.rows", lang, done=done, total=total))
 
-    result = importer.run_import(ctx.db, res, ctx.user, path, mapping, key, lang,
-                                 report_path=lambda: ctx.result_path("errors.csv"), progress=progress)
+    with told_to_user(lang):  # nothing is written then: run_import commits once, at the end
+        result = importer.run_import(ctx.db, res, ctx.user, path, mapping, key, lang,
+                                     report_path=lambda: ctx.result_path("errors.csv"), progress=progress)
     what = t(res.label or res.slug, lang)
     notify.to_user(
         ctx.db, ctx.user.id, "job.done",
@@ -87,8 +118,6 @@ def bulk_action(ctx: JobContext, resource: str, action: str, ids: list[str] | No
     one bad record costs only itself: it is reported (id, title, message) and the rest are done.
     A resource with ``<action>_many(ctx, ids)`` gets bigger chunks changed set-based instead.
     """
-    import csv
-
     from app.core import crud
     from app.core.errors import PultError
     from app.core.query import pk_column
@@ -138,7 +167,7 @@ def bulk_action(ctx: JobContext, resource: str, action: str, ids: list[str] | No
     if failures:
         path = ctx.result_path("errors.csv")
         with open(path, "w", newline="", encoding="utf-8-sig") as f:
-            w = csv.writer(f)
+            w = safe_cells.writer(f)
             w.writerow(["id", t("jobs.action.error", lang)])
             w.writerows(failures)
         out["file"] = path.name

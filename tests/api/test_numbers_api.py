@@ -3,7 +3,9 @@ setup, deleted projects (restore / archive), status changes with a parameter, im
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 
 from sqlmodel import select
 
@@ -36,8 +38,11 @@ def test_conversion_counts_rates_and_follows_status_changes(client, db, users, n
     tomorrow = (dt.date.today() + dt.timedelta(days=2)).isoformat()
     assert client.get("/api/numbers/conversion", headers=h, params={"from": tomorrow}).json() == []
     assert client.get("/api/numbers/conversion", headers=h, params={"from": tomorrow, "to": "2020-01-01"}).status_code == 422
-    csv_text = client.get("/api/numbers/conversion.csv", headers=h).text
-    assert "Проект свой,3,2,1,0,0.6667" in csv_text
+    csv_rows = list(csv.reader(io.StringIO(client.get("/api/numbers/conversion.csv", headers=h).text.lstrip("\ufeff"))))
+    assert csv_rows[0][:2] == ["Проект", "Обработано"]  # for people: their language, shares as they write them
+    assert csv_rows[1] == ["Проект свой", "3", "2", "1", "0", "66,7\u00a0%", "33,3\u00a0%", "0\u00a0%"]
+    english = client.get("/api/numbers/conversion.csv", headers={**h, "Accept-Language": "en"}).text
+    assert list(csv.reader(io.StringIO(english.lstrip("\ufeff"))))[1][5] == "66.7%"
     assert client.get("/api/numbers/conversion", headers=login("user")).status_code == 403
     # a set_status without its parameter is a 422 naming the field, nothing changes
     r = client.post(f"{NUMBERS}/{nums[3].id}/actions/set_status", headers=h, json={"params": {}})

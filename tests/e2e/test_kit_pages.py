@@ -131,7 +131,7 @@ def test_export_runs_as_a_job_and_arrives_as_a_notification(page, e2e_engine):
                                  WHERE u.username = 'manager' AND n.kind = 'job.done' ORDER BY n.id DESC LIMIT 1""")).scalar()
     body = page.request.get(link).text()
     lines = [line for line in body.lstrip("\ufeff").splitlines() if line]
-    assert len(lines) == expected + 1 and lines[0].startswith("Название")
+    assert len(lines) == expected + 1 and lines[0].startswith('"Название"')  # every field quoted (safe_cells)
 
 
 def test_schedule_editor_checks_the_cron_under_the_field(page, e2e_engine):

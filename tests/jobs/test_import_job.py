@@ -83,3 +83,93 @@ def test_import_job_keeps_good_rows_and_reports_bad_ones(db, users, start_worker
     job = client.get(f"/api/admin/jobs/{run_id}", headers=manager)
     assert job.status_code == 200 and job.json()["kind"] == "kit.import"
     assert json.loads(json.dumps(job.json()["args"]))["key"] == "name"
+
+
+def _plant_upload(user, name: str, data: bytes) -> str:
+    """A file in the user's upload folder as if it had arrived unchecked (the checks at upload
+    are bypassed, so the job itself meets the bad file)."""
+    import secrets
+
+    from app.core import importer
+
+    token = f"{secrets.token_urlsafe(18)}.{name.rsplit('.', 1)[1]}"
+    folder = importer.UPLOADS / str(user.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / token).write_bytes(data)
+    return token
+
+
+def _finished(row, run_id):
+    return wait_for(lambda: (lambda x: x if JobStatus(x.status).finished else None)(row(run_id)), 30, f"run {run_id}")
+
+
+def test_a_bad_file_fails_the_kit_import_with_its_reason_and_writes_nothing(db, users, start_worker, row):
+    from app.core import jobs
+
+    start_worker()
+    token = _plant_upload(users["manager"], "h.csv", "Название;Цена, ₽\n".encode())
+    run = jobs.enqueue(db, users["manager"], "kit.import", {"resource": "stock.products", "upload": token,
+                                                            "mapping": {"name": "Название"}, "key": "", "lang": "en"})
+    done = _finished(row, run.id)
+    assert done.status == JobStatus.failed and done.attempts == 1
+    # the reason itself, in the user's language: not "Please fix the errors in the form", no traceback
+    assert done.error == "The file has no data rows" and done.message == "The file has no data rows"
+    assert db.exec(select(Product)).all() == []
+
+
+def test_a_bad_file_fails_the_numbers_import_and_the_log_says_why(db, users, numbers_world, start_worker, row):
+    """The transfer log shows the reason in the user's language, not ``error.form``; the run has no traceback."""
+    import io as _io
+
+    from openpyxl import Workbook
+
+    from app.core import jobs
+    from app.panels.numbers import transfers
+    from models.numbers import NumberTransfer, PhoneNumber
+
+    wb = Workbook()
+    wb.active.append(["phone"])
+    wb.active.append(["=\"+7999\"&\"1234567\""])  # a formula without a computed value
+    data = _io.BytesIO()
+    wb.save(data)
+    start_worker()
+    for lang, expected in (("en", "Cell A2 holds the formula"), ("ru", "В ячейке A2 формула")):
+        token = _plant_upload(users["manager"], "n.xlsx", data.getvalue())
+        transfer = transfers.start_transfer(db, users["manager"], "import", "file", "n.xlsx", provider_id=numbers_world["mine"])
+        db.commit()
+        run = jobs.enqueue(db, users["manager"], "numbers.import", {"transfer_id": transfer.id, "upload": token,
+                                                                   "provider_id": numbers_world["mine"], "lang": lang})
+        done = _finished(row, run.id)
+        assert done.status == JobStatus.failed and done.error.startswith(expected), done.error
+        assert "Traceback" not in done.error
+        db.expire_all()
+        logged = db.get(NumberTransfer, transfer.id)
+        assert logged.status == "failed" and logged.message == done.error
+    assert db.exec(select(PhoneNumber)).all() == []
+
+
+def test_the_numbers_import_job_reads_utf8_cut_at_64k(db, users, numbers_world, start_worker, row, tmp_path):
+    """Through the real job: a valid UTF-8 file whose byte 65,536 falls inside a character."""
+    from app.core import jobs
+    from app.panels.numbers import transfers
+
+    data = "Имя,Телефон\n".encode()
+    i = 0
+    while len(data) < 65_400:
+        data += f"Абонент {i},+7999{i:07d}\n".encode()
+        i += 1
+    pad = 65_535 - len(data) - len(f"Абонент {i}".encode())
+    data += f"Абонент {i}{'z' * pad}Ж,+7999{i:07d}\n".encode()
+    assert data[65_535:65_537] == "Ж".encode()
+    while len(data) < 70_000:
+        i += 1
+        data += f"Абонент {i},+7999{i:07d}\n".encode()
+    token = _plant_upload(users["manager"], "cut.csv", data)
+    transfer = transfers.start_transfer(db, users["manager"], "import", "file", "cut.csv", provider_id=numbers_world["mine"])
+    db.commit()
+    start_worker()
+    run = jobs.enqueue(db, users["manager"], "numbers.import", {"transfer_id": transfer.id, "upload": token,
+                                                               "provider_id": numbers_world["mine"], "lang": "en"})
+    done = _finished(row, run.id)
+    assert done.status == JobStatus.succeeded, done.error
+    assert done.result["accepted"] == i + 1 and done.result["invalid"] == 0

@@ -79,6 +79,7 @@ def test_pull_imports_new_files_once_and_moves_them(db, users, numbers_world, sa
     (sandbox.path("in") / "batch-1.csv").write_text(BATCH_1)
     (sandbox.path("in") / "batch-2.csv").write_text("phone\n7 495 123-45-67\n")
     (sandbox.path("in") / "empty.csv").write_text("")
+    (sandbox.path("in") / "photo.csv").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64))  # a picture renamed
     (sandbox.path("in") / "notes.txt").write_text("not numbers")
     host = make_host(db, users, sandbox, project_id=str(w["project"]), provider_id=str(w["mine"]))
     worker = start_worker()
@@ -86,7 +87,7 @@ def test_pull_imports_new_files_once_and_moves_them(db, users, numbers_world, sa
     run_id = run_now(db, users, host)
     done = finished(row, run_id)
     assert done.status == JobStatus.succeeded, done.error
-    assert done.result == {"files": 2, "failed_files": 1, "moved_only": 0, "total": 7, "accepted": 3, "duplicates": 2, "invalid": 2}
+    assert done.result == {"files": 2, "failed_files": 2, "moved_only": 0, "total": 7, "accepted": 3, "duplicates": 2, "invalid": 2}
     assert done.username == "admin" and done.args == {"host_id": host.id, "lang": "en"}
 
     db.expire_all()
@@ -99,21 +100,24 @@ def test_pull_imports_new_files_once_and_moves_them(db, users, numbers_world, sa
         ("batch-1.csv", "import", "sftp", "done", 6, 2, 2, 2),
         ("batch-2.csv", "import", "sftp", "done", 1, 1, 0, 0),
         ("empty.csv", "import", "sftp", "failed", 0, 0, 0, 0),
+        ("photo.csv", "import", "sftp", "failed", 0, 0, 0, 0),
     ]
     assert all(t.job_run_id == run_id and t.user_id == users["admin"].id and t.finished_at for t in logged)
-    assert logged[2].message  # why the file was refused
+    # why each file was refused, in the words of the run's language (never a catalog key)
+    assert [t.message for t in logged[2:]] == ["The file is empty", "This is a PNG image, not a table: upload a CSV or XLSX file"]
 
     # On the server: imported files in processed/, the unreadable one in failed/, the rest untouched.
     assert sorted(p.name for p in sandbox.path("in").iterdir()) == ["failed", "notes.txt", "processed"]
     assert sorted(p.name for p in sandbox.path("in/processed").iterdir()) == ["batch-1.csv", "batch-2.csv"]
-    assert [p.name for p in sandbox.path("in/failed").iterdir()] == ["empty.csv"]
+    assert sorted(p.name for p in sandbox.path("in/failed").iterdir()) == ["empty.csv", "photo.csv"]
 
     # The run's error file: every rejected row with its file.
     with open(ROOT / done.result_file, encoding="utf-8-sig") as f:
         rows = list(csv.reader(f))
-    assert rows[0] == ["file", "line", "value", "e164", "reason"]
-    assert [(r[0], r[1], r[4]) for r in rows[1:]] == [("batch-1.csv", "4", "duplicate_in_file"), ("batch-1.csv", "5", "invalid"),
-                                                      ("batch-1.csv", "6", "already_in_base"), ("batch-1.csv", "7", "invalid")]
+    assert rows[0] == ["File", "Line", "Value in the file", "E.164 number", "Reason"]
+    assert [(r[0], r[1], r[4]) for r in rows[1:]] == [("batch-1.csv", "4", "repeated in the file"), ("batch-1.csv", "5", "not a valid number"),
+                                                      ("batch-1.csv", "6", "already in the base"), ("batch-1.csv", "7", "not a valid number")]
+    assert rows[3][2] == "'+7 999 000 00 01"  # a value from a partner's file cannot become a formula
     db.expire_all()
     assert db.get(type(host), host.id).last_run_at is not None
 
@@ -121,7 +125,7 @@ def test_pull_imports_new_files_once_and_moves_them(db, users, numbers_world, sa
     again = finished(row, run_now(db, users, host))
     assert again.status == JobStatus.succeeded, again.error
     assert again.result["files"] == again.result["accepted"] == 0
-    assert len(transfers_of(db, host.id)) == 3
+    assert len(transfers_of(db, host.id)) == 4
 
     # A file imported before but not moved (the move failed after the commit) is only moved.
     back = sandbox.path("in/batch-2.csv")
@@ -131,15 +135,20 @@ def test_pull_imports_new_files_once_and_moves_them(db, users, numbers_world, sa
     third = finished(row, run_now(db, users, host))
     assert third.result["moved_only"] == 1 and third.result["files"] == 0
     assert sorted(p.name for p in sandbox.path("in/processed").iterdir()) == ["batch-1.csv", "batch-2-1.csv", "batch-2.csv"]
-    assert len(transfers_of(db, host.id)) == 3
+    assert len(transfers_of(db, host.id)) == 4
 
     for text in (worker.output(), " ".join(str(r.error) for r in db.exec(select(JobRun)).all())):
         assert PASSWORD not in text
 
 
 def test_push_uploads_exactly_the_hosts_numbers(db, users, numbers_world, sandbox, start_worker, row):
+    from models.numbers import Project
+
     w, new = numbers_world, numbers_world["status"]["new"]
-    for phone, provider, project in [("+79990000011", w["mine"], w["project"]), ("+79990000012", w["mine"], None),
+    planted = Project(name='=HYPERLINK("http://evil.example","x")')  # typed by someone, read by a partner in Excel
+    db.add(planted)
+    db.commit()
+    for phone, provider, project in [("+79990000011", w["mine"], w["project"]), ("+79990000012", w["mine"], planted.id),
                                      ("+79990000013", w["mine"], w["project"]), ("+79990000021", w["other"], w["other_project"]),
                                      ("+79990000022", w["other"], None)]:
         add_number(db, phone, provider, project, new)
@@ -156,6 +165,9 @@ def test_push_uploads_exactly_the_hosts_numbers(db, users, numbers_world, sandbo
     rows = list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
     assert sorted(r["phone"] for r in rows) == ["+79990000011", "+79990000012", "+79990000013"]
     assert {r["provider"] for r in rows} == {"Своя"}
+    # the SFTP format: machine headers, E.164 as is, every field quoted, no text a spreadsheet would run
+    assert content.decode("utf-8-sig").splitlines()[0] == '"phone","status","project","provider","geo","created_at","status_changed_at"'
+    assert {r["project"] for r in rows} == {"Проект свой", '\'=HYPERLINK("http://evil.example","x")'}
     writes = {d for op, d in sandbox.ops if op == "open_write"}
     assert writes and all(d.endswith(".part") for d in writes)  # written under a temp name, then renamed
 

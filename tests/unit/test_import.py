@@ -75,7 +75,7 @@ def test_unreadable_and_wrong_files_get_a_message(tmp_path, users, uploads):
     (tmp_path / "bad.xlsx").write_bytes(b"not a zip at all")
     with pytest.raises(ValidationFailed) as e:
         importer.read_head(tmp_path / "bad.xlsx")
-    assert "Could not read the file" in e.value.messages("en")["file"]
+    assert e.value.messages("en")["file"] == "This is a text file, not an XLSX workbook: name it .csv"
     write_csv(tmp_path / "header.csv", [["name"]])
     with pytest.raises(ValidationFailed) as e:
         importer.read_head(tmp_path / "header.csv")
@@ -208,3 +208,22 @@ def test_mapping_problems_are_reported_before_anything_runs(db, users, products,
         assert e.value.messages("en") == message, mapping
     assert crud.list_records  # the services are untouched by a refused preview
     assert product_names(db) == []
+
+
+def test_a_bug_in_a_job_reads_as_a_sentence_and_the_traceback_goes_to_the_log(caplog):
+    """``told_to_user``: the reason for people in their language, the details for the log only."""
+    from app.core.jobs import JobCancelled, JobFailed
+    from app.core.kit_jobs import told_to_user
+
+    with pytest.raises(JobFailed) as e, caplog.at_level("ERROR"):
+        with told_to_user("en"):
+            {}["missing"]
+    assert str(e.value) == "The import failed because of an internal error; nothing was written. The details are in the server log"
+    assert not e.value.retry and "KeyError" in caplog.text
+    with pytest.raises(JobFailed) as e:
+        with told_to_user("ru"):
+            raise ValidationFailed.one("file", "import.empty")
+    assert str(e.value) == "В файле нет строк с данными"  # the reason itself, not "Исправьте ошибки в форме"
+    with pytest.raises(JobCancelled):
+        with told_to_user("en"):
+            raise JobCancelled()

@@ -43,14 +43,14 @@ def test_import_counts_reports_and_writes_once(db, users, numbers_world, tmp_pat
     crud.create_record(db, resource("numbers.numbers"), SYSTEM, {"phone": "+79990000001", "provider_id": numbers_world["mine"]})
     report = tmp_path / "errors.csv"
     stats = transfers.import_numbers(db, users["manager"], write(tmp_path, ROWS), project_id=numbers_world["project"],
-                                     provider_id=numbers_world["mine"], error_path=report)
+                                     provider_id=numbers_world["mine"], error_path=report, lang="en")
     assert (stats.total, stats.accepted, stats.duplicates, stats.invalid) == (7, 3, 2, 2)
     assert phones(db) == ["+74951234567", "+79990000001", "+79991234567", "+79991234568"]
     with open(report, encoding="utf-8-sig") as f:
         rows = list(csv.reader(f))
-    assert rows[0] == ["line", "value", "e164", "reason"]
-    assert rows[1:] == [["4", "8 999 123 45 67", "+79991234567", "duplicate_in_file"], ["5", "12345", "", "invalid"],
-                        ["6", "+7 999 000 00 01", "+79990000001", "already_in_base"], ["7", "abc", "", "invalid"]]
+    assert rows[0] == ["Line", "Value in the file", "E.164 number", "Reason"]  # for people: in their language
+    assert rows[1:] == [["4", "8 999 123 45 67", "+79991234567", "repeated in the file"], ["5", "12345", "", "not a valid number"],
+                        ["6", "'+7 999 000 00 01", "+79990000001", "already in the base"], ["7", "abc", "", "not a valid number"]]
     # aggregates follow by trigger: 4 numbers of status "new" (1 made before + 3 imported)
     new = numbers_world["status"]["new"]
     assert db.exec(select(func.sum(NumberStat.n)).where(NumberStat.status_id == new)).one() == 4
@@ -111,11 +111,27 @@ def test_export_is_the_scoped_filtered_view(db, users, numbers_world, tmp_path):
     transfers.import_numbers(db, users["admin"], write(tmp_path, ["phone", "+79992220001"], "b.csv"), provider_id=numbers_world["other"])
     out = tmp_path / "export.csv"
     n = transfers.export_numbers(db, users["manager"], ListParams(sort="phone"), out)
-    lines = out.read_text(encoding="utf-8-sig").splitlines()
-    assert n == 2 and lines[0] == "phone,status,project,provider,geo,created_at,status_changed_at"
-    assert [x.split(",")[:4] for x in lines[1:]] == [["+79991110001", "Новый", "Проект свой", "Своя"], ["+79991110002", "Новый", "Проект свой", "Своя"]]
+    lines = list(csv.reader(out.read_text(encoding="utf-8-sig").splitlines()))
+    assert n == 2 and lines[0] == ["phone", "status", "project", "provider", "geo", "created_at", "status_changed_at"]
+    assert [x[:4] for x in lines[1:]] == [["+79991110001", "Новый", "Проект свой", "Своя"], ["+79991110002", "Новый", "Проект свой", "Своя"]]
     n = transfers.export_numbers(db, users["admin"], ListParams(search="2220"), out)
     assert n == 1
+    # for people (a language given): their headers and status names, local times to the second
+    import datetime as dt
+    import re
+
+    from app.core.display import TIMEZONE
+
+    n = transfers.export_numbers(db, users["manager"], ListParams(sort="phone"), out, lang="en")
+    rows = list(csv.reader(out.read_text(encoding="utf-8-sig").splitlines()))
+    assert rows[0] == ["Phone", "Status", "Project", "Provider", "Geo", "Added", "Status changed"]
+    assert rows[1][:4] == ["+79991110001", "New", "Проект свой", "Своя"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", rows[1][5])
+    stored = db.exec(select(PhoneNumber.created_at).where(PhoneNumber.phone == "+79991110001")).one()
+    assert rows[1][5] == stored.astimezone(TIMEZONE).strftime("%Y-%m-%d %H:%M:%S")
+    assert dt.datetime.fromisoformat(rows[1][5])  # a spreadsheet reads it as a time
+    ru = transfers.export_numbers(db, users["manager"], ListParams(sort="phone"), out, lang="ru")
+    assert ru == 2 and out.read_text(encoding="utf-8-sig").splitlines()[0].startswith('"Телефон","Статус"')
     services.forget_names()
 
 

@@ -35,6 +35,7 @@ class DetailState(ActionParamsMixin, AuthState):
     record_id: str = ""
     title: str = ""
     values: dict[str, str] = {}
+    hrefs: dict[str, str] = {}  # field -> link of a column declared with .href() (e.g. a job's file)
     actions: list[str] = []
     can_update: bool = False
     can_delete: bool = False
@@ -72,7 +73,7 @@ class DetailState(ActionParamsMixin, AuthState):
                 self.title = res.title(record)
                 columns = {c.name: c for c in res.columns}
                 secret = {f.name for f in res.form_fields() if f.kind == "secret"}
-                values = {}
+                values, hrefs = {}, {}
                 for name in detail_names(res):
                     if name in secret:
                         values[name] = "***" if getattr(record, name, None) else ""
@@ -80,7 +81,9 @@ class DetailState(ActionParamsMixin, AuthState):
                     c = columns.get(name)
                     raw = c.value_fn(record) if c is not None and c.value_fn else getattr(record, name, None)
                     values[name] = fmt_value(raw, self.lang, c.kind if c else "text", c.currency if c else None, c.choices_key if c else None)
-                self.values = values
+                    if c is not None and c.href_fn is not None:
+                        hrefs[name] = c.href_fn(record) or ""
+                self.values, self.hrefs = values, hrefs
                 self.deleted = bool(getattr(record, "deleted_at", None))
                 self.can_update = "update" in res.operations and res.can(user, "update", record) and not self.deleted
                 self.can_delete = "delete" in res.operations and res.can(user, "delete", record) and not self.deleted
@@ -212,9 +215,19 @@ def detail_page(res: type[Resource]) -> rx.Component:
         buttons.append(rx.cond(DetailState.can_delete, rx.button(rx.icon("trash-2", size=14), tr("delete"), variant="soft", color_scheme="red", on_click=DetailState.ask("delete"))))
     if res.has_soft_delete():
         buttons.append(rx.cond(DetailState.deleted, rx.button(tr("restore"), on_click=DetailState.restore)))
+    linked = {c.name for c in res.columns if c.href_fn is not None}
+
+    def value(n: str) -> rx.Component:
+        shown = rx.text(DetailState.values.get(n, ""), size="3", id=f"value-{n}")
+        if n not in linked:
+            return shown
+        return rx.cond(DetailState.hrefs.get(n, "") != "",
+                       rx.link(DetailState.values.get(n, ""), href=DetailState.hrefs.get(n, ""), is_external=True, size="3", id=f"value-{n}"),
+                       shown)
+
     fields_card = rx.card(
         rx.grid(
-            *[rx.vstack(rx.text(label(res, n, next((c.label for c in res.columns if c.name == n), None)), size="1", color_scheme="gray"), rx.text(DetailState.values.get(n, ""), size="3", id=f"value-{n}"), spacing="1") for n in names],
+            *[rx.vstack(rx.text(label(res, n, next((c.label for c in res.columns if c.name == n), None)), size="1", color_scheme="gray"), value(n), spacing="1") for n in names],
             columns=rx.breakpoints(initial="1", sm="2", lg="3"), spacing="4", width="100%",
         ),
         width="100%",

@@ -44,7 +44,7 @@ class JobRunMixin(rx.State, mixin=True):
                 "status": status,
                 "status_label": self.t(f"jobs.status.{status}"),  # type: ignore[attr-defined]
                 "message": run.message or "",
-                "error": run.error or "",
+                "error": (run.error or "").split("\n\n", 1)[0],  # the summary; a traceback belongs in the log
                 "summary": self.run_summary(result) if done else "",
                 "file": f"/api/jobs/{run.id}/file" if done and run.result_file and self.run_has_file(result) else "",
             }

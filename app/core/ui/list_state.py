@@ -385,7 +385,7 @@ class ListState(ActionParamsMixin, AuthState):
                     from app.core import exporter
 
                     exporter.check_xlsx_size(db, self._res(), user, self._params())
-                jobs.enqueue(db, user, "kit.export", {"resource": self.res_key, "fmt": fmt, **self._view()})
+                jobs.enqueue(db, user, "kit.export", {"resource": self.res_key, "fmt": fmt, "lang": self.lang, **self._view()})
         except PultError as exc:
             return self.fail(exc)
         return rx.toast.info(self.t("export.queued"))

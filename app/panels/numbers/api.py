@@ -10,7 +10,6 @@ Every route checks the permission and applies the manager's scope like the pages
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from typing import Any
@@ -20,10 +19,12 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from app.core import importer, jobs
+from app.core import importer, jobs, safe_cells
 from app.core.api import ERRORS, INVALID, current_user, get_db, request_lang
 from app.core.auth import CurrentUser
+from app.core.display import fmt_percent
 from app.core.errors import PermissionDenied, ValidationFailed
+from app.core.i18n import t
 from app.core.registry import RESOURCES
 from app.panels.numbers import services, transfers
 
@@ -76,9 +77,11 @@ def conversion(
 
 @router.get("/conversion.csv", response_class=Response, summary="The same as CSV", responses={**ERRORS, **INVALID})
 def conversion_csv(
-    date_from: str = Query("", alias="from"), date_to: str = Query("", alias="to"), provider_id: str = Query(""),
+    request: Request, date_from: str = Query("", alias="from"), date_to: str = Query("", alias="to"), provider_id: str = Query(""),
     db: Session = Depends(get_db), user: CurrentUser = Depends(current_user),
 ) -> Response:
+    """For people: headers in the reader's language (``Accept-Language``), shares as they write
+    them (``66,7 %``), project names neutralised against formula injection."""
     def day(s: str) -> dt.date | None:
         try:
             return dt.date.fromisoformat(s) if s else None
@@ -86,11 +89,14 @@ def conversion_csv(
             raise ValidationFailed.one("from", "error.date") from None
 
     rows = _conversion(db, user, day(date_from), day(date_to), int(provider_id) if provider_id.isdigit() else None)
+    lang = request_lang(request)
     out = io.StringIO()
-    w = csv.writer(out)
-    w.writerow(["project", "processed", "success", "refusal", "no_answer", "success_rate", "refusal_rate", "no_answer_rate"])
+    w = safe_cells.writer(out)
+    w.writerow([t(key, lang) for key in ("numbers.project", "numbers.processed", "numbers.kind.success", "numbers.kind.refusal",
+                                         "numbers.kind.no_answer", "numbers.success_rate", "numbers.refusal_rate", "numbers.no_answer_rate")])
     for r in rows:
-        w.writerow([r["project"], r["processed"], r["success"], r["refusal"], r["no_answer"], r["success_rate"], r["refusal_rate"], r["no_answer_rate"]])
+        w.writerow([r["project"], r["processed"], r["success"], r["refusal"], r["no_answer"],
+                    *(fmt_percent(r[k], lang) for k in ("success_rate", "refusal_rate", "no_answer_rate"))])
     return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="conversion.csv"'})
 
@@ -106,6 +112,7 @@ def import_numbers(
         raise PermissionDenied()
     transfers.check_targets(db, user, project_id, provider_id, geo_id)
     token = importer.save_upload(user, file.filename or "", file.file.read(importer.MAX_UPLOAD_BYTES + 1))
+    transfers.check_file(importer.upload_path(user, token))  # a header without numbers: 422 now, not a job that finds nothing
     row = transfers.start_transfer(db, user, "import", "file", file.filename, project_id=project_id, provider_id=provider_id)
     run = jobs.enqueue(db, user, "numbers.import", {"transfer_id": row.id, "upload": token, "project_id": project_id,
                                                     "provider_id": provider_id, "geo_id": geo_id, "lang": request_lang(request)})

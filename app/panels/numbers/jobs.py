@@ -7,7 +7,8 @@ from typing import Any
 
 from app.core import importer, notify
 from app.core.i18n import t
-from app.core.jobs import JobContext, JobFailed, job_kind
+from app.core.jobs import JobCancelled, JobContext, JobFailed, job_kind
+from app.core.kit_jobs import told_to_user
 from app.core.query import ListParams
 from app.panels.numbers import transfers
 from models.numbers import NumberTransfer
@@ -22,7 +23,14 @@ def _transfer(ctx: JobContext, transfer_id: int) -> NumberTransfer:
     return row
 
 
-def _failed(ctx: JobContext, transfer_id: int, message: str) -> None:
+def _failed(ctx: JobContext, transfer_id: int, exc: BaseException, lang: str, crashed: str = "import.crashed") -> None:
+    """Log the failure on the transfer in words its reader understands (never a catalog key)."""
+    if isinstance(exc, JobFailed):
+        message = str(exc)
+    elif isinstance(exc, JobCancelled):
+        message = t("jobs.status.cancelled", lang)
+    else:
+        message = t(crashed, lang)
     ctx.db.rollback()
     row = ctx.db.get(NumberTransfer, transfer_id)
     if row is not None:
@@ -34,16 +42,18 @@ def _failed(ctx: JobContext, transfer_id: int, message: str) -> None:
 def import_job(ctx: JobContext, transfer_id: int, upload: str, project_id: int | None = None, provider_id: int | None = None,
                geo_id: int | None = None, status_id: int | None = None, lang: str = "ru") -> dict[str, Any]:
     transfer = _transfer(ctx, transfer_id)
-    path = importer.upload_path(ctx.user, upload)
 
     def progress(fraction: float, step: str) -> None:
         ctx.progress(fraction, t(f"numbers.step.{step}", lang), step=step if step in ctx.kind.steps else None)
 
     try:
-        stats = transfers.import_numbers(ctx.db, ctx.user, path, project_id=project_id, provider_id=provider_id, geo_id=geo_id,
-                                         status_id=status_id, transfer=transfer, error_path=ctx.result_path("errors.csv"), progress=progress)
+        with told_to_user(lang):  # the file's problem in the user's words; a bug's traceback to the log only
+            path = importer.upload_path(ctx.user, upload)
+            stats = transfers.import_numbers(ctx.db, ctx.user, path, project_id=project_id, provider_id=provider_id, geo_id=geo_id,
+                                             status_id=status_id, transfer=transfer, error_path=ctx.result_path("errors.csv"),
+                                             progress=progress, lang=lang)
     except Exception as exc:
-        _failed(ctx, transfer_id, str(getattr(exc, "key", exc)))
+        _failed(ctx, transfer_id, exc, lang)
         raise
     notify.to_user(ctx.db, ctx.user.id, "job.done",
                    title=t("numbers.import_done", lang, accepted=stats.accepted, duplicates=stats.duplicates, invalid=stats.invalid),
@@ -61,9 +71,10 @@ def export_job(ctx: JobContext, transfer_id: int, view: dict[str, Any] | None = 
     ctx.step("export", t("numbers.step.export", lang))
     path = ctx.result_path(transfer.filename or f"numbers-{transfer_id}.csv")
     try:
-        n = transfers.export_numbers(ctx.db, ctx.user, params, path)
+        with told_to_user(lang, "export.crashed"):
+            n = transfers.export_numbers(ctx.db, ctx.user, params, path, lang)
     except Exception as exc:
-        _failed(ctx, transfer_id, str(getattr(exc, "key", exc)))
+        _failed(ctx, transfer_id, exc, lang, "export.crashed")
         raise
     transfer = ctx.db.get(NumberTransfer, transfer_id)
     transfer.total = transfer.accepted = n

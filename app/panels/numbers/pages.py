@@ -182,7 +182,10 @@ class TransferState(JobRunMixin, AuthState):
         self.problems = {}
         try:
             user = self.current_user()
-            self._upload = importer.save_upload(user, file.name or "", data)
+            self._upload = ""
+            token = importer.save_upload(user, file.name or "", data)
+            transfers.check_file(importer.upload_path(user, token))  # header only, no numbers: said now
+            self._upload = token
         except ValidationFailed as exc:
             self.problems, self.filename = exc.messages(self.lang), ""
             return None

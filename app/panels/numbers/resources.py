@@ -118,13 +118,13 @@ class Numbers(Resource, model=PhoneNumber):
                 number.status_id, number.status_changed_at = status_id, now
         return "numbers.status_set"
 
-    def export_csv(self, db: Any, user: CurrentUser, params: Any, path: Any, run_id: int | None = None) -> int:
+    def export_csv(self, db: Any, user: CurrentUser, params: Any, path: Any, run_id: int | None = None, lang: str = "ru") -> int:
         """The list's CSV export (kit.export) goes through COPY and is logged as a transfer."""
         from app.panels.numbers import transfers
 
         row = transfers.start_transfer(db, user, "export", "file", path.name, job_run_id=run_id)
         db.commit()
-        n = transfers.export_numbers(db, user, params, path)
+        n = transfers.export_numbers(db, user, params, path, lang)
         row = db.merge(row)
         row.total = row.accepted = n
         row.status, row.finished_at = "done", dt.datetime.now(dt.timezone.utc)

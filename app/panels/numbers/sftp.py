@@ -40,10 +40,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from app.core import audit, bus, notify
+from app.core import audit, bus, notify, safe_cells
 from app.core.auth import CurrentUser
 from app.core.db import engine, session_scope
-from app.core.errors import PermissionDenied, ValidationFailed
+from app.core.errors import PermissionDenied, PultError, ValidationFailed
 from app.core.i18n import t
 from app.core.jobs import ROOT, JobContext, JobFailed, cron_timezone, enqueue, job_kind, next_fire
 from app.core.query import ListParams
@@ -245,6 +245,17 @@ def _finish_transfer(db: Session, transfer_id: int, status: str, message: str | 
     db.commit()
 
 
+def _failure_text(exc: Exception, lang: str) -> str:
+    """What the exchange log says about a failure: the user's words, never a catalog key or a trace."""
+    if isinstance(exc, SftpError):
+        return error_message(exc, lang)
+    if isinstance(exc, PultError):
+        return exc.message(lang)
+    if isinstance(exc, JobFailed):
+        return str(exc)
+    return t("import.crashed", lang)
+
+
 def _touch(db: Session, host_id: int) -> None:
     host = db.get(SftpHost, host_id)
     if host is not None:
@@ -270,19 +281,19 @@ def _work_dir(ctx: JobContext) -> Path:
     return path
 
 
-def _merge_errors(ctx: JobContext, reports: list[tuple[str, Path]]) -> None:
+def _merge_errors(ctx: JobContext, reports: list[tuple[str, Path]], lang: str = "ru") -> None:
     """One ``errors.csv`` for the run: the rows every file rejected, with the file's name."""
     reports = [(name, p) for name, p in reports if p.exists()]
     if not reports:
         return
     with open(ctx.result_path("errors.csv"), "w", newline="", encoding="utf-8-sig") as out:
-        writer = csv.writer(out)
-        writer.writerow(["file", "line", "value", "e164", "reason"])
+        writer = safe_cells.writer(out)  # the values come from partners' files: no formula gets through
+        writer.writerow([t(label, lang) for label in ("numbers.report.file", *(key for _n, key in transfers.REPORT_COLUMNS))])
         for name, path in reports:
             with open(path, newline="", encoding="utf-8-sig") as f:
                 rows = csv.reader(f)
                 next(rows, None)
-                writer.writerows([name, *r] for r in rows)
+                writer.writerows([name, *(safe_cells.restore(v) for v in r)] for r in rows)
 
 
 def _pull_one(ctx: JobContext, client: SftpClient, host: SftpHost, f: RemoteFile, work: Path, lang: str) -> transfers.ImportStats | None:
@@ -296,7 +307,7 @@ def _pull_one(ctx: JobContext, client: SftpClient, host: SftpHost, f: RemoteFile
     try:
         local = client.download(f.name, work / f.name)
         stats = transfers.import_numbers(db, ctx.user, local, project_id=host.project_id, provider_id=host.provider_id,
-                                         transfer=transfer, error_path=work / f"{f.name}.errors.csv")
+                                         transfer=transfer, error_path=work / f"{f.name}.errors.csv", lang=lang)
     except ValidationFailed as exc:
         db.rollback()
         message = "; ".join(exc.messages(lang).values())
@@ -307,7 +318,7 @@ def _pull_one(ctx: JobContext, client: SftpClient, host: SftpHost, f: RemoteFile
         return None
     except Exception as exc:
         db.rollback()
-        _finish_transfer(db, transfer_id, "failed", error_message(exc, lang) if isinstance(exc, SftpError) else str(getattr(exc, "key", exc)))
+        _finish_transfer(db, transfer_id, "failed", _failure_text(exc, lang))
         raise
     client.move(f.name, PROCESSED)
     return stats
@@ -363,7 +374,7 @@ def pull_job(ctx: JobContext, host: SftpHost, lang: str) -> dict[str, Any]:
                 ctx.progress((i + 1) / len(files), f"{i + 1} / {len(files)}")
     except SftpError as exc:
         raise _sftp_failed(exc, lang) from None
-    _merge_errors(ctx, reports)
+    _merge_errors(ctx, reports, lang)
     if totals["files"] or totals["failed_files"]:
         notify.to_user(ctx.db, ctx.user.id, "job.done", title=t("numbers.sftp.pull_done", lang, host=host.name, **totals),
                        link=f"/api/jobs/{ctx.run.id}/file" if ctx.run.result_file else "/numbers/transfers", data={"job_run_id": ctx.run.id})
@@ -401,7 +412,7 @@ def push_job(ctx: JobContext, host: SftpHost, lang: str) -> dict[str, Any]:
         raise _sftp_failed(exc, lang) from None
     except Exception as exc:
         ctx.db.rollback()
-        _finish_transfer(ctx.db, transfer_id, "failed", str(getattr(exc, "key", exc)))
+        _finish_transfer(ctx.db, transfer_id, "failed", _failure_text(exc, lang))
         raise
     _finish_transfer(ctx.db, transfer_id, "done", n=n)
     notify.to_user(ctx.db, ctx.user.id, "job.done", title=t("numbers.sftp.push_done", lang, host=host_name, n=n, file=name),

@@ -3,7 +3,8 @@ millions in the table), with their log in ``number_transfer``.
 
 Import (:func:`import_numbers`), one transaction:
 
-1. read the file's phone column (pandas' C reader for CSV, openpyxl for XLSX);
+1. read the file's phone column with the kit's table reader (:mod:`app.core.tabular`), keeping
+   the line where each record starts for the report;
 2. normalise every value to E.164 with :func:`app.panels.numbers.phones.normalise_many` — the
    vectorised twin of ``phonenumbers`` (same answers, proven on a large sample in its tests);
 3. drop duplicates inside the file;
@@ -16,12 +17,15 @@ Import (:func:`import_numbers`), one transaction:
    base) and the transfer's counts; commit. The conversion aggregates follow by trigger.
 
 Export (:func:`export_numbers`) runs the list's own scoped, filtered query through PostgreSQL's
-``COPY (SELECT …) TO STDOUT`` into the file, so it costs what a bare COPY costs.
+``COPY (SELECT …) TO STDOUT`` into the file, so it costs what a bare COPY costs; texts are
+neutralised against formula injection in the same SELECT (:mod:`app.core.safe_cells`).
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,13 +34,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from psycopg import errors as pg_errors
-from sqlalchemy import select
+from sqlalchemy import func, literal, select
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session
 
-from app.core import audit, bus
+from app.core import audit, bus, exporter, safe_cells, tabular
+from app.core.display import TIMEZONE
+from app.core.i18n import t
 from app.core.auth import CurrentUser
-from app.core.errors import PermissionDenied, ValidationFailed
+from app.core.errors import PermissionDenied, PultError, ValidationFailed
 from app.core.query import ListParams, base_query, resolve_sort
 from app.core.registry import RESOURCES
 from app.panels.numbers import services
@@ -46,6 +52,7 @@ from models.numbers import Geo, NumberStatus, NumberTransfer, PhoneNumber, Proje
 #: Header names (any case) taken as the phone column; otherwise the first column is.
 PHONE_HEADERS = ("phone", "телефон", "номер", "number", "msisdn", "e164")
 Progress = Callable[[float, str], None]
+log = logging.getLogger("pult.numbers.transfers")
 
 
 @dataclass
@@ -59,41 +66,56 @@ class ImportStats:
 
 
 # --------------------------------------------------------------------------- reading
+def _phone_column(header: list[str]) -> int:
+    return next((i for i, c in enumerate(header) if str(c).strip().casefold() in PHONE_HEADERS), 0)
+
+
+def _no_header(first: list[str]) -> bool:
+    """A one-column file whose first row is itself a phone number has no header."""
+    return len(first) == 1 and normalise_many([first[0]])[0] is not None
+
+
 def read_phones(path: Path) -> pd.Series:
-    """The file's phone column as strings (index = line number in the file, header = line 1)."""
-    suffix = path.suffix.lower()
+    """The file's phone column as strings, indexed by the line where each record starts (header =
+    line 1; for XLSX the sheet's row). The file is read by the kit's table reader
+    (:mod:`app.core.tabular`: the encoding decided on every byte, clear refusals of files that
+    are not tables)."""
+    values: list[str] = []
+    lines: list[int] = []
     try:
-        if suffix == ".xlsx":
-            frame = pd.read_excel(path, dtype=str, engine="openpyxl")
+        records = tabular.records(path)
+        first = next(records, None)
+        if first is None:
+            raise ValidationFailed.one("file", "import.empty")
+        _line, header = first
+        if _no_header(header):
+            col = 0
+            values.append(header[0])
+            lines.append(first[0])
         else:
-            frame = _read_csv(path)
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise ValidationFailed.one("file", "import.unreadable", why=type(exc).__name__) from None
-    if frame.shape[1] == 0:
+            col = _phone_column(header)
+        add_value, add_line = values.append, lines.append
+        for line, row in records:
+            add_value(row[col] if col < len(row) else "")
+            add_line(line)
+    except PultError:
+        raise
+    except Exception:  # what the checks did not foresee: a message for the user, details in the log
+        log.warning("numbers import: %s could not be read", path.name, exc_info=True)
+        raise ValidationFailed.one("file", "import.unreadable") from None
+    if not values:
         raise ValidationFailed.one("file", "import.empty")
-    column = next((c for c in frame.columns if str(c).strip().casefold() in PHONE_HEADERS), frame.columns[0])
-    phones = frame[column]
-    phones.index = np.arange(2, len(phones) + 2)
-    return phones
+    return pd.Series(values, index=np.array(lines, dtype=np.int64), dtype=object)
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    with open(path, "rb") as f:
-        head = f.read(64 * 1024)
-    encoding = "utf-8-sig"
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError:
-        encoding = "cp1251"
-    sample = head.decode(encoding, errors="ignore")
-    first = sample.splitlines()[0] if sample else ""
-    sep = max((";", ",", "\t"), key=first.count) if any(d in first for d in ";,\t") else ","
-    frame = pd.read_csv(path, dtype=str, sep=sep, encoding=encoding, keep_default_na=False, skip_blank_lines=True, engine="c")
-    # A one-column file whose header is itself a phone number has no header at all.
-    if frame.shape[1] == 1 and normalise_many([str(frame.columns[0])])[0] is not None:
-        frame = pd.read_csv(path, dtype=str, sep=sep, encoding=encoding, keep_default_na=False, header=None, names=["phone"], engine="c")
-        frame.index = frame.index - 1  # so that line numbers still start at the file's first line
-    return frame
+def check_file(path: Path) -> None:
+    """Refuse at upload a file the import would refuse: not a table, or without a data row."""
+    records = tabular.records(path)
+    first = next(records, None)
+    if first is None:
+        raise ValidationFailed.one("file", "import.empty")
+    if next(records, None) is None and not _no_header(first[1]):
+        raise ValidationFailed.one("file", "import.empty")
 
 
 # --------------------------------------------------------------------------- import
@@ -177,6 +199,7 @@ def import_numbers(
     transfer: NumberTransfer | None = None,
     error_path: Path | None = None,
     progress: Progress | None = None,
+    lang: str = "ru",
 ) -> ImportStats:
     """Import the numbers of ``path`` (see the module docstring); commits once at the end."""
     import time
@@ -249,7 +272,7 @@ def import_numbers(
 
     say(0.9, "report")
     if error_path is not None and (stats.invalid or stats.duplicates):
-        _write_errors(error_path, raw, bad, good, dup_in_file, candidates, in_base)
+        _write_errors(error_path, raw, bad, good, dup_in_file, candidates, in_base, lang)
     if transfer is not None:
         transfer.total, transfer.accepted, transfer.duplicates, transfer.invalid = stats.total, stats.accepted, stats.duplicates, stats.invalid
         transfer.status, transfer.finished_at = "done", dt.datetime.now(dt.timezone.utc)
@@ -266,39 +289,66 @@ def import_numbers(
     return stats
 
 
+#: Columns of the error report: (machine name, label key).
+REPORT_COLUMNS = (("line", "numbers.report.line"), ("value", "numbers.report.value"), ("e164", "numbers.report.e164"),
+                  ("reason", "numbers.report.reason"))
+
+
 def _write_errors(path: Path, raw: pd.Series, bad: pd.Series, good: pd.Series, dup_in_file: pd.Series,
-                  candidates: pd.Series, in_base: pd.Series) -> None:
-    """line, value as written in the file, its E.164 form, reason — sorted by line."""
+                  candidates: pd.Series, in_base: pd.Series, lang: str = "ru") -> None:
+    """Line, value as written in the file, its E.164 form, reason — sorted by line, in the
+    user's language, cells neutralised (the values come from an uploaded file)."""
     def part(lines: Any, e164: Any, reason: str) -> pd.DataFrame:
-        return pd.DataFrame({"line": lines, "value": raw.loc[lines].to_numpy(), "e164": e164, "reason": reason})
+        return pd.DataFrame({"line": lines, "value": raw.loc[lines].to_numpy(), "e164": e164,
+                             "reason": t(f"numbers.reason.{reason}", lang)})
 
     frame = pd.concat([
         part(raw.index[bad.to_numpy()], "", "invalid"),
         part(good.index[dup_in_file.to_numpy()], good[dup_in_file].to_numpy(), "duplicate_in_file"),
         part(candidates.index[in_base.to_numpy()], candidates[in_base].to_numpy(), "already_in_base"),
     ]).sort_values("line")
-    frame.to_csv(path, index=False, encoding="utf-8-sig")
+    frame["value"] = frame["value"].map(safe_cells.neutralise)
+    frame.columns = [t(label, lang) for _name, label in REPORT_COLUMNS]
+    frame.to_csv(path, index=False, encoding="utf-8-sig", quoting=csv.QUOTE_ALL)
 
 
 # --------------------------------------------------------------------------- export
 EXPORT_COLUMNS = ("phone", "status", "project", "provider", "geo", "created_at", "status_changed_at")
+#: Header labels of an export for people (``lang`` given); SFTP files keep :data:`EXPORT_COLUMNS`.
+EXPORT_LABELS = ("numbers.export.phone", "numbers.status", "numbers.project", "numbers.provider", "numbers.geo",
+                 "numbers.export.created_at", "numbers.status_changed_at")
 
 
-def export_query(user: CurrentUser, params: ListParams) -> Any:
-    """The list's query (scope, filters, search) with names instead of ids, sorted like the list."""
+def export_query(user: CurrentUser, params: ListParams, lang: str | None = None) -> Any:
+    """The list's query (scope, filters, search) with names instead of ids, sorted like the list.
+
+    Texts are neutralised in SQL (:func:`app.core.safe_cells.sql_neutralise`: a project named
+    ``=HYPERLINK(…)`` cannot become a formula) so that ``COPY`` still writes the file. With
+    ``lang`` (a file for people) statuses are named in that language and times are local
+    (``PULT_TIMEZONE``) without fractions of a second; without it (SFTP) the times keep their
+    offset, as partners have always read them.
+    """
     res = RESOURCES["numbers.numbers"]()
     inner = base_query(res, user, params).subquery("n")
     sort_name, desc = resolve_sort(res, params.sort)
     order = [inner.c[sort_name].desc(), inner.c.id.desc()] if desc else [inner.c[sort_name].asc(), inner.c.id.asc()]
+    status = func.coalesce(NumberStatus.name_en, NumberStatus.name) if lang == "en" else NumberStatus.name
+    safe = safe_cells.sql_neutralise
+
+    def moment(column: Any) -> Any:
+        if lang is None:
+            return column
+        return func.date_trunc("second", column.op("AT TIME ZONE")(literal(TIMEZONE.key)))  # ISO under exporter.SQL_DATESTYLE
+
     return (
         select(
-            inner.c.phone,
-            NumberStatus.name.label("status"),
-            Project.name.label("project"),
-            Provider.name.label("provider"),
-            Geo.name.label("geo"),
-            inner.c.created_at,
-            inner.c.status_changed_at,
+            safe(inner.c.phone).label("phone"),
+            safe(status).label("status"),
+            safe(Project.name).label("project"),
+            safe(Provider.name).label("provider"),
+            safe(Geo.name).label("geo"),
+            moment(inner.c.created_at).label("created_at"),
+            moment(inner.c.status_changed_at).label("status_changed_at"),
         )
         .select_from(inner)
         .join(NumberStatus, NumberStatus.id == inner.c.status_id)
@@ -309,20 +359,30 @@ def export_query(user: CurrentUser, params: ListParams) -> Any:
     )
 
 
-def export_numbers(db: Session, user: CurrentUser, params: ListParams, path: Path) -> int:
-    """Write the view to ``path`` as CSV (UTF-8 with BOM, so Excel reads it) via COPY; returns rows."""
+def export_numbers(db: Session, user: CurrentUser, params: ListParams, path: Path, lang: str | None = None) -> int:
+    """Write the view to ``path`` as CSV (UTF-8 with BOM, so Excel reads it) via COPY; returns rows.
+
+    ``lang`` makes a file for people (headers and statuses in that language, local times); without
+    it the format of the SFTP exchange (``docs/integrations/sftp.md``). Either way every field is
+    quoted and texts are neutralised (:mod:`app.core.safe_cells`), and the file appears under
+    its name only when complete.
+    """
     if not RESOURCES["numbers.numbers"]().can(user, "view"):
         raise PermissionDenied()
-    stmt = export_query(user, params)
+    stmt = export_query(user, params, lang)
     sql = str(stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+    header = list(EXPORT_COLUMNS) if lang is None else [t(label, lang) for label in EXPORT_LABELS]
     conn = _pg(db)
-    with open(path, "wb") as out, conn.cursor() as cur:
-        out.write("\ufeff".encode())
-        cur.execute("SET LOCAL TIME ZONE 'Europe/Moscow'")
-        with cur.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER true)") as copy:
-            for chunk in copy:
-                out.write(chunk)
-        n = cur.rowcount
+    with exporter.atomic_path(path) as part:
+        with open(part, "w", newline="", encoding="utf-8-sig") as f:
+            safe_cells.writer(f).writerow(header)
+        with open(part, "ab") as out, conn.cursor() as cur:
+            cur.execute(f"SET LOCAL TIME ZONE '{TIMEZONE.key}'")
+            cur.execute(exporter.SQL_DATESTYLE)
+            with cur.copy(f"COPY ({sql}) TO STDOUT WITH ({safe_cells.COPY_CSV})") as copy:
+                for chunk in copy:
+                    out.write(chunk)
+            n = cur.rowcount
     db.rollback()
     return n
 

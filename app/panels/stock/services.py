@@ -4,7 +4,6 @@ actions, the analytics page, the API and tests; every function runs inside the c
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ from typing import Any
 from sqlalchemy import Date, cast, func
 from sqlmodel import Session, select
 
-from app.core import audit, bus
+from app.core import audit, bus, safe_cells
 from app.core.auth import CurrentUser
 from app.core.errors import PermissionDenied, ValidationFailed
 from app.core.notify import notify
@@ -240,7 +239,7 @@ def _utc_midnight(day: dt.date) -> dt.datetime:
 def analytics_csv(result: Analytics) -> str:
     """The by-product breakdown and the totals as CSV (UTF-8, comma separated) for spreadsheets."""
     out = io.StringIO()
-    w = csv.writer(out)
+    w = safe_cells.writer(out)  # product names are typed by users: no formula gets through
     w.writerow(["product_id", "product", "pieces", "revenue_rub", "cost_rub", "profit_rub"])
     for p in result.products:
         w.writerow([p["product_id"], p["name"], p["pieces"], p["revenue"], p["cost"], p["profit"]])
