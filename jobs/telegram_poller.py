@@ -28,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds each getUpdates waits for an update (PULT_TELEGRAM_POLL_TIMEOUT, default 20)")
     parser.add_argument("--idle", type=float, default=float(os.environ.get("PULT_TELEGRAM_POLL_IDLE", "2")),
                         help="seconds between checks of the setting while not polling")
+    parser.add_argument("--lock-ttl", type=float, default=None,
+                        help="seconds a dead poller's lock holds off the others (default: poll timeout + 30)")
     parser.add_argument("--name", default=None)
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
@@ -40,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    TelegramPoller(poll_timeout=args.poll_timeout, idle_seconds=args.idle, name=args.name).run(stop)
+    TelegramPoller(poll_timeout=args.poll_timeout, idle_seconds=args.idle, lock_ttl=args.lock_ttl, name=args.name).run(stop)
     return 0
 
 

@@ -31,6 +31,9 @@ API_URL_KEY = "telegram.api_url"
 RECEIVE_KEY = "telegram.receive"
 #: The ``secret_token`` given to setWebhook (encrypted).
 WEBHOOK_SECRET_KEY = "telegram.webhook_secret"
+#: A secret being handed to setWebhook right now (encrypted): accepted too, because Telegram may
+#: POST with it (pending updates) before the switch is saved.
+WEBHOOK_NEXT_SECRET_KEY = "telegram.webhook_secret_next"
 MODES = ("off", "webhook", "polling")
 
 T = TypeVar("T")
@@ -98,6 +101,12 @@ def webhook_secret(db: Session) -> str:
     return crypto.decrypt(saved) if saved else settings.telegram_webhook_secret
 
 
+def webhook_secrets(db: Session) -> list[str]:
+    """Every secret the webhook accepts now: :func:`webhook_secret`, and one being switched to."""
+    next_value = _value(db, WEBHOOK_NEXT_SECRET_KEY)
+    return [s for s in (webhook_secret(db), crypto.decrypt(next_value) if next_value else "") if s]
+
+
 def receive_mode(db: Session) -> dict[str, Any]:
     """How updates reach Pult: ``{"mode": "off" | "webhook" | "polling", ...}`` (off when never set)."""
     value = _value(db, RECEIVE_KEY)
@@ -154,11 +163,13 @@ __all__ = [
     "API_URL_KEY",
     "RECEIVE_KEY",
     "WEBHOOK_SECRET_KEY",
+    "WEBHOOK_NEXT_SECRET_KEY",
     "MODES",
     "put_setting",
     "bot_config",
     "save_bot_config",
     "webhook_secret",
+    "webhook_secrets",
     "receive_mode",
     "bot_client",
     "shared_bot",

@@ -74,13 +74,22 @@ def save_offset(bot_id: Optional[int], offset: int) -> None:
 class TelegramPoller:
     """The polling loop; :meth:`run` until ``stop`` is set. One instance per process."""
 
-    def __init__(self, *, poll_timeout: int = 20, idle_seconds: float = 2.0, error_seconds: float = 5.0, name: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        *,
+        poll_timeout: int = 20,
+        idle_seconds: float = 2.0,
+        error_seconds: float = 5.0,
+        lock_ttl: Optional[float] = None,
+        name: Optional[str] = None,
+    ) -> None:
         #: Seconds each getUpdates may wait for an update (Telegram's long-poll ``timeout``).
         self.poll_timeout = max(1, int(poll_timeout))
         self.idle_seconds = idle_seconds
         self.error_seconds = error_seconds
-        #: The lock outlives a poll and the handlers of its batch; renewed before and after each.
-        self.lock_ttl = self.poll_timeout + 30
+        #: The lock outlives a poll and the handlers of its batch; renewed before and after each. A
+        #: standby poller takes over this long after the holder died without freeing it.
+        self.lock_ttl = lock_ttl if lock_ttl is not None else self.poll_timeout + 30
         self.id = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.processed = 0
         self.last_error: Optional[str] = None
@@ -138,7 +147,8 @@ class TelegramPoller:
             update_id = raw.get("update_id") if isinstance(raw, dict) else None
             if not isinstance(update_id, int) or (offset is not None and update_id < offset):
                 continue
-            outcome = dispatch(raw, client, "polling")
+            # Holding the lock, any other poller's running claim is a dead holder's: run it again.
+            outcome = dispatch(raw, client, "polling", owner=f"polling:{self.id}", may_take_over=lambda other: other.startswith("polling:"))
             if outcome == BUSY:  # another process is on it: offered again next round
                 return self.error_seconds
             offset = update_id + 1
@@ -239,7 +249,7 @@ class TelegramPoller:
             "poll_timeout": self.poll_timeout,
         }
         try:
-            self._redis().set(POLLER_STATUS_KEY, json.dumps(value), ex=self.lock_ttl)
+            self._redis().set(POLLER_STATUS_KEY, json.dumps(value), px=int(self.lock_ttl * 1000))
         except Exception as exc:
             log.warning("telegram poller: heartbeat failed: %s", exc)
 

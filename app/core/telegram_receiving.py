@@ -28,7 +28,17 @@ from app.core import audit, bus, crypto
 from app.core.auth import CurrentUser
 from app.core.config import settings
 from app.core.errors import PermissionDenied, ValidationFailed
-from app.core.telegram_bot import MODES, PERM, RECEIVE_KEY, WEBHOOK_SECRET_KEY, bot_client, bot_config, put_setting, receive_mode
+from app.core.telegram_bot import (
+    MODES,
+    PERM,
+    RECEIVE_KEY,
+    WEBHOOK_NEXT_SECRET_KEY,
+    WEBHOOK_SECRET_KEY,
+    bot_client,
+    bot_config,
+    put_setting,
+    receive_mode,
+)
 from app.core.telegram_updates import ALLOWED_UPDATES
 from app.core.telegram_webhook import WEBHOOK_PATH
 from integrations.telegram import DEFAULT_BASE_URL, TelegramClient
@@ -69,9 +79,9 @@ def _client(db: Session) -> TelegramClient:
 def set_receive_mode(db: Session, user: CurrentUser, mode: str) -> dict[str, Any]:
     """Switch receiving to ``mode`` (``off`` / ``webhook`` / ``polling``) and tell Telegram.
 
-    The Bot API is called first: when it refuses (a bad token, an address it cannot reach) the
-    :class:`~integrations.telegram.TelegramError` propagates and nothing is saved. Returns the
-    saved mode record."""
+    The Bot API is called before the switch is saved: when it refuses (a bad token, an address it
+    cannot reach) the :class:`~integrations.telegram.TelegramError` propagates and nothing changes.
+    Returns the saved mode record."""
     if not user.has_perm(PERM):
         raise PermissionDenied()
     if mode not in MODES:
@@ -80,19 +90,28 @@ def set_receive_mode(db: Session, user: CurrentUser, mode: str) -> dict[str, Any
     _token, base = bot_config(db)
     record: dict[str, Any] = {"mode": mode, "at": dt.datetime.now(dt.timezone.utc).isoformat(), "by": user.username}
     secret: Optional[str] = None
-    if mode == "off" and before["mode"] == "off":
-        pass  # nothing was set up: no need for a bot either
-    else:
-        with _client(db) as bot:
-            if mode == "webhook":
-                reason = webhook_unavailable(base)
-                if reason:
-                    raise ValidationFailed.one("mode", reason)
-                secret = secrets.token_urlsafe(32)  # 43 of A-Z a-z 0-9 _ -, as secret_token allows
-                record["url"] = webhook_url()
-                bot.set_webhook(record["url"], secret, allowed_updates=ALLOWED_UPDATES)
-            else:  # polling needs the webhook gone (getUpdates answers 409 while one is set); off too
-                bot.delete_webhook()
+    if mode == "webhook":
+        reason = webhook_unavailable(base)
+        if reason:
+            raise ValidationFailed.one("mode", reason)
+        record["url"] = webhook_url()
+        secret = secrets.token_urlsafe(32)  # 43 of A-Z a-z 0-9 _ -, as secret_token allows
+        # Accepted from now on: Telegram POSTs pending updates as soon as setWebhook succeeds.
+        put_setting(db, WEBHOOK_NEXT_SECRET_KEY, crypto.encrypt(secret), user.username)
+        db.commit()
+    try:
+        if mode != "off" or before["mode"] != "off":  # off after off: nothing to undo, no bot needed
+            with _client(db) as bot:
+                if secret is not None:
+                    bot.set_webhook(record["url"], secret, allowed_updates=ALLOWED_UPDATES)
+                else:  # polling needs the webhook gone (getUpdates answers 409 while one is set); off too
+                    bot.delete_webhook()
+    except BaseException:
+        if secret is not None:  # Telegram never got it
+            put_setting(db, WEBHOOK_NEXT_SECRET_KEY, None, user.username)
+            db.commit()
+        raise
+    put_setting(db, WEBHOOK_NEXT_SECRET_KEY, None, user.username)  # in the same commit as the new current one
     put_setting(db, WEBHOOK_SECRET_KEY, crypto.encrypt(secret) if secret else None, user.username)
     put_setting(db, RECEIVE_KEY, record, user.username)
     audit.record(db, user, "update", "setting", "telegram", {"receive": [before["mode"], mode]})

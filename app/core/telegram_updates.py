@@ -29,8 +29,10 @@ they answer::
 * **Exactly once.** An update is claimed in Redis by bot and ``update_id`` before it runs and
   marked done after; a redelivery (Telegram re-sends what it thinks was lost, a poller restarts
   before confirming) is skipped. One still running elsewhere answers :data:`BUSY` and is offered
-  again later; a claim left by a process that died mid-handler expires after
-  :data:`CLAIM_SECONDS`, so such an update runs again rather than never.
+  again later. A process killed in the middle of a handler leaves its claim behind: the poller
+  that takes over re-runs that update at once (the dead one lost the poller lock), otherwise the
+  claim expires after :data:`CLAIM_SECONDS`. Such an update runs again rather than never, so a
+  handler that changes data should be idempotent (approve a login attempt only while it is pending).
 
 Registration order does not matter; registering a second handler for the same prefix or command
 fails at import, except over a kit default (``default=True``), which a panel's handler replaces.
@@ -40,6 +42,8 @@ Audit rows written by handlers say ``source="telegram"``.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -439,15 +443,31 @@ def _claim_key(bot: Optional[TelegramClient], update_id: int) -> str:
     return f"pult:telegram:update:{(bot.bot_id if bot else None) or 0}:{update_id}"
 
 
-def _claim(key: str) -> str:
-    """``"claimed"``, or the state another process left: ``"done"`` / ``"running"``."""
+# Replace a claim only if it still is the one we judged stale.
+_TAKE_OVER = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('set', KEYS[1], ARGV[2], 'EX', ARGV[3]) else return nil end"
+
+
+def _claim(key: str, owner: str, may_take_over: Optional[Callable[[str], bool]]) -> str:
+    """``"claimed"``, or the state another process left: ``"done"`` / ``"running"``.
+
+    ``may_take_over(other_owner)`` says whether a running claim is known to be abandoned."""
     try:
         from app.core.redis import redis_client
 
         r = redis_client()
-        if r.set(key, "running", nx=True, ex=CLAIM_SECONDS):
+        mine = f"running:{owner}"
+        if r.set(key, mine, nx=True, ex=CLAIM_SECONDS):
             return "claimed"
-        return str(r.get(key) or "claimed")  # expired in between: ours to run
+        current = r.get(key)
+        if current is None or current == mine:  # expired in between, or our own earlier try
+            return "claimed"
+        if current == "done":
+            return "done"
+        other = current.removeprefix("running:")
+        if may_take_over is not None and may_take_over(other) and r.eval(_TAKE_OVER, 1, key, current, mine, CLAIM_SECONDS):
+            log.warning("telegram: running %s again: %s died in its handler", key, other)
+            return "claimed"
+        return "running"
     except Exception as e:  # Redis down: better twice than never
         log.warning("telegram: cannot claim update %s: %s", key, e)
         return "claimed"
@@ -462,9 +482,18 @@ def _mark_done(key: str) -> None:
         log.warning("telegram: cannot mark update %s done: %s", key, e)
 
 
-def dispatch(raw: Union[Update, dict[str, Any], bytes, str], bot: Optional[TelegramClient], source: str = "webhook") -> str:
-    """Run one update's handlers at most once per bot and ``update_id``.
+def dispatch(
+    raw: Union[Update, dict[str, Any], bytes, str],
+    bot: Optional[TelegramClient],
+    source: str = "webhook",
+    *,
+    owner: Optional[str] = None,
+    may_take_over: Optional[Callable[[str], bool]] = None,
+) -> str:
+    """Run one update's handlers once per bot and ``update_id``.
 
+    ``owner`` names the claim (default: source, host and pid); ``may_take_over(other_owner)``
+    lets a caller that knows a claimant is gone (the poller holding the lock) run its update.
     Returns :data:`DONE` (ran now), :data:`DUPLICATE` (ran before), :data:`BUSY` (running
     elsewhere right now: offer it again later) or :data:`IGNORED` (not an Update)."""
     try:
@@ -478,7 +507,7 @@ def dispatch(raw: Union[Update, dict[str, Any], bytes, str], bot: Optional[Teleg
         log.warning("telegram: ignoring something that is not an Update")
         return IGNORED
     key = _claim_key(bot, update.update_id)
-    state = _claim(key)
+    state = _claim(key, owner or f"{source}:{socket.gethostname()}:{os.getpid()}", may_take_over)
     if state == "done":
         return DUPLICATE
     if state == "running":

@@ -3,8 +3,8 @@
 Telegram calls the endpoint with every update of the bot once the admin switched receiving to
 "webhook" (``app.core.telegram_receiving``: ``setWebhook(url, secret_token, allowed_updates)``),
 each call carrying ``X-Telegram-Bot-Api-Secret-Token``. A call whose header is missing or differs
-from the secret (the one generated on switching on, else ``PULT_TELEGRAM_WEBHOOK_SECRET``; compared
-in constant time) gets 401 and nothing is read or run; with no secret at all every call is refused.
+from the secret (the one generated on switching on, else ``PULT_TELEGRAM_WEBHOOK_SECRET``, and
+during a switch the one being set; compared in constant time) gets 401 and nothing is read or run; with no secret at all every call is refused.
 The endpoint carries no cookie and needs none: the secret header is its authentication (so it is
 not subject to the browser's CSRF rules).
 
@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from app.core import db as dbm
-from app.core.telegram_bot import shared_bot, webhook_secret
+from app.core.telegram_bot import shared_bot, webhook_secrets
 from app.core.telegram_updates import (  # noqa: F401 - re-exported: where panels found them first
     BUSY,
     CallbackAnswer,
@@ -52,19 +52,23 @@ WEBHOOK_PATH = "/api/integrations/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
-def secret_matches(given: Optional[str], expected: str) -> bool:
-    """Constant-time comparison; an empty expected secret matches nothing."""
-    if not expected or given is None:
+def secret_matches(given: Optional[str], expected: Union[str, list[str]]) -> bool:
+    """Constant-time comparison with the expected secret(s); an empty one matches nothing."""
+    if given is None:
         return False
-    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+    found = False
+    for candidate in [expected] if isinstance(expected, str) else expected:
+        if candidate and hmac.compare_digest(given.encode("utf-8"), candidate.encode("utf-8")):
+            found = True
+    return found
 
 
-def _configured(secret: Optional[str], bot: Optional[TelegramClient]) -> tuple[str, Optional[TelegramClient]]:
-    """The expected secret and the bot to answer with: the overrides, else the saved configuration."""
+def _configured(secret: Optional[str], bot: Optional[TelegramClient]) -> tuple[list[str], Optional[TelegramClient]]:
+    """The accepted secrets and the bot to answer with: the overrides, else the saved configuration."""
     if secret is not None and bot is not None:
-        return secret, bot
+        return [secret], bot
     with dbm.session_scope() as db:
-        return (webhook_secret(db) if secret is None else secret), (shared_bot(db) if bot is None else bot)
+        return (webhook_secrets(db) if secret is None else [secret]), (shared_bot(db) if bot is None else bot)
 
 
 def telegram_router(
