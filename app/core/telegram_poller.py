@@ -28,6 +28,7 @@ import threading
 import uuid
 from typing import Any, Optional
 
+from app.core import bus
 from app.core import db as dbm
 from app.core.telegram_bot import bot_config, put_setting, receive_mode
 from app.core.telegram_receiving import POLLER_STATUS_KEY
@@ -98,6 +99,7 @@ class TelegramPoller:
         self._client_key: Optional[tuple[str, str]] = None
         self._webhook_cleared = False
         self._unconfirmed: Optional[int] = None  # an offset processed but not yet sent to Telegram
+        self._reported: Optional[tuple[str, Optional[str], int]] = None
 
     # ------------------------------------------------------------------ the loop
     def run(self, stop: threading.Event) -> None:
@@ -231,6 +233,7 @@ class TelegramPoller:
             r.eval(_RELEASE, 1, LOCK_KEY, self.id)
             if final:
                 r.delete(POLLER_STATUS_KEY)
+                bus.publish({"model": "setting", "ids": [POLLER_STATUS_KEY], "op": "delete"})
             else:
                 self._beat("idle")
         except Exception as exc:  # the lock expires by itself
@@ -252,6 +255,10 @@ class TelegramPoller:
             self._redis().set(POLLER_STATUS_KEY, json.dumps(value), px=int(self.lock_ttl * 1000))
         except Exception as exc:
             log.warning("telegram poller: heartbeat failed: %s", exc)
+            return
+        if self._reported != (state, self.last_error, self.processed):  # the settings page shows it live
+            self._reported = (state, self.last_error, self.processed)
+            bus.publish({"model": "setting", "ids": [POLLER_STATUS_KEY], "op": "update"})
 
     def _error(self, message: str) -> None:
         self.last_error = message

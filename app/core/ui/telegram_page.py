@@ -66,7 +66,8 @@ def status_lines(status: ReceiveStatus, lang: str) -> tuple[str, list[str]]:
             if info.get("last_error_date"):
                 when = _when(dt.datetime.fromtimestamp(info["last_error_date"], dt.timezone.utc).isoformat(), seconds=True)
                 lines.append(t("telegram.status.last_error", lang, when=when, error=info.get("last_error_message") or "?"))
-                color = "amber" if color == "green" else color
+                if info.get("pending_update_count"):  # Telegram keeps the last error after it recovered
+                    color = "amber" if color == "green" else color
     else:
         beat = status.poller
         if beat is None:
@@ -263,11 +264,12 @@ class TelegramState(AuthState):
     @rx.event(background=True)
     async def set_mode(self, mode: str):
         """Switch receiving (setWebhook / deleteWebhook); the poller follows the saved mode."""
-        await self._switch(lambda db, user: set_receive_mode(db, user, mode))
+        return await self._switch(lambda db, user: set_receive_mode(db, user, mode))
 
     @rx.event(background=True)
     async def reapply_mode(self):
-        await self._switch(reapply)
+        """After another bot was saved: point its updates at Pult the way the old one's were."""
+        return await self._switch(reapply)
 
     async def _switch(self, work: Callable[[Session, CurrentUser], Any]):
         ok, result = await self._talk(work)
