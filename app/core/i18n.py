@@ -98,6 +98,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "telegram.bad_url": ("Адрес должен начинаться с http:// или https://", "The URL must start with http:// or https://"),
     "telegram.title": ("Telegram", "Telegram"),
     "telegram.token": ("Токен бота", "Bot token"),
+    "telegram.token_kept": ("*** (задан, оставьте пустым)", "*** (set; leave empty to keep it)"),
     "telegram.api_url": ("Адрес Bot API", "Bot API address"),
     "telegram.api_url_help": ("Пусто — официальный сервер Telegram; для проверки можно указать локальную песочницу", "Empty means Telegram's own server; point it at the local sandbox to try things out"),
     "telegram.check": ("Проверить", "Check"),

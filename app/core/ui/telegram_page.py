@@ -353,7 +353,7 @@ def telegram_page() -> rx.Component:
             rx.vstack(
                 rx.text(tr("telegram.token"), size="2", weight="medium"),
                 rx.input(value=S.token_input, on_change=S.set_token, type="password", auto_complete="new-password", id="tg-token", width="100%",
-                         placeholder=rx.cond(S.token_set, "*** (задан, оставьте пустым)", "123456:ABC…")),
+                         placeholder=rx.cond(S.token_set, tr("telegram.token_kept"), "123456:ABC…")),
                 rx.cond(S.errors.contains("token"), rx.text(S.errors.get("token", ""), color_scheme="red", size="1", id="tg-token-error")),
                 rx.text(tr("telegram.api_url"), size="2", weight="medium"),
                 rx.input(value=S.api_url, on_change=S.set_api_url, id="tg-api-url", width="100%", placeholder="https://…"),
