@@ -83,6 +83,7 @@ def load_panels(names: tuple[str, ...] | None = None) -> list[Panel]:
     importlib.import_module("app.core.admin")
     importlib.import_module("app.core.kit_jobs")
     importlib.import_module("app.core.telegram_delivery")
+    importlib.import_module("app.core.telegram_handlers")
     for name in names if names is not None else settings.panels:
         importlib.import_module(f"app.panels.{name}")
     return list(PANELS.values())

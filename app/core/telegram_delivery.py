@@ -1,5 +1,6 @@
-"""Telegram as a notification channel: the bot's settings (token encrypted at rest) and a job that
-sends one message, retried with backoff, so a failed or rate-limited send is never lost.
+"""Telegram as a notification channel: a job that sends one message through the configured bot
+(:func:`app.core.telegram_bot.bot_config`, the same one the webhook and the poller use), retried
+with backoff, so a failed or rate-limited send is never lost.
 
 ``notify()`` calls :func:`deliver` for each recipient a ``telegram`` rule names; the send job is
 enqueued only after the caller's transaction commits (a rolled-back change notifies nobody).
@@ -7,57 +8,20 @@ enqueued only after the caller's transaction commits (a rolled-back change notif
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Any
 
 from sqlmodel import Session
 
-from app.core import audit, bus, crypto, notify
+from app.core import bus, notify
 from app.core import db as dbm
-from app.core.auth import SYSTEM, CurrentUser
-from app.core.config import settings
-from app.core.errors import PermissionDenied, ValidationFailed
+from app.core.auth import SYSTEM
 from app.core.jobs import JobContext, JobFailed, enqueue, job_kind
-from integrations.telegram import DEFAULT_BASE_URL, TelegramClient, TelegramError, TelegramRetryLater
-from models.core import Notification, Setting, User
+from app.core.telegram_bot import API_URL_KEY, BOT_TOKEN_KEY, bot_config, save_bot_config  # noqa: F401 - re-exported
+from integrations.telegram import TelegramClient, TelegramError, TelegramRetryLater
+from models.core import Notification, User
 
-BOT_TOKEN_KEY = "telegram.bot_token"
-API_URL_KEY = "telegram.api_url"
 SEND_KIND = "kit.telegram_send"
-
-
-def bot_config(db: Session) -> tuple[str, str]:
-    """(token, Bot API base URL): saved settings first, then the environment."""
-    token_row, url_row = db.get(Setting, BOT_TOKEN_KEY), db.get(Setting, API_URL_KEY)
-    token = crypto.decrypt(token_row.value) if token_row is not None and token_row.value else settings.telegram_bot_token
-    base = url_row.value if url_row is not None and url_row.value else (settings.telegram_api_url or DEFAULT_BASE_URL)
-    return token, base
-
-
-def save_bot_config(db: Session, user: CurrentUser, token: str | None = None, api_url: str | None = None) -> None:
-    """Store the bot token (encrypted; an empty value keeps the current one) and the API URL."""
-    if not user.has_perm("telegram.settings"):
-        raise PermissionDenied()
-    changes: dict[str, Any] = {}
-    now = dt.datetime.now(dt.timezone.utc)
-    if token:
-        if ":" not in token or len(token) > 100:
-            raise ValidationFailed.one("token", "telegram.bad_token")
-        row = db.get(Setting, BOT_TOKEN_KEY) or Setting(key=BOT_TOKEN_KEY)
-        row.value, row.updated_at, row.updated_by = crypto.encrypt(token.strip()), now, user.username
-        db.add(row)
-        changes["token"] = ["***", "***"]
-    if api_url is not None:
-        if api_url and not api_url.startswith(("http://", "https://")):
-            raise ValidationFailed.one("api_url", "telegram.bad_url")
-        row = db.get(Setting, API_URL_KEY) or Setting(key=API_URL_KEY)
-        changes["api_url"] = [row.value, api_url]
-        row.value, row.updated_at, row.updated_by = api_url, now, user.username
-        db.add(row)
-    if changes:
-        audit.record(db, user, "update", "setting", "telegram", changes)
-    db.commit()
 
 
 def deliver(db: Session, user: User, n: Notification) -> None:

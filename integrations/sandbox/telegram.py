@@ -19,12 +19,16 @@ In tests::
     sandbox.force_error("sendMessage", times=2, error_code=429, retry_after=1)
     sandbox.stop()
 
-A button press becomes an update: queued for ``getUpdates`` (offset semantics as documented: the
-updates with ``update_id < offset`` are confirmed and dropped; ``timeout`` long-polls, capped at
-``max_poll_timeout``), or, once ``setWebhook`` was called, POSTed at once (from the calling
-thread) to the webhook URL with ``X-Telegram-Bot-Api-Secret-Token``. An update the webhook does
-not accept with a 2xx stays pending (``getWebhookInfo`` shows the error) and is retried with the
-next one or by :meth:`TelegramSandbox.deliver_webhook_updates`.
+A button press (or a message a user writes, :meth:`TelegramSandbox.user_message`) becomes an
+update: queued for ``getUpdates`` (offset semantics as documented: the updates with ``update_id <
+offset`` are confirmed and dropped; ``timeout`` long-polls, capped at ``max_poll_timeout``; a second
+getUpdates while one waits ends the first with 409 "terminated by other getUpdates request", and
+any getUpdates answers 409 while a webhook is set), or, once ``setWebhook`` was called, POSTed at
+once (from the calling thread) to the webhook URL with ``X-Telegram-Bot-Api-Secret-Token``. An
+update the webhook does not accept with a 2xx stays pending (``getWebhookInfo`` shows the error)
+and is POSTed again, as Telegram does, after ``webhook_retry_delay`` seconds, doubling up to
+``webhook_retry_max_delay``, until accepted or the webhook is deleted (or at once by
+:meth:`TelegramSandbox.deliver_webhook_updates`).
 
 Standalone (for the app run by hand or by browser tests in another process)::
 
@@ -75,6 +79,7 @@ _BUTTON_ACTIONS = (
 )
 
 CONFLICT_WEBHOOK = "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
+CONFLICT_TERMINATED = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
 NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are exactly the same "
     "as a current content and reply markup of the message"
@@ -121,6 +126,11 @@ class _Bot:
     last_error_message: str | None = None
     open_queries: dict[str, dict[str, Any]] = field(default_factory=dict)
     delivery_lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Bumped by every getUpdates: a waiting call that sees another number was superseded (409).
+    poll_generation: int = 0
+    #: Failed webhook deliveries in a row, and the timer of the next try.
+    failures: int = 0
+    retry_timer: threading.Timer | None = None
 
 
 @dataclass
@@ -140,12 +150,23 @@ def _type_of(update: dict[str, Any]) -> str:
 class TelegramSandbox:
     """The fake Bot API: state, test hooks and the Starlette app (``.app``). Thread-safe."""
 
-    def __init__(self, *, require_https: bool = False, max_poll_timeout: float = 5.0, webhook_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        *,
+        require_https: bool = False,
+        max_poll_timeout: float = 5.0,
+        webhook_timeout: float = 10.0,
+        webhook_retry_delay: float = 0.5,
+        webhook_retry_max_delay: float = 5.0,
+    ) -> None:
         #: The real server wants an HTTPS webhook; local receivers are plain HTTP, so off by default.
         self.require_https = require_https
         #: Longest a ``getUpdates`` long poll waits here, whatever ``timeout`` asks.
         self.max_poll_timeout = max_poll_timeout
         self.webhook_timeout = webhook_timeout
+        #: First pause before re-POSTing a refused update; doubled per failure up to the max.
+        self.webhook_retry_delay = webhook_retry_delay
+        self.webhook_retry_max_delay = webhook_retry_max_delay
         self._lock = threading.RLock()
         self._closing = False
         self._http = httpx.Client(timeout=webhook_timeout)  # webhook deliveries
@@ -176,6 +197,8 @@ class TelegramSandbox:
     def reset(self) -> None:
         """Forget every bot, chat, message, update, answer, forced error and call."""
         with self._lock:
+            for bot in getattr(self, "_bots", {}).values():
+                self._cancel_retry(bot)
             self._bots: dict[str, _Bot] = {}
             self._chats: dict[int, dict[str, Any]] = {}
             self._blocked: set[int] = set()
@@ -382,11 +405,33 @@ class TelegramSandbox:
             bot.queue.append(update)
         return update
 
+    def _cancel_retry(self, bot: _Bot) -> None:
+        if bot.retry_timer is not None:
+            bot.retry_timer.cancel()
+            bot.retry_timer = None
+
+    def _schedule_retry(self, bot: _Bot) -> None:
+        """Try the refused update again later, as Telegram does (called under the lock)."""
+        bot.failures += 1
+        if self._closing or bot.retry_timer is not None:
+            return
+        delay = min(self.webhook_retry_max_delay, self.webhook_retry_delay * 2 ** (bot.failures - 1))
+
+        def retry() -> None:
+            with self._lock:
+                bot.retry_timer = None
+            if not self._closing:
+                self._deliver(bot)
+
+        bot.retry_timer = threading.Timer(delay, retry)
+        bot.retry_timer.daemon = True
+        bot.retry_timer.start()
+
     def _deliver(self, bot: _Bot) -> None:
         with bot.delivery_lock:
             while True:
                 with self._lock:
-                    if not bot.webhook_url or not bot.queue:
+                    if not bot.webhook_url or not bot.queue or self._closing:
                         return
                     update, url, secret = bot.queue[0], bot.webhook_url, bot.webhook_secret
                 headers = {"Content-Type": "application/json"}
@@ -404,7 +449,10 @@ class TelegramSandbox:
                     self._deliveries.append({"url": url, "update_id": update["update_id"], "status": status, "error": error})
                     if error:
                         bot.last_error_date, bot.last_error_message = _now(), error
+                        if bot.webhook_url == url:
+                            self._schedule_retry(bot)
                         return
+                    bot.failures = 0
                     if bot.queue and bot.queue[0] is update:
                         bot.queue.pop(0)
 
@@ -621,6 +669,8 @@ class TelegramSandbox:
         with self._lock:
             if bot.webhook_url:
                 raise ApiError(409, CONFLICT_WEBHOOK)
+            bot.poll_generation += 1
+            mine = bot.poll_generation
             offset = self._int(params, "offset")
             limit = min(100, max(1, self._int(params, "limit", 100) or 100))
             timeout = max(0, self._int(params, "timeout", 0) or 0)
@@ -636,6 +686,8 @@ class TelegramSandbox:
             with self._lock:
                 if bot.webhook_url:
                     raise ApiError(409, CONFLICT_WEBHOOK)
+                if bot.poll_generation != mine:
+                    raise ApiError(409, CONFLICT_TERMINATED)
                 updates = copy.deepcopy(bot.queue[:limit])
             if updates or self._closing or time.monotonic() >= deadline:
                 return updates
@@ -664,6 +716,8 @@ class TelegramSandbox:
         if drop:
             bot.queue.clear()
         bot.last_error_date = bot.last_error_message = None
+        bot.failures = 0
+        self._cancel_retry(bot)
         if bot.queue:  # deliver what waited, off the server's event loop
             threading.Thread(target=self._deliver, args=(bot,), daemon=True).start()
         return _Ok(True, "Webhook is already set" if same else "Webhook was set")
@@ -671,6 +725,8 @@ class TelegramSandbox:
     def _delete_webhook(self, bot: _Bot, params: dict[str, Any]) -> _Ok:
         had = bool(bot.webhook_url)
         bot.webhook_url, bot.webhook_secret = "", None
+        bot.failures = 0
+        self._cancel_retry(bot)
         if self._bool(params, "drop_pending_updates"):
             bot.queue.clear()
         return _Ok(True, "Webhook was deleted" if had else "Webhook is already deleted")
@@ -717,7 +773,8 @@ def control_routes(sandbox: TelegramSandbox) -> list[Route]:
     ``GET /sandbox/chats/{chat_id}/messages``, ``POST /sandbox/press {"chat_id","message_id",
     "callback_data","from_user"}``, ``POST /sandbox/user_message {"chat_id","text","from_user"?}``,
     ``POST /sandbox/force_error {"method","times"?,"error_code"?,"retry_after"?}``,
-    ``GET /sandbox/answers``, ``GET /sandbox/calls``, ``POST /sandbox/reset``.
+    ``GET /sandbox/answers``, ``GET /sandbox/calls``, ``GET /sandbox/deliveries`` (webhook POSTs
+    tried), ``GET /sandbox/pending?token=...``, ``POST /sandbox/reset``.
     """
 
     def handler(fn: Callable[[dict[str, Any], Request], Any]) -> Callable[[Request], Any]:
@@ -758,6 +815,8 @@ def control_routes(sandbox: TelegramSandbox) -> list[Route]:
             methods=["POST"],
         ),
         Route("/sandbox/answers", handler(lambda b, r: sandbox.callback_answers()), methods=["GET"]),
+        Route("/sandbox/deliveries", handler(lambda b, r: sandbox.webhook_deliveries()), methods=["GET"]),
+        Route("/sandbox/pending", handler(lambda b, r: sandbox.pending_updates(r.query_params["token"])), methods=["GET"]),
         Route("/sandbox/calls", handler(lambda b, r: sandbox.calls(r.query_params.get("method"))), methods=["GET"]),
         Route("/sandbox/reset", handler(lambda b, r: sandbox.reset()), methods=["POST"]),
     ]
@@ -771,7 +830,10 @@ class SandboxHandle(TelegramSandbox):
     _served: ServedApp | None = None
 
     def stop(self) -> None:
-        self._closing = True  # ends long polls at once
+        self._closing = True  # ends long polls and webhook retries at once
+        with self._lock:
+            for bot in self._bots.values():
+                self._cancel_retry(bot)
         if self._served is not None:
             self._served.stop()
             self._served = None
@@ -787,7 +849,8 @@ class SandboxHandle(TelegramSandbox):
 def start_sandbox(host: str = "127.0.0.1", port: int = 0, **options: Any) -> SandboxHandle:
     """Serve a new sandbox on ``host:port`` (0: a free port) in a background thread.
 
-    ``options`` go to :class:`TelegramSandbox` (``require_https``, ``max_poll_timeout``, ``webhook_timeout``).
+    ``options`` go to :class:`TelegramSandbox` (``require_https``, ``max_poll_timeout``,
+    ``webhook_timeout``, ``webhook_retry_delay``, ``webhook_retry_max_delay``).
     """
     handle = SandboxHandle(**options)
     handle._served = serve(handle.app, host, port, name="telegram-sandbox")
@@ -824,4 +887,4 @@ if __name__ == "__main__":
     main()
 
 
-__all__ = ["ApiError", "SECRET_HEADER", "SandboxHandle", "TelegramSandbox", "control_routes", "start_sandbox", "main"]
+__all__ = ["ApiError", "SECRET_HEADER", "CONFLICT_WEBHOOK", "CONFLICT_TERMINATED", "SandboxHandle", "TelegramSandbox", "control_routes", "start_sandbox", "main"]

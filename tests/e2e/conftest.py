@@ -118,6 +118,8 @@ def app_url(e2e_db):
         "DATABASE_URL": e2e_db,
         "REDIS_URL": server_redis_url(),
         "PULT_PORT": str(port),
+        # Its own address, as a deployment sets it: the Telegram webhook points here (the sandbox POSTs to it).
+        "PULT_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "GRANIAN_WORKERS": "2",
         "REFLEX_USE_SYSTEM_BUN": "1",
     }

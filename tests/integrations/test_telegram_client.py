@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from integrations.sandbox.server import serve
-from integrations.sandbox.telegram import CONFLICT_WEBHOOK, SECRET_HEADER
+from integrations.sandbox.telegram import CONFLICT_TERMINATED, CONFLICT_WEBHOOK, SECRET_HEADER
 from integrations.telegram import (
     TelegramClient,
     TelegramError,
@@ -246,6 +246,52 @@ def test_webhook_that_refuses_keeps_the_update_pending(bot, sandbox, receiver):
     info = bot.get_webhook_info()
     assert info["pending_update_count"] == 1
     assert info["last_error_message"] == "Wrong response from the webhook: 404 Not Found"
+
+
+def test_a_refused_update_is_posted_again_until_accepted(bot, sandbox):
+    """As Telegram does: a non-2xx answer keeps the update pending and it is re-sent with backoff."""
+    answers = [503, 500]
+    got: list[int] = []
+
+    async def hook(request: Request) -> JSONResponse:
+        got.append((await request.json())["update_id"])
+        status = answers.pop(0) if answers else 200
+        return JSONResponse({}, status_code=status)
+
+    with serve(Starlette(routes=[Route("/hook", hook, methods=["POST"])]), name="flaky") as served:
+        bot.set_webhook(served.url + "/hook", "s3cret")
+        msg = bot.send_message(CHAT, "?", reply_markup=keyboard())
+        update = sandbox.press_button(CHAT, msg["message_id"], "issue:7", from_user=CHAT)
+        deadline = time.monotonic() + 15
+        while sandbox.pending_updates(TOKEN):
+            assert time.monotonic() < deadline, "the sandbox did not re-send the refused update"
+            time.sleep(0.05)
+    assert got == [update["update_id"]] * 3
+    assert [d["status"] for d in sandbox.webhook_deliveries()] == [503, 500, 200]
+    assert bot.get_webhook_info()["last_error_message"] == "Wrong response from the webhook: 500 Internal Server Error"
+
+
+def test_a_second_get_updates_ends_the_waiting_one_with_409(bot, sandbox):
+    """Two pollers of one bot: Telegram answers the older long poll 409 "terminated by other getUpdates"."""
+    other = TelegramClient(TOKEN, base_url=sandbox.url, timeout=5)
+    errors: list[TelegramError] = []
+
+    def first() -> None:
+        try:
+            bot.get_updates(timeout=3)
+        except TelegramError as e:
+            errors.append(e)
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    deadline = time.monotonic() + 5
+    while sandbox._bots[TOKEN].poll_generation == 0:  # the first long poll is waiting
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert other.get_updates(timeout=0) == []
+    thread.join()
+    other.close()
+    assert [(e.error_code, e.description) for e in errors] == [(409, CONFLICT_TERMINATED)]
 
 
 def test_protocol_details(sandbox):

@@ -14,7 +14,7 @@ from app.core import telegram_webhook as tw
 from app.core.errors import PermissionDenied
 from integrations.sandbox.server import serve
 from integrations.telegram import inline_keyboard
-from tests.integrations.conftest import CHAT
+from tests.integrations.conftest import BOT_USERNAME, CHAT
 
 SECRET = "webhook-Secret_0123456789"
 PATH = tw.WEBHOOK_PATH
@@ -93,20 +93,37 @@ def test_no_configured_secret_refuses_everything(bot, sandbox, ran, redis_conn):
     assert ran == []
 
 
-def test_secret_comes_from_the_settings_by_default(monkeypatch, bot, sandbox, ran, redis_conn):
-    from app.core.config import Settings
+def test_secret_and_bot_come_from_the_saved_settings_the_environment_only_as_fallback(monkeypatch, db, users, bot, sandbox, ran, redis_conn):
+    """One source of truth: the secret generated when the admin switched the webhook on and the
+    token saved on the page; ``PULT_TELEGRAM_*`` only while nothing is saved."""
+    import dataclasses
 
-    monkeypatch.setenv("PULT_TELEGRAM_WEBHOOK_SECRET", "from-env")
-    configured = Settings()
-    assert configured.telegram_webhook_secret == "from-env"
-    monkeypatch.setattr(tw, "settings", configured)
+    from app.core import telegram_bot, telegram_receiving
+    from tests.integrations.conftest import TOKEN
+
+    env_token = "555000:ENV-bot-token"
+    sandbox.add_bot(env_token, "env_bot")
+    env = dataclasses.replace(telegram_bot.settings, telegram_webhook_secret="from-env", telegram_bot_token=env_token,
+                              telegram_api_url=sandbox.url, public_url="http://127.0.0.1:9")
+    monkeypatch.setattr(telegram_bot, "settings", env)
+    monkeypatch.setattr(telegram_receiving, "settings", env)
     api = FastAPI()
-    api.include_router(tw.telegram_router(bot=bot))
+    api.include_router(tw.telegram_router())
     with TestClient(api) as c:
         update = press(bot, sandbox, "t:ok:1")
         assert c.post(PATH, json=update, headers={tw.SECRET_HEADER: SECRET}).status_code == 401
         assert c.post(PATH, json=update, headers={tw.SECRET_HEADER: "from-env"}).status_code == 200
-    assert len(ran) == 1
+        assert [a["bot"] for a in sandbox.calls("answerCallbackQuery")] == ["env_bot"]  # nothing saved: the environment's bot
+
+        telegram_bot.save_bot_config(db, users["admin"], token=TOKEN, api_url=sandbox.url)
+        telegram_receiving.set_receive_mode(db, users["admin"], "webhook")
+        saved_secret = sandbox._bots[TOKEN].webhook_secret
+        assert saved_secret and saved_secret != "from-env"
+        update = press(bot, sandbox, "t:ok:2")
+        assert c.post(PATH, json=update, headers={tw.SECRET_HEADER: "from-env"}).status_code == 401
+        assert c.post(PATH, json=update, headers={tw.SECRET_HEADER: saved_secret}).status_code == 200
+        assert [a["bot"] for a in sandbox.calls("answerCallbackQuery")][-1] == BOT_USERNAME  # the saved bot answers
+    assert [r["payload"] for r in ran] == ["1", "2"]
 
 
 def test_handler_may_edit_the_message_and_answer_with_an_alert(client, bot, sandbox, ran):
