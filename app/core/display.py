@@ -16,6 +16,12 @@ TIMEZONE = ZoneInfo(os.environ.get("PULT_TIMEZONE", "Europe/Moscow"))
 CURRENCY_SIGNS = {"RUB": "₽", "EUR": "€", "USD": "$"}
 
 
+def today() -> dt.date:
+    """Today's date where the users are (``PULT_TIMEZONE``), not on the server's clock: from 21:00
+    UTC it is already tomorrow in Moscow, and day aggregates are kept by Moscow days."""
+    return dt.datetime.now(TIMEZONE).date()
+
+
 def label_for(res: type[Resource] | None, name: str, explicit: str | None, lang: str) -> str:
     """Column/field label: explicit i18n key or text, else ``field.<name>``, else the name humanised."""
     if explicit:

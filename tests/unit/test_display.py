@@ -151,3 +151,18 @@ def test_register_refuses_a_conflicting_key():
 def test_every_catalog_entry_has_both_languages():
     for key, pair in i18n.CATALOG.items():
         assert isinstance(pair, tuple) and len(pair) == 2 and all(isinstance(x, str) and x for x in pair), key
+
+
+def test_today_is_the_users_date_not_the_servers(monkeypatch):
+    """At 22:30 UTC it is already tomorrow in Moscow: report periods and day aggregates use that day."""
+    import datetime as dt
+
+    from app.core import display
+
+    class Clock(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return dt.datetime(2026, 12, 6, 22, 30, tzinfo=dt.timezone.utc).astimezone(tz)
+
+    monkeypatch.setattr(display.dt, "datetime", Clock)
+    assert display.today() == dt.date(2026, 12, 7)

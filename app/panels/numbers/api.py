@@ -22,7 +22,7 @@ from sqlmodel import Session
 from app.core import importer, jobs, safe_cells
 from app.core.api import ERRORS, INVALID, current_user, get_db, request_lang
 from app.core.auth import CurrentUser
-from app.core.display import fmt_percent
+from app.core.display import TIMEZONE, fmt_percent
 from app.core.errors import PermissionDenied, ValidationFailed
 from app.core.i18n import t
 from app.core.registry import RESOURCES
@@ -123,7 +123,7 @@ def import_numbers(
 def export_numbers(request: Request, body: ExportIn, db: Session = Depends(get_db), user: CurrentUser = Depends(current_user)) -> dict[str, Any]:
     if not RESOURCES["numbers.numbers"]().can(user, "view"):
         raise PermissionDenied()
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    stamp = dt.datetime.now(TIMEZONE).strftime("%Y%m%d-%H%M%S")
     row = transfers.start_transfer(db, user, "export", "file", f"numbers-{stamp}.csv")
     run = jobs.enqueue(db, user, "numbers.export", {"transfer_id": row.id, "view": body.model_dump(), "lang": request_lang(request)})
     return {"job_id": run.id, "transfer_id": row.id}

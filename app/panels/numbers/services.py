@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, text, union_all, update
 from sqlmodel import Session, select
 
-from app.core import audit, bus
+from app.core import audit, bus, display
 from app.core.auth import CurrentUser
 from app.core.db import engine
 from app.core.errors import ValidationFailed
@@ -197,7 +197,7 @@ def conversion(db: Session, user: CurrentUser, date_from: dt.date | None = None,
 def conversion_by_day(db: Session, user: CurrentUser, date_from: dt.date | None = None, date_to: dt.date | None = None,
                       provider_id: int | None = None, project_id: int | None = None) -> list[tuple[dt.date, int, int]]:
     """(day, processed, success) for the chart: by day for up to 92 days, by month beyond."""
-    span = ((date_to or dt.date.today()) - (date_from or dt.date(2000, 1, 1))).days
+    span = ((date_to or display.today()) - (date_from or dt.date(2000, 1, 1))).days
     by_day = span <= 92
     stat = stat_rows(user, date_from, date_to, provider_id, project_id, by_day=True) if by_day else stat_rows(user, None, None, provider_id, project_id)
     kinds = select(NumberStatus.id, NumberStatus.kind).subquery()
