@@ -163,7 +163,8 @@ def sync_schedule(db: Session, user: CurrentUser, host: SftpHost) -> Schedule | 
         return None
     creating = row is None
     if row is None:
-        row = Schedule(name=name, kind=kind_for(host), cron=cron, args={}, enabled=False, created_by=user.username)
+        # system: the host's own schedule runs as the system user and is edited on the host's form
+        row = Schedule(name=name, kind=kind_for(host), cron=cron, args={}, enabled=False, created_by=user.username, system=True)
         db.add(row)
     before = {"kind": row.kind, "cron": row.cron, "args": row.args, "enabled": row.enabled}
     row.kind, row.args, row.enabled = kind_for(host), {"host_id": host.id}, wanted

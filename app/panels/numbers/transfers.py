@@ -327,6 +327,32 @@ def export_numbers(db: Session, user: CurrentUser, params: ListParams, path: Pat
     return n
 
 
+def close_open_transfers(db: Session, run: Any, status: Any, cause: str, transfer_id: int | None = None) -> list[int]:
+    """Bring the history rows of a job run that ended badly to a final state (an end hook, see
+    ``app.core.jobs.on_run_end``): every transfer still ``queued``/``running`` that the run wrote
+    (``job_run_id``) or was started for (``transfer_id``) becomes ``cancelled`` or ``failed`` with
+    the reason in the run's language. Rows already final are left as they are."""
+    from sqlalchemy import func, or_, update
+
+    from app.core.i18n import t
+
+    which = NumberTransfer.job_run_id == run.id
+    if isinstance(transfer_id, int):
+        which = or_(which, NumberTransfer.id == transfer_id)
+    error = (run.message or next(iter((run.error or "").strip().splitlines()), ""))[:300]
+    message = t(f"numbers.transfer_end.{cause}", str((run.args or {}).get("lang") or "ru"), run=run.id, error=error)
+    ids = [r[0] for r in db.execute(
+        update(NumberTransfer)
+        .where(which, NumberTransfer.status.in_(("queued", "running")))
+        .values(status="cancelled" if cause == "cancelled" else "failed", message=message[:2000], finished_at=func.now(),
+                job_run_id=func.coalesce(NumberTransfer.job_run_id, run.id))
+        .returning(NumberTransfer.id)
+    ).all()]
+    if ids:
+        bus.mark(db, "number_transfer", ids, "update")
+    return ids
+
+
 def start_transfer(db: Session, user: CurrentUser, direction: str, source: str, filename: str | None, **links: Any) -> NumberTransfer:
     row = NumberTransfer(direction=direction, source=source, filename=filename, status="queued", user_id=user.id, **links)
     db.add(row)
