@@ -136,7 +136,7 @@ class Jobs(Resource, model=JobRun):
     search = ["kind", "username", "message"]
     columns = [
         col("id").sortable().link(),
-        col("kind", "jobs.kind").sortable(),
+        col("kind", "jobs.kind").sortable().value(lambda r: _kind_label(r.kind)),
         col("status", "field.status").sortable().choices("jobs.status").badge(lambda r: JOB_COLORS.get(r.status)),
         col("progress", "jobs.progress").progress(),
         col("message", "jobs.message"),
@@ -397,10 +397,10 @@ PANEL = register(
             "schedules.system": ("система", "system"),
             "schedules.system_readonly": ("Это расписание задано системой; меняйте его там, где оно объявлено", "This schedule is declared by the system; change it where it is declared"),
             "schedules.refusal": ("Отказ", "Refused"),
-            "schedules.refusal.no_owner": ("нет владельца — откройте и сохраните расписание", "no owner — open and save the schedule"),
-            "schedules.refusal.owner_inactive": ("владелец отключён или удалён", "the owner is deactivated or deleted"),
-            "schedules.refusal.not_allowed": ("у владельца больше нет прав на эту задачу", "the owner may no longer run this job"),
-            "schedules.refusal.unknown_kind": ("такой задачи больше нет", "this job no longer exists"),
+            "schedules.refusal.no_owner": ("нет владельца", "no owner"),
+            "schedules.refusal.owner_inactive": ("владелец отключён", "owner deactivated"),
+            "schedules.refusal.not_allowed": ("нет прав у владельца", "owner not allowed"),
+            "schedules.refusal.unknown_kind": ("задача не найдена", "unknown job"),
             "schedules.refused_event": ("Расписание не запущено", "Schedule refused to run"),
             "field.refused_at": ("Когда отказано", "Refused at"),
             "schedules.next": ("Следующий запуск", "Next run"),

@@ -47,6 +47,7 @@ declare kinds, beside the panels), ``PULT_TIMEZONE`` (cron expressions are read 
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import json
 import logging
@@ -405,6 +406,16 @@ def outage_as_503() -> Iterator[None]:
         raise
 
 
+def _outage_503(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """:func:`outage_as_503` around a whole service function."""
+    @functools.wraps(fn)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        with outage_as_503():
+            return fn(*args, **kwargs)
+
+    return guarded
+
+
 def _push_quietly(run: JobRun, kind: JobKind | None, delay: float = 0.0) -> None:
     # The row is committed as queued; if Redis is unreachable now, the reaper pushes it later.
     try:
@@ -515,6 +526,7 @@ def can_view(user: CurrentUser, run: JobRun) -> bool:
     return _owns(user, run) or user.has_perm("jobs.view")
 
 
+@_outage_503
 def cancel(db: Session, user: CurrentUser, run_id: int) -> JobRun:
     """Cancel a queued or running run (its owner, or anyone with ``jobs.cancel``). Commits ``db``.
 
@@ -563,15 +575,17 @@ def _stop_rq_job(rq_job_id: str, running: bool) -> None:
         log.exception("could not stop RQ job %s", rq_job_id)
 
 
+@_outage_503
 def retry(db: Session, user: CurrentUser, run_id: int) -> JobRun:
     """Run a failed or cancelled run again from the start with a fresh attempt budget. Commits ``db``.
 
-    Allowed to the run's owner and to ``jobs.retry``; the kind's own permission is required too.
+    Allowed to the run's owner and to ``jobs.retry``; the kind's own permission and ``can`` are
+    required too.
     The previous error stays in the audit log.
     """
     run = _locked_run(db, run_id)
     k = get_kind(run.kind)
-    if not (_owns(user, run) or user.has_perm("jobs.retry")) or (k.perm and not user.has_perm(k.perm)):
+    if not (_owns(user, run) or user.has_perm("jobs.retry")) or not may_run(user, k, dict(run.args or {})):
         db.rollback()
         raise PermissionDenied()
     if run.status not in (JobStatus.failed, JobStatus.cancelled):
