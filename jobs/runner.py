@@ -245,7 +245,7 @@ def _end_failed(ctx: core.JobContext, exc: BaseException, summary: str, timed_ou
             run.status = JobStatus.failed
             run.message = summary[:500]
             run.finished_at = datetime.now(timezone.utc)
-            core.end_hooks(s, run, JobStatus.failed, core.CAUSE_TIMEOUT if timed_out else core.CAUSE_FAILED)
+        core.end_hooks(s, run, JobStatus(run.status), core.CAUSE_TIMEOUT if timed_out else core.CAUSE_FAILED)
         bus.mark(s, core.MODEL, [run.id], "update")
         s.commit()
     if push is not None:

@@ -258,7 +258,9 @@ CAUSE_FAILED = "failed"            # raised an error on its last attempt (or one
 
 def on_run_end(fn: Callable[..., None]) -> Callable[..., None]:
     """Register ``fn(db, run, status, cause)``, called for every run (any kind) that ends failed
-    or cancelled — whether it failed itself, was cancelled, timed out or lost its worker.
+    or cancelled — whether it failed itself, was cancelled, timed out or lost its worker — and for
+    every attempt abandoned before a retry (then ``status`` is ``queued``: close what that attempt
+    opened; the next attempt starts afresh).
 
     It runs in the transaction that writes the run's final status (inside a savepoint: a hook
     that raises is logged and does not keep the run open). Use it to bring what the run owns
@@ -874,6 +876,7 @@ def reap_orphans(db: Session, stale_after: float | None = None, queued_grace: fl
             run.rq_job_id = _new_rq_id(run)
             to_push.append((run, 0.0))
             action = "requeued"
+            end_hooks(db, run, JobStatus.queued, CAUSE_LOST)  # what the lost attempt left open
         else:
             run.status = JobStatus.failed
             run.error = error

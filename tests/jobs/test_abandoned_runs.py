@@ -160,11 +160,12 @@ def test_time_limit_failed_last_retry_and_cancel_run_the_end_hook_and_drop_parti
     wait_for(lambda: redis_conn.get(f"test:partial:{waiting.id}"), 20, "the waiting job to write")
     jobs.cancel(db, users["manager"], waiting.id)
     finished(row, waiting.id)
-    wait_for(lambda: len(redis_conn.lrange("test:ended", 0, -1)) >= 3, 20, "the end hooks")
+    wait_for(lambda: len(redis_conn.lrange("test:ended", 0, -1)) >= 4, 20, "the end hooks")
 
     ended = redis_conn.lrange("test:ended", 0, -1)
-    # once per run, when it ended for good (not when the first attempt of `broken` failed)
-    assert sorted(ended) == sorted([f"{timed.id}:failed:timeout", f"{broken.id}:failed:failed", f"{waiting.id}:cancelled:cancelled"])
+    # once per ending attempt: `broken`'s first attempt is closed before its retry, then the run for good
+    assert sorted(ended) == sorted([f"{timed.id}:failed:timeout", f"{broken.id}:queued:failed", f"{broken.id}:failed:failed",
+                                    f"{waiting.id}:cancelled:cancelled"])
     for run in (timed, broken, waiting):
         wait_for(lambda run=run: not partials(run.id), 10, f"run {run.id}'s partial files to go")
         assert not (jobs.run_dir(run.id) / "out.csv").exists()
@@ -187,3 +188,27 @@ def test_the_sweep_deletes_partial_files_of_attempts_that_are_not_running(db, us
     (stale / "big.csv").write_text("x" * 1000)
     assert run.id in jobs.sweep_partials(db)
     assert not stale.exists()
+
+
+def test_an_attempt_abandoned_before_a_retry_closes_only_what_it_opened(db, users, numbers_world):
+    """The reaper re-queues a lost attempt (attempts left): the transfer the run was started for
+    waits for the next attempt as "queued"; one the attempt opened itself (an SFTP file) is closed."""
+    from models.jobs import JobRun as Run
+
+    admin, w = users["admin"], numbers_world
+    run = Run(kind="numbers.import", args={"lang": "en"}, status=JobStatus.queued, attempts=1, max_attempts=3, message="re-queued")
+    db.add(run)
+    db.commit()
+    started = transfers.start_transfer(db, admin, "import", "file", "a.csv", provider_id=w["mine"])
+    opened = transfers.start_transfer(db, admin, "import", "sftp", "b.csv", provider_id=w["mine"], job_run_id=run.id)
+    done = transfers.start_transfer(db, admin, "import", "sftp", "c.csv", provider_id=w["mine"], job_run_id=run.id)
+    started.status, opened.status, done.status, started.job_run_id = "running", "running", "done", run.id
+    db.commit()
+    with db.begin_nested():
+        transfers.close_open_transfers(db, run, JobStatus.queued, jobs.CAUSE_LOST, transfer_id=started.id)
+    db.commit()
+    db.expire_all()
+    assert db.get(NumberTransfer, started.id).status == "queued"
+    closed = db.get(NumberTransfer, opened.id)
+    assert closed.status == "failed" and closed.message.startswith("Interrupted: the background worker stopped")
+    assert db.get(NumberTransfer, done.id).status == "done"

@@ -8,6 +8,7 @@ from typing import Any
 
 import reflex as rx
 
+from app.core.display import TIMEZONE
 from app.core.ui.base import tr
 
 
@@ -17,7 +18,7 @@ class DateRangeMixin(rx.State, mixin=True):
 
     def _read_range(self, query: dict[str, str], days: int = 30) -> None:
         """Take the period from the URL's ``from`` / ``to``, else the last ``days`` days."""
-        today = dt.date.today()
+        today = dt.datetime.now(TIMEZONE).date()  # the users' day (PULT_TIMEZONE), as the reports count days
         self.date_from = query.get("from", (today - dt.timedelta(days=days - 1)).isoformat())
         self.date_to = query.get("to", today.isoformat())
 

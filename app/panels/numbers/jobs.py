@@ -18,7 +18,7 @@ def _transfer(ctx: JobContext, transfer_id: int) -> NumberTransfer:
     row = ctx.db.get(NumberTransfer, transfer_id)
     if row is None:
         raise JobFailed(f"transfer {transfer_id} is gone", retry=False)
-    row.status, row.job_run_id = "running", ctx.run.id
+    row.status, row.job_run_id, row.message = "running", ctx.run.id, None  # a retried attempt starts afresh
     ctx.db.commit()
     return row
 
