@@ -774,6 +774,13 @@ class JobContext:
         self.run.result_file = str(final.relative_to(ROOT))
         return temp
 
+    def scratch_dir(self, name: str = "work") -> Path:
+        """A folder for this attempt's working files (downloads, per-file reports): inside the
+        attempt's ``.partial-*`` folder, so it is deleted when the attempt ends, however it ends."""
+        path = partial_dir(self.run.id, self._attempt_key()) / f".{Path(name).name}"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
     def publish_outputs(self) -> None:
         """Move the finished files into place (the runner calls this when the run succeeded)."""
         for temp, final in self._outputs:

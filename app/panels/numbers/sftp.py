@@ -45,7 +45,7 @@ from app.core.auth import CurrentUser
 from app.core.db import engine, session_scope
 from app.core.errors import PermissionDenied, ValidationFailed
 from app.core.i18n import t
-from app.core.jobs import ROOT, JobContext, JobFailed, cron_timezone, enqueue, job_kind, next_fire
+from app.core.jobs import JobContext, JobFailed, cron_timezone, enqueue, job_kind, next_fire
 from app.core.query import ListParams
 from app.core.registry import RESOURCES
 from app.panels.numbers import transfers
@@ -266,9 +266,7 @@ def _already_imported(db: Session, host: SftpHost, f: RemoteFile) -> bool:
 
 
 def _work_dir(ctx: JobContext) -> Path:
-    path = ROOT / ".data" / "jobs" / str(ctx.run.id) / "sftp"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return ctx.scratch_dir("sftp")  # downloads: deleted with the attempt, even when its worker dies
 
 
 def _merge_errors(ctx: JobContext, reports: list[tuple[str, Path]]) -> None:
