@@ -151,6 +151,8 @@ async def _resync(app: Any, token: str) -> bool:
     now = time.monotonic()
     if now - _resynced.get(token, 0.0) < RESYNC_EVERY_SECONDS:
         return False
+    for old in [t for t, at in _resynced.items() if now - at >= RESYNC_EVERY_SECONDS]:
+        del _resynced[old]
     _resynced[token] = now
     if not _connected(app, token):
         return False
