@@ -5,6 +5,10 @@ thread, calls the kind's function with a :class:`~app.core.jobs.JobContext`, and
 attempt as succeeded, failed, cancelled or queued again for a retry after the kind's backoff.
 Every write is conditional on the row still being this attempt's (status running, same RQ job
 id), so a run cancelled from the UI or taken over by the reaper is never overwritten.
+
+A run that succeeded gets its files moved into place in the same step that marks it succeeded;
+one that ends otherwise has its unfinished files deleted, and a final failure or a cancel runs
+the end hooks (``app.core.jobs.end_hooks``) in the transaction that writes the status.
 """
 
 from __future__ import annotations
@@ -86,6 +90,7 @@ def _claim(run_id: int, rq_job_id: str | None) -> tuple[JobRun, core.JobKind] | 
             run.status = JobStatus.failed
             run.error = f"Unknown job kind {run.kind!r}: no loaded panel or PULT_JOB_MODULES entry declares it."
             run.finished_at = datetime.now(timezone.utc)
+            core.end_hooks(s, run, JobStatus.failed, core.CAUSE_FAILED)
             bus.mark(s, core.MODEL, [run.id], "update")
             s.commit()
             return None
@@ -124,6 +129,8 @@ def _execute(run_id: int, rq_job_id: str | None) -> Any:
             ctx.user = core.resolve_user(db, run)
             if kind.perm and not ctx.user.has_perm(kind.perm):
                 raise core.JobFailed(f"{run.username} no longer has the permission {kind.perm}", retry=False)
+            if kind.can is not None and not core.may_run(ctx.user, kind, ctx.args):
+                raise core.JobFailed(f"{run.username} may no longer run {kind.name} with these arguments", retry=False)
             beat.start()
             value = kind.fn(ctx, **ctx.args)
         finally:
@@ -166,6 +173,13 @@ def _end_succeeded(ctx: core.JobContext, value: Any) -> None:
         run = _locked_if_mine(s, ctx)
         if run is None:
             log.warning("run %s finished but is no longer this attempt's (cancelled or reaped); result dropped", ctx.run.id)
+            ctx.discard_outputs()
+            return
+        try:  # under the row lock: a cancel cannot slip in between the files and the status
+            ctx.publish_outputs()
+        except OSError as exc:
+            s.rollback()
+            _end_failed(ctx, exc, f"Could not keep the result file: {exc}")
             return
         run.status = JobStatus.succeeded
         run.progress = 1.0
@@ -183,6 +197,7 @@ def _end_succeeded(ctx: core.JobContext, value: Any) -> None:
 def _end_cancelled(ctx: core.JobContext) -> None:
     """Cancelled from the UI: ``cancel()`` already wrote the row. Raised by the job itself while
     the run is still ours: record it here."""
+    ctx.discard_outputs()
     with Session(engine()) as s:
         run = _locked_if_mine(s, ctx)
         if run is None:
@@ -192,6 +207,9 @@ def _end_cancelled(ctx: core.JobContext) -> None:
         run.message = ctx.run.message or "cancelled"
         run.steps = core._close_steps(ctx.run.steps, "cancelled")
         run.finished_at = datetime.now(timezone.utc)
+        if ctx.partial_result is not None:
+            run.result = _jsonable(ctx.partial_result)
+        core.end_hooks(s, run, JobStatus.cancelled, core.CAUSE_CANCELLED)
         bus.mark(s, core.MODEL, [run.id], "update")
         s.commit()
 
@@ -206,6 +224,7 @@ def _end_failed(ctx: core.JobContext, exc: BaseException, summary: str, timed_ou
     log.error("run %s (%s) failed: %s", ctx.run.id, kind.name, summary, exc_info=(type(exc), exc, exc.__traceback__))
     error = summary[:20000]
     push = None
+    ctx.discard_outputs()
     with Session(engine(), expire_on_commit=False) as s:
         run = _locked_if_mine(s, ctx)
         if run is None:
@@ -214,6 +233,8 @@ def _end_failed(ctx: core.JobContext, exc: BaseException, summary: str, timed_ou
         run.error = error
         run.steps = core._close_steps(ctx.run.steps, "failed")
         run.progress = ctx.run.progress
+        if ctx.partial_result is not None:
+            run.result = _jsonable(ctx.partial_result)
         if retryable and run.attempts < run.max_attempts:
             delay = kind.delay_before(run.attempts + 1)
             run.status = JobStatus.queued
@@ -225,6 +246,7 @@ def _end_failed(ctx: core.JobContext, exc: BaseException, summary: str, timed_ou
             run.status = JobStatus.failed
             run.message = summary[:500]
             run.finished_at = datetime.now(timezone.utc)
+        core.end_hooks(s, run, JobStatus(run.status), core.CAUSE_TIMEOUT if timed_out else core.CAUSE_FAILED)
         bus.mark(s, core.MODEL, [run.id], "update")
         s.commit()
     if push is not None:

@@ -80,7 +80,11 @@ class JobRun(SQLModel, table=True):
 
 
 class Schedule(SQLModel, table=True):
-    """A cron expression that enqueues a job kind; fired by ``python -m jobs.scheduler``."""
+    """A cron expression that enqueues a job kind; fired by ``python -m jobs.scheduler``.
+
+    A schedule acts as its owner (the user who last saved it), re-checked at every tick; one the
+    code itself declares (``system``, e.g. an SFTP host's own polling) acts as the system user.
+    """
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=100, unique=True)
@@ -93,4 +97,13 @@ class Schedule(SQLModel, table=True):
     #: The next due tick; the scheduler fires rows whose tick has come and moves this forward.
     next_fire_at: datetime | None = optional_ts_field(index=True)
     created_by: str | None = Field(default=None, max_length=64)
+    #: Whose rights a tick runs with; NULL (deleted user, or an old row nobody saved since) refuses
+    #: every tick of a non-system schedule.
+    owner_id: int | None = Field(default=None, foreign_key="user.id", index=True, ondelete="SET NULL")
+    #: Declared by code (a record's own schedule): runs as the system user, not edited by hand.
+    system: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})
+    #: The last refused tick and why (a code, ``schedules.refusal.<code>`` in the catalog); cleared
+    #: by the next tick that runs.
+    refused_at: datetime | None = optional_ts_field()
+    refusal: str | None = Field(default=None, max_length=40)
     created_at: datetime = created_at_field()

@@ -162,7 +162,7 @@ class Jobs(Resource, model=JobRun):
     search = ["kind", "username", "message"]
     columns = [
         col("id").sortable().link(),
-        col("kind", "jobs.kind").sortable(),
+        col("kind", "jobs.kind").sortable().value(lambda r: _kind_label(r.kind)),
         col("status", "field.status").sortable().choices("jobs.status").badge(lambda r: JOB_COLORS.get(r.status)),
         col("progress", "jobs.progress").progress(),
         col("message", "jobs.message"),
@@ -208,7 +208,13 @@ class Jobs(Resource, model=JobRun):
 
 
 class Schedules(Resource, model=Schedule):
-    """Cron schedules that enqueue job kinds, fired by ``python -m jobs.scheduler``."""
+    """Cron schedules that enqueue job kinds, fired by ``python -m jobs.scheduler``.
+
+    A schedule runs as the user who last saved it (``owner_id``), re-checked at every tick; the
+    editor offers, and the server accepts, only the kinds that user may run with those arguments
+    (``app.core.jobs.may_run``). Schedules the code declares (``system``, e.g. an SFTP host's
+    polling) run as the system user and are changed where they are declared, not here.
+    """
 
     label, label_one, icon = "schedules", "schedules", "calendar-clock"
     slug = "schedules"
@@ -217,64 +223,91 @@ class Schedules(Resource, model=Schedule):
     pagination = "offset"
     columns = [
         col("name", "field.name").sortable().link(),
-        col("kind", "jobs.kind").sortable(),
+        col("kind", "jobs.kind").sortable().value(lambda r: _kind_label(r.kind)),
         col("cron", "schedules.cron"),
         col("enabled", "rules.enabled").boolean(),
+        col("owner_id", "schedules.owner").value(lambda r: _schedule_owner(r)),
         col("next_fire_at", "schedules.next").datetime().sortable(),
         col("last_fired_at", "schedules.last").datetime().sortable(),
+        col("refusal", "schedules.refusal").choices("schedules.refusal").badge(lambda r: "red" if r.refusal else None),
     ]
     filters = [filters.ternary("enabled", "rules.enabled"), filters.select("kind", label="jobs.kind")]
-    detail_fields = ["name", "kind", "cron", "args", "enabled", "next_fire_at", "last_fired_at", "created_by", "created_at"]
+    detail_fields = ["name", "kind", "cron", "args", "enabled", "owner_id", "next_fire_at", "last_fired_at", "refusal", "refused_at", "created_by", "created_at"]
 
     @classmethod
     def form_sections(cls) -> list:
         from app.core.jobs import KINDS
 
-        kinds = [(k, k) for k in sorted(KINDS)]
+        kinds = [(k, KINDS[k].label or k) for k in sorted(KINDS)]
         return [fields.section("schedules", [
             fields.text("name"),
-            fields.select("kind", kinds, label="jobs.kind"),
+            fields.select("kind", kinds, label="jobs.kind", help="schedules.kind_help"),
             fields.text("cron", label="schedules.cron", help="schedules.cron_help"),
             fields.textarea("args_json", label="schedules.args", virtual=True, help="schedules.args_help"),
             fields.boolean("enabled", label="rules.enabled", default=True),
         ])]
 
+    def field_choices(self, user: Any, name: str) -> list[str] | None:
+        from app.core.jobs import schedulable_kinds
+
+        return schedulable_kinds(user) if name == "kind" else None
+
     def can(self, user: Any, operation: str, record: Any = None) -> bool:
         if operation == "view":
             return user.has_perm("jobs.schedules") or user.has_perm("jobs.view")
+        if record is not None and record.system:
+            return False  # declared by code: changed where it is declared (e.g. the SFTP host)
         return operation in self.operations and user.has_perm("jobs.schedules")
 
     def validate(self, ctx: ActionContext, values: dict[str, Any], record: Any | None) -> dict:
-        from app.core.jobs import validate_cron
+        from app.core.jobs import schedule_errors, validate_cron
 
         errors: dict[str, tuple[str, dict]] = {}
         if "cron" in values and not validate_cron(values["cron"] or ""):
             errors["cron"] = ("jobs.cron_invalid", {})
         raw = values.get("args_json")
+        args = record.args if record is not None else {}
         if raw:
             try:
-                parsed = json.loads(raw)
-                if not isinstance(parsed, dict):
+                args = json.loads(raw)
+                if not isinstance(args, dict):
                     raise ValueError
             except ValueError:
                 errors["args_json"] = ("schedules.args_invalid", {})
+        if "args_json" not in errors:
+            # Whoever saves becomes the owner: they must be allowed to run it as it will be.
+            kind = values.get("kind") or (record.kind if record is not None else "")
+            errors.update(schedule_errors(ctx.user, kind, args))
         return errors
 
     def before_save(self, ctx: ActionContext, record: Any, changes: dict[str, Any], creating: bool) -> None:
         from datetime import datetime, timezone
 
-        from app.core.jobs import next_fire
+        from app.core.jobs import next_fire, take_schedule
 
         if changes.get("args_json"):
             record.args = json.loads(changes["args_json"])
-        if creating:
-            record.created_by = ctx.user.username
+        take_schedule(record, ctx.user)
         cron = changes.get("cron", record.cron)
         enabled = changes.get("enabled", record.enabled)
         record.next_fire_at = next_fire(cron, datetime.now(timezone.utc)) if enabled else None
 
     def title(self, record: Any) -> str:
         return record.name
+
+
+def _kind_label(kind: str) -> str:
+    from app.core.i18n import has, t
+    from app.core.jobs import KINDS
+
+    label = KINDS[kind].label if kind in KINDS else None
+    return t(label) if label and has(label) else kind
+
+
+def _schedule_owner(schedule: Schedule) -> str:
+    from app.core.i18n import t
+
+    return t("schedules.system") if schedule.system else _username_of(schedule, schedule.owner_id)
 
 
 CHANNELS = (("inapp", "channel.inapp"), ("telegram", "channel.telegram"))
@@ -291,7 +324,7 @@ class Rules(Resource, model=NotificationRule):
     columns = [
         col("event", "rules.event").sortable().link(),
         col("role").sortable().choices("role"),
-        col("user_id", "audit.user").value(lambda r: _username(r)),
+        col("user_id", "audit.user").value(lambda r: _username_of(r, r.user_id)),
         col("channel", "rules.channel").sortable().choices("channel"),
         col("enabled", "rules.enabled").boolean(),
     ]
@@ -322,11 +355,12 @@ class Rules(Resource, model=NotificationRule):
 
 
 
-def _username(rule: NotificationRule) -> str:
+def _username_of(record: Any, user_id: int | None) -> str:
+    """The username of ``user_id``, read through ``record``'s session (a list cell)."""
     from sqlmodel import Session
 
-    db = Session.object_session(rule)
-    user = db.get(User, rule.user_id) if db is not None and rule.user_id else None
+    db = Session.object_session(record)
+    user = db.get(User, user_id) if db is not None and user_id else None
     return user.username if user else ""
 
 
@@ -365,8 +399,10 @@ PANEL = register(
         # Background jobs (app/core/jobs.py): see others' runs, cancel / retry them, edit schedules;
         # admin.security: registration and approval (Administration → Security).
         permissions=["jobs.view", "jobs.cancel", "jobs.retry", "jobs.schedules", "telegram.settings", "admin.security"],
-        # A self-registered account waits for approval: tell the admins.
-        events={"admin.user_pending": ("users.pending_event", ["admin"])},
+        # A self-registered account waits for approval; a schedule's tick was refused (its owner
+        # left or lost the right): the admins hear of both.
+        events={"admin.user_pending": ("users.pending_event", ["admin"]),
+                "jobs.schedule_refused": ("schedules.refused_event", ["admin"])},
         roles={
             "admin": ("role.admin", ["*"]),
             "manager": ("role.manager", []),
@@ -425,6 +461,17 @@ PANEL = register(
             "schedules.args": ("Параметры (JSON)", "Arguments (JSON)"),
             "schedules.args_help": ("Объект JSON, напр. {\"resource\": \"stock.products\"}", "A JSON object, e.g. {\"resource\": \"stock.products\"}"),
             "schedules.args_invalid": ("Нужен объект JSON", "A JSON object is required"),
+            "schedules.kind_help": ("Только задачи, которые вы можете запускать: расписание работает от вашего имени", "Only jobs you may run: the schedule runs as you"),
+            "schedules.owner": ("Запускается от имени", "Runs as"),
+            "schedules.system": ("система", "system"),
+            "schedules.system_readonly": ("Это расписание задано системой; меняйте его там, где оно объявлено", "This schedule is declared by the system; change it where it is declared"),
+            "schedules.refusal": ("Отказ", "Refused"),
+            "schedules.refusal.no_owner": ("нет владельца", "no owner"),
+            "schedules.refusal.owner_inactive": ("владелец отключён", "owner deactivated"),
+            "schedules.refusal.not_allowed": ("нет прав у владельца", "owner not allowed"),
+            "schedules.refusal.unknown_kind": ("задача не найдена", "unknown job"),
+            "schedules.refused_event": ("Расписание не запущено", "Schedule refused to run"),
+            "field.refused_at": ("Когда отказано", "Refused at"),
             "schedules.next": ("Следующий запуск", "Next run"),
             "schedules.last": ("Последний запуск", "Last run"),
             "jobs.kind": ("Тип", "Kind"),

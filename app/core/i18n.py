@@ -108,6 +108,8 @@ CATALOG: dict[str, tuple[str, str]] = {
     "jobs.action.progress": ("Записей: {done} из {total}", "Records: {done} of {total}"),
     "jobs.action.error": ("ошибка", "error"),
     "jobs.action.done": ("«{action}»: выполнено {done}, ошибок {failed}", "'{action}': {done} done, {failed} failed"),
+    "jobs.action.skipped": ("; пропущено записей вне вашей области видимости: {n}", "; skipped, outside what you may see: {n}"),
+    "jobs.action.failed_after": ("«{action}»: применено {done} из {total}, затем ошибка: {error}", "'{action}': {done} of {total} applied, then an error: {error}"),
     "jobs.action.queued": ("Действие запущено в фоне — прогресс на странице задач", "The action runs in the background: follow it on the Jobs page"),
     "bulk.too_many": ("Выбрано больше {n} записей — уточните фильтр", "More than {n} records selected: narrow the filter"),
     "jobs.export.running": ("Выгрузка строк", "Writing rows"),

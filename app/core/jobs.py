@@ -27,6 +27,18 @@ failed / cancelled and publishes every change on the bus. Invariants:
   stale while no live worker holds their RQ job — a worker killed with SIGKILL never leaves a run
   "running" forever.
 
+* A run that ends badly (failed for good, timed out, cancelled, lost with its worker) brings
+  every record it owns to a final state: the kind's ``on_end`` hook and every hook registered
+  with :func:`on_run_end` run in the same transaction as the status write (see :func:`end_hooks`).
+* Files a run produces are written under a temporary name (:meth:`JobContext.result_path` hands
+  out ``.data/jobs/<run id>/.partial-<attempt's RQ job id>/<name>``) and moved to
+  ``.data/jobs/<run id>/<name>`` only when the run succeeds. Every ``.partial-*`` folder of an attempt that is not
+  running any more is deleted (at the end of the attempt, on cancel, and by the reaper).
+* Who may run a kind: its ``perm`` and its ``can(user, args)`` (:func:`may_run`). Schedules run
+  as the user who saved them, re-checked at every tick (:func:`fire_due_schedules`).
+* An outage of PostgreSQL or Redis while enqueueing raises ``ServiceUnavailable`` (503, nothing
+  recorded), never a 500.
+
 Settings (environment): ``PULT_JOB_HEARTBEAT_SECONDS`` (5), ``PULT_JOB_STALE_SECONDS`` (30: a
 heartbeat older than this marks a candidate orphan), ``PULT_JOB_MODULES`` (extra modules that
 declare kinds, beside the panels), ``PULT_TIMEZONE`` (cron expressions are read in it).
@@ -34,15 +46,18 @@ declare kinds, beside the panels), ``PULT_TIMEZONE`` (cron expressions are read 
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import importlib
 import json
 import logging
 import os
+import shutil
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -57,7 +72,7 @@ from sqlmodel import Session, select
 from app.core import audit, bus, i18n
 from app.core.auth import SYSTEM, CurrentUser, current_user_for
 from app.core.db import engine
-from app.core.errors import NotFound, PermissionDenied, ValidationFailed
+from app.core.errors import NotFound, PermissionDenied, ServiceUnavailable, ValidationFailed, is_outage
 from app.core.redis import redis_client
 from models.core import User
 from models.jobs import JobRun, JobStatus, Schedule
@@ -104,6 +119,8 @@ i18n.register({
     "jobs.bad_args": ("Параметры задачи должны быть JSON-объектом", "Job arguments must be a JSON object"),
     "jobs.cron_invalid": ("Неверное cron-выражение", "Invalid cron expression"),
     "jobs.schedule_name_taken": ("Расписание с таким именем уже есть", "A schedule with this name already exists"),
+    "jobs.kind_not_allowed": ("У вас нет прав запускать эту задачу с такими параметрами", "You may not run this job with these arguments"),
+    "jobs.schedule_refused": ("Расписание «{name}» не запущено: {reason}", "Schedule “{name}” did not run: {reason}"),
 })
 
 
@@ -140,6 +157,13 @@ class JobKind:
     #: A run that hit its time limit is not retried unless this is set.
     retry_timeouts: bool = False
     queue: str = QUEUE
+    #: ``can(user, args) -> bool``: may ``user`` run this kind with ``args`` (``None`` = with any
+    #: arguments: "offer it at all")? Checked at enqueue, when the run starts and at every tick of
+    #: a schedule, besides ``perm``.
+    can: Callable[[CurrentUser, dict[str, Any] | None], bool] | None = None
+    #: ``on_end(db, run, status, cause)``: bring the records this run owns to a final state when it
+    #: ends other than succeeded (see :func:`on_run_end`).
+    on_end: Callable[..., None] | None = None
 
     def delay_before(self, attempt: int) -> float:
         """Seconds to wait before attempt number ``attempt`` (2, 3, ...)."""
@@ -162,8 +186,14 @@ def job_kind(
     steps: tuple[str, ...] | list[str] = (),
     retry_timeouts: bool = False,
     queue: str = QUEUE,
+    can: Callable[[CurrentUser, dict[str, Any] | None], bool] | None = None,
+    on_end: Callable[..., None] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register ``fn(ctx: JobContext, **args)`` as the job kind ``name``."""
+    """Register ``fn(ctx: JobContext, **args)`` as the job kind ``name``.
+
+    ``perm`` and ``can`` say who may run it (:func:`may_run`); ``on_end`` cleans up what a run
+    leaves behind when it fails, is cancelled or loses its worker (:func:`on_run_end`).
+    """
     if max_attempts < 1 or timeout < 1:
         raise ValueError(f"job kind {name}: max_attempts and timeout must be at least 1")
 
@@ -171,7 +201,7 @@ def job_kind(
         old = KINDS.get(name)
         if old is not None and (old.fn.__module__, old.fn.__qualname__) != (fn.__module__, fn.__qualname__):
             raise ValueError(f"job kind {name!r} is already registered by {old.fn.__module__}.{old.fn.__qualname__}")
-        KINDS[name] = JobKind(name, fn, timeout, max_attempts, tuple(backoff), perm, label, tuple(steps), retry_timeouts, queue)
+        KINDS[name] = JobKind(name, fn, timeout, max_attempts, tuple(backoff), perm, label, tuple(steps), retry_timeouts, queue, can, on_end)
         fn.job_kind = name  # type: ignore[attr-defined]
         return fn
 
@@ -185,6 +215,24 @@ def get_kind(name: str) -> JobKind:
     return kind
 
 
+def may_run(user: CurrentUser, kind: JobKind, args: dict[str, Any] | None = None, *, schedule: bool = False) -> bool:
+    """Whether ``user`` may run ``kind`` with ``args`` (``None``: with some arguments).
+
+    The kind's ``perm`` must hold and its ``can(user, args)`` must say yes. For a schedule
+    (``schedule=True``, arguments typed by a person) a kind that declares neither is internal
+    (e.g. a Telegram send) and only an administrator may schedule it; code that enqueues such a
+    kind has decided itself.
+    """
+    if kind.perm and not user.has_perm(kind.perm):
+        return False
+    if kind.can is not None:
+        try:
+            return bool(kind.can(user, args))
+        except (KeyError, TypeError, ValueError, AttributeError):  # arguments that name nothing real
+            return False
+    return not schedule or bool(kind.perm) or user.is_admin
+
+
 def load_job_modules() -> None:
     """Import everything that declares kinds: the enabled panels and ``PULT_JOB_MODULES``."""
     from app.core.registry import load_panels
@@ -193,6 +241,111 @@ def load_job_modules() -> None:
     for name in os.environ.get("PULT_JOB_MODULES", "").split(","):
         if name.strip():
             importlib.import_module(name.strip())
+
+
+# --------------------------------------------------------------------------------------------
+# Runs that end badly: the records and files they leave behind
+
+#: Hooks run for every run of any kind that ends other than succeeded (see :func:`on_run_end`).
+END_HOOKS: list[Callable[..., None]] = []
+
+#: Why a run ended, as passed to the hooks.
+CAUSE_CANCELLED = "cancelled"      # cancelled by a person, or the job noticed it was
+CAUSE_LOST = "worker_lost"         # its worker died (killed, crashed); found by the reaper
+CAUSE_TIMEOUT = "timeout"          # hit the kind's time limit
+CAUSE_FAILED = "failed"            # raised an error on its last attempt (or one not retried)
+
+
+def on_run_end(fn: Callable[..., None]) -> Callable[..., None]:
+    """Register ``fn(db, run, status, cause)``, called for every run (any kind) that ends failed
+    or cancelled — whether it failed itself, was cancelled, timed out or lost its worker — and for
+    every attempt abandoned before a retry (then ``status`` is ``queued``: close what that attempt
+    opened; the next attempt starts afresh).
+
+    It runs in the transaction that writes the run's final status (inside a savepoint: a hook
+    that raises is logged and does not keep the run open). Use it to bring what the run owns
+    (a history row saying "running", a reservation) to a final state; ``cause`` is one of the
+    ``CAUSE_*`` values, ``run.error`` says more. A kind's own ``on_end`` does the same for its
+    runs only. Hooks must be idempotent and touch only rows that are still open.
+    """
+    if fn not in END_HOOKS:
+        END_HOOKS.append(fn)
+    return fn
+
+
+def end_hooks(db: Session, run: JobRun, status: JobStatus, cause: str) -> None:
+    """Run the kind's ``on_end`` and the :func:`on_run_end` hooks for ``run`` in ``db``'s
+    transaction, each in a savepoint. The caller writes the status and commits."""
+    kind = KINDS.get(run.kind)
+    hooks = ([kind.on_end] if kind is not None and kind.on_end is not None else []) + list(END_HOOKS)
+    for hook in hooks:
+        try:
+            with db.begin_nested():
+                hook(db, run, status, cause)
+        except Exception:
+            log.exception("end hook %s of run %s (%s) failed", getattr(hook, "__qualname__", hook), run.id, run.kind)
+
+
+def run_dir(run_id: int) -> Path:
+    """Where a run's files live: ``.data/jobs/<run id>/``."""
+    return ROOT / ".data" / "jobs" / str(run_id)
+
+
+PARTIAL_PREFIX = ".partial-"
+
+
+def partial_dir(run_id: int, attempt: str) -> Path:
+    """Where one attempt of a run writes its files until it succeeds:
+    ``.data/jobs/<run id>/.partial-<attempt>/``, ``attempt`` being the attempt's RQ job id (new
+    for every attempt, retries included) — the naming rule the clean-up goes by."""
+    return run_dir(run_id) / f"{PARTIAL_PREFIX}{attempt}"
+
+
+def discard_partials(run_id: int, only: str | None = None) -> int:
+    """Delete the unfinished files of run ``run_id``: every ``.partial-*`` folder, or only attempt
+    ``only``'s. Returns how many folders went."""
+    if only is not None:
+        folders = [partial_dir(run_id, only)]
+    else:
+        try:
+            folders = [e for e in run_dir(run_id).iterdir() if e.name.startswith(PARTIAL_PREFIX)]
+        except OSError:
+            return 0
+    gone = 0
+    for folder in folders:
+        if folder.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            gone += 1
+    return gone
+
+
+def sweep_partials(db: Session) -> list[int]:
+    """Delete the unfinished files of every attempt that is not running any more (its worker
+    died, it was cancelled from another host, ...). Returns the run ids cleaned. The reaper calls it."""
+    base = ROOT / ".data" / "jobs"
+    found: dict[int, list[str]] = {}
+    try:
+        for folder in base.glob(f"*/{PARTIAL_PREFIX}*"):
+            if folder.parent.name.isdigit():
+                found.setdefault(int(folder.parent.name), []).append(folder.name[len(PARTIAL_PREFIX):])
+    except OSError:
+        return []
+    if not found:
+        return []
+    live = {
+        r.id: r.rq_job_id
+        for r in db.exec(select(JobRun).where(JobRun.id.in_(list(found)), JobRun.status == JobStatus.running)).all()
+    }
+    db.rollback()
+    cleaned = []
+    for run_id, attempts in found.items():
+        # Only the folders seen before the runs were read: an attempt claimed meanwhile writes
+        # into a folder of its own (a new RQ job id), which this pass leaves alone.
+        if sum(discard_partials(run_id, only=a) for a in attempts if a != live.get(run_id)):
+            cleaned.append(run_id)
+    if cleaned:
+        log.warning("deleted unfinished files of job runs %s", sorted(cleaned))
+    return sorted(cleaned)
 
 
 # --------------------------------------------------------------------------------------------
@@ -240,6 +393,31 @@ def _push(run: JobRun, kind: JobKind | None, delay: float = 0.0) -> None:
         q.enqueue(RUNNER, **opts)
 
 
+@contextlib.contextmanager
+def outage_as_503() -> Iterator[None]:
+    """Raise :class:`ServiceUnavailable` (503, "try again in a minute") for an outage of
+    PostgreSQL or Redis inside the block; other errors pass unchanged."""
+    try:
+        yield
+    except ServiceUnavailable:
+        raise
+    except Exception as exc:
+        if is_outage(exc):
+            log.warning("service unavailable: %s: %s", type(exc).__name__, exc)
+            raise ServiceUnavailable() from exc
+        raise
+
+
+def _outage_503(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """:func:`outage_as_503` around a whole service function."""
+    @functools.wraps(fn)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        with outage_as_503():
+            return fn(*args, **kwargs)
+
+    return guarded
+
+
 def _push_quietly(run: JobRun, kind: JobKind | None, delay: float = 0.0) -> None:
     # The row is committed as queued; if Redis is unreachable now, the reaper pushes it later.
     try:
@@ -267,7 +445,8 @@ def _initial_steps(kind: JobKind) -> list[dict[str, Any]]:
     return [{"name": s, "status": "pending"} for s in kind.steps]
 
 
-def _new_run(db: Session, user: CurrentUser, kind: JobKind, args: dict[str, Any], key: str | None, username: str | None = None) -> JobRun:
+def _new_run(db: Session, user: CurrentUser, kind: JobKind, args: dict[str, Any], key: str | None, username: str | None = None,
+             schedule: Schedule | None = None) -> JobRun:
     run = JobRun(
         kind=kind.name,
         queue=kind.queue,
@@ -282,7 +461,8 @@ def _new_run(db: Session, user: CurrentUser, kind: JobKind, args: dict[str, Any]
     db.add(run)
     db.flush()
     run.rq_job_id = _new_rq_id(run)
-    audit.record(db, user, "job.enqueue", MODEL, run.id, {"kind": kind.name, "args": args, **({"idempotency_key": key} if key else {})})
+    audit.record(db, user, "job.enqueue", MODEL, run.id, {"kind": kind.name, "args": args, **({"idempotency_key": key} if key else {}),
+                                                          **({"schedule": schedule.name} if schedule is not None else {})})
     bus.mark(db, MODEL, [run.id], "create")
     return run
 
@@ -298,12 +478,22 @@ def enqueue(db: Session, user: CurrentUser | None, kind: str, args: dict[str, An
     enqueued — a double click, a retried request or two racing requests get one run (the unique
     constraint settles races). Keys are global: build them from the kind and what makes the work
     the same (``"stock.import:<file sha256>"``). Commits ``db``.
+
+    PostgreSQL or Redis down: :class:`ServiceUnavailable` and nothing recorded (Redis is asked
+    first, so a refused run never sits in the table). Should Redis go away between that question
+    and the hand-over, the committed run is pushed later by the reaper.
     """
     user = user or SYSTEM
     k = get_kind(kind)
-    if k.perm and not user.has_perm(k.perm):
-        raise PermissionDenied()
     clean_args = _check_args(args)
+    if (k.perm and not user.has_perm(k.perm)) or (k.can is not None and not may_run(user, k, clean_args)):
+        raise PermissionDenied()
+    with outage_as_503():
+        rq_connection().ping()
+        return _enqueue(db, user, k, clean_args, idempotency_key)
+
+
+def _enqueue(db: Session, user: CurrentUser, k: JobKind, clean_args: dict[str, Any], idempotency_key: str | None) -> JobRun:
     if idempotency_key:
         existing = db.exec(_by_key(idempotency_key)).first()
         if existing is not None:
@@ -338,6 +528,7 @@ def can_view(user: CurrentUser, run: JobRun) -> bool:
     return _owns(user, run) or user.has_perm("jobs.view")
 
 
+@_outage_503
 def cancel(db: Session, user: CurrentUser, run_id: int) -> JobRun:
     """Cancel a queued or running run (its owner, or anyone with ``jobs.cancel``). Commits ``db``.
 
@@ -358,10 +549,14 @@ def cancel(db: Session, user: CurrentUser, run_id: int) -> JobRun:
     run.message = f"cancelled by {user.username}"
     run.steps = _close_steps(run.steps, "cancelled")
     audit.record(db, user, "job.cancel", MODEL, run.id, {"kind": run.kind, "status": [previous.value, "cancelled"]})
+    end_hooks(db, run, JobStatus.cancelled, CAUSE_CANCELLED)
     bus.mark(db, MODEL, [run.id], "update")
     db.commit()
     if run.rq_job_id:
         _stop_rq_job(run.rq_job_id, running=previous == JobStatus.running)
+    # The stopped work horse may still hold its file open for a moment; the reaper's sweep takes
+    # whatever it writes after this.
+    discard_partials(run.id)
     return run
 
 
@@ -382,15 +577,17 @@ def _stop_rq_job(rq_job_id: str, running: bool) -> None:
         log.exception("could not stop RQ job %s", rq_job_id)
 
 
+@_outage_503
 def retry(db: Session, user: CurrentUser, run_id: int) -> JobRun:
     """Run a failed or cancelled run again from the start with a fresh attempt budget. Commits ``db``.
 
-    Allowed to the run's owner and to ``jobs.retry``; the kind's own permission is required too.
+    Allowed to the run's owner and to ``jobs.retry``; the kind's own permission and ``can`` are
+    required too.
     The previous error stays in the audit log.
     """
     run = _locked_run(db, run_id)
     k = get_kind(run.kind)
-    if not (_owns(user, run) or user.has_perm("jobs.retry")) or (k.perm and not user.has_perm(k.perm)):
+    if not (_owns(user, run) or user.has_perm("jobs.retry")) or not may_run(user, k, dict(run.args or {})):
         db.rollback()
         raise PermissionDenied()
     if run.status not in (JobStatus.failed, JobStatus.cancelled):
@@ -479,6 +676,11 @@ class JobContext:
         self.args: dict[str, Any] = dict(run.args or {})
         #: Set by the heartbeat thread when the row stopped being ours (cancelled, reaped).
         self.lost = threading.Event()
+        #: What the job got done so far, kept as the run's ``result`` if it fails or is cancelled
+        #: (a bulk job's exact count of records changed before the error).
+        self.partial_result: dict[str, Any] | None = None
+        #: Files handed out by :meth:`result_path`: (temporary path, final path).
+        self._outputs: list[tuple[Path, Path]] = []
         self._last_write = 0.0
         self._dirty = False
         self._last_check = 0.0
@@ -557,13 +759,42 @@ class JobContext:
     # -- files
 
     def result_path(self, filename: str) -> Path:
-        """A path for a file this run produces (``.data/jobs/<run id>/<filename>``), recorded as
-        the run's ``result_file``."""
+        """A path to write a file this run produces, recorded as the run's ``result_file``.
+
+        The path is temporary (``.data/jobs/<run id>/.partial-<attempt>/<filename>``, same name):
+        the runner moves the file to ``.data/jobs/<run id>/<filename>`` when the run succeeds, and
+        a run that fails, is cancelled or dies leaves nothing half-written behind (the folder is
+        deleted). Write, close, and return normally; do not keep the path for later.
+        """
         name = Path(filename).name
-        path = ROOT / ".data" / "jobs" / str(self.run.id) / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.run.result_file = str(path.relative_to(ROOT))
+        final = run_dir(self.run.id) / name
+        temp = partial_dir(self.run.id, self._attempt_key()) / name
+        temp.parent.mkdir(parents=True, exist_ok=True)
+        self._outputs = [(t, f) for t, f in self._outputs if f != final] + [(temp, final)]
+        self.run.result_file = str(final.relative_to(ROOT))
+        return temp
+
+    def scratch_dir(self, name: str = "work") -> Path:
+        """A folder for this attempt's working files (downloads, per-file reports): inside the
+        attempt's ``.partial-*`` folder, so it is deleted when the attempt ends, however it ends."""
+        path = partial_dir(self.run.id, self._attempt_key()) / f".{Path(name).name}"
+        path.mkdir(parents=True, exist_ok=True)
         return path
+
+    def publish_outputs(self) -> None:
+        """Move the finished files into place (the runner calls this when the run succeeded)."""
+        for temp, final in self._outputs:
+            if temp.exists():
+                os.replace(temp, final)
+        discard_partials(self.run.id, only=self._attempt_key())
+
+    def discard_outputs(self) -> None:
+        """Delete this attempt's unfinished files (the run did not succeed)."""
+        discard_partials(self.run.id, only=self._attempt_key())
+
+    def _attempt_key(self) -> str:
+        # The row's RQ job id is this attempt's (the claim checked it); new for every attempt.
+        return self.run.rq_job_id or f"attempt-{self.run.attempts}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -614,6 +845,9 @@ def reap_orphans(db: Session, stale_after: float | None = None, queued_grace: fl
     * ``queued`` for longer than ``queued_grace`` seconds whose RQ job is gone, finished, or
       overdue in the scheduled registry (a worker without a scheduler): handed to RQ again.
 
+    A run failed here gets its end hooks (its history rows closed); the unfinished files of
+    every attempt no longer running are deleted (:func:`sweep_partials`).
+
     Safe to run from several processes at once (``FOR UPDATE SKIP LOCKED``).
     """
     from rq.job import Job
@@ -649,12 +883,15 @@ def reap_orphans(db: Session, stale_after: float | None = None, queued_grace: fl
             run.rq_job_id = _new_rq_id(run)
             to_push.append((run, 0.0))
             action = "requeued"
+            end_hooks(db, run, JobStatus.queued, CAUSE_LOST)  # what the lost attempt left open
         else:
             run.status = JobStatus.failed
             run.error = error
+            run.message = "the worker was lost"
             run.finished_at = datetime.now(timezone.utc)
             run.steps = _close_steps(run.steps, "failed")
             action = "failed"
+            end_hooks(db, run, JobStatus.failed, CAUSE_LOST)
         audit.record(db, SYSTEM, "job.reap", MODEL, run.id, {"kind": run.kind, "action": action, "rq_job_id": old}, source="system")
         bus.mark(db, MODEL, [run.id], "update")
         changed.append(run.id)
@@ -691,6 +928,7 @@ def reap_orphans(db: Session, stale_after: float | None = None, queued_grace: fl
         _push_quietly(run, KINDS.get(run.kind), delay)
     if changed:
         log.warning("reaped job runs %s", changed)
+    sweep_partials(db)  # the lost attempts' unfinished files, and any a cancel could not reach
     return changed
 
 
@@ -715,6 +953,31 @@ def next_fire(expr: str, after: datetime) -> datetime:
     return croniter(expr, local).get_next(datetime).astimezone(timezone.utc)
 
 
+def schedulable_kinds(user: CurrentUser) -> list[str]:
+    """The kinds ``user`` may put on a schedule (with some arguments): what the editor offers."""
+    return sorted(name for name, kind in KINDS.items() if may_run(user, kind, None, schedule=True))
+
+
+def schedule_errors(user: CurrentUser, kind: str, args: dict[str, Any] | None) -> dict[str, tuple[str, dict]]:
+    """Field errors for a schedule of ``kind`` with ``args`` saved by ``user`` (who will own it)."""
+    k = KINDS.get(kind)
+    if k is None:
+        return {"kind": ("jobs.unknown_kind", {"kind": kind})}
+    if not may_run(user, k, dict(args or {}), schedule=True):
+        return {"kind": ("jobs.kind_not_allowed", {})}
+    return {}
+
+
+def take_schedule(row: Schedule, user: CurrentUser) -> None:
+    """Whoever saves a schedule owns it from then on: its ticks run with their rights (so nobody
+    can aim someone else's rights at new arguments), and an old refusal is forgotten."""
+    row.owner_id = user.id
+    if row.created_by is None:
+        row.created_by = user.username
+    row.refusal = None
+    row.refused_at = None
+
+
 def save_schedule(
     db: Session,
     user: CurrentUser,
@@ -725,19 +988,18 @@ def save_schedule(
     enabled: bool = True,
     schedule_id: int | None = None,
 ) -> Schedule:
-    """Create or change a schedule (``jobs.schedules``). Commits ``db``."""
+    """Create or change a schedule (``jobs.schedules``); ``user`` becomes its owner and must be
+    allowed to run ``kind`` with ``args`` (:func:`may_run`). Commits ``db``."""
     if not user.has_perm("jobs.schedules"):
         raise PermissionDenied()
-    errors: dict[str, tuple[str, dict]] = {}
-    if kind not in KINDS:
-        errors["kind"] = ("jobs.unknown_kind", {"kind": kind})
+    clean_args = _check_args(args)
+    errors: dict[str, tuple[str, dict]] = schedule_errors(user, kind, clean_args)
     if not validate_cron(cron):
         errors["cron"] = ("jobs.cron_invalid", {})
     if not (name or "").strip():
         errors["name"] = ("error.required", {})
     if errors:
         raise ValidationFailed(errors)
-    clean_args = _check_args(args)
     if schedule_id is None:
         row = Schedule(name=name.strip(), kind=kind, cron=cron.strip(), args=clean_args, enabled=enabled, created_by=user.username)
         db.add(row)
@@ -746,15 +1008,18 @@ def save_schedule(
         row = db.exec(select(Schedule).where(Schedule.id == schedule_id).with_for_update().execution_options(populate_existing=True)).first()
         if row is None:
             raise NotFound()
-        before = {"name": row.name, "kind": row.kind, "cron": row.cron, "args": row.args, "enabled": row.enabled}
+        if row.system:
+            raise ValidationFailed.one("", "schedules.system_readonly")
+        before = {"name": row.name, "kind": row.kind, "cron": row.cron, "args": row.args, "enabled": row.enabled, "owner_id": row.owner_id}
         row.name, row.kind, row.cron, row.args, row.enabled = name.strip(), kind, cron.strip(), clean_args, enabled
+    take_schedule(row, user)
     row.next_fire_at = next_fire(row.cron, datetime.now(timezone.utc)) if enabled else None
     try:
         db.flush()
     except IntegrityError:
         db.rollback()
         raise ValidationFailed.one("name", "jobs.schedule_name_taken") from None
-    after = {"name": row.name, "kind": row.kind, "cron": row.cron, "args": row.args, "enabled": row.enabled}
+    after = {"name": row.name, "kind": row.kind, "cron": row.cron, "args": row.args, "enabled": row.enabled, "owner_id": row.owner_id}
     audit.record(db, user, "create" if not before else "update", "schedule", row.id, after if not before else audit.diff(before, after))
     bus.mark(db, "schedule", [row.id], "create" if not before else "update")
     db.commit()
@@ -767,10 +1032,53 @@ def delete_schedule(db: Session, user: CurrentUser, schedule_id: int) -> None:
     row = db.get(Schedule, schedule_id)
     if row is None:
         raise NotFound()
+    if row.system:
+        raise ValidationFailed.one("", "schedules.system_readonly")
     audit.record(db, user, "delete", "schedule", row.id, {"name": row.name, "kind": row.kind, "cron": row.cron})
     db.delete(row)
     bus.mark(db, "schedule", [schedule_id], "delete")
     db.commit()
+
+
+#: Why a tick was refused (``schedules.refusal.<code>`` in the catalog).
+REFUSAL_NO_OWNER = "no_owner"
+REFUSAL_OWNER_INACTIVE = "owner_inactive"
+REFUSAL_NOT_ALLOWED = "not_allowed"
+REFUSAL_UNKNOWN_KIND = "unknown_kind"
+
+
+def _schedule_actor(db: Session, sched: Schedule, kind: JobKind) -> tuple[CurrentUser | None, str | None]:
+    """Who a tick of ``sched`` runs as, or why it may not run: the owner as they are now."""
+    owner = db.get(User, sched.owner_id) if sched.owner_id is not None else None
+    if owner is None:
+        return None, REFUSAL_NO_OWNER
+    if not owner.is_active or owner.deleted_at is not None:
+        return None, REFUSAL_OWNER_INACTIVE
+    actor = current_user_for(db, owner)
+    if not may_run(actor, kind, dict(sched.args or {}), schedule=True):
+        return None, REFUSAL_NOT_ALLOWED
+    return actor, None
+
+
+def _refuse_tick(db: Session, sched: Schedule, code: str, now: datetime, tick: datetime) -> None:
+    """Record a refused tick on the schedule and in the audit log; the first refusal of a streak
+    tells the owner and the admins (the ``jobs.schedule_refused`` event's rules)."""
+    from app.core import notify
+
+    first = sched.refusal != code
+    sched.refusal, sched.refused_at = code, now
+    owner = db.get(User, sched.owner_id) if sched.owner_id is not None else None
+    log.warning("schedule %s (%s) tick %s refused: %s", sched.id, sched.name, tick.isoformat(), code)
+    audit.record(db, SYSTEM, "schedule.refuse", "schedule", sched.id,
+                 {"name": sched.name, "kind": sched.kind, "reason": code, "owner": owner.username if owner else None}, source="system")
+    bus.mark(db, "schedule", [sched.id], "update")
+    if not first:
+        return
+    title = i18n.t("jobs.schedule_refused", name=sched.name, reason=i18n.t(f"schedules.refusal.{code}"))
+    link = f"/admin/schedules/{sched.id}"
+    told = {n.user_id for n in notify.notify(db, "jobs.schedule_refused", title, link=link, data={"schedule_id": sched.id})}
+    if owner is not None and owner.id not in told and owner.is_active and owner.deleted_at is None:
+        notify.to_user(db, owner.id, "jobs.schedule_refused", title, link=link, data={"schedule_id": sched.id})
 
 
 def fire_due_schedules(db: Session) -> list[JobRun]:
@@ -780,6 +1088,10 @@ def fire_due_schedules(db: Session) -> list[JobRun]:
     LOCKED``) by one of them, fired and moved forward in the same transaction, so the others
     skip it; the run's idempotency key ``schedule:<id>:<tick>`` is a second guard. Ticks missed
     while no scheduler ran are fired once, not once each. Commits ``db``.
+
+    A tick runs as the schedule's owner, checked now: still active and still allowed to run the
+    kind with these arguments; otherwise it is refused (:func:`_refuse_tick`) and the schedule
+    waits for its next tick. A ``system`` schedule (declared by code) runs as the system user.
     """
     now = db.exec(select(func.now())).one()
     due = db.exec(
@@ -805,16 +1117,25 @@ def fire_due_schedules(db: Session) -> list[JobRun]:
             continue
         kind = KINDS.get(sched.kind)
         if kind is None:
-            log.error("schedule %s (%s): unknown job kind %r; tick %s skipped", sched.id, sched.name, sched.kind, tick)
+            _refuse_tick(db, sched, REFUSAL_UNKNOWN_KIND, now, tick)
             continue
+        if sched.system:
+            actor, username = SYSTEM, f"schedule:{sched.name}"[:64]
+        else:
+            owner, refusal = _schedule_actor(db, sched, kind)
+            if owner is None:
+                _refuse_tick(db, sched, refusal or REFUSAL_NOT_ALLOWED, now, tick)
+                continue
+            actor, username = owner, None
         key = f"schedule:{sched.id}:{tick.astimezone(timezone.utc).isoformat()}"
         try:
             with db.begin_nested():
-                run = _new_run(db, SYSTEM, kind, dict(sched.args or {}), key, username=f"schedule:{sched.name}"[:64])
+                run = _new_run(db, actor, kind, dict(sched.args or {}), key, username=username, schedule=sched)
         except IntegrityError:
             log.warning("schedule %s tick %s was already fired", sched.id, tick)
             continue
-        log.info("schedule %s (%s) fired for tick %s: run %s", sched.id, sched.name, tick.isoformat(), run.id)
+        sched.refusal = sched.refused_at = None
+        log.info("schedule %s (%s) fired for tick %s: run %s as %s", sched.id, sched.name, tick.isoformat(), run.id, actor.username)
         fired.append((run, kind))
         bus.mark(db, "schedule", [sched.id], "update")
     db.commit()

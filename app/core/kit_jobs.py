@@ -10,7 +10,7 @@ from typing import Any
 
 from app.core import exporter, importer, notify, safe_cells
 from app.core.i18n import t
-from app.core.jobs import JobContext, JobFailed, job_kind
+from app.core.jobs import JobCancelled, JobContext, JobFailed, job_kind
 from app.core.query import ListParams, base_query, estimate
 from app.core.registry import RESOURCES
 
@@ -40,8 +40,39 @@ def told_to_user(lang: str, crashed_key: str = "import.crashed") -> Iterator[Non
         log.exception("job failed")
         raise JobFailed(t(crashed_key, lang), retry=False) from None
 
+#: At most this many ids of skipped (out-of-scope) records are kept in a bulk run's result.
+SKIPPED_IDS_LIMIT = 100
 
-@job_kind("kit.export", timeout=3600, steps=("export",), label="jobs.kind.export")
+
+def _can_export(user: Any, args: dict[str, Any] | None) -> bool:
+    """Who may run ``kit.export``: anyone who may see the resource (any viewable one, unasked)."""
+    if args is None:
+        return any(r().can(user, "view") for r in RESOURCES.values())
+    return RESOURCES[args["resource"]]().can(user, "view")
+
+
+def _can_import(user: Any, args: dict[str, Any] | None) -> bool:
+    """``kit.import`` needs ``create`` on the resource (and ``update`` when a key matches rows).
+    Never offered for a schedule: the upload belongs to one moment."""
+    if args is None:
+        return False
+    try:
+        importer.require_import(RESOURCES[args["resource"]](), user, args.get("key") or "")
+    except Exception:
+        return False
+    return True
+
+
+def _can_action(user: Any, args: dict[str, Any] | None) -> bool:
+    """``kit.action`` re-checks the action's own ``can``: a resource's action declared ``job=True``."""
+    if args is None:
+        return any(s.job and r().can(user, n) for r in RESOURCES.values() for n, s in r.actions.items())
+    res = RESOURCES[args["resource"]]()
+    spec = res.actions.get(args["action"])
+    return spec is not None and spec.job and res.can(user, args["action"])
+
+
+@job_kind("kit.export", timeout=3600, steps=("export",), label="jobs.kind.export", can=_can_export)
 def export_view(ctx: JobContext, resource: str, fmt: str = "csv", sort: str = "", filters: dict[str, str] | None = None,
                 search: str = "", trash: bool = False, lang: str = "ru") -> dict[str, Any]:
     """Write what the user's list shows (filters, search, sort, scope) to a file for a reader of
@@ -74,7 +105,7 @@ def export_view(ctx: JobContext, resource: str, fmt: str = "csv", sort: str = ""
     return {"rows": n, "file": path.name}
 
 
-@job_kind("kit.import", timeout=6 * 3600, steps=("import",), label="jobs.kind.import")
+@job_kind("kit.import", timeout=6 * 3600, steps=("import",), label="jobs.kind.import", can=_can_import)
 def import_file(ctx: JobContext, resource: str, upload: str, mapping: dict[str, str], key: str = "", lang: str = "ru") -> dict[str, Any]:
     """Import an uploaded CSV/XLSX into ``resource`` (see app.core.importer), then tell the user."""
 
@@ -107,7 +138,7 @@ ACTION_CHUNK = 200
 MANY_CHUNK = 5000
 
 
-@job_kind("kit.action", timeout=6 * 3600, steps=("action",), label="jobs.kind.action")
+@job_kind("kit.action", timeout=6 * 3600, steps=("action",), label="jobs.kind.action", can=_can_action)
 def bulk_action(ctx: JobContext, resource: str, action: str, ids: list[str] | None = None, view: dict[str, Any] | None = None,
                 lang: str = "ru", params: dict[str, Any] | None = None) -> dict[str, Any]:
     """A resource action declared with ``job=True`` on a selection (``ids``) or on every record
@@ -117,6 +148,11 @@ def bulk_action(ctx: JobContext, resource: str, action: str, ids: list[str] | No
     check per record, audit row, change notice). A chunk that fails is retried record by record, so
     one bad record costs only itself: it is reported (id, title, message) and the rest are done.
     A resource with ``<action>_many(ctx, ids)`` gets bigger chunks changed set-based instead.
+
+    Records the user may not see (outside their scope, e.g. a manager's providers) are skipped and
+    reported — how many, and up to ``SKIPPED_IDS_LIMIT`` ids — in the result and the notification.
+    The counts are exact: what committed is counted, and a run that fails midway says how much it
+    applied (in its message, its result and a notification).
     """
     from app.core import crud
     from app.core.errors import PultError
@@ -134,36 +170,59 @@ def bulk_action(ctx: JobContext, resource: str, action: str, ids: list[str] | No
     chunk_size = MANY_CHUNK if many else ACTION_CHUNK
     label = t(spec.label, lang)
     if ids is None:
-        params = ListParams(**{k: v for k, v in (view or {}).items() if k in ("sort", "filters", "search", "trash")})
+        view_params = ListParams(**{k: v for k, v in (view or {}).items() if k in ("sort", "filters", "search", "trash")})
         pk = pk_column(res.model)
-        ids = [str(i) for i in ctx.db.exec(base_query(res, ctx.user, params).with_only_columns(pk).order_by(pk)).all()]
+        ids = [str(i) for i in ctx.db.exec(base_query(res, ctx.user, view_params).with_only_columns(pk).order_by(pk)).all()]
         ctx.db.rollback()
     total = len(ids)
     done = 0
     failures: list[tuple[str, str]] = []
+    skipped: list[str] = []
+
+    def summary() -> dict[str, Any]:
+        out: dict[str, Any] = {"total": total, "done": done, "failed": len(failures)}
+        if skipped:
+            out["out_of_scope"] = len(skipped)
+            out["out_of_scope_ids"] = skipped[:SKIPPED_IDS_LIMIT]
+        return out
+
     ctx.step("action", label)
     for start in range(0, total, chunk_size):
         ctx.check_cancelled()
-        chunk = ids[start:start + chunk_size]
-        if many is not None:
-            # One short transaction per chunk: other writers wait for at most one chunk's row locks.
-            changed = many(ActionContext(ctx.db, ctx.user, lang, parsed), chunk)
-            ctx.db.commit()
-            done += changed
-            ctx.progress((start + len(chunk)) / total if total else 1.0, t("jobs.action.progress", lang, done=start + len(chunk), total=total))
-            continue
+        chunk, hidden = _split_by_scope(ctx.db, res, ctx.user, ids[start:start + chunk_size])
+        skipped.extend(hidden)
         try:
-            crud.run_action(ctx.db, res, ctx.user, action, chunk, lang, params)
-            done += len(chunk)
-        except PultError:
-            for one in chunk:
+            if many is not None and chunk:
+                # One short transaction per chunk: other writers wait for at most one chunk's row locks.
+                changed = many(ActionContext(ctx.db, ctx.user, lang, parsed), chunk)
+                ctx.db.commit()
+                done += changed
+            elif chunk:
                 try:
-                    crud.run_action(ctx.db, res, ctx.user, action, [one], lang, params)
-                    done += 1
-                except PultError as exc:
-                    failures.append((one, _error_text(exc, lang)))
-        ctx.progress((start + len(chunk)) / total if total else 1.0, t("jobs.action.progress", lang, done=done + len(failures), total=total))
-    out: dict[str, Any] = {"total": total, "done": done, "failed": len(failures)}
+                    crud.run_action(ctx.db, res, ctx.user, action, chunk, lang, params)
+                    done += len(chunk)
+                except PultError:
+                    for one in chunk:
+                        try:
+                            crud.run_action(ctx.db, res, ctx.user, action, [one], lang, params)
+                            done += 1
+                        except PultError as exc:
+                            failures.append((one, _error_text(exc, lang)))
+        except JobCancelled:
+            raise
+        except Exception as exc:  # this chunk rolled back; the earlier ones stand, and say so
+            ctx.db.rollback()
+            ctx.partial_result = summary()
+            error = _error_text(exc, lang) if isinstance(exc, PultError) else f"{type(exc).__name__}: {exc}"
+            message = t("jobs.action.failed_after", lang, action=label, done=done, total=total, error=error)[:480]
+            notify.to_user(ctx.db, ctx.user.id, "job.failed", title=message[:200], body=message, link="/admin/jobs", data={"job_run_id": ctx.run.id})
+            ctx.db.commit()
+            raise JobFailed(message, retry=False) from exc
+        ctx.partial_result = summary()
+        ctx.progress((start + len(chunk) + len(hidden)) / total if total else 1.0,
+                     t("jobs.action.progress", lang, done=done + len(failures) + len(skipped), total=total))
+        ctx.flush()  # the row shows what committed, chunk by chunk (a lost worker leaves it exact)
+    out = summary()
     if failures:
         path = ctx.result_path("errors.csv")
         with open(path, "w", newline="", encoding="utf-8-sig") as f:
@@ -171,14 +230,35 @@ def bulk_action(ctx: JobContext, resource: str, action: str, ids: list[str] | No
             w.writerow(["id", t("jobs.action.error", lang)])
             w.writerows(failures)
         out["file"] = path.name
+    title = t("jobs.action.done", lang, action=label, done=done, failed=len(failures))
+    if skipped:
+        title += t("jobs.action.skipped", lang, n=len(skipped))
     notify.to_user(
         ctx.db, ctx.user.id, "job.done",
-        title=t("jobs.action.done", lang, action=label, done=done, failed=len(failures)),
+        title=title,
         link=f"/api/jobs/{ctx.run.id}/file" if failures else "/admin/jobs",
-        data={"job_run_id": ctx.run.id},
+        data={"job_run_id": ctx.run.id, **({"out_of_scope_ids": skipped[:SKIPPED_IDS_LIMIT]} if skipped else {})},
     )
     ctx.db.commit()
     return out
+
+
+def _split_by_scope(db: Any, res: Any, user: Any, ids: list[str]) -> tuple[list[str], list[str]]:
+    """``ids`` the user may see (the resource's ``list_query``) and the others, in the given order.
+    An id that does not parse or does not exist counts as not visible."""
+    from sqlmodel import select
+
+    from app.core.query import parse_pk, pk_column
+
+    parsed: dict[str, Any] = {}
+    for i in ids:
+        try:
+            parsed[i] = parse_pk(res.model, i)
+        except (TypeError, ValueError):
+            pass
+    pk = pk_column(res.model)
+    seen = {str(v) for v in db.exec(res.list_query(user, select(pk).where(pk.in_(list(parsed.values()))))).all()} if parsed else set()
+    return [i for i in ids if i in parsed and str(parsed[i]) in seen], [i for i in ids if not (i in parsed and str(parsed[i]) in seen)]
 
 
 def _error_text(exc: Exception, lang: str) -> str:
@@ -191,7 +271,8 @@ def _error_text(exc: Exception, lang: str) -> str:
 
 def enqueue_action(db: Any, user: Any, resource: str, action: str, ids: list[str] | None = None,
                    view: dict[str, Any] | None = None, lang: str = "ru", params: dict[str, Any] | None = None) -> Any:
-    """Start ``kit.action`` after checking that ``user`` may run the action at all."""
+    """Start ``kit.action`` after checking that ``user`` may run the action at all (an outage of
+    the database or Redis: ``ServiceUnavailable``)."""
     from app.core import crud, jobs
 
     res = RESOURCES[resource]()
@@ -200,7 +281,8 @@ def enqueue_action(db: Any, user: Any, resource: str, action: str, ids: list[str
 
         raise NotFound()
     crud.require(res, user, action)
-    crud.parse_action_params(db, res, user, action, params)  # a bad value is refused now, not in the worker
+    with jobs.outage_as_503():
+        crud.parse_action_params(db, res, user, action, params)  # a bad value is refused now, not in the worker
     args: dict[str, Any] = {"resource": resource, "action": action, "lang": lang, "params": dict(params or {})}
     if ids is not None:
         args["ids"] = [str(i) for i in ids]

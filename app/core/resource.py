@@ -393,6 +393,11 @@ class Resource:
         """A form field changed in the browser: return other fields' new values (prefills)."""
         return {}
 
+    def field_choices(self, user: CurrentUser, name: str) -> list[str] | None:
+        """The values of the select field ``name`` that the form offers ``user`` (``None``: every
+        declared option). It only narrows the form; ``validate`` refuses the others on the server."""
+        return None
+
     def before_delete(self, ctx: ActionContext, record: Any) -> None:
         """Raise ``ValidationFailed.one("", key)`` to refuse deleting ``record``."""
 

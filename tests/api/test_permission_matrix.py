@@ -271,7 +271,7 @@ class Records:
             db.commit()
             return row.id
         if key == "admin.schedules":
-            row = Schedule(name=f"sched{n}", kind="kit.export", cron="0 3 * * *", args={})
+            row = Schedule(name=f"sched{n}", kind="kit.export", cron="0 3 * * *", args={"resource": "stock.products"})
             db.add(row)
             db.commit()
             return row.id
@@ -299,7 +299,7 @@ class Records:
         if key == "admin.rules":
             return {"event": "stock.order_status", "role": "user", "channel": "inapp"} if creating else {"enabled": False}
         if key == "admin.schedules":
-            return {"name": f"s{n}", "kind": "kit.export", "cron": "0 3 * * *"} if creating else {"cron": "0 4 * * *"}
+            return {"name": f"s{n}", "kind": "kit.export", "cron": "0 3 * * *", "args_json": '{"resource": "stock.products"}'} if creating else {"cron": "0 4 * * *"}
         w = self.world
         numbers = {
             "numbers.numbers": ({"phone": f"+7999{n:07d}", "provider_id": w.get("mine"), "project_id": w.get("project")}, {"status_id": w.get("status", {}).get("in_work")}),

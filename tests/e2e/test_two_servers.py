@@ -5,173 +5,37 @@ one server to the other (the issue's "live updates work with the Redis state man
 backend processes").
 
 Server 1 is the session's ``app_url`` server (``reflex run --env prod --single-port``). Server 2 is
-a second OS process on another port, started here the way Reflex's prod single-port mode starts
-its backend (``reflex.utils.exec.run_backend_prod``): Granian serving the ASGI factory
-``app.app:app`` with compilation skipped and the compiled frontend mounted on the same port. We
-launch Granian directly because ``reflex run --single-port`` always recompiles and rebuilds the
-frontend in ``.web`` (it would rewrite the bundle server 1 is serving), and ``--backend-only``
-serves no frontend at all.
-
-The prebuilt bundle does not work on another port as it is: ``.web/env.json`` is inlined into a
-``reflex-env`` chunk holding absolute URLs (``ws://localhost:<port 1>/_event``), and the browser
-only swaps ``localhost`` for ``window.location.hostname`` (``getBackendURL`` in Reflex's
-``state.js``); the port stays. A browser on server 2 would therefore open its WebSocket to server
-1, and the test would prove nothing. So server 2 gets its own copy of the build (``build/client``
-and ``backend/``, copied under Reflex's own ``.web`` lock, through ``REFLEX_WEB_WORKDIR``) whose
-URLs name server 2's port, which is what building the frontend for server 2 would produce. Every
-page records its WebSocket URLs and the tests assert the port. The copy also means that a server 2
-which compiled by mistake would write into its own directory, never into server 1's ``.web``.
-
-Server 2 imports the app when the fixture starts it; if the app's states were edited after server
-1 built its frontend, Reflex reports a state schema mismatch and the failure message says so.
-Server 2's output goes to ``.data/e2e-server2.log`` (``/tmp/pult-e2e-server2.log`` without
-``.data``); failures quote its tail.
+a second OS process on another port with its own copy of server 1's build
+(``tests/e2e/servers.py`` says how and why). Every page records its WebSocket URLs and the tests
+assert the port.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import shutil
-import subprocess
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import text
 
-from tests.e2e.conftest import ROOT, _free_port, login, server_redis_url, stop_group
+from tests.e2e.conftest import login, server_redis_url
+from tests.e2e.servers import Server, explained, extra_server
 
 #: Far above the sub-second norm: a change that is not pushed never shows without a reload, so a
 #: generous wait cannot hide a failure, and the two-core CI machine is often busy.
 LIVE_TIMEOUT = 10_000
-SERVER2_START_TIMEOUT = 180
-#: Printed by Reflex when a page was built for another state tree than the backend imported.
-SCHEMA_MISMATCH = "does not match the backend state schema"
-
-
-@dataclass
-class Server:
-    url: str
-    port: int
-    log: Path
-
-    def tail(self, chars: int = 3000) -> str:
-        try:
-            out = self.log.read_text(errors="replace")[-chars:]
-        except OSError as exc:
-            return f"(no log: {exc})"
-        hint = ""
-        if SCHEMA_MISMATCH in out:
-            hint = ("\nNOTE: server 2 imported other app code than server 1 built its frontend from "
-                    "(was the app edited while the session ran?).")
-        return f"--- server 2 ({self.url}) log {self.log}, tail ---\n{out}{hint}"
-
-
-@contextlib.contextmanager
-def explained(server: Server) -> Iterator[None]:
-    """Re-raise any failure inside with server 2's log tail attached."""
-    try:
-        yield
-    except Exception as exc:
-        raise AssertionError(f"{exc}\n\n{server.tail()}") from exc
-
-
-def _web_dir() -> Path:
-    """Where ``reflex run`` built server 1's frontend (``.web`` unless REFLEX_WEB_WORKDIR says otherwise)."""
-    from reflex_base.environment import environment
-
-    path = environment.REFLEX_WEB_WORKDIR.get()
-    return path if path.is_absolute() else ROOT / path
-
-
-def _copy_frontend(src: Path, dst: Path, port1: int, port2: int) -> list[str]:
-    """Copy server 1's built frontend into ``dst`` with its backend URLs pointing at ``port2``.
-
-    Returns the files rewritten (the compressed twins of a rewritten file are dropped, so the
-    static server sends the rewritten original)."""
-    from reflex.utils import path_ops
-
-    with path_ops.file_lock(src):  # the lock ``reflex run`` holds while it compiles and builds
-        shutil.copytree(src / "build" / "client", dst / "build" / "client")
-        if (src / "backend").exists():  # which pages create states: saves evaluating every page
-            shutil.copytree(src / "backend", dst / "backend")
-    url = re.compile(rb"((?:ws|http)s?://[^/:\s`'\"]+):%d/" % port1)
-    rewritten = []
-    for f in (dst / "build" / "client").rglob("*"):
-        if not f.is_file() or f.suffix in (".gz", ".br", ".zst"):
-            continue
-        data, n = url.subn(rb"\g<1>:%d/" % port2, f.read_bytes())
-        if n:
-            f.write_bytes(data)
-            for twin in (".gz", ".br", ".zst"):
-                Path(f"{f}{twin}").unlink(missing_ok=True)
-            rewritten.append(str(f.relative_to(dst)))
-    return rewritten
 
 
 @pytest.fixture(scope="module")
 def second_server(app_url, e2e_db) -> Iterator[Server]:
     """A second Pult backend process on its own port: same database, same Redis db, same build."""
-    from reflex_base.environment import environment
-
-    port1 = urlsplit(app_url).port
-    if urlsplit(app_url).hostname not in ("127.0.0.1", "localhost") or port1 is None:
-        pytest.skip("needs the session's local server (PULT_E2E_URL points elsewhere)")
-    port2 = _free_port()
-    web2 = Path(tempfile.mkdtemp(prefix="pult-e2e-web2-"))
-    log_path = (ROOT / ".data" / "e2e-server2.log") if (ROOT / ".data").exists() else Path("/tmp/pult-e2e-server2.log")
-    server = Server(f"http://127.0.0.1:{port2}", port2, log_path)
-    proc = None
-    try:
-        rewritten = _copy_frontend(_web_dir(), web2, port1, port2)
-        if not rewritten:
-            pytest.fail(f"no file of the built frontend in {_web_dir()} names server 1's port {port1}: "
-                        "cannot point a copy at server 2 (did Reflex change how it bakes in the backend URL?)")
-        env = {
-            **os.environ,
-            "DATABASE_URL": e2e_db,
-            "REDIS_URL": server_redis_url(),
-            "PULT_PORT": str(port2),
-            "REFLEX_ENV_MODE": "prod",
-            "REFLEX_WEB_WORKDIR": str(web2),
-            # What ``reflex run --env prod --single-port`` sets for its backend (internal names,
-            # taken from Reflex so a rename follows): never compile, serve build/client.
-            environment.REFLEX_SKIP_COMPILE.name: "true",
-            environment.REFLEX_MOUNT_FRONTEND_COMPILED_APP.name: "true",
-        }
-        env.pop("PULT_BACKEND_PORT", None)
-        with open(log_path, "w") as log:
-            proc = subprocess.Popen(
-                [str(ROOT / ".venv/bin/python"), "-m", "granian", "--interface", "asgi", "--factory",
-                 "--host", "127.0.0.1", "--port", str(port2), "--workers", "1", "--log-level", "warning",
-                 "app.app:app"],  # rxconfig's app_name "app" -> module app.app, object app
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )
-        deadline = time.time() + SERVER2_START_TIMEOUT
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"server 2 exited with {proc.returncode}\n{server.tail()}")
-            if time.time() > deadline:
-                pytest.fail(f"server 2 did not answer within {SERVER2_START_TIMEOUT} s\n{server.tail()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if (httpx.get(f"{server.url}/health", timeout=2).status_code == 200
-                        and httpx.get(f"{server.url}/login", timeout=5, follow_redirects=True).status_code == 200):
-                    break
-            time.sleep(1)
+    with extra_server(app_url, e2e_db, server_redis_url(), "server2") as server:
         yield server
-    finally:
-        if proc is not None:
-            stop_group(proc)  # granian's worker is in the same process group: nothing of it survives
-        shutil.rmtree(web2, ignore_errors=True)
 
 
 # ------------------------------------------------------------------------------------ helpers

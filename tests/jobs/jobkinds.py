@@ -81,3 +81,54 @@ def audited(ctx: JobContext, name: str = "report.csv") -> str:
     path = ctx.result_path(name)
     path.write_text("a,b\n1,2\n")
     return path.name
+
+
+def record_end(db, run, status, cause) -> None:
+    """An ``on_end`` hook: leaves ``<run id>:<status>:<cause>`` in Redis (tests read it)."""
+    redis_client().rpush("test:ended", f"{run.id}:{status.value}:{cause}")
+
+
+def _half_written(ctx: JobContext, name: str) -> None:
+    path = ctx.result_path(name)
+    with open(path, "w") as f:
+        f.write("a,b\n" * 1000)
+    redis_client().set(f"test:partial:{ctx.run.id}", str(path))
+
+
+@job_kind("test.write_then_hang", timeout=1, on_end=record_end)
+def write_then_hang(ctx: JobContext, seconds: float = 30) -> None:
+    """Writes half a file, then outlives its time limit."""
+    _half_written(ctx, "out.csv")
+    time.sleep(seconds)
+
+
+@job_kind("test.write_then_fail", timeout=30, max_attempts=2, backoff=(0,), on_end=record_end)
+def write_then_fail(ctx: JobContext) -> None:
+    """Writes half a file, then fails on every attempt."""
+    _half_written(ctx, "out.csv")
+    raise RuntimeError(f"broken on attempt {ctx.run.attempts}")
+
+
+@job_kind("test.write_then_wait", timeout=60, on_end=record_end)
+def write_then_wait(ctx: JobContext, seconds: float = 60) -> None:
+    """Writes half a file, then waits to be cancelled or killed (checking for a cancel)."""
+    _half_written(ctx, "out.csv")
+    for _ in range(int(seconds * 10)):
+        ctx.check_cancelled()
+        time.sleep(0.1)
+
+
+@job_kind("test.admin_only", timeout=30)
+def admin_only(ctx: JobContext) -> None:
+    """Declares neither ``perm`` nor ``can``: internal, only an administrator may schedule it."""
+    redis_client().incr("test:done:admin_only")
+
+
+@job_kind("test.guarded", timeout=30, can=lambda user, args: args is None or args.get("target") == user.username)
+def guarded(ctx: JobContext, target: str = "") -> str:
+    """May run only on the runner's own ``target`` (a ``can(user, args)`` check)."""
+    from app.core import audit
+
+    audit.record(ctx.db, ctx.user, "test.guarded", "test", ctx.run.id, {"target": target})
+    redis_client().incr(f"test:done:guarded:{target}")
+    return target

@@ -50,7 +50,7 @@ def _payload(res_key: str, ctx: dict) -> dict[str, str]:
         "admin.users": {"username": f"ui_user_{n}", "password": "long-enough-1", "role": "user", "is_active": "1"},
         "admin.roles": {"name": f"ui_role_{n}", "label": "UI", "permissions": "stock.products.view"},
         "admin.rules": {"event": "stock.order_status", "role": "user", "channel": "inapp", "enabled": "1"},
-        "admin.schedules": {"name": f"ui_sched_{n}", "kind": "kit.export", "cron": "0 3 * * *", "enabled": "1"},
+        "admin.schedules": {"name": f"ui_sched_{n}", "kind": "kit.export", "cron": "0 3 * * *", "enabled": "1", "args_json": '{"resource": "stock.products"}'},
         "numbers.numbers": {"phone": f"+7999{n:07d}", "provider_id": str(w["mine"]), "project_id": str(w["project"])},
         "numbers.projects": {"name": f"UI project {n}"},
         "numbers.providers": {"name": f"UI provider {n}", "group_name": "Север"},

@@ -61,7 +61,8 @@ class DetailState(ActionParamsMixin, AuthState):
         return self._reload()
 
     def live_refresh(self) -> None:
-        self._reload()
+        if self.res_key in RESOURCES:  # a state whose Redis copy vanished has no page to reload (live.py resyncs the tab)
+            self._reload()
 
     def _reload(self):
         res = self._res()

@@ -33,6 +33,8 @@ class FormState(AuthState):
     leave_open: bool = False
     #: Secret fields that have a stored value (shown as ***, never sent).
     secrets_set: list[str] = []
+    #: Select fields whose options are narrowed for this user (``Resource.field_choices``).
+    allowed: dict[str, list[str]] = {}
 
     def _res(self) -> Resource:
         return RESOURCES[self.res_key]()
@@ -47,6 +49,7 @@ class FormState(AuthState):
         try:
             with ui_session() as db:
                 user = self.current_user()
+                self.allowed = {f.name: list(v) for f in res.form_fields() if (v := res.field_choices(user, f.name)) is not None}
                 if editing:
                     record = crud.get_record(db, res, user, self.record_id)
                     self.forbidden = not res.can(user, "update", record)
@@ -177,9 +180,13 @@ def field_control(res: type[Resource], f: FormField) -> rx.Component:
         return rx.switch(checked=value == "1", on_change=lambda v: FormState.set_value(f.name, rx.cond(v, "1", "")), disabled=disabled, id=f"field-{f.name}")
     if kind == "select":
         options = field_options(res.model, f)
+        offered = FormState.allowed.contains(f.name)
         return rx.select.root(
             rx.select.trigger(width="100%"),
-            rx.select.content(*[rx.select.item(_option_label(k), value=v) for v, k in options]),
+            rx.select.content(*[
+                rx.cond(offered & ~FormState.allowed[f.name].contains(v), rx.fragment(), rx.select.item(_option_label(k), value=v))
+                for v, k in options
+            ]),
             value=value, on_change=on_change, disabled=disabled, name=f.name,
         )
     if kind == "multiselect":

@@ -48,18 +48,28 @@ class JobRunMixin(rx.State, mixin=True):
                 "summary": self.run_summary(result) if done else "",
                 "file": f"/api/jobs/{run.id}/file" if done and run.result_file and self.run_has_file(result) else "",
             }
-            self.run_progress = int(round((run.progress or 0) * 100))
+            # Done is done (a job need not report 100 % itself); otherwise how far it really got.
+            self.run_progress = 100 if done else int(round((run.progress or 0) * 100))
             self.busy = status in ("queued", "running")
 
 
+def status_color(status: rx.Var) -> rx.Var:
+    """A run status's colour: green done, red failed, amber cancelled, the accent while it runs."""
+    return rx.match(status, ("succeeded", "green"), ("failed", "red"), ("cancelled", "amber"), "indigo")
+
+
 def job_run_card(state: Any, prefix: str, report_label: str, *links: rx.Component) -> rx.Component:
-    """The run's card; element ids are ``<prefix>-status|progress|summary|report|run``."""
+    """The run's card; element ids are ``<prefix>-status|progress|summary|report|run``. A finished
+    run shows a full green bar and a tick; a failed or cancelled one how far it got, in red/amber."""
+    status = state.run.get("status", "").to(str)
+    color = status_color(status)
     return rx.cond(
         state.run_id > 0,
         rx.card(rx.vstack(
-            rx.hstack(rx.badge(state.run.get("status_label", ""), id=f"{prefix}-status"),
+            rx.hstack(rx.badge(rx.cond(status == "succeeded", rx.icon("check", size=12), rx.fragment()), state.run.get("status_label", ""),
+                               color_scheme=color, id=f"{prefix}-status"),
                       rx.text(state.run.get("message", ""), size="2", color_scheme="gray"), spacing="2", align="center"),
-            rx.progress(value=state.run_progress, width="100%", id=f"{prefix}-progress"),
+            rx.progress(value=state.run_progress, max=100, color_scheme=color, width="100%", id=f"{prefix}-progress"),
             rx.cond(state.run.get("summary", "") != "", rx.text(state.run.get("summary", ""), weight="medium", id=f"{prefix}-summary")),
             rx.cond(state.run.get("error", "") != "", rx.text(state.run.get("error", ""), color_scheme="red", size="2")),
             rx.hstack(

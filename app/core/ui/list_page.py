@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import reflex as rx
+from reflex.vars.function import FunctionStringVar
 
 from app.core.crud import field_options
 from app.core.resource import Column, Filter, FormField, Resource, field_python_type, is_enum
@@ -80,7 +81,9 @@ def _cell(res: type[Resource], row: rx.Var, j: int, c: Column) -> rx.Component:
     elif c.href_fn is not None:
         content = rx.cond(row[f"h{j}"] != "", rx.link(text, href=row[f"h{j}"].to(str), is_external=True), rx.text(text))
     elif c.kind == "progress":
-        content = rx.hstack(rx.progress(value=text.to(int), max=100, width="7em"), rx.text(text, " %", size="1"), align="center", spacing="2")
+        # The cell holds the percentage as text: Radix needs a number (a string made every bar empty).
+        percent = FunctionStringVar.create("Number").call(text).to(int)
+        content = rx.hstack(rx.progress(value=percent, max=100, width="7em"), rx.text(text, " %", size="1"), align="center", spacing="2")
     elif c.badge_fn is not None:
         content = rx.cond(row[f"b{j}"] != "", rx.badge(text, color_scheme=row[f"b{j}"].to(str), variant="soft"), rx.text(text))
     else:

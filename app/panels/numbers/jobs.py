@@ -7,9 +7,10 @@ from typing import Any
 
 from app.core import importer, notify
 from app.core.i18n import t
-from app.core.jobs import JobCancelled, JobContext, JobFailed, job_kind
+from app.core.jobs import JobCancelled, JobContext, JobFailed, job_kind, on_run_end
 from app.core.kit_jobs import told_to_user
 from app.core.query import ListParams
+from app.core.registry import RESOURCES
 from app.panels.numbers import transfers
 from models.numbers import NumberTransfer
 
@@ -18,7 +19,7 @@ def _transfer(ctx: JobContext, transfer_id: int) -> NumberTransfer:
     row = ctx.db.get(NumberTransfer, transfer_id)
     if row is None:
         raise JobFailed(f"transfer {transfer_id} is gone", retry=False)
-    row.status, row.job_run_id = "running", ctx.run.id
+    row.status, row.job_run_id, row.message = "running", ctx.run.id, None  # a retried attempt starts afresh
     ctx.db.commit()
     return row
 
@@ -38,7 +39,26 @@ def _failed(ctx: JobContext, transfer_id: int, exc: BaseException, lang: str, cr
         ctx.db.commit()
 
 
-@job_kind("numbers.import", timeout=3 * 3600, steps=("read", "normalise", "dedupe", "write", "report"), label="numbers.job.import")
+@on_run_end
+def _close_transfers(db: Any, run: Any, status: Any, cause: str) -> None:
+    """A run that failed, was cancelled or lost its worker leaves no transfer "queued"/"running":
+    the one it was started for (import/export here) and any it wrote (SFTP, the list's export)."""
+    transfer_id = (run.args or {}).get("transfer_id") if run.kind in ("numbers.import", "numbers.export") else None
+    transfers.close_open_transfers(db, run, status, cause, transfer_id)
+
+
+def _can_import(user: Any, args: dict[str, Any] | None) -> bool:
+    """Not offered for schedules (``args`` None): each run belongs to one upload and transfer row."""
+    return args is not None and user.has_perm("numbers.import") and RESOURCES["numbers.numbers"]().can(user, "create")
+
+
+def _can_export(user: Any, args: dict[str, Any] | None) -> bool:
+    """Not offered for schedules either (a transfer row per run; a scheduled export is an SFTP push)."""
+    return args is not None and RESOURCES["numbers.numbers"]().can(user, "view")
+
+
+@job_kind("numbers.import", timeout=3 * 3600, steps=("read", "normalise", "dedupe", "write", "report"), label="numbers.job.import",
+          can=_can_import)
 def import_job(ctx: JobContext, transfer_id: int, upload: str, project_id: int | None = None, provider_id: int | None = None,
                geo_id: int | None = None, status_id: int | None = None, lang: str = "ru") -> dict[str, Any]:
     transfer = _transfer(ctx, transfer_id)
@@ -64,7 +84,7 @@ def import_job(ctx: JobContext, transfer_id: int, upload: str, project_id: int |
             "seconds": {k: round(v, 3) for k, v in stats.seconds.items()}}
 
 
-@job_kind("numbers.export", timeout=3 * 3600, steps=("export",), label="numbers.job.export")
+@job_kind("numbers.export", timeout=3 * 3600, steps=("export",), label="numbers.job.export", can=_can_export)
 def export_job(ctx: JobContext, transfer_id: int, view: dict[str, Any] | None = None, lang: str = "ru") -> dict[str, Any]:
     transfer = _transfer(ctx, transfer_id)
     params = ListParams(**{k: v for k, v in (view or {}).items() if k in ("sort", "filters", "search")})

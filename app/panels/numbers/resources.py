@@ -361,7 +361,7 @@ class Transfers(Resource, model=NumberTransfer):
         col("direction", "numbers.direction").choices("numbers.direction").sortable(),
         col("source", "numbers.source").choices("numbers.source"),
         col("filename", "numbers.filename"),
-        col("status", "field.status").choices("numbers.transfer_status").badge(lambda t: {"done": "green", "failed": "red", "running": "blue"}.get(t.status, "gray")),
+        col("status", "field.status").choices("numbers.transfer_status").badge(lambda t: {"done": "green", "failed": "red", "running": "blue", "cancelled": "amber"}.get(t.status, "gray")),
         col("total", "numbers.total").numeric(),
         col("accepted", "numbers.accepted").numeric(),
         col("duplicates", "numbers.duplicates").numeric(),
@@ -370,7 +370,7 @@ class Transfers(Resource, model=NumberTransfer):
         col("job_run_id", "numbers.file").value(lambda t: _transfer_file_label(t)).href(_transfer_file),
     ]
     filters = [filters.select("direction", [("import", "numbers.direction.import"), ("export", "numbers.direction.export")], "numbers.direction"),
-               filters.select("status", [(s, f"numbers.transfer_status.{s}") for s in ("queued", "running", "done", "failed")], "field.status"),
+               filters.select("status", [(s, f"numbers.transfer_status.{s}") for s in ("queued", "running", "done", "failed", "cancelled")], "field.status"),
                filters.date("created_at")]
 
     def list_query(self, user: CurrentUser, stmt: Any) -> Any:

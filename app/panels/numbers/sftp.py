@@ -45,7 +45,7 @@ from app.core.auth import CurrentUser
 from app.core.db import engine, session_scope
 from app.core.errors import PermissionDenied, PultError, ValidationFailed
 from app.core.i18n import t
-from app.core.jobs import ROOT, JobContext, JobFailed, cron_timezone, enqueue, job_kind, next_fire
+from app.core.jobs import JobContext, JobFailed, cron_timezone, enqueue, job_kind, next_fire
 from app.core.query import ListParams
 from app.core.registry import RESOURCES
 from app.panels.numbers import transfers
@@ -163,7 +163,8 @@ def sync_schedule(db: Session, user: CurrentUser, host: SftpHost) -> Schedule | 
         return None
     creating = row is None
     if row is None:
-        row = Schedule(name=name, kind=kind_for(host), cron=cron, args={}, enabled=False, created_by=user.username)
+        # system: the host's own schedule runs as the system user and is edited on the host's form
+        row = Schedule(name=name, kind=kind_for(host), cron=cron, args={}, enabled=False, created_by=user.username, system=True)
         db.add(row)
     before = {"kind": row.kind, "cron": row.cron, "args": row.args, "enabled": row.enabled}
     row.kind, row.args, row.enabled = kind_for(host), {"host_id": host.id}, wanted
@@ -276,9 +277,7 @@ def _already_imported(db: Session, host: SftpHost, f: RemoteFile) -> bool:
 
 
 def _work_dir(ctx: JobContext) -> Path:
-    path = ROOT / ".data" / "jobs" / str(ctx.run.id) / "sftp"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return ctx.scratch_dir("sftp")  # downloads: deleted with the attempt, even when its worker dies
 
 
 def _merge_errors(ctx: JobContext, reports: list[tuple[str, Path]], lang: str = "ru") -> None:

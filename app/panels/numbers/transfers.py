@@ -387,6 +387,41 @@ def export_numbers(db: Session, user: CurrentUser, params: ListParams, path: Pat
     return n
 
 
+def close_open_transfers(db: Session, run: Any, status: Any, cause: str, transfer_id: int | None = None) -> list[int]:
+    """Bring the history rows of a job run that ended badly to a final state (an end hook, see
+    ``app.core.jobs.on_run_end``): every transfer still ``queued``/``running`` that the run wrote
+    (``job_run_id``) or was started for (``transfer_id``) becomes ``cancelled`` or ``failed`` with
+    the reason in the run's language. When only an attempt ended and the run will be retried
+    (``status`` queued), the row the run was started for waits as ``queued`` instead (the next
+    attempt picks it up); rows the attempt wrote itself are closed. Final rows are left alone."""
+    from sqlalchemy import and_, func, or_, update
+
+    from app.core.i18n import t
+
+    retried = getattr(status, "value", status) == "queued"
+    error = (run.message or next(iter((run.error or "").strip().splitlines()), ""))[:300]
+    message = t(f"numbers.transfer_end.{cause}", str((run.args or {}).get("lang") or "ru"), run=run.id, error=error)[:2000]
+    closed = "cancelled" if cause == "cancelled" else "failed"
+    mine = NumberTransfer.job_run_id == run.id
+    started_for = NumberTransfer.id == transfer_id if isinstance(transfer_id, int) else None
+    plans = [(and_(mine, ~started_for) if started_for is not None else mine, closed), (started_for, "queued")] if retried else \
+        [(or_(mine, started_for) if started_for is not None else mine, closed)]
+    ids: list[int] = []
+    for which, new_status in plans:
+        if which is None:
+            continue
+        ids += [r[0] for r in db.execute(
+            update(NumberTransfer)
+            .where(which, NumberTransfer.status.in_(("queued", "running")))
+            .values(status=new_status, message=message, finished_at=None if new_status == "queued" else func.now(),
+                    job_run_id=func.coalesce(NumberTransfer.job_run_id, run.id))
+            .returning(NumberTransfer.id)
+        ).all()]
+    if ids:
+        bus.mark(db, "number_transfer", ids, "update")
+    return ids
+
+
 def start_transfer(db: Session, user: CurrentUser, direction: str, source: str, filename: str | None, **links: Any) -> NumberTransfer:
     row = NumberTransfer(direction=direction, source=source, filename=filename, status="queued", user_id=user.id, **links)
     db.add(row)
