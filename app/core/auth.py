@@ -22,7 +22,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from app.core import audit, login_throttle
-from app.core.config import SESSION_COOKIE, settings
+from app.core.config import settings
 from app.core.errors import NotAuthenticated, PermissionDenied, Throttled, is_outage, outage_is_unavailable
 from app.core.redis import redis_client
 from models.core import Role, Setting, User, UserSession

@@ -97,7 +97,7 @@ def test_foreign_origins_get_no_cors_grant(app_url):
 def _handshake(app_url: str, origin: str | None) -> str:
     """The status line the server answers a WebSocket upgrade of ``/_event`` with."""
     u = urlsplit(app_url)
-    lines = [f"GET /_event/?EIO=4&transport=websocket HTTP/1.1", f"Host: {u.netloc}", "Upgrade: websocket",
+    lines = ["GET /_event/?EIO=4&transport=websocket HTTP/1.1", f"Host: {u.netloc}", "Upgrade: websocket",
              "Connection: Upgrade", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13"]
     if origin:
         lines.append(f"Origin: {origin}")

@@ -25,6 +25,7 @@ from app.core import audit
 from app.core import auth as auth_service
 from app.core import db as dbm
 from app.core.auth import CurrentUser
+from app.core.config import SESSION_COOKIE
 from app.core.errors import NotAuthenticated, PultError, ServiceUnavailable, ValidationFailed, outage_is_unavailable
 from app.core.i18n import pair, t
 from app.core.registry import PANELS
@@ -44,7 +45,7 @@ def ui_session() -> Iterator[Any]:
         yield db
 
 
-def cookie_value(header: str, name: str = auth_service.SESSION_COOKIE) -> str:
+def cookie_value(header: str, name: str = SESSION_COOKIE) -> str:
     """One cookie's value from a ``Cookie`` request header ("" when absent).
 
     Split by hand rather than with ``http.cookies``: one malformed cookie from another app on the

@@ -13,7 +13,7 @@ from typing import Any
 import reflex as rx
 
 from app.core import importer, jobs, live
-from app.core.errors import PermissionDenied, PultError, ValidationFailed
+from app.core.errors import PultError, ValidationFailed
 from app.core.registry import RESOURCES
 from app.core.resource import Resource
 from app.core.ui.base import AuthState, tr, ui_session

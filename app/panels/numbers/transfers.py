@@ -47,7 +47,7 @@ from app.core.query import ListParams, base_query, resolve_sort
 from app.core.registry import RESOURCES
 from app.panels.numbers import services
 from app.panels.numbers.phones import normalise_many
-from models.numbers import Geo, NumberStatus, NumberTransfer, PhoneNumber, Project, Provider
+from models.numbers import Geo, NumberStatus, NumberTransfer, Project, Provider
 
 #: Header names (any case) taken as the phone column; otherwise the first column is.
 PHONE_HEADERS = ("phone", "телефон", "номер", "number", "msisdn", "e164")
