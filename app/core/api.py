@@ -50,7 +50,7 @@ from app.core.crypto import EncryptedString
 from app.core.db import engine
 from app.core.errors import NotFound, NotAuthenticated, PermissionDenied, PultError, ValidationFailed
 from app.core.i18n import t
-from app.core.inputs import SafeDict, SafeStr
+from app.core.inputs import BadText, SafeDict, SafeStr
 from app.core.query import MAX_PAGE, ListParams, parse_pk, pk_name
 from app.core.redis import redis_client
 from app.core.resource import FormField, Resource, field_python_type, is_enum
@@ -259,7 +259,6 @@ NOT_FOUND = {404: {"model": ErrorOut, "description": "No such record (or not vis
 INVALID = {422: {"model": ErrorOut, "description": "Invalid values: ``errors`` holds a message per field"}}
 #: Said of every operation by :func:`_document_errors` (no route has to repeat them).
 BAD_BODY = {"model": ErrorOut, "description": "The body is not JSON (or not UTF-8)"}
-QUEUED = {202: {"model": ActionOut, "description": "Started as a background job: follow ``job_id``"}}
 
 
 def _camel(*parts: str) -> str:
@@ -575,7 +574,6 @@ def _add_action_routes(router: APIRouter, res: Resource, res_cls: type[Resource]
 
         def bulk_action(
             request: Request,
-            response: Response,
             body: BulkIn,
             db: Session = Depends(get_db),
             user: CurrentUser = Depends(current_user),
@@ -592,7 +590,6 @@ def _add_action_routes(router: APIRouter, res: Resource, res_cls: type[Resource]
                         raise NotFound() from None
                 params = {f.name: body.params[f.name] for f in spec.params if f.name in body.params}  # declared ones only
                 run = enqueue_action(db, user, res.key(), action_name, [str(i) for i in body.ids], lang=lang, params=params)
-                response.status_code = 202
                 return {"detail": t("jobs.action.queued", lang), "ids": list(body.ids), "item": None, "job_id": run.id}
             result = crud.run_action(db, res, user, action_name, list(body.ids), lang, body.params)
             return {"detail": t(result, lang) if result else t("done", lang), "ids": list(body.ids), "item": None}
@@ -603,7 +600,8 @@ def _add_action_routes(router: APIRouter, res: Resource, res_cls: type[Resource]
             methods=["POST"],
             summary=f"{label} (several records: " + ("a background job, 202 with job_id)" if spec.job else "all or nothing)"),
             response_model=ActionOut,
-            responses={**(QUEUED if spec.job else {}), **ERRORS, **NOT_FOUND, **INVALID},
+            status_code=202 if spec.job else 200,
+            responses={**ERRORS, **NOT_FOUND, **INVALID},
             operation_id=f"{res_cls.panel}_{res_cls.slug}_{action_name}_bulk",
         )
 
@@ -697,8 +695,11 @@ def jobs_router() -> APIRouter:
     router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 
     @router.get("/{run_id}/file", response_class=FileResponse, summary="Download the file a job produced", responses={**ERRORS, 404: {"description": "Not found"}})
-    def job_file(run_id: int, db: Session = Depends(get_db), user: CurrentUser = Depends(current_user)):  # noqa: ANN201
-        run = db.get(JobRun, run_id)
+    def job_file(run_id: str = Path(description="The job run's id"), db: Session = Depends(get_db), user: CurrentUser = Depends(current_user)):  # noqa: ANN201
+        try:
+            run = db.get(JobRun, parse_pk(JobRun, run_id))
+        except (TypeError, ValueError):  # not an id the column can hold
+            run = None
         if run is None or not jobs.can_view(user, run) or not run.result_file:
             raise NotFound()
         path = (jobs.ROOT / run.result_file).resolve()
@@ -759,9 +760,31 @@ def _request_invalid(request: Request, exc: Exception) -> JSONResponse:
     errors: dict[str, str] = {}
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header", "cookie")]
-        errors.setdefault(".".join(loc) or "", str(err.get("msg", "")))
+        errors.setdefault(".".join(loc) or "", _pydantic_message(err, lang))
     form = errors.pop("", None)
     return JSONResponse({"detail": form or t("error.form", lang), "errors": errors}, status_code=422)
+
+
+#: pydantic's error types as the kit's messages (the rest keep pydantic's English text).
+_PYDANTIC_KEYS = {
+    "missing": "error.required", "int_parsing": "error.int", "int_type": "error.int", "int_from_float": "error.int",
+    "float_parsing": "error.number", "decimal_parsing": "error.number", "date_parsing": "error.date",
+    "date_from_datetime_parsing": "error.date", "date_type": "error.date", "bool_parsing": "error.value",
+    "literal_error": "error.choice", "enum": "error.choice", "string_too_long": "error.max_length",
+}
+
+
+def _pydantic_message(err: dict[str, Any], lang: str) -> str:
+    kind, ctx = err.get("type", ""), err.get("ctx") or {}
+    if kind == "value_error" and isinstance(ctx.get("error"), BadText):
+        return t(BadText.key, lang)
+    if kind in ("less_than_equal", "less_than"):
+        return t("error.max", lang, max=ctx.get("le", ctx.get("lt")))
+    if kind in ("greater_than_equal", "greater_than"):
+        return t("error.min", lang, min=ctx.get("ge", ctx.get("gt")))
+    if kind in _PYDANTIC_KEYS:
+        return t(_PYDANTIC_KEYS[kind], lang, n=ctx.get("max_length", ""))
+    return str(err.get("msg", ""))
 
 
 #: Messages of the HTTP errors the router and FastAPI raise themselves.

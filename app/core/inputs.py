@@ -23,7 +23,7 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field
 from sqlalchemy import BigInteger, Float, Integer, Numeric, SmallInteger
 
 #: Dates a record may hold (forms, API bodies, imports). Filters accept any date (see query.py).
@@ -59,7 +59,7 @@ class OutOfRange(ValueError):
 def check_text(value: str) -> str:
     """``value`` unchanged, or :class:`BadText` when it holds a NUL or a lone surrogate."""
     if _BAD_TEXT.search(value):
-        raise BadText(value[:20])
+        raise BadText("a NUL or a lone surrogate")  # never the value: it cannot be encoded
     return value
 
 
@@ -84,6 +84,26 @@ SafeStr = Annotated[str, AfterValidator(check_text)]
 #: A free-form JSON object of an API body (an action's params, a view's filters): every string in
 #: it checked like :data:`SafeStr`, nesting bounded by :data:`MAX_DEPTH`.
 SafeDict = Annotated[dict[str, Any], AfterValidator(clean_text)]
+
+
+#: A record id in a query or form parameter of a hand-written route (most keys are ``integer``):
+#: an id the column cannot hold is refused (422) instead of failing the statement.
+Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+#: A day in a query parameter (a report's period): a far date is refused (422) instead of
+#: overflowing date arithmetic.
+Day = Annotated[dt.date, Field(ge=DATE_MIN, le=DATE_MAX)]
+
+
+def id_param(raw: str, name: str) -> int | None:
+    """An optional id typed into a query string ("" means none), for routes that take text so an
+    empty value is allowed; :class:`ValidationFailed` under ``name`` when it names no record."""
+    from app.core.errors import ValidationFailed
+
+    if not raw.strip():
+        return None
+    if not raw.strip().isdecimal() or not 1 <= int(raw) <= 2**31 - 1:
+        raise ValidationFailed.one(name, "error.relation")
+    return int(raw)
 
 
 def int_range(column: Any) -> tuple[int, int]:
@@ -148,6 +168,6 @@ def check_column_value(column: Any, value: Any) -> Any:
 
 
 __all__ = [
-    "DATE_MIN", "DATE_MAX", "MAX_DEPTH", "BadText", "OutOfRange", "SafeStr", "SafeDict",
+    "DATE_MIN", "DATE_MAX", "MAX_DEPTH", "BadText", "OutOfRange", "SafeStr", "SafeDict", "Id", "Day", "id_param",
     "check_text", "clean_text", "check_int", "check_decimal", "check_date", "check_column_value", "int_range",
 ]
