@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from app.core import auth
 from app.core.errors import ValidationFailed
+from app.core.inputs import clean_text
 from app.core.registry import Panel, register
 from app.core.resource import ActionContext, Resource, action, col, fields, filters
 from models.core import AuditLog, NotificationRule, Role, User
@@ -229,7 +230,8 @@ class Schedules(Resource, model=Schedule):
                 parsed = json.loads(raw)
                 if not isinstance(parsed, dict):
                     raise ValueError
-            except ValueError:
+                clean_text(parsed)  # "\u0000" inside the JSON: PostgreSQL's jsonb refuses it; nesting bounded
+            except (ValueError, RecursionError):
                 errors["args_json"] = ("schedules.args_invalid", {})
         return errors
 

@@ -6,8 +6,10 @@ through the ASGI app ``build_api()`` returns, on the suite's real PostgreSQL and
 users: an admin (everything allowed, so bodies reach the services and the database) and a plain
 ``user`` (few permissions, so most answers are refusals that must be documented too).
 
-Bounded: a few examples per operation plus schemathesis' coverage cases (boundary values, wrong
-types, NUL bytes, huge numbers) — about a minute per role on a quiet host; no timed assertion.
+Bounded by example counts, not by time (no timed assertion): a few random cases per operation,
+plus schemathesis' coverage cases (boundary values, wrong types, NUL bytes, huge numbers) for the
+hand-written routes and one resource of each shape (``DEEP``) — about two minutes in all on a
+quiet host.
 
 Safe to fuzz: the database is the suite's own and is emptied before the module and after it;
 workers do not run (queued jobs stay queued). Left out: ``/api/auth/logout`` (it would end the
@@ -37,20 +39,36 @@ from app.core.api import build_api
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 #: Operations that would end the fuzzing itself or reach outside the machine.
 SKIPPED = {"path": "/api/auth/logout", "path_regex": r"/actions/test_connection$"}
+#: Resources whose generated routes get schemathesis' coverage cases too: one of each key type
+#: (integer, bigint, smallint, text), money, enums, relations, phones, secrets, passwords, job and
+#: immediate bulk actions. The other resources' routes are the same kit code with other columns:
+#: random cases suffice there. Hand-written routes (auth, jobs, panel routers) all get coverage.
+DEEP = ("stock/products", "stock/orders", "numbers/numbers", "numbers/statuses", "numbers/sftp", "admin/roles", "admin/users")
+_GENERATED = re.compile(r"^/api/(admin|stock|numbers)/[a-z_]+(/|$)")
 
 
-def _schema(phases: list[str], examples: int):  # noqa: ANN202
+def _deep(ctx) -> bool:  # noqa: ANN001 - schemathesis' filter context
+    path = ctx.operation.path
+    generated = _GENERATED.match(path) and ctx.operation.tags and "." in ctx.operation.tags[0]
+    return not generated or any(path.startswith(f"/api/{key}") for key in DEEP)
+
+
+def _schema(phases: list[str], examples: int, deep: bool | None = None):  # noqa: ANN202
     schema = schemathesis.openapi.from_asgi("/api/openapi.json", build_api())
     schema.config.phases.update(phases=phases)
     schema.config.generation.update(max_examples=examples)
-    return schema.exclude(path=SKIPPED["path"]).exclude(path_regex=SKIPPED["path_regex"])
+    schema = schema.exclude(path=SKIPPED["path"]).exclude(path_regex=SKIPPED["path_regex"])
+    if deep is True:
+        return schema.include(_deep)
+    return schema.exclude(_deep) if deep is False else schema
 
 
 #: The admin reaches every service: schemathesis' coverage cases (boundaries, wrong types, huge
-#: numbers, NUL bytes) for every parameter, then a few random cases.
-ADMIN = _schema(["examples", "coverage", "fuzzing"], 3)
+#: numbers, NUL bytes, far dates) for every parameter of the routes above, random cases for all.
+ADMIN_DEEP = _schema(["examples", "coverage", "fuzzing"], 3, deep=True)
+ADMIN = _schema(["examples", "fuzzing"], 5, deep=False)
 #: A plain user is refused almost everywhere: the refusals must be documented too; random cases suffice.
-USER = _schema(["examples", "fuzzing"], 4)
+USER = _schema(["examples", "fuzzing"], 3)
 SETTINGS = settings(deadline=None, derandomize=True, suppress_health_check=list(HealthCheck), database=None)
 #: Writes after which the fuzzing user may have lost its session or permissions (a new password,
 #: a role edited): signed in again before the next case.
@@ -139,6 +157,12 @@ def _run(case, fuzzer: Fuzzer, role: str) -> None:
     response = case.call(headers=fuzzer.headers(role))
     fuzzer.after(role, case, response)
     case.validate_response(response, checks=CHECKS)
+
+
+@ADMIN_DEEP.parametrize()
+@SETTINGS
+def test_api_as_admin_with_coverage_cases(case, fuzzer):
+    _run(case, fuzzer, "admin")
 
 
 @ADMIN.parametrize()

@@ -384,6 +384,7 @@ class ListState(ActionParamsMixin, AuthState):
                 user = self.current_user()
                 if not self._res().can(user, "view"):
                     raise PermissionDenied()
+                base_query(self._res(), user, self._params())  # a view the list refused is not exported either
                 if fmt == "xlsx":
                     from app.core import exporter
 
