@@ -167,6 +167,14 @@ def test_create_refuses_every_bad_field_at_once_and_writes_nothing(db, users):
     assert db.exec(select(func.count()).select_from(Product)).one() == 0
 
 
+@pytest.mark.parametrize("args", ['{"a": "\\u0000"}', "[" * 5000 + "]" * 5000, '{"a": ' + "[" * 100 + "]" * 100 + "}"])
+def test_schedule_args_that_jsonb_cannot_take_are_refused_under_the_field(db, users, args):
+    with pytest.raises(ValidationFailed) as exc:
+        crud.create_record(db, resource("admin.schedules"), users["admin"],
+                           {"name": "nightly", "kind": "kit.export", "cron": "0 3 * * *", "args_json": args})
+    assert exc.value.errors == {"args_json": ("schedules.args_invalid", {})}
+
+
 def test_action_params_are_parsed_with_the_same_rules(db, users, numbers_world):
     res = resource("numbers.numbers")()
     with pytest.raises(ValidationFailed) as exc:
@@ -260,6 +268,12 @@ def test_cursors_outside_the_columns_fall_back_to_the_first_page(db, users, orde
 @pytest.mark.parametrize("typed", ["8 (916) 555-12-34", "916 555", "+7 916 555 12 34", "89165551234", "555-12-34", "8 (916"])
 def test_orders_are_found_by_the_phone_as_a_customer_dictates_it(db, users, orders_with_phones, typed):
     rows = _list(db, users, "stock.orders", search=typed).rows
+    assert [o.phone for o in rows] == ["+79165551234"], typed
+
+
+@pytest.mark.parametrize("typed", ["8 (916) 555", "916 555-12", "+7 916 555 12 34"])
+def test_a_phone_filter_reads_the_phone_as_stored(db, users, orders_with_phones, typed):
+    rows = _list(db, users, "stock.orders", filters={"phone": typed}).rows
     assert [o.phone for o in rows] == ["+79165551234"], typed
 
 
