@@ -94,8 +94,10 @@ def field_required(model: type, f: FormField) -> bool:
     if f.required is not None:
         return f.required
     column = model.__table__.columns.get(f.name)
-    if column is None or column.primary_key:
+    if column is None:
         return False
+    if column.primary_key:  # a generated id is not asked for; a key typed by people (a role's name) is
+        return getattr(column.type, "python_type", None) is not int
     has_default = column.default is not None or column.server_default is not None
     info = model.model_fields.get(f.name)
     if info is not None and not info.is_required():

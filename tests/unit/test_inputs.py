@@ -175,6 +175,12 @@ def test_schedule_args_that_jsonb_cannot_take_are_refused_under_the_field(db, us
     assert exc.value.errors == {"args_json": ("schedules.args_invalid", {})}
 
 
+def test_a_key_typed_by_people_is_required(db, users):
+    with pytest.raises(ValidationFailed) as exc:  # was: a NULL primary key reaching the database
+        crud.create_record(db, resource("admin.roles"), users["admin"], {"label": "Без имени", "permissions": []})
+    assert exc.value.errors == {"name": ("error.required", {})}
+
+
 def test_action_params_are_parsed_with_the_same_rules(db, users, numbers_world):
     res = resource("numbers.numbers")()
     with pytest.raises(ValidationFailed) as exc:
