@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from app.core import auth
 from app.core.errors import ValidationFailed
+from app.core.inputs import clean_text
 from app.core.registry import Panel, register
 from app.core.resource import ActionContext, Resource, action, col, fields, filters
 from models.core import AuditLog, NotificationRule, Role, User
@@ -272,7 +273,8 @@ class Schedules(Resource, model=Schedule):
                 args = json.loads(raw)
                 if not isinstance(args, dict):
                     raise ValueError
-            except ValueError:
+                clean_text(args)  # "\u0000" inside the JSON: PostgreSQL's jsonb refuses it; nesting bounded
+            except (ValueError, RecursionError):
                 errors["args_json"] = ("schedules.args_invalid", {})
         if "args_json" not in errors:
             # Whoever saves becomes the owner: they must be allowed to run it as it will be.

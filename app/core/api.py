@@ -41,8 +41,10 @@ from typing import Any, Literal, Optional
 from fastapi import APIRouter, Body, Depends, FastAPI, File, Form, Path, Query, Request, Response, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, Field, StrictInt, create_model
 from sqlalchemy import text
 from sqlmodel import Session
 
@@ -54,7 +56,8 @@ from app.core.db import engine
 from app.core.errors import NotFound, NotAuthenticated, PermissionDenied, PultError, ServiceUnavailable, ValidationFailed, is_outage
 from app.core.http_security import SESSION_COOKIE, CsrfMiddleware, request_ip, request_is_secure
 from app.core.i18n import t
-from app.core.query import ListParams, parse_pk, pk_name
+from app.core.inputs import BadText, SafeDict, SafeStr
+from app.core.query import MAX_PAGE, ListParams, parse_pk, pk_name
 from app.core.redis import redis_client
 from app.core.resource import FormField, Resource, field_python_type, is_enum
 from app.core.telegram_webhook import telegram_router
@@ -187,15 +190,15 @@ class PageInfo(BaseModel):
 
 
 class LoginIn(BaseModel):
-    username: str = Field(examples=["admin"])
-    password: str = Field(examples=["admin-pass"])
+    username: SafeStr = Field(examples=["admin"], max_length=200)
+    password: SafeStr = Field(examples=["admin-pass"], max_length=1000)
 
 
 class RegisterIn(BaseModel):
-    username: str = Field(examples=["ivanov"])
-    password: str = Field(examples=["a-long-password"])
-    full_name: str | None = Field(default=None, examples=["Иван Иванов"])
-    password2: str | None = Field(default=None, description="The password again (the web form sends it); must match when given")
+    username: SafeStr = Field(examples=["ivanov"], max_length=200)
+    password: SafeStr = Field(examples=["a-long-password"], max_length=1000)
+    full_name: SafeStr | None = Field(default=None, examples=["Иван Иванов"], max_length=200)
+    password2: SafeStr | None = Field(default=None, max_length=1000, description="The password again (the web form sends it); must match when given")
 
 
 class UserOut(BaseModel):
@@ -212,12 +215,12 @@ class LoginOut(BaseModel):
 
 
 class BulkIn(BaseModel):
-    ids: list[int | str] = Field(examples=[[1, 2, 3]])
-    params: dict[str, Any] = Field(default_factory=dict, description="The action's inputs, if it declares any")
+    ids: list[StrictInt | SafeStr] = Field(examples=[[1, 2, 3]], max_length=100_000, description="Primary keys of the records")
+    params: SafeDict = Field(default_factory=dict, description="The action's inputs, if it declares any")
 
 
 class ActionIn(BaseModel):
-    params: dict[str, Any] = Field(default_factory=dict, description="The action's inputs, if it declares any")
+    params: SafeDict = Field(default_factory=dict, description="The action's inputs, if it declares any")
 
 
 class ActionOut(BaseModel):
@@ -255,6 +258,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 NOT_FOUND = {404: {"model": ErrorOut, "description": "No such record (or not visible to the user)"}}
 INVALID = {422: {"model": ErrorOut, "description": "Invalid values: ``errors`` holds a message per field"}}
+#: Said of every operation by :func:`_document_errors` (no route has to repeat them).
+BAD_BODY = {"model": ErrorOut, "description": "The body is not JSON (or not UTF-8)"}
 
 
 def _camel(*parts: str) -> str:
@@ -365,7 +370,7 @@ def resource_router(res_cls: type[Resource], prefix: str | None = None, in_schem
             "",
             summary=f"List {name}",
             response_model=None,
-            responses={200: {"model": List_}, **ERRORS},
+            responses={200: {"model": List_}, **ERRORS, **INVALID},
             openapi_extra={"parameters": _filter_parameters(res_cls)} if res_cls.filters else None,
             operation_id=f"{res_cls.panel}_{res_cls.slug}_list",
         )
@@ -374,7 +379,7 @@ def resource_router(res_cls: type[Resource], prefix: str | None = None, in_schem
             sort: str = Query("", description=f'Column to sort by, "-" for descending (default "{res_cls.default_sort}")'),
             q: str = Query("", description=f"Search in: {', '.join(res_cls.search) or '(no search fields)'}"),
             cursor: str = Query("", description='Keyset paging: "" first page, "last", or next_cursor / prev_cursor of a previous answer'),
-            page: int = Query(0, ge=0, description="Offset paging (when page_info.keyset is false): zero-based page"),
+            page: int = Query(0, ge=0, le=MAX_PAGE, description="Offset paging (when page_info.keyset is false): zero-based page"),
             page_size: int = Query(res_cls.page_size, ge=1, le=500),
             trash: bool = Query(False, description="Soft-deleted records instead of live ones"),
             exact_count: bool = Query(False, description="Count exactly even on big tables"),
@@ -409,7 +414,7 @@ def resource_router(res_cls: type[Resource], prefix: str | None = None, in_schem
             "/options",
             summary=f"Search {name} for a relation picker",
             response_model=OptionsOut,
-            responses=ERRORS,
+            responses={**ERRORS, **INVALID},
             operation_id=f"{res_cls.panel}_{res_cls.slug}_options",
         )
         def options(
@@ -570,7 +575,6 @@ def _add_action_routes(router: APIRouter, res: Resource, res_cls: type[Resource]
 
         def bulk_action(
             request: Request,
-            response: Response,
             body: BulkIn,
             db: Session = Depends(get_db),
             user: CurrentUser = Depends(current_user),
@@ -579,8 +583,14 @@ def _add_action_routes(router: APIRouter, res: Resource, res_cls: type[Resource]
             if spec.job:
                 from app.core.kit_jobs import enqueue_action
 
-                run = enqueue_action(db, user, res.key(), action_name, [str(i) for i in body.ids], lang=lang, params=body.params)
-                response.status_code = 202
+                crud.require(res, user, action_name)
+                for i in body.ids:  # what cannot be a key names no record, as on the immediate path
+                    try:
+                        parse_pk(res_cls.model, i)
+                    except (TypeError, ValueError):
+                        raise NotFound() from None
+                params = {f.name: body.params[f.name] for f in spec.params if f.name in body.params}  # declared ones only
+                run = enqueue_action(db, user, res.key(), action_name, [str(i) for i in body.ids], lang=lang, params=params)
                 return {"detail": t("jobs.action.queued", lang), "ids": list(body.ids), "item": None, "job_id": run.id}
             result = crud.run_action(db, res, user, action_name, list(body.ids), lang, body.params)
             return {"detail": t(result, lang) if result else t("done", lang), "ids": list(body.ids), "item": None}
@@ -591,6 +601,7 @@ def _add_action_routes(router: APIRouter, res: Resource, res_cls: type[Resource]
             methods=["POST"],
             summary=f"{label} (several records: " + ("a background job, 202 with job_id)" if spec.job else "all or nothing)"),
             response_model=ActionOut,
+            status_code=202 if spec.job else 200,
             responses={**ERRORS, **NOT_FOUND, **INVALID},
             operation_id=f"{res_cls.panel}_{res_cls.slug}_{action_name}_bulk",
         )
@@ -606,7 +617,7 @@ def import_endpoint(db: Session, res: Resource, user: CurrentUser, lang: str, re
     headers, _ = importer.read_head(path, 1)
     try:
         wanted = json.loads(mapping) if mapping.strip() else importer.auto_map(res, headers)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ValidationFailed.one("mapping", "import.bad_mapping") from None
     if not isinstance(wanted, dict) or not all(isinstance(v, str) for v in wanted.values()):
         raise ValidationFailed.one("mapping", "import.bad_mapping")
@@ -716,8 +727,11 @@ def jobs_router() -> APIRouter:
     router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 
     @router.get("/{run_id}/file", response_class=FileResponse, summary="Download the file a job produced", responses={**ERRORS, 404: {"description": "Not found"}})
-    def job_file(run_id: int, db: Session = Depends(get_db), user: CurrentUser = Depends(current_user)):  # noqa: ANN201
-        run = db.get(JobRun, run_id)
+    def job_file(run_id: str = Path(description="The job run's id"), db: Session = Depends(get_db), user: CurrentUser = Depends(current_user)):  # noqa: ANN201
+        try:
+            run = db.get(JobRun, parse_pk(JobRun, run_id))
+        except (TypeError, ValueError):  # not an id the column can hold
+            run = None
         if run is None or not jobs.can_view(user, run) or not run.result_file:
             raise NotFound()
         path = (jobs.ROOT / run.result_file).resolve()
@@ -782,9 +796,99 @@ def _request_invalid(request: Request, exc: Exception) -> JSONResponse:
     errors: dict[str, str] = {}
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header", "cookie")]
-        errors.setdefault(".".join(loc) or "", str(err.get("msg", "")))
+        errors.setdefault(".".join(loc) or "", _pydantic_message(err, lang))
     form = errors.pop("", None)
     return JSONResponse({"detail": form or t("error.form", lang), "errors": errors}, status_code=422)
+
+
+#: pydantic's error types as the kit's messages (the rest keep pydantic's English text).
+_PYDANTIC_KEYS = {
+    "missing": "error.required", "int_parsing": "error.int", "int_type": "error.int", "int_from_float": "error.int",
+    "float_parsing": "error.number", "decimal_parsing": "error.number", "date_parsing": "error.date",
+    "date_from_datetime_parsing": "error.date", "date_type": "error.date", "bool_parsing": "error.value",
+    "literal_error": "error.choice", "enum": "error.choice", "string_too_long": "error.max_length",
+}
+
+
+def _pydantic_message(err: dict[str, Any], lang: str) -> str:
+    kind, ctx = err.get("type", ""), err.get("ctx") or {}
+    if kind == "value_error" and isinstance(ctx.get("error"), BadText):
+        return t(BadText.key, lang)
+    if kind in ("less_than_equal", "less_than"):
+        return t("error.max", lang, max=ctx.get("le", ctx.get("lt")))
+    if kind in ("greater_than_equal", "greater_than"):
+        return t("error.min", lang, min=ctx.get("ge", ctx.get("gt")))
+    if kind in _PYDANTIC_KEYS:
+        return t(_PYDANTIC_KEYS[kind], lang, n=ctx.get("max_length", ""))
+    return str(err.get("msg", ""))
+
+
+#: Messages of the HTTP errors the router and FastAPI raise themselves.
+_HTTP_MESSAGES = {400: "error.body", 404: "not_found", 405: "error.method"}
+
+
+def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    """Router and framework errors (unknown path, wrong method, a body that is not JSON) in the
+    same JSON shape as every other error, instead of Starlette's text/plain."""
+    assert isinstance(exc, StarletteHTTPException)
+    key = _HTTP_MESSAGES.get(exc.status_code)
+    detail = t(key, request_lang(request)) if key else str(exc.detail)
+    return JSONResponse({"detail": detail, "errors": {}}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+
+def fallback_router() -> APIRouter:
+    """The last route under ``/api/``: an unknown path answers a JSON 404, a known path with
+    another method a JSON 405 with ``Allow`` (in the running app everything else under ``/``
+    falls through to Reflex, which would answer with its HTML page)."""
+    router = APIRouter(include_in_schema=False)
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+    @router.api_route("/api/{path:path}", methods=[*methods, "HEAD", "OPTIONS", "TRACE"])
+    def api_fallback(request: Request, path: str) -> None:
+        others = [r for r in request.app.router.routes if getattr(r, "original_router", None) is not router]
+        allowed = [m for m in methods if any(r.matches({**request.scope, "method": m})[0] == Match.FULL for r in others)]
+        if allowed:
+            raise StarletteHTTPException(405, headers={"Allow": ", ".join(allowed)})
+        raise NotFound()
+
+    return router
+
+
+def _document_errors(app: FastAPI) -> None:
+    """Make the OpenAPI document say what the API answers (schemathesis checks it does).
+
+    FastAPI documents request validation as its own ``HTTPValidationError`` (``detail`` a list);
+    ours answers ``ErrorOut`` (``detail`` a message, ``errors`` per field). Every operation that
+    takes parameters or a body may answer 422; one that takes a body, 400 when it is not JSON;
+    every operation 503 while PostgreSQL or Redis is down.
+    """
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = build()
+        error_ref = {"$ref": "#/components/schemas/ErrorOut"}
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.setdefault("ErrorOut", ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}"))
+
+        def error(description: str) -> dict[str, Any]:
+            return {"description": description, "content": {"application/json": {"schema": error_ref}}}
+
+        for operation in (op for item in schema.get("paths", {}).values() for op in item.values() if isinstance(op, dict)):
+            responses = operation.setdefault("responses", {})
+            invalid = responses.get("422")
+            if invalid is not None or operation.get("parameters") or operation.get("requestBody"):
+                text = (invalid or {}).get("description") or ""
+                responses["422"] = error(text if text and text != "Validation Error" else INVALID[422]["description"])
+            if operation.get("requestBody"):
+                responses.setdefault("400", error(BAD_BODY["description"]))
+            responses.setdefault("503", error("PostgreSQL or Redis is unreachable: try again in a minute"))
+        for name in ("HTTPValidationError", "ValidationError"):
+            components.pop(name, None)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _internal_error(request: Request, exc: Exception) -> JSONResponse:
@@ -843,6 +947,7 @@ def build_api() -> FastAPI:
     app.add_exception_handler(RequestValidationError, _request_invalid)
     for outage in _outage_errors():
         app.add_exception_handler(outage, _outage)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _internal_error)
 
     mount_docs(app, app.openapi_url or "/api/openapi.json")
@@ -868,6 +973,8 @@ def build_api() -> FastAPI:
                 app.include_router(resource_router(res_cls, prefix=f"/api/{res_cls.slug}", in_schema=False))
             if panel.api_router is not None:
                 app.include_router(panel.api_router, prefix="/api", include_in_schema=False)  # type: ignore[arg-type]
+    app.include_router(fallback_router())  # last: only what nothing else matched
+    _document_errors(app)
     return app
 
 

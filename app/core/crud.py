@@ -14,7 +14,6 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import phonenumbers
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -22,6 +21,8 @@ from sqlmodel import Session, select
 from app.core import audit, bus
 from app.core.auth import CurrentUser
 from app.core.errors import NotFound, PermissionDenied, ValidationFailed
+from app.core.inputs import DATE_MAX, DATE_MIN, BadText, OutOfRange, check_date, check_decimal, check_int, clean_text
+from app.core.phone import normalise_phone  # re-exported: panels import it from here
 from app.core.query import ListParams, Page, get_list, parse_pk, pk_column, pk_name
 from app.core.registry import RESOURCES
 from app.core.resource import ActionContext, FormField, Resource, field_python_type, is_enum
@@ -93,8 +94,10 @@ def field_required(model: type, f: FormField) -> bool:
     if f.required is not None:
         return f.required
     column = model.__table__.columns.get(f.name)
-    if column is None or column.primary_key:
+    if column is None:
         return False
+    if column.primary_key:  # a generated id is not asked for; a key typed by people (a role's name) is
+        return getattr(column.type, "python_type", None) is not int
     has_default = column.default is not None or column.server_default is not None
     info = model.model_fields.get(f.name)
     if info is not None and not info.is_required():
@@ -112,20 +115,21 @@ def field_options(model: type, f: FormField) -> list[tuple[str, str]]:
     return []
 
 
-def normalise_phone(raw: str, region: str = "RU") -> str | None:
-    """E.164 form of a phone number, or None when it is not a valid number (phonenumbers' metadata)."""
-    try:
-        num = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(num):
-        return None
-    return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
-
-
 def parse_value(model: type, f: FormField, raw: Any) -> tuple[Any, tuple[str, dict] | None]:
-    """Turn a submitted value (string from a form, or JSON value from the API) into the column's type."""
+    """Turn a submitted value (string from a form, or JSON value from the API) into the column's type.
+
+    Returns ``(value, None)`` or ``(None, (i18n key, params))``. Whatever comes in, the answer is
+    one of those two: a value the column cannot hold (an int beyond its type, a decimal beyond its
+    ``numeric(p, s)``, a far date, text with a NUL, an object where a scalar belongs) is refused
+    here with its message, never left for the database to fail on (see :mod:`app.core.inputs`).
+    """
     kind = field_kind(model, f)
+    if isinstance(raw, dict) or (isinstance(raw, list) and kind != "multiselect"):
+        return None, ("error.value", {})  # an API client sent an object/array where a value belongs
+    try:
+        clean_text(raw)
+    except BadText:
+        return None, (BadText.key, {})
     empty = raw is None or (isinstance(raw, str) and raw.strip() == "") or (isinstance(raw, list) and not raw and kind != "multiselect")
     if kind == "bool":
         if isinstance(raw, bool):
@@ -138,25 +142,30 @@ def parse_value(model: type, f: FormField, raw: Any) -> tuple[Any, tuple[str, di
     if kind == "multiselect":
         values = raw if isinstance(raw, list) else [v for v in str(raw).split(",") if v]
         allowed = {v for v, _ in field_options(model, f)}
-        bad = [v for v in values if v not in allowed]
+        bad = [v for v in values if not isinstance(v, str) or v not in allowed]
         return (None, ("error.choice", {})) if bad else (sorted(set(values)), None)
     text_value = raw.strip() if isinstance(raw, str) else raw
+    column = model.__table__.columns.get(f.name)  # None for virtual fields and action params
     try:
         if kind == "relation" and f.resource and pk_name(RESOURCES[f.resource].model) != "id":
             value: Any = parse_pk(RESOURCES[f.resource].model, text_value)  # e.g. a role, keyed by name
         elif kind in ("int", "relation"):
-            if isinstance(text_value, bool):
+            if isinstance(text_value, (bool, float)):
                 raise ValueError
-            if isinstance(text_value, str) and not re.fullmatch(r"[-+]?\d+", text_value.replace(" ", "")):
+            if isinstance(text_value, str) and not re.fullmatch(r"[-+]?\d{1,30}", text_value.replace(" ", "")):
                 raise ValueError
             value = int(str(text_value).replace(" ", ""))
+            if kind == "relation" and f.resource:
+                parse_pk(RESOURCES[f.resource].model, value)  # an id the target's key cannot hold names nothing
         elif kind in ("number", "money"):
+            if isinstance(text_value, bool):
+                raise ValueError
             value = Decimal(str(text_value).replace(" ", "").replace("\u00a0", "").replace(",", "."))
-            if not value.is_finite():
-                raise InvalidOperation
-            value = value.quantize(Decimal("0.01")) if kind == "money" else value
+            check_decimal(value, column)  # before rounding: quantize cannot grow a huge value
+            if kind == "money":
+                value = check_decimal(value.quantize(Decimal("0.01")), column)
         elif kind == "date":
-            value = dt.date.fromisoformat(str(text_value)[:10])
+            value = check_date(dt.date.fromisoformat(str(text_value)[:10]))
         elif kind == "time":
             if not re.fullmatch(r"\d{1,2}:\d{2}(:\d{2})?", str(text_value)):
                 raise ValueError
@@ -173,6 +182,14 @@ def parse_value(model: type, f: FormField, raw: Any) -> tuple[Any, tuple[str, di
                 return None, ("error.phone", {})
         else:
             value = str(text_value)
+        if isinstance(value, int) and not isinstance(value, bool) and kind != "relation":
+            check_int(value, column)
+    except OutOfRange as exc:
+        if kind == "relation":
+            return None, ("error.relation", {})
+        if kind == "date":
+            return None, ("error.date_range", {"min": _day(DATE_MIN), "max": _day(DATE_MAX)})
+        return None, exc.error(_num)
     except (ValueError, InvalidOperation, TypeError):
         key = {"int": "error.int", "relation": "error.relation", "date": "error.date", "time": "error.time"}.get(kind, "error.number")
         return None, (key, {})
@@ -188,7 +205,13 @@ def parse_value(model: type, f: FormField, raw: Any) -> tuple[Any, tuple[str, di
     return value, None
 
 
-def _num(x: float) -> str:
+def _day(d: dt.date) -> str:
+    return d.strftime("%d.%m.%Y")
+
+
+def _num(x: Any) -> str:
+    if isinstance(x, (int, Decimal)):
+        return str(x)
     return str(int(x)) if float(x).is_integer() else str(x)
 
 

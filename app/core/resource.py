@@ -42,7 +42,7 @@ class Column:
     name: str
     label: str | None = None
     is_sortable: bool = False
-    kind: str = "text"  # text | numeric | money | date | datetime | bool
+    kind: str = "text"  # text | numeric | money | date | datetime | bool | phone
     currency: str | None = None
     badge_fn: Callable[[Any], str | None] | None = None
     value_fn: Callable[[Any], Any] | None = None
@@ -66,6 +66,10 @@ class Column:
 
     def date(self) -> Column:
         return replace(self, kind="date")
+
+    def phone(self) -> Column:
+        """A phone number (stored as E.164): the list's search finds it however it is typed."""
+        return replace(self, kind="phone")
 
     def datetime(self) -> Column:
         return replace(self, kind="datetime")
@@ -305,7 +309,8 @@ class Resource:
     label: ClassVar[str] = ""
     label_one: ClassVar[str] = ""
     icon: ClassVar[str] = "table"
-    #: Fields searched with a case-insensitive substring match; a number also matches the id.
+    #: Fields searched with a case-insensitive substring match; a number also matches the id (when
+    #: the id column can hold it), a phone field is matched with the phone as stored (see ``search_terms``).
     search: ClassVar[list[str]] = []
     columns: ClassVar[list[Column]] = []
     filters: ClassVar[list[Filter]] = []
@@ -376,8 +381,23 @@ class Resource:
         return stmt
 
     def search_term(self, q: str) -> str:
-        """The typed search as the stored values spell it (e.g. a phone typed with spaces → its digits)."""
+        """The typed search as the stored values spell it, for every search field (override to rewrite it)."""
         return q
+
+    def search_terms(self, q: str) -> dict[str, str]:
+        """What each search field is matched against: a phone field gets the typed term as stored
+        phones spell it ("8 (916) 555-12-34" → "+79165551234", "916 555" → "916555"), every other
+        field the term as typed (after :meth:`search_term`)."""
+        from app.core.phone import search_form
+
+        q = self.search_term(q)
+        phones = self.phone_fields()
+        return {name: search_form(q) if name in phones else q for name in self.search}
+
+    @classmethod
+    def phone_fields(cls) -> set[str]:
+        """Fields holding phone numbers: a ``fields.phone`` form field or a ``col(...).phone()`` column."""
+        return {f.name for f in cls.form_fields() if f.kind == "phone"} | {c.name for c in cls.columns if c.kind == "phone"}
 
     def validate(self, ctx: ActionContext, values: dict[str, Any], record: Any | None) -> dict[str, tuple[str, dict]]:
         """Cross-field rules after per-field parsing. Return ``{field: (i18n key, params)}``."""

@@ -152,6 +152,6 @@ def test_a_number_typed_as_people_type_it_is_found(db, users, numbers_world, typ
 
 def test_a_search_with_letters_is_left_alone(db, users, numbers_world):
     res = __import__("app.core.registry", fromlist=["RESOURCES"]).RESOURCES["numbers.numbers"]()
-    assert res.search_term("тест 999") == "тест 999"
-    assert res.search_term("12") == "12"  # short digits: a fragment, and also an id
-    assert res.search_term("8 (916") == "+7916" and res.search_term("89") == "89"  # a bare "89…" may be anywhere
+    assert res.search_terms("тест 999") == {"phone": "тест 999"}
+    assert res.search_terms("12") == {"phone": "12"}  # short digits: a fragment, and also an id
+    assert res.search_terms("8 (916") == {"phone": "+7916"} and res.search_terms("89") == {"phone": "89"}  # a bare "89…" may be anywhere

@@ -99,7 +99,7 @@ class ListState(ActionParamsMixin, AuthState):
         self.search = q.get("q", "")
         self.sort = q.get("sort", "")
         self.cursor = q.get("cursor", "")
-        self.page = int(q["page"]) if q.get("page", "").isdigit() else 0
+        self.page = int(q["page"]) if q.get("page", "").isdecimal() and len(q["page"]) < 19 else 0
         self.trash = q.get("trash") == "1" and res.has_soft_delete()
         self.filters = {f.name: q.get(f"f_{f.name}", "") for f in res.filters}
         self.hidden = [c.name for c in res.columns if c.hidden]
@@ -138,6 +138,9 @@ class ListState(ActionParamsMixin, AuthState):
                         self.filter_labels[f.name] = _relation_title(db, user, f.resource, self.filters.get(f.name, ""))
         except NotAuthenticated as exc:
             return self.fail(exc)
+        except ValidationFailed as exc:  # a filter or search value the columns cannot take: say which
+            self.rows, self.error = [], bad_view_message(res, exc, self.lang)
+            return [self._sync_url()] if sync_url else None
         except PultError as exc:
             self.rows, self.error = [], exc.message(self.lang)
             return None
@@ -381,6 +384,7 @@ class ListState(ActionParamsMixin, AuthState):
                 user = self.current_user()
                 if not self._res().can(user, "view"):
                     raise PermissionDenied()
+                base_query(self._res(), user, self._params())  # a view the list refused is not exported either
                 if fmt == "xlsx":
                     from app.core import exporter
 
@@ -394,6 +398,24 @@ class ListState(ActionParamsMixin, AuthState):
     def restore(self, row_id: str):
         self.pending, self.pending_ids = "restore", [row_id]
         return ListState.run_pending
+
+
+_VIEW_PARAMS = {"q": "search", "page": "page.number"}
+
+
+def bad_view_message(res: Resource, exc: ValidationFailed, lang: str) -> str:
+    """What the list says when a value of its view (filter, search, page) is refused: "Фильтр «Цена»: Введите число"."""
+    from app.core.display import label_for
+    from app.core.i18n import t
+
+    by_name = {f.name: f for f in res.filters}
+    parts = []
+    for name, message in exc.messages(lang).items():
+        if name in by_name:
+            parts.append(t("filters.invalid", lang, field=label_for(type(res), name, by_name[name].label, lang), message=message))
+        else:
+            parts.append(f"{t(_VIEW_PARAMS.get(name, name), lang)}: {message}" if name else message)
+    return "; ".join(parts)
 
 
 def _relation_title(db: Any, user: Any, target: str | None, value: str) -> str:

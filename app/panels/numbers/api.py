@@ -25,6 +25,8 @@ from app.core.auth import CurrentUser
 from app.core.display import TIMEZONE, fmt_percent
 from app.core.errors import PermissionDenied, ValidationFailed
 from app.core.i18n import t
+from app.core.inputs import Day, Id, SafeStr, check_date, id_param
+from app.core.query import ListParams, base_query
 from app.core.registry import RESOURCES
 from app.panels.numbers import services, transfers
 
@@ -50,9 +52,9 @@ class JobOut(BaseModel):
 
 
 class ExportIn(BaseModel):
-    filters: dict[str, str] = Field(default_factory=dict, examples=[{"project_id": "3", "status_id": "1", "created_at": "2026-01-01..2026-01-31"}])
-    search: str = ""
-    sort: str = ""
+    filters: dict[SafeStr, SafeStr] = Field(default_factory=dict, examples=[{"project_id": "3", "status_id": "1", "created_at": "2026-01-01..2026-01-31"}])
+    search: SafeStr = ""
+    sort: SafeStr = ""
 
 
 def _conversion(db: Session, user: CurrentUser, date_from: dt.date | None, date_to: dt.date | None, provider_id: int | None) -> list[dict[str, Any]]:
@@ -69,8 +71,8 @@ def _conversion(db: Session, user: CurrentUser, date_from: dt.date | None, date_
 
 @router.get("/conversion", response_model=list[ConversionRowOut], summary="Conversion per project (Moscow days of the status change)", responses={**ERRORS, **INVALID})
 def conversion(
-    date_from: dt.date | None = Query(None, alias="from"), date_to: dt.date | None = Query(None, alias="to"),
-    provider_id: int | None = Query(None), db: Session = Depends(get_db), user: CurrentUser = Depends(current_user),
+    date_from: Day | None = Query(None, alias="from"), date_to: Day | None = Query(None, alias="to"),
+    provider_id: Id | None = Query(None), db: Session = Depends(get_db), user: CurrentUser = Depends(current_user),
 ) -> list[dict[str, Any]]:
     return _conversion(db, user, date_from, date_to, provider_id)
 
@@ -84,11 +86,11 @@ def conversion_csv(
     them (``66,7 %``), project names neutralised against formula injection."""
     def day(s: str) -> dt.date | None:
         try:
-            return dt.date.fromisoformat(s) if s else None
+            return check_date(dt.date.fromisoformat(s)) if s else None
         except ValueError:
             raise ValidationFailed.one("from", "error.date") from None
 
-    rows = _conversion(db, user, day(date_from), day(date_to), int(provider_id) if provider_id.isdigit() else None)
+    rows = _conversion(db, user, day(date_from), day(date_to), id_param(provider_id, "provider_id"))
     lang = request_lang(request)
     out = io.StringIO()
     w = safe_cells.writer(out)
@@ -105,7 +107,7 @@ def conversion_csv(
 def import_numbers(
     request: Request,
     file: UploadFile = File(description="CSV (UTF-8 or Windows-1251) or XLSX with a phone column (phone/телефон/номер, else the first)"),
-    project_id: int | None = Form(None), provider_id: int | None = Form(None), geo_id: int | None = Form(None),
+    project_id: Id | None = Form(None), provider_id: Id | None = Form(None), geo_id: Id | None = Form(None),
     db: Session = Depends(get_db), user: CurrentUser = Depends(current_user),
 ) -> dict[str, Any]:
     if not user.has_perm("numbers.import") or not RESOURCES["numbers.numbers"]().can(user, "create"):
@@ -121,8 +123,10 @@ def import_numbers(
 
 @router.post("/export", status_code=202, response_model=JobOut, summary="Export the numbers matching filters as CSV (a job)", responses={**ERRORS, **INVALID})
 def export_numbers(request: Request, body: ExportIn, db: Session = Depends(get_db), user: CurrentUser = Depends(current_user)) -> dict[str, Any]:
-    if not RESOURCES["numbers.numbers"]().can(user, "view"):
+    numbers = RESOURCES["numbers.numbers"]()
+    if not numbers.can(user, "view"):
         raise PermissionDenied()
+    base_query(numbers, user, ListParams(**body.model_dump()))  # a filter the list would refuse is refused now (422)
     stamp = dt.datetime.now(TIMEZONE).strftime("%Y%m%d-%H%M%S")
     row = transfers.start_transfer(db, user, "export", "file", f"numbers-{stamp}.csv")
     run = jobs.enqueue(db, user, "numbers.export", {"transfer_id": row.id, "view": body.model_dump(), "lang": request_lang(request)})

@@ -4,14 +4,12 @@ statuses, schedules, call history, transfers, SFTP hosts and managers' scopes.""
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
 from app.core.auth import CurrentUser
 from app.core.errors import ValidationFailed
 from app.core.resource import ActionContext, FormField, Resource, action, col, fields, filters
 from app.panels.numbers import scope, services
-from app.panels.numbers.phones import normalise_many
 from models.numbers import (
     CallEvent,
     Geo,
@@ -25,9 +23,6 @@ from models.numbers import (
     SftpHost,
     StatusKind,
 )
-
-#: A search that looks like a phone number typed by a person: digits with spaces, brackets, dashes, a plus.
-_PHONE_TYPED = re.compile(r"\+?[\d\s().\-]*\d[\d\s().\-]*")
 
 WEEKDAYS = [(str(i), f"numbers.weekday.{i}") for i in range(7)]
 
@@ -72,22 +67,6 @@ class Numbers(Resource, model=PhoneNumber):
     ]
     detail_fields = ["phone", "status_id", "project_id", "provider_id", "geo_id", "created_at", "status_changed_at", "last_call_at"]
     related = [("numbers.calls", "numbers.calls", "number_id")]
-
-    def search_term(self, q: str) -> str:
-        """A number typed as people type it finds the stored E.164: "+7 (999) 123-45-67" or
-        "89991234567" → "+79991234567"; a fragment "999-12" → "99912", "8 (916" → "+7916" (short
-        digits stay as typed: they also match the id)."""
-        if not _PHONE_TYPED.fullmatch(q) or (q.isdigit() and len(q) < 10):
-            return q
-        full = normalise_many([q])[0]
-        if full is not None:
-            return str(full)
-        digits = re.sub(r"\D", "", q)
-        if q.startswith("+"):
-            return "+" + digits
-        if len(q) > 1 and q[0] == "8" and q[1] in " (-":  # "8 (9…": the trunk prefix of +7, as Russians dial
-            return "+7" + digits[1:]
-        return digits
 
     def list_query(self, user: CurrentUser, stmt: Any) -> Any:
         return stmt.where(scope.provider_clause(user, PhoneNumber.provider_id))

@@ -22,6 +22,7 @@ from app.core.api import ERRORS, INVALID, NOT_FOUND, current_user, get_db, item_
 from app.core.auth import CurrentUser
 from app.core.errors import PermissionDenied
 from app.core.i18n import t
+from app.core.inputs import Day, Id
 from app.panels.stock import services
 from app.panels.stock.resources import Orders, Products
 
@@ -64,9 +65,9 @@ def _analytics(db: Session, user: CurrentUser, date_from: dt.date | None, date_t
 
 @router.get("/analytics/summary", summary="Sales, cost and profit by period and by product", responses=ERRORS)
 def analytics_summary(
-    date_from: dt.date | None = Query(None, alias="from", description="First day, inclusive (YYYY-MM-DD)"),
-    date_to: dt.date | None = Query(None, alias="to", description="Last day, inclusive (YYYY-MM-DD)"),
-    product_id: int | None = Query(None),
+    date_from: Day | None = Query(None, alias="from", description="First day, inclusive (YYYY-MM-DD)"),
+    date_to: Day | None = Query(None, alias="to", description="Last day, inclusive (YYYY-MM-DD)"),
+    product_id: Id | None = Query(None),
     bucket: Literal["day", "week", "month"] = Query("day"),
     db: Session = Depends(get_db),
     user: CurrentUser = Depends(current_user),
@@ -82,9 +83,9 @@ def analytics_summary(
     responses={200: {"content": {"text/csv": {}}}, **ERRORS},
 )
 def analytics_export(
-    date_from: dt.date | None = Query(None, alias="from"),
-    date_to: dt.date | None = Query(None, alias="to"),
-    product_id: int | None = Query(None),
+    date_from: Day | None = Query(None, alias="from"),
+    date_to: Day | None = Query(None, alias="to"),
+    product_id: Id | None = Query(None),
     bucket: Literal["day", "week", "month"] = Query("day"),
     db: Session = Depends(get_db),
     user: CurrentUser = Depends(current_user),
