@@ -8,7 +8,7 @@ with the refusal ``no_owner`` until someone saves it again (and so becomes its o
 otherwise keep running with nobody's rights checked.
 
 Revision ID: 9a1b2c3d4e02
-Revises: 7b1c2d3e4f5a
+Revises: 8a1b2c3d4e01
 Create Date: 2026-12-07
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "9a1b2c3d4e02"
-down_revision: str | None = "7b1c2d3e4f5a"
+down_revision: str | None = "8a1b2c3d4e01"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
