@@ -63,10 +63,12 @@ def test_the_page_shows_a_toast_and_the_api_answers_503(db, users, redis_conn):
     from app.core.api import build_api
     from app.core.ui.base import AuthState
     from app.core.ui.list_state import ListState
+    from tests.uistate import sign_in
 
     token = auth.login(db, "admin", "admin-pass")
     lst = rx.State(_reflex_internal_init=True).substates[AuthState.get_name()].substates[ListState.get_name()]
-    lst.token, lst.res_key = token, "stock.products"
+    sign_in(lst, token)
+    lst.res_key = "stock.products"
     with TestClient(build_api()) as client, redis_down():
         toast = lst.export("csv")
         response = client.post("/api/numbers/export", json={"filters": {}, "search": ""},

@@ -64,10 +64,11 @@ def test_the_editor_offers_only_the_kinds_its_user_may_run(db, users, planner):
 
     from app.core.ui.base import AuthState
     from app.core.ui.form import FormState
+    from tests.uistate import sign_in
 
     token = auth.login(db, "planner", "planner-pass")
     form = rx.State(_reflex_internal_init=True).substates[AuthState.get_name()].substates[FormState.get_name()]
-    form.token = token
+    sign_in(form, token)
     form.load("admin.schedules", False)
     assert not form.forbidden and form.allowed == {"kind": jobs.schedulable_kinds(as_user(db, planner))}
     assert "kit.action" not in form.allowed["kind"]

@@ -183,7 +183,7 @@ class TelegramState(AuthState):
         Returns (True, result), (False, message), or (None, event) when the session ended or the
         user may not do this (the caller returns the event: a toast or the way to the login)."""
         async with self:
-            token, lang = self.token, self.lang
+            token, lang = self.session_token(), self.lang
             self.busy = True
             if clear:
                 self.check_text = ""
