@@ -152,6 +152,8 @@ def test_only_the_current_secret_gets_in(admin, db, sandbox, bot, app_server, se
     second = _secret(sandbox)
     assert second != first
     wait_for(lambda: seen, 10, "the queued press")  # accepted though it may come before the switch is saved
+    # the sandbox notes a delivery's status once our reply reached it, a moment after the handler ran
+    wait_for(lambda: sandbox.webhook_deliveries(), 10, "the sandbox to note the delivery")
     assert seen == [("1", "webhook")] and [d["status"] for d in sandbox.webhook_deliveries()] == [200]
 
     for headers in ({}, {SECRET_HEADER: ""}, {SECRET_HEADER: "wrong"}, {SECRET_HEADER: first}, {SECRET_HEADER: second + "x"}):

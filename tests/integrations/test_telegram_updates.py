@@ -3,7 +3,6 @@ settings page's way of waiting out a 429, against the sandbox."""
 
 from __future__ import annotations
 
-import asyncio
 
 import pytest
 
@@ -11,6 +10,7 @@ from app.core import telegram_updates as tu
 from app.core.errors import PermissionDenied
 from app.core.telegram_bot import wait_out_rate_limit
 from integrations.telegram import TelegramClient, TelegramRetryLater
+from tests import aio
 from tests.integrations.conftest import CHAT, TOKEN
 
 
@@ -89,7 +89,7 @@ def test_the_page_waits_out_a_429_and_says_so(sandbox):
         said.append(seconds)
 
     with TelegramClient(TOKEN, base_url=sandbox.url, max_rate_limit_retries=0, max_attempts=1) as client:
-        me = asyncio.run(wait_out_rate_limit(client.get_me, on_wait, max_wait=30))
+        me = aio.run(wait_out_rate_limit(client.get_me, on_wait, max_wait=30))
     assert me["username"] == "pult_test_bot" and said == [1, 1]
     assert [c["status"] for c in sandbox.calls("getMe")] == [429, 429, 200]
 
@@ -106,5 +106,5 @@ def test_a_long_429_is_not_waited_for(sandbox):
 
     with TelegramClient(TOKEN, base_url=sandbox.url, max_rate_limit_retries=0, max_attempts=1) as client:
         with pytest.raises(TelegramRetryLater) as info:
-            asyncio.run(wait_out_rate_limit(client.get_me, on_wait, max_wait=30, sleep=sleep))
+            aio.run(wait_out_rate_limit(client.get_me, on_wait, max_wait=30, sleep=sleep))
     assert info.value.retry_after == 120 and slept == []

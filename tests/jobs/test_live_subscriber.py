@@ -13,6 +13,7 @@ import pytest
 import redis
 
 from app.core import bus, live
+from tests import aio
 from tests.redis_server import RedisServer
 
 async def _until(predicate, timeout: float, what: str) -> None:
@@ -67,7 +68,7 @@ def test_the_subscriber_comes_back_after_a_redis_restart(persist, tmp_path, monk
                 await task
 
     try:
-        asyncio.run(scenario())
+        aio.run(scenario())
     finally:
         store.kill()
     assert [m["ids"] for m in got] == [["1"], ["2"]]
