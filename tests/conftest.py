@@ -8,6 +8,8 @@ truncates the tables between tests; Redis uses database 9 and is flushed before 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 
 import pytest
@@ -19,6 +21,11 @@ os.environ.setdefault("PULT_SECRET_KEY", "y5rH0m5o7m5Yk0gGnQ2H1c8mQvKQ0v0n5cTqK3
 # The suite deploys the kit the way the stock demo runs it (seed 001: anyone may register);
 # tests of a closed deployment switch it off themselves.
 os.environ.setdefault("PULT_ALLOW_REGISTRATION", "1")
+# Files the jobs write and uploads go to a folder of the test run's own (inherited by the servers
+# and workers the tests start): run ids restart with every test database, so files in the
+# repository's .data/ from another run would stand where a test expects none.
+FILES_DIR = tempfile.mkdtemp(prefix="pult-test-files-")
+os.environ["PULT_FILES_DIR"] = FILES_DIR
 
 
 def _test_urls() -> tuple[str, str, str]:
@@ -124,6 +131,8 @@ def clean(engine, redis_conn) -> Iterator[None]:
     """An empty schema with the built-in roles, and an empty Redis database."""
     _truncate(engine)
     redis_conn.flushdb()
+    for sub in ("jobs", "uploads"):
+        shutil.rmtree(os.path.join(FILES_DIR, sub), ignore_errors=True)
     from sqlmodel import Session
 
     from app.core.setup import sync_roles, sync_rules
@@ -224,3 +233,7 @@ def make_numbers_world(db, manager_id: int) -> dict:
 @pytest.fixture()
 def numbers_world(db, users):
     return make_numbers_world(db, users["manager"].id)
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    shutil.rmtree(FILES_DIR, ignore_errors=True)

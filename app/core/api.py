@@ -734,8 +734,8 @@ def jobs_router() -> APIRouter:
             run = None
         if run is None or not jobs.can_view(user, run) or not run.result_file:
             raise NotFound()
-        path = (jobs.ROOT / run.result_file).resolve()
-        if not path.is_file() or jobs.ROOT.resolve() not in path.parents:
+        path = jobs.result_file_path(run)
+        if path is None:
             raise NotFound()
         return FileResponse(path, filename=path.name)
 

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
+
+#: The repository's root (``scripts/run`` keeps its data under ``.data/`` there).
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _normalise_db_url(url: str) -> str:
@@ -41,6 +45,10 @@ class Settings:
     allowed_origins: tuple[str, ...] = field(
         default_factory=lambda: tuple(o.strip().rstrip("/") for o in os.environ.get("PULT_ALLOWED_ORIGINS", "").split(",") if o.strip())
     )
+    #: Where files live that jobs produce (``jobs/<run id>/``) and uploads wait (``uploads/``).
+    #: Default ``.data/`` in the repository; a deployment points it at a volume, the tests at a
+    #: temporary folder of their own.
+    files_dir: Path = field(default_factory=lambda: Path(os.environ.get("PULT_FILES_DIR") or ROOT / ".data").resolve())
     panels: tuple[str, ...] = field(
         default_factory=lambda: tuple(
             p.strip() for p in os.environ.get("PULT_PANELS", "stock,numbers").split(",") if p.strip()

@@ -2,8 +2,10 @@
 
 CSV of plain columns is written by PostgreSQL itself (``COPY (SELECT …) TO STDOUT``, streamed to
 the file); otherwise (computed columns, XLSX) rows stream from a server-side cursor in batches. In
-both cases memory stays flat however big the table is and the file is written as it goes, under
-a temporary name that becomes the file's name only when it is complete (:func:`atomic_path`).
+both cases memory stays flat however big the table is and the file is written as it goes. Jobs
+write to :meth:`app.core.jobs.JobContext.result_path`, a path inside the attempt's ``.partial-*``
+folder that moves to its own name only when the run succeeds (and is deleted however else the
+attempt ends): the one mechanism by which a reader never sees half a file.
 
 What a file holds (the same on both paths; ``docs/architecture.md``, "Exports"):
 
@@ -24,12 +26,10 @@ applies, exactly as on the list page and the API.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import decimal
 import enum
 import json
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -54,21 +54,6 @@ XLSX_MAX_ROWS = 1_048_575
 #: How times are written (local time of ``PULT_TIMEZONE``, whole seconds): ``2026-03-01 14:05:09``.
 #: COPY writes a timestamp so under ``DateStyle = ISO`` (cheaper than ``to_char`` on every row).
 TIME_FORMAT, SQL_DATESTYLE = "%Y-%m-%d %H:%M:%S", "SET LOCAL DateStyle = 'ISO, YMD'"
-
-
-@contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """A temporary path (``<name>.part`` beside ``path``) to write a file to: renamed to ``path``
-    when the block ends normally, removed when it raises — a reader never sees half a file, and
-    a failed export leaves nothing. (A worker killed mid-write leaves the ``.part`` file; the
-    jobs' reaper removes a lost run's files.)"""
-    part = path.with_name(path.name + ".part")
-    try:
-        yield part
-        os.replace(part, path)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
 
 
 def export_columns(res: Resource, lang: str = "ru") -> list[tuple[str, str, Any]]:
@@ -218,42 +203,41 @@ def export(
     lang: str = "ru",
 ) -> int:
     """Write the view to ``path`` (``csv`` or ``xlsx``) for a user reading ``lang``; returns the
-    number of rows written. The file appears at ``path`` only when complete."""
+    number of rows written. Pass a ``JobContext.result_path``: it appears under its name only when the run succeeds."""
     if fmt not in ("csv", "xlsx"):
         raise ValueError(f"unknown export format {fmt!r}")
     cols = export_columns(res, lang)
     header = [label for _n, label, _c in cols]
     kinds = [spec.kind if spec is not None else "text" for _n, _l, spec in cols]
     n = 0
-    with atomic_path(path) as part:
-        if fmt == "xlsx":
-            from openpyxl import Workbook
+    if fmt == "xlsx":
+        from openpyxl import Workbook
 
-            wb = Workbook(write_only=True)
-            ws = wb.create_sheet(title=(res.slug or "export")[:31])
-            ws.append(safe_cells.xlsx_cells(ws, header))
-            formats = {i: "0%" for i, kind in enumerate(kinds) if kind == "progress"}
+        wb = Workbook(write_only=True)
+        ws = wb.create_sheet(title=(res.slug or "export")[:31])
+        ws.append(safe_cells.xlsx_cells(ws, header))
+        formats = {i: "0%" for i, kind in enumerate(kinds) if kind == "progress"}
+        for row in iter_rows(db, res, user, params, lang):
+            if n == XLSX_MAX_ROWS:  # the estimate was low: stop rather than write a file Excel cuts short
+                ws.close()
+                raise ValidationFailed.one("", "export.xlsx_too_big", max=f"{XLSX_MAX_ROWS:,}".replace(",", "\u00a0"))
+            ws.append(safe_cells.xlsx_cells(ws, [float(v) if isinstance(v, decimal.Decimal) else v for v in row], formats))
+            n += 1
+            if progress and n % BATCH == 0:
+                progress(n)
+        wb.save(path)
+    elif (fast := copy_select(res, user, params, lang)) is not None:
+        require(res, user, "view")
+        n = _export_copy(db, fast, header, path, progress)
+    else:
+        with open(path, "w", newline="", encoding="utf-8-sig") as f:  # the BOM lets Excel read UTF-8
+            w = safe_cells.writer(f)
+            w.writerow(header)
             for row in iter_rows(db, res, user, params, lang):
-                if n == XLSX_MAX_ROWS:  # the estimate was low: stop rather than write a file Excel cuts short
-                    ws.close()
-                    raise ValidationFailed.one("", "export.xlsx_too_big", max=f"{XLSX_MAX_ROWS:,}".replace(",", "\u00a0"))
-                ws.append(safe_cells.xlsx_cells(ws, [float(v) if isinstance(v, decimal.Decimal) else v for v in row], formats))
+                w.writerow([_csv_text(v, kind, lang) for v, kind in zip(row, kinds)])
                 n += 1
                 if progress and n % BATCH == 0:
                     progress(n)
-            wb.save(part)
-        elif (fast := copy_select(res, user, params, lang)) is not None:
-            require(res, user, "view")
-            n = _export_copy(db, fast, header, part, progress)
-        else:
-            with open(part, "w", newline="", encoding="utf-8-sig") as f:  # the BOM lets Excel read UTF-8
-                w = safe_cells.writer(f)
-                w.writerow(header)
-                for row in iter_rows(db, res, user, params, lang):
-                    w.writerow([_csv_text(v, kind, lang) for v, kind in zip(row, kinds)])
-                    n += 1
-                    if progress and n % BATCH == 0:
-                        progress(n)
     if progress:
         progress(n)
     return n

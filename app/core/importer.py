@@ -31,14 +31,14 @@ from sqlmodel import Session, select
 
 from app.core import audit, bus, crud, i18n, safe_cells, tabular
 from app.core.auth import CurrentUser
+from app.core.config import settings
 from app.core.display import label_for
 from app.core.errors import PermissionDenied, PultError, ValidationFailed
 from app.core.i18n import t
 from app.core.query import pk_column, pk_name
 from app.core.resource import FormField, Resource
 
-ROOT = Path(__file__).resolve().parents[2]
-UPLOADS = ROOT / ".data" / "uploads"
+UPLOADS = settings.files_dir / "uploads"
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 PREVIEW_ROWS = 20
 #: Progress is written every this many rows (the job context throttles the writes further).

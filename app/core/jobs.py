@@ -71,6 +71,7 @@ from sqlmodel import Session, select
 
 from app.core import audit, bus, i18n
 from app.core.auth import SYSTEM, CurrentUser, current_user_for
+from app.core.config import settings
 from app.core.db import engine
 from app.core.errors import NotFound, PermissionDenied, ServiceUnavailable, ValidationFailed, is_outage
 from app.core.redis import redis_client
@@ -91,7 +92,6 @@ PROGRESS_WRITES_PER_SECOND = 4
 #: How long RQ keeps its own job records; the ``job_run`` row is what we keep.
 RQ_RESULT_TTL = 3600
 RQ_FAILURE_TTL = 7 * 24 * 3600
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _env_float(name: str, default: float) -> float:
@@ -286,9 +286,27 @@ def end_hooks(db: Session, run: JobRun, status: JobStatus, cause: str) -> None:
             log.exception("end hook %s of run %s (%s) failed", getattr(hook, "__qualname__", hook), run.id, run.kind)
 
 
+def jobs_dir() -> Path:
+    """Where runs' files live: ``<files_dir>/jobs/`` (``PULT_FILES_DIR``, default ``.data/``)."""
+    return settings.files_dir / "jobs"
+
+
 def run_dir(run_id: int) -> Path:
-    """Where a run's files live: ``.data/jobs/<run id>/``."""
-    return ROOT / ".data" / "jobs" / str(run_id)
+    """Where a run's files live: ``<files_dir>/jobs/<run id>/`` (``.data/`` unless ``PULT_FILES_DIR``)."""
+    return jobs_dir() / str(run_id)
+
+
+def result_file_path(run: JobRun) -> Path | None:
+    """The finished file of ``run`` on disk, or None. ``result_file`` is stored relative to the
+    files folder (``jobs/<id>/<name>``); rows written before the setting existed say ``.data/jobs/...``.
+    Anything resolving outside the run's own folder is refused."""
+    if not run.result_file:
+        return None
+    rel = run.result_file.removeprefix(".data/")
+    path = (settings.files_dir / rel).resolve()
+    if run_dir(run.id).resolve() not in path.parents or not path.is_file():
+        return None
+    return path
 
 
 PARTIAL_PREFIX = ".partial-"
@@ -322,7 +340,7 @@ def discard_partials(run_id: int, only: str | None = None) -> int:
 def sweep_partials(db: Session) -> list[int]:
     """Delete the unfinished files of every attempt that is not running any more (its worker
     died, it was cancelled from another host, ...). Returns the run ids cleaned. The reaper calls it."""
-    base = ROOT / ".data" / "jobs"
+    base = jobs_dir()
     found: dict[int, list[str]] = {}
     try:
         for folder in base.glob(f"*/{PARTIAL_PREFIX}*"):
@@ -771,7 +789,7 @@ class JobContext:
         temp = partial_dir(self.run.id, self._attempt_key()) / name
         temp.parent.mkdir(parents=True, exist_ok=True)
         self._outputs = [(t, f) for t, f in self._outputs if f != final] + [(temp, final)]
-        self.run.result_file = str(final.relative_to(ROOT))
+        self.run.result_file = str(final.relative_to(settings.files_dir))
         return temp
 
     def scratch_dir(self, name: str = "work") -> Path:

@@ -175,8 +175,8 @@ def test_a_finished_file_appears_only_when_the_run_succeeds(db, users, start_wor
     start_worker()
     run = jobs.enqueue(db, users["manager"], "test.audited", {"name": "report.csv"})
     done = finished(row, run.id)
-    assert done.status == JobStatus.succeeded and done.result_file == f".data/jobs/{run.id}/report.csv"
-    assert (jobs.ROOT / done.result_file).read_text() == "a,b\n1,2\n"
+    assert done.status == JobStatus.succeeded and done.result_file == f"jobs/{run.id}/report.csv"
+    assert jobs.result_file_path(done).read_text() == "a,b\n1,2\n"
     assert not partials(run.id) and not list(jobs.run_dir(run.id).glob(f"{jobs.PARTIAL_PREFIX}*"))
 
 

@@ -39,12 +39,12 @@ def test_job_writes_are_audited_as_job_and_files_recorded(db, users, row):
         runner.execute(run.id)
         done = row(run.id)
         assert done.status == JobStatus.succeeded and done.result == "evil.csv"
-        assert done.result_file == f".data/jobs/{run.id}/evil.csv"
-        assert (jobs.ROOT / done.result_file).read_text() == "a,b\n1,2\n"
+        assert done.result_file == f"jobs/{run.id}/evil.csv"
+        assert jobs.result_file_path(done).read_text() == "a,b\n1,2\n"
         entry = db.exec(select(AuditLog).where(AuditLog.action == "test.audited")).one()
         assert entry.source == "job" and entry.username == "manager"
     finally:
-        shutil.rmtree(jobs.ROOT / ".data" / "jobs" / str(run.id), ignore_errors=True)
+        shutil.rmtree(jobs.run_dir(run.id), ignore_errors=True)
 
 
 def test_a_deactivated_users_job_does_not_run(db, users, engine, row):

@@ -373,16 +373,15 @@ def export_numbers(db: Session, user: CurrentUser, params: ListParams, path: Pat
     sql = str(stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
     header = list(EXPORT_COLUMNS) if lang is None else [t(label, lang) for label in EXPORT_LABELS]
     conn = _pg(db)
-    with exporter.atomic_path(path) as part:
-        with open(part, "w", newline="", encoding="utf-8-sig") as f:
-            safe_cells.writer(f).writerow(header)
-        with open(part, "ab") as out, conn.cursor() as cur:
-            cur.execute(f"SET LOCAL TIME ZONE '{TIMEZONE.key}'")
-            cur.execute(exporter.SQL_DATESTYLE)
-            with cur.copy(f"COPY ({sql}) TO STDOUT WITH ({safe_cells.COPY_CSV})") as copy:
-                for chunk in copy:
-                    out.write(chunk)
-            n = cur.rowcount
+    with open(path, "w", newline="", encoding="utf-8-sig") as f:
+        safe_cells.writer(f).writerow(header)
+    with open(path, "ab") as out, conn.cursor() as cur:
+        cur.execute(f"SET LOCAL TIME ZONE '{TIMEZONE.key}'")
+        cur.execute(exporter.SQL_DATESTYLE)
+        with cur.copy(f"COPY ({sql}) TO STDOUT WITH ({safe_cells.COPY_CSV})") as copy:
+            for chunk in copy:
+                out.write(chunk)
+        n = cur.rowcount
     db.rollback()
     return n
 
