@@ -37,7 +37,10 @@ def _api():
 
 
 app = rx.App(
-    head_components=[rx.script(UNSAVED_GUARD)],
+    # assets/ holds the deployment's face: favicon.svg, logo.svg and pult.css (style overrides,
+    # loaded after the theme). Replace the files to rebrand; the code names only these paths.
+    head_components=[rx.script(UNSAVED_GUARD), rx.el.link(rel="icon", type="image/svg+xml", href="/favicon.svg")],
+    stylesheets=["/pult.css"],
     api_transformer=[_api(), secure_app],
     toaster=rx.toast.provider(position="top-right", close_button=True, rich_colors=True),
 )
