@@ -47,7 +47,7 @@ def test_bulk_issue_in_a_worker_reports_the_order_short_of_stock(db, users, stoc
     assert statuses[a.id] == OrderStatus.paid_issued and statuses[b.id] == OrderStatus.paid_not_issued
     assert all(statuses[o.id] == OrderStatus.paid_issued for o in cable_orders)
     assert db.get(Product, router.id).stock == 1
-    with open(crud_root() / done.result_file, encoding="utf-8-sig") as f:
+    with open(jobs_result(done), encoding="utf-8-sig") as f:
         lines = list(csv.reader(f))
     assert lines[1][0] == str(b.id) and "Роутер Pro" in lines[1][1]
     # audited as the user, from a job
@@ -78,7 +78,7 @@ def test_a_user_without_the_permission_cannot_queue_it(db, users, stock_data):
         kit_jobs.enqueue_action(db, users["user"], "stock.orders", "deny", [str(order.id)])
 
 
-def crud_root():
-    from app.core.jobs import ROOT
+def jobs_result(run):
+    from app.core.jobs import result_file_path
 
-    return ROOT
+    return result_file_path(run)

@@ -82,7 +82,7 @@ def test_every_export_is_free_of_secrets_and_live_formulas(db, users, numbers_wo
     for (key, fmt), run_id in runs.items():
         done = wait_for(lambda: (lambda r: r if JobStatus(r.status).finished else None)(row(run_id)), 60, f"export of {key} ({fmt})")
         assert done.status == JobStatus.succeeded, (key, fmt, done.error)
-        cells = _cells(ROOT / done.result_file)
+        cells = _cells(jobs.result_file_path(done))
         body = "\n".join(cells)
         assert not [s for s in secrets if s in body], (key, fmt)
         live = [c for c in cells if c[:1] in safe_cells.DANGEROUS and safe_cells.needs_quote(c)]
@@ -102,6 +102,6 @@ def test_the_sftp_hosts_export_never_holds_the_key(db, users, start_worker, row,
     run_id = jobs.enqueue(db, users["admin"], "kit.export", {"resource": "numbers.sftp", "fmt": fmt, "lang": "ru"}).id
     done = wait_for(lambda: (lambda r: r if JobStatus(r.status).finished else None)(row(run_id)), 60, "the export")
     assert done.status == JobStatus.succeeded, done.error
-    content = "\n".join(_cells(ROOT / done.result_file))
+    content = "\n".join(_cells(jobs.result_file_path(done)))
     cipher = [v for (v,) in db.exec(text("SELECT private_key FROM sftp_host")) if v]
     assert "PRIVATE KEY" not in content and PASSWORD not in content and not [c for c in cipher if c in content]

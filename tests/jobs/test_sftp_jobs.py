@@ -112,7 +112,7 @@ def test_pull_imports_new_files_once_and_moves_them(db, users, numbers_world, sa
     assert sorted(p.name for p in sandbox.path("in/failed").iterdir()) == ["empty.csv", "photo.csv"]
 
     # The run's error file: every rejected row with its file.
-    with open(ROOT / done.result_file, encoding="utf-8-sig") as f:
+    with open(jobs.result_file_path(done), encoding="utf-8-sig") as f:
         rows = list(csv.reader(f))
     assert rows[0] == ["File", "Line", "Value in the file", "E.164 number", "Reason"]
     assert [(r[0], r[1], r[4]) for r in rows[1:]] == [("batch-1.csv", "4", "repeated in the file"), ("batch-1.csv", "5", "not a valid number"),
@@ -161,7 +161,7 @@ def test_push_uploads_exactly_the_hosts_numbers(db, users, numbers_world, sandbo
     assert re.fullmatch(r"numbers-\d{8}-\d{4}\.csv", name) and done.result["rows"] == 3
     assert [p.name for p in sandbox.path("out").iterdir()] == [name]  # no temporary file left
     content = sandbox.path(f"out/{name}").read_bytes()
-    assert content == (ROOT / done.result_file).read_bytes()
+    assert content == jobs.result_file_path(done).read_bytes()
     rows = list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
     assert sorted(r["phone"] for r in rows) == ["+79990000011", "+79990000012", "+79990000013"]
     assert {r["provider"] for r in rows} == {"Своя"}
