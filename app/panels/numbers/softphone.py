@@ -87,7 +87,7 @@ MAX_BODY = 64 * 1024
 #: An incoming call older than this gets no card (the phone has long stopped ringing).
 POPUP_MAX_AGE = dt.timedelta(minutes=10)
 #: Who the audit log says made the change: the SoftPhone, reporting for its operator.
-ACTOR = CurrentUser(id=None, username="softphone", role="system", permissions=frozenset())
+ACTOR = CurrentUser(id=None, username="softphone", permissions=frozenset())
 #: Redis keys holding the last accepted and the last refused request, for the settings page.
 LAST_ACCEPTED, LAST_REJECTED = "pult:softphone:last_accepted", "pult:softphone:last_rejected"
 
