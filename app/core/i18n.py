@@ -237,6 +237,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "role.stock.user": ("Оператор склада", "Stock operator"),
     "role.numbers.manager": ("Менеджер номеров", "Numbers manager"),
     "field.roles": ("Роли", "Roles"),
+    "secret.set_placeholder": ("*** (задано; оставьте пустым, чтобы не менять)", "*** (set; leave empty to keep)"),
     "users.roles_help": ("Не больше одной роли в каждом разделе", "At most one role per section"),
     "users.one_role_per_panel": ("В разделе «{panel}» можно выбрать только одну роль", "Only one role per section: “{panel}”"),
     "self.delete": ("Нельзя удалить самого себя", "You cannot delete yourself"),

@@ -151,7 +151,7 @@ class filters:  # noqa: N801 - a namespace, read as ``filters.text(...)``
 @dataclass(frozen=True)
 class FormField:
     name: str
-    kind: str = "auto"  # auto | text | textarea | int | number | money | date | bool | select | relation | password | secret | phone | multiselect
+    kind: str = "auto"  # auto | text | textarea | int | number | money | date | bool | select | relation | password | secret (multiline: secret_text) | phone | multiselect
     label: str | None = None
     required: bool | None = None  # None: inferred from the model (non-nullable without default)
     min: float | None = None
@@ -164,6 +164,8 @@ class FormField:
     default: Any = None
     #: Not a model column: parsed and validated, then handed to the save hooks in ``changes``.
     virtual: bool = False
+    #: A text that spans lines (a secret such as a private key): a multi-line box, line breaks kept.
+    multiline: bool = False
 
 
 @dataclass(frozen=True)
@@ -226,6 +228,13 @@ class fields:  # noqa: N801 - a namespace
     def secret(name: str, **kw: Any) -> FormField:
         """Write-only: the form never shows the stored value (``***`` when set); empty keeps it."""
         return FormField(name, "secret", **kw)
+
+    @staticmethod
+    def secret_text(name: str, **kw: Any) -> FormField:
+        """A write-only secret that spans lines (an OpenSSH private key, a certificate): a
+        multi-line box that keeps the line breaks (a password input drops them), never shows the
+        stored value, and leaves it as it is when left empty — everything else as :meth:`secret`."""
+        return FormField(name, "secret", multiline=True, **kw)
 
     @staticmethod
     def phone(name: str, **kw: Any) -> FormField:

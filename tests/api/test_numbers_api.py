@@ -7,6 +7,8 @@ import csv
 import datetime as dt
 import io
 
+import pytest
+
 from sqlmodel import select
 
 from app.core import crud
@@ -116,3 +118,29 @@ def test_import_and_export_routes_queue_jobs_in_scope(client, db, numbers_world,
     assert db.exec(select(PhoneNumber)).all() == []
     assert db.exec(select(ProjectProvider)).all()
     services.forget_names()
+
+
+def test_a_manager_saves_a_setup_with_providers_they_cannot_see(db, users, numbers_world):
+    """Issue 8: a project fed by a provider outside the manager's scope could not be saved at all
+    ("Выберите запись из списка"). The manager changes their part; the rest stays as it was."""
+
+    w = numbers_world
+    admin, manager = users["admin"], users["manager"]
+    setup.save(db, admin, w["project"], [w["mine"], w["other"]], [w["geo"]], [(0, "09:00", "18:00")])
+    seen = setup.read(db, manager, w["project"])
+    assert seen.providers == [w["mine"]]  # the form never shows (nor resends) what the manager cannot see
+    # what the old page sent back (every provider of the project) is accepted too: the hidden one is kept
+    for providers in ([w["mine"]], [w["mine"], w["other"]]):
+        setup.save(db, manager, w["project"], providers, [w["geo"]], [(1, "10:00", "17:00")])
+        assert setup.read(db, admin, w["project"]).providers == sorted([w["mine"], w["other"]])
+    # removing their own provider leaves the other's link alone
+    setup.save(db, manager, w["project"], [], [w["geo"]], [(1, "10:00", "17:00")])
+    linked = db.exec(select(ProjectProvider.provider_id).where(ProjectProvider.project_id == w["project"])).all()
+    assert linked == [w["other"]]
+    assert [(x.weekday, x.start.hour) for x in setup.read(db, admin, w["project"]).windows] == [(1, 10)]
+    # adding a provider the manager cannot see is still refused
+    other_project_provider = w["other"]
+    setup.save(db, admin, w["project"], [w["mine"]], [], [])
+    with pytest.raises(ValidationFailed) as info:
+        setup.save(db, manager, w["project"], [w["mine"], other_project_provider], [], [])
+    assert "providers" in info.value.errors

@@ -200,8 +200,11 @@ def field_control(res: type[Resource], f: FormField) -> rx.Component:
     if kind == "relation":
         return relation_picker(f"form:{f.name}", f.resource, FormState.labels.get(f.name, "").to(str), lambda i, t: FormState.pick(f.name, i, t))
     if kind == "secret":
-        return rx.input(value=value, on_change=on_change, type="password", auto_complete="new-password",
-                        placeholder=rx.cond(FormState.secrets_set.contains(f.name), "*** (задано, оставьте пустым)", ""), **common)
+        placeholder = rx.cond(FormState.secrets_set.contains(f.name), tr("secret.set_placeholder"), "")
+        if f.multiline:  # a private key: its line breaks matter, a password input would drop them
+            return rx.text_area(value=value, on_change=on_change, rows="6", placeholder=placeholder, auto_complete=False,
+                                spell_check=False, font_family="monospace", font_size="12px", **common)
+        return rx.input(value=value, on_change=on_change, type="password", auto_complete="new-password", placeholder=placeholder, **common)
     input_type = {"int": "number", "number": "text", "money": "text", "date": "date", "time": "time", "password": "password", "phone": "tel"}.get(kind, "text")
     extra = {"input_mode": "decimal"} if kind in ("number", "money") else {}
     slot = [rx.input.slot(CURRENCY_SIGNS.get(f.currency, f.currency))] if kind == "money" and f.currency else []

@@ -121,6 +121,10 @@ CATALOG = {
     "numbers.password": ("Пароль", "Password"),
     "numbers.private_key": ("Закрытый ключ (OpenSSH)", "Private key (OpenSSH)"),
     "numbers.secret_help": ("Хранится зашифрованным; пусто — оставить как есть", "Stored encrypted; leave empty to keep it"),
+    "numbers.private_key_help": (
+        "Вставьте ключ целиком, от «-----BEGIN» до «-----END…-----», с переносами строк. Хранится зашифрованным; пусто — оставить как есть",
+        "Paste the whole key, from “-----BEGIN” to “-----END…-----”, line breaks included. Stored encrypted; leave empty to keep it",
+    ),
     "numbers.remote_dir": ("Папка на сервере", "Remote folder"),
     "numbers.file_mask": ("Маска файлов", "File mask"),
     "numbers.cron": ("Расписание (cron)", "Schedule (cron)"),
