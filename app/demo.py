@@ -71,6 +71,7 @@ def load_stock(db: Session, rng: random.Random) -> int:
             phone=f"+7999{rng.randint(1000000, 9999999)}",
             customer_name=rng.choice([None, "Иван", "Мария", "ООО Ромашка", "Пётр", "Анна"]),
             product_id=p.id, product_name=p.name, qty=qty, unit_price_rub=price.quantize(Decimal("0.01")),
+            eur_rub_rate=Decimal(rng.choice(["98.50", "100.00", "101.25", "103.40"])), unit_cost_eur=p.buy_price_eur,
             status=status, created_at=created,
             issued_at=created + dt.timedelta(hours=rng.randint(1, 48)) if status == OrderStatus.paid_issued else None,
         )

@@ -574,12 +574,13 @@ def test_analytics_summary_numbers(client, sales, login):
         {"product_id": sales["cable"].id, "name": "Кабель USB-C", "pieces": 4, "revenue": "3500.00", "cost": "2000.00", "profit": "1500.00"}
     ]
     today = dt.datetime.now(dt.timezone.utc).date()
-    assert body["periods"] == [{"period": today.isoformat(), "pieces": 4, "revenue": "3500.00"}]
+    assert body["periods"] == [{"period": today.isoformat(), "pieces": 4, "revenue": "3500.00", "cost": "2000.00", "profit": "1500.00"}]
 
     assert client.put("/api/stock/analytics/rate", headers=h, json={"rate": "90,5"}).json() == {"rate": "90.5000"}
     body = client.get("/api/stock/analytics/summary", headers=h, params={"bucket": "month"}).json()
-    assert body["totals"]["cost"] == "1810.00"  # 4 × 5 € × 90.5
-    assert body["totals"]["profit"] == "1690.00"
+    assert body["rate"] == "90.5000"
+    assert body["totals"]["cost"] == "2000.00"  # the sales made keep the rate of their day (100)
+    assert body["totals"]["profit"] == "1500.00"
     assert body["periods"][0]["period"] == today.replace(day=1).isoformat()
 
     r = client.get("/api/stock/analytics/summary", headers=h, params={"product_id": sales["router"].id})

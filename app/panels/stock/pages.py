@@ -62,7 +62,8 @@ class AnalyticsState(DateRangeMixin, AuthState):
             return self.fail(exc)
         lang = self.lang
         self.rate = format(result.rate.normalize(), "f")
-        self.periods = [{"period": fmt_datetime(p["period"], False), "pieces": fmt_number(p["pieces"], lang), "revenue": fmt_money(p["revenue"], "RUB", lang)} for p in result.periods]
+        self.periods = [{"period": fmt_datetime(p["period"], False), "pieces": fmt_number(p["pieces"], lang), "revenue": fmt_money(p["revenue"], "RUB", lang),
+                         "profit": fmt_money(p["profit"], "RUB", lang), "negative": "1" if p["profit"] < 0 else ""} for p in result.periods]
         self.chart = [{"period": p["period"].strftime("%d.%m"), "revenue": float(p["revenue"]), "pieces": p["pieces"]} for p in result.periods]
         self.products = [
             {"name": p["name"], "pieces": fmt_number(p["pieces"], lang), "revenue": fmt_money(p["revenue"], "RUB", lang), "cost": fmt_money(p["cost"], "RUB", lang), "profit": fmt_money(p["profit"], "RUB", lang), "negative": "1" if p["profit"] < 0 else ""}
@@ -144,9 +145,11 @@ def analytics_page() -> rx.Component:
         data=S.chart, height=260, width="100%",
     ), width="100%")
     by_period = rx.table.root(
-        rx.table.header(rx.table.row(rx.table.column_header_cell(tr("analytics.period")), rx.table.column_header_cell(tr("analytics.pieces")), rx.table.column_header_cell(tr("analytics.revenue")))),
-        rx.table.body(rx.foreach(S.periods, lambda p: rx.table.row(rx.table.cell(p["period"]), rx.table.cell(p["pieces"]), rx.table.cell(p["revenue"])))),
-        size="1", width="100%",
+        rx.table.header(rx.table.row(*[rx.table.column_header_cell(tr(k)) for k in ("analytics.period", "analytics.pieces", "analytics.revenue", "analytics.profit")])),
+        rx.table.body(rx.foreach(S.periods, lambda p: rx.table.row(
+            rx.table.cell(p["period"]), rx.table.cell(p["pieces"]), rx.table.cell(p["revenue"]),
+            rx.table.cell(rx.text(p["profit"], color_scheme=rx.cond(p["negative"] == "1", "red", "green")))))),
+        size="1", width="100%", id="an-periods",
     )
     by_product = rx.table.root(
         rx.table.header(rx.table.row(*[rx.table.column_header_cell(tr(k)) for k in ("stock.product", "analytics.pieces", "analytics.revenue", "analytics.cost", "analytics.profit")])),
