@@ -455,3 +455,9 @@ def test_demo_loader_is_idempotent_and_consistent(clean, engine):
     assert demo.load() == {"products": 0, "numbers": 0}
     with Session(engine) as db:
         assert _row_counts(db) == counts
+
+
+def test_an_orders_title_shows_the_phone_as_people_read_it(db, users, stock_data, R):
+    o = order(db, R, users["user"], stock_data["cable"])
+    assert o.phone == "+79991234567"
+    assert R["orders"]().title(o) == f"№{o.id} · +7 999 123-45-67"

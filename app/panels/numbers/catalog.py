@@ -180,6 +180,10 @@ CATALOG.update({
     "numbers.softphone": ("SoftPhone", "SoftPhone"),
     "numbers.softphone.title": ("SoftPhone: события звонков", "SoftPhone: call events"),
     "numbers.softphone.unknown_number": ("Номера {phone} нет в базе", "Number {phone} is not in the database"),
+    "numbers.softphone.future": (
+        "Время события {at} позже текущего ({now}, UTC) больше чем на {minutes} мин: проверьте часы SoftPhone",
+        "The event's time {at} is more than {minutes} min ahead of ours ({now}, UTC): check SoftPhone's clock",
+    ),
     "numbers.softphone.endpoint": ("Адрес, на который SoftPhone отправляет события", "Where SoftPhone posts call events"),
     "numbers.softphone.endpoint_help": ("Каждый запрос подписан HMAC-SHA256 общим секретом; неподписанные, чужие и устаревшие (старше 5 минут) запросы отклоняются с кодом 401",
                                         "Every request is signed with HMAC-SHA256 under the shared secret; unsigned, wrongly signed and stale (over 5 minutes) requests get 401"),
