@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from app.core import audit, auth
 from app.core.errors import ValidationFailed
+from app.core.i18n import has
 from app.core.inputs import clean_text
 from app.core.registry import Panel, register
 from app.core.resource import ActionContext, Resource, action, col, fields, filters
@@ -103,14 +104,22 @@ class Roles(Resource, model=Role):
     search = ["name", "label"]
     default_sort = "name"
     pagination = "offset"
-    columns = [col("name").sortable().link(), col("label").sortable(), col("permissions").value(lambda r: ", ".join(r.permissions))]
+    columns = [
+        col("name").sortable().link(),
+        # a built-in role reads in the user's language (role.<name>), one an admin made as labelled
+        col("label").sortable().value(lambda r: r.name if has(f"role.{r.name}") else r.label).choices("role"),
+        col("permissions").value(lambda r: ", ".join(r.permissions)),
+    ]
 
     @classmethod
     def form_sections(cls) -> list:
-        from app.core.registry import all_permissions
+        from app.core.registry import permission_groups
 
-        perms = [("*", "roles.all")] + [(p, p) for p in all_permissions()]
-        return [fields.section("roles", [fields.text("name", create_only=True), "label", fields.multiselect("permissions", perms)])]
+        groups = permission_groups()
+        perms = [("*", "roles.all")] + [item for _head, items in groups for item in items]
+        grouped = tuple((head, tuple(p for p, _label in items)) for head, items in groups)
+        return [fields.section("roles", [fields.text("name", create_only=True), "label",
+                                         fields.multiselect("permissions", perms, groups=grouped, help="roles.permissions_help")])]
 
     def title(self, record: Any) -> str:
         from app.core.roles import role_label

@@ -108,6 +108,29 @@ def all_permissions() -> list[str]:
     return sorted(set(perms))
 
 
+#: How an operation reads in the role editor (``perm.op.<operation>``); an action reads as its label.
+OPERATIONS = ("view", "create", "update", "delete")
+
+
+def permission_groups() -> list[tuple[tuple[str, ...], list[tuple[str, str]]]]:
+    """Every permission under a readable heading, for the role editor: per panel its wildcard
+    ("all of the panel"), then each resource's operations and actions, then the panel's other
+    permissions. ``[((panel label, resource label), [(permission, i18n key), ...]), ...]``;
+    labels are i18n keys (``perm.op.view``, an action's label, ``perm.<permission>``)."""
+    groups: list[tuple[tuple[str, ...], list[tuple[str, str]]]] = []
+    for panel in PANELS.values():
+        head = [(f"{panel.name}.*", "perm.panel_all")]
+        groups.append(((panel.label,), head))
+        for res in panel.resources:
+            items = [(res.perm(op), f"perm.op.{op}") for op in OPERATIONS if op in res.operations]
+            items += [(res.perm(name), spec.label) for name, spec in res.actions.items()]
+            if items:
+                groups.append(((panel.label, res.label or res.slug), items))
+        if panel.permissions:
+            groups.append(((panel.label, "perm.other"), [(p, f"perm.{p}") for p in panel.permissions]))
+    return groups
+
+
 def all_events() -> dict[str, tuple[str, list[str]]]:
     """Every declared event with its default audience as stored role names."""
     events: dict[str, tuple[str, list[str]]] = {}

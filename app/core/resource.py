@@ -166,6 +166,9 @@ class FormField:
     virtual: bool = False
     #: A text that spans lines (a secret such as a private key): a multi-line box, line breaks kept.
     multiline: bool = False
+    #: A multiselect's options under headings: ``((heading keys, values), ...)``; a heading is one
+    #: or more i18n keys read as "Склад › Товары". Options in no group are shown first.
+    groups: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -214,6 +217,8 @@ class fields:  # noqa: N801 - a namespace
 
     @staticmethod
     def multiselect(name: str, options: Iterable[tuple[str, str]], **kw: Any) -> FormField:
+        """Several values at once (stored as a JSON list): checkboxes, under headings when
+        ``groups`` is given (the role editor: permissions by panel and resource)."""
         return FormField(name, "multiselect", options=tuple(options), **kw)
 
     @staticmethod

@@ -190,13 +190,28 @@ def field_control(res: type[Resource], f: FormField) -> rx.Component:
             value=value, on_change=on_change, disabled=disabled, name=f.name,
         )
     if kind == "multiselect":
-        return rx.flex(
-            *[
-                rx.checkbox(_option_label(k), checked=value.split(",").contains(v), on_change=lambda _c, v=v: FormState.toggle_multi(f.name, v), size="1")
-                for v, k in (f.options or ())
-            ],
-            wrap="wrap", spacing="3", id=f"field-{f.name}",
-        )
+        chosen = value.split(",")
+
+        def box(v: str, k: str) -> rx.Component:
+            return rx.checkbox(_option_label(k), checked=chosen.contains(v), on_change=lambda _c, v=v: FormState.toggle_multi(f.name, v),
+                               size="1", custom_attrs={"data-value": v})
+
+        labels = dict(f.options or ())
+        if not f.groups:
+            return rx.flex(*[box(v, k) for v, k in (f.options or ())], wrap="wrap", spacing="3", id=f"field-{f.name}")
+        grouped = {v for _head, values in f.groups for v in values}
+        loose = [box(v, k) for v, k in (f.options or ()) if v not in grouped]
+        blocks = [rx.flex(*loose, wrap="wrap", spacing="3")] if loose else []
+        for head, values in f.groups:  # one heading per panel / resource: "Склад › Товары"
+            title = []
+            for i, key in enumerate(head):
+                title += ([" › "] if i else []) + [_option_label(key)]
+            blocks.append(rx.box(
+                rx.text(*title, size="2", weight="medium" if len(head) > 1 else "bold", color_scheme=None if len(head) > 1 else "gray"),
+                rx.flex(*[box(v, labels.get(v, v)) for v in values], wrap="wrap", spacing="3", padding_top="0.25em"),
+                padding_left="0.75em" if len(head) > 1 else "0", width="100%",
+            ))
+        return rx.vstack(*blocks, spacing="2", id=f"field-{f.name}", width="100%")
     if kind == "relation":
         return relation_picker(f"form:{f.name}", f.resource, FormState.labels.get(f.name, "").to(str), lambda i, t: FormState.pick(f.name, i, t))
     if kind == "secret":

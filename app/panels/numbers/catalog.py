@@ -1,6 +1,10 @@
 """Labels of the numbers panel, Russian and English."""
 
 CATALOG = {
+    "perm.numbers.all_providers": ("Все поставщики (без ограничения области)", "All providers (no scope)"),
+    "perm.numbers.import": ("Импорт номеров", "Import numbers"),
+    "perm.numbers.conversion.view": ("Просмотр конверсии", "View conversion"),
+    "perm.numbers.softphone": ("Настройки SoftPhone", "SoftPhone settings"),
     "numbers": ("Номера", "Numbers"),
     "numbers.numbers": ("Номера", "Numbers"),
     "numbers.number": ("Номер", "Number"),
