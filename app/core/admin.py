@@ -98,6 +98,15 @@ class Users(Resource, model=User):
         return "users.approved"
 
 
+def _role_label_value(role: Role) -> str:
+    """The roles list's label cell: the role's name (translated through ``role.<name>``) while its
+    label is the built-in one, else the label an admin gave it."""
+    from app.core.i18n import t
+
+    key = f"role.{role.name}"
+    return role.name if has(key) and role.label in ("", t(key, "ru"), t(key, "en")) else role.label
+
+
 class Roles(Resource, model=Role):
     label, label_one, icon = "roles", "roles", "shield"
     slug = "roles"
@@ -106,8 +115,8 @@ class Roles(Resource, model=Role):
     pagination = "offset"
     columns = [
         col("name").sortable().link(),
-        # a built-in role reads in the user's language (role.<name>), one an admin made as labelled
-        col("label").sortable().value(lambda r: r.name if has(f"role.{r.name}") else r.label).choices("role"),
+        # a built-in role reads in the user's language (role.<name>) unless an admin relabelled it
+        col("label").sortable().value(_role_label_value).choices("role"),
         col("permissions").value(lambda r: ", ".join(r.permissions)),
     ]
 
