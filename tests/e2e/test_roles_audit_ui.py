@@ -37,6 +37,7 @@ def test_role_editor_groups_permissions_and_roles_read_translated(page):
     expect(row.first).to_contain_text("Менеджер склада, Менеджер номеров")
     expect(page.locator("#current-roles")).to_have_text("Администратор")
     page.goto("/admin/users/new")
+    expect(page.locator("h1, h2").filter(has_text="Создать").first).to_be_visible()  # the page's own state has loaded
     expect(page.locator("#field-roles")).to_contain_text("Оператор склада")
     expect(page.locator("#field-roles")).not_to_contain_text("stock.user")
     _both_widths(page, "user-form-roles")
@@ -72,6 +73,10 @@ def test_analytics_per_period_profit_and_the_sftp_key_box(page):
     expect(periods.locator("thead")).to_contain_text("Прибыль")
     expect(periods.locator("tbody tr").first).to_contain_text("₽")
     assert periods.locator("tbody tr").first.locator("td").count() == 4
+    # the by-product table's last column (profit) is inside its card at 1280 px, not cut off
+    card = page.locator("#an-products").locator("xpath=ancestor::div[contains(@class,'rt-Card')][1]").bounding_box()
+    last = page.locator("#an-products thead th").last.bounding_box()
+    assert last["x"] + last["width"] <= card["x"] + card["width"] + 1, (last, card)
     _both_widths(page, "analytics-period-profit")
 
     page.goto("/numbers/sftp/new")

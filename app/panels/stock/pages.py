@@ -159,7 +159,10 @@ def analytics_page() -> rx.Component:
     body = rx.vstack(
         page_header(tr("stock.analytics"), rx.button(rx.icon("download", size=14), tr("analytics.export"), on_click=S.export_csv, variant="soft", id="an-export")),
         filters_row, kpis, chart,
-        rx.grid(rx.card(rx.vstack(rx.heading(tr("analytics.by_product"), size="3"), by_product, width="100%")), rx.card(rx.vstack(rx.heading(tr("analytics.period"), size="3"), by_period, width="100%")), columns=rx.breakpoints(initial="1", lg="2"), spacing="4", width="100%"),
+        # the by-product table has more columns: it gets the wider share, and either scrolls rather than being cut off
+        rx.grid(rx.card(rx.vstack(rx.heading(tr("analytics.by_product"), size="3"), rx.box(by_product, overflow_x="auto", width="100%"), width="100%"), min_width="0"),
+                rx.card(rx.vstack(rx.heading(tr("analytics.period"), size="3"), rx.box(by_period, overflow_x="auto", width="100%"), width="100%"), min_width="0"),
+                grid_template_columns=rx.breakpoints(initial="minmax(0, 1fr)", lg="minmax(0, 3fr) minmax(0, 2fr)"), spacing="4", width="100%"),
         spacing="4", width="100%",
     )
     return rx.cond(S.forbidden, forbidden_box(), body)
