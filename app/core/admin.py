@@ -141,6 +141,11 @@ class Roles(Resource, model=Role):
         if ctx.db.exec(select(User).where(User.roles.contains([record.name]))).first() is not None:
             raise ValidationFailed.one("", "roles.in_use")
 
+    def after_save(self, ctx: ActionContext, record: Any, changes: dict[str, Any], creating: bool) -> None:
+        from app.core.roles import forget_choices
+
+        forget_choices()  # the user form offers the new role at once
+
     def validate(self, ctx: ActionContext, values: dict[str, Any], record: Any | None) -> dict:
         if record is not None and record.name in ctx.user.roles and "permissions" in values:
             if ctx.user.is_admin and "*" not in values["permissions"]:

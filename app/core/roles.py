@@ -8,12 +8,17 @@ given, or its name.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterable
+from typing import Any
 
 from sqlmodel import Session, select
 
 from app.core import i18n
 from models.core import Role
+
+log = logging.getLogger(__name__)
 
 
 def role_label(name: str, lang: str = i18n.DEFAULT_LANG, stored: str | None = None) -> str:
@@ -58,18 +63,34 @@ def check_roles(db: Session, names: list[str]) -> tuple[str, dict] | None:
     return None
 
 
+#: The roles an admin made, read at most every few seconds (the user form's options are asked for
+#: on every parse); a role saved or deleted in this process clears it (:func:`forget_choices`).
+_CUSTOM: dict[str, Any] = {"at": 0.0, "roles": []}
+CUSTOM_TTL = 5.0
+
+
+def forget_choices() -> None:
+    _CUSTOM["at"] = 0.0
+
+
+def _custom_roles() -> list[tuple[str, str]]:
+    from app.core import db as dbm
+
+    if time.monotonic() - _CUSTOM["at"] > CUSTOM_TTL:
+        try:
+            with dbm.session_scope() as db:
+                _CUSTOM["roles"] = [(n, lbl or n) for n, lbl in db.exec(select(Role.name, Role.label).order_by(Role.name)).all()]
+            _CUSTOM["at"] = time.monotonic()
+        except Exception as exc:  # noqa: BLE001 - declarations are checked at start-up, maybe before the database is up
+            log.debug("roles: the role table cannot be read yet: %s", exc)
+    return _CUSTOM["roles"]
+
+
 def role_choices() -> list[tuple[str, str]]:
     """(name, i18n key or label) of the roles a user form offers: the built-in ones by panel, then
     those an admin made (read from the table when it is reachable)."""
-    from app.core import db as dbm
     from app.core.registry import all_roles
 
     out = [(name, f"role.{name}" if i18n.has(f"role.{name}") else label) for name, (label, _p) in all_roles().items()]
-    try:
-        with dbm.session_scope() as db:
-            for name, label in db.exec(select(Role.name, Role.label).order_by(Role.name)).all():
-                if name not in dict(out):
-                    out.append((name, label or name))
-    except Exception:  # noqa: BLE001 - declarations are checked before any database exists
-        pass
-    return out
+    known = {name for name, _ in out}
+    return out + [(name, label) for name, label in _custom_roles() if name not in known]
