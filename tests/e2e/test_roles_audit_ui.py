@@ -29,6 +29,10 @@ def test_role_editor_groups_permissions_and_roles_read_translated(page):
     # a readable operation under its table, ticked as the role holds it ("stock.*" is the section's box)
     expect(perms.locator('[data-value="stock.*"]')).to_have_attribute("data-state", "checked")
     expect(perms.locator('[data-value="numbers.numbers.view"]')).to_have_attribute("data-state", "unchecked")
+    # what the section's wildcard grants shows ticked, and cannot be unticked on its own
+    implied = perms.locator('[data-value="stock.products.create"]')
+    expect(implied).to_have_attribute("data-state", "checked")
+    expect(implied).to_be_disabled()
     expect(perms.get_by_text("stock.products.create", exact=True)).to_have_count(0)  # no raw code on the page
     _both_widths(page, "role-editor")
 

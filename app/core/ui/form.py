@@ -199,6 +199,20 @@ def field_control(res: type[Resource], f: FormField) -> rx.Component:
         labels = dict(f.options or ())
         if not f.groups:
             return rx.flex(*[box(v, k) for v, k in (f.options or ())], wrap="wrap", spacing="3", id=f"field-{f.name}")
+        # Grouped (permissions): a wildcard option ("*", "stock.*") implies the values below it —
+        # they show ticked and cannot be unticked while it is.
+        wildcards = [w for w, _k in (f.options or ()) if w == "*" or w.endswith(".*")]
+
+        def implied_box(v: str) -> rx.Component:
+            by = [w for w in wildcards if w != v and (w == "*" or v.startswith(w[:-1]))]
+            if not by:
+                return box(v, labels.get(v, v))
+            implied = chosen.contains(by[0])
+            for w in by[1:]:
+                implied = implied | chosen.contains(w)
+            return rx.checkbox(_option_label(labels.get(v, v)), checked=chosen.contains(v) | implied, disabled=implied,
+                               on_change=lambda _c, v=v: FormState.toggle_multi(f.name, v), size="1", custom_attrs={"data-value": v})
+
         grouped = {v for _head, values in f.groups for v in values}
         loose = [box(v, k) for v, k in (f.options or ()) if v not in grouped]
         blocks = [rx.flex(*loose, wrap="wrap", spacing="3")] if loose else []
@@ -208,7 +222,7 @@ def field_control(res: type[Resource], f: FormField) -> rx.Component:
                 title += ([" › "] if i else []) + [_option_label(key)]
             blocks.append(rx.box(
                 rx.text(*title, size="2", weight="medium" if len(head) > 1 else "bold", color_scheme=None if len(head) > 1 else "gray"),
-                rx.flex(*[box(v, labels.get(v, v)) for v in values], wrap="wrap", spacing="3", padding_top="0.25em"),
+                rx.flex(*[implied_box(v) for v in values], wrap="wrap", spacing="3", padding_top="0.25em"),
                 padding_left="0.75em" if len(head) > 1 else "0", width="100%",
             ))
         return rx.vstack(*blocks, spacing="2", id=f"field-{f.name}", width="100%")
