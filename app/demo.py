@@ -1,6 +1,7 @@
 """Demo data: ``python -m app.demo``. Idempotent: a second run adds nothing.
 
-Creates the built-in roles, one user per role (admin/admin, manager/manager, user/user), opens
+Creates the built-in roles and three users — admin/admin (administrator), manager/manager (manager
+of stock and of numbers, the latter for the providers of group "Север"), user/user (stock operator) — opens
 registration (seed 001) and, for the stock panel, a few dozen products from a handful of suppliers, supplies, and a few hundred orders
 over the last 90 days — enough for every page and chart to show something real.
 """
@@ -19,10 +20,11 @@ from app.core.registry import PANELS, load_panels
 from app.core.setup import ensure_user, sync_roles, sync_rules
 from models.stock import Order, OrderStatus, Product, Supply
 
+#: username, password, roles (at most one per panel; a role of a panel switched off is left out), name.
 DEMO_USERS = [
-    ("admin", "admin", "admin", "Администратор Демо"),
-    ("manager", "manager", "manager", "Менеджер Демо"),
-    ("user", "user", "user", "Оператор Демо"),
+    ("admin", "admin", ["admin"], "Администратор Демо"),
+    ("manager", "manager", ["stock.manager", "numbers.manager"], "Менеджер Демо"),
+    ("user", "user", ["stock.user"], "Оператор Демо"),
 ]
 
 SUPPLIERS = ["ООО «Альфа»", "Бета Трейд", "Gamma GmbH", "ИП Соколов", "Delta Parts"]
@@ -69,6 +71,7 @@ def load_stock(db: Session, rng: random.Random) -> int:
             phone=f"+7999{rng.randint(1000000, 9999999)}",
             customer_name=rng.choice([None, "Иван", "Мария", "ООО Ромашка", "Пётр", "Анна"]),
             product_id=p.id, product_name=p.name, qty=qty, unit_price_rub=price.quantize(Decimal("0.01")),
+            eur_rub_rate=Decimal(rng.choice(["98.50", "100.00", "101.25", "103.40"])), unit_cost_eur=p.buy_price_eur,
             status=status, created_at=created,
             issued_at=created + dt.timedelta(hours=rng.randint(1, 48)) if status == OrderStatus.paid_issued else None,
         )
@@ -178,7 +181,7 @@ def main() -> None:
         print(f"Demo data loaded: {result['products']} products with supplies and orders, {result['numbers']} phone numbers.")
     else:
         print("Demo data already present: nothing added.")
-    print("Demo logins: " + ", ".join(f"{u} / {p} ({r})" for u, p, r, _ in DEMO_USERS))
+    print("Demo logins: " + ", ".join(f"{u} / {p} ({', '.join(r)})" for u, p, r, _ in DEMO_USERS))
 
 
 if __name__ == "__main__":

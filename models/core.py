@@ -28,9 +28,10 @@ class User(SQLModel, table=True):
     username: str = Field(max_length=64, unique=True, index=True)
     full_name: str | None = Field(default=None, max_length=200)
     hashed_password: str = Field(max_length=255)
-    #: No role (NULL) means no access: a self-registered account waiting for an admin's approval.
-    role: str | None = Field(default="user", foreign_key="role.name", max_length=50, index=True, nullable=True,
-                             sa_column_kwargs={"default": None})  # an explicit None stays NULL (no column default)
+    #: The user's roles by name, at most one per panel (``["stock.manager", "numbers.manager"]``);
+    #: the permissions are their union. No role means no access: a self-registered account waiting
+    #: for an admin's approval. Roles are checked to exist when saved (``app.core.admin.Users``).
+    roles: list[str] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]"))
     is_active: bool = Field(default=True)
     #: Self-registered and not yet approved (Administration → Security → approval): cannot sign in.
     pending: bool = Field(default=False, sa_column_kwargs={"server_default": "false"}, index=True)

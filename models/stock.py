@@ -81,6 +81,11 @@ class Order(SQLModel, table=True):
     product_name: str | None = Field(default=None, max_length=200)
     qty: int
     unit_price_rub: Decimal = Field(sa_type=Numeric(12, 2))
+    #: The EUR→RUB rate and the product's purchase price (EUR) when the order was made: its cost
+    #: and profit stay what they were when today's rate or the product's price changes. Analytics
+    #: fall back to the current values only for an order that has none (see stock services).
+    eur_rub_rate: Decimal | None = Field(default=None, sa_type=Numeric(12, 4))
+    unit_cost_eur: Decimal | None = Field(default=None, sa_type=Numeric(12, 2))
     status: OrderStatus = Field(
         default=OrderStatus.paid_not_issued,
         sa_column=Column(

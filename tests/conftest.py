@@ -175,6 +175,8 @@ def cheap_hashing(db, users, monkeypatch):
 
 
 _HASHES: dict[str, str] = {}
+#: The fixture users' roles, as the demo has them: "manager" manages stock and numbers.
+FIXTURE_ROLES = {"admin": ("admin",), "manager": ("stock.manager", "numbers.manager"), "user": ("stock.user",)}
 
 
 @pytest.fixture()
@@ -188,7 +190,7 @@ def users(db):
         password = f"{role}-pass"
         if role not in _HASHES:
             _HASHES[role] = auth.hash_password(password)
-        u = User(username=role, hashed_password=_HASHES[role], role=role, full_name=role.title())
+        u = User(username=role, hashed_password=_HASHES[role], roles=list(FIXTURE_ROLES[role]), full_name=role.title())
         db.add(u)
         db.flush()
         out[role] = u

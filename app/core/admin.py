@@ -7,11 +7,13 @@ from typing import Any
 
 from sqlmodel import select
 
-from app.core import auth
+from app.core import audit, auth
 from app.core.errors import ValidationFailed
+from app.core.i18n import has
 from app.core.inputs import clean_text
 from app.core.registry import Panel, register
 from app.core.resource import ActionContext, Resource, action, col, fields, filters
+from app.core.roles import check_roles
 from models.core import AuditLog, NotificationRule, Role, User
 from models.jobs import JobRun, JobStatus, Schedule
 
@@ -22,24 +24,32 @@ class Users(Resource, model=User):
     columns = [
         col("username").sortable().link(),
         col("full_name").sortable(),
-        col("role").sortable().choices("role").badge(lambda u: {"admin": "red", "manager": "amber"}.get(u.role, "gray")),
+        col("roles", "field.roles").choices("role").badge(
+            lambda u: "red" if "admin" in (u.roles or []) else ("amber" if any(r.endswith(".manager") for r in u.roles or []) else "gray")),
         col("is_active").boolean(),
         # Self-registered accounts waiting for approval (Administration → Security).
         col("pending", "users.approval").sortable().value(lambda u: "pending" if u.pending else "").choices("users.approval").badge(lambda u: "amber" if u.pending else None),
         col("created_at").datetime().sortable(),
     ]
-    filters = [filters.relation("role", "admin.roles"), filters.ternary("is_active"), filters.ternary("pending", "users.approval_filter"), filters.date("created_at")]
-    form = [
-        fields.section("users", [
-            fields.text("username", create_only=True),
-            "full_name",
-            # Required here: the column may be NULL only for an account waiting for approval.
-            fields.relation("role", "admin.roles", required=True, default="user"),
-            fields.password("password", help="users.password_help"),
-            "is_active",
-            fields.secret("telegram_chat_id"),
-        ]),
-    ]
+    filters = [filters.relation("roles", "admin.roles", "field.roles"), filters.ternary("is_active"), filters.ternary("pending", "users.approval_filter"), filters.date("created_at")]
+
+    @classmethod
+    def form_sections(cls) -> list:
+        from app.core.config import settings
+        from app.core.roles import role_choices
+
+        return [
+            fields.section("users", [
+                fields.text("username", create_only=True),
+                "full_name",
+                # Required here: no role at all is only for an account waiting for approval.
+                fields.multiselect("roles", role_choices(), label="field.roles", required=True, help="users.roles_help",
+                                   default=settings.registration_role),
+                fields.password("password", help="users.password_help"),
+                "is_active",
+                fields.secret("telegram_chat_id"),
+            ]),
+        ]
 
     def validate(self, ctx: ActionContext, values: dict[str, Any], record: Any | None) -> dict:
         errors: dict[str, tuple[str, dict]] = {}
@@ -47,9 +57,14 @@ class Users(Resource, model=User):
             errors["password"] = ("error.required", {})
         if values.get("password") and len(values["password"]) < 8:
             errors["password"] = ("users.password_short", {"n": 8})
+        if "roles" in values:
+            if not values["roles"]:
+                errors["roles"] = ("error.required", {})
+            elif (why := check_roles(ctx.db, values["roles"])) is not None:
+                errors["roles"] = why
         if record is not None and record.id == ctx.user.id:
-            if "role" in values and values["role"] != record.role:
-                errors["role"] = ("self.demote", {})
+            if "roles" in values and sorted(values["roles"] or []) != sorted(record.roles or []):
+                errors["roles"] = ("self.demote", {})
             if values.get("is_active") is False:
                 errors["is_active"] = ("self.demote", {})
         if values.get("username") is not None and not values["username"].replace("_", "").replace(".", "").replace("-", "").isalnum():
@@ -79,8 +94,17 @@ class Users(Resource, model=User):
         if any(not u.pending for u in records):
             raise ValidationFailed.one("", "users.not_pending")
         for user in records:
-            user.pending, user.role = False, ctx.params["role"]
+            user.pending, user.roles = False, [ctx.params["role"]]
         return "users.approved"
+
+
+def _role_label_value(role: Role) -> str:
+    """The roles list's label cell: the role's name (translated through ``role.<name>``) while its
+    label is the built-in one, else the label an admin gave it."""
+    from app.core.i18n import t
+
+    key = f"role.{role.name}"
+    return role.name if has(key) and role.label in ("", t(key, "ru"), t(key, "en")) else role.label
 
 
 class Roles(Resource, model=Role):
@@ -89,32 +113,50 @@ class Roles(Resource, model=Role):
     search = ["name", "label"]
     default_sort = "name"
     pagination = "offset"
-    columns = [col("name").sortable().link(), col("label").sortable(), col("permissions").value(lambda r: ", ".join(r.permissions))]
+    columns = [
+        col("name").sortable().link(),
+        # a built-in role reads in the user's language (role.<name>) unless an admin relabelled it
+        col("label").sortable().value(_role_label_value).choices("role"),
+        col("permissions").value(lambda r: ", ".join(r.permissions)),
+    ]
 
     @classmethod
     def form_sections(cls) -> list:
-        from app.core.registry import all_permissions
+        from app.core.registry import permission_groups
 
-        perms = [("*", "roles.all")] + [(p, p) for p in all_permissions()]
-        return [fields.section("roles", [fields.text("name", create_only=True), "label", fields.multiselect("permissions", perms)])]
+        groups = permission_groups()
+        perms = [("*", "roles.all")] + [item for _head, items in groups for item in items]
+        grouped = tuple((head, tuple(p for p, _label in items)) for head, items in groups)
+        return [fields.section("roles", [fields.text("name", create_only=True), "label",
+                                         fields.multiselect("permissions", perms, groups=grouped, help="roles.permissions_help")])]
 
     def title(self, record: Any) -> str:
-        return record.name
+        from app.core.roles import role_label
+
+        return role_label(record.name, stored=record.label)
 
     def before_delete(self, ctx: ActionContext, record: Any) -> None:
         if record.builtin:
             raise ValidationFailed.one("", "roles.builtin")
-        if ctx.db.exec(select(User).where(User.role == record.name)).first() is not None:
+        if ctx.db.exec(select(User).where(User.roles.contains([record.name]))).first() is not None:
             raise ValidationFailed.one("", "roles.in_use")
 
+    def after_save(self, ctx: ActionContext, record: Any, changes: dict[str, Any], creating: bool) -> None:
+        from app.core.roles import forget_choices
+
+        forget_choices()  # the user form offers the new role at once
+
     def validate(self, ctx: ActionContext, values: dict[str, Any], record: Any | None) -> dict:
-        if record is not None and record.name == ctx.user.role and "permissions" in values:
+        if record is not None and record.name in ctx.user.roles and "permissions" in values:
             if ctx.user.is_admin and "*" not in values["permissions"]:
                 return {"permissions": ("self.demote", {})}
         return {}
 
 
 class Audit(Resource, model=AuditLog):
+    """The operation log. Each reader sees only the rows about what they may see (see
+    :mod:`app.core.audit_scope`): a manager never reads an administrator's secret changes."""
+
     label, label_one, icon = "audit", "audit", "scroll-text"
     slug = "audit"
     operations = frozenset({"view"})
@@ -137,6 +179,11 @@ class Audit(Resource, model=AuditLog):
         filters.select("source", (("ui", "UI"), ("api", "API"), ("job", "job"), ("system", "system")), "audit.source"),
     ]
     default_sort = "-id"
+
+    def list_query(self, user: Any, stmt: Any) -> Any:
+        from app.core.audit_scope import visible_clause
+
+        return stmt.where(visible_clause(user))
 
 
 JOB_COLORS = {JobStatus.queued: "gray", JobStatus.running: "blue", JobStatus.succeeded: "green", JobStatus.failed: "red", JobStatus.cancelled: "amber"}
@@ -391,6 +438,12 @@ def _short_diff(d: dict) -> str:
     return text if len(text) <= 160 else text[:157] + "…"
 
 
+# Audit rows not named by a resource key but about one's records, and settings others may read.
+audit.entity_resource("schedule", "admin.schedules")
+audit.entity_resource("job_run", "admin.jobs")
+audit.setting_readers("security", "admin.security")
+audit.setting_readers("telegram", "telegram.settings")
+
 PANEL = register(
     Panel(
         name="admin",
@@ -405,11 +458,8 @@ PANEL = register(
         # left or lost the right): the admins hear of both.
         events={"admin.user_pending": ("users.pending_event", ["admin"]),
                 "jobs.schedule_refused": ("schedules.refused_event", ["admin"])},
-        roles={
-            "admin": ("role.admin", ["*"]),
-            "manager": ("role.manager", []),
-            "user": ("role.user", []),
-        },
+        # The kit's one role; the panels bring their own (``stock.manager``, ``numbers.manager``, ...).
+        roles={"admin": ("role.admin", ["*"])},
         catalog={
             "users.password_help": ("Оставьте пустым, чтобы не менять", "Leave empty to keep the current password"),
             "users.password_short": ("Не короче {n} символов", "At least {n} characters"),

@@ -167,7 +167,7 @@ def user_json(user: CurrentUser) -> dict[str, Any]:
         "id": user.id,
         "username": user.username,
         "full_name": user.full_name,
-        "role": user.role,
+        "roles": list(user.roles),
         "permissions": sorted(user.permissions),
     }
 
@@ -205,7 +205,8 @@ class UserOut(BaseModel):
     id: int | None
     username: str
     full_name: str | None
-    role: str
+    #: The user's roles, at most one per panel (``["stock.manager", "numbers.manager"]``).
+    roles: list[str]
     permissions: list[str]
 
 

@@ -25,6 +25,24 @@ if TYPE_CHECKING:
 
 _source: contextvars.ContextVar[str] = contextvars.ContextVar("pult_audit_source", default="system")
 
+#: Who may read the audit rows of a setting (``entity_type="setting"``), by setting key: the
+#: permission that changes it. A setting nobody registered (SoftPhone's secret, ...) is shown to
+#: administrators only. See :mod:`app.core.audit_scope`.
+SETTING_READERS: dict[str, str] = {}
+#: Audit rows whose ``entity_type`` is not a resource key but names one's records (``schedule``
+#: rows are about ``admin.schedules``): entity type → resource key.
+ENTITY_RESOURCES: dict[str, str] = {}
+
+
+def setting_readers(key: str, perm: str) -> None:
+    """Let holders of ``perm`` read the audit rows of setting ``key`` (call at import)."""
+    SETTING_READERS[key] = perm
+
+
+def entity_resource(entity_type: str, resource_key: str) -> None:
+    """Audit rows of ``entity_type`` are about records of ``resource_key``: scoped like them."""
+    ENTITY_RESOURCES[entity_type] = resource_key
+
 
 @contextmanager
 def source(name: str) -> Iterator[None]:

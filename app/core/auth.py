@@ -58,7 +58,8 @@ class CurrentUser:
 
     id: int | None
     username: str
-    role: str
+    #: The user's roles by name (``("stock.manager", "numbers.manager")``); permissions are their union.
+    roles: tuple[str, ...] = ()
     permissions: frozenset[str] = field(default_factory=frozenset)
     full_name: str | None = None
 
@@ -75,14 +76,15 @@ class CurrentUser:
 
 
 #: The identity jobs and the demo loader act as.
-SYSTEM = CurrentUser(id=None, username="system", role="admin", permissions=frozenset({"*"}))
+SYSTEM = CurrentUser(id=None, username="system", roles=("admin",), permissions=frozenset({"*"}))
 
 
 def current_user_for(db: Session, user: User) -> CurrentUser:
-    """No role (an account waiting for approval) means no permissions."""
-    role = db.get(Role, user.role) if user.role else None
-    perms = frozenset(role.permissions) if role else frozenset()
-    return CurrentUser(id=user.id, username=user.username, role=user.role or "", permissions=perms, full_name=user.full_name)
+    """The union of the user's roles' permissions; no role (an account waiting for approval) means none."""
+    names = tuple(r for r in (user.roles or []) if isinstance(r, str))
+    rows = db.exec(select(Role).where(Role.name.in_(names))).all() if names else []
+    perms = frozenset(p for role in rows for p in role.permissions)
+    return CurrentUser(id=user.id, username=user.username, roles=names, permissions=perms, full_name=user.full_name)
 
 
 def _token_hash(token: str) -> str:
@@ -245,12 +247,12 @@ def register(
         _count_registration(ip)
         user = User(
             username=username, hashed_password=hash_password(password), full_name=(full_name or "").strip() or None,
-            role=None if policy.approval else settings.registration_role, pending=policy.approval,
+            roles=[] if policy.approval else [settings.registration_role], pending=policy.approval,
         )
         db.add(user)
         db.flush()
         audit.record(db, current_user_for(db, user), "register", "admin.users", user.id,
-                     {"username": username, "role": user.role, "ip": ip, **({"pending": True} if user.pending else {})})
+                     {"username": username, "roles": user.roles, "ip": ip, **({"pending": True} if user.pending else {})})
         if user.pending:
             from app.core import notify
             from app.core.i18n import t

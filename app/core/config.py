@@ -66,7 +66,7 @@ class Settings:
     #: (initial value of the ``security.approval`` setting).
     registration_approval: bool = field(default_factory=lambda: os.environ.get("PULT_REGISTRATION_APPROVAL", "0").lower() in ("1", "true", "yes", "on"))
     #: Role given to self-registered users when no approval is required.
-    registration_role: str = field(default_factory=lambda: os.environ.get("PULT_REGISTRATION_ROLE", "user"))
+    registration_role: str = field(default_factory=lambda: os.environ.get("PULT_REGISTRATION_ROLE", "stock.user"))
     #: Registrations allowed per IP per hour.
     register_max_per_ip: int = 10
     # Sign-in throttling (docs/security.md, "Sign-in"). Three counters in Redis, checked and

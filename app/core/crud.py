@@ -145,6 +145,8 @@ def parse_value(model: type, f: FormField, raw: Any) -> tuple[Any, tuple[str, di
         bad = [v for v in values if not isinstance(v, str) or v not in allowed]
         return (None, ("error.choice", {})) if bad else (sorted(set(values)), None)
     text_value = raw.strip() if isinstance(raw, str) else raw
+    if f.multiline and isinstance(text_value, str):  # a pasted key from Windows: one kind of line break
+        text_value = text_value.replace("\r\n", "\n").replace("\r", "\n")
     column = model.__table__.columns.get(f.name)  # None for virtual fields and action params
     try:
         if kind == "relation" and f.resource and pk_name(RESOURCES[f.resource].model) != "id":

@@ -88,8 +88,8 @@ def fmt_value(value: Any, lang: str, kind: str = "text", currency: str | None = 
         return fmt_datetime(value, kind != "date")
     if isinstance(value, (int, Decimal, float)):
         return fmt_number(value, lang)
-    if isinstance(value, (list, tuple)):
-        return ", ".join(str(v) for v in value)
+    if isinstance(value, (list, tuple)):  # a multiselect (a user's roles): each value as it reads
+        return ", ".join(fmt_value(v, lang, "text", None, choices_key) for v in value)
     return str(value)
 
 

@@ -33,7 +33,7 @@ def recipients(db: Session, event: str) -> dict[str, list[User]]:
         if rule.user_id is not None:
             stmt = stmt.where(User.id == rule.user_id)
         elif rule.role is not None:
-            stmt = stmt.where(User.role == rule.role)
+            stmt = stmt.where(User.roles.contains([rule.role]))
         else:
             continue
         for user in db.exec(stmt).all():

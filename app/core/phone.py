@@ -27,6 +27,17 @@ def normalise_phone(raw: str, region: str = "RU") -> str | None:
     return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
 
 
+def format_phone(value: str | None) -> str:
+    """A stored phone as people read it: ``+79161234567`` → ``+7 916 123-45-67``; anything that is
+    not a number phonenumbers can read is shown as it is."""
+    if not value:
+        return ""
+    try:
+        return phonenumbers.format_number(phonenumbers.parse(value, "RU"), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    except phonenumbers.NumberParseException:
+        return value
+
+
 def search_form(q: str, region: str = "RU") -> str:
     """A typed search as stored phone numbers spell it, for a substring match on a phone field.
 

@@ -129,6 +129,8 @@ def filter_clause(model: type, f: Filter, raw: str) -> Any | None:
                 values = [tp(v) for v in values]
             elif tp is int:
                 values = [_parse_scalar(v, int, table_column) for v in values]
+            if table_column is not None and isinstance(table_column.type, postgresql.JSONB):  # a list column (a user's roles): holds any
+                return or_(*[column.contains([v]) for v in values])
             return column.in_(values) if len(values) > 1 else column == values[0]
         if f.kind in ("number", "date"):
             lo, hi = _range(raw)

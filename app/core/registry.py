@@ -29,10 +29,13 @@ class Panel:
     label: str
     resources: list[type[Resource]] = field(default_factory=list)
     pages: list[Page] = field(default_factory=list)
-    #: role name -> (i18n label key, permissions). Merged into the ``role`` table by the demo loader / migrations.
+    #: The panel's own roles: short name -> (i18n label key, permissions). Stored namespaced as
+    #: ``<panel>.<name>`` (``stock.manager``), so two panels' "manager" are two roles; only the
+    #: kit's ``admin`` panel names its roles as they are (``admin``). See :func:`role_name`.
     roles: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
     catalog: dict[str, tuple[str, str]] = field(default_factory=dict)
-    #: Events the panel raises: event kind -> (i18n label, roles notified in-app by default).
+    #: Events the panel raises: event kind -> (i18n label, roles notified in-app by default; a
+    #: short name is this panel's role, ``admin`` the kit's).
     events: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
     #: Extra permissions that are not resource operations (e.g. ``stock.analytics.view``).
     permissions: list[str] = field(default_factory=list)
@@ -105,17 +108,61 @@ def all_permissions() -> list[str]:
     return sorted(set(perms))
 
 
+#: How an operation reads in the role editor (``perm.op.<operation>``); an action reads as its label.
+OPERATIONS = ("view", "create", "update", "delete")
+
+
+def permission_groups() -> list[tuple[tuple[str, ...], list[tuple[str, str]]]]:
+    """Every permission under a readable heading, for the role editor: per panel its wildcard
+    ("all of the panel"), then each resource's operations and actions, then the panel's other
+    permissions. ``[((panel label, resource label), [(permission, i18n key), ...]), ...]``;
+    labels are i18n keys (``perm.op.view``, an action's label, ``perm.<permission>``)."""
+    groups: list[tuple[tuple[str, ...], list[tuple[str, str]]]] = []
+    for panel in PANELS.values():
+        head = [(f"{panel.name}.*", "perm.panel_all")]
+        groups.append(((panel.label,), head))
+        for res in panel.resources:
+            items = [(res.perm(op), f"perm.op.{op}") for op in OPERATIONS if op in res.operations]
+            items += [(res.perm(name), spec.label) for name, spec in res.actions.items()]
+            if items:
+                groups.append(((panel.label, res.label or res.slug), items))
+        if panel.permissions:
+            groups.append(((panel.label, "perm.other"), [(p, f"perm.{p}") for p in panel.permissions]))
+    return groups
+
+
 def all_events() -> dict[str, tuple[str, list[str]]]:
+    """Every declared event with its default audience as stored role names."""
     events: dict[str, tuple[str, list[str]]] = {}
     for panel in PANELS.values():
-        events.update(panel.events)
+        for kind, (label, roles) in panel.events.items():
+            events[kind] = (label, [r if r == "admin" or r not in panel.roles else role_name(panel.name, r) for r in roles])
     return events
 
 
+#: The panel whose roles are the kit's own and keep their bare names (``admin``).
+KIT_PANEL = "admin"
+
+
+def role_name(panel: str, short: str) -> str:
+    """The stored name of a panel's role: ``stock`` + ``manager`` → ``stock.manager``."""
+    return short if panel == KIT_PANEL else f"{panel}.{short}"
+
+
+def role_panel(name: str) -> str | None:
+    """Which panel a stored role belongs to: ``stock.manager`` → ``stock``, ``admin`` → ``admin``;
+    ``None`` for a role an admin made without a panel prefix (it may be combined freely)."""
+    if name in PANELS.get(KIT_PANEL, Panel(KIT_PANEL, "")).roles:
+        return KIT_PANEL
+    head, dot, _ = name.partition(".")
+    return head if dot and head in PANELS else None
+
+
 def all_roles() -> dict[str, tuple[str, list[str]]]:
-    roles: dict[str, tuple[str, set[str]]] = {}
+    """The built-in roles by stored name. Each is one panel's own: a role never mixes in another
+    panel's permissions because both happen to call a role "manager"."""
+    roles: dict[str, tuple[str, list[str]]] = {}
     for panel in PANELS.values():
-        for name, (label, perms) in panel.roles.items():
-            lbl, have = roles.setdefault(name, (label, set()))
-            have.update(perms)
-    return {k: (lbl, sorted(v)) for k, (lbl, v) in roles.items()}
+        for short, (label, perms) in panel.roles.items():
+            roles[role_name(panel.name, short)] = (label, sorted(set(perms)))
+    return roles

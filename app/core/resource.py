@@ -151,7 +151,7 @@ class filters:  # noqa: N801 - a namespace, read as ``filters.text(...)``
 @dataclass(frozen=True)
 class FormField:
     name: str
-    kind: str = "auto"  # auto | text | textarea | int | number | money | date | bool | select | relation | password | secret | phone | multiselect
+    kind: str = "auto"  # auto | text | textarea | int | number | money | date | bool | select | relation | password | secret (multiline: secret_text) | phone | multiselect
     label: str | None = None
     required: bool | None = None  # None: inferred from the model (non-nullable without default)
     min: float | None = None
@@ -164,6 +164,11 @@ class FormField:
     default: Any = None
     #: Not a model column: parsed and validated, then handed to the save hooks in ``changes``.
     virtual: bool = False
+    #: A text that spans lines (a secret such as a private key): a multi-line box, line breaks kept.
+    multiline: bool = False
+    #: A multiselect's options under headings: ``((heading keys, values), ...)``; a heading is one
+    #: or more i18n keys read as "Склад › Товары". Options in no group are shown first.
+    groups: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -212,6 +217,8 @@ class fields:  # noqa: N801 - a namespace
 
     @staticmethod
     def multiselect(name: str, options: Iterable[tuple[str, str]], **kw: Any) -> FormField:
+        """Several values at once (stored as a JSON list): checkboxes, under headings when
+        ``groups`` is given (the role editor: permissions by panel and resource)."""
         return FormField(name, "multiselect", options=tuple(options), **kw)
 
     @staticmethod
@@ -226,6 +233,13 @@ class fields:  # noqa: N801 - a namespace
     def secret(name: str, **kw: Any) -> FormField:
         """Write-only: the form never shows the stored value (``***`` when set); empty keeps it."""
         return FormField(name, "secret", **kw)
+
+    @staticmethod
+    def secret_text(name: str, **kw: Any) -> FormField:
+        """A write-only secret that spans lines (an OpenSSH private key, a certificate): a
+        multi-line box that keeps the line breaks (a password input drops them), never shows the
+        stored value, and leaves it as it is when left empty — everything else as :meth:`secret`."""
+        return FormField(name, "secret", multiline=True, **kw)
 
     @staticmethod
     def phone(name: str, **kw: Any) -> FormField:

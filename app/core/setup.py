@@ -44,12 +44,15 @@ def sync_rules(db: Session) -> None:
                 db.add(NotificationRule(event=event, role=role, channel="inapp", enabled=True))
 
 
-def ensure_user(db: Session, username: str, password: str, role: str, full_name: str | None = None) -> User:
-    """Create a user if the username is free; an existing user is left as it is. The caller commits."""
+def ensure_user(db: Session, username: str, password: str, roles: list[str] | str, full_name: str | None = None) -> User:
+    """Create a user if the username is free; an existing user is left as it is. The caller commits.
+    Roles that do not exist (a panel switched off) are left out."""
     user = db.exec(select(User).where(User.username == username)).first()
     if user is None:
-        user = User(username=username, hashed_password=hash_password(password), role=role, full_name=full_name)
+        wanted = [roles] if isinstance(roles, str) else list(roles)
+        roles = [r for r in wanted if db.get(Role, r) is not None]
+        user = User(username=username, hashed_password=hash_password(password), roles=roles, full_name=full_name)
         db.add(user)
         db.flush()
-        audit.record(db, SYSTEM, "create", "admin.users", user.id, {"username": username, "role": role}, source="system")
+        audit.record(db, SYSTEM, "create", "admin.users", user.id, {"username": username, "roles": roles}, source="system")
     return user

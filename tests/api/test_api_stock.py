@@ -53,7 +53,7 @@ def test_login_me_logout(client, db, users):
     r = client.post("/api/auth/login", json={"username": "manager", "password": "manager-pass"})
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["user"]["username"] == "manager" and body["user"]["role"] == "manager"
+    assert body["user"]["username"] == "manager" and body["user"]["roles"] == ["stock.manager", "numbers.manager"]
     assert "stock.*" in body["user"]["permissions"]
     cookie = r.headers["set-cookie"]
     assert cookie.startswith("pult_session=") and "HttpOnly" in cookie and "samesite=lax" in cookie.lower()
@@ -428,11 +428,11 @@ def test_offset_paging_and_exact_count(client, users, login):
     h = login("admin")
     r = client.get("/api/admin/roles", headers=h, params={"page_size": 2})
     info = r.json()["page_info"]
-    assert info["keyset"] is False and info["has_next"] is True and info["total"] == 3
-    assert [x["name"] for x in r.json()["items"]] == ["admin", "manager"]
+    assert info["keyset"] is False and info["has_next"] is True and info["total"] == 4
+    assert [x["name"] for x in r.json()["items"]] == ["admin", "numbers.manager"]
     r = client.get("/api/admin/roles", headers=h, params={"page_size": 2, "page": 1, "exact_count": "true"})
-    assert [x["name"] for x in r.json()["items"]] == ["user"] and r.json()["page_info"]["has_prev"] is True
-    assert client.get("/api/admin/roles/manager", headers=h).json()["permissions"] == all_roles()["manager"][1]
+    assert [x["name"] for x in r.json()["items"]] == ["stock.manager", "stock.user"] and r.json()["page_info"]["has_prev"] is True
+    assert client.get("/api/admin/roles/stock.manager", headers=h).json()["permissions"] == all_roles()["stock.manager"][1]
 
 
 # --------------------------------------------------------------------------- audit
@@ -574,12 +574,13 @@ def test_analytics_summary_numbers(client, sales, login):
         {"product_id": sales["cable"].id, "name": "Кабель USB-C", "pieces": 4, "revenue": "3500.00", "cost": "2000.00", "profit": "1500.00"}
     ]
     today = dt.datetime.now(dt.timezone.utc).date()
-    assert body["periods"] == [{"period": today.isoformat(), "pieces": 4, "revenue": "3500.00"}]
+    assert body["periods"] == [{"period": today.isoformat(), "pieces": 4, "revenue": "3500.00", "cost": "2000.00", "profit": "1500.00"}]
 
     assert client.put("/api/stock/analytics/rate", headers=h, json={"rate": "90,5"}).json() == {"rate": "90.5000"}
     body = client.get("/api/stock/analytics/summary", headers=h, params={"bucket": "month"}).json()
-    assert body["totals"]["cost"] == "1810.00"  # 4 × 5 € × 90.5
-    assert body["totals"]["profit"] == "1690.00"
+    assert body["rate"] == "90.5000"
+    assert body["totals"]["cost"] == "2000.00"  # the sales made keep the rate of their day (100)
+    assert body["totals"]["profit"] == "1500.00"
     assert body["periods"][0]["period"] == today.replace(day=1).isoformat()
 
     r = client.get("/api/stock/analytics/summary", headers=h, params={"product_id": sales["router"].id})
@@ -644,7 +645,7 @@ def test_creating_an_issued_order_needs_the_issue_permission(client, db, stock_d
     from models.core import Role, User
 
     db.add(Role(name="clerk", label="Clerk", permissions=["stock.products.view", "stock.orders.view", "stock.orders.create"]))
-    db.add(User(username="clerk", hashed_password=auth.hash_password("clerk-pass"), role="clerk"))
+    db.add(User(username="clerk", hashed_password=auth.hash_password("clerk-pass"), roles=["clerk"]))
     db.commit()
     token = client.post("/api/auth/login", json={"username": "clerk", "password": "clerk-pass"}).json()["token"]
     client.cookies.clear()

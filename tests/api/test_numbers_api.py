@@ -7,6 +7,8 @@ import csv
 import datetime as dt
 import io
 
+import pytest
+
 from sqlmodel import select
 
 from app.core import crud
@@ -116,3 +118,60 @@ def test_import_and_export_routes_queue_jobs_in_scope(client, db, numbers_world,
     assert db.exec(select(PhoneNumber)).all() == []
     assert db.exec(select(ProjectProvider)).all()
     services.forget_names()
+
+
+def test_a_manager_saves_a_setup_with_providers_they_cannot_see(db, users, numbers_world):
+    """Issue 8: a project fed by a provider outside the manager's scope could not be saved at all
+    ("Выберите запись из списка"). The manager changes their part; the rest stays as it was."""
+
+    w = numbers_world
+    admin, manager = users["admin"], users["manager"]
+    setup.save(db, admin, w["project"], [w["mine"], w["other"]], [w["geo"]], [(0, "09:00", "18:00")])
+    seen = setup.read(db, manager, w["project"])
+    assert seen.providers == [w["mine"]]  # the form never shows (nor resends) what the manager cannot see
+    # what the old page sent back (every provider of the project) is accepted too: the hidden one is kept
+    for providers in ([w["mine"]], [w["mine"], w["other"]]):
+        setup.save(db, manager, w["project"], providers, [w["geo"]], [(1, "10:00", "17:00")])
+        assert setup.read(db, admin, w["project"]).providers == sorted([w["mine"], w["other"]])
+    # removing their own provider leaves the other's link alone
+    setup.save(db, manager, w["project"], [], [w["geo"]], [(1, "10:00", "17:00")])
+    linked = db.exec(select(ProjectProvider.provider_id).where(ProjectProvider.project_id == w["project"])).all()
+    assert linked == [w["other"]]
+    assert [(x.weekday, x.start.hour) for x in setup.read(db, admin, w["project"]).windows] == [(1, 10)]
+    # adding a provider the manager cannot see is still refused
+    other_project_provider = w["other"]
+    setup.save(db, admin, w["project"], [w["mine"]], [], [])
+    with pytest.raises(ValidationFailed) as info:
+        setup.save(db, manager, w["project"], [w["mine"], other_project_provider], [], [])
+    assert "providers" in info.value.errors
+
+
+def test_the_setup_page_saves_for_a_manager(db, users, numbers_world, cheap_hashing):
+    """The page as the manager drives it: it shows only their provider and saves without the
+    refusal the issue reported; the admin's other provider stays linked."""
+    import reflex as rx
+    from reflex.istate.data import RouterData
+
+    from app.core import auth
+    from app.core.ui.base import AuthState
+    from app.panels.numbers.pages import SetupState
+
+    w = numbers_world
+    setup.save(db, users["admin"], w["project"], [w["mine"], w["other"]], [w["geo"]], [(0, "09:00", "18:00")])
+    root = rx.State(_reflex_internal_init=True)
+    page = root.substates[AuthState.get_name()].substates[SetupState.get_name()]
+    token = auth.login(db, "manager", "manager-pass")
+    page.router = RouterData.from_router_data({"headers": {"cookie": f"pult_session={token}"},
+                                               "pathname": "/numbers/setup", "asPath": f"/numbers/setup?project={w['project']}",
+                                               "query": {"project": str(w["project"])}})
+    page.project_id = str(w["project"])
+    page._reload(sync=False)
+    assert not page.forbidden and page.chosen_providers == [str(w["mine"])]
+    assert [p[0] for p in page.providers] == [str(w["mine"])]
+    page.set_day(2, "on", True)
+    out = page.save()
+    assert not page.errors, page.errors
+    assert "Выберите запись из списка" not in repr(out)
+    db.expire_all()
+    assert setup.read(db, users["admin"], w["project"]).providers == sorted([w["mine"], w["other"]])
+    assert 2 in {x.weekday for x in setup.read(db, users["admin"], w["project"]).windows}

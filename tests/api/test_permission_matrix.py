@@ -46,16 +46,25 @@ ANON = None
 
 
 # --------------------------------------------------------------------------- the expected truth
-def declared_permissions() -> dict[str, set[str]]:
-    """Role → permissions, merged from the admin, stock and numbers panels' declarations."""
-    merged: dict[str, set[str]] = {}
-    for roles in (ADMIN_PANEL.roles, STOCK_ROLES, NUMBERS_ROLES):
+#: The matrix's users and the stored roles each holds (at most one per panel), as in the demo.
+USER_ROLES = {"admin": ("admin",), "manager": ("stock.manager", "numbers.manager"), "user": ("stock.user",)}
+
+
+def stored_roles() -> dict[str, set[str]]:
+    """Stored role name → permissions, from the admin, stock and numbers panels' declarations:
+    each panel's roles are its own, named ``<panel>.<name>`` (the kit's ``admin`` as it is)."""
+    out: dict[str, set[str]] = {}
+    for panel, roles in (("admin", ADMIN_PANEL.roles), ("stock", STOCK_ROLES), ("numbers", NUMBERS_ROLES)):
         for name, (_label, perms) in roles.items():
-            merged.setdefault(name, set()).update(perms)
-    return merged
+            stored = name if panel == "admin" else f"{panel}.{name}"
+            assert stored not in out, f"two declarations of {stored}"
+            out[stored] = set(perms)
+    return out
 
 
-ROLE_PERMS = declared_permissions()
+STORED_PERMS = stored_roles()
+#: A matrix user → the union of their roles' permissions.
+ROLE_PERMS = {user: set().union(*(STORED_PERMS[r] for r in roles)) for user, roles in USER_ROLES.items()}
 
 
 def granted(perms: set[str], perm: str) -> bool:
@@ -228,7 +237,7 @@ class Records:
         if (key, action) == ("numbers.numbers", "set_status"):
             return {"status_id": self.world["status"]["in_work"]}
         if (key, action) == ("admin.users", "approve"):
-            return {"role": "user"}
+            return {"role": "stock.user"}
         return {}
 
     def product(self, trashed: bool = False) -> Any:
@@ -252,9 +261,9 @@ class Records:
         if key == "stock.orders":
             return crud.create_record(db, resource(key), SYSTEM, {"phone": "+79161234567", "product_id": self.product().id, "qty": 1}).id
         if key == "admin.users":
-            u = User(username=f"target{n}", hashed_password="-", role="user")
+            u = User(username=f"target{n}", hashed_password="-", roles=["stock.user"])
             if op.endswith(":approve"):  # only a self-registered account waiting for approval
-                u.role, u.pending = None, True
+                u.roles, u.pending = [], True
             if op == "restore":
                 from models.base import utcnow
 
@@ -267,7 +276,8 @@ class Records:
             db.commit()
             return f"role{n}"
         if key == "admin.audit":
-            row = audit.record(db, SYSTEM, "test", "test", n, {})
+            # a row about a stock record: readable by whoever reads the log and sees stock (audit_scope)
+            row = audit.record(db, SYSTEM, "test", "stock.products", n, {})
             db.commit()
             return row.id
         if key == "admin.schedules":
@@ -276,7 +286,7 @@ class Records:
             db.commit()
             return row.id
         if key == "admin.rules":
-            rule = NotificationRule(event="stock.low_stock", role="user", channel="inapp")
+            rule = NotificationRule(event="stock.low_stock", role="stock.user", channel="inapp")
             db.add(rule)
             db.commit()
             return rule.id
@@ -293,11 +303,11 @@ class Records:
         if key == "stock.orders":
             return {"phone": "+79161234567", "product_id": self.product().id, "qty": 1} if creating else {"customer_name": "Пётр"}
         if key == "admin.users":
-            return {"username": f"new{n}", "password": "a-long-password", "role": "user"} if creating else {"full_name": "Новое имя"}
+            return {"username": f"new{n}", "password": "a-long-password", "roles": ["stock.user"]} if creating else {"full_name": "Новое имя"}
         if key == "admin.roles":
             return {"name": f"clerk{n}", "label": "Clerk", "permissions": ["stock.orders.view"]} if creating else {"label": "Новая подпись"}
         if key == "admin.rules":
-            return {"event": "stock.order_status", "role": "user", "channel": "inapp"} if creating else {"enabled": False}
+            return {"event": "stock.order_status", "role": "stock.user", "channel": "inapp"} if creating else {"enabled": False}
         if key == "admin.schedules":
             return {"name": f"s{n}", "kind": "kit.export", "cron": "0 3 * * *", "args_json": '{"resource": "stock.products"}'} if creating else {"cron": "0 4 * * *"}
         w = self.world
@@ -443,7 +453,7 @@ def env(engine, redis_conn, api_app) -> Iterator[SimpleNamespace]:
     with Session(engine, expire_on_commit=False) as db:
         sync_roles(db)
         db.exec(text(DEFAULT_STATUSES))
-        rows = {role: User(username=role, hashed_password=auth.hash_password(f"{role}-pass"), role=role) for role in ROLES}
+        rows = {role: User(username=role, hashed_password=auth.hash_password(f"{role}-pass"), roles=list(USER_ROLES[role])) for role in ROLES}
         db.add_all(rows.values())
         db.commit()
         users = {role: auth.current_user_for(db, u) for role, u in rows.items()}
@@ -462,13 +472,19 @@ def env(engine, redis_conn, api_app) -> Iterator[SimpleNamespace]:
 def test_declared_roles_are_what_the_database_holds(env):
     """The matrix reads the declarations; the app reads the ``role`` table. They must agree."""
     in_db = {r.name: set(r.permissions) for r in env.db.exec(select(Role))}
-    assert in_db == ROLE_PERMS
+    assert in_db == STORED_PERMS
     for role, user in env.users.items():
         assert set(user.permissions) == ROLE_PERMS[role]
-    # Every panel's roles are covered by the two declarations the matrix reads.
+    # Every panel's roles are covered by the declarations the matrix reads, each under its own name.
     for panel in PANELS.values():
         for name, (_label, perms) in panel.roles.items():
-            assert set(perms) <= ROLE_PERMS[name], (panel.name, name)
+            stored = name if panel.name == "admin" else f"{panel.name}.{name}"
+            assert set(perms) == STORED_PERMS[stored], (panel.name, name)
+    # a panel's role carries only its own panel's permissions (and the kit's audit log to read)
+    for stored, perms in STORED_PERMS.items():
+        if stored != "admin":
+            panel = stored.split(".")[0]
+            assert all(p.startswith(f"{panel}.") or p == "admin.audit.view" for p in perms), stored
 
 
 def test_seed_rules_agree_with_the_declared_roles():
@@ -560,11 +576,16 @@ def test_stock_routes(role, env):
 
 
 def test_audit_log_is_admin_and_manager_only(env):
-    """The seed: the operation log is for the admin (and, in this kit, the manager, read-only)."""
+    """The seed: the operation log is for the admin (and, in this kit, the manager, read-only, and
+    only the rows about what the manager may see: a role's row is not one of them)."""
     client, h = env.client, env.headers
-    row = env.db.exec(select(AuditLog)).first()
+    row = audit.record(env.db, SYSTEM, "update", "stock.products", 1, {"min_stock": [0, 1]})
+    about_a_role = env.db.exec(select(AuditLog).where(AuditLog.entity_type == "admin.roles")).first()
+    env.db.commit()
     assert client.get(f"/api/admin/audit/{row.id}", headers=h["user"]).status_code == 403
     assert client.get(f"/api/admin/audit/{row.id}", headers=h["manager"]).status_code == 200
+    assert client.get(f"/api/admin/audit/{about_a_role.id}", headers=h["manager"]).status_code == 404
+    assert client.get(f"/api/admin/audit/{about_a_role.id}", headers=h["admin"]).status_code == 200
     assert client.get("/api/admin/audit", headers=h["admin"]).status_code == 200
     # The log is read-only for everybody: no write routes exist at all.
     assert client.post("/api/admin/audit", headers=h["admin"], json={}).status_code == 405

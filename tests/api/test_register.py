@@ -11,7 +11,7 @@ def test_register_creates_an_operator_and_signs_in(client, db, users):
     r = client.post("/api/auth/register", json={"username": "ivanov", "password": "long-enough-1", "full_name": "Иван"})
     assert r.status_code == 201, r.text
     body = r.json()
-    assert body["user"]["username"] == "ivanov" and body["user"]["role"] == "user"
+    assert body["user"]["username"] == "ivanov" and body["user"]["roles"] == ["stock.user"]
     me = client.get("/api/auth/me", headers={"Authorization": f"Bearer {body['token']}"})
     assert me.status_code == 200 and me.json()["username"] == "ivanov"
     # an operator: may list products, may not create them

@@ -36,6 +36,9 @@ from sqlmodel import Session, select
 
 from app.core.api import build_api
 
+#: The fuzzing users' roles (as the fixture users have them).
+FIXTURE_ROLES = {"admin": ("admin",), "manager": ("stock.manager", "numbers.manager"), "user": ("stock.user",)}
+
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 #: Operations that would end the fuzzing itself or reach outside the machine.
 SKIPPED = {"path": "/api/auth/logout", "path_regex": r"/actions/test_connection$"}
@@ -99,7 +102,7 @@ class Fuzzer:
         with Session(self.engine, expire_on_commit=False) as db:
             sync_roles(db)  # an admin case may have taken permissions from a built-in role
             user = db.exec(select(User).where(User.username == f"fuzz_{role}")).one()
-            user.role, user.is_active, user.deleted_at = role, True, None
+            user.roles, user.is_active, user.deleted_at = list(FIXTURE_ROLES[role]), True, None
             user.hashed_password = auth.hash_password(f"fuzz-{role}-pass")
             db.commit()
             self.tokens[role] = auth.login(db, user.username, f"fuzz-{role}-pass")
@@ -141,7 +144,7 @@ def _seed(engine, redis_conn) -> None:
         db.exec(text(DEFAULT_STATUSES))
         users = {}
         for role in ("admin", "user", "manager"):
-            u = User(username=f"fuzz_{role}", hashed_password=auth.hash_password(f"fuzz-{role}-pass"), role=role)
+            u = User(username=f"fuzz_{role}", hashed_password=auth.hash_password(f"fuzz-{role}-pass"), roles=list(FIXTURE_ROLES[role]))
             db.add(u)
             db.flush()
             users[role] = u

@@ -237,12 +237,12 @@ def test_registration_with_approval(browser, app_url, page, policy, e2e_engine):
         shot(page, "users-pending")
         row.get_by_role("button", name="Одобрить").click()
         page.locator("#param-role button[role=combobox]").click()
-        page.get_by_role("option", name=re.compile(r"^(user|Оператор)$")).click()
+        page.get_by_role("option", name=re.compile(r"^(stock\.user|Оператор склада)$")).click()
         page.locator("#confirm-ok").click()
         expect(_rows(page).filter(has_text=username)).to_have_count(0)
         with e2e_engine.connect() as c:
-            pending, role = c.execute(text('SELECT pending, role FROM "user" WHERE username = :u'), {"u": username}).one()
-            assert (pending, role) == (False, "user")
+            pending, roles = c.execute(text('SELECT pending, roles FROM "user" WHERE username = :u'), {"u": username}).one()
+            assert (pending, roles) == (False, ["stock.user"])
             assert c.execute(text("SELECT count(*) FROM audit_log WHERE action = 'approve' AND entity_type = 'admin.users' AND username = 'admin'")).scalar() >= 1
 
         v.goto("/login")

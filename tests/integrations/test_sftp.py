@@ -349,3 +349,65 @@ def test_schedule_follows_the_host(db, users, sandbox):
     with pytest.raises(ValidationFailed) as refused:
         crud.delete_record(db, res, admin, kept.id)
     assert refused.value.errors == {"": ("numbers.sftp.has_history", {})}
+
+
+@pytest.mark.parametrize("algorithm", ["ssh-ed25519", "ssh-rsa"])
+def test_a_multiline_private_key_entered_in_the_form_round_trips_and_connects(db, cheap_hashing, sandbox, algorithm):
+    """Issue 8: the key was typed into a one-line password input, which drops its line breaks, so
+    no key could be entered. The field is now the kit's multi-line write-only secret
+    (``fields.secret_text``): a text area, never filled with the stored value, empty keeps it."""
+    import reflex as rx
+
+    from app.core import auth, crypto
+    from app.core.registry import resource
+    from app.core.ui.base import AuthState
+    from app.core.ui.form import FormState, field_control
+    from app.panels.numbers import sftp
+    from models.numbers import SftpHost
+    from tests.uistate import sign_in
+
+    res = resource("numbers.sftp")
+    spec = next(f for f in res.form_fields() if f.name == "private_key")
+    assert spec.kind == "secret" and spec.multiline
+    rendered = str(field_control(res, spec))
+    assert "element:RadixThemesTextArea" in rendered and "password" not in rendered  # not a one-line <input type=password>
+
+    key = asyncssh.generate_private_key(algorithm, **({"key_size": 2048} if algorithm == "ssh-rsa" else {}))
+    exported = private_text(key)  # (each export differs: OpenSSH's random check bytes)
+    pasted = exported.replace("\n", "\r\n")  # pasted on Windows: CRLF line breaks
+    assert pasted.count("\r\n") > 3
+    sandbox.authorize(public_key_line(key))
+
+    root = rx.State(_reflex_internal_init=True)
+    form = root.substates[AuthState.get_name()].substates[FormState.get_name()]
+    sign_in(form, auth.login(db, "admin", "admin-pass"))
+    form.res_key = "numbers.sftp"
+    form.values = {k: str(v) for k, v in host_payload(sandbox).items()}
+    form.values["password"] = ""  # the key alone signs in
+    form.set_value("private_key", pasted)
+    form.save()
+    assert not form.errors and not form.form_error, (form.errors, form.form_error)
+    db.expire_all()
+    host = db.exec(select(SftpHost).where(SftpHost.name == "Поставщик SFTP")).one()
+    assert host.private_key == exported.strip()  # every line break kept, one kind of them
+    raw = db.execute(text("SELECT private_key FROM sftp_host WHERE id = :i"), {"i": host.id}).scalar()
+    assert raw.startswith("gAAAA") and crypto.decrypt(raw) == host.private_key
+
+    ok, message = sftp.test_connection(db, cheap_hashing["admin"], host, "en")
+    assert ok and message.startswith("Connected: demo@127.0.0.1:"), message
+    assert any(op[0] == "login" for op in sandbox.ops)
+
+    # the edit form never shows it; saved with the field left empty, the key stays
+    from app.core.display import form_value
+
+    assert form_value(host, spec) == ""
+    form.record_id = str(host.id)
+    form.values = {f.name: form_value(host, f) for f in res.form_fields()}
+    form.set_value("name", "Поставщик SFTP 2")
+    form.save()
+    assert not form.errors, form.errors
+    db.expire_all()
+    again = db.get(SftpHost, host.id)
+    assert again.name == "Поставщик SFTP 2" and again.private_key == exported.strip()
+    ok, _ = sftp.test_connection(db, cheap_hashing["admin"], again, "en")
+    assert ok

@@ -499,3 +499,19 @@ def test_time_without_offset_is_read_as_utc(client, db, world):
     assert r.status_code == 200, r.text
     created = db.exec(select(CallEvent.created_at).where(CallEvent.call_id == "c-901")).one()
     assert created == dt.datetime(2026, 1, 15, 6, 30, tzinfo=dt.timezone.utc)
+
+
+@pytest.mark.parametrize("ahead", [dt.timedelta(minutes=6), dt.timedelta(days=3), None])
+def test_an_event_dated_in_the_future_is_refused_with_a_message(client, db, world, ahead):
+    """Issue 8: an event dated 9999 was accepted and pinned ``last_call_at`` for ever (a late event
+    never moves it back). More than five minutes ahead of our clock is a 422 naming the field."""
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    at = "9999-12-31T23:59:59+00:00" if ahead is None else (now + ahead).isoformat()
+    r = post(client, world["secret"], {"call_id": "c-future", "event": "ended", "phone": PHONE, "at": at}, )
+    assert r.status_code == 422, r.text
+    assert "at" in r.json()["errors"] and "5" in r.json()["errors"]["at"] and "SoftPhone" in r.json()["errors"]["at"]
+    assert counts(db) == (0, 0) and number(db, world["number"]).last_call_at is None
+    # a clock a little ahead (within the tolerance) is fine, and a real call after it still counts
+    close = now + dt.timedelta(minutes=2)
+    assert post(client, world["secret"], {"call_id": "c-skew", "event": "ended", "phone": PHONE, "at": close.isoformat()}).status_code == 200
+    assert number(db, world["number"]).last_call_at == close

@@ -81,13 +81,13 @@ def test_runner_refuses_a_user_who_lost_the_permission(db, users, row, engine):
     from models.core import Role
 
     with Session(engine) as s:
-        role = s.get(Role, "manager")
+        role = s.get(Role, "stock.manager")
         role.permissions = [*role.permissions, "test.secret.run"]
         s.commit()
-    granted = CurrentUser(id=users["manager"].id, username="manager", role="manager", permissions=frozenset({"test.secret.run"}))
+    granted = CurrentUser(id=users["manager"].id, username="manager", roles=("stock.manager",), permissions=frozenset({"test.secret.run"}))
     run = jobs.enqueue(db, granted, "test.secret", {})
     with Session(engine) as s:
-        role = s.get(Role, "manager")
+        role = s.get(Role, "stock.manager")
         role.permissions = [p for p in role.permissions if p != "test.secret.run"]
         s.commit()
     with pytest.raises(jobs.JobFailed):

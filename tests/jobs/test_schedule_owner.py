@@ -21,7 +21,7 @@ from models.jobs import JobRun, JobStatus, Schedule
 def planner(db, users):
     """A role that may edit schedules and run ``test.secret``, nothing else; one user in it."""
     db.add(Role(name="planner", label="Planner", permissions=["jobs.schedules", "test.secret.run"]))
-    u = User(username="planner", hashed_password=auth.hash_password("planner-pass"), role="planner")
+    u = User(username="planner", hashed_password=auth.hash_password("planner-pass"), roles=["planner"])
     db.add(u)
     db.commit()
     return u

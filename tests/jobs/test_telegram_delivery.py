@@ -33,7 +33,7 @@ def telegram_rule(db, users, sandbox):
     save_bot_config(db, users["admin"], token=TOKEN, api_url=sandbox.url)
     manager = db.get(User, users["manager"].id)
     manager.telegram_chat_id = str(CHAT)
-    db.add(NotificationRule(event="stock.low_stock", role="manager", channel="telegram"))
+    db.add(NotificationRule(event="stock.low_stock", role="stock.manager", channel="telegram"))
     db.commit()
 
 

@@ -380,7 +380,7 @@ def test_registration_with_approval_over_the_api(client, users, db):
     assert not [k for k in r.headers.keys() if k.lower() == "set-cookie"]
     db.expire_all()
     new = db.exec(select(User).where(User.username == "sidorov")).one()
-    assert new.pending and new.role is None
+    assert new.pending and new.roles == []
     assert db.exec(select(Notification).where(Notification.user_id == users["admin"].id, Notification.kind == "admin.user_pending")).one()
     assert db.exec(select(AuditLog).where(AuditLog.action == "register")).one().diff["pending"] is True
 
@@ -391,29 +391,29 @@ def test_registration_with_approval_over_the_api(client, users, db):
 
     admin = {"Authorization": "Bearer " + auth.login(db, "admin", "admin-pass")}
     manager = {"Authorization": "Bearer " + auth.login(db, "manager", "manager-pass")}
-    assert client.post(f"/api/admin/users/{new.id}/actions/approve", json={"params": {"role": "user"}}, headers=manager).status_code == 403
-    r = client.post(f"/api/admin/users/{new.id}/actions/approve", json={"params": {"role": "user"}}, headers=admin)
+    assert client.post(f"/api/admin/users/{new.id}/actions/approve", json={"params": {"role": "stock.user"}}, headers=manager).status_code == 403
+    r = client.post(f"/api/admin/users/{new.id}/actions/approve", json={"params": {"role": "stock.user"}}, headers=admin)
     assert r.status_code == 200, r.text
     db.expire_all()
-    assert (db.get(User, new.id).pending, db.get(User, new.id).role) == (False, "user")
+    assert (db.get(User, new.id).pending, db.get(User, new.id).roles) == (False, ["stock.user"])
     row = db.exec(select(AuditLog).where(AuditLog.action == "approve")).one()
-    assert row.username == "admin" and row.diff["params"] == {"role": "user"}
+    assert row.username == "admin" and row.diff["params"] == {"role": "stock.user"}
     r = client.post("/api/auth/login", json={"username": "sidorov", "password": "long-enough-1"})
-    assert r.status_code == 200 and r.json()["user"]["role"] == "user"
+    assert r.status_code == 200 and r.json()["user"]["roles"] == ["stock.user"]
 
 
 def test_approve_needs_a_role_and_a_pending_account(db, users):
     res = resource("admin.users")
     with pytest.raises(ValidationFailed):  # an approved account is not "approved" again into another role
         crud.run_action(db, res, users["admin"], "approve", [users["manager"].id], params={"role": "admin"})
-    waiting = User(username="waiting", hashed_password="-", role=None, pending=True)
+    waiting = User(username="waiting", hashed_password="-", roles=[], pending=True)
     db.add(waiting)
     db.commit()
     with pytest.raises(ValidationFailed) as info:
         crud.run_action(db, res, users["admin"], "approve", [waiting.id], params={})
     assert "role" in info.value.errors
     db.expire_all()
-    assert db.get(User, users["manager"].id).role == "manager" and db.get(User, waiting.id).pending
+    assert db.get(User, users["manager"].id).roles == ["stock.manager", "numbers.manager"] and db.get(User, waiting.id).pending
 
 
 def test_a_pending_account_cannot_use_a_session(db, cheap_hashing):
@@ -462,10 +462,13 @@ def test_registration_pages_follow_the_setting(db, users):
 
 
 def test_accounts_made_by_an_admin_always_have_a_role(db, users):
-    """Only a self-registered account waiting for approval has no role (the column allows NULL)."""
+    """Only a self-registered account waiting for approval has no role."""
     res = resource("admin.users")
     made = crud.create_record(db, res, users["admin"], {"username": "norole", "password": "long-enough-1"})
-    assert made.role == "user" and not made.pending
+    assert made.roles == ["stock.user"] and not made.pending
     with pytest.raises(ValidationFailed) as info:
-        crud.create_record(db, res, users["admin"], {"username": "emptyrole", "password": "long-enough-1", "role": ""})
-    assert info.value.errors["role"][0] == "error.required"
+        crud.create_record(db, res, users["admin"], {"username": "emptyrole", "password": "long-enough-1", "roles": ""})
+    assert info.value.errors["roles"][0] == "error.required"
+    with pytest.raises(ValidationFailed) as info:
+        crud.create_record(db, res, users["admin"], {"username": "emptyrole", "password": "long-enough-1", "roles": []})
+    assert info.value.errors["roles"][0] == "error.required"

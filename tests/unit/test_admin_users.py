@@ -39,39 +39,39 @@ def _all_audit_text(db) -> str:
 
 
 def test_admin_creates_a_user_with_a_password(db, users, Users):
-    u = crud.create_record(db, Users, users["admin"], {"username": "olga", "full_name": "Ольга", "role": "manager", "password": "s3cret-pass", "is_active": "1"})
+    u = crud.create_record(db, Users, users["admin"], {"username": "olga", "full_name": "Ольга", "roles": "stock.manager,numbers.manager", "password": "s3cret-pass", "is_active": "1"})
     db.refresh(u)
     assert u.hashed_password.startswith("$argon2id$")
     assert auth.verify_password("s3cret-pass", u.hashed_password)
     row = db.exec(select(AuditLog).where(AuditLog.entity_type == "admin.users", AuditLog.action == "create")).one()
     assert row.entity_id == str(u.id)
-    assert row.diff["username"] == "olga" and row.diff["role"] == "manager"
+    assert row.diff["username"] == "olga" and row.diff["roles"] == ["numbers.manager", "stock.manager"]
     assert "hashed_password" not in row.diff and "password" not in row.diff
     text = _all_audit_text(db)
     assert "$argon2" not in text and "s3cret-pass" not in text
-    assert auth.resolve(db, auth.login(db, "olga", "s3cret-pass")).role == "manager"
+    assert auth.resolve(db, auth.login(db, "olga", "s3cret-pass")).roles == ("numbers.manager", "stock.manager")
 
 
 def test_password_rules_on_create(db, users, Users):
     with pytest.raises(ValidationFailed) as info:
-        crud.create_record(db, Users, users["admin"], {"username": "shorty", "role": "user", "password": "1234567"})
+        crud.create_record(db, Users, users["admin"], {"username": "shorty", "roles": "stock.user", "password": "1234567"})
     assert info.value.errors == {"password": ("users.password_short", {"n": 8})}
     assert info.value.messages("ru")["password"] == "Не короче 8 символов"
     with pytest.raises(ValidationFailed) as info:
-        crud.create_record(db, Users, users["admin"], {"username": "nopass", "role": "user"})
+        crud.create_record(db, Users, users["admin"], {"username": "nopass", "roles": "stock.user"})
     assert info.value.errors == {"password": ("error.required", {})}
     with pytest.raises(ValidationFailed) as info:
-        crud.create_record(db, Users, users["admin"], {"username": "bad name!", "role": "user", "password": "long-enough"})
+        crud.create_record(db, Users, users["admin"], {"username": "bad name!", "roles": "stock.user", "password": "long-enough"})
     assert list(info.value.errors) == ["username"]
     with pytest.raises(ValidationFailed) as info:
-        crud.create_record(db, Users, users["admin"], {"username": "x", "role": "superuser", "password": "long-enough"})
-    assert info.value.errors == {"role": ("error.relation", {})}
+        crud.create_record(db, Users, users["admin"], {"username": "x", "roles": "superuser", "password": "long-enough"})
+    assert info.value.errors == {"roles": ("error.choice", {})}
     assert db.exec(select(func.count()).select_from(User)).one() == 3
 
 
 def test_duplicate_username_is_a_field_error(db, users, Users):
     with pytest.raises(ValidationFailed) as info:
-        crud.create_record(db, Users, users["admin"], {"username": "manager", "role": "user", "password": "long-enough"})
+        crud.create_record(db, Users, users["admin"], {"username": "manager", "roles": "stock.user", "password": "long-enough"})
     assert info.value.errors == {"username": ("error.unique", {})}
 
 
@@ -94,18 +94,18 @@ def test_deleting_a_user_ends_their_sessions(db, users, Users):
 def test_user_cannot_change_own_role_or_deactivate_themself(db, users, Users):
     me = users["admin"]
     with pytest.raises(ValidationFailed) as info:
-        crud.update_record(db, Users, me, me.id, {"role": "user"})
-    assert info.value.errors == {"role": ("self.demote", {})}
+        crud.update_record(db, Users, me, me.id, {"roles": "stock.user"})
+    assert info.value.errors == {"roles": ("self.demote", {})}
     with pytest.raises(ValidationFailed) as info:
         crud.update_record(db, Users, me, me.id, {"is_active": ""})
     assert info.value.errors == {"is_active": ("self.demote", {})}
-    assert db.get(User, me.id).role == "admin" and db.get(User, me.id).is_active
+    assert db.get(User, me.id).roles == ["admin"] and db.get(User, me.id).is_active
     # the same role again is not a change; other fields can be edited
-    crud.update_record(db, Users, me, me.id, {"role": "admin", "full_name": "Главный"})
+    crud.update_record(db, Users, me, me.id, {"roles": "admin", "full_name": "Главный"})
     assert db.get(User, me.id).full_name == "Главный"
     # someone else's role can be changed
-    crud.update_record(db, Users, me, users["user"].id, {"role": "manager"})
-    assert db.get(User, users["user"].id).role == "manager"
+    crud.update_record(db, Users, me, users["user"].id, {"roles": "stock.manager"})
+    assert db.get(User, users["user"].id).roles == ["stock.manager"]
 
 
 def test_password_change_revokes_that_users_sessions(db, users, Users):
@@ -148,7 +148,7 @@ def test_non_admins_are_denied_on_users_and_roles(db, users, Users, Roles, role)
         with pytest.raises(PermissionDenied):
             crud.delete_record(db, res, who, some_id)
     with pytest.raises(PermissionDenied):
-        crud.create_record(db, Users, who, {"username": "intruder", "role": "admin", "password": "long-enough"})
+        crud.create_record(db, Users, who, {"username": "intruder", "roles": "admin", "password": "long-enough"})
     with pytest.raises(PermissionDenied):
         crud.create_record(db, Roles, who, {"name": "root", "permissions": "*"})
     assert crud.search_options(db, Users, who, "adm") == []
@@ -157,7 +157,9 @@ def test_non_admins_are_denied_on_users_and_roles(db, users, Users, Roles, role)
 
 def test_audit_log_is_visible_to_manager_not_to_user_and_read_only(db, users):
     audit_res = resource("admin.audit")
-    assert crud.list_records(db, audit_res, users["manager"], ListParams()).rows
+    crud.create_record(db, resource("stock.products"), users["admin"], {"name": "Кабель", "sell_price_rub": "10"})
+    rows = crud.list_records(db, audit_res, users["manager"], ListParams()).rows
+    assert [(r.action, r.entity_type) for r in rows] == [("create", "stock.products")]  # not the roles' rows
     with pytest.raises(PermissionDenied):
         crud.list_records(db, audit_res, users["user"], ListParams())
     with pytest.raises(PermissionDenied):
@@ -167,16 +169,16 @@ def test_audit_log_is_visible_to_manager_not_to_user_and_read_only(db, users):
 # --------------------------------------------------------------------------- roles
 def test_roles_list_and_get_by_name(db, users, Roles):
     page = crud.list_records(db, Roles, users["admin"], ListParams())
-    assert [r.name for r in page.rows] == ["admin", "manager", "user"]
-    assert page.total == 3
-    assert crud.get_record(db, Roles, users["admin"], "manager").permissions == all_roles()["manager"][1]
+    assert [r.name for r in page.rows] == ["admin", "numbers.manager", "stock.manager", "stock.user"]
+    assert page.total == 4
+    assert crud.get_record(db, Roles, users["admin"], "stock.manager").permissions == all_roles()["stock.manager"][1]
 
 
 def test_builtin_role_cannot_be_deleted(db, users, Roles):
     with pytest.raises(ValidationFailed) as info:
-        crud.delete_record(db, Roles, users["admin"], "user")
+        crud.delete_record(db, Roles, users["admin"], "stock.user")
     assert info.value.errors == {"": ("roles.builtin", {})}
-    assert db.get(Role, "user") is not None
+    assert db.get(Role, "stock.user") is not None
 
 
 def test_custom_role_create_assign_and_delete(db, users, Roles, Users):
@@ -186,14 +188,14 @@ def test_custom_role_create_assign_and_delete(db, users, Roles, Users):
     with pytest.raises(ValidationFailed) as info:
         crud.create_record(db, Roles, admin, {"name": "bogus", "permissions": "stock.rockets.launch"})
     assert info.value.errors == {"permissions": ("error.choice", {})}
-    u = crud.create_record(db, Users, admin, {"username": "ivan", "role": "user", "password": "long-enough"})
+    u = crud.create_record(db, Users, admin, {"username": "ivan", "roles": "stock.user", "password": "long-enough"})
     # the role field is a relation to the roles resource, so a custom role is assignable like any other
-    crud.update_record(db, Users, admin, u.id, {"role": "auditor"})
-    assert db.get(User, u.id).role == "auditor"
+    crud.update_record(db, Users, admin, u.id, {"roles": "auditor"})
+    assert db.get(User, u.id).roles == ["auditor"]
     with pytest.raises(ValidationFailed) as info:
         crud.delete_record(db, Roles, admin, "auditor")
     assert info.value.errors == {"": ("roles.in_use", {})}
-    crud.update_record(db, Users, admin, u.id, {"role": "user"})
+    crud.update_record(db, Users, admin, u.id, {"roles": "stock.user"})
     crud.delete_record(db, Roles, admin, "auditor")
     assert db.get(Role, "auditor") is None
     row = db.exec(select(AuditLog).where(AuditLog.entity_type == "admin.roles", AuditLog.action == "delete")).one()
@@ -221,18 +223,18 @@ def test_sync_roles_is_idempotent_and_keeps_added_permissions(db, users, Roles):
     assert state() == first and audit_count() == n  # nothing to do, nothing written
 
     # an admin grants the operator one more permission in the role editor ...
-    crud.update_record(db, Roles, users["admin"], "user", {"permissions": ",".join([*first["user"][1], "stock.orders.deny"])})
+    crud.update_record(db, Roles, users["admin"], "stock.user", {"permissions": ",".join([*first["stock.user"][1], "stock.orders.deny"])})
     # ... and someone removed a declared one by hand
-    role = db.get(Role, "manager")
+    role = db.get(Role, "stock.manager")
     role.permissions = ["stock.*"]
     db.commit()
     n = audit_count()
     sync_roles(db)
     db.commit()
     after = state()
-    assert "stock.orders.deny" in after["user"][1]  # kept
-    assert set(first["user"][1]) <= set(after["user"][1])
-    assert after["manager"][1] == all_roles()["manager"][1]  # the declared one is back
+    assert "stock.orders.deny" in after["stock.user"][1]  # kept
+    assert set(first["stock.user"][1]) <= set(after["stock.user"][1])
+    assert after["stock.manager"][1] == all_roles()["stock.manager"][1]  # the declared one is back
     assert audit_count() == n + 1  # one row: permissions_added for manager
     sync_roles(db)
     db.commit()

@@ -37,8 +37,12 @@ def test_login_returns_a_token_and_resolve_gives_the_user(db, fast):
     assert isinstance(token, str) and len(token) >= 40
     me = auth.resolve(db, token)
     assert isinstance(me, CurrentUser)
-    assert (me.id, me.username, me.role, me.full_name) == (fast["manager"].id, "manager", "manager", "Manager")
-    assert me.permissions == frozenset(all_roles()["manager"][1]) and {"stock.*", "admin.audit.view"} <= me.permissions
+    assert (me.id, me.username, me.roles, me.full_name) == (fast["manager"].id, "manager", ("stock.manager", "numbers.manager"), "Manager")
+    # the union of the user's roles, one per panel; neither role carries the other panel's rights
+    assert me.permissions == frozenset(all_roles()["stock.manager"][1]) | frozenset(all_roles()["numbers.manager"][1])
+    assert {"stock.*", "admin.audit.view", "numbers.numbers.view"} <= me.permissions
+    assert not any(p.startswith("numbers.") for p in all_roles()["stock.manager"][1])
+    assert not any(p.startswith(("stock.", "admin.")) for p in all_roles()["numbers.manager"][1])
     assert me.has_perm("stock.orders.deny") and not me.has_perm("admin.users.view")
     # only the token's hash is stored
     row = db.exec(select(UserSession)).one()

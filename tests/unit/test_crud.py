@@ -167,9 +167,9 @@ def test_missing_bool_on_create_takes_the_model_default(db, users, monkeypatch):
     from app.core import auth
 
     monkeypatch.setattr(auth, "pwd_context", CryptContext(schemes=["argon2"], argon2__type="ID", argon2__memory_cost=64, argon2__rounds=1))
-    u = crud.create_record(db, resource("admin.users"), users["admin"], {"username": "bob", "password": "long-enough", "role": "user"})
+    u = crud.create_record(db, resource("admin.users"), users["admin"], {"username": "bob", "password": "long-enough", "roles": "stock.user"})
     assert u.is_active is True
-    u2 = crud.create_record(db, resource("admin.users"), users["admin"], {"username": "eve", "password": "long-enough", "role": "user", "is_active": ""})
+    u2 = crud.create_record(db, resource("admin.users"), users["admin"], {"username": "eve", "password": "long-enough", "roles": "stock.user", "is_active": ""})
     assert u2.is_active is False
 
 

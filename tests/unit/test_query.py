@@ -19,7 +19,7 @@ from app.core.registry import resource
 from app.core.resource import Resource, filters
 from models.stock import Order, OrderStatus, Product
 
-ADMIN = CurrentUser(id=None, username="t", role="admin", permissions=frozenset({"*"}))
+ADMIN = CurrentUser(id=None, username="t", roles=("admin",), permissions=frozenset({"*"}))
 N = 120
 SIZE = 25
 SUPPLIERS = ["Альфа", "Бета", "Gamma GmbH", None]

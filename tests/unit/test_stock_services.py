@@ -336,8 +336,13 @@ def test_analytics_by_product_cost_and_profit(db, users, sales):
         {"product_id": sales["cable"].id, "name": "Кабель USB-C", "pieces": 3, "revenue": Decimal("2600.00"), "cost": Decimal("1500.00"), "profit": Decimal("1100.00")},
     ]
     assert r.totals == {"pieces": 5, "revenue": Decimal("15600.00"), "cost": Decimal("9500.00"), "profit": Decimal("6100.00")}
+    # every order kept the rate of its sale: a rate given for orders without one changes nothing here
     explicit = services.analytics(db, users["manager"], rate=Decimal("90"))
-    assert explicit.totals["cost"] == Decimal("8550.00") and explicit.totals["profit"] == Decimal("7050.00")
+    assert explicit.totals["cost"] == Decimal("9500.00")
+    db.exec(text('UPDATE "order" SET eur_rub_rate = NULL, unit_cost_eur = NULL'))  # made before they were kept
+    fallback = services.analytics(db, users["manager"], rate=Decimal("90"))
+    assert fallback.totals["cost"] == Decimal("8550.00") and fallback.totals["profit"] == Decimal("7050.00")
+    db.rollback()
 
 
 def test_analytics_filters(db, users, sales):
@@ -369,7 +374,7 @@ def test_rate_saved_audited_and_used_by_default(db, users, sales):
     assert row.diff == {"value": [None, "95.5000"]} and row.username == "manager"
     r = services.analytics(db, users["admin"])
     assert r.rate == Decimal("95.5000")
-    assert r.totals["cost"] == Decimal("9072.50")  # (3×5 + 2×40) € × 95.5
+    assert r.totals["cost"] == Decimal("9500.00")  # (3×5 + 2×40) € × 100, the rate of the day they were sold
     services.set_eur_rub_rate(db, users["admin"], "101")
     rows = db.exec(select(AuditLog).where(AuditLog.entity_type == "setting").order_by(AuditLog.id)).all()
     assert rows[-1].diff == {"value": ["95.5000", "101.0000"]}
@@ -378,6 +383,30 @@ def test_rate_saved_audited_and_used_by_default(db, users, sales):
             services.set_eur_rub_rate(db, users["admin"], bad)
         assert info.value.errors["rate"][0] == key
     assert services.eur_rub_rate(db) == Decimal("101.0000")
+
+
+def test_changing_todays_rate_keeps_the_profit_of_past_sales(db, users, sales, R):
+    """Issue 8: the profit of sales made was recomputed at today's EUR rate (and purchase price)."""
+    admin = users["admin"]
+    before = services.analytics(db, admin, bucket="month")
+    assert [(p["period"], p["profit"]) for p in before.periods] == [(dt.date(2026, 1, 1), Decimal("3600.00")), (dt.date(2026, 2, 1), Decimal("2500.00"))]
+    kept = {o.id: (o.eur_rub_rate, o.unit_cost_eur) for o in db.exec(select(Order)).all()}
+    assert set(kept.values()) == {(Decimal("100.0000"), Decimal("5.00")), (Decimal("100.0000"), Decimal("40.00"))}
+
+    services.set_eur_rub_rate(db, admin, "120")
+    router = db.get(Product, sales["router"].id)
+    router.buy_price_eur = Decimal("50")
+    db.commit()
+    after = services.analytics(db, admin, bucket="month")
+    assert after.periods == before.periods and after.products == before.products and after.totals == before.totals
+
+    # a sale made now is costed at today's rate and price: 6500 − 50 € × 120
+    new = order(db, R, users["user"], router, qty=1)
+    assert (new.eur_rub_rate, new.unit_cost_eur) == (Decimal("120.0000"), Decimal("50.00"))
+    now = services.analytics(db, admin, product_id=router.id)
+    assert now.totals["profit"] == Decimal("5000.00") + Decimal("500.00")
+    this_month = [p for p in now.periods if p["period"] == dt.datetime.now(dt.timezone.utc).date()]
+    assert this_month and this_month[0]["profit"] == Decimal("500.00")
 
 
 def test_analytics_permissions(db, users, sales):
@@ -396,8 +425,8 @@ def test_analytics_csv(db, users, sales):
     assert rows[2] == [str(sales["cable"].id), "Кабель USB-C", "3", "2600.00", "1500.00", "1100.00"]
     assert rows[3] == ["", "TOTAL", "5", "15600.00", "9500.00", "6100.00"]
     assert rows[4] == []
-    assert rows[5] == ["period", "pieces", "revenue_rub"]
-    assert rows[6:8] == [["2026-01-01", "4", "9100.00"], ["2026-02-01", "1", "6500.00"]]
+    assert rows[5] == ["period", "pieces", "revenue_rub", "cost_rub", "profit_rub"]
+    assert rows[6:8] == [["2026-01-01", "4", "9100.00", "5500.00", "3600.00"], ["2026-02-01", "1", "6500.00", "4000.00", "2500.00"]]
     assert rows[-1] == ["eur_rub_rate", "100.00"]
 
 
@@ -426,3 +455,9 @@ def test_demo_loader_is_idempotent_and_consistent(clean, engine):
     assert demo.load() == {"products": 0, "numbers": 0}
     with Session(engine) as db:
         assert _row_counts(db) == counts
+
+
+def test_an_orders_title_shows_the_phone_as_people_read_it(db, users, stock_data, R):
+    o = order(db, R, users["user"], stock_data["cable"])
+    assert o.phone == "+79991234567"
+    assert R["orders"]().title(o) == f"№{o.id} · +7 999 123-45-67"

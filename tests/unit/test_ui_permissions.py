@@ -47,9 +47,9 @@ def _payload(res_key: str, ctx: dict) -> dict[str, str]:
         "stock.products": {"name": f"UI product {n}", "sell_price_rub": "100", "min_stock": "0"},
         "stock.supplies": {"product_id": str(ctx["product"].id), "qty": "1"},
         "stock.orders": {"phone": "+79991234567", "product_id": str(ctx["product"].id), "qty": "1"},
-        "admin.users": {"username": f"ui_user_{n}", "password": "long-enough-1", "role": "user", "is_active": "1"},
+        "admin.users": {"username": f"ui_user_{n}", "password": "long-enough-1", "roles": "stock.user", "is_active": "1"},
         "admin.roles": {"name": f"ui_role_{n}", "label": "UI", "permissions": "stock.products.view"},
-        "admin.rules": {"event": "stock.order_status", "role": "user", "channel": "inapp", "enabled": "1"},
+        "admin.rules": {"event": "stock.order_status", "role": "stock.user", "channel": "inapp", "enabled": "1"},
         "admin.schedules": {"name": f"ui_sched_{n}", "kind": "kit.export", "cron": "0 3 * * *", "enabled": "1", "args_json": '{"resource": "stock.products"}'},
         "numbers.numbers": {"phone": f"+7999{n:07d}", "provider_id": str(w["mine"]), "project_id": str(w["project"])},
         "numbers.projects": {"name": f"UI project {n}"},
@@ -80,13 +80,13 @@ def _make_pending(db, user_id: str) -> None:
     from models.core import User
 
     u = db.get(User, int(user_id))
-    u.pending, u.role = True, None
+    u.pending, u.roles = True, []
     db.commit()
 
 
 def _param_value(res_key: str, op: str, numbers_world: dict) -> str:
     """What the confirmation dialog's input gets: a role to approve with, or a number status."""
-    return "user" if (res_key, op) == ("admin.users", "approve") else str(numbers_world["status"]["in_work"])
+    return "stock.user" if (res_key, op) == ("admin.users", "approve") else str(numbers_world["status"]["in_work"])
 
 
 def _refused(out, state) -> bool:

@@ -75,13 +75,20 @@ class AuthState(rx.State):
     lang: str = rx.LocalStorage("ru", name="pult_lang", sync=True)
     username: str = ""
     full_name: str = ""
-    role: str = ""
+    roles: list[str] = []
     menu: list[str] = []
     #: True once ``require_login`` confirmed the session on this page: the shell (sidebar, user
     #: menu) renders only then; before, a neutral loader.
     signed_in: bool = False
     #: Why the page could not confirm the session (an outage), shown instead of the loader.
     boot_error: str = ""
+
+    @rx.var
+    def role_label(self) -> str:
+        """The user's roles as they read in the chosen language ("Менеджер склада, Менеджер номеров")."""
+        from app.core.roles import roles_label
+
+        return roles_label(self.roles, self.lang if self.lang in ("ru", "en") else "ru")
 
     def session_token(self) -> str:
         """The session token from the WebSocket handshake's Cookie header (server-side only)."""
@@ -93,7 +100,7 @@ class AuthState(rx.State):
             return auth_service.resolve(db, self.session_token())
 
     def _remember(self, user: CurrentUser) -> None:
-        self.username, self.full_name, self.role = user.username, user.full_name or user.username, user.role
+        self.username, self.full_name, self.roles = user.username, user.full_name or user.username, list(user.roles)
         self.menu = menu_keys(user)
         self.signed_in, self.boot_error = True, ""
 

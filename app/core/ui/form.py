@@ -190,18 +190,50 @@ def field_control(res: type[Resource], f: FormField) -> rx.Component:
             value=value, on_change=on_change, disabled=disabled, name=f.name,
         )
     if kind == "multiselect":
-        return rx.flex(
-            *[
-                rx.checkbox(_option_label(k), checked=value.split(",").contains(v), on_change=lambda _c, v=v: FormState.toggle_multi(f.name, v), size="1")
-                for v, k in (f.options or ())
-            ],
-            wrap="wrap", spacing="3", id=f"field-{f.name}",
-        )
+        chosen = value.split(",")
+
+        def box(v: str, k: str) -> rx.Component:
+            return rx.checkbox(_option_label(k), checked=chosen.contains(v), on_change=lambda _c, v=v: FormState.toggle_multi(f.name, v),
+                               size="1", custom_attrs={"data-value": v})
+
+        labels = dict(f.options or ())
+        if not f.groups:
+            return rx.flex(*[box(v, k) for v, k in (f.options or ())], wrap="wrap", spacing="3", id=f"field-{f.name}")
+        # Grouped (permissions): a wildcard option ("*", "stock.*") implies the values below it —
+        # they show ticked and cannot be unticked while it is.
+        wildcards = [w for w, _k in (f.options or ()) if w == "*" or w.endswith(".*")]
+
+        def implied_box(v: str) -> rx.Component:
+            by = [w for w in wildcards if w != v and (w == "*" or v.startswith(w[:-1]))]
+            if not by:
+                return box(v, labels.get(v, v))
+            implied = chosen.contains(by[0])
+            for w in by[1:]:
+                implied = implied | chosen.contains(w)
+            return rx.checkbox(_option_label(labels.get(v, v)), checked=chosen.contains(v) | implied, disabled=implied,
+                               on_change=lambda _c, v=v: FormState.toggle_multi(f.name, v), size="1", custom_attrs={"data-value": v})
+
+        grouped = {v for _head, values in f.groups for v in values}
+        loose = [box(v, k) for v, k in (f.options or ()) if v not in grouped]
+        blocks = [rx.flex(*loose, wrap="wrap", spacing="3")] if loose else []
+        for head, values in f.groups:  # one heading per panel / resource: "Склад › Товары"
+            title = []
+            for i, key in enumerate(head):
+                title += ([" › "] if i else []) + [_option_label(key)]
+            blocks.append(rx.box(
+                rx.text(*title, size="2", weight="medium" if len(head) > 1 else "bold", color_scheme=None if len(head) > 1 else "gray"),
+                rx.flex(*[implied_box(v) for v in values], wrap="wrap", spacing="3", padding_top="0.25em"),
+                padding_left="0.75em" if len(head) > 1 else "0", width="100%",
+            ))
+        return rx.vstack(*blocks, spacing="2", id=f"field-{f.name}", width="100%")
     if kind == "relation":
         return relation_picker(f"form:{f.name}", f.resource, FormState.labels.get(f.name, "").to(str), lambda i, t: FormState.pick(f.name, i, t))
     if kind == "secret":
-        return rx.input(value=value, on_change=on_change, type="password", auto_complete="new-password",
-                        placeholder=rx.cond(FormState.secrets_set.contains(f.name), "*** (задано, оставьте пустым)", ""), **common)
+        placeholder = rx.cond(FormState.secrets_set.contains(f.name), tr("secret.set_placeholder"), "")
+        if f.multiline:  # a private key: its line breaks matter, a password input would drop them
+            return rx.text_area(value=value, on_change=on_change, rows="6", placeholder=placeholder, auto_complete=False,
+                                spell_check=False, font_family="monospace", font_size="12px", **common)
+        return rx.input(value=value, on_change=on_change, type="password", auto_complete="new-password", placeholder=placeholder, **common)
     input_type = {"int": "number", "number": "text", "money": "text", "date": "date", "time": "time", "password": "password", "phone": "tel"}.get(kind, "text")
     extra = {"input_mode": "decimal"} if kind in ("number", "money") else {}
     slot = [rx.input.slot(CURRENCY_SIGNS.get(f.currency, f.currency))] if kind == "money" and f.currency else []

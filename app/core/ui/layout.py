@@ -100,7 +100,7 @@ def topbar() -> rx.Component:
             rx.icon("circle-user", size=18),
             rx.vstack(
                 rx.text(AuthState.full_name, size="2", weight="medium", id="current-user"),
-                rx.text(rx.match(AuthState.role, ("admin", tr("role.admin")), ("manager", tr("role.manager")), ("user", tr("role.user")), AuthState.role), size="1", color_scheme="gray"),
+                rx.text(AuthState.role_label, size="1", color_scheme="gray", id="current-roles"),
                 spacing="0",
             ),
             align="center", spacing="2",

@@ -1,6 +1,10 @@
 """Labels of the numbers panel, Russian and English."""
 
 CATALOG = {
+    "perm.numbers.all_providers": ("Все поставщики (без ограничения области)", "All providers (no scope)"),
+    "perm.numbers.import": ("Импорт номеров", "Import numbers"),
+    "perm.numbers.conversion.view": ("Просмотр конверсии", "View conversion"),
+    "perm.numbers.softphone": ("Настройки SoftPhone", "SoftPhone settings"),
     "numbers": ("Номера", "Numbers"),
     "numbers.numbers": ("Номера", "Numbers"),
     "numbers.number": ("Номер", "Number"),
@@ -121,6 +125,10 @@ CATALOG = {
     "numbers.password": ("Пароль", "Password"),
     "numbers.private_key": ("Закрытый ключ (OpenSSH)", "Private key (OpenSSH)"),
     "numbers.secret_help": ("Хранится зашифрованным; пусто — оставить как есть", "Stored encrypted; leave empty to keep it"),
+    "numbers.private_key_help": (
+        "Вставьте ключ целиком, от «-----BEGIN» до «-----END…-----», с переносами строк. Хранится зашифрованным; пусто — оставить как есть",
+        "Paste the whole key, from “-----BEGIN” to “-----END…-----”, line breaks included. Stored encrypted; leave empty to keep it",
+    ),
     "numbers.remote_dir": ("Папка на сервере", "Remote folder"),
     "numbers.file_mask": ("Маска файлов", "File mask"),
     "numbers.cron": ("Расписание (cron)", "Schedule (cron)"),
@@ -176,6 +184,10 @@ CATALOG.update({
     "numbers.softphone": ("SoftPhone", "SoftPhone"),
     "numbers.softphone.title": ("SoftPhone: события звонков", "SoftPhone: call events"),
     "numbers.softphone.unknown_number": ("Номера {phone} нет в базе", "Number {phone} is not in the database"),
+    "numbers.softphone.future": (
+        "Время события {at} позже текущего ({now}, UTC) больше чем на {minutes} мин: проверьте часы SoftPhone",
+        "The event's time {at} is more than {minutes} min ahead of ours ({now}, UTC): check SoftPhone's clock",
+    ),
     "numbers.softphone.endpoint": ("Адрес, на который SoftPhone отправляет события", "Where SoftPhone posts call events"),
     "numbers.softphone.endpoint_help": ("Каждый запрос подписан HMAC-SHA256 общим секретом; неподписанные, чужие и устаревшие (старше 5 минут) запросы отклоняются с кодом 401",
                                         "Every request is signed with HMAC-SHA256 under the shared secret; unsigned, wrongly signed and stale (over 5 minutes) requests get 401"),

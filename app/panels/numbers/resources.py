@@ -379,7 +379,7 @@ class SftpHosts(Resource, model=SftpHost):
             "name", fields.text("host", label="numbers.host"), fields.integer("port", min=1, max=65535, label="numbers.port", default=22),
             fields.text("username", label="numbers.username"),
             fields.secret("password", label="numbers.password", help="numbers.secret_help"),
-            fields.secret("private_key", label="numbers.private_key", help="numbers.secret_help"),
+            fields.secret_text("private_key", label="numbers.private_key", help="numbers.private_key_help"),
         ]),
         fields.section("numbers.section.transfer", [
             fields.text("remote_dir", label="numbers.remote_dir", default="/"),

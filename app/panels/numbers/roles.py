@@ -1,15 +1,14 @@
-"""Roles of the numbers panel (seed 004, section 6).
+"""Roles of the numbers panel (seed 004, section 6), stored as ``numbers.<name>``.
 
-* admin — everything (the kit's ``*``): all providers, settings, SFTP, SoftPhone, the audit log.
-* manager — numbers and projects of *their* providers only (``manager_scope``, see scope.py):
+* admin — the kit's ``admin`` role (``*``): all providers, settings, SFTP, SoftPhone, the audit log.
+* manager (``numbers.manager``) — numbers and projects of *their* providers only (``manager_scope``, see scope.py):
   view, change statuses, create and edit projects, import and export within the scope, the
   conversion page. No SFTP hosts, statuses, scopes, users or audit log.
 """
 
 ROLES = {
-    "admin": ("role.admin", ["*"]),
     "manager": (
-        "role.manager",
+        "role.numbers.manager",
         [
             "numbers.numbers.view",
             "numbers.numbers.create",

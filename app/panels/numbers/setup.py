@@ -1,10 +1,15 @@
 """Project setup (seed 004, 2.3): which providers and geo feed a project's incoming pool and on
-which weekdays and hours it works. One call replaces all three sets in one transaction."""
+which weekdays and hours it works. One call replaces all three sets in one transaction.
+
+A manager sees only their providers (``scope``): :func:`read` shows them only those, and
+:func:`save` changes only those — a provider of the project the manager cannot see stays linked,
+untouched (sending it back is no error; adding one they cannot see is)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlmodel import Session, delete, select
 
@@ -12,7 +17,7 @@ from app.core import audit, bus, crud
 from app.core.auth import CurrentUser
 from app.core.errors import NotFound, PermissionDenied, ValidationFailed
 from app.core.registry import RESOURCES
-from models.numbers import ProjectGeo, ProjectProvider, ProjectSchedule
+from models.numbers import ProjectGeo, ProjectProvider, ProjectSchedule, Provider
 
 
 @dataclass
@@ -29,10 +34,25 @@ class ProjectSetup:
     windows: list[Window] = field(default_factory=list)
 
 
+def _visible_providers(user: CurrentUser) -> Any:
+    """A sub-select of the provider ids ``user`` may see (the providers resource's own scope)."""
+    providers = RESOURCES["numbers.providers"]()
+    return providers.list_query(user, select(Provider.id))
+
+
+def _linked(db: Session, project_id: int, user: CurrentUser, visible: bool) -> list[int]:
+    """The project's providers that ``user`` sees (``visible``) or does not."""
+    stmt = select(ProjectProvider.provider_id).where(ProjectProvider.project_id == project_id)
+    ids = _visible_providers(user)
+    stmt = stmt.where(ProjectProvider.provider_id.in_(ids) if visible else ProjectProvider.provider_id.not_in(ids))
+    return sorted(db.exec(stmt).all())
+
+
 def read(db: Session, user: CurrentUser, project_id: int) -> ProjectSetup:
+    """The project's setup as ``user`` may see it: only the providers in their scope."""
     crud.get_record(db, RESOURCES["numbers.projects"], user, project_id)  # view permission and scope
     return ProjectSetup(
-        providers=sorted(db.exec(select(ProjectProvider.provider_id).where(ProjectProvider.project_id == project_id)).all()),
+        providers=_linked(db, project_id, user, visible=True),
         geos=sorted(db.exec(select(ProjectGeo.geo_id).where(ProjectGeo.project_id == project_id)).all()),
         windows=[Window(s.weekday, s.start_time, s.end_time) for s in db.exec(
             select(ProjectSchedule).where(ProjectSchedule.project_id == project_id).order_by(ProjectSchedule.weekday, ProjectSchedule.start_time)).all()],
@@ -51,6 +71,8 @@ def save(db: Session, user: CurrentUser, project_id: int, providers: list[int], 
     if not projects.can(user, "update", project):
         raise PermissionDenied()
     errors: dict[str, tuple[str, dict]] = {}
+    hidden = _linked(db, project_id, user, visible=False)  # kept as they are
+    providers = [p for p in providers if p not in hidden]
     for pid in set(providers):
         try:
             crud.get_record(db, RESOURCES["numbers.providers"], user, pid)
@@ -78,7 +100,8 @@ def save(db: Session, user: CurrentUser, project_id: int, providers: list[int], 
     if errors:
         raise ValidationFailed(errors)
     before = read(db, user, project_id)
-    db.exec(delete(ProjectProvider).where(ProjectProvider.project_id == project_id))
+    # only the part the user sees is replaced; the providers they cannot see stay linked
+    db.exec(delete(ProjectProvider).where(ProjectProvider.project_id == project_id, ProjectProvider.provider_id.not_in(hidden)))
     db.exec(delete(ProjectGeo).where(ProjectGeo.project_id == project_id))
     db.exec(delete(ProjectSchedule).where(ProjectSchedule.project_id == project_id))
     db.add_all([ProjectProvider(project_id=project_id, provider_id=p) for p in sorted(set(providers))])

@@ -87,7 +87,7 @@ MAX_BODY = 64 * 1024
 #: An incoming call older than this gets no card (the phone has long stopped ringing).
 POPUP_MAX_AGE = dt.timedelta(minutes=10)
 #: Who the audit log says made the change: the SoftPhone, reporting for its operator.
-ACTOR = CurrentUser(id=None, username="softphone", role="system", permissions=frozenset())
+ACTOR = CurrentUser(id=None, username="softphone", permissions=frozenset())
 #: Redis keys holding the last accepted and the last refused request, for the settings page.
 LAST_ACCEPTED, LAST_REJECTED = "pult:softphone:last_accepted", "pult:softphone:last_rejected"
 
@@ -223,8 +223,20 @@ class Recorded:
         return {"ok": True, "duplicate": self.duplicate, "call_event_id": self.call_event_id, "number_id": self.number_id, "status": self.status}
 
 
+#: How far ahead of our clock an event's ``at`` may be (the two clocks disagree a little): the
+#: same five minutes the signature's timestamp is allowed. Later is refused — an event dated
+#: 9999 would otherwise pin the number's ``last_call_at`` for ever.
+FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+
+
 def record_event(db: Session, ev: CallEventIn) -> Recorded:
     """Record one (already authenticated) event; raises ValidationFailed (422) or NotFound (404)."""
+    now = dt.datetime.now(dt.timezone.utc)
+    if ev.at is not None:
+        at_utc = ev.at if ev.at.tzinfo is not None else ev.at.replace(tzinfo=dt.timezone.utc)
+        if at_utc > now + FUTURE_TOLERANCE:
+            raise ValidationFailed.one("at", "numbers.softphone.future", at=at_utc.isoformat(), now=now.replace(microsecond=0).isoformat(),
+                                       minutes=int(FUTURE_TOLERANCE.total_seconds() // 60))
     phone = crud.normalise_phone(ev.phone)
     if phone is None:
         raise ValidationFailed.one("phone", "error.phone")
@@ -236,7 +248,6 @@ def record_event(db: Session, ev: CallEventIn) -> Recorded:
     number = db.exec(select(PhoneNumber).where(PhoneNumber.phone == phone).with_for_update()).first()
     if number is None:
         raise NotFound("numbers.softphone.unknown_number", phone=phone)
-    now = dt.datetime.now(dt.timezone.utc)
     at = ev.at or now
     if at.tzinfo is None:  # documented: a time without an offset is UTC
         at = at.replace(tzinfo=dt.timezone.utc)

@@ -1,5 +1,6 @@
 """The stock panel: seed 001 (Sirius) — products, supplies, orders, analytics."""
 
+from app.core import audit
 from app.core.registry import Page, Panel, register
 from app.panels.stock.api import router
 from app.panels.stock.catalog import CATALOG
@@ -7,6 +8,10 @@ from app.panels.stock.pages import ROUTE as ANALYTICS_ROUTE
 from app.panels.stock.pages import AnalyticsState, analytics_page
 from app.panels.stock.resources import Orders, Products, Supplies
 from app.panels.stock.roles import ROLES
+from app.panels.stock.services import EUR_RUB_KEY
+
+# The EUR rate's changes are read by those who may set it.
+audit.setting_readers(EUR_RUB_KEY, "stock.analytics.rate")
 
 PANEL = register(
     Panel(

@@ -9,6 +9,8 @@ CATALOG = {
     "stock.orders": ("Заказы", "Orders"),
     "stock.order": ("Заказ", "Order"),
     "stock.analytics": ("Аналитика", "Analytics"),
+    "perm.stock.analytics.view": ("Просмотр аналитики", "View analytics"),
+    "perm.stock.analytics.rate": ("Изменение курса EUR→RUB", "Change the EUR→RUB rate"),
     "stock.section.main": ("Основное", "Main"),
     "stock.section.prices": ("Цены и остаток", "Prices and stock"),
     "stock.initial_qty_help": ("Необязательно: создаст первую поставку", "Optional: creates the first supply"),

@@ -62,7 +62,8 @@ class AnalyticsState(DateRangeMixin, AuthState):
             return self.fail(exc)
         lang = self.lang
         self.rate = format(result.rate.normalize(), "f")
-        self.periods = [{"period": fmt_datetime(p["period"], False), "pieces": fmt_number(p["pieces"], lang), "revenue": fmt_money(p["revenue"], "RUB", lang)} for p in result.periods]
+        self.periods = [{"period": fmt_datetime(p["period"], False), "pieces": fmt_number(p["pieces"], lang), "revenue": fmt_money(p["revenue"], "RUB", lang),
+                         "profit": fmt_money(p["profit"], "RUB", lang), "negative": "1" if p["profit"] < 0 else ""} for p in result.periods]
         self.chart = [{"period": p["period"].strftime("%d.%m"), "revenue": float(p["revenue"]), "pieces": p["pieces"]} for p in result.periods]
         self.products = [
             {"name": p["name"], "pieces": fmt_number(p["pieces"], lang), "revenue": fmt_money(p["revenue"], "RUB", lang), "cost": fmt_money(p["cost"], "RUB", lang), "profit": fmt_money(p["profit"], "RUB", lang), "negative": "1" if p["profit"] < 0 else ""}
@@ -144,9 +145,11 @@ def analytics_page() -> rx.Component:
         data=S.chart, height=260, width="100%",
     ), width="100%")
     by_period = rx.table.root(
-        rx.table.header(rx.table.row(rx.table.column_header_cell(tr("analytics.period")), rx.table.column_header_cell(tr("analytics.pieces")), rx.table.column_header_cell(tr("analytics.revenue")))),
-        rx.table.body(rx.foreach(S.periods, lambda p: rx.table.row(rx.table.cell(p["period"]), rx.table.cell(p["pieces"]), rx.table.cell(p["revenue"])))),
-        size="1", width="100%",
+        rx.table.header(rx.table.row(*[rx.table.column_header_cell(tr(k)) for k in ("analytics.period", "analytics.pieces", "analytics.revenue", "analytics.profit")])),
+        rx.table.body(rx.foreach(S.periods, lambda p: rx.table.row(
+            rx.table.cell(p["period"]), rx.table.cell(p["pieces"]), rx.table.cell(p["revenue"]),
+            rx.table.cell(rx.text(p["profit"], color_scheme=rx.cond(p["negative"] == "1", "red", "green")))))),
+        size="1", width="100%", id="an-periods",
     )
     by_product = rx.table.root(
         rx.table.header(rx.table.row(*[rx.table.column_header_cell(tr(k)) for k in ("stock.product", "analytics.pieces", "analytics.revenue", "analytics.cost", "analytics.profit")])),
@@ -156,7 +159,10 @@ def analytics_page() -> rx.Component:
     body = rx.vstack(
         page_header(tr("stock.analytics"), rx.button(rx.icon("download", size=14), tr("analytics.export"), on_click=S.export_csv, variant="soft", id="an-export")),
         filters_row, kpis, chart,
-        rx.grid(rx.card(rx.vstack(rx.heading(tr("analytics.by_product"), size="3"), by_product, width="100%")), rx.card(rx.vstack(rx.heading(tr("analytics.period"), size="3"), by_period, width="100%")), columns=rx.breakpoints(initial="1", lg="2"), spacing="4", width="100%"),
+        # the by-product table has more columns: it gets the wider share, and either scrolls rather than being cut off
+        rx.grid(rx.card(rx.vstack(rx.heading(tr("analytics.by_product"), size="3"), rx.box(by_product, overflow_x="auto", width="100%"), width="100%"), min_width="0"),
+                rx.card(rx.vstack(rx.heading(tr("analytics.period"), size="3"), rx.box(by_period, overflow_x="auto", width="100%"), width="100%"), min_width="0"),
+                grid_template_columns=rx.breakpoints(initial="minmax(0, 1fr)", lg="minmax(0, 3fr) minmax(0, 2fr)"), spacing="4", width="100%"),
         spacing="4", width="100%",
     )
     return rx.cond(S.forbidden, forbidden_box(), body)

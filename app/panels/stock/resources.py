@@ -161,6 +161,7 @@ class Orders(Resource, model=Order):
         if creating or changes.get("product_id", record.product_id) != record.product_id:
             product = services.lock_product(ctx.db, record.product_id)
             record.product_name = product.name
+            services.fix_cost(ctx.db, record, product)  # the sale's EUR rate and purchase price, kept
             if changes.get("unit_price_rub") is None and (creating or "unit_price_rub" in changes):
                 if product.sell_price_rub is None:
                     raise ValidationFailed.one("unit_price_rub", "error.required")
@@ -204,7 +205,9 @@ class Orders(Resource, model=Order):
         return "stock.denied"
 
     def title(self, record: Any) -> str:
-        return f"№{record.id} · {record.phone}"
+        from app.core.phone import format_phone
+
+        return f"№{record.id} · {format_phone(record.phone)}"
 
 
 def _product_name(supply: Supply) -> str:

@@ -1,15 +1,17 @@
-"""Default roles of the stock panel (seed 001, section 1 and 5).
+"""Default roles of the stock panel (seed 001, section 1 and 5), stored as ``stock.<name>``.
 
-* admin — everything (the kit's ``*``), including users, roles and the operation log.
-* manager — products, supplies, orders and analytics; no user management.
-* user (operator) — sees stock and all orders, creates orders, marks them issued.
+The administrator is the kit's ``admin`` role (everything, ``*``), not a panel's.
+
+* manager (``stock.manager``) — products, supplies, orders and analytics; no user management. It
+  reads the operation log, which shows it only the rows about what it may see (stock records; see
+  ``app.core.admin.Audit.list_query``), never users, roles, settings or another panel's records.
+* user (``stock.user``, operator) — sees stock and all orders, creates orders, marks them issued.
 """
 
 ROLES = {
-    "admin": ("role.admin", ["*"]),
-    "manager": ("role.manager", ["stock.*", "admin.audit.view"]),
+    "manager": ("role.stock.manager", ["stock.*", "admin.audit.view"]),
     "user": (
-        "role.user",
+        "role.stock.user",
         [
             "stock.products.view",
             "stock.supplies.view",

@@ -158,6 +158,15 @@ def set_eur_rub_rate(db: Session, user: CurrentUser, raw: str) -> Decimal:
     return rate
 
 
+def fix_cost(db: Session, order: Order, product: Product) -> None:
+    """Keep on the order what its cost is made of at the time of sale: the product's purchase price
+    in EUR and the EUR→RUB rate of the day (a rate already kept stays). Changing the rate later
+    changes the profit of the sales to come, not of the sales made."""
+    order.unit_cost_eur = product.buy_price_eur
+    if order.eur_rub_rate is None:
+        order.eur_rub_rate = eur_rub_rate(db)
+
+
 # --------------------------------------------------------------------------- analytics
 SOLD = (OrderStatus.paid_not_issued, OrderStatus.paid_issued)
 
@@ -165,7 +174,7 @@ SOLD = (OrderStatus.paid_not_issued, OrderStatus.paid_issued)
 @dataclass
 class Analytics:
     rate: Decimal
-    periods: list[dict[str, Any]]  # period, pieces, revenue
+    periods: list[dict[str, Any]]  # period, pieces, revenue, cost, profit
     products: list[dict[str, Any]]  # product_id, name, pieces, revenue, cost, profit
     totals: dict[str, Any]
 
@@ -181,8 +190,10 @@ def analytics(
 ) -> Analytics:
     """Sales (paid orders that are not denied) in pieces and roubles by period and by product.
 
-    Cost is the product's purchase price in EUR times ``rate`` (the saved EUR→RUB rate by
-    default); profit is revenue minus cost. Dates are inclusive, in UTC.
+    Each order's cost is its quantity times the purchase price in EUR and the EUR→RUB rate kept
+    on the order when it was made (:func:`fix_cost`); an order without them (made before they were
+    kept and not backfilled) uses the product's price and ``rate`` (today's rate by default).
+    Profit is revenue minus cost, by product and by period. Dates are inclusive, in UTC.
     """
     if not user.has_perm("stock.analytics.view"):
         raise PermissionDenied()
@@ -198,28 +209,34 @@ def analytics(
         conditions.append(Order.product_id == product_id)
     revenue = func.sum(Order.qty * Order.unit_price_rub)
     pieces = func.sum(Order.qty)
+    # each order at its own rate and purchase price (kept at the sale)
+    cost_rub = func.sum(Order.qty * func.coalesce(Order.unit_cost_eur, Product.buy_price_eur, 0) * func.coalesce(Order.eur_rub_rate, rate))
     period = cast(func.date_trunc(bucket, func.timezone("UTC", Order.created_at)), Date)
     period_rows = db.exec(
-        select(period.label("period"), pieces.label("pieces"), revenue.label("revenue"))
+        select(period.label("period"), pieces.label("pieces"), revenue.label("revenue"), cost_rub.label("cost"))
+        .join(Product, Product.id == Order.product_id)
         .where(*conditions)
         .group_by(period)
         .order_by(period)
     ).all()
-    cost_eur = func.sum(Order.qty * func.coalesce(Product.buy_price_eur, 0))
     product_rows = db.exec(
-        select(Product.id, Product.name, pieces.label("pieces"), revenue.label("revenue"), cost_eur.label("cost_eur"))
+        select(Product.id, Product.name, pieces.label("pieces"), revenue.label("revenue"), cost_rub.label("cost"))
         .join(Product, Product.id == Order.product_id)
         .where(*conditions)
         .group_by(Product.id, Product.name)
         .order_by(revenue.desc())
     ).all()
+
+    def money(v: Any) -> Decimal:
+        return Decimal(v or 0).quantize(Decimal("0.01"))
+
     products = []
-    for pid, name, pcs, rev, ceur in product_rows:
-        cost = (Decimal(ceur or 0) * rate).quantize(Decimal("0.01"))
-        rev = Decimal(rev or 0).quantize(Decimal("0.01"))
+    for pid, name, pcs, rev, cost in product_rows:
+        rev, cost = money(rev), money(cost)
         products.append({"product_id": pid, "name": name, "pieces": int(pcs or 0), "revenue": rev, "cost": cost, "profit": rev - cost})
     periods = [
-        {"period": p, "pieces": int(pcs or 0), "revenue": Decimal(rev or 0).quantize(Decimal("0.01"))} for p, pcs, rev in period_rows
+        {"period": p, "pieces": int(pcs or 0), "revenue": money(rev), "cost": money(cost), "profit": money(rev) - money(cost)}
+        for p, pcs, rev, cost in period_rows
     ]
     totals = {
         "pieces": sum(p["pieces"] for p in products),
@@ -246,9 +263,9 @@ def analytics_csv(result: Analytics) -> str:
     t = result.totals
     w.writerow(["", "TOTAL", t["pieces"], t["revenue"], t["cost"], t["profit"]])
     w.writerow([])
-    w.writerow(["period", "pieces", "revenue_rub"])
+    w.writerow(["period", "pieces", "revenue_rub", "cost_rub", "profit_rub"])
     for p in result.periods:
-        w.writerow([p["period"].isoformat(), p["pieces"], p["revenue"]])
+        w.writerow([p["period"].isoformat(), p["pieces"], p["revenue"], p["cost"], p["profit"]])
     w.writerow([])
     w.writerow(["eur_rub_rate", result.rate])
     return out.getvalue()
