@@ -149,3 +149,20 @@ def set_url(path: str, query: dict[str, str]) -> rx.event.EventSpec:
     qs = urlencode({k: v for k, v in query.items() if v not in ("", None)})
     url = path + ("?" + qs if qs else "")
     return rx.call_script(f"window.history.replaceState(window.history.state, '', {json.dumps(url)})")
+
+
+def push_url(path: str, query: dict[str, str]) -> rx.event.EventSpec:
+    """Open ``path?query`` as a new browser history entry (Back returns to the view before).
+
+    The router's navigation runs the page's ``on_load`` again; a state that already shows that
+    view recognises it and skips the second query (``ListState.load``)."""
+    return rx.redirect(url_of(path, query))
+
+
+def url_of(path: str, query: dict[str, str]) -> str:
+    """``path`` with the non-empty ``query`` values (the form the address bar shows)."""
+    from urllib.parse import urlencode
+
+    qs = urlencode({k: v for k, v in query.items() if v not in ("", None)})
+    return path + ("?" + qs if qs else "")
+

@@ -123,10 +123,12 @@ def _bulk_bar(res: type[Resource]) -> rx.Component:
     return rx.cond(
         ListState.selected.length() > 0,
         rx.hstack(
-            rx.text(rx.cond(AuthState.lang == "en", "Selected: ", "Выбрано: "), rx.cond(ListState.all_matching, ListState.total, ListState.selected.length()), size="2"),
+            rx.text(rx.cond(AuthState.lang == "en", "Selected: ", "Выбрано: "), rx.cond(ListState.all_matching, ListState.total_number, ListState.selected.length()), size="2", id="selected-count"),
+            # A button, not a link: an ``href="#"`` navigated to the bare list (filters and selection gone).
             rx.cond(
                 ~ListState.all_matching & ListState.has_next,
-                rx.link(rx.cond(AuthState.lang == "en", "Select all matching (", "Выбрать все подходящие ("), ListState.total_text, ")", on_click=ListState.select_all_matching, size="2", href="#"),
+                rx.button(rx.cond(AuthState.lang == "en", "Select all matching (", "Выбрать все подходящие ("), ListState.total_text, ")",
+                          on_click=ListState.select_all_matching, size="1", variant="ghost", type="button", id="select-all-matching"),
             ),
             *buttons,
             spacing="3", align="center", padding="0.5em", border_radius="6px", background=rx.color("accent", 3), width="100%",
@@ -168,7 +170,7 @@ def list_page(res: type[Resource]) -> rx.Component:
     )
     pager = rx.hstack(
         rx.text(ListState.total_text, size="2", color_scheme="gray", id="list-total"),
-        rx.cond(ListState.total_is_estimate, rx.link(tr("rows.count_exact"), href="#", on_click=ListState.count_exact, size="2")),
+        rx.cond(ListState.total_is_estimate, rx.button(tr("rows.count_exact"), on_click=ListState.count_exact, size="1", variant="ghost", type="button", id="count-exact")),
         rx.spacer(),
         rx.button(tr("page.first"), size="1", variant="soft", disabled=~ListState.has_prev, on_click=ListState.go("first")),
         rx.button(tr("page.prev"), size="1", variant="soft", disabled=~ListState.has_prev, on_click=ListState.go("prev"), id="page-prev"),
