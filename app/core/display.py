@@ -23,12 +23,36 @@ def today() -> dt.date:
 
 
 def label_for(res: type[Resource] | None, name: str, explicit: str | None, lang: str) -> str:
-    """Column/field label: explicit i18n key or text, else ``field.<name>``, else the name humanised."""
+    """Column/field label: explicit i18n key or text, else the label the resource declares for that
+    field elsewhere (a column, form field or filter: the detail page lists bare names), else
+    ``field.<name>``, else the name humanised."""
+    if not explicit and res is not None:
+        explicit = declared_label(res, name)
     if explicit:
         return t(explicit, lang)
     if has(f"field.{name}"):
         return t(f"field.{name}", lang)
     return name.replace("_", " ").capitalize()
+
+
+def declared_label(res: type[Resource], name: str) -> str | None:
+    """The first label ``res`` declares for field ``name`` on a column, form field or filter."""
+    for item in (*res.columns, *_declared_fields(res), *res.filters):
+        if item.name == name and item.label:
+            return item.label
+    return None
+
+
+def _declared_fields(res: type[Resource]) -> list[Any]:
+    from app.core.resource import Section
+
+    out: list[Any] = []
+    for item in res.form or []:
+        if isinstance(item, Section):
+            out += [f for f in item.fields if isinstance(f, FormField)]
+        elif isinstance(item, FormField):
+            out.append(item)
+    return out
 
 
 def fmt_number(value: Any, lang: str, places: int | None = None) -> str:
