@@ -104,6 +104,12 @@ def fmt_value(value: Any, lang: str, kind: str = "text", currency: str | None = 
         return t(f"{choices_key}.{value}", lang)
     if kind == "money":
         return fmt_money(value, currency, lang)
+    if kind == "phone" and isinstance(value, str):
+        from app.core.phone import display_phone
+
+        return display_phone(value)
+    if kind == "plain":  # identifiers, ports, codes: digits as stored, no thousands grouping
+        return str(value)
     if kind == "progress":
         return str(round(float(value) * 100))
     if kind == "bool" or isinstance(value, bool):
@@ -121,8 +127,13 @@ def cell_value(column: Column, record: Any) -> Any:
     return column.value_fn(record) if column.value_fn else getattr(record, column.name, None)
 
 
+def display_kind(name: str, kind: str) -> str:
+    """The kind a value is shown as: ids (``id``, ``*_id``) as stored, never "12 345"."""
+    return "plain" if kind == "text" and (name == "id" or name.endswith("_id")) else kind
+
+
 def fmt_cell(column: Column, record: Any, lang: str) -> str:
-    return fmt_value(cell_value(column, record), lang, column.kind, column.currency, column.choices_key)
+    return fmt_value(cell_value(column, record), lang, display_kind(column.name, column.kind), column.currency, column.choices_key)
 
 
 def form_value(record: Any, f: FormField) -> str:

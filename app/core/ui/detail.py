@@ -6,7 +6,7 @@ import reflex as rx
 from sqlmodel import select
 
 from app.core import crud, live
-from app.core.display import fmt_datetime, fmt_value
+from app.core.display import display_kind, fmt_datetime, fmt_value
 from app.core.errors import NotFound, PermissionDenied, PultError, ValidationFailed
 from app.core.i18n import has
 from app.core.query import ListParams
@@ -74,6 +74,7 @@ class DetailState(ActionParamsMixin, AuthState):
                 self.title = res.title(record)
                 columns = {c.name: c for c in res.columns}
                 secret = {f.name for f in res.form_fields() if f.kind == "secret"}
+                phones = res.phone_fields()
                 values, hrefs = {}, {}
                 for name in detail_names(res):
                     if name in secret:
@@ -81,7 +82,8 @@ class DetailState(ActionParamsMixin, AuthState):
                         continue
                     c = columns.get(name)
                     raw = c.value_fn(record) if c is not None and c.value_fn else getattr(record, name, None)
-                    values[name] = fmt_value(raw, self.lang, c.kind if c else "text", c.currency if c else None, c.choices_key if c else None)
+                    kind = c.kind if c else "phone" if name in phones else "text"
+                    values[name] = fmt_value(raw, self.lang, display_kind(name, kind), c.currency if c else None, c.choices_key if c else None)
                     if c is not None and c.href_fn is not None:
                         hrefs[name] = c.href_fn(record) or ""
                 self.values, self.hrefs = values, hrefs

@@ -208,13 +208,23 @@ def field_control(res: type[Resource], f: FormField) -> rx.Component:
     return rx.input(*slot, value=value, on_change=on_change, type=input_type, disabled=disabled, auto_complete="new-password" if kind == "password" else "off", **extra, **common)
 
 
-def form_field(res: type[Resource], f: FormField) -> rx.Component:
-    required = field_required(res.model, f)
+def field_marks(res: type[Resource], f: FormField, editing: bool) -> tuple[bool, bool]:
+    """(required star, help text shown) of a field on the create or the edit form.
+
+    A password is needed for a new account and kept on an edit when left empty: the star on one
+    form, the "leave empty to keep" hint on the other (the new-user form said both)."""
+    if f.kind == "password" and f.required is None:
+        return not editing, bool(f.help) and editing
+    return field_required(res.model, f), bool(f.help)
+
+
+def form_field(res: type[Resource], f: FormField, editing: bool = False) -> rx.Component:
+    required, show_help = field_marks(res, f, editing)
     return rx.vstack(
         rx.text(label(res, f.name, f.label), rx.cond(required, rx.text.span(" *", color=rx.color("red", 9)), ""), size="2", weight="medium"),
         field_control(res, f),
         rx.cond(FormState.errors.contains(f.name), rx.text(FormState.errors.get(f.name, ""), color_scheme="red", size="1", id=f"error-{f.name}")),
-        rx.text(tr(f.help), size="1", color_scheme="gray") if f.help else rx.fragment(),
+        rx.text(tr(f.help), size="1", color_scheme="gray") if show_help else rx.fragment(),
         spacing="1", width="100%", align="stretch",
     )
 
@@ -225,7 +235,7 @@ def form_page(res: type[Resource], editing: bool) -> rx.Component:
         sections.append(rx.card(
             rx.vstack(
                 rx.heading(tr(s.title) if has(s.title) else resource_label(res.key(), one=True), size="3"),
-                rx.grid(*[form_field(res, f) for f in s.fields], columns=rx.breakpoints(initial="1", md="2"), spacing="4", width="100%"),
+                rx.grid(*[form_field(res, f, editing) for f in s.fields], columns=rx.breakpoints(initial="1", md="2"), spacing="4", width="100%"),
                 spacing="3", width="100%",
             ),
             width="100%",
