@@ -39,7 +39,8 @@ def _api():
 app = rx.App(
     head_components=[rx.script(UNSAVED_GUARD)],
     api_transformer=[_api(), secure_app],
-    toaster=rx.toast.provider(position="top-right", close_button=True, rich_colors=True),
+    # Bottom centre: at the top right the toasts covered the page's action buttons (issue 8).
+    toaster=rx.toast.provider(position="bottom-center", close_button=True, rich_colors=True),
 )
 guard_socket(app.sio)
 register_pages(app)

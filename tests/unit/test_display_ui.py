@@ -54,3 +54,14 @@ def test_the_password_hint_shows_on_edit_only_and_new_accounts_mark_it_required(
     assert hint not in new and hint in edit
     assert field_marks(users, password, editing=False) == (True, False)
     assert field_marks(users, password, editing=True) == (False, True)
+
+
+def test_an_error_toast_is_replaced_by_the_next_and_dismissed_by_a_success():
+    from app.core.errors import ValidationFailed
+    from app.core.ui.base import ERROR_TOAST, AuthState
+
+    state = rx.State(_reflex_internal_init=True).substates[AuthState.get_name()]
+    error = repr(state.fail(ValidationFailed.one("", "error.form")))
+    assert f'["id"] : "{ERROR_TOAST}"' in error  # one id: a second error replaces the first
+    ok = repr(state.ok("Сохранено"))
+    assert f"dismiss('{ERROR_TOAST}')" in ok and '"success"' in ok

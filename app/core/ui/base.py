@@ -133,13 +133,27 @@ class AuthState(rx.State):
         if isinstance(exc, ValidationFailed):
             messages = exc.messages(self.lang)
             text = messages.get("") or next(iter(messages.values()), exc.message(self.lang))
-            return rx.toast.error(text)
+            return rx.toast.error(text, id=ERROR_TOAST)
         if isinstance(exc, PultError):
-            return rx.toast.error(exc.message(self.lang))
+            return rx.toast.error(exc.message(self.lang), id=ERROR_TOAST)
         raise exc
+
+    def ok(self, message: str, **kwargs: Any) -> list[rx.event.EventSpec]:
+        """A success toast that also takes away the error toast an earlier attempt left (a
+        successful save must not sit beside "could not save")."""
+        return ok_toast(message, **kwargs)
 
     def t(self, key: str, **params: object) -> str:
         return t(key, self.lang, **params)
+
+
+#: The one id of error toasts: a new error replaces the last one, a success dismisses it.
+ERROR_TOAST = "pult-error"
+
+
+def ok_toast(message: str, **kwargs: Any) -> list[rx.event.EventSpec]:
+    """See :meth:`AuthState.ok` (for states that are not an AuthState)."""
+    return [rx.toast.dismiss(ERROR_TOAST), rx.toast.success(message, **kwargs)]
 
 
 def set_url(path: str, query: dict[str, str]) -> rx.event.EventSpec:

@@ -149,7 +149,7 @@ class DetailState(ActionParamsMixin, AuthState):
                 user = self.current_user()
                 if name == "delete":
                     crud.delete_record(db, res, user, self.record_id, self.lang)
-                    return [rx.toast.success(self.t("deleted")), rx.redirect(res.url())]
+                    return [*self.ok(self.t("deleted")), rx.redirect(res.url())]
                 if name == "restore":
                     crud.restore_record(db, res, user, self.record_id)
                     message = self.t("restored")
@@ -164,10 +164,10 @@ class DetailState(ActionParamsMixin, AuthState):
         except PultError as exc:
             outcome = self.fail(exc)
         else:
-            outcome = rx.toast.success(message)
+            outcome = self.ok(message)
         self.pending = ""
         self._clear_params()
-        return [outcome, DetailState.refresh]
+        return [*(outcome if isinstance(outcome, list) else [outcome]), DetailState.refresh]
 
     @rx.event
     def restore(self):

@@ -11,7 +11,7 @@ from app.core.errors import NotAuthenticated, NotFound, PermissionDenied, PultEr
 from app.core.i18n import has
 from app.core.registry import RESOURCES
 from app.core.resource import ActionContext, FormField, Resource
-from app.core.ui.base import AuthState, tr, ui_session
+from app.core.ui.base import ERROR_TOAST, AuthState, tr, ui_session
 from app.core.ui.list_page import forbidden_box
 from app.core.ui.widgets import confirm_dialog, label, page_header, relation_picker, resource_label
 
@@ -126,15 +126,15 @@ class FormState(AuthState):
             messages = exc.messages(self.lang)
             self.form_error = messages.pop("", "")
             self.errors = messages
-            return rx.toast.error(self.form_error or self.t("error.form"))
+            return rx.toast.error(self.form_error or self.t("error.form"), id=ERROR_TOAST)
         except NotAuthenticated as exc:
             return self.fail(exc)
         except PultError as exc:
             self.form_error = exc.message(self.lang)
-            return rx.toast.error(self.form_error)
+            return rx.toast.error(self.form_error, id=ERROR_TOAST)
         self.dirty = False
         message = self.t("saved" if self.record_id else "created")
-        return [rx.call_script(GUARD_OFF), rx.toast.success(message), rx.redirect(f"{res.url()}/{crud.pk_of(record)}")]
+        return [rx.call_script(GUARD_OFF), *self.ok(message), rx.redirect(f"{res.url()}/{crud.pk_of(record)}")]
 
     @rx.event
     def cancel(self):

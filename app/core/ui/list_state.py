@@ -401,7 +401,7 @@ class ListState(ActionParamsMixin, AuthState):
         self._clear_params()
         self.pending, self.pending_ids = "", []
         self.selected, self.all_matching = [], False
-        return [rx.toast.success(message), ListState.refresh]
+        return [*self.ok(message), ListState.refresh]
 
     @rx.event
     def export(self, fmt: str):

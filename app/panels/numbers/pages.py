@@ -10,7 +10,7 @@ import reflex as rx
 from app.core import crud, importer, jobs, live
 from app.core.errors import PermissionDenied, PultError, ValidationFailed
 from app.core.registry import RESOURCES
-from app.core.ui.base import AuthState, set_url, tr, ui_session
+from app.core.ui.base import ERROR_TOAST, AuthState, set_url, tr, ui_session
 from app.core.ui.date_range import DateRangeMixin, date_range_inputs
 from app.core.ui.job_run import JobRunMixin, job_run_card
 from app.core.ui.list_page import forbidden_box
@@ -372,10 +372,10 @@ class SetupState(AuthState):
                 setup.save(db, user, int(self.project_id), [int(p) for p in self.chosen_providers], [int(g) for g in self.chosen_geos], windows)
         except ValidationFailed as exc:
             self.errors = exc.messages(self.lang)
-            return rx.toast.error(next(iter(self.errors.values()), self.t("error.form")))
+            return rx.toast.error(next(iter(self.errors.values()), self.t("error.form")), id=ERROR_TOAST)
         except PultError as exc:
             return self.fail(exc)
-        return rx.toast.success(self.t("saved"))
+        return self.ok(self.t("saved"))
 
     @rx.var
     def shown_geos(self) -> list[list[str]]:
