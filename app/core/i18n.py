@@ -171,6 +171,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "dark_mode": ("Тёмная тема", "Dark mode"),
     "language": ("Язык", "Language"),
     "home": ("Главная", "Home"),
+    "menu": ("Меню", "Menu"),
     "forbidden": ("Недостаточно прав", "Permission denied"),
     "error.csrf": ("Запрос отклонён: он отправлен не со страницы Пульта (нужны разрешённый Origin и заголовок X-Pult-Request: 1). Обновите страницу и повторите.",
                    "Request refused: it was not sent from a Pult page (an allowed Origin and the X-Pult-Request: 1 header are required). Reload the page and try again."),

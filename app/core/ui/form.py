@@ -238,7 +238,8 @@ def form_page(res: type[Resource], editing: bool) -> rx.Component:
                 rx.grid(*[form_field(res, f, editing) for f in s.fields], columns=rx.breakpoints(initial="1", md="2"), spacing="4", width="100%"),
                 spacing="3", width="100%",
             ),
-            width="100%",
+            # The relation picker's list opens below its input: the card must not clip it.
+            width="100%", overflow="visible",
         ))
     heading = rx.hstack(resource_label(res.key(), one=True), rx.text("·", color_scheme="gray"), rx.cond(FormState.record_id != "", FormState.title, tr("create")))
     body = rx.form(

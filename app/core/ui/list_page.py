@@ -107,7 +107,12 @@ def _row_actions(res: type[Resource], row: rx.Var) -> rx.Component:
             (row["can_update"] == "1") & ~ListState.trash,
             rx.link(rx.icon_button(rx.icon("pencil", size=14), size="1", variant="ghost"), href=f"{res.url()}/" + row["id"].to(str) + "/edit"),
         ))
-    return rx.table.cell(rx.hstack(*buttons, spacing="2", justify="end"), white_space="nowrap")
+    # Pinned to the right edge: on a table wider than the page the row's buttons stay in view.
+    return rx.table.cell(rx.hstack(*buttons, spacing="2", justify="end"), white_space="nowrap", **STICKY_END)
+
+
+#: The actions column sticks to the right edge of the table's scroll area, over a solid background.
+STICKY_END = {"position": "sticky", "right": "0", "background": rx.color("gray", 1), "z_index": "1", "box_shadow": f"-6px 0 6px -6px {rx.color('gray', 8)}"}
 
 
 def _bulk_bar(res: type[Resource]) -> rx.Component:
@@ -155,7 +160,7 @@ def list_page(res: type[Resource]) -> rx.Component:
         rx.table.header(rx.table.row(
             rx.table.column_header_cell(head_checkbox, width="2em"),
             *[_header(res, j, c) for j, c in enumerate(res.columns)],
-            rx.table.column_header_cell(""),
+            rx.table.column_header_cell("", **STICKY_END),
         )),
         rx.table.body(rx.foreach(
             ListState.rows,
@@ -187,7 +192,7 @@ def list_page(res: type[Resource]) -> rx.Component:
         ),
     )
     header_right = [
-        rx.debounce_input(rx.input(rx.input.slot(rx.icon("search", size=14)), value=ListState.search, on_change=ListState.set_search, placeholder=tr("search"), width="16em", id="list-search"), debounce_timeout=350),
+        rx.debounce_input(rx.input(rx.input.slot(rx.icon("search", size=14)), value=ListState.search, on_change=ListState.set_search, placeholder=tr("search"), width=rx.breakpoints(initial="100%", sm="16em"), id="list-search"), debounce_timeout=350),
         _columns_menu(res),
         export_menu,
     ]

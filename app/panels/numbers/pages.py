@@ -386,7 +386,7 @@ class SetupState(AuthState):
 def setup_page() -> rx.Component:
     S = SetupState
     project = rx.select.root(
-        rx.select.trigger(width="24em"),
+        rx.select.trigger(width=rx.breakpoints(initial="100%", sm="24em")),
         rx.select.content(rx.foreach(S.projects, lambda o: rx.select.item(o[1], value=o[0]))),
         value=S.project_id, on_change=S.choose_project, id="setup-project",
     )
@@ -407,11 +407,14 @@ def setup_page() -> rx.Component:
     days = rx.card(rx.vstack(
         rx.heading(tr("numbers.schedules"), size="3"),
         rx.foreach(S.days, lambda d, i: rx.vstack(rx.hstack(
-            rx.checkbox(d["label"], checked=d["on"] == "1", on_change=lambda v: S.set_day(i, "on", v), disabled=~S.can_edit, width="9em"),
-            rx.input(type="time", value=d["start"], on_change=lambda v: S.set_day(i, "start", v), disabled=~S.can_edit | (d["on"] != "1"), width="7em"),
-            rx.text("—"),
-            rx.input(type="time", value=d["end"], on_change=lambda v: S.set_day(i, "end", v), disabled=~S.can_edit | (d["on"] != "1"), width="7em"),
-            align="center", spacing="2",
+            rx.box(rx.checkbox(d["label"], checked=d["on"] == "1", on_change=lambda v: S.set_day(i, "on", v), disabled=~S.can_edit), width="9em", flex_shrink="0"),
+            rx.hstack(
+                rx.input(type="time", value=d["start"], on_change=lambda v: S.set_day(i, "start", v), disabled=~S.can_edit | (d["on"] != "1"), width="8.5em"),
+                rx.text("—"),
+                rx.input(type="time", value=d["end"], on_change=lambda v: S.set_day(i, "end", v), disabled=~S.can_edit | (d["on"] != "1"), width="8.5em"),
+                align="center", spacing="2",
+            ),
+            align="center", spacing="2", wrap="wrap",
         ), rx.cond(S.errors.contains("day" + i.to(str)), rx.text(S.errors.get("day" + i.to(str), ""), color_scheme="red", size="1")), spacing="1",
             id="day-" + d["weekday"])),
         spacing="2",
@@ -420,7 +423,10 @@ def setup_page() -> rx.Component:
         page_header(tr("numbers.setup"), project, rx.cond(S.can_edit, rx.button(rx.icon("save", size=14), tr("save"), on_click=S.save, id="setup-save"))),
         rx.text(tr("numbers.setup.help"), size="2", color_scheme="gray"),
         rx.cond(S.errors.contains(""), rx.callout(S.errors.get("", ""), color_scheme="red", icon="triangle-alert")),
-        rx.grid(providers, geos, days, columns="3", spacing="4", width="100%"),
+        # Three columns only where the schedule fits in one (at 1280-1440 px it was cut off): below,
+        # providers and geo side by side and the schedule across the row under them.
+        rx.grid(providers, geos, rx.box(days, grid_column=rx.breakpoints(initial="auto", md="span 2", xl="auto")),
+                columns=rx.breakpoints(initial="1", md="2", xl="3"), spacing="4", width="100%"),
         spacing="4", width="100%",
     )
     return rx.cond(S.forbidden, forbidden_box(), body)
