@@ -39,8 +39,9 @@ def _api():
 app = rx.App(
     head_components=[rx.script(UNSAVED_GUARD)],
     api_transformer=[_api(), secure_app],
-    # Bottom centre: at the top right the toasts covered the page's action buttons (issue 8).
-    toaster=rx.toast.provider(position="bottom-center", close_button=True, rich_colors=True),
+    # Bottom right: at the top right the toasts covered the page's header buttons and "Выйти", at the
+    # bottom centre a form's "Отмена" (issue 8); forms keep their buttons at the left.
+    toaster=rx.toast.provider(position="bottom-right", close_button=True, rich_colors=True),
 )
 guard_socket(app.sio)
 register_pages(app)

@@ -73,3 +73,23 @@ def test_panels_pages_and_titles_are_translated():
                 bad.append(f"title {res.key()}")
     assert not bad, bad
     assert page_title("telegram.title") == "Пульт — " + t("telegram.title", "ru") != "Пульт — telegram.title"
+
+
+def test_audit_and_job_codes_have_labels():
+    """The audit log's objects and actions and the job list's kinds show names, not codes
+    ("numbers.numbers", "set_status", "kit.action"); its filters offer the same names."""
+    from app.core.jobs import KINDS
+    from app.core.ui.list_state import option_label
+
+    load_panels()
+    missing = [f"entity.{k}" for k in RESOURCES if not has(f"entity.{k}")]
+    missing += [f"action.{n}" for r in RESOURCES.values() for n in r.actions if not has(f"action.{n}")]
+    missing += [f"jobkind.{k}" for k in KINDS if not has(f"jobkind.{k}")]
+    missing += [f"entity.{p}" for p in PANELS if not has(f"entity.{p}")]
+    missing += [k for k in ("action.job.enqueue", "entity.job_run", "entity.User") if not has(k)]
+    assert not missing, missing
+    audit, jobs = RESOURCES["admin.audit"](), RESOURCES["admin.jobs"]()
+    assert option_label(audit, "action", "set_status", "ru") == "Сменить статус"
+    assert option_label(audit, "entity_type", "numbers.numbers", "en") == "Number"
+    assert option_label(jobs, "kind", "kit.action", "ru") == "Массовое действие"
+    assert option_label(audit, "username", "admin", "ru") == "admin"  # no choices: as stored

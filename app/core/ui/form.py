@@ -239,7 +239,7 @@ def form_page(res: type[Resource], editing: bool) -> rx.Component:
                 spacing="3", width="100%",
             ),
             # The relation picker's list opens below its input: the card must not clip it.
-            width="100%", overflow="visible",
+            width="100%", overflow="visible", contain="none",
         ))
     heading = rx.hstack(resource_label(res.key(), one=True), rx.text("·", color_scheme="gray"), rx.cond(FormState.record_id != "", FormState.title, tr("create")))
     body = rx.form(

@@ -48,7 +48,7 @@ def _filter_control(res: type[Resource], f: Filter) -> rx.Component:
         if static is not None:
             items = [rx.select.item(tr(k) if _is_key(k) else k, value=v) for v, k in static]
         else:
-            items = [rx.foreach(ListState.select_options.get(f.name, []).to(list[str]), lambda o: rx.select.item(o, value=o))]
+            items = [rx.foreach(ListState.select_options.get(f.name, []).to(list[list[str]]), lambda o: rx.select.item(o[1], value=o[0]))]
         control = rx.select.root(
             rx.select.trigger(width="12em"),
             rx.select.content(rx.select.item(tr("any"), value="__any__"), *items),

@@ -70,7 +70,8 @@ class ListState(ActionParamsMixin, AuthState):
     loading: bool = False
     forbidden: bool = False
     error: str = ""
-    select_options: dict[str, list[str]] = {}
+    #: A select filter's options without a fixed list: [value, label] of the values in the table.
+    select_options: dict[str, list[list[str]]] = {}
     filter_labels: dict[str, str] = {}
     can_create: bool = False
     can_delete: bool = False
@@ -141,7 +142,7 @@ class ListState(ActionParamsMixin, AuthState):
                 self.bulk_allowed = [n for n, s in res.actions.items() if s.bulk and res.can(user, n)]
                 for f in res.filters:
                     if f.kind == "select" and f.options is None and not _enum_filter(res, f.name):
-                        self.select_options[f.name] = distinct_values(db, res, user, f.name)
+                        self.select_options[f.name] = [[v, option_label(res, f.name, v, self.lang)] for v in distinct_values(db, res, user, f.name)]
                     if f.kind == "relation":
                         self.filter_labels[f.name] = _relation_title(db, user, f.resource, self.filters.get(f.name, ""))
         except NotAuthenticated as exc:
@@ -445,6 +446,16 @@ def bad_view_message(res: Resource, exc: ValidationFailed, lang: str) -> str:
         else:
             parts.append(f"{t(_VIEW_PARAMS.get(name, name), lang)}: {message}" if name else message)
     return "; ".join(parts)
+
+
+def option_label(res: Resource, name: str, value: str, lang: str) -> str:
+    """A filter option as its column shows the value: translated through the column's
+    ``choices`` key when it has one ("set_status" → "Сменить статус"), else as stored."""
+    from app.core.i18n import has, t
+
+    column = next((c for c in res.columns if c.name == name), None)
+    key = f"{column.choices_key}.{value}" if column is not None and column.choices_key else ""
+    return t(key, lang) if key and has(key) else value
 
 
 def _relation_title(db: Any, user: Any, target: str | None, value: str) -> str:

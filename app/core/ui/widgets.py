@@ -101,6 +101,7 @@ def relation_picker(key: str, target: str, current_label: rx.Var, on_pick, place
                     rx.cond(PickerState.results.get(key, []).to(list[dict[str, str]]).length() == 0, rx.text(tr("rows.empty"), size="1", color_scheme="gray")),
                     spacing="0", align="stretch", max_height="260px", overflow_y="auto",
                 ),
+                custom_attrs={"data-picker": key},
                 position="absolute", z_index="50", width="100%", padding="0.25em", box_shadow=rx.color_mode_cond("0 6px 16px rgba(0,0,0,0.15)", "0 6px 16px rgba(0,0,0,0.5)"),
             ),
         ),
