@@ -56,8 +56,9 @@ def test_phone_width_has_a_menu_and_no_sideways_scrolling(sized):
     page.locator("#menu-button").click()
     drawer = page.locator("#menu-drawer")
     expect(drawer).to_be_visible()
+    page.wait_for_timeout(500)  # the slide-in, for the picture only
     shot(page, "layout-phone-menu")
-    drawer.get_by_text("Номера", exact=True).click()
+    drawer.get_by_role("link", name="Номера", exact=True).click()
     expect(page).to_have_url(re.compile(r"/numbers/numbers"))
     expect(drawer).to_be_hidden()
     expect(page.locator("#list-table tbody tr").first).to_be_visible()

@@ -65,3 +65,9 @@ def test_an_error_toast_is_replaced_by_the_next_and_dismissed_by_a_success():
     assert f'["id"] : "{ERROR_TOAST}"' in error  # one id: a second error replaces the first
     ok = repr(state.ok("Сохранено"))
     assert f"dismiss('{ERROR_TOAST}')" in ok and '"success"' in ok
+
+
+def test_conversion_rates_use_the_comma_in_russian():
+    from app.panels.numbers.pages import _pct
+
+    assert _pct(1, 8, "ru") == "12,5\u00a0%" and _pct(1, 8, "en") == "12.5%" and _pct(1, 0) == "—"

@@ -61,7 +61,7 @@ def _nav(closing: bool) -> list[rx.Component]:
     """The menu: home, then each panel's entries the user may open. ``closing``: inside the
     phone-width drawer, where choosing an entry also closes it."""
     def item(c: rx.Component) -> rx.Component:
-        return rx.drawer.close(rx.box(c, width="100%")) if closing else c
+        return rx.drawer.close(rx.box(c, width="100%"), as_child=True) if closing else c
 
     groups = []
     for panel in PANELS.values():

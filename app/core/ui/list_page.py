@@ -112,7 +112,8 @@ def _row_actions(res: type[Resource], row: rx.Var) -> rx.Component:
 
 
 #: The actions column sticks to the right edge of the table's scroll area, over a solid background.
-STICKY_END = {"position": "sticky", "right": "0", "background": rx.color("gray", 1), "z_index": "1", "box_shadow": f"-6px 0 6px -6px {rx.color('gray', 8)}"}
+STICKY_END = {"position": "sticky", "right": "0", "background": "var(--color-panel-solid)", "z_index": "1",
+              "box_shadow": f"inset 0 -1px var(--gray-a5), -6px 0 6px -6px {rx.color('gray', 8)}"}  # keeps the row's bottom line
 
 
 def _bulk_bar(res: type[Resource]) -> rx.Component:

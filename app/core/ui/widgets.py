@@ -93,7 +93,7 @@ def relation_picker(key: str, target: str, current_label: rx.Var, on_pick, place
                     rx.foreach(
                         PickerState.results.get(key, []).to(list[dict[str, str]]),
                         lambda o: rx.button(
-                            o["label"], variant="ghost", width="100%", justify="start", type="button",
+                            o["label"], variant="ghost", width="100%", justify_content="flex-start", text_align="left", type="button",
                             on_mouse_down=rx.prevent_default,
                             on_click=[PickerState.close, on_pick(o["id"], o["label"])],
                         ),
@@ -102,6 +102,7 @@ def relation_picker(key: str, target: str, current_label: rx.Var, on_pick, place
                     spacing="0", align="stretch", max_height="260px", overflow_y="auto",
                 ),
                 custom_attrs={"data-picker": key},
+                background=rx.color("gray", 1),  # opaque: the field below must not show through
                 position="absolute", z_index="50", width="100%", padding="0.25em", box_shadow=rx.color_mode_cond("0 6px 16px rgba(0,0,0,0.15)", "0 6px 16px rgba(0,0,0,0.5)"),
             ),
         ),

@@ -23,8 +23,11 @@ SETUP = "/numbers/setup"
 NONE = "__none__"
 
 
-def _pct(part: int, whole: int) -> str:
-    return f"{part / whole * 100:.1f}\u00a0%" if whole else "—"
+def _pct(part: int, whole: int, lang: str = "ru") -> str:
+    """A rate as people write it in ``lang``: "12,5 %" in Russian (it was "12.5 %"), "12.5%" in English."""
+    from app.core.display import fmt_percent
+
+    return fmt_percent(part / whole, lang, 1) if whole else "—"
 
 
 def _num(n: int) -> str:
@@ -76,11 +79,11 @@ class ConversionState(DateRangeMixin, AuthState):
             return self.fail(exc)
         self.rows = [{
             "project": r.project, "processed": _num(r.processed), "success": _num(r.success), "refusal": _num(r.refusal),
-            "no_answer": _num(r.no_answer), "success_rate": _pct(r.success, r.processed), "refusal_rate": _pct(r.refusal, r.processed),
-            "no_answer_rate": _pct(r.no_answer, r.processed),
+            "no_answer": _num(r.no_answer), "success_rate": _pct(r.success, r.processed, self.lang), "refusal_rate": _pct(r.refusal, r.processed, self.lang),
+            "no_answer_rate": _pct(r.no_answer, r.processed, self.lang),
         } for r in rows]
         total = {k: sum(getattr(r, k) for r in rows) for k in ("processed", "success", "refusal", "no_answer")}
-        self.totals = {k: _num(v) for k, v in total.items()} | {"success_rate": _pct(total["success"], total["processed"])}
+        self.totals = {k: _num(v) for k, v in total.items()} | {"success_rate": _pct(total["success"], total["processed"], self.lang)}
         self.chart = [{"day": d.strftime("%d.%m"), "processed": p, "success": s} for d, p, s in days]
         if sync:
             return set_url(CONVERSION, {"from": self.date_from, "to": self.date_to, "provider_id": self.provider_id})
