@@ -42,15 +42,20 @@ class SearchState(AuthState):
         self.q, self.hits = "", []
 
 
-def _nav_link(key: str, text: rx.Var, href: str, icon: str) -> rx.Component:
+def _nav_link(key: str, text: rx.Var, href: str, icon: str, closing: bool = False) -> rx.Component:
     return rx.cond(
         AuthState.menu.contains(key),
-        rx.link(
+        _closing(closing, rx.link(
             rx.hstack(rx.icon(icon, size=16), rx.text(text, size="2"), spacing="2", align="center"),
             href=href, underline="none", color=rx.color("gray", 12), padding_x="0.6em", padding_y="0.35em", border_radius="6px",
             _hover={"background": rx.color("accent", 3)}, width="100%",
-        ),
+        )),
     )
+
+
+def _closing(closing: bool, c: rx.Component) -> rx.Component:
+    """Inside the phone-width drawer, choosing an entry also closes the drawer."""
+    return rx.drawer.close(rx.box(c, width="100%"), as_child=True) if closing else c
 
 
 #: Below this Radix breakpoint (md: 1024 px) the sidebar folds into the top bar's menu button.
@@ -61,12 +66,12 @@ def _nav(closing: bool) -> list[rx.Component]:
     """The menu: home, then each panel's entries the user may open. ``closing``: inside the
     phone-width drawer, where choosing an entry also closes it."""
     def item(c: rx.Component) -> rx.Component:
-        return rx.drawer.close(rx.box(c, width="100%"), as_child=True) if closing else c
+        return _closing(closing, c)
 
     groups = []
     for panel in PANELS.values():
-        items = [item(_nav_link(r.key(), tr(r.label or r.slug), r.url(), r.icon)) for r in panel.resources if r.menu]
-        items += [item(_nav_link(p.route, tr(p.title), p.route, p.icon)) for p in panel.pages if p.menu]
+        items = [_nav_link(r.key(), tr(r.label or r.slug), r.url(), r.icon, closing) for r in panel.resources if r.menu]
+        items += [_nav_link(p.route, tr(p.title), p.route, p.icon, closing) for p in panel.pages if p.menu]
         keys = [r.key() for r in panel.resources] + [p.route for p in panel.pages]
         visible = rx.Var.create(False)
         for k in keys:
