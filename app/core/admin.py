@@ -205,7 +205,10 @@ class Jobs(Resource, model=JobRun):
         return "jobs.retried"
 
     def title(self, record: Any) -> str:
-        return f"{record.kind} #{record.id}"
+        from app.core.i18n import has, t
+
+        key = f"jobkind.{record.kind}"
+        return f"{t(key) if has(key) else record.kind} #{record.id}"  # "Импорт номеров #6", not "numbers.import #6"
 
 
 class Schedules(Resource, model=Schedule):

@@ -71,3 +71,18 @@ def test_conversion_rates_use_the_comma_in_russian():
     from app.panels.numbers.pages import _pct
 
     assert _pct(1, 8, "ru") == "12,5\u00a0%" and _pct(1, 8, "en") == "12.5%" and _pct(1, 0) == "—"
+
+
+def test_detail_pages_name_related_records_and_jobs(db, users):
+    from app.core.ui.detail import fk_targets, related_title
+    from models.jobs import JobRun
+    from models.numbers import Project
+
+    load_panels()
+    assert fk_targets(resource("numbers.transfers"))["project_id"] == "numbers.projects"
+    project = Project(name="Проект для карточки")
+    db.add(project)
+    db.commit()
+    assert related_title(db, users["admin"], "numbers.projects", project.id) == "Проект для карточки"
+    assert related_title(db, users["admin"], "numbers.projects", 999_999) == "999999"  # gone: the id
+    assert resource("admin.jobs")().title(JobRun(id=6, kind="kit.export")) == "Экспорт #6"
