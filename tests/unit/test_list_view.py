@@ -1,6 +1,6 @@
 """The generated list's view handling through its own Reflex handlers (issue 8): "select all
 matching" keeps the view and counts it exactly, a live refresh hands on its background recount,
-and every change of the view is a new history entry whose ``on_load`` does not query twice."""
+and every change of the view is a new history entry."""
 
 from __future__ import annotations
 
@@ -72,23 +72,42 @@ def test_exact_count_keeps_the_filters(token, orders, stock_data):
     assert lst.total_text == "Всего: 7" and lst.filters["product_id"] == str(stock_data["cable"].id)
 
 
-def test_a_view_change_is_a_history_entry_and_its_load_does_not_query_again(token, orders, stock_data, monkeypatch):
+def test_a_view_change_is_a_history_entry(token, orders, stock_data, monkeypatch):
     monkeypatch.setattr(resource("stock.orders"), "page_size", 3)
     lst = _list(token, "stock.orders")
     first = [r["id"] for r in lst.rows]
     out = lst.go("next")
-    pushed = [e for e in (out if isinstance(out, list) else [out]) if "redirect" in repr(e)]
-    assert pushed, out  # a navigation (push), not history.replaceState
+    events = out if isinstance(out, list) else [out]
+    assert any("history.pushState" in repr(e) for e in events), out  # a new entry, not history.replaceState
+    assert not any("replaceState" in repr(e) for e in events)
     second = [r["id"] for r in lst.rows]
     assert second != first and lst.cursor
-    # the router's on_load for that entry: nothing queried again, the selection made meanwhile stays
-    lst.toggle_row(second[0])
-    calls = []
-    monkeypatch.setattr(crud, "list_records", lambda *a, **k: calls.append(a) or pytest.fail("queried twice"))
-    assert _open(lst, "stock.orders", f"cursor={lst.cursor}") is None
-    assert lst.selected == [second[0]] and calls == []
-    monkeypatch.undo()
+    out = lst.set_filter("status", "paid_issued")
+    assert any("history.pushState" in repr(e) and "f_status=paid_issued" in repr(e) for e in (out if isinstance(out, list) else [out]))
     # Back: the router loads the previous entry's URL, the first page comes back
-    monkeypatch.setattr(resource("stock.orders"), "page_size", 3)
     _open(lst, "stock.orders", "")
-    assert [r["id"] for r in lst.rows] == first and lst.selected == []
+    assert [r["id"] for r in lst.rows] == first and lst.filters["status"] == ""
+
+
+def test_back_to_an_entry_the_router_skips_follows_the_url(token, orders, stock_data, monkeypatch):
+    """popstate → ``follow_url``: the view of the entry's URL, and no query when it is on screen."""
+    from reflex.istate.data import RouterData
+
+    lst = _list(token, "stock.orders")
+    lst.set_filter("status", "paid_issued")
+    assert lst.filters["status"] == "paid_issued"
+
+    def at(query: str) -> None:  # the address bar after Back, as the hidden button's event carries it
+        path = resource("stock.orders").url()
+        lst.router = RouterData.from_router_data({"headers": {"cookie": lst.router.headers.cookie}, "pathname": path + "/",
+                                                  "asPath": path + "/" + (f"?{query}" if query else ""),
+                                                  "query": dict(p.split("=", 1) for p in query.split("&") if p)})
+
+    at("f_status=paid_issued")
+    calls = []
+    monkeypatch.setattr(crud, "list_records", lambda *a, **k: calls.append(a) or pytest.fail("queried for the view on screen"))
+    assert lst.follow_url() is None and calls == []
+    monkeypatch.undo()
+    at("")
+    lst.follow_url()
+    assert lst.filters["status"] == "" and len(lst.rows) == 7

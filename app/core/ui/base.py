@@ -166,11 +166,13 @@ def set_url(path: str, query: dict[str, str]) -> rx.event.EventSpec:
 
 
 def push_url(path: str, query: dict[str, str]) -> rx.event.EventSpec:
-    """Open ``path?query`` as a new browser history entry (Back returns to the view before).
+    """Open ``path?query`` as a new browser history entry (Back returns to the view before),
+    without a navigation: the state already shows that view. Back and Forward are navigations of
+    the router, which runs the page's ``on_load`` on the entry's URL (the view comes back from it).
 
-    The router's navigation runs the page's ``on_load`` again; a state that already shows that
-    view recognises it and skips the second query (``ListState.load``)."""
-    return rx.redirect(url_of(path, query))
+    Not ``rx.redirect``: a navigation per filter change re-ran ``on_load`` for a view on screen,
+    and a quick Back could cancel (supersede) that chain and leave the page out of step with the URL."""
+    return rx.call_script(f"window.history.pushState(window.history.state, '', {json.dumps(url_of(path, query))})")
 
 
 def url_of(path: str, query: dict[str, str]) -> str:

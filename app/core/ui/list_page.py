@@ -142,6 +142,20 @@ def _bulk_bar(res: type[Resource]) -> rx.Component:
     )
 
 
+#: Back/Forward between a list's own history entries: the hidden button asks the list to follow
+#: the URL (its event carries the address bar's query, read when it is sent).
+POPSTATE_SCRIPT = """
+window.addEventListener('popstate', () => { setTimeout(() => document.getElementById('list-follow-url')?.click(), 0); });
+"""
+
+
+def head_script() -> rx.Component:
+    """The ``popstate`` listener, once per document (see ``ListState.follow_url``)."""
+    from reflex_components_core.el.elements.scripts import Script
+
+    return Script.create(POPSTATE_SCRIPT)
+
+
 def _columns_menu(res: type[Resource]) -> rx.Component:
     return rx.menu.root(
         rx.menu.trigger(rx.button(rx.icon("columns-3", size=14), tr("columns"), variant="soft", size="2")),
@@ -214,6 +228,7 @@ def list_page(res: type[Resource]) -> rx.Component:
         rx.cond(ListState.rows.length() == 0, rx.center(rx.text(tr("rows.empty"), color_scheme="gray"), padding="2em", width="100%")),
         pager,
         confirm_dialog(ListState.confirm_open, ListState.confirm_text, ListState.run_pending, ListState.cancel_confirm, action_params(ListState)),
+        rx.el.button(id="list-follow-url", on_click=ListState.follow_url, type="button", style={"display": "none"}, aria_hidden="true"),
         spacing="3", width="100%",
     )
     return rx.cond(ListState.forbidden, forbidden_box(), body)

@@ -81,8 +81,6 @@ class ListState(ActionParamsMixin, AuthState):
     confirm_text: str = ""
     pending: str = ""
     pending_ids: list[str] = []
-    #: The view a handler just opened as a history entry: its ``on_load`` finds it already shown.
-    _pushed: dict[str, str] = {}
 
     # -- loading ------------------------------------------------------------------
     def _res(self) -> Resource:
@@ -98,11 +96,7 @@ class ListState(ActionParamsMixin, AuthState):
     @rx.event
     def load(self, res_key: str):
         """``on_load``: read the view from the URL, then query."""
-        q = {k: v for k, v in dict(self.router.url.query_parameters).items() if v != ""}
-        pushed, self._pushed = dict(self._pushed), {}
-        if pushed.pop("", None) == res_key == self.res_key and q == pushed:  # our own history entry: shown already
-            live.watch(self, {self._res().model.__tablename__})
-            return None
+        q = dict(self.router.url.query_parameters)
         self.res_key = res_key
         res = self._res()
         self.search = q.get("q", "")
@@ -202,9 +196,8 @@ class ListState(ActionParamsMixin, AuthState):
             return self.t("rows.total", n=approx.replace(".", "," if self.lang == "ru" else "."))
         return self.t("rows.total", n=f"{self.total:,}".replace(",", "\u00a0"))
 
-    def _sync_url(self):
-        """A new history entry for the view on screen: paging, sort, search and filters each
-        make one, so Back returns to the page and filters before."""
+    def _url_query(self) -> dict[str, str]:
+        """The view on screen as the URL's query (only the values that are set)."""
         res = self._res()
         query = {"q": self.search, "sort": self.sort if self.sort != res.default_sort else "", "trash": "1" if self.trash else ""}
         if self.keyset:
@@ -212,8 +205,26 @@ class ListState(ActionParamsMixin, AuthState):
         elif self.page:
             query["page"] = str(self.page)
         query.update({f"f_{k}": v for k, v in self.filters.items()})
-        self._pushed = {"": self.res_key, **{k: v for k, v in query.items() if v != ""}}
-        return push_url(res.url(), query)
+        return {k: v for k, v in query.items() if v not in ("", None)}
+
+    def _sync_url(self):
+        """A new history entry for the view on screen: paging, sort, search and filters each
+        make one, so Back returns to the page and filters before."""
+        return push_url(self._res().url(), self._url_query())
+
+    @rx.event
+    def follow_url(self):
+        """Back or Forward between this list's own entries (``popstate``, see
+        :func:`app.core.ui.list_page.head_script`): show the view of the entry's URL. The router
+        runs ``on_load`` for most of them, but not for the entry it last navigated to itself
+        (it never saw the entries pushed since), so the page checks too; a view already on
+        screen is not queried again."""
+        if not self.res_key or self.router.url.path.rstrip("/") != self._res().url():
+            return None
+        q = {k: v for k, v in dict(self.router.url.query_parameters).items() if v != ""}
+        if q == self._url_query():
+            return None
+        return self.load(self.res_key)
 
     def _restart(self):
         self.cursor, self.page = "", 0

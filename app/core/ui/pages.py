@@ -14,6 +14,7 @@ from app.core.ui.detail import DetailState, detail_page
 from app.core.ui.form import FormState, form_page
 from app.core.ui.import_page import ImportState, import_page
 from app.core.ui.layout import page_loader, shell
+from app.core.ui.list_page import head_script as list_head_script
 from app.core.ui.list_page import list_page
 from app.core.ui.list_state import ListState
 from app.core.ui.signin import field_error, message_box
@@ -111,6 +112,7 @@ def register_pages(app: rx.App) -> None:
     """Add login, home, and list/new/detail/edit pages for every resource, plus panels' custom pages."""
     # Sign-in, registration and sign-out post over HTTP from a script in every page's head.
     app.head_components.append(signin.head_script())
+    app.head_components.append(list_head_script())  # Back/Forward between a list's own history entries
     app.add_page(login_page, route="/login", title="Пульт — вход", on_load=LoginState.on_open)
     # Always routed: whether registration is open is the admin's runtime choice (the page says so).
     app.add_page(register_page, route="/register", title="Пульт — регистрация", on_load=RegisterState.on_open)
