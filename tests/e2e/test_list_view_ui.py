@@ -13,6 +13,9 @@ from sqlalchemy import text
 
 from tests.e2e.conftest import login, shot
 
+#: Expectations after a server round trip wait this long (a shared 2-core host under load; not a speed check).
+WAIT = 20_000
+
 
 def _pick(page, container: str, option: str) -> None:
     page.locator(f"{container} button[role=combobox]").click()
@@ -58,17 +61,17 @@ def test_select_all_matching_changes_exactly_the_filtered_rows(page, e2e_engine)
     url = f"/numbers/numbers?f_project_id={project}&f_status_id={status}"
     page.goto(url)
     rows = page.locator("#list-table tbody tr")
-    expect(rows).to_have_count(50)
+    expect(rows).to_have_count(50, timeout=WAIT)
     page.locator("#list-table thead button[role=checkbox]").click()
     page.locator("#select-all-matching").click()
-    expect(page.locator("#selected-count")).to_have_text(f"Выбрано: {n}")  # every matching row, counted exactly
+    expect(page.locator("#selected-count")).to_have_text(f"Выбрано: {n}", timeout=WAIT)  # every matching row, counted exactly
     assert _view(page.url) == _view(url)  # the filters stayed
-    expect(rows).to_have_count(50)
+    expect(rows).to_have_count(50, timeout=WAIT)
     shot(page, "numbers-select-all-matching")
 
     page.locator("#bulk-set_status").click()
     dialog = page.get_by_role("alertdialog")
-    expect(dialog).to_contain_text(f"({n})")
+    expect(dialog).to_contain_text(f"({n})", timeout=WAIT)
     _pick(page, "#param-status_id", target)
     page.locator("#confirm-ok").click()
     assert _wait_job(e2e_engine, job_before) == "succeeded"
@@ -107,11 +110,11 @@ def test_exact_count_keeps_the_filters(page, big_project):
     login(page, "admin", "admin")
     url = f"/numbers/numbers?f_project_id={project}"
     page.goto(url)
-    expect(page.locator("#list-total")).to_contain_text("≈")
+    expect(page.locator("#list-total")).to_contain_text("≈", timeout=WAIT)
     page.locator("#count-exact").click()
-    expect(page.locator("#list-total")).to_have_text(f"Всего: {n:,}".replace(",", "\u00a0"))
+    expect(page.locator("#list-total")).to_have_text(f"Всего: {n:,}".replace(",", "\u00a0"), timeout=WAIT)
     assert _view(page.url) == _view(url)
-    expect(page.locator("#list-table tbody tr")).to_have_count(50)
+    expect(page.locator("#list-table tbody tr")).to_have_count(50, timeout=WAIT)
 
 
 def test_a_live_update_leaves_the_total_exact(page, e2e_engine, server_services):
@@ -124,15 +127,15 @@ def test_a_live_update_leaves_the_total_exact(page, e2e_engine, server_services)
     login(page, "admin", "admin")
     page.goto(f"/numbers/numbers?f_project_id={project}")
     total = page.locator("#list-total")
-    expect(total).to_have_text(f"Всего: {n}")
+    expect(total).to_have_text(f"Всего: {n}", timeout=WAIT)
     with e2e_engine.begin() as c:
         new_id = c.execute(text("""INSERT INTO phone_number (phone, project_id, status_id, created_at, status_changed_at)
                                    SELECT '+7000999' || lpad((:p)::text, 4, '0'), :p, id, now(), now() FROM number_status WHERE code = 'new' RETURNING id"""),
                            {"p": project}).scalar()
     try:
         bus.publish({"model": "phone_number", "ids": [str(new_id)], "op": "create"})
-        expect(page.locator(f"#row-{new_id}")).to_be_visible()  # the live refresh arrived ...
-        expect(total).to_have_text(f"Всего: {n + 1}")  # ... and the recount after it (was "Всего: ≈ …")
+        expect(page.locator(f"#row-{new_id}")).to_be_visible(timeout=WAIT)  # the live refresh arrived ...
+        expect(total).to_have_text(f"Всего: {n + 1}", timeout=WAIT)  # ... and the recount after it (was "Всего: ≈ …")
     finally:
         with e2e_engine.begin() as c:
             c.execute(text("DELETE FROM phone_number WHERE id = :i"), {"i": new_id})
@@ -142,30 +145,30 @@ def test_paging_search_and_filters_are_history_entries(page):
     login(page, "admin", "admin")
     page.goto("/numbers/numbers")
     rows = page.locator("#list-table tbody tr")
-    expect(rows).to_have_count(50)
+    expect(rows).to_have_count(50, timeout=WAIT)
     first = rows.first.get_attribute("id")
     page.locator("#page-next").click()
-    expect(page).to_have_url(re.compile(r"/numbers/numbers/?\?cursor="))
-    expect(rows.first).not_to_have_attribute("id", first)
+    expect(page).to_have_url(re.compile(r"/numbers/numbers/?\?cursor="), timeout=WAIT)
+    expect(rows.first).not_to_have_attribute("id", first, timeout=WAIT)
     second = rows.first.get_attribute("id")
     page.locator("#list-search").fill("+7916")
-    expect(page).to_have_url(re.compile(r"q=%2B7916"))
-    expect(rows.first).to_contain_text("+7 916")  # the searched view is on screen
+    expect(page).to_have_url(re.compile(r"q=%2B7916"), timeout=WAIT)
+    expect(rows.first).to_contain_text("+7 916", timeout=WAIT)  # the searched view is on screen
     page.go_back()
-    expect(page).to_have_url(re.compile(r"/numbers/numbers/?\?cursor=[^&]+$"))
-    expect(rows.first).to_have_attribute("id", second)
-    expect(page.locator("#list-search")).to_have_value("")
+    expect(page).to_have_url(re.compile(r"/numbers/numbers/?\?cursor=[^&]+$"), timeout=WAIT)
+    expect(rows.first).to_have_attribute("id", second, timeout=WAIT)
+    expect(page.locator("#list-search")).to_have_value("", timeout=WAIT)
     page.go_back()
-    expect(page).to_have_url(re.compile(r"/numbers/numbers/?$"))
-    expect(rows.first).to_have_attribute("id", first)
+    expect(page).to_have_url(re.compile(r"/numbers/numbers/?$"), timeout=WAIT)
+    expect(rows.first).to_have_attribute("id", first, timeout=WAIT)
 
     page.goto("/stock/orders")
-    expect(rows.first).to_be_visible()
+    expect(rows.first).to_be_visible(timeout=WAIT)
     _pick(page, "#filter-status", "Выдан")
-    expect(page).to_have_url(re.compile(r"f_status=paid_issued"))
+    expect(page).to_have_url(re.compile(r"f_status=paid_issued"), timeout=WAIT)
     page.go_back()
-    expect(page).to_have_url(re.compile(r"/stock/orders/?$"))
-    expect(page.locator("#filter-status button[role=combobox]")).to_have_text("Любой")
+    expect(page).to_have_url(re.compile(r"/stock/orders/?$"), timeout=WAIT)
+    expect(page.locator("#filter-status button[role=combobox]")).to_have_text("Любой", timeout=WAIT)
     page.go_forward()
-    expect(page).to_have_url(re.compile(r"f_status=paid_issued"))
-    expect(page.locator("#filter-status button[role=combobox]")).to_have_text("Выдан")
+    expect(page).to_have_url(re.compile(r"f_status=paid_issued"), timeout=WAIT)
+    expect(page.locator("#filter-status button[role=combobox]")).to_have_text("Выдан", timeout=WAIT)
