@@ -137,7 +137,7 @@ def _bulk_bar(res: type[Resource]) -> rx.Component:
                           on_click=ListState.select_all_matching, size="1", variant="ghost", type="button", id="select-all-matching"),
             ),
             *buttons,
-            spacing="3", align="center", padding="0.5em", border_radius="6px", background=rx.color("accent", 3), width="100%",
+            spacing="3", align="center", padding="0.5em", border_radius="6px", background=rx.color("accent", 3), width="100%", wrap="wrap",
         ),
     )
 
@@ -197,7 +197,7 @@ def list_page(res: type[Resource]) -> rx.Component:
         rx.cond(~ListState.keyset, rx.text(ListState.page + 1, size="2")),
         rx.button(tr("page.next"), size="1", variant="soft", disabled=~ListState.has_next, on_click=ListState.go("next"), id="page-next"),
         rx.button(tr("page.last"), size="1", variant="soft", disabled=~ListState.has_next, on_click=ListState.go("last")),
-        width="100%", align="center", spacing="2",
+        width="100%", align="center", spacing="2", wrap="wrap",  # "Точное число" beside the buttons overflowed a phone
     )
     export_menu = rx.menu.root(
         rx.menu.trigger(rx.button(rx.icon("download", size=14), tr("export"), variant="soft", size="2", id="export-menu")),
