@@ -55,7 +55,7 @@ def _nav_link(key: str, text: rx.Var, href: str, icon: str, closing: bool = Fals
 
 def _closing(closing: bool, c: rx.Component) -> rx.Component:
     """Inside the phone-width drawer, choosing an entry also closes the drawer."""
-    return rx.drawer.close(rx.box(c, width="100%"), as_child=True) if closing else c
+    return rx.drawer.close(rx.box(c, width="100%", display="flex"), as_child=True) if closing else c  # flex: the inline link would add line boxes
 
 
 #: Below this Radix breakpoint (md: 1024 px) the sidebar folds into the top bar's menu button.
