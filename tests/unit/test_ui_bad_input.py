@@ -17,13 +17,12 @@ from app.core.ui.detail import DetailState
 from app.core.ui.form import FormState
 from app.core.ui.layout import SearchState
 from app.core.ui.list_state import ListState
-from tests.uistate import sign_in
 
 
 def _state(cls, token: str):
     root = rx.State(_reflex_internal_init=True)
     state = root.substates[AuthState.get_name()].substates[cls.get_name()]
-    sign_in(state, token)
+    state.token = token
     return state
 
 
