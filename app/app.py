@@ -42,7 +42,9 @@ app = rx.App(
     head_components=[rx.script(UNSAVED_GUARD), rx.el.link(rel="icon", type="image/svg+xml", href="/favicon.svg")],
     stylesheets=["/pult.css"],
     api_transformer=[_api(), secure_app],
-    toaster=rx.toast.provider(position="top-right", close_button=True, rich_colors=True),
+    # Bottom right: at the top right the toasts covered the page's header buttons and "Выйти", at the
+    # bottom centre a form's "Отмена" (issue 8); forms keep their buttons at the left.
+    toaster=rx.toast.provider(position="bottom-right", close_button=True, rich_colors=True),
 )
 guard_socket(app.sio)
 register_pages(app)

@@ -165,7 +165,7 @@ class Audit(Resource, model=AuditLog):
         col("created_at", "audit.when").datetime().sortable(),
         col("username", "audit.user").sortable(),
         col("action", "audit.action").sortable().choices("action"),
-        col("entity_type", "audit.entity").sortable(),
+        col("entity_type", "audit.entity").sortable().choices("entity"),
         col("entity_id", "audit.entity_id"),
         col("diff", "audit.diff").value(lambda a: _short_diff(a.diff)),
         col("source", "audit.source").hide(),
@@ -210,7 +210,7 @@ class Jobs(Resource, model=JobRun):
     search = ["kind", "username", "message"]
     columns = [
         col("id").sortable().link(),
-        col("kind", "jobs.kind").sortable().value(lambda r: _kind_label(r.kind)),
+        col("kind", "jobs.kind").sortable().choices("jobkind"),
         col("status", "field.status").sortable().choices("jobs.status").badge(lambda r: JOB_COLORS.get(r.status)),
         col("progress", "jobs.progress").progress(),
         col("message", "jobs.message"),
@@ -252,7 +252,10 @@ class Jobs(Resource, model=JobRun):
         return "jobs.retried"
 
     def title(self, record: Any) -> str:
-        return f"{record.kind} #{record.id}"
+        from app.core.i18n import has, t
+
+        key = f"jobkind.{record.kind}"
+        return f"{t(key) if has(key) else record.kind} #{record.id}"  # "Импорт номеров #6", not "numbers.import #6"
 
 
 class Schedules(Resource, model=Schedule):
@@ -271,7 +274,7 @@ class Schedules(Resource, model=Schedule):
     pagination = "offset"
     columns = [
         col("name", "field.name").sortable().link(),
-        col("kind", "jobs.kind").sortable().value(lambda r: _kind_label(r.kind)),
+        col("kind", "jobs.kind").sortable().choices("jobkind"),
         col("cron", "schedules.cron"),
         col("enabled", "rules.enabled").boolean(),
         col("owner_id", "schedules.owner").value(lambda r: _schedule_owner(r)),
@@ -343,14 +346,6 @@ class Schedules(Resource, model=Schedule):
 
     def title(self, record: Any) -> str:
         return record.name
-
-
-def _kind_label(kind: str) -> str:
-    from app.core.i18n import has, t
-    from app.core.jobs import KINDS
-
-    label = KINDS[kind].label if kind in KINDS else None
-    return t(label) if label and has(label) else kind
 
 
 def _schedule_owner(schedule: Schedule) -> str:

@@ -23,12 +23,36 @@ def today() -> dt.date:
 
 
 def label_for(res: type[Resource] | None, name: str, explicit: str | None, lang: str) -> str:
-    """Column/field label: explicit i18n key or text, else ``field.<name>``, else the name humanised."""
+    """Column/field label: explicit i18n key or text, else the label the resource declares for that
+    field elsewhere (a column, form field or filter: the detail page lists bare names), else
+    ``field.<name>``, else the name humanised."""
+    if not explicit and res is not None:
+        explicit = declared_label(res, name)
     if explicit:
         return t(explicit, lang)
     if has(f"field.{name}"):
         return t(f"field.{name}", lang)
     return name.replace("_", " ").capitalize()
+
+
+def declared_label(res: type[Resource], name: str) -> str | None:
+    """The first label ``res`` declares for field ``name`` on a column, form field or filter."""
+    for item in (*res.columns, *_declared_fields(res), *res.filters):
+        if item.name == name and item.label:
+            return item.label
+    return None
+
+
+def _declared_fields(res: type[Resource]) -> list[Any]:
+    from app.core.resource import Section
+
+    out: list[Any] = []
+    for item in res.form or []:
+        if isinstance(item, Section):
+            out += [f for f in item.fields if isinstance(f, FormField)]
+        elif isinstance(item, FormField):
+            out.append(item)
+    return out
 
 
 def fmt_number(value: Any, lang: str, places: int | None = None) -> str:
@@ -80,6 +104,12 @@ def fmt_value(value: Any, lang: str, kind: str = "text", currency: str | None = 
         return t(f"{choices_key}.{value}", lang)
     if kind == "money":
         return fmt_money(value, currency, lang)
+    if kind == "phone" and isinstance(value, str):
+        from app.core.phone import display_phone
+
+        return display_phone(value)
+    if kind == "plain":  # identifiers, ports, codes: digits as stored, no thousands grouping
+        return str(value)
     if kind == "progress":
         return str(round(float(value) * 100))
     if kind == "bool" or isinstance(value, bool):
@@ -97,8 +127,13 @@ def cell_value(column: Column, record: Any) -> Any:
     return column.value_fn(record) if column.value_fn else getattr(record, column.name, None)
 
 
+def display_kind(name: str, kind: str) -> str:
+    """The kind a value is shown as: ids (``id``, ``*_id``) as stored, never "12 345"."""
+    return "plain" if kind == "text" and (name == "id" or name.endswith("_id")) else kind
+
+
 def fmt_cell(column: Column, record: Any, lang: str) -> str:
-    return fmt_value(cell_value(column, record), lang, column.kind, column.currency, column.choices_key)
+    return fmt_value(cell_value(column, record), lang, display_kind(column.name, column.kind), column.currency, column.choices_key)
 
 
 def form_value(record: Any, f: FormField) -> str:

@@ -227,7 +227,7 @@ def bulk_action(ctx: JobContext, resource: str, action: str, ids: list[str] | No
         path = ctx.result_path("errors.csv")
         with open(path, "w", newline="", encoding="utf-8-sig") as f:
             w = safe_cells.writer(f)
-            w.writerow(["id", t("jobs.action.error", lang)])
+            w.writerow([t("field.id", lang), t("jobs.action.error", lang)])
             w.writerows(failures)
         out["file"] = path.name
     title = t("jobs.action.done", lang, action=label, done=done, failed=len(failures))

@@ -6,7 +6,7 @@ UI, the API, jobs or another server alike. Each backend process runs one subscri
 :func:`watch`; for each message the subscriber refreshes, through ``app.modify_state``, the states of
 this process's connected tabs that watch that table. A refresh re-runs the state's own query
 (``live_refresh``), so the viewer keeps their page, sort, filters and selection, and permissions
-are checked again. Bursts are coalesced: the first change refreshes at once, then at most one
+are checked again; the events it returns (a background recount) are sent to the tab to run. Bursts are coalesced: the first change refreshes at once, then at most one
 refresh per tab and state per ``COALESCE_SECONDS``.
 
 Redis going away (a restart, with or without persistence) is survived:
@@ -123,17 +123,28 @@ async def _refresh(app: Any, token: str, cls: type) -> None:
     _last[(token, cls)] = time.monotonic()
     if not _connected(app, token):
         return
-    lost = False
+    lost, events = False, None
     try:
         async with app.modify_state(rx.BaseStateToken(ident=token, cls=cls)) as root:
             state = await root.get_state(cls)
             lost = _lost(state)
             if not lost:
-                await asyncio.to_thread(state.live_refresh)
+                events = await asyncio.to_thread(state.live_refresh)
+        if events:
+            await _send_events(app, token, events)
     except Exception:  # one broken tab must not stop the others
         log.exception("live refresh failed for %s", cls.__name__)
     if lost:
         await _resync(app, token)
+
+
+async def _send_events(app: Any, token: str, events: Any) -> None:
+    """Queue the events a ``live_refresh`` returned in the tab, as if a handler had returned them
+    (a list's background recount: dropping it left "Всего: ≈ 1" beside 134 rows, issue 8)."""
+    from reflex.state import StateUpdate
+    from reflex_base.event import Event
+
+    await app.event_namespace.emit_update(StateUpdate(events=Event.from_event_type(events)), token)
 
 
 _resynced: dict[str, float] = {}

@@ -60,4 +60,14 @@ def search_form(q: str, region: str = "RU") -> str:
     return digits
 
 
-__all__ = ["normalise_phone", "search_form"]
+def display_phone(value: str) -> str:
+    """A stored number as people read it: ``+79991234567`` → ``+7 999 123-45-67`` (the softphone
+    card's form; lists and detail pages show phone fields the same way). Not a number: as it is."""
+    try:
+        num = phonenumbers.parse(value, "RU")
+    except phonenumbers.NumberParseException:
+        return value
+    return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.INTERNATIONAL) if phonenumbers.is_valid_number(num) else value
+
+
+__all__ = ["display_phone", "normalise_phone", "search_form"]

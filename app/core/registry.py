@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -89,7 +90,30 @@ def load_panels(names: tuple[str, ...] | None = None) -> list[Panel]:
     importlib.import_module("app.core.telegram_handlers")
     for name in names if names is not None else settings.panels:
         importlib.import_module(f"app.panels.{name}")
+    derive_labels()
     return list(PANELS.values())
+
+
+def derive_labels() -> None:
+    """Labels for codes the audit log and job list store, from what the declarations already
+    name: ``entity.<resource key or panel>`` (the resource's or panel's label), ``action.<name>``
+    (a resource action's label) and ``jobkind.<kind>`` (a job kind's label). An entry a catalogue
+    defines itself wins."""
+    from app.core import i18n
+
+    def add(key: str, label: str | None) -> None:
+        if label and key not in i18n.CATALOG:
+            i18n.CATALOG[key] = i18n.pair(label)
+
+    for panel in PANELS.values():
+        add(f"entity.{panel.name}", panel.label)
+    for key, res in RESOURCES.items():
+        add(f"entity.{key}", res.label_one or res.label)
+        for name, spec in res.actions.items():
+            add(f"action.{name}", spec.label)
+    jobs = sys.modules.get("app.core.jobs")
+    for kind, spec in (getattr(jobs, "KINDS", None) or {}).items():
+        add(f"jobkind.{kind}", getattr(spec, "label", None))
 
 
 def resource(key: str) -> type[Resource]:

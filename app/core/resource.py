@@ -42,7 +42,7 @@ class Column:
     name: str
     label: str | None = None
     is_sortable: bool = False
-    kind: str = "text"  # text | numeric | money | date | datetime | bool | phone
+    kind: str = "text"  # text | numeric | plain | money | date | datetime | bool | phone
     currency: str | None = None
     badge_fn: Callable[[Any], str | None] | None = None
     value_fn: Callable[[Any], Any] | None = None
@@ -56,6 +56,10 @@ class Column:
 
     def numeric(self) -> Column:
         return replace(self, kind="numeric")
+
+    def plain(self) -> Column:
+        """A number that names something (a port, a code): shown as stored, no "2 299" grouping."""
+        return replace(self, kind="plain")
 
     def progress(self) -> Column:
         """A 0..1 fraction shown as a progress bar."""

@@ -202,7 +202,7 @@ def login(page, username: str, password: str) -> None:
     page.fill("#login-username", username)
     page.fill("#login-password", password)
     page.click("#login-submit")
-    page.wait_for_selector("#current-user", timeout=30_000)
+    page.wait_for_selector("#current-user", state="attached", timeout=30_000)  # hidden at phone width
 
 
 def shot(page, name: str) -> None:

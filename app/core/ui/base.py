@@ -140,13 +140,27 @@ class AuthState(rx.State):
         if isinstance(exc, ValidationFailed):
             messages = exc.messages(self.lang)
             text = messages.get("") or next(iter(messages.values()), exc.message(self.lang))
-            return rx.toast.error(text)
+            return rx.toast.error(text, id=ERROR_TOAST)
         if isinstance(exc, PultError):
-            return rx.toast.error(exc.message(self.lang))
+            return rx.toast.error(exc.message(self.lang), id=ERROR_TOAST)
         raise exc
+
+    def ok(self, message: str, **kwargs: Any) -> list[rx.event.EventSpec]:
+        """A success toast that also takes away the error toast an earlier attempt left (a
+        successful save must not sit beside "could not save")."""
+        return ok_toast(message, **kwargs)
 
     def t(self, key: str, **params: object) -> str:
         return t(key, self.lang, **params)
+
+
+#: The one id of error toasts: a new error replaces the last one, a success dismisses it.
+ERROR_TOAST = "pult-error"
+
+
+def ok_toast(message: str, **kwargs: Any) -> list[rx.event.EventSpec]:
+    """See :meth:`AuthState.ok` (for states that are not an AuthState)."""
+    return [rx.toast.dismiss(ERROR_TOAST), rx.toast.success(message, **kwargs)]
 
 
 def set_url(path: str, query: dict[str, str]) -> rx.event.EventSpec:
@@ -156,3 +170,22 @@ def set_url(path: str, query: dict[str, str]) -> rx.event.EventSpec:
     qs = urlencode({k: v for k, v in query.items() if v not in ("", None)})
     url = path + ("?" + qs if qs else "")
     return rx.call_script(f"window.history.replaceState(window.history.state, '', {json.dumps(url)})")
+
+
+def push_url(path: str, query: dict[str, str]) -> rx.event.EventSpec:
+    """Open ``path?query`` as a new browser history entry (Back returns to the view before),
+    without a navigation: the state already shows that view. Back and Forward are navigations of
+    the router, which runs the page's ``on_load`` on the entry's URL (the view comes back from it).
+
+    Not ``rx.redirect``: a navigation per filter change re-ran ``on_load`` for a view on screen,
+    and a quick Back could cancel (supersede) that chain and leave the page out of step with the URL."""
+    return rx.call_script(f"window.history.pushState(window.history.state, '', {json.dumps(url_of(path, query))})")
+
+
+def url_of(path: str, query: dict[str, str]) -> str:
+    """``path`` with the non-empty ``query`` values (the form the address bar shows)."""
+    from urllib.parse import urlencode
+
+    qs = urlencode({k: v for k, v in query.items() if v not in ("", None)})
+    return path + ("?" + qs if qs else "")
+

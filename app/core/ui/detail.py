@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 from sqlmodel import select
 
 from app.core import crud, live
-from app.core.display import fmt_datetime, fmt_value
+from app.core.display import display_kind, fmt_datetime, fmt_value
 from app.core.errors import NotFound, PermissionDenied, PultError, ValidationFailed
 from app.core.i18n import has
 from app.core.query import ListParams
@@ -28,6 +30,32 @@ def detail_names(res: type[Resource]) -> list[str]:
     names = [c.name for c in res.columns]
     names += [f.name for f in res.form_fields() if f.name not in names and not f.virtual and f.kind != "password"]
     return names
+
+
+def fk_targets(res: Resource) -> dict[str, str]:
+    """Field -> key of the resource whose table a foreign key of ``res``'s model points to."""
+    by_table: dict[str, str] = {}
+    for key, r in RESOURCES.items():  # the first resource of a table (projects, not deleted projects)
+        by_table.setdefault(r.model.__tablename__, key)
+    out = {}
+    for column in res.model.__table__.columns:
+        for fk in column.foreign_keys:
+            key = by_table.get(fk.column.table.name)
+            if key is not None:
+                out[column.name] = key
+    return out
+
+
+def related_title(db: Any, user: Any, target: str, value: Any) -> str:
+    """The name of the record ``value`` of resource ``target`` as ``user`` may see it; its id
+    otherwise (out of scope, deleted, or not viewable)."""
+    res = RESOURCES[target]()
+    try:
+        if not res.can(user, "view"):
+            return str(value)
+        return res.title(crud.get_record(db, res, user, str(value)))
+    except PultError:
+        return str(value)
 
 
 class DetailState(ActionParamsMixin, AuthState):
@@ -74,6 +102,8 @@ class DetailState(ActionParamsMixin, AuthState):
                 self.title = res.title(record)
                 columns = {c.name: c for c in res.columns}
                 secret = {f.name for f in res.form_fields() if f.kind == "secret"}
+                phones = res.phone_fields()
+                targets = fk_targets(res)
                 values, hrefs = {}, {}
                 for name in detail_names(res):
                     if name in secret:
@@ -81,7 +111,13 @@ class DetailState(ActionParamsMixin, AuthState):
                         continue
                     c = columns.get(name)
                     raw = c.value_fn(record) if c is not None and c.value_fn else getattr(record, name, None)
-                    values[name] = fmt_value(raw, self.lang, c.kind if c else "text", c.currency if c else None, c.choices_key if c else None)
+                    kind = c.kind if c else "phone" if name in phones else "text"
+                    if c is None and raw is not None and name in targets:  # a bare foreign key: the record's name, not its id
+                        values[name] = related_title(db, user, targets[name], raw)
+                        continue
+                    values[name] = fmt_value(raw, self.lang, display_kind(name, kind), c.currency if c else None, c.choices_key if c else None)
+                    if kind == "progress" and values[name]:
+                        values[name] += "\u00a0%"
                     if c is not None and c.href_fn is not None:
                         hrefs[name] = c.href_fn(record) or ""
                 self.values, self.hrefs = values, hrefs
@@ -147,7 +183,7 @@ class DetailState(ActionParamsMixin, AuthState):
                 user = self.current_user()
                 if name == "delete":
                     crud.delete_record(db, res, user, self.record_id, self.lang)
-                    return [rx.toast.success(self.t("deleted")), rx.redirect(res.url())]
+                    return [*self.ok(self.t("deleted")), rx.redirect(res.url())]
                 if name == "restore":
                     crud.restore_record(db, res, user, self.record_id)
                     message = self.t("restored")
@@ -162,10 +198,10 @@ class DetailState(ActionParamsMixin, AuthState):
         except PultError as exc:
             outcome = self.fail(exc)
         else:
-            outcome = rx.toast.success(message)
+            outcome = self.ok(message)
         self.pending = ""
         self._clear_params()
-        return [outcome, DetailState.refresh]
+        return [*(outcome if isinstance(outcome, list) else [outcome]), DetailState.refresh]
 
     @rx.event
     def restore(self):

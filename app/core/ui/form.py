@@ -11,7 +11,7 @@ from app.core.errors import NotAuthenticated, NotFound, PermissionDenied, PultEr
 from app.core.i18n import has
 from app.core.registry import RESOURCES
 from app.core.resource import ActionContext, FormField, Resource
-from app.core.ui.base import AuthState, tr, ui_session
+from app.core.ui.base import ERROR_TOAST, AuthState, tr, ui_session
 from app.core.ui.list_page import forbidden_box
 from app.core.ui.widgets import confirm_dialog, label, page_header, relation_picker, resource_label
 
@@ -126,15 +126,15 @@ class FormState(AuthState):
             messages = exc.messages(self.lang)
             self.form_error = messages.pop("", "")
             self.errors = messages
-            return rx.toast.error(self.form_error or self.t("error.form"))
+            return rx.toast.error(self.form_error or self.t("error.form"), id=ERROR_TOAST)
         except NotAuthenticated as exc:
             return self.fail(exc)
         except PultError as exc:
             self.form_error = exc.message(self.lang)
-            return rx.toast.error(self.form_error)
+            return rx.toast.error(self.form_error, id=ERROR_TOAST)
         self.dirty = False
         message = self.t("saved" if self.record_id else "created")
-        return [rx.call_script(GUARD_OFF), rx.toast.success(message), rx.redirect(f"{res.url()}/{crud.pk_of(record)}")]
+        return [rx.call_script(GUARD_OFF), *self.ok(message), rx.redirect(f"{res.url()}/{crud.pk_of(record)}")]
 
     @rx.event
     def cancel(self):
@@ -240,13 +240,23 @@ def field_control(res: type[Resource], f: FormField) -> rx.Component:
     return rx.input(*slot, value=value, on_change=on_change, type=input_type, disabled=disabled, auto_complete="new-password" if kind == "password" else "off", **extra, **common)
 
 
-def form_field(res: type[Resource], f: FormField) -> rx.Component:
-    required = field_required(res.model, f)
+def field_marks(res: type[Resource], f: FormField, editing: bool) -> tuple[bool, bool]:
+    """(required star, help text shown) of a field on the create or the edit form.
+
+    A password is needed for a new account and kept on an edit when left empty: the star on one
+    form, the "leave empty to keep" hint on the other (the new-user form said both)."""
+    if f.kind == "password" and f.required is None:
+        return not editing, bool(f.help) and editing
+    return field_required(res.model, f), bool(f.help)
+
+
+def form_field(res: type[Resource], f: FormField, editing: bool = False) -> rx.Component:
+    required, show_help = field_marks(res, f, editing)
     return rx.vstack(
         rx.text(label(res, f.name, f.label), rx.cond(required, rx.text.span(" *", color=rx.color("red", 9)), ""), size="2", weight="medium"),
         field_control(res, f),
         rx.cond(FormState.errors.contains(f.name), rx.text(FormState.errors.get(f.name, ""), color_scheme="red", size="1", id=f"error-{f.name}")),
-        rx.text(tr(f.help), size="1", color_scheme="gray") if f.help else rx.fragment(),
+        rx.text(tr(f.help), size="1", color_scheme="gray") if show_help else rx.fragment(),
         spacing="1", width="100%", align="stretch",
     )
 
@@ -257,10 +267,11 @@ def form_page(res: type[Resource], editing: bool) -> rx.Component:
         sections.append(rx.card(
             rx.vstack(
                 rx.heading(tr(s.title) if has(s.title) else resource_label(res.key(), one=True), size="3"),
-                rx.grid(*[form_field(res, f) for f in s.fields], columns=rx.breakpoints(initial="1", md="2"), spacing="4", width="100%"),
+                rx.grid(*[form_field(res, f, editing) for f in s.fields], columns=rx.breakpoints(initial="1", md="2"), spacing="4", width="100%"),
                 spacing="3", width="100%",
             ),
-            width="100%",
+            # The relation picker's list opens below its input: the card must not clip it.
+            width="100%", overflow="visible", contain="none",
         ))
     heading = rx.hstack(resource_label(res.key(), one=True), rx.text("·", color_scheme="gray"), rx.cond(FormState.record_id != "", FormState.title, tr("create")))
     body = rx.form(

@@ -48,7 +48,7 @@ def _filter_control(res: type[Resource], f: Filter) -> rx.Component:
         if static is not None:
             items = [rx.select.item(tr(k) if _is_key(k) else k, value=v) for v, k in static]
         else:
-            items = [rx.foreach(ListState.select_options.get(f.name, []).to(list[str]), lambda o: rx.select.item(o, value=o))]
+            items = [rx.foreach(ListState.select_options.get(f.name, []).to(list[list[str]]), lambda o: rx.select.item(o[1], value=o[0]))]
         control = rx.select.root(
             rx.select.trigger(width="12em"),
             rx.select.content(rx.select.item(tr("any"), value="__any__"), *items),
@@ -107,7 +107,13 @@ def _row_actions(res: type[Resource], row: rx.Var) -> rx.Component:
             (row["can_update"] == "1") & ~ListState.trash,
             rx.link(rx.icon_button(rx.icon("pencil", size=14), size="1", variant="ghost"), href=f"{res.url()}/" + row["id"].to(str) + "/edit"),
         ))
-    return rx.table.cell(rx.hstack(*buttons, spacing="2", justify="end"), white_space="nowrap")
+    # Pinned to the right edge: on a table wider than the page the row's buttons stay in view.
+    return rx.table.cell(rx.hstack(*buttons, spacing="2", justify="end"), white_space="nowrap", **STICKY_END)
+
+
+#: The actions column sticks to the right edge of the table's scroll area, over a solid background.
+STICKY_END = {"position": "sticky", "right": "0", "background": "var(--color-panel-solid)", "z_index": "1",
+              "box_shadow": f"inset 0 -1px var(--gray-a5), -6px 0 6px -6px {rx.color('gray', 8)}"}  # keeps the row's bottom line
 
 
 def _bulk_bar(res: type[Resource]) -> rx.Component:
@@ -123,15 +129,31 @@ def _bulk_bar(res: type[Resource]) -> rx.Component:
     return rx.cond(
         ListState.selected.length() > 0,
         rx.hstack(
-            rx.text(rx.cond(AuthState.lang == "en", "Selected: ", "Выбрано: "), rx.cond(ListState.all_matching, ListState.total, ListState.selected.length()), size="2"),
+            rx.text(rx.cond(AuthState.lang == "en", "Selected: ", "Выбрано: "), rx.cond(ListState.all_matching, ListState.total_number, ListState.selected.length()), size="2", id="selected-count"),
+            # A button, not a link: an ``href="#"`` navigated to the bare list (filters and selection gone).
             rx.cond(
                 ~ListState.all_matching & ListState.has_next,
-                rx.link(rx.cond(AuthState.lang == "en", "Select all matching (", "Выбрать все подходящие ("), ListState.total_text, ")", on_click=ListState.select_all_matching, size="2", href="#"),
+                rx.button(rx.cond(AuthState.lang == "en", "Select all matching (", "Выбрать все подходящие ("), ListState.total_text, ")",
+                          on_click=ListState.select_all_matching, size="1", variant="ghost", type="button", id="select-all-matching"),
             ),
             *buttons,
-            spacing="3", align="center", padding="0.5em", border_radius="6px", background=rx.color("accent", 3), width="100%",
+            spacing="3", align="center", padding="0.5em", border_radius="6px", background=rx.color("accent", 3), width="100%", wrap="wrap",
         ),
     )
+
+
+#: Back/Forward between a list's own history entries: the hidden button asks the list to follow
+#: the URL (its event carries the address bar's query, read when it is sent).
+POPSTATE_SCRIPT = """
+window.addEventListener('popstate', () => { setTimeout(() => document.getElementById('list-follow-url')?.click(), 0); });
+"""
+
+
+def head_script() -> rx.Component:
+    """The ``popstate`` listener, once per document (see ``ListState.follow_url``)."""
+    from reflex_components_core.el.elements.scripts import Script
+
+    return Script.create(POPSTATE_SCRIPT)
 
 
 def _columns_menu(res: type[Resource]) -> rx.Component:
@@ -153,7 +175,7 @@ def list_page(res: type[Resource]) -> rx.Component:
         rx.table.header(rx.table.row(
             rx.table.column_header_cell(head_checkbox, width="2em"),
             *[_header(res, j, c) for j, c in enumerate(res.columns)],
-            rx.table.column_header_cell(""),
+            rx.table.column_header_cell("", **STICKY_END),
         )),
         rx.table.body(rx.foreach(
             ListState.rows,
@@ -168,14 +190,14 @@ def list_page(res: type[Resource]) -> rx.Component:
     )
     pager = rx.hstack(
         rx.text(ListState.total_text, size="2", color_scheme="gray", id="list-total"),
-        rx.cond(ListState.total_is_estimate, rx.link(tr("rows.count_exact"), href="#", on_click=ListState.count_exact, size="2")),
+        rx.cond(ListState.total_is_estimate, rx.button(tr("rows.count_exact"), on_click=ListState.count_exact, size="1", variant="ghost", type="button", id="count-exact")),
         rx.spacer(),
         rx.button(tr("page.first"), size="1", variant="soft", disabled=~ListState.has_prev, on_click=ListState.go("first")),
         rx.button(tr("page.prev"), size="1", variant="soft", disabled=~ListState.has_prev, on_click=ListState.go("prev"), id="page-prev"),
         rx.cond(~ListState.keyset, rx.text(ListState.page + 1, size="2")),
         rx.button(tr("page.next"), size="1", variant="soft", disabled=~ListState.has_next, on_click=ListState.go("next"), id="page-next"),
         rx.button(tr("page.last"), size="1", variant="soft", disabled=~ListState.has_next, on_click=ListState.go("last")),
-        width="100%", align="center", spacing="2",
+        width="100%", align="center", spacing="2", wrap="wrap",  # "Точное число" beside the buttons overflowed a phone
     )
     export_menu = rx.menu.root(
         rx.menu.trigger(rx.button(rx.icon("download", size=14), tr("export"), variant="soft", size="2", id="export-menu")),
@@ -185,7 +207,7 @@ def list_page(res: type[Resource]) -> rx.Component:
         ),
     )
     header_right = [
-        rx.debounce_input(rx.input(rx.input.slot(rx.icon("search", size=14)), value=ListState.search, on_change=ListState.set_search, placeholder=tr("search"), width="16em", id="list-search"), debounce_timeout=350),
+        rx.debounce_input(rx.input(rx.input.slot(rx.icon("search", size=14)), value=ListState.search, on_change=ListState.set_search, placeholder=tr("search"), width=rx.breakpoints(initial="100%", sm="16em"), id="list-search"), debounce_timeout=350),
         _columns_menu(res),
         export_menu,
     ]
@@ -206,6 +228,7 @@ def list_page(res: type[Resource]) -> rx.Component:
         rx.cond(ListState.rows.length() == 0, rx.center(rx.text(tr("rows.empty"), color_scheme="gray"), padding="2em", width="100%")),
         pager,
         confirm_dialog(ListState.confirm_open, ListState.confirm_text, ListState.run_pending, ListState.cancel_confirm, action_params(ListState)),
+        rx.el.button(id="list-follow-url", on_click=ListState.follow_url, type="button", style={"display": "none"}, aria_hidden="true"),
         spacing="3", width="100%",
     )
     return rx.cond(ListState.forbidden, forbidden_box(), body)

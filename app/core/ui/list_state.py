@@ -19,7 +19,7 @@ from app.core.query import EXACT_COUNT_BELOW, ListParams, base_query, distinct_v
 from app.core.registry import RESOURCES
 from app.core.resource import Resource
 from app.core.ui.action_params import ActionParamsMixin
-from app.core.ui.base import AuthState, set_url, ui_session
+from app.core.ui.base import AuthState, push_url, ui_session
 
 #: The background exact count of a list gives up after this long (the estimate stays).
 REFINE_TIMEOUT_MS = 3000
@@ -62,13 +62,16 @@ class ListState(ActionParamsMixin, AuthState):
     total: int = 0
     total_is_estimate: bool = False
     total_text: str = ""
+    #: The total as a number people read ("1 234"; "≈ 1 234" while it is an estimate).
+    total_number: str = ""
     selected: list[str] = []
     all_matching: bool = False
     hidden: list[str] = []
     loading: bool = False
     forbidden: bool = False
     error: str = ""
-    select_options: dict[str, list[str]] = {}
+    #: A select filter's options without a fixed list: [value, label] of the values in the table.
+    select_options: dict[str, list[list[str]]] = {}
     filter_labels: dict[str, str] = {}
     can_create: bool = False
     can_delete: bool = False
@@ -93,9 +96,9 @@ class ListState(ActionParamsMixin, AuthState):
     @rx.event
     def load(self, res_key: str):
         """``on_load``: read the view from the URL, then query."""
+        q = dict(self.router.url.query_parameters)
         self.res_key = res_key
         res = self._res()
-        q = dict(self.router.url.query_parameters)
         self.search = q.get("q", "")
         self.sort = q.get("sort", "")
         self.cursor = q.get("cursor", "")
@@ -107,9 +110,10 @@ class ListState(ActionParamsMixin, AuthState):
         live.watch(self, {res.model.__tablename__})
         return self._reload(sync_url=False)
 
-    def live_refresh(self) -> None:
-        """Called by app.core.live when the table changed: same page, sort, filters and selection."""
-        self._reload(sync_url=False)
+    def live_refresh(self):
+        """Called by app.core.live when the table changed: same page, sort, filters and selection.
+        Returns the reload's events (the background recount): app.core.live sends them on."""
+        return self._reload(sync_url=False)
 
     def _reload(self, sync_url: bool = True):
         res = self._res()
@@ -126,14 +130,13 @@ class ListState(ActionParamsMixin, AuthState):
                 self.sort, self.keyset, self.page = page.sort, page.keyset, page.page
                 self.has_next, self.has_prev = page.has_next, page.has_prev
                 self.next_cursor, self.prev_cursor = page.next_cursor, page.prev_cursor
-                self.total, self.total_is_estimate = page.total or 0, page.total_is_estimate
-                self.total_text = self._total_text()
+                self._set_total(page.total or 0, page.total_is_estimate)
                 self.can_create = "create" in res.operations and res.can(user, "create")
                 self.can_delete = "delete" in res.operations and res.can(user, "delete")
                 self.bulk_allowed = [n for n, s in res.actions.items() if s.bulk and res.can(user, n)]
                 for f in res.filters:
                     if f.kind == "select" and f.options is None and not _enum_filter(res, f.name):
-                        self.select_options[f.name] = distinct_values(db, res, user, f.name)
+                        self.select_options[f.name] = [[v, option_label(res, f.name, v, self.lang)] for v in distinct_values(db, res, user, f.name)]
                     if f.kind == "relation":
                         self.filter_labels[f.name] = _relation_title(db, user, f.resource, self.filters.get(f.name, ""))
         except NotAuthenticated as exc:
@@ -178,8 +181,13 @@ class ListState(ActionParamsMixin, AuthState):
         async with self:
             p = self._params()
             if (p.sort, tuple(sorted(p.filters.items())), p.search, p.trash) == view and self.res_key == res.key():
-                self.total, self.total_is_estimate = n, False
-                self.total_text = self._total_text()
+                self._set_total(n, False)
+
+    def _set_total(self, n: int, estimate: bool) -> None:
+        self.total, self.total_is_estimate = n, estimate
+        self.total_text = self._total_text()
+        exact = f"{n:,}".replace(",", "\u00a0")
+        self.total_number = f"≈ {exact}" if estimate else exact
 
     def _total_text(self) -> str:
         if self.total_is_estimate:
@@ -188,7 +196,8 @@ class ListState(ActionParamsMixin, AuthState):
             return self.t("rows.total", n=approx.replace(".", "," if self.lang == "ru" else "."))
         return self.t("rows.total", n=f"{self.total:,}".replace(",", "\u00a0"))
 
-    def _sync_url(self):
+    def _url_query(self) -> dict[str, str]:
+        """The view on screen as the URL's query (only the values that are set)."""
         res = self._res()
         query = {"q": self.search, "sort": self.sort if self.sort != res.default_sort else "", "trash": "1" if self.trash else ""}
         if self.keyset:
@@ -196,7 +205,26 @@ class ListState(ActionParamsMixin, AuthState):
         elif self.page:
             query["page"] = str(self.page)
         query.update({f"f_{k}": v for k, v in self.filters.items()})
-        return set_url(res.url(), query)
+        return {k: v for k, v in query.items() if v not in ("", None)}
+
+    def _sync_url(self):
+        """A new history entry for the view on screen: paging, sort, search and filters each
+        make one, so Back returns to the page and filters before."""
+        return push_url(self._res().url(), self._url_query())
+
+    @rx.event
+    def follow_url(self):
+        """Back or Forward between this list's own entries (``popstate``, see
+        :func:`app.core.ui.list_page.head_script`): show the view of the entry's URL. The router
+        runs ``on_load`` for most of them, but not for the entry it last navigated to itself
+        (it never saw the entries pushed since), so the page checks too; a view already on
+        screen is not queried again."""
+        if not self.res_key or self.router.url.path.rstrip("/") != self._res().url():
+            return None
+        q = {k: v for k, v in dict(self.router.url.query_parameters).items() if v != ""}
+        if q == self._url_query():
+            return None
+        return self.load(self.res_key)
 
     def _restart(self):
         self.cursor, self.page = "", 0
@@ -263,9 +291,7 @@ class ListState(ActionParamsMixin, AuthState):
                 user = self.current_user()
                 from app.core.query import count
 
-                self.total = count(db, base_query(self._res(), user, self._params()))
-                self.total_is_estimate = False
-                self.total_text = self._total_text()
+                self._set_total(count(db, base_query(self._res(), user, self._params())), False)
         except PultError as exc:
             return self.fail(exc)
 
@@ -286,8 +312,23 @@ class ListState(ActionParamsMixin, AuthState):
 
     @rx.event
     def select_all_matching(self):
+        """Select every row the view's filters match (not only this page); the bar and the
+        confirmation then show their exact number when it can be counted in a moment."""
         self.all_matching = True
         self.selected = [r["id"] for r in self.rows]
+        if not self.total_is_estimate:
+            return None
+        try:
+            with ui_session() as db:
+                from app.core.query import bounded_count
+
+                user = self.current_user()
+                n = bounded_count(db, base_query(self._res(), user, self._params()), timeout_ms=REFINE_TIMEOUT_MS)
+        except PultError as exc:
+            return self.fail(exc)
+        if n is not None:
+            self._set_total(n, False)
+        return None
 
     def _target_ids(self, db: Any, user: Any) -> list[str]:
         if not self.all_matching:
@@ -372,7 +413,7 @@ class ListState(ActionParamsMixin, AuthState):
         self._clear_params()
         self.pending, self.pending_ids = "", []
         self.selected, self.all_matching = [], False
-        return [rx.toast.success(message), ListState.refresh]
+        return [*self.ok(message), ListState.refresh]
 
     @rx.event
     def export(self, fmt: str):
@@ -416,6 +457,16 @@ def bad_view_message(res: Resource, exc: ValidationFailed, lang: str) -> str:
         else:
             parts.append(f"{t(_VIEW_PARAMS.get(name, name), lang)}: {message}" if name else message)
     return "; ".join(parts)
+
+
+def option_label(res: Resource, name: str, value: str, lang: str) -> str:
+    """A filter option as its column shows the value: translated through the column's
+    ``choices`` key when it has one ("set_status" → "Сменить статус"), else as stored."""
+    from app.core.i18n import has, t
+
+    column = next((c for c in res.columns if c.name == name), None)
+    key = f"{column.choices_key}.{value}" if column is not None and column.choices_key else ""
+    return t(key, lang) if key and has(key) else value
 
 
 def _relation_title(db: Any, user: Any, target: str | None, value: str) -> str:

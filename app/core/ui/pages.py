@@ -14,6 +14,7 @@ from app.core.ui.detail import DetailState, detail_page
 from app.core.ui.form import FormState, form_page
 from app.core.ui.import_page import ImportState, import_page
 from app.core.ui.layout import page_loader, shell
+from app.core.ui.list_page import head_script as list_head_script
 from app.core.ui.list_page import list_page
 from app.core.ui.list_state import ListState
 from app.core.ui.signin import field_error, message_box
@@ -100,10 +101,18 @@ def home_page() -> rx.Component:
     return shell(rx.vstack(rx.heading(rx.cond(AuthState.lang == "en", "Welcome, ", "Здравствуйте, "), AuthState.full_name, size="6"), rx.grid(*cards, columns=rx.breakpoints(initial="1", sm="2", lg="3"), spacing="4", width="100%"), spacing="5", width="100%"))
 
 
+def page_title(key: str) -> str:
+    """The browser tab's title in the default language ("Пульт — Номера"), never a raw key."""
+    from app.core.i18n import DEFAULT_LANG, t
+
+    return f"{t('app.title', DEFAULT_LANG)} — {t(key, DEFAULT_LANG)}"
+
+
 def register_pages(app: rx.App) -> None:
     """Add login, home, and list/new/detail/edit pages for every resource, plus panels' custom pages."""
     # Sign-in, registration and sign-out post over HTTP from a script in every page's head.
     app.head_components.append(signin.head_script())
+    app.head_components.append(list_head_script())  # Back/Forward between a list's own history entries
     app.add_page(login_page, route="/login", title="Пульт — вход", on_load=LoginState.on_open)
     # Always routed: whether registration is open is the admin's runtime choice (the page says so).
     app.add_page(register_page, route="/register", title="Пульт — регистрация", on_load=RegisterState.on_open)
@@ -111,7 +120,7 @@ def register_pages(app: rx.App) -> None:
     for panel in PANELS.values():
         for res in panel.resources:
             base = res.url()
-            title = f"Пульт — {res.slug}"
+            title = page_title(res.label or res.slug)
             app.add_page(lambda r=res: shell(list_page(r)), route=base, title=title, on_load=[AuthState.require_login, BellState.load, ListState.load(res.key())])
             app.add_page(lambda r=res: shell(detail_page(r)), route=f"{base}/[id]", title=title, on_load=[AuthState.require_login, BellState.load, DetailState.load(res.key())])
             if "create" in res.operations:
@@ -121,7 +130,7 @@ def register_pages(app: rx.App) -> None:
                 app.add_page(lambda r=res: shell(form_page(r, True)), route=f"{base}/[id]/edit", title=title, on_load=[AuthState.require_login, BellState.load, FormState.load(res.key(), True)])
         for page in panel.pages:
             on_load = [AuthState.require_login, BellState.load] + ([page.on_load] if page.on_load is not None else [])
-            app.add_page(lambda p=page: shell(p.component()), route=page.route, title=f"Пульт — {page.title}", on_load=on_load)
+            app.add_page(lambda p=page: shell(p.component()), route=page.route, title=page_title(page.title), on_load=on_load)
 
 
 class RegisterState(AuthState):

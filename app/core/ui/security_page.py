@@ -51,7 +51,7 @@ class SecurityState(AuthState):
                 auth_service.save_registration_policy(db, self.current_user(), self.registration_open, self.approval)
         except PultError as exc:
             return self.fail(exc)
-        return [rx.toast.success(self.t("saved")), SecurityState.load]
+        return [*self.ok(self.t("saved")), SecurityState.load]
 
 
 def _tr_fmt(key: str, **params: object) -> rx.Var:

@@ -24,7 +24,7 @@ from app.core.i18n import t
 from app.core.telegram_bot import API_URL_KEY, PERM, bot_client, bot_config, save_bot_config, wait_out_rate_limit
 from app.core.telegram_handlers import last_ping, ping_keyboard
 from app.core.telegram_receiving import ReceiveStatus, reapply, receive_status, set_receive_mode, webhook_unavailable
-from app.core.ui.base import AuthState, tr, ui_session
+from app.core.ui.base import ERROR_TOAST, AuthState, tr, ui_session
 from app.core.ui.list_page import forbidden_box
 from app.core.ui.widgets import page_header
 from integrations.telegram import TelegramClient, TelegramError, TelegramRetryLater
@@ -168,13 +168,13 @@ class TelegramState(AuthState):
                 changed = save_bot_config(db, self.current_user(), self.token_input or None, self.api_url.strip())
         except ValidationFailed as exc:
             self.errors = exc.messages(self.lang)
-            return rx.toast.error(self.t("error.form"))
+            return rx.toast.error(self.t("error.form"), id=ERROR_TOAST)
         except PultError as exc:
             return self.fail(exc)
         self.token_input, self.errors = "", {}
         # Another bot (or address): point its updates at Pult the way the old one's were.
         follow = [TelegramState.reapply_mode] if changed and self.mode != "off" else [TelegramState.load]
-        return [rx.toast.success(self.t("saved")), *follow]
+        return [*self.ok(self.t("saved")), *follow]
 
     # ------------------------------------------------------------------ talking to the bot
     async def _talk(self, work: Callable[[Session, CurrentUser], Any], clear: bool = True) -> tuple[bool, Any]:
@@ -280,9 +280,9 @@ class TelegramState(AuthState):
                 self._read(db)
             if not ok:
                 self.check_ok, self.check_text = False, result
-                return rx.toast.error(result)
+                return rx.toast.error(result, id=ERROR_TOAST)
             mode = (result or {}).get("mode", self.mode)
-            events: list[Any] = [rx.toast.success(self.t("telegram.mode_saved", mode=self.t(f"telegram.mode.{mode}")))]
+            events: list[Any] = [*self.ok(self.t("telegram.mode_saved", mode=self.t(f"telegram.mode.{mode}")))]
         if mode == "webhook":
             events.append(TelegramState.refresh_status)
         return events

@@ -16,7 +16,8 @@ def label(res, name: str, explicit: str | None = None) -> rx.Var:
 
 
 def page_header(title: rx.Var | str, *right: rx.Component) -> rx.Component:
-    return rx.hstack(rx.heading(title, size="6"), rx.spacer(), *right, width="100%", align="center", padding_bottom="0.75em")
+    # Wraps at narrow widths: the title on its own line, the buttons below it (nothing cut off).
+    return rx.hstack(rx.heading(title, size="6"), rx.spacer(), *right, width="100%", align="center", padding_bottom="0.75em", wrap="wrap", row_gap="0.5em")
 
 
 def confirm_dialog(open_var: rx.Var, text: rx.Var, on_ok, on_cancel, *body: rx.Component) -> rx.Component:
@@ -72,6 +73,9 @@ def relation_picker(key: str, target: str, current_label: rx.Var, on_pick, place
                 placeholder=placeholder,
                 on_change=lambda v: PickerState.search(key, target, v),
                 on_focus=PickerState.search(key, target, ""),
+                # Leaving the input closes the list (it stayed open over the next field); the
+                # options keep the focus on mouse-down, so a click on one still picks it.
+                on_blur=PickerState.close,
                 width="100%",
                 name=key,
                 auto_complete="off",
@@ -89,14 +93,17 @@ def relation_picker(key: str, target: str, current_label: rx.Var, on_pick, place
                     rx.foreach(
                         PickerState.results.get(key, []).to(list[dict[str, str]]),
                         lambda o: rx.button(
-                            o["label"], variant="ghost", width="100%", justify="start", type="button",
+                            o["label"], variant="ghost", width="100%", justify_content="flex-start", text_align="left", type="button",
+                            on_mouse_down=rx.prevent_default,
                             on_click=[PickerState.close, on_pick(o["id"], o["label"])],
                         ),
                     ),
                     rx.cond(PickerState.results.get(key, []).to(list[dict[str, str]]).length() == 0, rx.text(tr("rows.empty"), size="1", color_scheme="gray")),
                     spacing="0", align="stretch", max_height="260px", overflow_y="auto",
                 ),
-                position="absolute", z_index="50", width="100%", padding="0.25em",
+                custom_attrs={"data-picker": key},
+                background=rx.color("gray", 1),  # opaque: the field below must not show through
+                position="absolute", z_index="50", width="100%", padding="0.25em", box_shadow=rx.color_mode_cond("0 6px 16px rgba(0,0,0,0.15)", "0 6px 16px rgba(0,0,0,0.5)"),
             ),
         ),
         position="relative", width=width,

@@ -274,3 +274,10 @@ CATALOG.update({
     "numbers.file.export": ("скачать", "download"),
     "numbers.file.errors": ("ошибки и дубли", "invalid and duplicates"),
 })
+
+# Field names the detail pages list bare (numbers.transfers' card).
+CATALOG.update({
+    "field.project_id": ("Проект", "Project"),
+    "field.provider_id": ("Поставщик", "Provider"),
+    "field.sftp_host_id": ("SFTP-сервер", "SFTP server"),
+})

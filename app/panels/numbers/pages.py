@@ -10,7 +10,7 @@ import reflex as rx
 from app.core import crud, importer, jobs, live
 from app.core.errors import PermissionDenied, PultError, ValidationFailed
 from app.core.registry import RESOURCES
-from app.core.ui.base import AuthState, set_url, tr, ui_session
+from app.core.ui.base import ERROR_TOAST, AuthState, set_url, tr, ui_session
 from app.core.ui.date_range import DateRangeMixin, date_range_inputs
 from app.core.ui.job_run import JobRunMixin, job_run_card
 from app.core.ui.list_page import forbidden_box
@@ -23,8 +23,11 @@ SETUP = "/numbers/setup"
 NONE = "__none__"
 
 
-def _pct(part: int, whole: int) -> str:
-    return f"{part / whole * 100:.1f}\u00a0%" if whole else "—"
+def _pct(part: int, whole: int, lang: str = "ru") -> str:
+    """A rate as people write it in ``lang``: "12,5 %" in Russian (it was "12.5 %"), "12.5%" in English."""
+    from app.core.display import fmt_percent
+
+    return fmt_percent(part / whole, lang, 1) if whole else "—"
 
 
 def _num(n: int) -> str:
@@ -76,11 +79,11 @@ class ConversionState(DateRangeMixin, AuthState):
             return self.fail(exc)
         self.rows = [{
             "project": r.project, "processed": _num(r.processed), "success": _num(r.success), "refusal": _num(r.refusal),
-            "no_answer": _num(r.no_answer), "success_rate": _pct(r.success, r.processed), "refusal_rate": _pct(r.refusal, r.processed),
-            "no_answer_rate": _pct(r.no_answer, r.processed),
+            "no_answer": _num(r.no_answer), "success_rate": _pct(r.success, r.processed, self.lang), "refusal_rate": _pct(r.refusal, r.processed, self.lang),
+            "no_answer_rate": _pct(r.no_answer, r.processed, self.lang),
         } for r in rows]
         total = {k: sum(getattr(r, k) for r in rows) for k in ("processed", "success", "refusal", "no_answer")}
-        self.totals = {k: _num(v) for k, v in total.items()} | {"success_rate": _pct(total["success"], total["processed"])}
+        self.totals = {k: _num(v) for k, v in total.items()} | {"success_rate": _pct(total["success"], total["processed"], self.lang)}
         self.chart = [{"day": d.strftime("%d.%m"), "processed": p, "success": s} for d, p, s in days]
         if sync:
             return set_url(CONVERSION, {"from": self.date_from, "to": self.date_to, "provider_id": self.provider_id})
@@ -372,10 +375,10 @@ class SetupState(AuthState):
                 setup.save(db, user, int(self.project_id), [int(p) for p in self.chosen_providers], [int(g) for g in self.chosen_geos], windows)
         except ValidationFailed as exc:
             self.errors = exc.messages(self.lang)
-            return rx.toast.error(next(iter(self.errors.values()), self.t("error.form")))
+            return rx.toast.error(next(iter(self.errors.values()), self.t("error.form")), id=ERROR_TOAST)
         except PultError as exc:
             return self.fail(exc)
-        return rx.toast.success(self.t("saved"))
+        return self.ok(self.t("saved"))
 
     @rx.var
     def shown_geos(self) -> list[list[str]]:
@@ -386,7 +389,7 @@ class SetupState(AuthState):
 def setup_page() -> rx.Component:
     S = SetupState
     project = rx.select.root(
-        rx.select.trigger(width="24em"),
+        rx.select.trigger(width=rx.breakpoints(initial="100%", sm="24em")),
         rx.select.content(rx.foreach(S.projects, lambda o: rx.select.item(o[1], value=o[0]))),
         value=S.project_id, on_change=S.choose_project, id="setup-project",
     )
@@ -407,11 +410,14 @@ def setup_page() -> rx.Component:
     days = rx.card(rx.vstack(
         rx.heading(tr("numbers.schedules"), size="3"),
         rx.foreach(S.days, lambda d, i: rx.vstack(rx.hstack(
-            rx.checkbox(d["label"], checked=d["on"] == "1", on_change=lambda v: S.set_day(i, "on", v), disabled=~S.can_edit, width="9em"),
-            rx.input(type="time", value=d["start"], on_change=lambda v: S.set_day(i, "start", v), disabled=~S.can_edit | (d["on"] != "1"), width="7em"),
-            rx.text("—"),
-            rx.input(type="time", value=d["end"], on_change=lambda v: S.set_day(i, "end", v), disabled=~S.can_edit | (d["on"] != "1"), width="7em"),
-            align="center", spacing="2",
+            rx.box(rx.checkbox(d["label"], checked=d["on"] == "1", on_change=lambda v: S.set_day(i, "on", v), disabled=~S.can_edit), width="9em", flex_shrink="0"),
+            rx.hstack(
+                rx.input(type="time", value=d["start"], on_change=lambda v: S.set_day(i, "start", v), disabled=~S.can_edit | (d["on"] != "1"), width="8.5em"),
+                rx.text("—"),
+                rx.input(type="time", value=d["end"], on_change=lambda v: S.set_day(i, "end", v), disabled=~S.can_edit | (d["on"] != "1"), width="8.5em"),
+                align="center", spacing="2",
+            ),
+            align="center", spacing="2", wrap="wrap",
         ), rx.cond(S.errors.contains("day" + i.to(str)), rx.text(S.errors.get("day" + i.to(str), ""), color_scheme="red", size="1")), spacing="1",
             id="day-" + d["weekday"])),
         spacing="2",
@@ -420,7 +426,10 @@ def setup_page() -> rx.Component:
         page_header(tr("numbers.setup"), project, rx.cond(S.can_edit, rx.button(rx.icon("save", size=14), tr("save"), on_click=S.save, id="setup-save"))),
         rx.text(tr("numbers.setup.help"), size="2", color_scheme="gray"),
         rx.cond(S.errors.contains(""), rx.callout(S.errors.get("", ""), color_scheme="red", icon="triangle-alert")),
-        rx.grid(providers, geos, days, columns="3", spacing="4", width="100%"),
+        # Three columns only where the schedule fits in one (at 1280-1440 px it was cut off): below,
+        # providers and geo side by side and the schedule across the row under them.
+        rx.grid(providers, geos, rx.box(days, grid_column=rx.breakpoints(initial="auto", md="span 2", xl="auto")),
+                columns=rx.breakpoints(initial="1", md="2", xl="3"), spacing="4", width="100%"),
         spacing="4", width="100%",
     )
     return rx.cond(S.forbidden, forbidden_box(), body)

@@ -38,7 +38,7 @@ class Numbers(Resource, model=PhoneNumber):
     page_size = 50
     import_url = "/numbers/import"  # the bulk loader (COPY, E.164, dedupe), not the row-by-row kit import
     columns = [
-        col("phone").sortable().link(),
+        col("phone").phone().sortable().link(),
         col("status_id", "numbers.status").value(lambda n: services.name_of("status", n.status_id)).badge(_status_color),
         col("project_id", "numbers.project").value(lambda n: services.name_of("project", n.project_id)),
         col("provider_id", "numbers.provider").value(lambda n: services.name_of("provider", n.provider_id)),
@@ -366,7 +366,7 @@ class SftpHosts(Resource, model=SftpHost):
     columns = [
         col("name").sortable().link(),
         col("host", "numbers.host").sortable(),
-        col("port", "numbers.port").numeric(),
+        col("port", "numbers.port").plain(),
         col("username", "numbers.username"),
         col("remote_dir", "numbers.remote_dir"),
         col("direction", "numbers.direction").choices("numbers.direction"),

@@ -106,7 +106,7 @@ class SoftphoneCardState(AuthState):
             return self.fail(exc)
         self._close()
         self.live_refresh()
-        return rx.toast.success(self.t(message or "numbers.status_set"))
+        return self.ok(self.t(message or "numbers.status_set"))
 
 
 def _state_badge(state: rx.Var) -> rx.Component:

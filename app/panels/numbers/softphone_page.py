@@ -100,7 +100,7 @@ class SoftphoneSettingsState(AuthState):
                 softphone.revoke_secret(db, self.current_user())
         except PultError as exc:
             return self.fail(exc)
-        return [rx.toast.success(self.t("saved")), SoftphoneSettingsState.load]
+        return [*self.ok(self.t("saved")), SoftphoneSettingsState.load]
 
     @rx.event
     def hide(self):

@@ -9,7 +9,7 @@ import reflex as rx
 from app.core import live
 from app.core.display import fmt_datetime, fmt_money, fmt_number
 from app.core.errors import PultError, ValidationFailed
-from app.core.ui.base import AuthState, set_url, tr, ui_session
+from app.core.ui.base import ERROR_TOAST, AuthState, set_url, tr, ui_session
 from app.core.ui.date_range import DateRangeMixin, date_range_inputs
 from app.core.ui.list_page import forbidden_box
 from app.core.ui.widgets import page_header, relation_picker
@@ -97,11 +97,11 @@ class AnalyticsState(DateRangeMixin, AuthState):
                 services.set_eur_rub_rate(db, self.current_user(), self.rate)
         except ValidationFailed as exc:
             self.rate_error = exc.messages(self.lang).get("rate", exc.message(self.lang))
-            return rx.toast.error(self.rate_error)
+            return rx.toast.error(self.rate_error, id=ERROR_TOAST)
         except PultError as exc:
             return self.fail(exc)
         self.rate_error = ""
-        return [rx.toast.success(self.t("analytics.rate_saved")), AnalyticsState.refresh]
+        return [*self.ok(self.t("analytics.rate_saved")), AnalyticsState.refresh]
 
     @rx.event
     def refresh(self):

@@ -121,7 +121,7 @@ class Orders(Resource, model=Order):
         col("qty").numeric(),
         col("unit_price_rub").money("RUB"),
         col("total", "stock.total").money("RUB").value(lambda o: o.qty * o.unit_price_rub),
-        col("phone").sortable(),
+        col("phone").phone().sortable(),
         col("customer_name").hide(),
         col("status").sortable().choices("order.status").badge(lambda o: STATUS_COLORS.get(o.status)),
     ]

@@ -1,0 +1,113 @@
+"""The generated list's view handling through its own Reflex handlers (issue 8): "select all
+matching" keeps the view and counts it exactly, a live refresh hands on its background recount,
+and every change of the view is a new history entry."""
+
+from __future__ import annotations
+
+import pytest
+import reflex as rx
+
+from app.core import auth, crud
+from app.core.registry import resource
+from app.core.ui.base import AuthState
+from app.core.ui.list_state import ListState
+from tests.uistate import sign_in
+
+
+def _list(token: str, key: str, query: str = "") -> ListState:
+    root = rx.State(_reflex_internal_init=True)
+    lst = root.substates[AuthState.get_name()].substates[ListState.get_name()]
+    sign_in(lst, token)
+    _open(lst, key, query)
+    assert lst.error == "" and not lst.forbidden
+    return lst
+
+
+def _open(lst: ListState, key: str, query: str) -> object:
+    """What the router does on navigation: the page's URL in the router, then ``on_load``."""
+    from reflex.istate.data import RouterData
+
+    headers = {"cookie": lst.router.headers.cookie}
+    path = resource(key).url()
+    lst.router = RouterData.from_router_data({"headers": headers, "pathname": path, "asPath": path + (f"?{query}" if query else ""),
+                                              "query": dict(p.split("=", 1) for p in query.split("&") if p)})
+    return lst.load(key)
+
+
+@pytest.fixture()
+def token(db, users):
+    return auth.login(db, "admin", "admin-pass")
+
+
+@pytest.fixture()
+def orders(db, users, stock_data):
+    res = resource("stock.orders")
+    return [crud.create_record(db, res, users["admin"], {"phone": f"+7 916 555-00-{i:02d}", "product_id": str(stock_data["cable"].id), "qty": "1"})
+            for i in range(7)]
+
+
+def test_live_refresh_returns_the_background_recount(token, orders, monkeypatch):
+    monkeypatch.setattr(resource("stock.orders"), "page_size", 3)  # more than a page: the total is estimated first
+    lst = _list(token, "stock.orders")
+    lst.total, lst.total_is_estimate = 1, True  # what a refresh shows before the recount
+    out = lst.live_refresh()
+    assert out is not None and any("refine_total" in repr(e) for e in out)  # app.core.live sends it to the tab
+
+
+def test_select_all_matching_counts_the_filtered_set_exactly(token, orders, stock_data, monkeypatch):
+    monkeypatch.setattr(resource("stock.orders"), "page_size", 3)
+    lst = _list(token, "stock.orders", f"f_product_id={stock_data['cable'].id}")
+    assert lst.has_next and lst.filters["product_id"] == str(stock_data["cable"].id)
+    lst.total, lst.total_is_estimate = 99, True  # an estimate on screen
+    lst.toggle_page(True)
+    lst.select_all_matching()
+    assert lst.all_matching and lst.total == 7 and not lst.total_is_estimate and lst.total_number == "7"
+    assert lst.filters["product_id"] == str(stock_data["cable"].id)  # the view is kept
+
+
+def test_exact_count_keeps_the_filters(token, orders, stock_data):
+    lst = _list(token, "stock.orders", f"f_product_id={stock_data['cable'].id}")
+    lst.total, lst.total_is_estimate = 1, True
+    lst.count_exact()
+    assert lst.total_text == "Всего: 7" and lst.filters["product_id"] == str(stock_data["cable"].id)
+
+
+def test_a_view_change_is_a_history_entry(token, orders, stock_data, monkeypatch):
+    monkeypatch.setattr(resource("stock.orders"), "page_size", 3)
+    lst = _list(token, "stock.orders")
+    first = [r["id"] for r in lst.rows]
+    out = lst.go("next")
+    events = out if isinstance(out, list) else [out]
+    assert any("history.pushState" in repr(e) for e in events), out  # a new entry, not history.replaceState
+    assert not any("replaceState" in repr(e) for e in events)
+    second = [r["id"] for r in lst.rows]
+    assert second != first and lst.cursor
+    out = lst.set_filter("status", "paid_issued")
+    assert any("history.pushState" in repr(e) and "f_status=paid_issued" in repr(e) for e in (out if isinstance(out, list) else [out]))
+    # Back: the router loads the previous entry's URL, the first page comes back
+    _open(lst, "stock.orders", "")
+    assert [r["id"] for r in lst.rows] == first and lst.filters["status"] == ""
+
+
+def test_back_to_an_entry_the_router_skips_follows_the_url(token, orders, stock_data, monkeypatch):
+    """popstate → ``follow_url``: the view of the entry's URL, and no query when it is on screen."""
+    from reflex.istate.data import RouterData
+
+    lst = _list(token, "stock.orders")
+    lst.set_filter("status", "paid_issued")
+    assert lst.filters["status"] == "paid_issued"
+
+    def at(query: str) -> None:  # the address bar after Back, as the hidden button's event carries it
+        path = resource("stock.orders").url()
+        lst.router = RouterData.from_router_data({"headers": {"cookie": lst.router.headers.cookie}, "pathname": path + "/",
+                                                  "asPath": path + "/" + (f"?{query}" if query else ""),
+                                                  "query": dict(p.split("=", 1) for p in query.split("&") if p)})
+
+    at("f_status=paid_issued")
+    calls = []
+    monkeypatch.setattr(crud, "list_records", lambda *a, **k: calls.append(a) or pytest.fail("queried for the view on screen"))
+    assert lst.follow_url() is None and calls == []
+    monkeypatch.undo()
+    at("")
+    lst.follow_url()
+    assert lst.filters["status"] == "" and len(lst.rows) == 7
