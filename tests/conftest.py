@@ -24,8 +24,11 @@ os.environ.setdefault("PULT_ALLOW_REGISTRATION", "1")
 # Files the jobs write and uploads go to a folder of the test run's own (inherited by the servers
 # and workers the tests start): run ids restart with every test database, so files in the
 # repository's .data/ from another run would stand where a test expects none.
-FILES_DIR = tempfile.mkdtemp(prefix="pult-test-files-")
-os.environ["PULT_FILES_DIR"] = FILES_DIR
+# This module is imported twice (as pytest's conftest and as ``tests.conftest``): the second
+# import finds the folder the first made.
+_OWN_FILES_DIR = "PULT_TEST_FILES_DIR" not in os.environ
+FILES_DIR = os.environ.get("PULT_TEST_FILES_DIR") or tempfile.mkdtemp(prefix="pult-test-files-")
+os.environ["PULT_TEST_FILES_DIR"] = os.environ["PULT_FILES_DIR"] = FILES_DIR
 
 
 def _test_urls() -> tuple[str, str, str]:
@@ -238,4 +241,5 @@ def numbers_world(db, users):
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:
-    shutil.rmtree(FILES_DIR, ignore_errors=True)
+    if _OWN_FILES_DIR:
+        shutil.rmtree(FILES_DIR, ignore_errors=True)

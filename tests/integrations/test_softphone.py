@@ -206,7 +206,7 @@ def test_bad_signature_is_401_and_nothing_is_written(client, db, world, case):
     elif case == "stale":
         sent["headers"] = sign(secret, body, now=time.time() - 301)
     elif case == "from_the_future":
-        sent["headers"] = sign(secret, body, now=time.time() + 301)
+        sent["headers"] = sign(secret, body, now=time.time() + 360)  # a minute past the tolerance: the request may reach the app seconds after signing
     elif case == "bad_timestamp":
         sent["headers"] = {TIMESTAMP_HEADER: ts + ".5", SIGNATURE_HEADER: signature(secret, ts + ".5", body)}
     elif case == "no_prefix":
