@@ -105,9 +105,9 @@ def fmt_value(value: Any, lang: str, kind: str = "text", currency: str | None = 
     if kind == "money":
         return fmt_money(value, currency, lang)
     if kind == "phone" and isinstance(value, str):
-        from app.core.phone import display_phone
+        from app.core.phone import format_phone
 
-        return display_phone(value)
+        return format_phone(value)
     if kind == "plain":  # identifiers, ports, codes: digits as stored, no thousands grouping
         return str(value)
     if kind == "progress":

@@ -28,14 +28,15 @@ def normalise_phone(raw: str, region: str = "RU") -> str | None:
 
 
 def format_phone(value: str | None) -> str:
-    """A stored phone as people read it: ``+79161234567`` → ``+7 916 123-45-67``; anything that is
-    not a number phonenumbers can read is shown as it is."""
+    """A stored phone as people read it: ``+79161234567`` → ``+7 916 123-45-67`` (lists, detail
+    pages, record titles and the softphone card alike). Not a valid number: shown as it is."""
     if not value:
         return ""
     try:
-        return phonenumbers.format_number(phonenumbers.parse(value, "RU"), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        num = phonenumbers.parse(value, "RU")
     except phonenumbers.NumberParseException:
         return value
+    return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.INTERNATIONAL) if phonenumbers.is_valid_number(num) else value
 
 
 def search_form(q: str, region: str = "RU") -> str:
@@ -60,14 +61,4 @@ def search_form(q: str, region: str = "RU") -> str:
     return digits
 
 
-def display_phone(value: str) -> str:
-    """A stored number as people read it: ``+79991234567`` → ``+7 999 123-45-67`` (the softphone
-    card's form; lists and detail pages show phone fields the same way). Not a number: as it is."""
-    try:
-        num = phonenumbers.parse(value, "RU")
-    except phonenumbers.NumberParseException:
-        return value
-    return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.INTERNATIONAL) if phonenumbers.is_valid_number(num) else value
-
-
-__all__ = ["display_phone", "normalise_phone", "search_form"]
+__all__ = ["format_phone", "normalise_phone", "search_form"]

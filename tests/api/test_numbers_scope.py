@@ -8,6 +8,7 @@ from sqlmodel import select
 
 from app.core import auth, crud, exporter
 from app.core.auth import SYSTEM
+from app.core.phone import format_phone
 from app.core.query import ListParams
 from app.core.registry import resource
 from app.core.ui.base import AuthState
@@ -69,7 +70,8 @@ def test_the_list_handler_and_conversion_stay_in_scope(db, users, numbers_world)
     lst = root.substates[AuthState.get_name()].substates[ListState.get_name()]
     sign_in(lst, token)
     lst.load("numbers.numbers")
-    assert sorted(r["c0"] for r in lst.rows) == sorted(n.phone for n in mine)
+    assert sorted(r["id"] for r in lst.rows) == sorted(str(n.id) for n in mine)
+    assert sorted(r["c0"] for r in lst.rows) == sorted(format_phone(n.phone) for n in mine)  # as people read it
     rows = services.conversion(db, users["manager"])
     assert [(r.project, r.total) for r in rows] == [("Проект свой", 3)]
     assert {r.project for r in services.conversion(db, users["admin"])} == {"Проект свой", "Проект чужой"}

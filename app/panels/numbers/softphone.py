@@ -54,7 +54,6 @@ import secrets as pysecrets
 from dataclasses import dataclass
 from typing import Any, Literal, Optional
 
-import phonenumbers
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -69,6 +68,7 @@ from app.core.auth import CurrentUser
 from app.core.display import fmt_datetime
 from app.core.errors import NotFound, PermissionDenied, PultError, ValidationFailed
 from app.core.http_security import request_ip
+from app.core.phone import format_phone
 from app.core.i18n import t
 from app.panels.numbers import scope, services
 from integrations.softphone import EVENTS_PATH, SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
@@ -387,14 +387,6 @@ def pending_calls(db: Session, user: CurrentUser, floor: int, shown: list[int], 
     return [int(i) for i in db.exec(stmt).all()]
 
 
-def format_phone(e164: str) -> str:
-    """``+79991234567`` → ``+7 999 123-45-67``."""
-    try:
-        return phonenumbers.format_number(phonenumbers.parse(e164), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-    except phonenumbers.NumberParseException:
-        return e164
-
-
 def card(db: Session, user: CurrentUser, event_id: int, lang: str = "ru", history: int = 5) -> Optional[dict[str, Any]]:
     """What the card shows for incoming call event ``event_id``, or None when ``user`` may not see it.
 
@@ -448,5 +440,5 @@ def set_result(db: Session, user: CurrentUser, number_id: int, status_id: int, l
 __all__ = [
     "PERM", "SECRET_KEY", "POPUP_MAX_AGE", "CallEventIn", "Recorded", "SecretInfo",
     "secret_info", "current_secret", "accepted_secrets", "generate_secret", "revoke_secret", "last_requests",
-    "record_event", "softphone_router", "sees_calls", "popup_floor", "pending_calls", "format_phone", "card", "set_result",
+    "record_event", "softphone_router", "sees_calls", "popup_floor", "pending_calls", "card", "set_result",
 ]
