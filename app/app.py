@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import reflex as rx
 
+from app.boot import boot
 from app.core import live
 from app.core.http_security import guard_socket, secure_app
-from app.core.registry import load_panels
 from app.core.ui.pages import register_pages
 
-load_panels()
+boot()
 
 # Ask before leaving a form with unsaved changes: in-app links and closing/reloading the tab.
 UNSAVED_GUARD = """

@@ -14,9 +14,11 @@ from decimal import Decimal
 
 from sqlmodel import Session, func, select
 
-from app.core import audit, db as dbm
+from app.boot import boot
+from app.core import audit
+from app.core import db as dbm
 from app.core.auth import SYSTEM
-from app.core.registry import PANELS, load_panels
+from app.core.registry import PANELS
 from app.core.setup import ensure_user, sync_roles, sync_rules
 from models.stock import Order, OrderStatus, Product, Supply
 
@@ -90,7 +92,16 @@ def load_numbers(db: Session, rng: random.Random, manager_id: int | None) -> int
 
     from sqlalchemy import text
 
-    from models.numbers import Geo, ManagerScope, PhoneNumber, Project, ProjectGeo, ProjectProvider, ProjectSchedule, Provider
+    from models.numbers import (
+        Geo,
+        ManagerScope,
+        PhoneNumber,
+        Project,
+        ProjectGeo,
+        ProjectProvider,
+        ProjectSchedule,
+        Provider,
+    )
     from models.numbers_sql import DEFAULT_STATUSES
 
     if db.exec(select(func.count()).select_from(PhoneNumber)).one() > 0:
@@ -153,7 +164,7 @@ def open_registration(db: Session) -> None:
 
 
 def load(seed: int = 2026) -> dict[str, int]:
-    load_panels()
+    boot()
     rng = random.Random(seed)
     with dbm.session_scope() as db:
         sync_roles(db)

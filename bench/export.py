@@ -84,9 +84,10 @@ def migrate_or_keep(url: str, needs: tuple[str, ...] = ("product", "job_run")) -
 
 # --------------------------------------------------------------------------- views and statements
 def products():
-    from app.core.registry import RESOURCES, load_panels
+    from app.boot import boot
+    from app.core.registry import RESOURCES
 
-    load_panels()
+    boot()
     return RESOURCES["stock.products"]
 
 

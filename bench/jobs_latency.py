@@ -261,7 +261,9 @@ def horse_breakdown(url: str, redis_url: str, n: int) -> str:
     engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)  # as app.core.db.engine()
     dbm.set_engine(engine)
     redis_mod.set_redis(redis.Redis.from_url(redis_url, decode_responses=True, health_check_interval=30))
-    jobs.load_job_modules()
+    from app.boot import boot
+
+    boot()
     with Session(engine, expire_on_commit=False) as db:
         jobs.reap_orphans(db)
         user = current_user_for(db, db.exec(select(User).where(User.username == "admin")).one())

@@ -205,9 +205,10 @@ class Bench:
 
         from app.core import db as dbm
         from app.core import query as q
-        from app.core.registry import load_panels, resource
+        from app.boot import boot
+        from app.core.registry import resource
 
-        load_panels()
+        boot()
         self.engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
         dbm.set_engine(self.engine)
         self.Session = Session

@@ -273,10 +273,11 @@ def run(args: argparse.Namespace, base: str, url: str, redis_url: str) -> dict[s
     from app.core import db as dbm
     from app.core import redis as redis_mod
     from app.core.auth import current_user_for
-    from app.core.registry import load_panels, resource
+    from app.boot import boot
+    from app.core.registry import resource
     from models.core import User
 
-    load_panels()
+    boot()
     engine = create_engine(url, pool_pre_ping=True)
     dbm.set_engine(engine)
     redis_mod.set_redis(redis.Redis.from_url(redis_url, decode_responses=True))

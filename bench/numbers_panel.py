@@ -71,9 +71,9 @@ def timed(fn, n: int, warm: int = 2) -> list[float]:
 def setup_kit(url: str):
     os.environ["DATABASE_URL"] = url
     from app.core import db as dbm
-    from app.core.registry import load_panels
+    from app.boot import boot
 
-    load_panels()
+    boot()
     engine = create_engine(url, pool_size=5)
     dbm.set_engine(engine)
     return engine

@@ -33,7 +33,6 @@ sys.path.insert(0, str(ROOT))
 os.chdir(ROOT)
 os.environ.setdefault("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/pult")
 
-import app.core.admin  # noqa: E402,F401  (registers admin.users, which the numbers panel package refers to)
 from app.core.crud import normalise_phone  # noqa: E402
 from app.panels.numbers.phones import normalise_many  # noqa: E402
 

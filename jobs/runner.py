@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import func, update
 from sqlmodel import Session, select
 
+from app.boot import boot
 from app.core import audit, bus
 from app.core import jobs as core
 from app.core.db import engine
@@ -84,7 +85,7 @@ def _claim(run_id: int, rq_job_id: str | None) -> tuple[JobRun, core.JobKind] | 
             return None
         kind = core.KINDS.get(run.kind)
         if kind is None:  # plain `rq worker`: the panels were not loaded before the fork
-            core.load_job_modules()
+            boot()
             kind = core.KINDS.get(run.kind)
         if kind is None:
             run.status = JobStatus.failed

@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 
+from app.boot import boot
 from app.core import jobs
 from app.core.db import session_scope
 
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
-    jobs.load_job_modules()
+    boot()
     if args.once:
         tick()
         return 0

@@ -17,7 +17,7 @@ import signal
 import sys
 import threading
 
-from app.core import jobs
+from app.boot import boot
 
 log = logging.getLogger("pult.jobs.telegram_poller")
 
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
     # The panels register their bot handlers on import (and PULT_JOB_MODULES may add more).
-    jobs.load_job_modules()
+    boot()
     from app.core.telegram_poller import TelegramPoller
 
     stop = threading.Event()

@@ -14,6 +14,7 @@ import importlib
 import logging
 import sys
 
+from app.boot import boot
 from app.core import jobs
 from app.core.db import engine, session_scope
 
@@ -32,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from rq import Worker
 
-    jobs.load_job_modules()
+    boot()
     importlib.import_module("jobs.runner")  # imported once here, inherited by every forked work horse (bench/jobs_latency.py)
 
     try:

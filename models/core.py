@@ -9,7 +9,7 @@ from sqlalchemy import JSON, Column, DateTime, Index
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
-from app.core.crypto import EncryptedString
+from models.encrypted import EncryptedString
 from models.base import created_at_field, optional_ts_field
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import Enum as SAEnum
 from sqlalchemy import BigInteger, CheckConstraint, Column, Date, ForeignKey, Index, Integer, SmallInteger, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.core.crypto import EncryptedString
+from models.encrypted import EncryptedString
 from models.base import created_at_field, optional_ts_field
 
 

@@ -83,9 +83,9 @@ def engine():
     recreate_database(make_url(TEST_DB_URL).database)
     migrate(TEST_DB_URL)
     from app.core import db as dbm
-    from app.core.registry import load_panels
+    from app.boot import boot
 
-    load_panels()
+    boot()
     eng = create_engine(TEST_DB_URL, pool_pre_ping=True)
     dbm.set_engine(eng)
     yield eng

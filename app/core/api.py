@@ -38,23 +38,48 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any, Literal, Optional
 
-from fastapi import APIRouter, Body, Depends, FastAPI, File, Form, Path, Query, Request, Response, UploadFile
+from fastapi import (
+    APIRouter,
+    Body,
+    Depends,
+    FastAPI,
+    File,
+    Form,
+    Path,
+    Query,
+    Request,
+    Response,
+    UploadFile,
+)
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field, StrictInt, create_model
 from sqlalchemy import text
 from sqlmodel import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from app.core import audit, auth, crud, crypto, importer
 from app.core.api_docs import mount_docs
 from app.core.auth import CurrentUser
 from app.core.config import settings
 from app.core.db import engine
-from app.core.errors import NotFound, NotAuthenticated, PermissionDenied, PultError, ServiceUnavailable, ValidationFailed, is_outage
-from app.core.http_security import SESSION_COOKIE, CsrfMiddleware, request_ip, request_is_secure
+from app.core.errors import (
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    PultError,
+    ServiceUnavailable,
+    ValidationFailed,
+    is_outage,
+)
+from app.core.http_security import (
+    SESSION_COOKIE,
+    CsrfMiddleware,
+    request_ip,
+    request_is_secure,
+)
 from app.core.i18n import t
 from app.core.inputs import BadText, SafeDict, SafeStr
 from app.core.query import MAX_PAGE, ListParams, parse_pk, pk_name
@@ -922,10 +947,9 @@ def _outage_errors() -> tuple[type[Exception], ...]:
 
 # --------------------------------------------------------------------------- the app
 def build_api() -> FastAPI:
-    """The FastAPI app for every enabled panel (``PULT_PANELS``) plus the kit's admin panel."""
-    from app.core.registry import PANELS, RESOURCES, load_panels
+    """The FastAPI app for every registered panel (call ``app.boot.boot()`` first)."""
+    from app.core.registry import PANELS, RESOURCES
 
-    load_panels()
     app = FastAPI(
         title="Pult API",
         description=(

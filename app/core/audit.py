@@ -21,7 +21,7 @@ from app.core import bus
 from models.core import AuditLog
 
 if TYPE_CHECKING:
-    from app.core.auth import CurrentUser
+    from app.core.principal import CurrentUser
 
 _source: contextvars.ContextVar[str] = contextvars.ContextVar("pult_audit_source", default="system")
 

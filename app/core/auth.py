@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from passlib.context import CryptContext
@@ -23,6 +23,7 @@ from sqlmodel import Session, select
 
 from app.core import audit, login_throttle
 from app.core.config import settings
+from app.core.principal import SYSTEM, CurrentUser  # noqa: F401  (the acting user, handed on: most code imports it from here)
 from app.core.errors import NotAuthenticated, PermissionDenied, Throttled, is_outage, outage_is_unavailable
 from app.core.redis import redis_client
 from models.core import Role, Setting, User, UserSession
@@ -50,33 +51,6 @@ def _dummy_hash() -> str:
     if _DUMMY_HASH is None:
         _DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
     return _DUMMY_HASH
-
-
-@dataclass(frozen=True)
-class CurrentUser:
-    """The acting user as services see it: identity plus the role's permissions, detached from any session."""
-
-    id: int | None
-    username: str
-    #: The user's roles by name (``("stock.manager", "numbers.manager")``); permissions are their union.
-    roles: tuple[str, ...] = ()
-    permissions: frozenset[str] = field(default_factory=frozenset)
-    full_name: str | None = None
-
-    def has_perm(self, perm: str) -> bool:
-        """``*`` grants everything; ``stock.*`` grants every permission that starts with ``stock.``."""
-        if "*" in self.permissions or perm in self.permissions:
-            return True
-        parts = perm.split(".")
-        return any(".".join(parts[:i]) + ".*" in self.permissions for i in range(1, len(parts)))
-
-    @property
-    def is_admin(self) -> bool:
-        return "*" in self.permissions
-
-
-#: The identity jobs and the demo loader act as.
-SYSTEM = CurrentUser(id=None, username="system", roles=("admin",), permissions=frozenset({"*"}))
 
 
 def current_user_for(db: Session, user: User) -> CurrentUser:

@@ -31,7 +31,8 @@ class Settings:
         )
     )
     redis_url: str = field(default_factory=lambda: os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
-    secret_key: str = field(default_factory=lambda: os.environ.get("PULT_SECRET_KEY", ""))
+    # PULT_SECRET_KEY (the Fernet key of secrets at rest) is read by models.encrypted itself:
+    # the models sit below the app and the key is theirs.
     #: Reverse proxies whose ``X-Forwarded-For`` / ``X-Forwarded-Proto`` are believed
     #: (addresses or networks, comma-separated; see :mod:`app.core.net`). Empty: none.
     trusted_proxies: tuple[str, ...] = field(

@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import importlib
 import json
 import logging
 import os
@@ -231,16 +230,6 @@ def may_run(user: CurrentUser, kind: JobKind, args: dict[str, Any] | None = None
         except (KeyError, TypeError, ValueError, AttributeError):  # arguments that name nothing real
             return False
     return not schedule or bool(kind.perm) or user.is_admin
-
-
-def load_job_modules() -> None:
-    """Import everything that declares kinds: the enabled panels and ``PULT_JOB_MODULES``."""
-    from app.core.registry import load_panels
-
-    load_panels()
-    for name in os.environ.get("PULT_JOB_MODULES", "").split(","):
-        if name.strip():
-            importlib.import_module(name.strip())
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from app.core import bus
-from app.core.auth import CurrentUser
+from app.core.principal import CurrentUser
 from app.core.errors import NotFound, PermissionDenied
 from models.core import Notification, NotificationRule, User
 

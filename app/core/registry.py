@@ -1,8 +1,13 @@
-"""Panels and the resources they register. The kit reads this registry; it never imports a panel."""
+"""Panels and the resources they register: a store the kit reads. It imports nothing above it.
+
+Two phases, like Django's app registry and its system checks: :func:`register` stores a panel
+(each resource checked on its own), and once every panel is in, :func:`check` checks what points
+across them (a filter or a field naming another resource) and derives labels. :mod:`app.boot`,
+the composition root, imports the panels and calls :func:`check`; registration order never matters.
+"""
 
 from __future__ import annotations
 
-import importlib
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -57,7 +62,8 @@ RESOURCES: dict[str, type[Resource]] = {}
 
 
 def register(panel: Panel) -> Panel:
-    """Add a panel: label its resources, merge its catalog and check every declaration."""
+    """Add a panel: label its resources, merge its catalog and check each resource on its own.
+    References across resources are checked by :func:`check`, once everything is registered."""
     if panel.name in PANELS:
         return PANELS[panel.name]
     if panel.api_unprefixed and any(p.api_unprefixed for p in PANELS.values()):
@@ -69,27 +75,21 @@ def register(panel: Panel) -> Panel:
         if res.key() in RESOURCES:
             raise ImproperlyConfigured(f"{res.key()}: registered twice")
         RESOURCES[res.key()] = res
-    for res in panel.resources:
-        for f in res.filters:
-            if f.resource and f.resource not in RESOURCES:
-                raise ImproperlyConfigured(f"{panel.name}.{res.__name__}: filter '{f.name}' points at unknown resource '{f.resource}'")
-        for ff in res.form_fields():
-            if ff.resource and ff.resource not in RESOURCES:
-                raise ImproperlyConfigured(f"{panel.name}.{res.__name__}: field '{ff.name}' points at unknown resource '{ff.resource}'")
     PANELS[panel.name] = panel
     return panel
 
 
-def load_panels(names: tuple[str, ...] | None = None) -> list[Panel]:
-    """Import ``app.panels.<name>`` for each enabled panel (``PULT_PANELS``); the admin panel always."""
-    from app.core.config import settings
-
-    importlib.import_module("app.core.admin")
-    importlib.import_module("app.core.kit_jobs")
-    importlib.import_module("app.core.telegram_delivery")
-    importlib.import_module("app.core.telegram_handlers")
-    for name in names if names is not None else settings.panels:
-        importlib.import_module(f"app.panels.{name}")
+def check() -> list[Panel]:
+    """The second phase: every reference across resources names a registered one; labels for
+    the codes the audit log and the job list store. Raises :class:`ImproperlyConfigured`."""
+    for panel in PANELS.values():
+        for res in panel.resources:
+            for f in res.filters:
+                if f.resource and f.resource not in RESOURCES:
+                    raise ImproperlyConfigured(f"{panel.name}.{res.__name__}: filter '{f.name}' points at unknown resource '{f.resource}'")
+            for ff in res.form_fields():
+                if ff.resource and ff.resource not in RESOURCES:
+                    raise ImproperlyConfigured(f"{panel.name}.{res.__name__}: field '{ff.name}' points at unknown resource '{ff.resource}'")
     derive_labels()
     return list(PANELS.values())
 

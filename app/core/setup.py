@@ -7,7 +7,7 @@ from sqlmodel import Session, select
 from app.core import audit
 from app.core.auth import SYSTEM, hash_password
 from app.core.i18n import t
-from app.core.registry import all_events, all_roles, load_panels
+from app.core.registry import all_events, all_roles
 from models.core import NotificationRule, Role, User
 
 
@@ -15,10 +15,8 @@ def sync_roles(db: Session) -> None:
     """Create the panels' built-in roles and add any permission they declare that a role lacks.
 
     Permissions an admin granted in the role editor are kept; only missing declared ones are added.
-    The caller commits.
+    The caller commits; it has booted the app (``app.boot.boot()``), so the panels are registered.
     """
-    if not all_roles():
-        load_panels()
     for name, (label, perms) in all_roles().items():
         role = db.get(Role, name)
         if role is None:

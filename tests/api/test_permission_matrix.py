@@ -29,7 +29,8 @@ from app.core.admin import PANEL as ADMIN_PANEL
 from app.core.auth import SYSTEM, CurrentUser
 from app.core.errors import PermissionDenied, ValidationFailed
 from app.core.query import ListParams
-from app.core.registry import PANELS, RESOURCES, load_panels, resource
+from app.boot import boot
+from app.core.registry import PANELS, RESOURCES, resource
 from app.core.setup import sync_roles
 from app.panels.stock import services
 from app.panels.numbers.roles import ROLES as NUMBERS_ROLES
@@ -39,7 +40,7 @@ from models.jobs import Schedule
 from models.numbers_sql import DEFAULT_STATUSES
 from tests.conftest import make_numbers_world
 
-load_panels()
+boot()
 
 ROLES = ("admin", "manager", "user")
 ANON = None

@@ -90,9 +90,9 @@ def server_services(e2e_engine):
 
     from app.core import db as dbm
     from app.core import redis as redis_mod
-    from app.core.registry import load_panels
+    from app.boot import boot
 
-    load_panels()
+    boot()
     old_engine, old_redis = dbm._engine, redis_mod._client
     dbm.set_engine(e2e_engine)
     redis_mod.set_redis(redis.Redis.from_url(server_redis_url(), decode_responses=True))

@@ -37,9 +37,9 @@ def kit_on(engine, redis_url: str):
     where the server listens."""
     from app.core import db as dbm
     from app.core import redis as redis_mod
-    from app.core.registry import load_panels
+    from app.boot import boot
 
-    load_panels()
+    boot()
     old_engine, old_redis = dbm._engine, redis_mod._client
     dbm.set_engine(engine)
     redis_mod.set_redis(redis.Redis.from_url(redis_url, decode_responses=True))

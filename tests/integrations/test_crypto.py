@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
+import os
 
 import pytest
 from cryptography.fernet import Fernet
@@ -10,12 +10,11 @@ from sqlalchemy import MetaData, text
 from sqlmodel import Field, Session, SQLModel, select
 
 from app.core import crypto
-from app.core.config import settings
 from app.core.crypto import EncryptedString
 
 
 def use_key(monkeypatch, key: str) -> None:
-    monkeypatch.setattr(crypto, "settings", dataclasses.replace(settings, secret_key=key))
+    monkeypatch.setenv("PULT_SECRET_KEY", key)  # read at each use (models.encrypted)
 
 
 def test_round_trip():
@@ -42,6 +41,7 @@ def test_missing_or_invalid_key_is_a_clear_error(monkeypatch, key):
 
 
 def test_wrong_key_cannot_decrypt_and_keys_rotate(monkeypatch):
+    old_key = os.environ["PULT_SECRET_KEY"]
     old_token = crypto.encrypt("secret")
     new_key = Fernet.generate_key().decode()
     use_key(monkeypatch, new_key)
@@ -50,7 +50,7 @@ def test_wrong_key_cannot_decrypt_and_keys_rotate(monkeypatch):
     with pytest.raises(crypto.DecryptionError):
         crypto.decrypt("garbage")
 
-    use_key(monkeypatch, f"{new_key},{settings.secret_key}")  # new key first, old one still decrypts
+    use_key(monkeypatch, f"{new_key},{old_key}")  # new key first, old one still decrypts
     assert crypto.decrypt(old_token) == "secret"
     rotated = crypto.rotate(old_token)
     use_key(monkeypatch, new_key)

@@ -19,9 +19,9 @@ NB = "\u00a0"
 
 @pytest.fixture(autouse=True, scope="module")
 def _catalogs():
-    from app.core.registry import load_panels
+    from app.boot import boot
 
-    load_panels()  # the stock panel's labels (order statuses, field names)
+    boot()  # the stock panel's labels (order statuses, field names)
 
 
 def test_numbers_ru_and_en():

@@ -7,7 +7,8 @@ from __future__ import annotations
 import reflex as rx
 
 from app.core.display import display_kind, fmt_percent, fmt_value
-from app.core.registry import load_panels, resource
+from app.boot import boot
+from app.core.registry import resource
 
 
 def test_phones_in_lists_read_as_on_the_card(db, users):
@@ -15,7 +16,7 @@ def test_phones_in_lists_read_as_on_the_card(db, users):
     from app.core.phone import format_phone
     from models.numbers import PhoneNumber
 
-    load_panels()
+    boot()
     res = resource("numbers.numbers")()
     number = PhoneNumber(id=1, phone="+79991234567", status_id=1)
     row = row_dict(res, users["admin"], number, "ru")
@@ -25,7 +26,7 @@ def test_phones_in_lists_read_as_on_the_card(db, users):
 
 
 def test_ids_and_ports_are_not_grouped():
-    load_panels()
+    boot()
     port = next(c for c in resource("numbers.sftp").columns if c.name == "port")
     assert fmt_value(2299, "ru", port.kind) == "2299"
     assert fmt_value(123456, "ru", display_kind("id", "text")) == "123456"
@@ -46,7 +47,7 @@ def test_the_password_hint_shows_on_edit_only_and_new_accounts_mark_it_required(
     from app.core.i18n import t
     from app.core.ui.form import field_marks, form_field
 
-    load_panels()
+    boot()
     users = resource("admin.users")
     password = next(f for f in users.form_fields() if f.name == "password")
     hint = t("users.password_help", "en")  # ASCII: the rendered tree escapes the Russian one
@@ -78,7 +79,7 @@ def test_detail_pages_name_related_records_and_jobs(db, users):
     from models.jobs import JobRun
     from models.numbers import Project
 
-    load_panels()
+    boot()
     assert fk_targets(resource("numbers.transfers"))["project_id"] == "numbers.projects"
     project = Project(name="Проект для карточки")
     db.add(project)

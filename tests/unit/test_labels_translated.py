@@ -10,7 +10,8 @@ import pytest
 
 from app.core.display import declared_label, label_for
 from app.core.i18n import has, t
-from app.core.registry import PANELS, RESOURCES, load_panels
+from app.boot import boot
+from app.core.registry import PANELS, RESOURCES
 
 KEY = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)+")
 
@@ -20,7 +21,7 @@ def _raw(text: str) -> bool:
 
 
 def _resources():
-    load_panels()
+    boot()
     return sorted(RESOURCES.items())
 
 
@@ -56,7 +57,7 @@ def test_every_field_label_of_a_resource_is_translated(key, res, lang):
 def test_panels_pages_and_titles_are_translated():
     from app.core.ui.pages import page_title
 
-    load_panels()
+    boot()
     bad = []
     for panel in PANELS.values():
         for lang in ("ru", "en"):
@@ -81,7 +82,7 @@ def test_audit_and_job_codes_have_labels():
     from app.core.jobs import KINDS
     from app.core.ui.list_state import option_label
 
-    load_panels()
+    boot()
     missing = [f"entity.{k}" for k in RESOURCES if not has(f"entity.{k}")]
     missing += [f"action.{n}" for r in RESOURCES.values() for n in r.actions if not has(f"action.{n}")]
     # the app's kinds; the suite's own (tests/jobs/jobkinds.py) may be registered by then too

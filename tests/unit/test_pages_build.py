@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from app.core.registry import PANELS, load_panels
+from app.boot import boot
+from app.core.registry import PANELS
 
-load_panels()
+boot()
 
 
 def _pages():

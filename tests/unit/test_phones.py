@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import app.core.admin  # noqa: F401  (the numbers panel package refers to admin.users, as in load_panels)
 from app.core.crud import normalise_phone
 from app.panels.numbers import phones
 from app.panels.numbers.phones import normalise_many

@@ -1,4 +1,6 @@
-"""Misdeclared resources fail when they register, with a message naming the resource and the field."""
+"""Misdeclared resources fail at boot, with a message naming the resource and the field: a
+resource on its own when it registers, a reference to another resource when the registry is
+checked (``registry.check``, after every panel registered, so order never matters)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from app.core.registry import PANELS, RESOURCES, Panel, register
+from app.core.registry import PANELS, RESOURCES, Panel, check, register
 from app.core.resource import ImproperlyConfigured, Resource, check_resource, col, fields, filters
 from models.stock import Order, Product
 
@@ -20,10 +22,11 @@ def _panel_name() -> str:
 
 @contextmanager
 def registering(*resources: type[Resource]):
-    """Register a throwaway panel and remove every trace of it afterwards, whatever happened."""
+    """Register a throwaway panel and check the registry as boot does; remove every trace of it
+    afterwards, whatever happened."""
     name = _panel_name()
     try:
-        yield lambda: register(Panel(name=name, label=name, resources=list(resources)))
+        yield lambda: (register(Panel(name=name, label=name, resources=list(resources))), check())
     finally:
         PANELS.pop(name, None)
         for key in [k for k in RESOURCES if k.startswith(f"{name}.")]:
@@ -42,9 +45,9 @@ def _fails(res: type[Resource], *needles: str) -> str:
 @pytest.fixture(autouse=True)
 def _registry_untouched():
     """Every test leaves the registry as it found it (the real panels stay, nothing else)."""
-    from app.core.registry import load_panels
+    from app.boot import boot
 
-    load_panels()
+    boot()
     before_panels, before_resources = dict(PANELS), dict(RESOURCES)
     yield
     assert PANELS == before_panels
@@ -60,7 +63,7 @@ def test_a_correct_resource_registers_under_panel_and_slug():
         default_sort = "-stock"
 
     with registering(Fine) as do:
-        panel = do()
+        panel, _ = do()
         assert panel.name in PANELS
         assert RESOURCES[f"{panel.name}.fine"] is Fine
         assert Fine.key() == f"{panel.name}.fine"
@@ -181,7 +184,8 @@ def test_relation_to_a_resource_of_the_same_panel_is_fine():
         form = [fields.section("main", [fields.relation("product_id", f"{name}.things"), "qty"])]
 
     try:
-        register(Panel(name=name, label=name, resources=[Things, ThingOrders]))
+        register(Panel(name=name, label=name, resources=[ThingOrders, Things]))  # the order does not matter
+        check()
         assert RESOURCES[f"{name}.thingorders"] is ThingOrders
     finally:
         PANELS.pop(name, None)

@@ -1,6 +1,5 @@
 """The numbers panel: seed 004 — a phone-number CRM with tens of millions of numbers."""
 
-import app.core.admin  # noqa: F401 - registered first: the scopes resource points at admin.users
 from app.core.registry import Page, Panel, register
 from app.panels.numbers.api import router
 from app.panels.numbers.catalog import CATALOG
