@@ -408,18 +408,22 @@ def _username_of(record: Any, user_id: int | None) -> str:
     return user.username if user else ""
 
 
+SECURITY_ROUTE = "/admin/security"
+TELEGRAM_ROUTE = "/admin/telegram"
+
+
 def _security_page():
     from app.core.registry import Page
-    from app.core.ui.security_page import ROUTE, SecurityState, security_page
 
-    return Page(ROUTE, "security.title", security_page, perm="admin.security", icon="shield-check", on_load=SecurityState.load)
+    return Page(SECURITY_ROUTE, "security.title", "app.core.ui.security_page:security_page", perm="admin.security",
+                icon="shield-check", on_load="app.core.ui.security_page:SecurityState.load")
 
 
 def _telegram_page():
     from app.core.registry import Page
-    from app.core.ui.telegram_page import ROUTE, TelegramState, telegram_page
 
-    return Page(ROUTE, "telegram.title", telegram_page, perm="telegram.settings", icon="send", on_load=TelegramState.load)
+    return Page(TELEGRAM_ROUTE, "telegram.title", "app.core.ui.telegram_page:telegram_page", perm="telegram.settings",
+                icon="send", on_load="app.core.ui.telegram_page:TelegramState.load")
 
 
 def _short_diff(d: dict) -> str:

@@ -8,9 +8,11 @@ the composition root, imports the panels and calls :func:`check`; registration o
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from app.core import i18n
 from app.core.resource import ImproperlyConfigured, Resource, check_resource
@@ -18,14 +20,18 @@ from app.core.resource import ImproperlyConfigured, Resource, check_resource
 
 @dataclass
 class Page:
-    """A custom page of a panel (dashboard, analytics): route, i18n title, component factory, permission."""
+    """A custom page of a panel (dashboard, analytics): route, i18n title, component factory, permission.
+
+    ``component`` and ``on_load`` are best given as references, ``"app.panels.stock.pages:analytics_page"``
+    and ``"app.panels.stock.pages:AnalyticsState.load"``: the web process resolves them when it builds
+    the pages, so a worker that boots the same panels never imports their UI (Reflex)."""
 
     route: str
     title: str
-    component: Callable
+    component: Callable | str
     perm: str | None = None
     icon: str = "layout-dashboard"
-    on_load: object | None = None
+    on_load: object | str | None = None
     menu: bool = True
 
 
@@ -50,8 +56,9 @@ class Panel:
     #: a fixed address: vendors' webhooks under ``/api/integrations/<vendor>/...``.
     root_routers: list[object] = field(default_factory=list)
     #: Components rendered on every page of the shell (live pop-ups such as an incoming-call card):
-    #: factories ``() -> rx.Component``, usually a fixed-position box with its own state.
-    overlays: list[Callable] = field(default_factory=list)
+    #: factories ``() -> rx.Component`` or references to them (``"module:function"``, see :class:`Page`),
+    #: usually a fixed-position box with its own state.
+    overlays: list[Callable | str] = field(default_factory=list)
     #: Also serve this panel's API without the ``/<panel>`` segment (``/api/products``); one panel at most.
     api_unprefixed: bool = False
     icon: str = "layout-grid"
@@ -114,6 +121,20 @@ def derive_labels() -> None:
     jobs = sys.modules.get("app.core.jobs")
     for kind, spec in (getattr(jobs, "KINDS", None) or {}).items():
         add(f"jobkind.{kind}", getattr(spec, "label", None))
+
+
+def import_ref(ref: object) -> Any:
+    """What a ``"package.module:attr.attr"`` reference names (anything else is returned as it is):
+    how the UI reaches a panel's page components without the panel importing them at boot."""
+    if not isinstance(ref, str):
+        return ref
+    module, _, path = ref.partition(":")
+    if not path:
+        raise ImproperlyConfigured(f"{ref!r} is not a 'module:attribute' reference")
+    value: Any = importlib.import_module(module)
+    for part in path.split("."):
+        value = getattr(value, part)
+    return value
 
 
 def resource(key: str) -> type[Resource]:

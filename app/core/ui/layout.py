@@ -7,7 +7,7 @@ import reflex as rx
 from app.core import crud
 from app.core.errors import PultError
 from app.core.i18n import pair
-from app.core.registry import PANELS, RESOURCES
+from app.core.registry import PANELS, RESOURCES, import_ref
 from app.core.ui.base import AuthState, tr, ui_session
 from app.core.ui.bell import bell
 
@@ -168,7 +168,7 @@ def page_loader() -> rx.Component:
 def shell(content: rx.Component) -> rx.Component:
     """Sidebar, top bar and ``content`` — rendered only once ``require_login`` confirmed the
     session; until then (and for a visitor who is being sent to /login) :func:`page_loader`."""
-    overlays = [make() for panel in PANELS.values() for make in panel.overlays]  # Panel.overlays: on every page
+    overlays = [import_ref(make)() for panel in PANELS.values() for make in panel.overlays]  # Panel.overlays: on every page
     return rx.cond(
         AuthState.signed_in,
         rx.hstack(

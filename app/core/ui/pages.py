@@ -6,7 +6,7 @@ import reflex as rx
 
 from app.core import auth as auth_service
 from app.core.errors import PultError
-from app.core.registry import PANELS
+from app.core.registry import PANELS, import_ref
 from app.core.ui import signin
 from app.core.ui.base import AuthState, tr, ui_session
 from app.core.ui.bell import BellState
@@ -129,8 +129,9 @@ def register_pages(app: rx.App) -> None:
             if "update" in res.operations:
                 app.add_page(lambda r=res: shell(form_page(r, True)), route=f"{base}/[id]/edit", title=title, on_load=[AuthState.require_login, BellState.load, FormState.load(res.key(), True)])
         for page in panel.pages:
-            on_load = [AuthState.require_login, BellState.load] + ([page.on_load] if page.on_load is not None else [])
-            app.add_page(lambda p=page: shell(p.component()), route=page.route, title=page_title(page.title), on_load=on_load)
+            on_load = [AuthState.require_login, BellState.load] + ([import_ref(page.on_load)] if page.on_load is not None else [])
+            component = import_ref(page.component)
+            app.add_page(lambda c=component: shell(c()), route=page.route, title=page_title(page.title), on_load=on_load)
 
 
 class RegisterState(AuthState):

@@ -14,7 +14,6 @@ from app.core.ui.base import AuthState, tr, ui_session
 from app.core.ui.list_page import forbidden_box
 from app.core.ui.widgets import page_header
 
-ROUTE = "/admin/security"
 
 
 class SecurityState(AuthState):

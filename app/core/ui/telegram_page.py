@@ -30,7 +30,6 @@ from app.core.ui.widgets import page_header
 from integrations.telegram import TelegramClient, TelegramError, TelegramRetryLater
 from models.core import Setting, User
 
-ROUTE = "/admin/telegram"
 #: Longest the page waits out Telegram's rate limit (429 ``retry_after``) before giving up.
 MAX_WAIT = 30
 

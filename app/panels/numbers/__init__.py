@@ -3,7 +3,6 @@
 from app.core.registry import Page, Panel, register
 from app.panels.numbers.api import router
 from app.panels.numbers.catalog import CATALOG
-from app.panels.numbers.pages import CONVERSION, IMPORT, SETUP, ConversionState, SetupState, TransferState, conversion_page, setup_page, transfer_page
 from app.panels.numbers.resources import (
     Calls,
     DeletedProjects,
@@ -20,12 +19,13 @@ from app.panels.numbers.resources import (
 from app.panels.numbers import jobs as _jobs  # noqa: F401 - registers the job kinds
 from app.panels.numbers import sftp as _sftp  # noqa: F401
 from app.panels.numbers.roles import ROLES
+from app.panels.numbers.routes import CONVERSION, IMPORT, SETUP, SOFTPHONE
 # SoftPhone (seed 004, 7.2): signed call events, their settings page and the incoming-call card.
 from app.panels.numbers.softphone import PERM as SOFTPHONE_PERM
 from app.panels.numbers.softphone import softphone_router
-from app.panels.numbers.softphone_card import softphone_card
-from app.panels.numbers.softphone_page import ROUTE as SOFTPHONE_ROUTE
-from app.panels.numbers.softphone_page import SoftphoneSettingsState, softphone_page
+
+# Pages and the call card by reference: the web process imports them, a worker never does.
+PAGES, SOFTPHONE_PAGE = "app.panels.numbers.pages", "app.panels.numbers.softphone_page"
 
 PANEL = register(
     Panel(
@@ -38,12 +38,12 @@ PANEL = register(
         permissions=["numbers.all_providers", "numbers.import", "numbers.conversion.view", SOFTPHONE_PERM],
         api_router=router,
         pages=[
-            Page(CONVERSION, "numbers.conversion", conversion_page, perm="numbers.conversion.view", icon="chart-column", on_load=ConversionState.load),
-            Page(IMPORT, "numbers.import.title", transfer_page, perm="numbers.import", icon="upload", on_load=TransferState.load),
-            Page(SETUP, "numbers.setup", setup_page, perm="numbers.projects.view", icon="sliders-horizontal", on_load=SetupState.load),
-            Page(SOFTPHONE_ROUTE, "numbers.softphone", softphone_page, perm=SOFTPHONE_PERM, icon="phone-incoming", on_load=SoftphoneSettingsState.load),
+            Page(CONVERSION, "numbers.conversion", f"{PAGES}:conversion_page", perm="numbers.conversion.view", icon="chart-column", on_load=f"{PAGES}:ConversionState.load"),
+            Page(IMPORT, "numbers.import.title", f"{PAGES}:transfer_page", perm="numbers.import", icon="upload", on_load=f"{PAGES}:TransferState.load"),
+            Page(SETUP, "numbers.setup", f"{PAGES}:setup_page", perm="numbers.projects.view", icon="sliders-horizontal", on_load=f"{PAGES}:SetupState.load"),
+            Page(SOFTPHONE, "numbers.softphone", f"{SOFTPHONE_PAGE}:softphone_page", perm=SOFTPHONE_PERM, icon="phone-incoming", on_load=f"{SOFTPHONE_PAGE}:SoftphoneSettingsState.load"),
         ],
         root_routers=[softphone_router()],
-        overlays=[softphone_card],
+        overlays=["app.panels.numbers.softphone_card:softphone_card"],
     )
 )

@@ -17,9 +17,7 @@ from app.core.ui.list_page import forbidden_box
 from app.core.ui.widgets import page_header
 from app.panels.numbers import services, setup, transfers
 
-CONVERSION = "/numbers/conversion"
-IMPORT = "/numbers/import"
-SETUP = "/numbers/setup"
+from app.panels.numbers.routes import CONVERSION, SETUP
 NONE = "__none__"
 
 

@@ -16,7 +16,6 @@ from app.core.ui.widgets import confirm_dialog, page_header
 from app.panels.numbers import softphone
 from integrations.softphone import EVENTS_PATH, SIGNATURE_HEADER, TIMESTAMP_HEADER
 
-ROUTE = "/numbers/softphone"
 
 EXAMPLE = f"""BODY='{{"call_id":"c-1","event":"incoming","phone":"+79991234567","operator":"manager"}}'
 TS=$(date +%s)

@@ -15,7 +15,7 @@ from app.core.ui.list_page import forbidden_box
 from app.core.ui.widgets import page_header, relation_picker
 from app.panels.stock import services
 
-ROUTE = "/stock/analytics"
+from app.panels.stock.routes import ANALYTICS as ROUTE
 
 
 class AnalyticsState(DateRangeMixin, AuthState):
