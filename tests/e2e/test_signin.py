@@ -35,6 +35,10 @@ class SocketGate:
         self.held = False
 
 
+# The orders path itself: a bare /stock/orders/?$ also matches /login/?next=/stock/orders.
+ORDERS = re.compile(r"^https?://[^/?]+/stock/orders/?$")
+
+
 def _rows(page):
     return page.locator("#list-table tbody tr")
 
@@ -44,7 +48,7 @@ def test_login_with_next_lands_on_the_orders_list(page):
     page.fill("#login-username", "manager")
     page.fill("#login-password", "manager")
     page.click("#login-submit")
-    page.wait_for_url(re.compile(r"/stock/orders/?$"))
+    page.wait_for_url(ORDERS)
     expect(page.locator("#current-user")).to_have_text("Менеджер Демо")
     expect(_rows(page).first).to_be_visible()
     assert _rows(page).count() > 1
@@ -59,7 +63,7 @@ def test_submit_before_the_socket_is_ready(page):
     assert gate.connected == 0  # the login page has no working socket ...
     gate.release()  # ... and keeps none: only sockets opened from now on (the next page's) get through
     page.click("#login-submit")
-    page.wait_for_url(re.compile(r"/stock/orders/?$"))
+    page.wait_for_url(ORDERS)
     expect(page.locator("#current-user")).to_have_text("Менеджер Демо")
     expect(_rows(page).first).to_be_visible()
     assert gate.connected >= 1
@@ -78,7 +82,7 @@ def test_submit_on_dom_content_loaded(page):
         });
     """)
     page.goto("/login?next=/stock/orders", wait_until="commit")
-    page.wait_for_url(re.compile(r"/stock/orders/?$"))
+    page.wait_for_url(ORDERS)
     expect(_rows(page).first).to_be_visible()
 
 
