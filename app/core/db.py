@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -20,6 +21,17 @@ def engine() -> Engine:
     if _engine is None:
         _engine = create_engine(settings.database_url, pool_pre_ping=True, pool_size=5, max_overflow=10)
     return _engine
+
+
+def _forget_inherited_connections() -> None:
+    """In a forked child (a server's worker processes, an RQ work horse), drop the parent's pooled
+    connections without closing them: two processes on one socket corrupt each other's
+    transactions (SQLAlchemy, "Using Connection Pools with Multiprocessing or os.fork()")."""
+    if _engine is not None:
+        _engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_forget_inherited_connections)
 
 
 def set_engine(new: Engine | None) -> None:
