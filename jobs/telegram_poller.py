@@ -1,7 +1,7 @@
 """The Telegram poller: ``python -m jobs.telegram_poller``.
 
 While **Администрирование → Telegram** has receiving switched to long polling, it asks the Bot API
-for updates and runs the registered handlers (:mod:`app.core.telegram_poller`); otherwise it idles,
+for updates and runs the registered handlers (:mod:`app.panels.telegram.poller`); otherwise it idles,
 checking the setting every couple of seconds. Run one beside the workers (``scripts/run`` and
 docker-compose do); more are safe, they take turns by a Redis lock. SIGTERM/SIGINT stop it at once.
 
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # The panels register their bot handlers on import (and PULT_JOB_MODULES may add more).
     boot()
-    from app.core.telegram_poller import TelegramPoller
+    from app.panels.telegram.poller import TelegramPoller
 
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -30,7 +30,7 @@ class User(SQLModel, table=True):
     hashed_password: str = Field(max_length=255)
     #: The user's roles by name, at most one per panel (``["stock.manager", "numbers.manager"]``);
     #: the permissions are their union. No role means no access: a self-registered account waiting
-    #: for an admin's approval. Roles are checked to exist when saved (``app.core.admin.Users``).
+    #: for an admin's approval. Roles are checked to exist when saved (``app.panels.admin.resources.Users``).
     roles: list[str] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]"))
     is_active: bool = Field(default=True)
     #: Self-registered and not yet approved (Administration → Security → approval): cannot sign in.

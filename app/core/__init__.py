@@ -1,0 +1,134 @@
+"""The kit's public face: what a panel author imports.
+
+A panel imports from here (and the UI from :mod:`app.core.ui`), never from the kit's internal
+modules, so the kit can move its insides without breaking a panel::
+
+    from app.core import Panel, Page, Resource, action, col, fields, filters, register
+
+A few service modules are public too and are imported as namespaces, because their functions
+read best qualified (``audit.record(...)``, ``bus.mark(...)``): :mod:`~app.core.audit`,
+:mod:`~app.core.bus`, :mod:`~app.core.notify`, :mod:`~app.core.errors`, :mod:`~app.core.i18n`,
+:mod:`~app.core.display`, :mod:`~app.core.inputs`, :mod:`~app.core.phone`,
+:mod:`~app.core.safe_cells`, :mod:`~app.core.jobs` and :mod:`~app.core.live`. Everything else under
+``app/core`` is the kit's own: the ``panels-use-the-public-face`` contract in ``.importlinter``
+refuses a panel that imports it (the built-in ``admin`` and ``telegram`` panels are part of the
+kit and may).
+
+The names load when first used (PEP 562), so ``import app.core`` stays cheap and pulls in neither
+FastAPI nor the database until a panel asks for them; a worker never loads Reflex through here.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from app.core.lazy import lazy_names
+
+#: Public name -> "module:attribute" it comes from.
+_FACE: dict[str, str] = {
+    # Declaring a panel and its resources (docs/tutorial.md)
+    "Panel": "app.core.registry:Panel",
+    "Page": "app.core.registry:Page",
+    "register": "app.core.registry:register",
+    "get_resource": "app.core.registry:resource",
+    "Resource": "app.core.resource:Resource",
+    "ActionContext": "app.core.resource:ActionContext",
+    "FormField": "app.core.resource:FormField",
+    "Choices": "app.core.resource:Choices",
+    "ImproperlyConfigured": "app.core.resource:ImproperlyConfigured",
+    "action": "app.core.resource:action",
+    "col": "app.core.resource:col",
+    "fields": "app.core.resource:fields",
+    "filters": "app.core.resource:filters",
+    # Who is asking
+    "CurrentUser": "app.core.principal:CurrentUser",
+    "SYSTEM": "app.core.principal:SYSTEM",
+    # Errors a service raises (the UI shows them by the field, the API as 4xx)
+    "PultError": "app.core.errors:PultError",
+    "ValidationFailed": "app.core.errors:ValidationFailed",
+    "PermissionDenied": "app.core.errors:PermissionDenied",
+    "NotFound": "app.core.errors:NotFound",
+    "NotAuthenticated": "app.core.errors:NotAuthenticated",
+    # Records through a resource: permission, scope and audit included
+    "ListParams": "app.core.query:ListParams",
+    "visible_query": "app.core.query:base_query",
+    "resolve_sort": "app.core.query:resolve_sort",
+    "get_record": "app.core.crud:get_record",
+    "list_records": "app.core.crud:list_records",
+    "create_record": "app.core.crud:create_record",
+    "update_record": "app.core.crud:update_record",
+    "delete_record": "app.core.crud:delete_record",
+    "run_action": "app.core.crud:run_action",
+    "search_options": "app.core.crud:search_options",
+    # Sessions and the cache
+    "session_scope": "app.core.db:session_scope",
+    "engine": "app.core.db:engine",
+    "redis_client": "app.core.redis:redis_client",
+    # Secrets at rest
+    "encrypt": "app.core.crypto:encrypt",
+    "decrypt": "app.core.crypto:decrypt",
+    "MASK": "app.core.crypto:MASK",
+    # Notification channels (notify itself: ``from app.core.notify import notify``)
+    "Channel": "app.core.notify:Channel",
+    "register_channel": "app.core.notify:register_channel",
+    # Background jobs
+    "job_kind": "app.core.jobs:job_kind",
+    "enqueue": "app.core.jobs:enqueue",
+    "JobContext": "app.core.jobs:JobContext",
+    "JobFailed": "app.core.jobs:JobFailed",
+    "JobCancelled": "app.core.jobs:JobCancelled",
+    "on_run_end": "app.core.jobs:on_run_end",
+    "cron_timezone": "app.core.jobs:cron_timezone",
+    "next_fire": "app.core.jobs:next_fire",
+    "told_to_user": "app.core.kit_jobs:told_to_user",
+    # Files: uploads, tables read from them, exports written by COPY
+    "save_upload": "app.core.importer:save_upload",
+    "upload_path": "app.core.importer:upload_path",
+    "MAX_UPLOAD_BYTES": "app.core.importer:MAX_UPLOAD_BYTES",
+    "read_table": "app.core.tabular:records",
+    "SQL_DATESTYLE": "app.core.exporter:SQL_DATESTYLE",
+    # Phones
+    "normalise_phone": "app.core.phone:normalise_phone",
+    "format_phone": "app.core.phone:format_phone",
+    # A panel's own API routes (FastAPI dependencies and response shapes)
+    "current_user": "app.core.api:current_user",
+    "get_db": "app.core.api:get_db",
+    "request_lang": "app.core.api:request_lang",
+    "request_ip": "app.core.http_security:request_ip",
+    "jsonable": "app.core.api:jsonable",
+    "item_json": "app.core.api:item_json",
+    "ERRORS": "app.core.api:ERRORS",
+    "INVALID": "app.core.api:INVALID",
+    "NOT_FOUND": "app.core.api:NOT_FOUND",
+}
+
+__all__ = sorted(_FACE)
+
+
+__getattr__, __dir__ = lazy_names(__name__, globals(), _FACE)
+
+
+# A face name must never be a submodule's name too: ``from app.core import notify`` inside the kit
+# means the module (tests/unit/test_public_face.py checks it).
+
+if TYPE_CHECKING:  # for editors and type checkers; at run time the names load on first use
+    from app.core.api import ERRORS, INVALID, NOT_FOUND, current_user, get_db, item_json, jsonable, request_lang
+    from app.core.crud import create_record, delete_record, get_record, list_records, run_action, search_options, update_record
+    from app.core.crypto import MASK, decrypt, encrypt
+    from app.core.db import engine, session_scope
+    from app.core.errors import NotAuthenticated, NotFound, PermissionDenied, PultError, ValidationFailed
+    from app.core.exporter import SQL_DATESTYLE
+    from app.core.http_security import request_ip
+    from app.core.importer import MAX_UPLOAD_BYTES, save_upload, upload_path
+    from app.core.jobs import JobCancelled, JobContext, JobFailed, cron_timezone, enqueue, job_kind, next_fire, on_run_end
+    from app.core.kit_jobs import told_to_user
+    from app.core.notify import Channel, register_channel
+    from app.core.phone import format_phone, normalise_phone
+    from app.core.principal import SYSTEM, CurrentUser
+    from app.core.query import ListParams, resolve_sort
+    from app.core.query import base_query as visible_query
+    from app.core.redis import redis_client
+    from app.core.registry import Page, Panel, register
+    from app.core.registry import resource as get_resource
+    from app.core.resource import ActionContext, Choices, FormField, ImproperlyConfigured, Resource, action, col, fields, filters
+    from app.core.tabular import records as read_table

@@ -85,7 +85,6 @@ from app.core.inputs import BadText, SafeDict, SafeStr
 from app.core.query import MAX_PAGE, ListParams, parse_pk, pk_name
 from app.core.redis import redis_client
 from app.core.resource import FormField, Resource, field_python_type, is_enum
-from app.core.telegram_webhook import telegram_router
 
 log = logging.getLogger(__name__)
 
@@ -978,7 +977,6 @@ def build_api() -> FastAPI:
     mount_docs(app, app.openapi_url or "/api/openapi.json")
     app.include_router(health_router())
     app.include_router(auth_router())
-    app.include_router(telegram_router())
     app.include_router(jobs_router())
     for res_cls in RESOURCES.values():
         app.include_router(resource_router(res_cls))

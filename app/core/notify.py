@@ -2,15 +2,26 @@
 
 A panel declares its events (``Panel(events={"stock.low_stock": ("i18n key", ["admin", "manager"])})``);
 :func:`app.core.setup.sync_rules` turns the defaults into :class:`NotificationRule` rows once, and
-admins edit them afterwards. :func:`notify` runs inside the caller's transaction: it writes one
-in-app row per recipient and hands Telegram deliveries to the delivery hook (a job, so a failed
-send is retried and never lost).
+admins edit them afterwards. A rule names a **channel**: the kit knows channels only through
+:data:`CHANNELS`. It brings ``inapp`` (a row in the bell); a panel adds others with
+:func:`register_channel` (the built-in ``telegram`` panel adds ``telegram``; e-mail would be one
+more ``Channel``)::
+
+    register_channel(Channel("telegram", "channel.telegram", deliver=send_later,
+                             reaches=lambda user: bool(user.telegram_chat_id)))
+
+:func:`notify` runs inside the caller's transaction: it writes one in-app row per in-app recipient
+and hands every other delivery to its channel's ``deliver``, which must not send before the commit
+(Telegram's enqueues a retried job after it, so a failed send is never lost and a rolled-back change
+notifies nobody).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Session, select
@@ -20,8 +31,41 @@ from app.core.principal import CurrentUser
 from app.core.errors import NotFound, PermissionDenied
 from models.core import Notification, NotificationRule, User
 
-#: Called as ``hook(db, user, notification)`` for each Telegram delivery (set by the jobs layer).
-telegram_delivery: Callable[[Session, User, Notification], None] | None = None
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A way to reach a person: its rule value, its i18n label, how to deliver and whom it reaches.
+
+    ``deliver(db, user, notification)`` gets an unsaved :class:`Notification` (``user_id`` None,
+    ``data["channel"]`` and ``data["to"]`` set) inside the caller's transaction; ``None`` means the
+    in-app bell (the row itself is the delivery). ``reaches(user)`` says whether the user can be
+    reached at all (a linked Telegram chat); a user it does not reach is skipped.
+    """
+
+    name: str
+    label: str
+    deliver: Callable[[Session, User, Notification], None] | None = None
+    reaches: Callable[[User], bool] = lambda user: True
+
+
+#: The channels a rule may name, by name (in-app first).
+CHANNELS: dict[str, Channel] = {}
+
+
+def register_channel(channel: Channel) -> Channel:
+    """Add a channel (a panel does it when imported); the same name again replaces it."""
+    CHANNELS[channel.name] = channel
+    return channel
+
+
+def channel_choices() -> list[tuple[str, str]]:
+    """``(name, i18n label)`` of every channel, for the rules' pickers."""
+    return [(c.name, c.label) for c in CHANNELS.values()]
+
+
+INAPP = register_channel(Channel("inapp", "channel.inapp"))
 
 
 def recipients(db: Session, event: str) -> dict[str, list[User]]:
@@ -46,15 +90,21 @@ def notify(
 ) -> list[Notification]:
     """Deliver ``event`` to everyone its rules name. The caller commits."""
     created = []
-    by_channel = recipients(db, event)
-    for user in by_channel.get("inapp", []):
-        n = Notification(user_id=user.id, kind=event, title=title[:200], body=body[:2000], link=link, data=data or {})
-        db.add(n)
-        created.append(n)
-    for user in by_channel.get("telegram", []):
-        if user.telegram_chat_id and telegram_delivery is not None:
-            n = Notification(user_id=None, kind=event, title=title[:200], body=body[:2000], link=link, data={**(data or {}), "channel": "telegram", "to": user.id})
-            telegram_delivery(db, user, n)
+    for name, users in recipients(db, event).items():
+        channel = CHANNELS.get(name)
+        if channel is None:  # a rule for a channel whose panel is not enabled here
+            log.warning("notify %s: no channel %r is registered; %d recipient(s) skipped", event, name, len(users))
+            continue
+        for user in users:
+            if not channel.reaches(user):
+                continue
+            if channel.deliver is None:
+                n = Notification(user_id=user.id, kind=event, title=title[:200], body=body[:2000], link=link, data=data or {})
+                db.add(n)
+                created.append(n)
+            else:
+                channel.deliver(db, user, Notification(user_id=None, kind=event, title=title[:200], body=body[:2000], link=link,
+                                                       data={**(data or {}), "channel": name, "to": user.id}))
     if created:
         db.flush()
         bus.mark(db, "notification", [n.id for n in created], "create")
@@ -111,4 +161,4 @@ def mark_read(db: Session, user: CurrentUser, ids: list[int] | None = None) -> i
     return len(rows)
 
 
-__all__ = ["notify", "to_user", "recipients", "unread_count", "latest", "mark_read"]
+__all__ = ["CHANNELS", "Channel", "INAPP", "channel_choices", "register_channel", "notify", "to_user", "recipients", "unread_count", "latest", "mark_read"]

@@ -109,6 +109,28 @@ def col(name: str, label: str | None = None) -> Column:
     return Column(name=name, label=label)
 
 
+class Choices:
+    """Options read each time they are used, not when the resource is declared: for a choice list
+    that other modules fill after the declaration runs (``Choices(notify.channel_choices)``: the
+    channels the enabled panels registered). Iterates as ``(value, i18n key or label)`` pairs."""
+
+    def __init__(self, source: Callable[[], Iterable[tuple[str, str]]]) -> None:
+        self.source = source
+
+    def __iter__(self):
+        return iter(tuple(self.source()))
+
+    def __repr__(self) -> str:
+        return f"Choices({getattr(self.source, '__qualname__', self.source)!r})"
+
+
+def _options(options: Iterable[tuple[str, str]] | None) -> Any:
+    """Declared options as stored: a :class:`Choices` stays lazy, anything else becomes a tuple."""
+    if options is None or isinstance(options, Choices):
+        return options
+    return tuple(options)
+
+
 # --------------------------------------------------------------------------- filters
 @dataclass(frozen=True)
 class Filter:
@@ -139,7 +161,7 @@ class filters:  # noqa: N801 - a namespace, read as ``filters.text(...)``
     @staticmethod
     def select(name: str, options: Iterable[tuple[str, str]] | None = None, label: str | None = None) -> Filter:
         """Options default to the enum's members, or to the column's distinct values (queried)."""
-        return Filter("select", name, label, tuple(options) if options is not None else None)
+        return Filter("select", name, label, _options(options))
 
     @staticmethod
     def ternary(name: str, label: str | None = None) -> Filter:
@@ -217,13 +239,13 @@ class fields:  # noqa: N801 - a namespace
 
     @staticmethod
     def select(name: str, options: Iterable[tuple[str, str]] | None = None, **kw: Any) -> FormField:
-        return FormField(name, "select", options=tuple(options) if options is not None else None, **kw)
+        return FormField(name, "select", options=_options(options), **kw)
 
     @staticmethod
     def multiselect(name: str, options: Iterable[tuple[str, str]], **kw: Any) -> FormField:
         """Several values at once (stored as a JSON list): checkboxes, under headings when
         ``groups`` is given (the role editor: permissions by panel and resource)."""
-        return FormField(name, "multiselect", options=tuple(options), **kw)
+        return FormField(name, "multiselect", options=_options(options), **kw)
 
     @staticmethod
     def relation(name: str, resource: str, **kw: Any) -> FormField:

@@ -1,7 +1,7 @@
 """The permission matrix: every resource × operation × role (and anonymous), through every front door.
 
 The expected answer is computed from the roles the panels *declare* (``app/panels/stock/roles.py``
-and ``app/core/admin.py``) with the wildcard rules of ``CurrentUser.has_perm`` re-implemented here,
+and ``app/panels/admin/resources.py``) with the wildcard rules of ``CurrentUser.has_perm`` re-implemented here,
 and cross-checked against a hand-written table of the seed's key rules, so a change to a role, to
 ``has_perm`` or to ``Resource.can`` cannot make the matrix agree with itself by accident.
 
@@ -25,7 +25,7 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from app.core import audit, auth, crud, importer
-from app.core.admin import PANEL as ADMIN_PANEL
+from app.panels.admin import PANEL as ADMIN_PANEL
 from app.core.auth import SYSTEM, CurrentUser
 from app.core.errors import PermissionDenied, ValidationFailed
 from app.core.query import ListParams

@@ -184,7 +184,7 @@ def test_receiving_switches_between_webhook_polling_and_off(page, receiving, app
     # Off: nothing is received any more.
     page.locator("#tg-mode-off").click()
     expect(page.locator("#tg-status")).to_contain_text("Приём выключен")
-    from app.core.telegram_receiving import poller_heartbeat
+    from app.panels.telegram.receiving import poller_heartbeat
 
     deadline = time.monotonic() + 30
     while (poller_heartbeat() or {}).get("state") != "idle":  # the poller has stood down

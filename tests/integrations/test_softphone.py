@@ -486,7 +486,7 @@ def test_card_state_shows_one_call_at_a_time_and_sets_the_result(client, db, wor
 
 def test_event_without_at_is_dated_when_received(db, world):
     """``created_at`` of an event without ``at`` is the time it was received (UTC-aware)."""
-    with softphone.dbm.session_scope() as s:
+    with softphone.session_scope() as s:
         done = softphone.record_event(s, softphone.CallEventIn(call_id="c-900", event="missed", phone=PHONE))
     assert not done.duplicate
     created = db.exec(select(CallEvent.created_at).where(CallEvent.id == done.call_event_id)).one()

@@ -13,10 +13,10 @@ import threading
 
 import pytest
 
-from app.core import telegram_poller as tp
-from app.core.telegram_bot import put_setting, save_bot_config
-from app.core.telegram_receiving import POLLER_STATUS_KEY, poller_heartbeat, set_receive_mode
-from app.core.telegram_updates import CallbackContext, MessageContext, on_callback, on_command, remove_callback, remove_command
+from app.panels.telegram import poller as tp
+from app.panels.telegram.bot import put_setting, save_bot_config
+from app.panels.telegram.receiving import POLLER_STATUS_KEY, poller_heartbeat, set_receive_mode
+from app.panels.telegram.updates import CallbackContext, MessageContext, on_callback, on_command, remove_callback, remove_command
 from integrations.sandbox.telegram import CONFLICT_WEBHOOK
 from integrations.telegram import inline_keyboard
 from tests.integrations.conftest import CHAT, TOKEN

@@ -16,14 +16,14 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from app.core import telegram_receiving
+from app.panels.telegram import receiving as telegram_receiving
 from app.core.errors import PermissionDenied, ValidationFailed
 from app.core.i18n import t
-from app.core.telegram_bot import RECEIVE_KEY, WEBHOOK_NEXT_SECRET_KEY, WEBHOOK_SECRET_KEY, save_bot_config
-from app.core.telegram_handlers import PING_PREFIX, last_ping, ping_keyboard
-from app.core.telegram_receiving import set_receive_mode, webhook_unavailable
-from app.core.telegram_updates import CallbackContext, on_callback, remove_callback
-from app.core.telegram_webhook import SECRET_HEADER, WEBHOOK_PATH
+from app.panels.telegram.bot import RECEIVE_KEY, WEBHOOK_NEXT_SECRET_KEY, WEBHOOK_SECRET_KEY, save_bot_config
+from app.panels.telegram.handlers import PING_PREFIX, last_ping, ping_keyboard
+from app.panels.telegram.receiving import set_receive_mode, webhook_unavailable
+from app.panels.telegram.updates import CallbackContext, on_callback, remove_callback
+from app.panels.telegram.webhook import SECRET_HEADER, WEBHOOK_PATH
 from integrations.sandbox.server import serve
 from integrations.telegram import DEFAULT_BASE_URL, inline_keyboard
 from models.core import AuditLog, Setting, User

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.core import telegram_updates as tu
+from app.panels.telegram import updates as tu
 from app.core.errors import PermissionDenied
-from app.core.telegram_bot import wait_out_rate_limit
+from app.panels.telegram.bot import wait_out_rate_limit
 from integrations.telegram import TelegramClient, TelegramRetryLater
 from tests import aio
 from tests.integrations.conftest import CHAT, TOKEN
@@ -59,7 +59,7 @@ def test_commands_and_plain_messages_reach_their_handlers(sandbox, bot, register
 
 
 def test_a_panel_replaces_a_kit_default_and_duplicates_are_refused(sandbox, bot):
-    from app.core import telegram_handlers  # noqa: F401 - the kit's /start (default=True)
+    from app.panels.telegram import handlers as telegram_handlers  # noqa: F401 - the kit's /start (default=True)
 
     def panel_start(ctx):
         ctx.reply("панель")

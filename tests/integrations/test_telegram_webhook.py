@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from app.core import telegram_webhook as tw
+from app.panels.telegram import webhook as tw
 from app.core.errors import PermissionDenied
 from integrations.sandbox.server import serve
 from integrations.telegram import inline_keyboard
@@ -98,7 +98,7 @@ def test_secret_and_bot_come_from_the_saved_settings_the_environment_only_as_fal
     token saved on the page; ``PULT_TELEGRAM_*`` only while nothing is saved."""
     import dataclasses
 
-    from app.core import telegram_bot, telegram_receiving
+    from app.panels.telegram import bot as telegram_bot, receiving as telegram_receiving
     from tests.integrations.conftest import TOKEN
 
     env_token = "555000:ENV-bot-token"

@@ -10,9 +10,9 @@ import json
 import pytest
 from jobtools import wait_for
 
-from app.core.telegram_bot import save_bot_config
-from app.core.telegram_poller import LOCK_KEY, load_offset
-from app.core.telegram_receiving import POLLER_STATUS_KEY, set_receive_mode
+from app.panels.telegram.bot import save_bot_config
+from app.panels.telegram.poller import LOCK_KEY, load_offset
+from app.panels.telegram.receiving import POLLER_STATUS_KEY, set_receive_mode
 from integrations.sandbox.telegram import start_sandbox
 from integrations.telegram import TelegramClient, inline_keyboard
 from tghandlers import SEEN

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from app.core.redis import redis_client
-from app.core.telegram_updates import CallbackContext, on_callback
+from app.panels.telegram.updates import CallbackContext, on_callback
 
 #: Redis list of the payloads the handler ran for, in order, one entry per run.
 SEEN = "test:telegram:seen"

@@ -297,7 +297,7 @@ def test_sign_in_during_a_database_outage_answers_503(client, users, dead_databa
 
 def test_ui_handlers_turn_a_database_outage_into_a_toast(db, users, dead_database):
     from app.core.ui.base import AuthState, ui_session
-    from app.core.ui.security_page import SecurityState
+    from app.panels.admin.security_page import SecurityState
 
     root = rx.State(_reflex_internal_init=True)
     auth_state = root.substates[AuthState.get_name()]
@@ -428,7 +428,7 @@ def test_a_pending_account_cannot_use_a_session(db, cheap_hashing):
 def test_registration_pages_follow_the_setting(db, users):
     from app.core.ui.base import AuthState
     from app.core.ui.pages import LoginState, RegisterState
-    from app.core.ui.security_page import SecurityState
+    from app.panels.admin.security_page import SecurityState
 
     root = rx.State(_reflex_internal_init=True)
     auth_state = root.substates[AuthState.get_name()]

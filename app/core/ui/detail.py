@@ -16,7 +16,7 @@ from app.core.registry import RESOURCES
 from app.core.resource import Resource
 from app.core.ui.action_params import ActionParamsMixin, action_params
 from app.core.ui.base import AuthState, tr, ui_session
-from app.core.ui.list_page import forbidden_box
+from app.core.ui.widgets import forbidden_box
 from app.core.ui.list_state import row_dict
 from app.core.ui.widgets import confirm_dialog, label, page_header, resource_label
 from models.core import AuditLog

@@ -12,7 +12,7 @@ from app.core.i18n import has
 from app.core.registry import RESOURCES
 from app.core.resource import ActionContext, FormField, Resource
 from app.core.ui.base import ERROR_TOAST, AuthState, tr, ui_session
-from app.core.ui.list_page import forbidden_box
+from app.core.ui.widgets import forbidden_box
 from app.core.ui.widgets import confirm_dialog, label, page_header, relation_picker, resource_label
 
 GUARD_ON = "window.__pultDirty = true"

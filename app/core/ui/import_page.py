@@ -294,6 +294,6 @@ def import_page(res: type[Resource]) -> rx.Component:
         run_box,
         spacing="4", width="100%", max_width="1200px",
     )
-    from app.core.ui.list_page import forbidden_box
+    from app.core.ui.widgets import forbidden_box
 
     return rx.cond(ImportState.forbidden, forbidden_box(), body)

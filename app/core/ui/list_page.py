@@ -10,7 +10,7 @@ from app.core.resource import Column, Filter, FormField, Resource, field_python_
 from app.core.ui.action_params import action_params
 from app.core.ui.base import AuthState, tr
 from app.core.ui.list_state import ListState
-from app.core.ui.widgets import confirm_dialog, label, page_header, relation_picker, resource_label
+from app.core.ui.widgets import confirm_dialog, forbidden_box, label, page_header, relation_picker, resource_label
 
 
 def _filter_control(res: type[Resource], f: Filter) -> rx.Component:
@@ -232,13 +232,6 @@ def list_page(res: type[Resource]) -> rx.Component:
         spacing="3", width="100%",
     )
     return rx.cond(ListState.forbidden, forbidden_box(), body)
-
-
-def forbidden_box() -> rx.Component:
-    return rx.center(
-        rx.vstack(rx.icon("shield-x", size=40, color=rx.color("red", 9)), rx.heading(tr("forbidden"), size="5"), rx.text(tr("forbidden.page")), align="center", id="forbidden"),
-        padding="4em", width="100%",
-    )
 
 
 def _color(spec) -> dict:

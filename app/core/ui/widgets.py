@@ -1,4 +1,5 @@
-"""Small shared components: field labels, relation picker, confirmation dialog, page header."""
+"""Small shared components: field labels, relation picker, confirmation dialog, page header, the
+"not allowed" box."""
 
 from __future__ import annotations
 
@@ -8,6 +9,14 @@ from app.core.display import label_for
 from app.core.i18n import pair
 from app.core.registry import RESOURCES
 from app.core.ui.base import AuthState, tr
+
+
+def forbidden_box() -> rx.Component:
+    """What a page shows a user without its permission (the page still loads; its data does not)."""
+    return rx.center(
+        rx.vstack(rx.icon("shield-x", size=40, color=rx.color("red", 9)), rx.heading(tr("forbidden"), size="5"), rx.text(tr("forbidden.page")), align="center", id="forbidden"),
+        padding="4em", width="100%",
+    )
 
 
 def label(res, name: str, explicit: str | None = None) -> rx.Var:

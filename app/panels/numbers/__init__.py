@@ -1,6 +1,6 @@
 """The numbers panel: seed 004 — a phone-number CRM with tens of millions of numbers."""
 
-from app.core.registry import Page, Panel, register
+from app.core import Page, Panel, register
 from app.panels.numbers.api import router
 from app.panels.numbers.catalog import CATALOG
 from app.panels.numbers.resources import (

@@ -19,15 +19,26 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from app.core import importer, jobs, safe_cells
-from app.core.api import ERRORS, INVALID, current_user, get_db, request_lang
-from app.core.auth import CurrentUser
+from app.core import (
+    ERRORS,
+    INVALID,
+    MAX_UPLOAD_BYTES,
+    CurrentUser,
+    ListParams,
+    current_user,
+    get_db,
+    get_resource,
+    jobs,
+    request_lang,
+    safe_cells,
+    save_upload,
+    upload_path,
+    visible_query,
+)
 from app.core.display import TIMEZONE, fmt_percent
 from app.core.errors import PermissionDenied, ValidationFailed
 from app.core.i18n import t
 from app.core.inputs import Day, Id, SafeStr, check_date, id_param
-from app.core.query import ListParams, base_query
-from app.core.registry import RESOURCES
 from app.panels.numbers import services, transfers
 
 router = APIRouter(tags=["numbers"])
@@ -110,11 +121,11 @@ def import_numbers(
     project_id: Id | None = Form(None), provider_id: Id | None = Form(None), geo_id: Id | None = Form(None),
     db: Session = Depends(get_db), user: CurrentUser = Depends(current_user),
 ) -> dict[str, Any]:
-    if not user.has_perm("numbers.import") or not RESOURCES["numbers.numbers"]().can(user, "create"):
+    if not user.has_perm("numbers.import") or not get_resource("numbers.numbers")().can(user, "create"):
         raise PermissionDenied()
     transfers.check_targets(db, user, project_id, provider_id, geo_id)
-    token = importer.save_upload(user, file.filename or "", file.file.read(importer.MAX_UPLOAD_BYTES + 1))
-    transfers.check_file(importer.upload_path(user, token))  # a header without numbers: 422 now, not a job that finds nothing
+    token = save_upload(user, file.filename or "", file.file.read(MAX_UPLOAD_BYTES + 1))
+    transfers.check_file(upload_path(user, token))  # a header without numbers: 422 now, not a job that finds nothing
     row = transfers.start_transfer(db, user, "import", "file", file.filename, project_id=project_id, provider_id=provider_id)
     run = jobs.enqueue(db, user, "numbers.import", {"transfer_id": row.id, "upload": token, "project_id": project_id,
                                                     "provider_id": provider_id, "geo_id": geo_id, "lang": request_lang(request)})
@@ -123,10 +134,10 @@ def import_numbers(
 
 @router.post("/export", status_code=202, response_model=JobOut, summary="Export the numbers matching filters as CSV (a job)", responses={**ERRORS, **INVALID})
 def export_numbers(request: Request, body: ExportIn, db: Session = Depends(get_db), user: CurrentUser = Depends(current_user)) -> dict[str, Any]:
-    numbers = RESOURCES["numbers.numbers"]()
+    numbers = get_resource("numbers.numbers")()
     if not numbers.can(user, "view"):
         raise PermissionDenied()
-    base_query(numbers, user, ListParams(**body.model_dump()))  # a filter the list would refuse is refused now (422)
+    visible_query(numbers, user, ListParams(**body.model_dump()))  # a filter the list would refuse is refused now (422)
     stamp = dt.datetime.now(TIMEZONE).strftime("%Y%m%d-%H%M%S")
     row = transfers.start_transfer(db, user, "export", "file", f"numbers-{stamp}.csv")
     run = jobs.enqueue(db, user, "numbers.export", {"transfer_id": row.id, "view": body.model_dump(), "lang": request_lang(request)})

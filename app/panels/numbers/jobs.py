@@ -5,12 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from app.core import importer, notify
+from app.core import ListParams, get_resource, notify, told_to_user, upload_path
 from app.core.i18n import t
 from app.core.jobs import JobCancelled, JobContext, JobFailed, job_kind, on_run_end
-from app.core.kit_jobs import told_to_user
-from app.core.query import ListParams
-from app.core.registry import RESOURCES
 from app.panels.numbers import transfers
 from models.numbers import NumberTransfer
 
@@ -49,12 +46,12 @@ def _close_transfers(db: Any, run: Any, status: Any, cause: str) -> None:
 
 def _can_import(user: Any, args: dict[str, Any] | None) -> bool:
     """Not offered for schedules (``args`` None): each run belongs to one upload and transfer row."""
-    return args is not None and user.has_perm("numbers.import") and RESOURCES["numbers.numbers"]().can(user, "create")
+    return args is not None and user.has_perm("numbers.import") and get_resource("numbers.numbers")().can(user, "create")
 
 
 def _can_export(user: Any, args: dict[str, Any] | None) -> bool:
     """Not offered for schedules either (a transfer row per run; a scheduled export is an SFTP push)."""
-    return args is not None and RESOURCES["numbers.numbers"]().can(user, "view")
+    return args is not None and get_resource("numbers.numbers")().can(user, "view")
 
 
 @job_kind("numbers.import", timeout=3 * 3600, steps=("read", "normalise", "dedupe", "write", "report"), label="numbers.job.import",
@@ -68,7 +65,7 @@ def import_job(ctx: JobContext, transfer_id: int, upload: str, project_id: int |
 
     try:
         with told_to_user(lang):  # the file's problem in the user's words; a bug's traceback to the log only
-            path = importer.upload_path(ctx.user, upload)
+            path = upload_path(ctx.user, upload)
             stats = transfers.import_numbers(ctx.db, ctx.user, path, project_id=project_id, provider_id=provider_id, geo_id=geo_id,
                                              status_id=status_id, transfer=transfer, error_path=ctx.result_path("errors.csv"),
                                              progress=progress, lang=lang)

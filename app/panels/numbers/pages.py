@@ -7,14 +7,13 @@ from typing import Any
 
 import reflex as rx
 
-from app.core import crud, importer, jobs, live
+from app.core import MAX_UPLOAD_BYTES, get_resource, jobs, live, save_upload, search_options, upload_path
 from app.core.errors import PermissionDenied, PultError, ValidationFailed
-from app.core.registry import RESOURCES
-from app.core.ui.base import ERROR_TOAST, AuthState, set_url, tr, ui_session
-from app.core.ui.date_range import DateRangeMixin, date_range_inputs
-from app.core.ui.job_run import JobRunMixin, job_run_card
-from app.core.ui.list_page import forbidden_box
-from app.core.ui.widgets import page_header
+from app.core.ui import ERROR_TOAST, AuthState, set_url, tr, ui_session
+from app.core.ui import DateRangeMixin, date_range_inputs
+from app.core.ui import JobRunMixin, job_run_card
+from app.core.ui import forbidden_box
+from app.core.ui import page_header
 from app.panels.numbers import services, setup, transfers
 
 from app.panels.numbers.routes import CONVERSION, SETUP
@@ -33,7 +32,7 @@ def _num(n: int) -> str:
 
 
 def _options(db: Any, user: Any, key: str, limit: int = 500) -> list[list[str]]:
-    return [[str(i), title] for i, title in crud.search_options(db, RESOURCES[key], user, "", limit=limit)]
+    return [[str(i), title] for i, title in search_options(db, get_resource(key), user, "", limit=limit)]
 
 
 # --------------------------------------------------------------------------- conversion
@@ -163,7 +162,7 @@ class TransferState(JobRunMixin, AuthState):
         try:
             with ui_session() as db:
                 user = self.current_user()
-                self.forbidden = not (user.has_perm("numbers.import") and RESOURCES["numbers.numbers"]().can(user, "create"))
+                self.forbidden = not (user.has_perm("numbers.import") and get_resource("numbers.numbers")().can(user, "create"))
                 if self.forbidden:
                     return None
                 self.projects = _options(db, user, "numbers.projects")
@@ -184,8 +183,8 @@ class TransferState(JobRunMixin, AuthState):
         try:
             user = self.current_user()
             self._upload = ""
-            token = importer.save_upload(user, file.name or "", data)
-            transfers.check_file(importer.upload_path(user, token))  # header only, no numbers: said now
+            token = save_upload(user, file.name or "", data)
+            transfers.check_file(upload_path(user, token))  # header only, no numbers: said now
             self._upload = token
         except ValidationFailed as exc:
             self.problems, self.filename = exc.messages(self.lang), ""
@@ -212,7 +211,7 @@ class TransferState(JobRunMixin, AuthState):
         try:
             with ui_session() as db:
                 user = self.current_user()
-                importer.upload_path(user, self._upload)
+                upload_path(user, self._upload)
                 if not user.has_perm("numbers.import"):
                     raise PermissionDenied()
                 transfers.check_targets(db, user, **ids)
@@ -255,7 +254,7 @@ def transfer_page() -> rx.Component:
     upload = rx.upload(
         rx.vstack(rx.icon("upload", size=28, color=rx.color("gray", 10)), rx.text(tr("numbers.import.drop"), size="2"),
                   rx.cond(S.filename != "", rx.badge(S.filename, size="2", id="imp-filename")), align="center", spacing="2"),
-        id="numbers-upload", multiple=False, max_size=importer.MAX_UPLOAD_BYTES,
+        id="numbers-upload", multiple=False, max_size=MAX_UPLOAD_BYTES,
         accept={"text/csv": [".csv"], "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": [".xlsx"]},
         on_drop=S.handle_upload(rx.upload_files(upload_id="numbers-upload")),
         border=f"1px dashed {rx.color('gray', 7)}", border_radius="8px", padding="1.5em", width="100%", cursor="pointer",
@@ -311,7 +310,7 @@ class SetupState(AuthState):
         try:
             with ui_session() as db:
                 user = self.current_user()
-                res = RESOURCES["numbers.projects"]()
+                res = get_resource("numbers.projects")()
                 self.forbidden = not res.can(user, "view")
                 if self.forbidden:
                     return None

@@ -6,9 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from app.core.auth import CurrentUser
+from app.core import ActionContext, CurrentUser, FormField, Resource, action, col, fields, filters
 from app.core.errors import ValidationFailed
-from app.core.resource import ActionContext, FormField, Resource, action, col, fields, filters
 from app.panels.numbers import scope, services
 from models.numbers import (
     CallEvent,
@@ -474,7 +473,7 @@ class Scopes(Resource, model=ManagerScope):
 
 
 def _username(user_id: int | None) -> str:
-    from app.core.db import session_scope
+    from app.core import session_scope
     from models.core import User
 
     if user_id is None:

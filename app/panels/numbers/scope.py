@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import false, or_, select, true
 
-from app.core.auth import CurrentUser
+from app.core import CurrentUser
 from models.numbers import ManagerScope, Provider
 
 ALL = "numbers.all_providers"

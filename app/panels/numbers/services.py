@@ -15,9 +15,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, text, union_all, update
 from sqlmodel import Session, select
 
-from app.core import audit, bus, display
-from app.core.auth import CurrentUser
-from app.core.db import engine
+from app.core import CurrentUser, audit, bus, display, engine
 from app.core.errors import ValidationFailed
 from app.panels.numbers import scope
 from models.numbers import Geo, NumberStat, NumberStatMonth, NumberStatus, PhoneNumber, Project, Provider, StatusKind

@@ -13,10 +13,8 @@ from typing import Any
 
 from sqlmodel import Session, delete, select
 
-from app.core import audit, bus, crud
-from app.core.auth import CurrentUser
+from app.core import CurrentUser, audit, bus, get_record, get_resource
 from app.core.errors import NotFound, PermissionDenied, ValidationFailed
-from app.core.registry import RESOURCES
 from models.numbers import ProjectGeo, ProjectProvider, ProjectSchedule, Provider
 
 
@@ -36,7 +34,7 @@ class ProjectSetup:
 
 def _visible_providers(user: CurrentUser) -> Any:
     """A sub-select of the provider ids ``user`` may see (the providers resource's own scope)."""
-    providers = RESOURCES["numbers.providers"]()
+    providers = get_resource("numbers.providers")()
     return providers.list_query(user, select(Provider.id))
 
 
@@ -50,7 +48,7 @@ def _linked(db: Session, project_id: int, user: CurrentUser, visible: bool) -> l
 
 def read(db: Session, user: CurrentUser, project_id: int) -> ProjectSetup:
     """The project's setup as ``user`` may see it: only the providers in their scope."""
-    crud.get_record(db, RESOURCES["numbers.projects"], user, project_id)  # view permission and scope
+    get_record(db, get_resource("numbers.projects"), user, project_id)  # view permission and scope
     return ProjectSetup(
         providers=_linked(db, project_id, user, visible=True),
         geos=sorted(db.exec(select(ProjectGeo.geo_id).where(ProjectGeo.project_id == project_id)).all()),
@@ -66,8 +64,8 @@ def _time(value: str) -> dt.time:
 def save(db: Session, user: CurrentUser, project_id: int, providers: list[int], geos: list[int],
          windows: list[tuple[int, str, str]]) -> ProjectSetup:
     """Replace the project's providers, geo and windows. A manager may only choose their providers."""
-    projects = RESOURCES["numbers.projects"]()
-    project = crud.get_record(db, projects, user, project_id, for_update=True)
+    projects = get_resource("numbers.projects")()
+    project = get_record(db, projects, user, project_id, for_update=True)
     if not projects.can(user, "update", project):
         raise PermissionDenied()
     errors: dict[str, tuple[str, dict]] = {}
@@ -75,12 +73,12 @@ def save(db: Session, user: CurrentUser, project_id: int, providers: list[int], 
     providers = [p for p in providers if p not in hidden]
     for pid in set(providers):
         try:
-            crud.get_record(db, RESOURCES["numbers.providers"], user, pid)
+            get_record(db, get_resource("numbers.providers"), user, pid)
         except (NotFound, PermissionDenied):
             errors["providers"] = ("error.relation", {})
     for gid in set(geos):
         try:
-            crud.get_record(db, RESOURCES["numbers.geo"], user, gid)
+            get_record(db, get_resource("numbers.geo"), user, gid)
         except (NotFound, PermissionDenied):
             errors["geos"] = ("error.relation", {})
     parsed: list[Window] = []

@@ -40,14 +40,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from app.core import audit, bus, notify, safe_cells
-from app.core.auth import CurrentUser
-from app.core.db import engine, session_scope
+from app.core import CurrentUser, ListParams, audit, bus, engine, get_resource, notify, safe_cells, session_scope
 from app.core.errors import PermissionDenied, PultError, ValidationFailed
 from app.core.i18n import t
 from app.core.jobs import JobContext, JobFailed, cron_timezone, enqueue, job_kind, next_fire
-from app.core.query import ListParams
-from app.core.registry import RESOURCES
 from app.panels.numbers import transfers
 from integrations.sftp import RemoteFile, SftpClient, SftpError, SftpTarget
 from models.core import Setting
@@ -103,7 +99,7 @@ def forget_host_key(db: Session, user: CurrentUser, host: SftpHost) -> bool:
 
 # --------------------------------------------------------------------------- connecting
 def _require(user: CurrentUser, operation: str) -> None:
-    if not RESOURCES[RESOURCE]().can(user, operation):
+    if not get_resource(RESOURCE)().can(user, operation):
         raise PermissionDenied()
 
 

@@ -62,12 +62,21 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
-from app.core import audit, bus, crud, crypto
-from app.core import db as dbm
-from app.core.auth import CurrentUser
+from app.core import (
+    MASK,
+    CurrentUser,
+    audit,
+    bus,
+    decrypt,
+    encrypt,
+    get_record,
+    normalise_phone,
+    request_ip,
+    run_action,
+    session_scope,
+)
 from app.core.display import fmt_datetime
 from app.core.errors import NotFound, PermissionDenied, PultError, ValidationFailed
-from app.core.http_security import request_ip
 from app.core.phone import format_phone
 from app.core.i18n import t
 from app.panels.numbers import scope, services
@@ -128,7 +137,7 @@ def secret_info(db: Session) -> SecretInfo:
 def current_secret(db: Session) -> Optional[str]:
     """The shared secret in plain text (server side only), or None when none is set."""
     row = db.get(Setting, SECRET_KEY)
-    return crypto.decrypt(row.value) if row is not None and row.value else None
+    return decrypt(row.value) if row is not None and row.value else None
 
 
 def accepted_secrets(db: Session) -> list[str]:
@@ -136,7 +145,7 @@ def accepted_secrets(db: Session) -> list[str]:
     rotation's grace period lasts."""
     keys = [k for k in [current_secret(db)] if k]
     if keys and _previous_until(db) is not None:
-        keys.append(crypto.decrypt(db.get(Setting, PREVIOUS_KEY).value))
+        keys.append(decrypt(db.get(Setting, PREVIOUS_KEY).value))
     return keys
 
 
@@ -152,9 +161,9 @@ def generate_secret(db: Session, user: CurrentUser) -> str:
         previous = db.get(Setting, PREVIOUS_KEY) or Setting(key=PREVIOUS_KEY)
         previous.value, previous.updated_at, previous.updated_by = row.value, now, user.username
         db.add(previous)
-    row.value, row.updated_at, row.updated_by = crypto.encrypt(secret), now, user.username
+    row.value, row.updated_at, row.updated_by = encrypt(secret), now, user.username
     db.add(row)
-    audit.record(db, user, action, "setting", "softphone", {"secret": [crypto.MASK, crypto.MASK]})
+    audit.record(db, user, action, "setting", "softphone", {"secret": [MASK, MASK]})
     db.commit()
     return secret
 
@@ -169,13 +178,13 @@ def revoke_secret(db: Session, user: CurrentUser) -> None:
         db.delete(previous)
     if row is not None:
         db.delete(row)
-        audit.record(db, user, "delete", "setting", "softphone", {"secret": [crypto.MASK, None]})
+        audit.record(db, user, "delete", "setting", "softphone", {"secret": [MASK, None]})
     db.commit()
 
 
 def _note(key: str, **data: Any) -> None:
     try:
-        from app.core.redis import redis_client
+        from app.core import redis_client
 
         redis_client().set(key, json.dumps({"at": dt.datetime.now(dt.timezone.utc).isoformat(), **data}, ensure_ascii=False), ex=30 * 24 * 3600)
     except Exception as exc:  # a note for the settings page is not worth failing a call event
@@ -186,7 +195,7 @@ def last_requests() -> dict[str, dict[str, Any]]:
     """``{"accepted": {...}, "rejected": {...}}``: the last of each, for the settings page."""
     out: dict[str, dict[str, Any]] = {}
     try:
-        from app.core.redis import redis_client
+        from app.core import redis_client
 
         for name, key in (("accepted", LAST_ACCEPTED), ("rejected", LAST_REJECTED)):
             raw = redis_client().get(key)
@@ -237,7 +246,7 @@ def record_event(db: Session, ev: CallEventIn) -> Recorded:
         if at_utc > now + FUTURE_TOLERANCE:
             raise ValidationFailed.one("at", "numbers.softphone.future", at=at_utc.isoformat(), now=now.replace(microsecond=0).isoformat(),
                                        minutes=int(FUTURE_TOLERANCE.total_seconds() // 60))
-    phone = crud.normalise_phone(ev.phone)
+    phone = normalise_phone(ev.phone)
     if phone is None:
         raise ValidationFailed.one("phone", "error.phone")
     status = None
@@ -292,13 +301,13 @@ def _error(status: int, detail: str, errors: dict[str, str] | None = None) -> JS
 
 
 def _authenticate(body: bytes, timestamp: Optional[str], given: Optional[str]) -> None:
-    with dbm.session_scope() as db:
+    with session_scope() as db:
         keys = accepted_secrets(db)
     verify(keys, body, timestamp, given)
 
 
 def _record(ev: CallEventIn) -> Recorded:
-    with audit.source("api"), dbm.session_scope() as db:
+    with audit.source("api"), session_scope() as db:
         return record_event(db, ev)
 
 
@@ -317,7 +326,7 @@ def softphone_router() -> APIRouter:
         openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": CallEventIn.model_json_schema()}}}},
     )
     async def softphone_events(request: Request) -> JSONResponse:
-        from app.core.api import request_lang
+        from app.core import request_lang
 
         body = await request.body()
         client = request_ip(request) or ""  # forwarded only by PULT_TRUSTED_PROXIES
@@ -399,7 +408,7 @@ def card(db: Session, user: CurrentUser, event_id: int, lang: str = "ru", histor
         return None
     res = _numbers()
     try:
-        number = crud.get_record(db, res, user, ev.number_id)  # the scope, checked again
+        number = get_record(db, res, user, ev.number_id)  # the scope, checked again
     except (NotFound, PermissionDenied):
         return None
     state = db.exec(
@@ -434,7 +443,7 @@ def card(db: Session, user: CurrentUser, event_id: int, lang: str = "ru", histor
 
 def set_result(db: Session, user: CurrentUser, number_id: int, status_id: int, lang: str = "ru") -> str | None:
     """The card's result buttons: the numbers' own "set status" action (permission, scope, audit)."""
-    return crud.run_action(db, _numbers(), user, "set_status", [number_id], lang, {"status_id": str(status_id)})
+    return run_action(db, _numbers(), user, "set_status", [number_id], lang, {"status_id": str(status_id)})
 
 
 __all__ = [

@@ -16,7 +16,7 @@ import reflex as rx
 
 from app.core import live
 from app.core.errors import NotAuthenticated, PultError
-from app.core.ui.base import AuthState, tr, ui_session
+from app.core.ui import AuthState, tr, ui_session
 from app.panels.numbers import softphone
 
 #: Ids of cards shown, remembered per tab so a card never comes back (bounded).

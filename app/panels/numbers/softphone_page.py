@@ -10,9 +10,9 @@ import reflex as rx
 
 from app.core.display import fmt_datetime
 from app.core.errors import PultError
-from app.core.ui.base import AuthState, tr, ui_session
-from app.core.ui.list_page import forbidden_box
-from app.core.ui.widgets import confirm_dialog, page_header
+from app.core.ui import AuthState, tr, ui_session
+from app.core.ui import forbidden_box
+from app.core.ui import confirm_dialog, page_header
 from app.panels.numbers import softphone
 from integrations.softphone import EVENTS_PATH, SIGNATURE_HEADER, TIMESTAMP_HEADER
 

@@ -38,13 +38,22 @@ from sqlalchemy import func, literal, select
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session
 
-from app.core import audit, bus, exporter, safe_cells, tabular
+from app.core import (
+    SQL_DATESTYLE,
+    CurrentUser,
+    ListParams,
+    audit,
+    bus,
+    get_record,
+    get_resource,
+    read_table,
+    resolve_sort,
+    safe_cells,
+    visible_query,
+)
 from app.core.display import TIMEZONE
 from app.core.i18n import t
-from app.core.auth import CurrentUser
 from app.core.errors import PermissionDenied, PultError, ValidationFailed
-from app.core.query import ListParams, base_query, resolve_sort
-from app.core.registry import RESOURCES
 from app.panels.numbers import services
 from app.panels.numbers.phones import normalise_many
 from models.numbers import Geo, NumberStatus, NumberTransfer, Project, Provider
@@ -83,7 +92,7 @@ def read_phones(path: Path) -> pd.Series:
     values: list[str] = []
     lines: list[int] = []
     try:
-        records = tabular.records(path)
+        records = read_table(path)
         first = next(records, None)
         if first is None:
             raise ValidationFailed.one("file", "import.empty")
@@ -110,7 +119,7 @@ def read_phones(path: Path) -> pd.Series:
 
 def check_file(path: Path) -> None:
     """Refuse at upload a file the import would refuse: not a table, or without a data row."""
-    records = tabular.records(path)
+    records = read_table(path)
     first = next(records, None)
     if first is None:
         raise ValidationFailed.one("file", "import.empty")
@@ -126,7 +135,6 @@ def _pg(db: Session) -> Any:
 
 def check_targets(db: Session, user: CurrentUser, project_id: int | None, provider_id: int | None, geo_id: int | None) -> None:
     """The project/provider/geo an import assigns must exist and be in the user's scope."""
-    from app.core import crud
 
     errors: dict[str, tuple[str, dict]] = {}
     for name, key, value in (("project_id", "numbers.projects", project_id), ("provider_id", "numbers.providers", provider_id),
@@ -134,7 +142,7 @@ def check_targets(db: Session, user: CurrentUser, project_id: int | None, provid
         if value is None:
             continue
         try:
-            crud.get_record(db, RESOURCES[key], user, value)
+            get_record(db, get_resource(key), user, value)
         except PermissionDenied:
             errors[name] = ("error.relation", {})
         except Exception:  # NotFound: missing or out of scope
@@ -204,7 +212,7 @@ def import_numbers(
     """Import the numbers of ``path`` (see the module docstring); commits once at the end."""
     import time
 
-    if not user.has_perm("numbers.import") or not RESOURCES["numbers.numbers"]().can(user, "create"):
+    if not user.has_perm("numbers.import") or not get_resource("numbers.numbers")().can(user, "create"):
         raise PermissionDenied()
     check_targets(db, user, project_id, provider_id, geo_id)
     status_id = status_id or services.default_status_id(db)
@@ -328,8 +336,8 @@ def export_query(user: CurrentUser, params: ListParams, lang: str | None = None)
     (``PULT_TIMEZONE``) without fractions of a second; without it (SFTP) the times keep their
     offset, as partners have always read them.
     """
-    res = RESOURCES["numbers.numbers"]()
-    inner = base_query(res, user, params).subquery("n")
+    res = get_resource("numbers.numbers")()
+    inner = visible_query(res, user, params).subquery("n")
     sort_name, desc = resolve_sort(res, params.sort)
     order = [inner.c[sort_name].desc(), inner.c.id.desc()] if desc else [inner.c[sort_name].asc(), inner.c.id.asc()]
     status = func.coalesce(NumberStatus.name_en, NumberStatus.name) if lang == "en" else NumberStatus.name
@@ -338,7 +346,7 @@ def export_query(user: CurrentUser, params: ListParams, lang: str | None = None)
     def moment(column: Any) -> Any:
         if lang is None:
             return column
-        return func.date_trunc("second", column.op("AT TIME ZONE")(literal(TIMEZONE.key)))  # ISO under exporter.SQL_DATESTYLE
+        return func.date_trunc("second", column.op("AT TIME ZONE")(literal(TIMEZONE.key)))  # ISO under SQL_DATESTYLE
 
     return (
         select(
@@ -367,7 +375,7 @@ def export_numbers(db: Session, user: CurrentUser, params: ListParams, path: Pat
     quoted and texts are neutralised (:mod:`app.core.safe_cells`), and the file appears under
     its name only when complete.
     """
-    if not RESOURCES["numbers.numbers"]().can(user, "view"):
+    if not get_resource("numbers.numbers")().can(user, "view"):
         raise PermissionDenied()
     stmt = export_query(user, params, lang)
     sql = str(stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
@@ -377,7 +385,7 @@ def export_numbers(db: Session, user: CurrentUser, params: ListParams, path: Pat
         safe_cells.writer(f).writerow(header)
     with open(path, "ab") as out, conn.cursor() as cur:
         cur.execute(f"SET LOCAL TIME ZONE '{TIMEZONE.key}'")
-        cur.execute(exporter.SQL_DATESTYLE)
+        cur.execute(SQL_DATESTYLE)
         with cur.copy(f"COPY ({sql}) TO STDOUT WITH ({safe_cells.COPY_CSV})") as copy:
             for chunk in copy:
                 out.write(chunk)

@@ -1,7 +1,6 @@
 """The stock panel: seed 001 (Sirius) — products, supplies, orders, analytics."""
 
-from app.core import audit
-from app.core.registry import Page, Panel, register
+from app.core import Page, Panel, audit, register
 from app.panels.stock.api import router
 from app.panels.stock.catalog import CATALOG
 from app.panels.stock.resources import Orders, Products, Supplies

@@ -17,9 +17,19 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from app.core import crud
-from app.core.api import ERRORS, INVALID, NOT_FOUND, current_user, get_db, item_json, jsonable, request_lang
-from app.core.auth import CurrentUser
+from app.core import (
+    ERRORS,
+    INVALID,
+    NOT_FOUND,
+    CurrentUser,
+    current_user,
+    get_db,
+    get_record,
+    item_json,
+    jsonable,
+    request_lang,
+    run_action,
+)
 from app.core.errors import PermissionDenied
 from app.core.i18n import t
 from app.core.inputs import Day, Id
@@ -48,7 +58,7 @@ class RateOut(BaseModel):
 
 @router.get("/products/{id}/stock", response_model=StockOut, summary="Current stock of a product", responses={**ERRORS, **NOT_FOUND})
 def product_stock(id: str = Path(), db: Session = Depends(get_db), user: CurrentUser = Depends(current_user)) -> dict[str, Any]:
-    product = crud.get_record(db, Products, user, id)
+    product = get_record(db, Products, user, id)
     return {
         "product_id": product.id,
         "quantity": product.quantity,
@@ -113,8 +123,8 @@ def put_rate(body: RateIn, db: Session = Depends(get_db), user: CurrentUser = De
 def _order_action(name: str):
     def endpoint(request: Request, id: str = Path(), db: Session = Depends(get_db), user: CurrentUser = Depends(current_user)) -> dict[str, Any]:
         lang = request_lang(request)
-        result = crud.run_action(db, Orders, user, name, [id], lang)
-        order = crud.get_record(db, Orders, user, id)
+        result = run_action(db, Orders, user, name, [id], lang)
+        order = get_record(db, Orders, user, id)
         return {"detail": t(result, lang) if result else t("done", lang), "ids": [order.id], "item": item_json(order)}
 
     endpoint.__name__ = f"order_{name}"

@@ -9,10 +9,10 @@ import reflex as rx
 from app.core import live
 from app.core.display import fmt_datetime, fmt_money, fmt_number
 from app.core.errors import PultError, ValidationFailed
-from app.core.ui.base import ERROR_TOAST, AuthState, set_url, tr, ui_session
-from app.core.ui.date_range import DateRangeMixin, date_range_inputs
-from app.core.ui.list_page import forbidden_box
-from app.core.ui.widgets import page_header, relation_picker
+from app.core.ui import ERROR_TOAST, AuthState, set_url, tr, ui_session
+from app.core.ui import DateRangeMixin, date_range_inputs
+from app.core.ui import forbidden_box
+from app.core.ui import page_header, relation_picker
 from app.panels.stock import services
 
 from app.panels.stock.routes import ANALYTICS as ROUTE

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.core.errors import PermissionDenied, ValidationFailed
-from app.core.resource import ActionContext, Resource, action, col, fields, filters
+from app.core import ActionContext, Resource, action, col, fields, filters
 from app.panels.stock import services
 from models.stock import Order, OrderStatus, Product, Supply
 

@@ -4,7 +4,7 @@ The administrator is the kit's ``admin`` role (everything, ``*``), not a panel's
 
 * manager (``stock.manager``) — products, supplies, orders and analytics; no user management. It
   reads the operation log, which shows it only the rows about what it may see (stock records; see
-  ``app.core.admin.Audit.list_query``), never users, roles, settings or another panel's records.
+  ``app.panels.admin.resources.Audit.list_query``), never users, roles, settings or another panel's records.
 * user (``stock.user``, operator) — sees stock and all orders, creates orders, marks them issued.
 """
 

@@ -13,8 +13,7 @@ from typing import Any
 from sqlalchemy import Date, cast, func
 from sqlmodel import Session, select
 
-from app.core import audit, bus, safe_cells
-from app.core.auth import CurrentUser
+from app.core import CurrentUser, audit, bus, safe_cells
 from app.core.errors import PermissionDenied, ValidationFailed
 from app.core.notify import notify
 from models.core import Setting

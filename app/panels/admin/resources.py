@@ -1,4 +1,5 @@
-"""The kit's own panel: users, roles and the audit log, declared as ordinary resources."""
+"""The admin panel's resources: users, roles, the audit log, notification rules, background jobs and
+schedules, declared as ordinary resources (the panel itself is declared in ``__init__``)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,11 @@ from typing import Any
 
 from sqlmodel import select
 
-from app.core import audit, auth
+from app.core import auth, notify
 from app.core.errors import ValidationFailed
 from app.core.i18n import has
 from app.core.inputs import clean_text
-from app.core.registry import Panel, register
-from app.core.resource import ActionContext, Resource, action, col, fields, filters
+from app.core.resource import ActionContext, Choices, Resource, action, col, fields, filters
 from app.core.roles import check_roles
 from models.core import AuditLog, NotificationRule, Role, User
 from models.jobs import JobRun, JobStatus, Schedule
@@ -354,7 +354,8 @@ def _schedule_owner(schedule: Schedule) -> str:
     return t("schedules.system") if schedule.system else _username_of(schedule, schedule.owner_id)
 
 
-CHANNELS = (("inapp", "channel.inapp"), ("telegram", "channel.telegram"))
+#: The channels a rule may name: whatever the enabled panels registered (app.core.notify.CHANNELS).
+CHANNELS = Choices(notify.channel_choices)
 
 
 class Rules(Resource, model=NotificationRule):
@@ -408,24 +409,6 @@ def _username_of(record: Any, user_id: int | None) -> str:
     return user.username if user else ""
 
 
-SECURITY_ROUTE = "/admin/security"
-TELEGRAM_ROUTE = "/admin/telegram"
-
-
-def _security_page():
-    from app.core.registry import Page
-
-    return Page(SECURITY_ROUTE, "security.title", "app.core.ui.security_page:security_page", perm="admin.security",
-                icon="shield-check", on_load="app.core.ui.security_page:SecurityState.load")
-
-
-def _telegram_page():
-    from app.core.registry import Page
-
-    return Page(TELEGRAM_ROUTE, "telegram.title", "app.core.ui.telegram_page:telegram_page", perm="telegram.settings",
-                icon="send", on_load="app.core.ui.telegram_page:TelegramState.load")
-
-
 def _short_diff(d: dict) -> str:
     parts = []
     for k, v in d.items():
@@ -435,112 +418,3 @@ def _short_diff(d: dict) -> str:
             parts.append(f"{k}: {v}")
     text = "; ".join(parts)
     return text if len(text) <= 160 else text[:157] + "…"
-
-
-# Audit rows not named by a resource key but about one's records, and settings others may read.
-audit.entity_resource("schedule", "admin.schedules")
-audit.entity_resource("job_run", "admin.jobs")
-audit.setting_readers("security", "admin.security")
-audit.setting_readers("telegram", "telegram.settings")
-
-PANEL = register(
-    Panel(
-        name="admin",
-        label="admin",
-        icon="settings",
-        resources=[Users, Roles, Audit, Rules, Jobs, Schedules],
-        pages=[_security_page(), _telegram_page()],
-        # Background jobs (app/core/jobs.py): see others' runs, cancel / retry them, edit schedules;
-        # admin.security: registration and approval (Administration → Security).
-        permissions=["jobs.view", "jobs.cancel", "jobs.retry", "jobs.schedules", "telegram.settings", "admin.security"],
-        # A self-registered account waits for approval; a schedule's tick was refused (its owner
-        # left or lost the right): the admins hear of both.
-        events={"admin.user_pending": ("users.pending_event", ["admin"]),
-                "jobs.schedule_refused": ("schedules.refused_event", ["admin"])},
-        # The kit's one role; the panels bring their own (``stock.manager``, ``numbers.manager``, ...).
-        roles={"admin": ("role.admin", ["*"])},
-        catalog={
-            "users.password_help": ("Оставьте пустым, чтобы не менять", "Leave empty to keep the current password"),
-            "users.password_short": ("Не короче {n} символов", "At least {n} characters"),
-            "users.username_chars": ("Только буквы, цифры, точка, дефис и подчёркивание", "Letters, digits, dot, dash and underscore only"),
-            "users.approval": ("Одобрение", "Approval"),
-            "users.approval.pending": ("Ждёт одобрения", "Waiting for approval"),
-            "users.approval_filter": ("Ждёт одобрения", "Waiting for approval"),
-            "users.approve": ("Одобрить", "Approve"),
-            "users.approve_role": ("Роль после одобрения", "Role once approved"),
-            "users.approved": ("Учётные записи одобрены", "Accounts approved"),
-            "users.not_pending": ("Выбраны учётные записи, которые не ждут одобрения", "Some of the chosen accounts are not waiting for approval"),
-            "users.pending_event": ("Новая учётная запись ждёт одобрения", "A new account waits for approval"),
-            "users.pending_title": ("Учётная запись «{username}» ждёт одобрения", "Account “{username}” waits for approval"),
-            "action.approve": ("одобрение", "approval"),
-            "security.title": ("Безопасность", "Security"),
-            "security.registration_section": ("Регистрация", "Registration"),
-            "security.registration": ("Разрешить регистрацию", "Allow registration"),
-            "security.registration_help": ("Любой может создать учётную запись на странице /register.", "Anyone may create an account at /register."),
-            "security.approval": ("Одобрять новые учётные записи", "Approve new accounts"),
-            "security.approval_help": (
-                "Новая учётная запись не получает роли и не может войти, пока администратор не одобрит её и не выберет роль.",
-                "A new account gets no role and cannot sign in until an administrator approves it and picks its role.",
-            ),
-            "security.role_help": ("Без одобрения новые учётные записи получают роль", "Without approval new accounts get the role"),
-            "security.pending_link": ("Ждут одобрения", "Waiting for approval"),
-            "security.signin_section": ("Вход", "Sign-in"),
-            "security.signin_help": (
-                "После {pair_max} неверных паролей с одного адреса этот адрес не может входить в эту учётную запись {minutes} мин "
-                "(владелец с другого адреса входит). С одного адреса — не больше {ip_max} неверных паролей за {minutes} мин по всем "
-                "учётным записям. После {free} неверных паролей учётной записи отовсюду каждая следующая попытка ждёт 1, 2, 4… до "
-                "{max_delay} с; адреса, с которых владелец уже входил, не ждут. Меняется переменными PULT_LOGIN_* (docs/security.md).",
-                "After {pair_max} wrong passwords from one address, that address cannot sign in to that account for {minutes} min "
-                "(the owner signing in from elsewhere can). One address gets at most {ip_max} wrong passwords per {minutes} min across "
-                "all accounts. After {free} wrong passwords for an account from anywhere, each further attempt waits 1, 2, 4… up to "
-                "{max_delay} s; addresses the owner signed in from before do not wait. Set with the PULT_LOGIN_* variables (docs/security.md).",
-            ),
-            "roles.all": ("Все права (администратор)", "Everything (administrator)"),
-            "roles.builtin": ("Встроенную роль нельзя удалить", "A built-in role cannot be deleted"),
-            "roles.in_use": ("Роль назначена пользователям", "The role is assigned to users"),
-            "admin.users": ("Пользователи", "Users"),
-            "rules": ("Правила уведомлений", "Notification rules"),
-            "rules.event": ("Событие", "Event"),
-            "rules.channel": ("Канал", "Channel"),
-            "rules.enabled": ("Включено", "Enabled"),
-            "rules.audience": ("Укажите роль или пользователя (одно из двух)", "Choose a role or a user (one of them)"),
-            "channel.inapp": ("В приложении", "In-app"),
-            "jobs": ("Фоновые задачи", "Background jobs"),
-            "schedules": ("Расписания", "Schedules"),
-            "schedules.cron": ("Cron", "Cron"),
-            "schedules.cron_help": ("Минута час день месяц день недели, напр. 0 3 * * * — каждый день в 03:00 (МСК)", "minute hour day month weekday, e.g. 0 3 * * * — daily at 03:00 (Moscow time)"),
-            "schedules.args": ("Параметры (JSON)", "Arguments (JSON)"),
-            "schedules.args_help": ("Объект JSON, напр. {\"resource\": \"stock.products\"}", "A JSON object, e.g. {\"resource\": \"stock.products\"}"),
-            "schedules.args_invalid": ("Нужен объект JSON", "A JSON object is required"),
-            "schedules.kind_help": ("Только задачи, которые вы можете запускать: расписание работает от вашего имени", "Only jobs you may run: the schedule runs as you"),
-            "schedules.owner": ("Запускается от имени", "Runs as"),
-            "schedules.system": ("система", "system"),
-            "schedules.system_readonly": ("Это расписание задано системой; меняйте его там, где оно объявлено", "This schedule is declared by the system; change it where it is declared"),
-            "schedules.refusal": ("Отказ", "Refused"),
-            "schedules.refusal.no_owner": ("нет владельца", "no owner"),
-            "schedules.refusal.owner_inactive": ("владелец отключён", "owner deactivated"),
-            "schedules.refusal.not_allowed": ("нет прав у владельца", "owner not allowed"),
-            "schedules.refusal.unknown_kind": ("задача не найдена", "unknown job"),
-            "schedules.refused_event": ("Расписание не запущено", "Schedule refused to run"),
-            "field.refused_at": ("Когда отказано", "Refused at"),
-            "schedules.next": ("Следующий запуск", "Next run"),
-            "schedules.last": ("Последний запуск", "Last run"),
-            "jobs.kind": ("Тип", "Kind"),
-            "jobs.progress": ("Прогресс", "Progress"),
-            "jobs.message": ("Сообщение", "Message"),
-            "jobs.finished": ("Завершено", "Finished"),
-            "jobs.error": ("Ошибка", "Error"),
-            "jobs.file": ("Файл", "File"),
-            "jobs.cancel": ("Отменить", "Cancel"),
-            "jobs.retry": ("Повторить", "Retry"),
-            "jobs.cancelled": ("Задача отменена", "Job cancelled"),
-            "jobs.retried": ("Задача поставлена снова", "Job queued again"),
-            "jobs.status.queued": ("В очереди", "Queued"),
-            "jobs.status.running": ("Выполняется", "Running"),
-            "jobs.status.succeeded": ("Готово", "Succeeded"),
-            "jobs.status.failed": ("Ошибка", "Failed"),
-            "jobs.status.cancelled": ("Отменена", "Cancelled"),
-            "channel.telegram": ("Telegram", "Telegram"),
-        },
-    )
-)

@@ -21,11 +21,11 @@ from app.core.auth import CurrentUser
 from app.core.display import TIMEZONE
 from app.core.errors import PermissionDenied, PultError, ValidationFailed
 from app.core.i18n import t
-from app.core.telegram_bot import API_URL_KEY, PERM, bot_client, bot_config, save_bot_config, wait_out_rate_limit
-from app.core.telegram_handlers import last_ping, ping_keyboard
-from app.core.telegram_receiving import ReceiveStatus, reapply, receive_status, set_receive_mode, webhook_unavailable
+from app.panels.telegram.bot import API_URL_KEY, PERM, bot_client, bot_config, save_bot_config, wait_out_rate_limit
+from app.panels.telegram.handlers import last_ping, ping_keyboard
+from app.panels.telegram.receiving import ReceiveStatus, reapply, receive_status, set_receive_mode, webhook_unavailable
 from app.core.ui.base import ERROR_TOAST, AuthState, tr, ui_session
-from app.core.ui.list_page import forbidden_box
+from app.core.ui.widgets import forbidden_box
 from app.core.ui.widgets import page_header
 from integrations.telegram import TelegramClient, TelegramError, TelegramRetryLater
 from models.core import Setting, User

@@ -8,7 +8,7 @@ Three modes, one at a time (Telegram refuses getUpdates while a webhook is set):
   delivery error). Needs a public HTTPS address (``PULT_PUBLIC_URL``); a local Bot API server or
   the sandbox also take plain HTTP.
 * ``polling`` — for an app Telegram cannot reach: ``deleteWebhook``, then a poller process
-  (``python -m jobs.telegram_poller``, :mod:`app.core.telegram_poller`) long-polls ``getUpdates``.
+  (``python -m jobs.telegram_poller``, :mod:`app.panels.telegram.poller`) long-polls ``getUpdates``.
   Its heartbeat in Redis is the status.
 * ``off`` — the webhook is deleted, the poller idles; presses are not received (Telegram keeps
   them for 24 hours).
@@ -28,7 +28,7 @@ from app.core import audit, bus, crypto
 from app.core.auth import CurrentUser
 from app.core.config import settings
 from app.core.errors import PermissionDenied, ValidationFailed
-from app.core.telegram_bot import (
+from app.panels.telegram.bot import (
     MODES,
     PERM,
     RECEIVE_KEY,
@@ -39,8 +39,8 @@ from app.core.telegram_bot import (
     put_setting,
     receive_mode,
 )
-from app.core.telegram_updates import ALLOWED_UPDATES
-from app.core.telegram_webhook import WEBHOOK_PATH
+from app.panels.telegram.updates import ALLOWED_UPDATES
+from app.panels.telegram.webhook import WEBHOOK_PATH
 from integrations.telegram import DEFAULT_BASE_URL, TelegramClient
 
 #: The poller's heartbeat: ``{"id", "at", "state", "bot", "last_error", "processed"}``.

@@ -14,8 +14,8 @@ from sqlmodel import Session
 from app.core import bus
 from app.core import db as dbm
 from app.core.i18n import t
-from app.core.telegram_bot import put_setting
-from app.core.telegram_updates import CallbackContext, MessageContext, on_callback, on_command
+from app.panels.telegram.bot import put_setting
+from app.panels.telegram.updates import CallbackContext, MessageContext, on_callback, on_command
 from integrations.telegram import inline_keyboard
 from models.core import Setting, User
 

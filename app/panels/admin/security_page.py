@@ -11,7 +11,7 @@ from app.core.config import settings
 from app.core.errors import PultError
 from app.core.i18n import has, pair
 from app.core.ui.base import AuthState, tr, ui_session
-from app.core.ui.list_page import forbidden_box
+from app.core.ui.widgets import forbidden_box
 from app.core.ui.widgets import page_header
 
 

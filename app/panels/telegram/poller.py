@@ -30,9 +30,9 @@ from typing import Any, Optional
 
 from app.core import bus
 from app.core import db as dbm
-from app.core.telegram_bot import bot_config, put_setting, receive_mode
-from app.core.telegram_receiving import POLLER_STATUS_KEY
-from app.core.telegram_updates import ALLOWED_UPDATES, BUSY, DONE, dispatch
+from app.panels.telegram.bot import bot_config, put_setting, receive_mode
+from app.panels.telegram.receiving import POLLER_STATUS_KEY
+from app.panels.telegram.updates import ALLOWED_UPDATES, BUSY, DONE, dispatch
 from integrations.telegram import TelegramClient, TelegramError
 from models.core import Setting
 

@@ -1,14 +1,14 @@
 """Telegram webhook: ``POST /api/integrations/telegram/webhook``.
 
 Telegram calls the endpoint with every update of the bot once the admin switched receiving to
-"webhook" (``app.core.telegram_receiving``: ``setWebhook(url, secret_token, allowed_updates)``),
+"webhook" (``app.panels.telegram.receiving``: ``setWebhook(url, secret_token, allowed_updates)``),
 each call carrying ``X-Telegram-Bot-Api-Secret-Token``. A call whose header is missing or differs
 from the secret (the one generated on switching on, else ``PULT_TELEGRAM_WEBHOOK_SECRET``, and
 during a switch the one being set; compared in constant time) gets 401 and nothing is read or run; with no secret at all every call is refused.
 The endpoint carries no cookie and needs none: the secret header is its authentication (so it is
 not subject to the browser's CSRF rules).
 
-Accepted updates go to the one dispatcher (:func:`app.core.telegram_updates.dispatch`), which runs
+Accepted updates go to the one dispatcher (:func:`app.panels.telegram.updates.dispatch`), which runs
 each at most once. The answer is 200 even when a handler failed (a non-2xx makes Telegram re-send
 the update again and again, holding back every later one); 503 when the update is being processed
 elsewhere right now or the database cannot be reached, so Telegram offers it again later.
@@ -27,8 +27,8 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from app.core import db as dbm
-from app.core.telegram_bot import shared_bot, webhook_secrets
-from app.core.telegram_updates import (  # noqa: F401 - re-exported: where panels found them first
+from app.panels.telegram.bot import shared_bot, webhook_secrets
+from app.panels.telegram.updates import (  # noqa: F401 - re-exported: where panels found them first
     BUSY,
     CallbackAnswer,
     CallbackContext,
@@ -76,7 +76,7 @@ def telegram_router(
     bot: Union[TelegramClient, Callable[[], Optional[TelegramClient]], None] = None,
 ) -> APIRouter:
     """The webhook route. ``secret`` and ``bot`` (a client, or a function returning one) override the
-    configured ones (:func:`app.core.telegram_bot.webhook_secret` / :func:`~app.core.telegram_bot.shared_bot`)."""
+    configured ones (:func:`app.panels.telegram.bot.webhook_secret` / :func:`~app.panels.telegram.bot.shared_bot`)."""
     router = APIRouter(tags=["integrations"])
     warned: list[bool] = []
 

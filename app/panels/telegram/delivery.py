@@ -1,8 +1,9 @@
 """Telegram as a notification channel: a job that sends one message through the configured bot
-(:func:`app.core.telegram_bot.bot_config`, the same one the webhook and the poller use), retried
+(:func:`app.panels.telegram.bot.bot_config`, the same one the webhook and the poller use), retried
 with backoff, so a failed or rate-limited send is never lost.
 
-``notify()`` calls :func:`deliver` for each recipient a ``telegram`` rule names; the send job is
+``notify()`` calls :func:`deliver` (the ``telegram`` channel, registered in ``app.panels.telegram``)
+for each recipient a ``telegram`` rule names; the send job is
 enqueued only after the caller's transaction commits (a rolled-back change notifies nobody).
 """
 
@@ -13,11 +14,11 @@ from typing import Any
 
 from sqlmodel import Session
 
-from app.core import bus, notify
+from app.core import bus
 from app.core import db as dbm
 from app.core.auth import SYSTEM
 from app.core.jobs import JobContext, JobFailed, enqueue, job_kind
-from app.core.telegram_bot import API_URL_KEY, BOT_TOKEN_KEY, bot_config, save_bot_config  # noqa: F401 - re-exported
+from app.panels.telegram.bot import API_URL_KEY, BOT_TOKEN_KEY, bot_config, save_bot_config  # noqa: F401 - re-exported
 from integrations.telegram import TelegramClient, TelegramError, TelegramRetryLater
 from models.core import Notification, User
 
@@ -25,7 +26,8 @@ SEND_KIND = "kit.telegram_send"
 
 
 def deliver(db: Session, user: User, n: Notification) -> None:
-    """The ``notify.telegram_delivery`` hook: send ``n`` to ``user`` after the transaction commits."""
+    """The ``telegram`` channel's delivery (``notify.Channel.deliver``): send ``n`` to ``user`` after
+    the transaction commits."""
     text = n.title if not n.body else f"{n.title}\n{n.body}"
     key = f"telegram:{user.id}:{uuid.uuid4().hex}"
     user_id = user.id
@@ -35,9 +37,6 @@ def deliver(db: Session, user: User, n: Notification) -> None:
             enqueue(s, SYSTEM, SEND_KIND, {"user_id": user_id, "text": text[:4000]}, idempotency_key=key)
 
     bus.after_commit(db, _enqueue)
-
-
-notify.telegram_delivery = deliver
 
 
 @job_kind(SEND_KIND, timeout=120, max_attempts=6, backoff=(5, 30, 120, 600, 1800), label="telegram.send")

@@ -1,10 +1,10 @@
 """Updates from the Telegram bot, and the registry of handlers panels hang on them.
 
-Whichever way updates arrive — the webhook (``app.core.telegram_webhook``) or long polling
-(``app.core.telegram_poller``) — each goes through :func:`dispatch`, once. Panels register what
+Whichever way updates arrive — the webhook (``app.panels.telegram.webhook``) or long polling
+(``app.panels.telegram.poller``) — each goes through :func:`dispatch`, once. Panels register what
 they answer::
 
-    from app.core.telegram_updates import on_callback, on_command, on_message
+    from app.panels.telegram.updates import on_callback, on_command, on_message
 
     @on_command("start")                       # "/start", "/start@pult_bot", "/start CODE"
     def start(ctx):                            # ctx: MessageContext

@@ -1,0 +1,43 @@
+"""The kit's UI face: what a panel's own pages import (Reflex components and state helpers).
+
+Only the web process imports this package; a panel names its pages by reference
+(``Page(route, title, "app.panels.x.pages:page", on_load="app.panels.x.pages:State.load")``), so a
+worker that boots the same panel never loads Reflex. The names load when first used (PEP 562).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from app.core.lazy import lazy_names
+
+#: Public name -> "module:attribute" it comes from.
+_FACE: dict[str, str] = {
+    # Page states
+    "AuthState": "app.core.ui.base:AuthState",
+    "ui_session": "app.core.ui.base:ui_session",
+    "tr": "app.core.ui.base:tr",
+    "set_url": "app.core.ui.base:set_url",
+    "ERROR_TOAST": "app.core.ui.base:ERROR_TOAST",
+    "DateRangeMixin": "app.core.ui.date_range:DateRangeMixin",
+    "JobRunMixin": "app.core.ui.job_run:JobRunMixin",
+    # Components
+    "page_header": "app.core.ui.widgets:page_header",
+    "forbidden_box": "app.core.ui.widgets:forbidden_box",
+    "confirm_dialog": "app.core.ui.widgets:confirm_dialog",
+    "relation_picker": "app.core.ui.widgets:relation_picker",
+    "date_range_inputs": "app.core.ui.date_range:date_range_inputs",
+    "job_run_card": "app.core.ui.job_run:job_run_card",
+}
+
+__all__ = sorted(_FACE)
+
+
+__getattr__, __dir__ = lazy_names(__name__, globals(), _FACE)
+
+
+if TYPE_CHECKING:
+    from app.core.ui.base import ERROR_TOAST, AuthState, set_url, tr, ui_session
+    from app.core.ui.date_range import DateRangeMixin, date_range_inputs
+    from app.core.ui.job_run import JobRunMixin, job_run_card
+    from app.core.ui.widgets import confirm_dialog, forbidden_box, page_header, relation_picker
