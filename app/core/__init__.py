@@ -112,23 +112,23 @@ __getattr__, __dir__ = lazy_names(__name__, globals(), _FACE)
 # means the module (tests/unit/test_public_face.py checks it).
 
 if TYPE_CHECKING:  # for editors and type checkers; at run time the names load on first use
-    from app.core.api import ERRORS, INVALID, NOT_FOUND, current_user, get_db, item_json, jsonable, request_lang
-    from app.core.crud import create_record, delete_record, get_record, list_records, run_action, search_options, update_record
-    from app.core.crypto import MASK, decrypt, encrypt
-    from app.core.db import engine, session_scope
-    from app.core.errors import NotAuthenticated, NotFound, PermissionDenied, PultError, ValidationFailed
-    from app.core.exporter import SQL_DATESTYLE
-    from app.core.http_security import request_ip
-    from app.core.importer import MAX_UPLOAD_BYTES, save_upload, upload_path
-    from app.core.jobs import JobCancelled, JobContext, JobFailed, cron_timezone, enqueue, job_kind, next_fire, on_run_end
-    from app.core.kit_jobs import told_to_user
-    from app.core.notify import Channel, register_channel
-    from app.core.phone import format_phone, normalise_phone
-    from app.core.principal import SYSTEM, CurrentUser
-    from app.core.query import ListParams, resolve_sort
-    from app.core.query import base_query as visible_query
-    from app.core.redis import redis_client
-    from app.core.registry import Page, Panel, register
-    from app.core.registry import resource as get_resource
-    from app.core.resource import ActionContext, Choices, FormField, ImproperlyConfigured, Resource, action, col, fields, filters
-    from app.core.tabular import records as read_table
+    from app.core.api import ERRORS, INVALID, NOT_FOUND, current_user, get_db, item_json, jsonable, request_lang  # noqa: F401
+    from app.core.crud import create_record, delete_record, get_record, list_records, run_action, search_options, update_record  # noqa: F401
+    from app.core.crypto import MASK, decrypt, encrypt  # noqa: F401
+    from app.core.db import engine, session_scope  # noqa: F401
+    from app.core.errors import NotAuthenticated, NotFound, PermissionDenied, PultError, ValidationFailed  # noqa: F401
+    from app.core.exporter import SQL_DATESTYLE  # noqa: F401
+    from app.core.http_security import request_ip  # noqa: F401
+    from app.core.importer import MAX_UPLOAD_BYTES, save_upload, upload_path  # noqa: F401
+    from app.core.jobs import JobCancelled, JobContext, JobFailed, cron_timezone, enqueue, job_kind, next_fire, on_run_end  # noqa: F401
+    from app.core.kit_jobs import told_to_user  # noqa: F401
+    from app.core.notify import Channel, register_channel  # noqa: F401
+    from app.core.phone import format_phone, normalise_phone  # noqa: F401
+    from app.core.principal import SYSTEM, CurrentUser  # noqa: F401
+    from app.core.query import ListParams, resolve_sort  # noqa: F401
+    from app.core.query import base_query as visible_query  # noqa: F401
+    from app.core.redis import redis_client  # noqa: F401
+    from app.core.registry import Page, Panel, register  # noqa: F401
+    from app.core.registry import resource as get_resource  # noqa: F401
+    from app.core.resource import ActionContext, Choices, FormField, ImproperlyConfigured, Resource, action, col, fields, filters  # noqa: F401
+    from app.core.tabular import records as read_table  # noqa: F401

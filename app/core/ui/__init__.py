@@ -37,7 +37,7 @@ __getattr__, __dir__ = lazy_names(__name__, globals(), _FACE)
 
 
 if TYPE_CHECKING:
-    from app.core.ui.base import ERROR_TOAST, AuthState, set_url, tr, ui_session
-    from app.core.ui.date_range import DateRangeMixin, date_range_inputs
-    from app.core.ui.job_run import JobRunMixin, job_run_card
-    from app.core.ui.widgets import confirm_dialog, forbidden_box, page_header, relation_picker
+    from app.core.ui.base import ERROR_TOAST, AuthState, set_url, tr, ui_session  # noqa: F401
+    from app.core.ui.date_range import DateRangeMixin, date_range_inputs  # noqa: F401
+    from app.core.ui.job_run import JobRunMixin, job_run_card  # noqa: F401
+    from app.core.ui.widgets import confirm_dialog, forbidden_box, page_header, relation_picker  # noqa: F401
