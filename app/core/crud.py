@@ -231,10 +231,14 @@ def parse_form(
         if f.kind == "secret" and not creating and not str(raw.get(f.name) or "").strip():
             continue  # a secret left empty keeps its stored value
         kind = field_kind(res.model, f)
-        if creating and kind == "bool" and f.name not in raw and f.default is None and f.name in res.model.model_fields:
-            # Left out (an API client): the model's default, not "unchecked".
-            values[f.name] = res.model.model_fields[f.name].get_default(call_default_factory=True)
-            continue
+        model_field = res.model.model_fields.get(f.name)
+        if creating and f.name not in raw and f.default is None and model_field is not None and not model_field.is_required():
+            # Left out (an API client): the model's default ("unchecked" or NULL would break a NOT
+            # NULL column, or say something the client did not).
+            model_default = model_field.get_default(call_default_factory=True)
+            if model_default is not None or kind == "bool":
+                values[f.name] = model_default
+                continue
         value, error = parse_value(res.model, f, raw.get(f.name, f.default))
         if error:
             errors[f.name] = error
