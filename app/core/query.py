@@ -24,7 +24,6 @@ from sqlmodel import Session, select
 from app.core.auth import CurrentUser
 from app.core.errors import ValidationFailed
 from app.core.inputs import BadText, OutOfRange, check_column_value, check_decimal, check_int, check_text
-from app.core.phone import search_form
 from app.core.resource import Filter, Resource, field_python_type, is_enum
 
 #: Below this estimated size a result is counted exactly (if the count is quick, see COUNT_TIMEOUT_MS).
@@ -198,12 +197,11 @@ def base_query(res: Resource, user: CurrentUser, params: ListParams) -> Select:
             terms.append(model.id == int(q))
         stmt = stmt.where(or_(*terms))
     by_name = {f.name: f for f in res.filters}
-    phones = res.phone_fields()
     for name, raw in params.filters.items():
         f = by_name.get(name)
         if f is not None:
-            if f.kind == "text" and name in phones and isinstance(raw, str):  # a phone filter reads the phone as stored
-                raw = search_form(raw)
+            if f.kind == "text" and isinstance(raw, str):  # a phone filter reads the phone as stored
+                raw = res.kind_of(name).search_form(raw)
             clause = filter_clause(model, f, raw)
             if clause is not None:
                 stmt = stmt.where(clause)

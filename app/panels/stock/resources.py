@@ -205,7 +205,7 @@ class Orders(Resource, model=Order):
         return "stock.denied"
 
     def title(self, record: Any) -> str:
-        from app.core.phone import format_phone
+        from app.core.kinds.phone import format_phone
 
         return f"№{record.id} · {format_phone(record.phone)}"
 
