@@ -82,6 +82,10 @@ class Column:
     def boolean(self) -> Column:
         return replace(self, kind="bool")
 
+    def shown_as(self, kind: str) -> Column:
+        """Show the column as field kind ``kind`` (any registered kind, see :mod:`app.core.kinds`)."""
+        return replace(self, kind=kind)
+
     def badge(self, fn: Callable[[Any], str | None]) -> Column:
         """Show the value as a badge coloured by ``fn(record)`` (a Radix colour name, or None for plain text)."""
         return replace(self, badge_fn=fn)
@@ -252,6 +256,11 @@ class fields:  # noqa: N801 - a namespace
     @staticmethod
     def phone(name: str, **kw: Any) -> FormField:
         return FormField(name, "phone", **kw)
+
+    @staticmethod
+    def of(kind: str, name: str, **kw: Any) -> FormField:
+        """A field of any registered kind (:mod:`app.core.kinds`): ``fields.of("colour", "tint")``."""
+        return FormField(name, kind, **kw)
 
 
 # --------------------------------------------------------------------------- actions

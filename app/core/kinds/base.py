@@ -79,6 +79,9 @@ class Kind:
     cell: ClassVar[str] = "text"
     #: Written after the shown value on a detail page ("42 %").
     unit: ClassVar[str] = ""
+    #: The kind's own messages ``{i18n key: (ru, en)}``, added to the catalogue when it registers
+    #: (a kind is one file, its texts included).
+    messages: ClassVar[dict[str, tuple[str, str]]] = {}
 
     # -- parsing ------------------------------------------------------------
     def parse(self, field: Field, raw: Any) -> tuple[Any, Error | None]:
@@ -198,6 +201,13 @@ class Kind:
         the term as stored values spell it (a phone: "8 (916) 555" → "+7916555")."""
         return q
 
+    def search_clause(self, column: Any, term: str) -> Any:
+        """The SQL condition a search term (already in :meth:`search_form`) puts on this kind's
+        column: a substring match by default (``LIKE`` when the term has no letters)."""
+        from app.core.query import substring_match
+
+        return substring_match(column, term)
+
     def __repr__(self) -> str:
         return f"<kind {self.name}>"
 
@@ -288,6 +298,10 @@ def register_kind(cls: type[Kind]) -> type[Kind]:
     name replaces the earlier one, so a project can refine a kit kind)."""
     if not cls.name:
         raise ValueError(f"{cls.__qualname__}: a kind needs a name")
+    if cls.messages:
+        from app.core import i18n
+
+        i18n.register(cls.messages)
     KINDS[cls.name] = cls()
     return cls
 
