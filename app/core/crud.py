@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import re
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import inspect as sa_inspect
@@ -21,7 +19,7 @@ from sqlmodel import Session, select
 from app.core import audit, bus
 from app.core.auth import CurrentUser
 from app.core.errors import NotFound, PermissionDenied, ValidationFailed
-from app.core.kinds import field_of, field_options, field_required, kind_for
+from app.core.kinds import field_of, kind_for
 from app.core.query import ListParams, Page, get_list, parse_pk, pk_column, pk_name
 from app.core.registry import RESOURCES
 from app.core.resource import ActionContext, FormField, Resource

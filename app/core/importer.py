@@ -35,7 +35,7 @@ from app.core.config import settings
 from app.core.display import label_for
 from app.core.errors import PermissionDenied, PultError, ValidationFailed
 from app.core.i18n import t
-from app.core.kinds import kind_for
+from app.core.kinds import field_options, kind_for
 from app.core.query import pk_column, pk_name
 from app.core.resource import FormField, Resource
 
@@ -326,13 +326,13 @@ def _choice_values(res: Resource, raw: dict[str, str]) -> dict[str, str]:
         if not (f.name in out and out[f.name]) or not kind.chooses:
             continue
         by_label: dict[str, str] = {}
-        for value, label in crud.field_options(res.model, f):
+        for value, label in field_options(res.model, f):
             keys = [str(label)] + ([f"{choices_keys[f.name]}.{value}"] if f.name in choices_keys else [])
             for key in keys:
                 for lang in i18n.LANGS:
                     if i18n.has(key):
                         by_label.setdefault(_norm(i18n.t(key, lang)), str(value))
-        for value, _label in crud.field_options(res.model, f):
+        for value, _label in field_options(res.model, f):
             by_label[_norm(str(value))] = str(value)  # a code is always itself
         parts = out[f.name].split(",") if kind.takes_list else [out[f.name]]
         out[f.name] = ",".join(by_label.get(_norm(p), p.strip()) for p in parts)

@@ -7,8 +7,7 @@ from collections.abc import Callable
 import reflex as rx
 from reflex.vars.function import FunctionStringVar
 
-from app.core.crud import field_options
-from app.core.kinds import kind_named
+from app.core.kinds import field_options, kind_named
 from app.core.resource import Column, Filter, FormField, Resource, field_python_type, is_enum
 from app.core.ui.action_params import action_params
 from app.core.ui.base import AuthState, tr
