@@ -145,7 +145,7 @@ def copy_select(res: Resource, user: CurrentUser, params: ListParams, lang: str 
     table = res.model.__table__
     exprs = []
     for name, _label, spec in export_columns(res, lang):
-        if (spec is not None and (spec.value_fn is not None or kind_named(spec.kind).xlsx_format)) or name not in table.columns:
+        if (spec is not None and (spec.value_fn is not None or not kind_named(spec.kind).copy_exportable)) or name not in table.columns:
             return None
         column = getattr(res.model, name)
         sa_type = table.columns[name].type

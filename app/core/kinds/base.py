@@ -63,7 +63,7 @@ class Kind:
     #: The value is one (or, with :attr:`takes_list`, several) of the field's options: an import
     #: reads an option's label, in either language, as its code.
     chooses: ClassVar[bool] = False
-    #: Shown as a percentage in exports (an XLSX cell format), so not written by PostgreSQL's COPY.
+    #: The XLSX cell format of this kind's cells in an export ("0%" for a share), or None.
     xlsx_format: ClassVar[str | None] = None
     #: Checked against the field's ``min`` / ``max``.
     bounded: ClassVar[bool] = False
@@ -171,6 +171,12 @@ class Kind:
         """A (non-None) value in a CSV export, or None for the exporter's own rules (booleans as
         ``true``/``false``, dates ISO, numbers as they are)."""
         return None
+
+    @property
+    def copy_exportable(self) -> bool:
+        """Whether PostgreSQL's ``COPY`` may write this kind's CSV cells (the exporter's fast path):
+        not when the kind writes its own :meth:`export_text`."""
+        return type(self).export_text is Kind.export_text
 
     def form_value(self, value: Any) -> str:
         """The string an edit form starts with for a stored (non-None) value."""
