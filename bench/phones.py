@@ -6,8 +6,8 @@ with stray spaces, a few extensions and ``тел.`` prefixes), about 2 % invalid
 leading digits, junk such as ``нет`` or ``-``), about 2 % duplicates (the same string again, or the
 same number in another format) and a few foreign numbers (+375, +380, +998, +1, +44, +49, KZ +7 7xx).
 
-Then times :func:`app.panels.numbers.phones.normalise_many` on the whole file (best of ``--runs``),
-the reference :func:`app.core.crud.normalise_phone` row by row on a 100,000-row sample (extrapolated)
+Then times :func:`app.core.kinds._phone_bulk.normalise_many (the phone kind's parse_many)` on the whole file (best of ``--runs``),
+the reference :func:`app.core.kinds.phone.normalise_phone` row by row on a 100,000-row sample (extrapolated)
 and on the full file, checks that both give the same answer for every row, and prints a markdown
 table. Nothing is written to ``docs/benchmarks.md``; no database is needed.
 
@@ -33,8 +33,8 @@ sys.path.insert(0, str(ROOT))
 os.chdir(ROOT)
 os.environ.setdefault("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/pult")
 
-from app.core.crud import normalise_phone  # noqa: E402
-from app.panels.numbers.phones import normalise_many  # noqa: E402
+from app.core.kinds.phone import normalise_phone  # noqa: E402
+from app.core.kinds._phone_bulk import normalise_many  # noqa: E402
 
 #: Landline area codes (3 digits of the 10-digit national number) and mobile second digits.
 AREA_CODES = ["495", "499", "812", "343", "383", "843", "861", "863", "846", "473", "351", "391", "342", "831", "423", "4012", "3812"]

@@ -8,7 +8,7 @@ modules, so the kit can move its insides without breaking a panel::
 A few service modules are public too and are imported as namespaces, because their functions
 read best qualified (``audit.record(...)``, ``bus.mark(...)``): :mod:`~app.core.audit`,
 :mod:`~app.core.bus`, :mod:`~app.core.notify`, :mod:`~app.core.errors`, :mod:`~app.core.i18n`,
-:mod:`~app.core.display`, :mod:`~app.core.inputs`, :mod:`~app.core.phone`,
+:mod:`~app.core.display`, :mod:`~app.core.inputs`,
 :mod:`~app.core.safe_cells`, :mod:`~app.core.jobs` and :mod:`~app.core.live`. Everything else under
 ``app/core`` is the kit's own: the ``panels-use-the-public-face`` contract in ``.importlinter``
 refuses a panel that imports it (the built-in ``admin`` and ``telegram`` panels are part of the
@@ -87,9 +87,12 @@ _FACE: dict[str, str] = {
     "MAX_UPLOAD_BYTES": "app.core.importer:MAX_UPLOAD_BYTES",
     "read_table": "app.core.tabular:records",
     "SQL_DATESTYLE": "app.core.exporter:SQL_DATESTYLE",
-    # Phones
-    "normalise_phone": "app.core.phone:normalise_phone",
-    "format_phone": "app.core.phone:format_phone",
+    # Field kinds (docs/architecture.md, "Field kinds"), and the phone kind's helpers
+    "Kind": "app.core.kinds:Kind",
+    "register_kind": "app.core.kinds:register_kind",
+    "kind_named": "app.core.kinds:kind_named",
+    "normalise_phone": "app.core.kinds.phone:normalise_phone",
+    "format_phone": "app.core.kinds.phone:format_phone",
     # A panel's own API routes (FastAPI dependencies and response shapes)
     "current_user": "app.core.api:current_user",
     "get_db": "app.core.api:get_db",
@@ -123,7 +126,8 @@ if TYPE_CHECKING:  # for editors and type checkers; at run time the names load o
     from app.core.jobs import JobCancelled, JobContext, JobFailed, cron_timezone, enqueue, job_kind, next_fire, on_run_end  # noqa: F401
     from app.core.kit_jobs import told_to_user  # noqa: F401
     from app.core.notify import Channel, register_channel  # noqa: F401
-    from app.core.phone import format_phone, normalise_phone  # noqa: F401
+    from app.core.kinds import Kind, kind_named, register_kind  # noqa: F401
+    from app.core.kinds.phone import format_phone, normalise_phone  # noqa: F401
     from app.core.principal import SYSTEM, CurrentUser  # noqa: F401
     from app.core.query import ListParams, resolve_sort  # noqa: F401
     from app.core.query import base_query as visible_query  # noqa: F401

@@ -82,6 +82,7 @@ from app.core.http_security import (
 )
 from app.core.i18n import t
 from app.core.inputs import BadText, SafeDict, SafeStr
+from app.core.kinds import field_of, kind_for
 from app.core.query import MAX_PAGE, ListParams, parse_pk, pk_name
 from app.core.redis import redis_client
 from app.core.resource import FormField, Resource, field_python_type, is_enum
@@ -318,27 +319,21 @@ def item_model(res: type[Resource]) -> type[BaseModel]:
 
 
 def _example_value(res: type[Resource], f: FormField) -> Any:
-    kind = crud.field_kind(res.model, f)
-    options = crud.field_options(res.model, f)
-    if kind == "bool":
-        return True
-    if kind in ("int", "relation"):
-        return int(f.min) if f.min is not None and f.min > 0 else 1
-    if kind == "money":
-        return "100.00"
-    if kind == "number":
-        return "1.5"
-    if kind == "date":
-        return dt.date.today().isoformat()
-    if kind == "phone":
-        return "+79161234567"
-    if kind == "password":
-        return "a-long-password"
-    if kind == "multiselect":
-        return [options[0][0]] if options else []
-    if kind == "select":
-        return options[0][0] if options else "value"
-    return f.name.replace("_", " ")
+    return kind_for(res.model, f).example(field_of(res.model, f))
+
+
+def form_schema(res: type[Resource], creating: bool) -> dict[str, Any]:
+    """The request body's JSON schema, one property per form field as its kind types it (no
+    ``required`` list: a create may leave out what has a default, an update what it keeps)."""
+    props: dict[str, Any] = {}
+    for f in res.form_fields():
+        if f.create_only and not creating:
+            continue
+        schema = dict(kind_for(res.model, f).json_schema(field_of(res.model, f)))
+        if f.help:
+            schema.setdefault("description", t(f.help, "en"))
+        props[f.name] = schema
+    return {"properties": props}
 
 
 def form_example(res: type[Resource], creating: bool) -> dict[str, Any]:
@@ -478,7 +473,7 @@ def resource_router(res_cls: type[Resource], prefix: str | None = None, in_schem
         )
         def create_record(
             request: Request,
-            body: dict[str, Any] = Body(openapi_examples={"example": {"value": form_example(res_cls, True)}}),
+            body: dict[str, Any] = Body(openapi_examples={"example": {"value": form_example(res_cls, True)}}, json_schema_extra=form_schema(res_cls, True)),
             db: Session = Depends(get_db),
             user: CurrentUser = Depends(current_user),
         ) -> dict[str, Any]:
@@ -509,7 +504,7 @@ def resource_router(res_cls: type[Resource], prefix: str | None = None, in_schem
         def update_record(
             request: Request,
             id: str = Path(description=id_desc),
-            body: dict[str, Any] = Body(openapi_examples={"example": {"value": form_example(res_cls, False)}}),
+            body: dict[str, Any] = Body(openapi_examples={"example": {"value": form_example(res_cls, False)}}, json_schema_extra=form_schema(res_cls, False)),
             db: Session = Depends(get_db),
             user: CurrentUser = Depends(current_user),
         ) -> dict[str, Any]:

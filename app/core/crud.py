@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import re
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import inspect as sa_inspect
@@ -21,11 +19,10 @@ from sqlmodel import Session, select
 from app.core import audit, bus
 from app.core.auth import CurrentUser
 from app.core.errors import NotFound, PermissionDenied, ValidationFailed
-from app.core.inputs import DATE_MAX, DATE_MIN, BadText, OutOfRange, check_date, check_decimal, check_int, clean_text
-from app.core.phone import normalise_phone  # re-exported: panels import it from here
+from app.core.kinds import field_of, kind_for
 from app.core.query import ListParams, Page, get_list, parse_pk, pk_column, pk_name
 from app.core.registry import RESOURCES
-from app.core.resource import ActionContext, FormField, Resource, field_python_type, is_enum
+from app.core.resource import ActionContext, FormField, Resource
 
 
 def _instance(res: type[Resource] | Resource) -> Resource:
@@ -62,159 +59,16 @@ def get_record(db: Session, res: type[Resource] | Resource, user: CurrentUser, r
 
 
 # --------------------------------------------------------------------------- form parsing
-def field_kind(model: type, f: FormField) -> str:
-    if f.kind != "auto":
-        return f.kind
-    tp = field_python_type(model, f.name)
-    if tp is bool:
-        return "bool"
-    if tp is int:
-        return "int"
-    if tp in (float, Decimal):
-        return "number"
-    if tp in (dt.date, dt.datetime):
-        return "date"
-    if tp is dt.time:
-        return "time"
-    if is_enum(tp):
-        return "select"
-    info = model.model_fields.get(f.name)
-    max_len = _max_length(model, f.name)
-    if info is not None and max_len and max_len > 500:
-        return "textarea"
-    return "text"
-
-
-def _max_length(model: type, name: str) -> int | None:
-    column = model.__table__.columns.get(name)  # None for virtual fields
-    return getattr(getattr(column, "type", None), "length", None) if column is not None else None
-
-
-def field_required(model: type, f: FormField) -> bool:
-    if f.required is not None:
-        return f.required
-    column = model.__table__.columns.get(f.name)
-    if column is None:
-        return False
-    if column.primary_key:  # a generated id is not asked for; a key typed by people (a role's name) is
-        return getattr(column.type, "python_type", None) is not int
-    has_default = column.default is not None or column.server_default is not None
-    info = model.model_fields.get(f.name)
-    if info is not None and not info.is_required():
-        has_default = True
-    return not column.nullable and not has_default
-
-
-def field_options(model: type, f: FormField) -> list[tuple[str, str]]:
-    """(value, i18n key) pairs for select fields: declared options, or the enum's members."""
-    if f.options is not None:
-        return list(f.options)
-    tp = field_python_type(model, f.name)
-    if is_enum(tp):
-        return [(m.value, f"{model.__tablename__}.{f.name}.{m.value}") for m in tp]
-    return []
-
-
 def parse_value(model: type, f: FormField, raw: Any) -> tuple[Any, tuple[str, dict] | None]:
     """Turn a submitted value (string from a form, or JSON value from the API) into the column's type.
 
     Returns ``(value, None)`` or ``(None, (i18n key, params))``. Whatever comes in, the answer is
     one of those two: a value the column cannot hold (an int beyond its type, a decimal beyond its
     ``numeric(p, s)``, a far date, text with a NUL, an object where a scalar belongs) is refused
-    here with its message, never left for the database to fail on (see :mod:`app.core.inputs`).
+    with its message, never left for the database to fail on (see :mod:`app.core.inputs`). The
+    field's kind reads the value (:mod:`app.core.kinds`).
     """
-    kind = field_kind(model, f)
-    if isinstance(raw, dict) or (isinstance(raw, list) and kind != "multiselect"):
-        return None, ("error.value", {})  # an API client sent an object/array where a value belongs
-    try:
-        clean_text(raw)
-    except BadText:
-        return None, (BadText.key, {})
-    empty = raw is None or (isinstance(raw, str) and raw.strip() == "") or (isinstance(raw, list) and not raw and kind != "multiselect")
-    if kind == "bool":
-        if isinstance(raw, bool):
-            return raw, None
-        return str(raw).strip().lower() in ("1", "true", "on", "yes", "да"), None
-    if empty:
-        if field_required(model, f):
-            return None, ("error.required", {})
-        return None, None
-    if kind == "multiselect":
-        values = raw if isinstance(raw, list) else [v for v in str(raw).split(",") if v]
-        allowed = {v for v, _ in field_options(model, f)}
-        bad = [v for v in values if not isinstance(v, str) or v not in allowed]
-        return (None, ("error.choice", {})) if bad else (sorted(set(values)), None)
-    text_value = raw.strip() if isinstance(raw, str) else raw
-    if f.multiline and isinstance(text_value, str):  # a pasted key from Windows: one kind of line break
-        text_value = text_value.replace("\r\n", "\n").replace("\r", "\n")
-    column = model.__table__.columns.get(f.name)  # None for virtual fields and action params
-    try:
-        if kind == "relation" and f.resource and pk_name(RESOURCES[f.resource].model) != "id":
-            value: Any = parse_pk(RESOURCES[f.resource].model, text_value)  # e.g. a role, keyed by name
-        elif kind in ("int", "relation"):
-            if isinstance(text_value, (bool, float)):
-                raise ValueError
-            if isinstance(text_value, str) and not re.fullmatch(r"[-+]?\d{1,30}", text_value.replace(" ", "")):
-                raise ValueError
-            value = int(str(text_value).replace(" ", ""))
-            if kind == "relation" and f.resource:
-                parse_pk(RESOURCES[f.resource].model, value)  # an id the target's key cannot hold names nothing
-        elif kind in ("number", "money"):
-            if isinstance(text_value, bool):
-                raise ValueError
-            value = Decimal(str(text_value).replace(" ", "").replace("\u00a0", "").replace(",", "."))
-            check_decimal(value, column)  # before rounding: quantize cannot grow a huge value
-            if kind == "money":
-                value = check_decimal(value.quantize(Decimal("0.01")), column)
-        elif kind == "date":
-            value = check_date(dt.date.fromisoformat(str(text_value)[:10]))
-        elif kind == "time":
-            if not re.fullmatch(r"\d{1,2}:\d{2}(:\d{2})?", str(text_value)):
-                raise ValueError
-            value = dt.time.fromisoformat(str(text_value).zfill(5) if len(str(text_value)) == 4 else str(text_value))
-        elif kind == "select":
-            options = field_options(model, f)
-            if options and str(text_value) not in {v for v, _ in options}:
-                return None, ("error.choice", {})
-            tp = field_python_type(model, f.name)
-            value = tp(str(text_value)) if is_enum(tp) or tp is int else str(text_value)
-        elif kind == "phone":
-            value = normalise_phone(str(text_value))
-            if value is None:
-                return None, ("error.phone", {})
-        else:
-            value = str(text_value)
-        if isinstance(value, int) and not isinstance(value, bool) and kind != "relation":
-            check_int(value, column)
-    except OutOfRange as exc:
-        if kind == "relation":
-            return None, ("error.relation", {})
-        if kind == "date":
-            return None, ("error.date_range", {"min": _day(DATE_MIN), "max": _day(DATE_MAX)})
-        return None, exc.error(_num)
-    except (ValueError, InvalidOperation, TypeError):
-        key = {"int": "error.int", "relation": "error.relation", "date": "error.date", "time": "error.time"}.get(kind, "error.number")
-        return None, (key, {})
-    if kind in ("int", "number", "money"):
-        if f.min is not None and value < f.min:
-            return None, ("error.min", {"min": _num(f.min)})
-        if f.max is not None and value > f.max:
-            return None, ("error.max", {"max": _num(f.max)})
-    if isinstance(value, str):
-        limit = _max_length(model, f.name)
-        if limit and len(value) > limit:
-            return None, ("error.max_length", {"n": limit})
-    return value, None
-
-
-def _day(d: dt.date) -> str:
-    return d.strftime("%d.%m.%Y")
-
-
-def _num(x: Any) -> str:
-    if isinstance(x, (int, Decimal)):
-        return str(x)
-    return str(int(x)) if float(x).is_integer() else str(x)
+    return kind_for(model, f).parse(field_of(model, f), raw)
 
 
 def parse_form(
@@ -228,22 +82,22 @@ def parse_form(
             continue
         if f.create_only and not creating:
             continue
-        if f.kind == "secret" and not creating and not str(raw.get(f.name) or "").strip():
+        kind = kind_for(res.model, f)
+        if kind.keeps_when_empty and not creating and not str(raw.get(f.name) or "").strip():
             continue  # a secret left empty keeps its stored value
-        kind = field_kind(res.model, f)
         model_field = res.model.model_fields.get(f.name)
         if creating and f.name not in raw and f.default is None and model_field is not None and not model_field.is_required():
             # Left out (an API client): the model's default ("unchecked" or NULL would break a NOT
             # NULL column, or say something the client did not).
             model_default = model_field.get_default(call_default_factory=True)
-            if model_default is not None or kind == "bool":
+            if model_default is not None or kind.model_default_when_left_out:
                 values[f.name] = model_default
                 continue
         value, error = parse_value(res.model, f, raw.get(f.name, f.default))
         if error:
             errors[f.name] = error
             continue
-        if kind == "relation" and value is not None:
+        if kind.links_record and value is not None:
             target = _instance(RESOURCES[f.resource])
             try:
                 linked = get_record(db, target, user, value)
@@ -441,7 +295,7 @@ def parse_action_params(db: Session, r: Resource, user: CurrentUser, name: str, 
     raw = raw or {}
     for f in spec.params:
         value, error = parse_value(r.model, f, raw.get(f.name))
-        if error is None and f.kind == "relation" and value is not None:
+        if error is None and kind_for(r.model, f).links_record and value is not None:
             try:
                 get_record(db, _instance(RESOURCES[f.resource]), user, value)
             except (NotFound, PermissionDenied):
@@ -457,7 +311,7 @@ def parse_action_params(db: Session, r: Resource, user: CurrentUser, name: str, 
 
 def action_options(db: Session, user: CurrentUser, f: FormField, limit: int = 200) -> list[tuple[str, str]]:
     """(value, label) choices of an action parameter: declared options, or a relation's records."""
-    if f.kind == "relation" and f.resource:
+    if kind_for(None, f).links_record and f.resource:
         return [(str(i), title) for i, title in search_options(db, RESOURCES[f.resource], user, "", limit=limit)]
     return [(v, label) for v, label in (f.options or ())]
 

@@ -96,31 +96,19 @@ def fmt_datetime(value: Any, with_time: bool = True) -> str:
 
 
 def fmt_value(value: Any, lang: str, kind: str = "text", currency: str | None = None, choices_key: str | None = None) -> str:
+    """A value as a list cell, detail page and CSV show it: an enum's label when ``choices_key``
+    names one, else as the field kind ``kind`` shows it (:meth:`app.core.kinds.Kind.display`)."""
+    from app.core.kinds import kind_named
+
     if value is None:
         return ""
     if isinstance(value, enum.Enum):
         value = value.value
     if choices_key and has(f"{choices_key}.{value}"):
         return t(f"{choices_key}.{value}", lang)
-    if kind == "money":
-        return fmt_money(value, currency, lang)
-    if kind == "phone" and isinstance(value, str):
-        from app.core.phone import format_phone
-
-        return format_phone(value)
-    if kind == "plain":  # identifiers, ports, codes: digits as stored, no thousands grouping
-        return str(value)
-    if kind == "progress":
-        return str(round(float(value) * 100))
-    if kind == "bool" or isinstance(value, bool):
-        return t("yes" if value else "no", lang)
-    if kind in ("date", "datetime") or isinstance(value, (dt.date, dt.datetime)):
-        return fmt_datetime(value, kind != "date")
-    if isinstance(value, (int, Decimal, float)):
-        return fmt_number(value, lang)
     if isinstance(value, (list, tuple)):  # a multiselect (a user's roles): each value as it reads
         return ", ".join(fmt_value(v, lang, "text", None, choices_key) for v in value)
-    return str(value)
+    return kind_named(kind).display(value, lang, currency)
 
 
 def cell_value(column: Column, record: Any) -> Any:
@@ -138,17 +126,7 @@ def fmt_cell(column: Column, record: Any, lang: str) -> str:
 
 def form_value(record: Any, f: FormField) -> str:
     """The string an edit form starts with for a field (never a secret's value)."""
-    if f.kind in ("secret", "password"):
-        return ""
+    from app.core.kinds import kind_for
+
     value = getattr(record, f.name, None)
-    if value is None:
-        return ""
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, bool):
-        return "1" if value else ""
-    if isinstance(value, (list, tuple)):
-        return ",".join(str(v) for v in value)
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    return str(value)
+    return "" if value is None else kind_for(type(record), f).form_value(value)

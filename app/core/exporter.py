@@ -43,8 +43,9 @@ from app.core import i18n, safe_cells
 from app.core.auth import CurrentUser
 from app.core.crud import require
 from app.core.crypto import is_secret_column
-from app.core.display import TIMEZONE, cell_value, fmt_percent, label_for
+from app.core.display import TIMEZONE, cell_value, label_for
 from app.core.errors import ValidationFailed
+from app.core.kinds import Kind, kind_named
 from app.core.query import ListParams, base_query, pk_column, resolve_sort
 from app.core.resource import Resource
 
@@ -90,11 +91,12 @@ def raw_value(value: Any, spec: Any = None, lang: str = "ru") -> Any:
     return value
 
 
-def _csv_text(value: Any, kind: str, lang: str) -> Any:
+def _csv_text(value: Any, kind: Kind, lang: str) -> Any:
     if value is None:
         return ""
-    if kind == "progress" and isinstance(value, (int, float, decimal.Decimal)):
-        return fmt_percent(value, lang)
+    text = kind.export_text(value, lang)
+    if text is not None:
+        return text
     if isinstance(value, bool):
         return "true" if value else "false"  # what PostgreSQL's COPY writes; the import reads both
     if isinstance(value, dt.datetime):
@@ -143,7 +145,7 @@ def copy_select(res: Resource, user: CurrentUser, params: ListParams, lang: str 
     table = res.model.__table__
     exprs = []
     for name, _label, spec in export_columns(res, lang):
-        if (spec is not None and (spec.value_fn is not None or spec.kind == "progress")) or name not in table.columns:
+        if (spec is not None and (spec.value_fn is not None or not kind_named(spec.kind).copy_exportable)) or name not in table.columns:
             return None
         column = getattr(res.model, name)
         sa_type = table.columns[name].type
@@ -208,7 +210,7 @@ def export(
         raise ValueError(f"unknown export format {fmt!r}")
     cols = export_columns(res, lang)
     header = [label for _n, label, _c in cols]
-    kinds = [spec.kind if spec is not None else "text" for _n, _l, spec in cols]
+    kinds = [kind_named(spec.kind if spec is not None else "text") for _n, _l, spec in cols]
     n = 0
     if fmt == "xlsx":
         from openpyxl import Workbook
@@ -216,7 +218,7 @@ def export(
         wb = Workbook(write_only=True)
         ws = wb.create_sheet(title=(res.slug or "export")[:31])
         ws.append(safe_cells.xlsx_cells(ws, header))
-        formats = {i: "0%" for i, kind in enumerate(kinds) if kind == "progress"}
+        formats = {i: kind.xlsx_format for i, kind in enumerate(kinds) if kind.xlsx_format}
         for row in iter_rows(db, res, user, params, lang):
             if n == XLSX_MAX_ROWS:  # the estimate was low: stop rather than write a file Excel cuts short
                 ws.close()

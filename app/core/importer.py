@@ -35,6 +35,7 @@ from app.core.config import settings
 from app.core.display import label_for
 from app.core.errors import PermissionDenied, PultError, ValidationFailed
 from app.core.i18n import t
+from app.core.kinds import field_options, kind_for
 from app.core.query import pk_column, pk_name
 from app.core.resource import FormField, Resource
 
@@ -182,7 +183,7 @@ def _unique_headers(header: list[str]) -> list[str]:
 # --------------------------------------------------------------------------- fields, keys, mapping
 def importable_fields(res: Resource) -> list[FormField]:
     """Form fields a file may fill: everything on the form except passwords and secrets."""
-    return [f for f in res.form_fields() if f.kind not in ("password", "secret")]
+    return [f for f in res.form_fields() if kind_for(res.model, f).importable]
 
 
 def key_fields(res: Resource) -> list[str]:
@@ -321,19 +322,19 @@ def _choice_values(res: Resource, raw: dict[str, str]) -> dict[str, str]:
     out = dict(raw)
     choices_keys = {c.name: c.choices_key for c in res.columns if c.choices_key}
     for f in res.form_fields():
-        kind = crud.field_kind(res.model, f) if f.name in out and out[f.name] else ""
-        if kind not in ("select", "multiselect"):
+        kind = kind_for(res.model, f)
+        if not (f.name in out and out[f.name]) or not kind.chooses:
             continue
         by_label: dict[str, str] = {}
-        for value, label in crud.field_options(res.model, f):
+        for value, label in field_options(res.model, f):
             keys = [str(label)] + ([f"{choices_keys[f.name]}.{value}"] if f.name in choices_keys else [])
             for key in keys:
                 for lang in i18n.LANGS:
                     if i18n.has(key):
                         by_label.setdefault(_norm(i18n.t(key, lang)), str(value))
-        for value, _label in crud.field_options(res.model, f):
+        for value, _label in field_options(res.model, f):
             by_label[_norm(str(value))] = str(value)  # a code is always itself
-        parts = out[f.name].split(",") if f.kind == "multiselect" else [out[f.name]]
+        parts = out[f.name].split(",") if kind.takes_list else [out[f.name]]
         out[f.name] = ",".join(by_label.get(_norm(p), p.strip()) for p in parts)
     return out
 

@@ -24,7 +24,6 @@ from sqlmodel import Session, select
 from app.core.auth import CurrentUser
 from app.core.errors import ValidationFailed
 from app.core.inputs import BadText, OutOfRange, check_column_value, check_decimal, check_int, check_text
-from app.core.phone import search_form
 from app.core.resource import Filter, Resource, field_python_type, is_enum
 
 #: Below this estimated size a result is counted exactly (if the count is quick, see COUNT_TIMEOUT_MS).
@@ -160,7 +159,8 @@ def _escape_like(s: str) -> str:
     return s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _search_term(column: Any, term: str) -> Any:
+def substring_match(column: Any, term: str) -> Any:
+    """``column`` holds ``term`` anywhere, case-insensitively (the kinds' default search clause)."""
     pattern = f"%{_escape_like(term)}%"
     # A term with no letters ("7999", "+7 999") matches the same with LIKE, which does not
     # case-fold every row it reads: a walk of the sort index filters ~1.6x faster.
@@ -192,18 +192,17 @@ def base_query(res: Resource, user: CurrentUser, params: ListParams) -> Select:
             check_text(q)
         except BadText:
             raise ValidationFailed.one("q", BadText.key) from None
-        terms = [_search_term(getattr(model, name), term) for name, term in res.search_terms(q).items()]
+        terms = [res.kind_of(name).search_clause(getattr(model, name), term) for name, term in res.search_terms(q).items()]
         id_column = model.__table__.columns.get("id")
         if id_column is not None and _fits_id(id_column, q):  # "12" is also record #12; "89161234567" is not
             terms.append(model.id == int(q))
         stmt = stmt.where(or_(*terms))
     by_name = {f.name: f for f in res.filters}
-    phones = res.phone_fields()
     for name, raw in params.filters.items():
         f = by_name.get(name)
         if f is not None:
-            if f.kind == "text" and name in phones and isinstance(raw, str):  # a phone filter reads the phone as stored
-                raw = search_form(raw)
+            if f.kind == "text" and isinstance(raw, str):  # a phone filter reads the phone as stored
+                raw = res.kind_of(name).search_form(raw)
             clause = filter_clause(model, f, raw)
             if clause is not None:
                 stmt = stmt.where(clause)

@@ -42,7 +42,8 @@ class Column:
     name: str
     label: str | None = None
     is_sortable: bool = False
-    kind: str = "text"  # text | numeric | plain | money | date | datetime | bool | phone
+    #: A field kind's name (:mod:`app.core.kinds`): text | numeric | plain | money | date | datetime | bool | phone | progress …
+    kind: str = "text"
     currency: str | None = None
     badge_fn: Callable[[Any], str | None] | None = None
     value_fn: Callable[[Any], Any] | None = None
@@ -80,6 +81,10 @@ class Column:
 
     def boolean(self) -> Column:
         return replace(self, kind="bool")
+
+    def shown_as(self, kind: str) -> Column:
+        """Show the column as field kind ``kind`` (any registered kind, see :mod:`app.core.kinds`)."""
+        return replace(self, kind=kind)
 
     def badge(self, fn: Callable[[Any], str | None]) -> Column:
         """Show the value as a badge coloured by ``fn(record)`` (a Radix colour name, or None for plain text)."""
@@ -177,7 +182,10 @@ class filters:  # noqa: N801 - a namespace, read as ``filters.text(...)``
 @dataclass(frozen=True)
 class FormField:
     name: str
-    kind: str = "auto"  # auto | text | textarea | int | number | money | date | bool | select | relation | password | secret (multiline: secret_text) | phone | multiselect
+    #: A field kind's name (:mod:`app.core.kinds`), or "auto": inferred from the model's type.
+    #: text | textarea | int | number | money | date | time | bool | select | multiselect | relation
+    #: | password | secret | secret_text | phone …
+    kind: str = "auto"
     label: str | None = None
     required: bool | None = None  # None: inferred from the model (non-nullable without default)
     min: float | None = None
@@ -265,11 +273,16 @@ class fields:  # noqa: N801 - a namespace
         """A write-only secret that spans lines (an OpenSSH private key, a certificate): a
         multi-line box that keeps the line breaks (a password input drops them), never shows the
         stored value, and leaves it as it is when left empty — everything else as :meth:`secret`."""
-        return FormField(name, "secret", multiline=True, **kw)
+        return FormField(name, "secret_text", multiline=True, **kw)
 
     @staticmethod
     def phone(name: str, **kw: Any) -> FormField:
         return FormField(name, "phone", **kw)
+
+    @staticmethod
+    def of(kind: str, name: str, **kw: Any) -> FormField:
+        """A field of any registered kind (:mod:`app.core.kinds`): ``fields.of("colour", "tint")``."""
+        return FormField(name, kind, **kw)
 
 
 # --------------------------------------------------------------------------- actions
@@ -350,7 +363,8 @@ class Resource:
     label_one: ClassVar[str] = ""
     icon: ClassVar[str] = "table"
     #: Fields searched with a case-insensitive substring match; a number also matches the id (when
-    #: the id column can hold it), a phone field is matched with the phone as stored (see ``search_terms``).
+    #: the id column can hold it), a phone field is matched with the phone as stored (its kind's
+    #: ``search_form``, see ``search_terms``).
     search: ClassVar[list[str]] = []
     columns: ClassVar[list[Column]] = []
     filters: ClassVar[list[Filter]] = []
@@ -425,19 +439,25 @@ class Resource:
         return q
 
     def search_terms(self, q: str) -> dict[str, str]:
-        """What each search field is matched against: a phone field gets the typed term as stored
-        phones spell it ("8 (916) 555-12-34" → "+79165551234", "916 555" → "916555"), every other
-        field the term as typed (after :meth:`search_term`)."""
-        from app.core.phone import search_form
-
+        """What each search field is matched against: the term as the field's kind says stored
+        values spell it (a phone: "8 (916) 555-12-34" → "+79165551234", "916 555" → "916555"),
+        after :meth:`search_term`."""
         q = self.search_term(q)
-        phones = self.phone_fields()
-        return {name: search_form(q) if name in phones else q for name in self.search}
+        return {name: self.kind_of(name).search_form(q) for name in self.search}
 
     @classmethod
-    def phone_fields(cls) -> set[str]:
-        """Fields holding phone numbers: a ``fields.phone`` form field or a ``col(...).phone()`` column."""
-        return {f.name for f in cls.form_fields() if f.kind == "phone"} | {c.name for c in cls.columns if c.kind == "phone"}
+    def kind_of(cls, name: str) -> Any:
+        """The :class:`~app.core.kinds.Kind` of field ``name`` as this resource declares it: its
+        list column's kind, else its form field's (when not ``auto``), else text."""
+        from app.core.kinds import kind_named
+
+        for c in cls.columns:
+            if c.name == name:
+                return kind_named(c.kind)
+        for f in cls.form_fields():
+            if f.name == name and f.kind != "auto":
+                return kind_named(f.kind)
+        return kind_named("text")
 
     def validate(self, ctx: ActionContext, values: dict[str, Any], record: Any | None) -> dict[str, tuple[str, dict]]:
         """Cross-field rules after per-field parsing. Return ``{field: (i18n key, params)}``."""
@@ -528,8 +548,19 @@ def check_resource(res: type[Resource]) -> None:
     for s in res.search:
         if s not in table_cols:
             raise ImproperlyConfigured(f"{where}: search field '{s}' is not a database column of {model.__name__}")
+    from app.core.kinds import kind_for, kind_named
+
+    for c in res.columns:
+        try:
+            kind_named(c.kind)
+        except KeyError as exc:
+            raise ImproperlyConfigured(f"{where}: column '{c.name}': {exc.args[0]}") from None
     for f in res.form_fields():
-        if not f.virtual and f.kind != "password":  # a password maps to another column (hashed_password)
+        try:
+            stored = kind_for(model, f).stored
+        except KeyError as exc:
+            raise ImproperlyConfigured(f"{where}: form field '{f.name}': {exc.args[0]}") from None
+        if not f.virtual and stored:  # a password maps to another column (hashed_password)
             need("form field", f.name)
     sort = res.default_sort.lstrip("-")
     if sort not in table_cols:

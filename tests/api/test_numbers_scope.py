@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from app.core import auth, crud, exporter
 from app.core.auth import SYSTEM
-from app.core.phone import format_phone
+from app.core.kinds.phone import format_phone
 from app.core.query import ListParams
 from app.core.registry import resource
 from app.core.ui.base import AuthState

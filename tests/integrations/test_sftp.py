@@ -359,6 +359,7 @@ def test_a_multiline_private_key_entered_in_the_form_round_trips_and_connects(db
     import reflex as rx
 
     from app.core import auth, crypto
+    from app.core.kinds import kind_for
     from app.core.registry import resource
     from app.core.ui.base import AuthState
     from app.core.ui.form import FormState, field_control
@@ -368,7 +369,7 @@ def test_a_multiline_private_key_entered_in_the_form_round_trips_and_connects(db
 
     res = resource("numbers.sftp")
     spec = next(f for f in res.form_fields() if f.name == "private_key")
-    assert spec.kind == "secret" and spec.multiline
+    assert spec.kind == "secret_text" and spec.multiline and kind_for(res.model, spec).write_only
     rendered = str(field_control(res, spec))
     assert "element:RadixThemesTextArea" in rendered and "password" not in rendered  # not a one-line <input type=password>
 

@@ -13,6 +13,7 @@ from sqlmodel import func, select
 
 from app.core import bus, crud
 from app.core.errors import PermissionDenied, ValidationFailed
+from app.core.kinds import kind_for
 from app.core.registry import resource
 from app.core.resource import FormField, Resource, fields
 from models.core import AuditLog
@@ -208,7 +209,7 @@ def test_parse_money_and_numbers():
 
 def test_parse_dates():
     f = FormField("created_at")  # a datetime column: a date field
-    assert crud.field_kind(Product, f) == "date"
+    assert kind_for(Product, f).name == "date"
     assert parse(Product, f, "2026-02-03") == (dt.date(2026, 2, 3), None)
     assert parse(Product, f, "2026-02-30") == (None, ("error.date", {}))
     assert parse(Product, f, "03.02.2026") == (None, ("error.date", {}))
@@ -216,7 +217,7 @@ def test_parse_dates():
 
 def test_parse_enum_choice():
     f = FormField("status")
-    assert crud.field_kind(Order, f) == "select"
+    assert kind_for(Order, f).name == "select"
     assert parse(Order, f, "paid_issued") == (OrderStatus.paid_issued, None)
     assert parse(Order, f, "shipped") == (None, ("error.choice", {}))
     declared = fields.select("supplier_name", [("a", "A"), ("b", "B")])

@@ -13,7 +13,7 @@ from app.core.registry import resource
 
 def test_phones_in_lists_read_as_on_the_card(db, users):
     from app.core.ui.list_state import row_dict
-    from app.core.phone import format_phone
+    from app.core.kinds.phone import format_phone
     from models.numbers import PhoneNumber
 
     boot()

@@ -291,13 +291,15 @@ def test_other_search_fields_still_get_the_term_as_typed(db, users, stock_data):
     assert resource("stock.orders")().search_terms("916 555") == {"phone": "916555", "customer_name": "916 555", "product_name": "916 555"}
 
 
-def test_phone_fields_are_found_from_the_form_kind_or_a_phone_column():
+def test_a_fields_kind_comes_from_its_column_or_its_form_field():
     from app.core.resource import Resource, col
 
     class Contacts(Resource, model=Order):
         search = ["phone", "customer_name"]
         columns = [col("customer_name").phone()]
 
-    assert Contacts.phone_fields() == {"customer_name"}
-    assert resource("stock.orders").phone_fields() == {"phone"}
-    assert resource("numbers.numbers").phone_fields() == {"phone"}
+    assert Contacts.kind_of("customer_name").name == "phone"  # the column says so
+    assert Contacts.kind_of("phone").name == "text"  # the model's form is inferred: nothing declared
+    assert Contacts().search_terms("8 (916) 555") == {"phone": "8 (916) 555", "customer_name": "+7916555"}
+    assert resource("stock.orders").kind_of("phone").name == "phone"  # fields.phone on the form
+    assert resource("numbers.numbers").kind_of("phone").name == "phone"

@@ -1,4 +1,4 @@
-"""``normalise_many`` (bulk, vectorised) gives exactly the answers of ``crud.normalise_phone``.
+"""``normalise_many`` (bulk, vectorised) gives exactly the answers of ``the phone kind's per-value parser``.
 
 (a) a table of tricky cases, (b) a seeded property check over tens of thousands of generated raw
 strings of every shape (uniform digits, so many are invalid; realistic Russian numbers in many
@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from app.core.crud import normalise_phone
-from app.panels.numbers import phones
-from app.panels.numbers.phones import normalise_many
+from app.core.kinds.phone import normalise_phone
+from app.core.kinds import _phone_bulk as phones
+from app.core.kinds._phone_bulk import normalise_many
 
 
 def compare(raws: list, region: str = "RU") -> tuple[list[tuple[str, object, object]], list]:

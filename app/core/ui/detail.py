@@ -11,6 +11,7 @@ from app.core import crud, live
 from app.core.display import display_kind, fmt_datetime, fmt_value
 from app.core.errors import NotFound, PermissionDenied, PultError, ValidationFailed
 from app.core.i18n import has
+from app.core.kinds import kind_for
 from app.core.query import ListParams
 from app.core.registry import RESOURCES
 from app.core.resource import Resource
@@ -28,7 +29,7 @@ def detail_names(res: type[Resource]) -> list[str]:
     if res.detail_fields is not None:
         return list(res.detail_fields)
     names = [c.name for c in res.columns]
-    names += [f.name for f in res.form_fields() if f.name not in names and not f.virtual and f.kind != "password"]
+    names += [f.name for f in res.form_fields() if f.name not in names and not f.virtual and kind_for(res.model, f).stored]
     return names
 
 
@@ -101,8 +102,7 @@ class DetailState(ActionParamsMixin, AuthState):
                 record = crud.get_record(db, res, user, self.record_id)
                 self.title = res.title(record)
                 columns = {c.name: c for c in res.columns}
-                secret = {f.name for f in res.form_fields() if f.kind == "secret"}
-                phones = res.phone_fields()
+                secret = {f.name for f in res.form_fields() if kind_for(res.model, f).write_only}
                 targets = fk_targets(res)
                 values, hrefs = {}, {}
                 for name in detail_names(res):
@@ -111,13 +111,13 @@ class DetailState(ActionParamsMixin, AuthState):
                         continue
                     c = columns.get(name)
                     raw = c.value_fn(record) if c is not None and c.value_fn else getattr(record, name, None)
-                    kind = c.kind if c else "phone" if name in phones else "text"
+                    kind = res.kind_of(name)
                     if c is None and raw is not None and name in targets:  # a bare foreign key: the record's name, not its id
                         values[name] = related_title(db, user, targets[name], raw)
                         continue
-                    values[name] = fmt_value(raw, self.lang, display_kind(name, kind), c.currency if c else None, c.choices_key if c else None)
-                    if kind == "progress" and values[name]:
-                        values[name] += "\u00a0%"
+                    values[name] = fmt_value(raw, self.lang, display_kind(name, kind.name), c.currency if c else None, c.choices_key if c else None)
+                    if kind.unit and values[name]:
+                        values[name] += kind.unit
                     if c is not None and c.href_fn is not None:
                         hrefs[name] = c.href_fn(record) or ""
                 self.values, self.hrefs = values, hrefs

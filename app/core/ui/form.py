@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import reflex as rx
 
 from app.core import crud
-from app.core.crud import field_kind, field_options, field_required
+from app.core.kinds import field_of, field_options, kind_for
 from app.core.display import CURRENCY_SIGNS, form_value
 from app.core.errors import NotAuthenticated, NotFound, PermissionDenied, PultError, ValidationFailed
 from app.core.i18n import has
@@ -54,7 +56,7 @@ class FormState(AuthState):
                     record = crud.get_record(db, res, user, self.record_id)
                     self.forbidden = not res.can(user, "update", record)
                     self.title = res.title(record)
-                    self.secrets_set = [f.name for f in res.form_fields() if f.kind == "secret" and getattr(record, f.name, None)]
+                    self.secrets_set = [f.name for f in res.form_fields() if kind_for(res.model, f).write_only and getattr(record, f.name, None)]
                     for f in res.form_fields():
                         self.values[f.name] = form_value(record, f)
                         if f.resource and self.values[f.name]:
@@ -65,9 +67,7 @@ class FormState(AuthState):
                     self.title = ""
                     self.secrets_set = []
                     for f in res.form_fields():
-                        self.values[f.name] = "" if f.default is None else str(f.default)
-                        if field_kind(res.model, f) == "bool":
-                            self.values[f.name] = "1" if f.default in (None, True) and f.name == "is_active" else ("1" if f.default else "")
+                        self.values[f.name] = kind_for(res.model, f).initial(field_of(res.model, f))
                     for k, v in self.router.url.query_parameters.items():  # prefill from links such as ?product_id=5
                         if k in self.values:
                             self.values[k] = v
@@ -168,76 +168,127 @@ def _option_label(key: str) -> rx.Var | str:
     return tr(key) if has(key) else key
 
 
+class Control:
+    """What a form control is built from: the field, its kind, and the state bindings."""
+
+    def __init__(self, res: type[Resource], f: FormField) -> None:
+        self.res, self.f = res, f
+        self.kind = kind_for(res.model, f)
+        self.value = FormState.values.get(f.name, "").to(str)
+        self.on_change = lambda v: FormState.set_value(f.name, v)  # noqa: E731
+        self.disabled = bool(f.create_only) & (FormState.record_id != "")
+        self.common = {"name": f.name, "id": f"field-{f.name}", "width": "100%"}
+
+
+def _input(c: Control) -> rx.Component:
+    f, kind = c.f, c.kind
+    extra = {"input_mode": kind.input_mode} if kind.input_mode else {}
+    slot = [rx.input.slot(CURRENCY_SIGNS.get(f.currency, f.currency))] if f.currency else []
+    return rx.input(*slot, value=c.value, on_change=c.on_change, type=kind.input_type, disabled=c.disabled,
+                    auto_complete="new-password" if kind.write_only else "off", **extra, **c.common)
+
+
+def _textarea(c: Control) -> rx.Component:
+    return rx.text_area(value=c.value, on_change=c.on_change, rows="4", disabled=c.disabled, **c.common)
+
+
+def _switch(c: Control) -> rx.Component:
+    name = c.f.name
+    return rx.switch(checked=c.value == "1", on_change=lambda v: FormState.set_value(name, rx.cond(v, "1", "")), disabled=c.disabled, id=f"field-{name}")
+
+
+def _select(c: Control) -> rx.Component:
+    f = c.f
+    options = field_options(c.res.model, f)
+    offered = FormState.allowed.contains(f.name)
+    return rx.select.root(
+        rx.select.trigger(width="100%"),
+        rx.select.content(*[
+            rx.cond(offered & ~FormState.allowed[f.name].contains(v), rx.fragment(), rx.select.item(_option_label(k), value=v))
+            for v, k in options
+        ]),
+        value=c.value, on_change=c.on_change, disabled=c.disabled, name=f.name,
+    )
+
+
+def _checkboxes(c: Control) -> rx.Component:
+    f = c.f
+    chosen = c.value.split(",")
+
+    def box(v: str, k: str) -> rx.Component:
+        return rx.checkbox(_option_label(k), checked=chosen.contains(v), on_change=lambda _c, v=v: FormState.toggle_multi(f.name, v),
+                           size="1", custom_attrs={"data-value": v})
+
+    labels = dict(f.options or ())
+    if not f.groups:
+        return rx.flex(*[box(v, k) for v, k in (f.options or ())], wrap="wrap", spacing="3", id=f"field-{f.name}")
+    # Grouped (permissions): a wildcard option ("*", "stock.*") implies the values below it —
+    # they show ticked and cannot be unticked while it is.
+    wildcards = [w for w, _k in (f.options or ()) if w == "*" or w.endswith(".*")]
+
+    def implied_box(v: str) -> rx.Component:
+        by = [w for w in wildcards if w != v and (w == "*" or v.startswith(w[:-1]))]
+        if not by:
+            return box(v, labels.get(v, v))
+        implied = chosen.contains(by[0])
+        for w in by[1:]:
+            implied = implied | chosen.contains(w)
+        return rx.checkbox(_option_label(labels.get(v, v)), checked=chosen.contains(v) | implied, disabled=implied,
+                           on_change=lambda _c, v=v: FormState.toggle_multi(f.name, v), size="1", custom_attrs={"data-value": v})
+
+    grouped = {v for _head, values in f.groups for v in values}
+    loose = [box(v, k) for v, k in (f.options or ()) if v not in grouped]
+    blocks = [rx.flex(*loose, wrap="wrap", spacing="3")] if loose else []
+    for head, values in f.groups:  # one heading per panel / resource: "Склад › Товары"
+        title = []
+        for i, key in enumerate(head):
+            title += ([" › "] if i else []) + [_option_label(key)]
+        blocks.append(rx.box(
+            rx.text(*title, size="2", weight="medium" if len(head) > 1 else "bold", color_scheme=None if len(head) > 1 else "gray"),
+            rx.flex(*[implied_box(v) for v in values], wrap="wrap", spacing="3", padding_top="0.25em"),
+            padding_left="0.75em" if len(head) > 1 else "0", width="100%",
+        ))
+    return rx.vstack(*blocks, spacing="2", id=f"field-{f.name}", width="100%")
+
+
+def _relation(c: Control) -> rx.Component:
+    name = c.f.name
+    return relation_picker(f"form:{name}", c.f.resource, FormState.labels.get(name, "").to(str), lambda i, t: FormState.pick(name, i, t))
+
+
+def _secret_placeholder(c: Control) -> rx.Var:
+    return rx.cond(FormState.secrets_set.contains(c.f.name), tr("secret.set_placeholder"), "")
+
+
+def _secret(c: Control) -> rx.Component:
+    if c.f.multiline:  # declared FormField(kind="secret", multiline=True): as secret_text
+        return _secret_text(c)
+    return rx.input(value=c.value, on_change=c.on_change, type="password", auto_complete="new-password", placeholder=_secret_placeholder(c), **c.common)
+
+
+def _secret_text(c: Control) -> rx.Component:
+    # A private key: its line breaks matter, a password input would drop them.
+    return rx.text_area(value=c.value, on_change=c.on_change, rows="6", placeholder=_secret_placeholder(c), auto_complete=False,
+                        spell_check=False, font_family="monospace", font_size="12px", **c.common)
+
+
+#: Form controls by the name a field kind gives in ``Kind.widget``. The kinds stay free of Reflex
+#: (the workers import them); a kind that needs a control of its own (a photo upload) adds it here.
+WIDGETS: dict[str, Callable[[Control], rx.Component]] = {
+    "input": _input,
+    "textarea": _textarea,
+    "switch": _switch,
+    "select": _select,
+    "checkboxes": _checkboxes,
+    "relation": _relation,
+    "secret": _secret,
+    "secret_text": _secret_text,
+}
+
+
 def field_control(res: type[Resource], f: FormField) -> rx.Component:
-    kind = field_kind(res.model, f)
-    value = FormState.values.get(f.name, "").to(str)
-    on_change = lambda v: FormState.set_value(f.name, v)  # noqa: E731
-    disabled = bool(f.create_only) & (FormState.record_id != "")
-    common = {"name": f.name, "id": f"field-{f.name}", "width": "100%"}
-    if kind == "textarea":
-        return rx.text_area(value=value, on_change=on_change, rows="4", disabled=disabled, **common)
-    if kind == "bool":
-        return rx.switch(checked=value == "1", on_change=lambda v: FormState.set_value(f.name, rx.cond(v, "1", "")), disabled=disabled, id=f"field-{f.name}")
-    if kind == "select":
-        options = field_options(res.model, f)
-        offered = FormState.allowed.contains(f.name)
-        return rx.select.root(
-            rx.select.trigger(width="100%"),
-            rx.select.content(*[
-                rx.cond(offered & ~FormState.allowed[f.name].contains(v), rx.fragment(), rx.select.item(_option_label(k), value=v))
-                for v, k in options
-            ]),
-            value=value, on_change=on_change, disabled=disabled, name=f.name,
-        )
-    if kind == "multiselect":
-        chosen = value.split(",")
-
-        def box(v: str, k: str) -> rx.Component:
-            return rx.checkbox(_option_label(k), checked=chosen.contains(v), on_change=lambda _c, v=v: FormState.toggle_multi(f.name, v),
-                               size="1", custom_attrs={"data-value": v})
-
-        labels = dict(f.options or ())
-        if not f.groups:
-            return rx.flex(*[box(v, k) for v, k in (f.options or ())], wrap="wrap", spacing="3", id=f"field-{f.name}")
-        # Grouped (permissions): a wildcard option ("*", "stock.*") implies the values below it —
-        # they show ticked and cannot be unticked while it is.
-        wildcards = [w for w, _k in (f.options or ()) if w == "*" or w.endswith(".*")]
-
-        def implied_box(v: str) -> rx.Component:
-            by = [w for w in wildcards if w != v and (w == "*" or v.startswith(w[:-1]))]
-            if not by:
-                return box(v, labels.get(v, v))
-            implied = chosen.contains(by[0])
-            for w in by[1:]:
-                implied = implied | chosen.contains(w)
-            return rx.checkbox(_option_label(labels.get(v, v)), checked=chosen.contains(v) | implied, disabled=implied,
-                               on_change=lambda _c, v=v: FormState.toggle_multi(f.name, v), size="1", custom_attrs={"data-value": v})
-
-        grouped = {v for _head, values in f.groups for v in values}
-        loose = [box(v, k) for v, k in (f.options or ()) if v not in grouped]
-        blocks = [rx.flex(*loose, wrap="wrap", spacing="3")] if loose else []
-        for head, values in f.groups:  # one heading per panel / resource: "Склад › Товары"
-            title = []
-            for i, key in enumerate(head):
-                title += ([" › "] if i else []) + [_option_label(key)]
-            blocks.append(rx.box(
-                rx.text(*title, size="2", weight="medium" if len(head) > 1 else "bold", color_scheme=None if len(head) > 1 else "gray"),
-                rx.flex(*[implied_box(v) for v in values], wrap="wrap", spacing="3", padding_top="0.25em"),
-                padding_left="0.75em" if len(head) > 1 else "0", width="100%",
-            ))
-        return rx.vstack(*blocks, spacing="2", id=f"field-{f.name}", width="100%")
-    if kind == "relation":
-        return relation_picker(f"form:{f.name}", f.resource, FormState.labels.get(f.name, "").to(str), lambda i, t: FormState.pick(f.name, i, t))
-    if kind == "secret":
-        placeholder = rx.cond(FormState.secrets_set.contains(f.name), tr("secret.set_placeholder"), "")
-        if f.multiline:  # a private key: its line breaks matter, a password input would drop them
-            return rx.text_area(value=value, on_change=on_change, rows="6", placeholder=placeholder, auto_complete=False,
-                                spell_check=False, font_family="monospace", font_size="12px", **common)
-        return rx.input(value=value, on_change=on_change, type="password", auto_complete="new-password", placeholder=placeholder, **common)
-    input_type = {"int": "number", "number": "text", "money": "text", "date": "date", "time": "time", "password": "password", "phone": "tel"}.get(kind, "text")
-    extra = {"input_mode": "decimal"} if kind in ("number", "money") else {}
-    slot = [rx.input.slot(CURRENCY_SIGNS.get(f.currency, f.currency))] if kind == "money" and f.currency else []
-    return rx.input(*slot, value=value, on_change=on_change, type=input_type, disabled=disabled, auto_complete="new-password" if kind == "password" else "off", **extra, **common)
+    c = Control(res, f)
+    return WIDGETS[c.kind.widget](c)
 
 
 def field_marks(res: type[Resource], f: FormField, editing: bool) -> tuple[bool, bool]:
@@ -245,9 +296,7 @@ def field_marks(res: type[Resource], f: FormField, editing: bool) -> tuple[bool,
 
     A password is needed for a new account and kept on an edit when left empty: the star on one
     form, the "leave empty to keep" hint on the other (the new-user form said both)."""
-    if f.kind == "password" and f.required is None:
-        return not editing, bool(f.help) and editing
-    return field_required(res.model, f), bool(f.help)
+    return kind_for(res.model, f).marks(field_of(res.model, f), editing)
 
 
 def form_field(res: type[Resource], f: FormField, editing: bool = False) -> rx.Component:

@@ -176,7 +176,7 @@ class ImportState(JobRunMixin, AuthState):
 
 
 def _required(res: Resource, f: Any) -> bool:
-    from app.core.crud import field_required
+    from app.core.kinds import field_required
 
     return f.name in res.model.model_fields and field_required(res.model, f)
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import reflex as rx
 from reflex.vars.function import FunctionStringVar
 
-from app.core.crud import field_options
+from app.core.kinds import field_options, kind_named
 from app.core.resource import Column, Filter, FormField, Resource, field_python_type, is_enum
 from app.core.ui.action_params import action_params
 from app.core.ui.base import AuthState, tr
@@ -70,25 +72,36 @@ def _header(res: type[Resource], j: int, c: Column) -> rx.Component:
         inner = rx.el.button(title, arrow, on_click=ListState.sort_by(c.name), style={"cursor": "pointer", "fontWeight": 600, "background": "none", "border": "none", "padding": 0, "color": "inherit"})
     else:
         inner = rx.text(title, weight="bold")
-    cell = rx.table.column_header_cell(inner, text_align="right" if c.kind in ("numeric", "money") else "left", white_space="nowrap")
+    cell = rx.table.column_header_cell(inner, text_align="right" if kind_named(c.kind).align_right else "left", white_space="nowrap")
     return rx.cond(ListState.hidden.contains(c.name), rx.fragment(), cell)
+
+
+def _progress_cell(text: rx.Var) -> rx.Component:
+    # The cell holds the percentage as text: Radix needs a number (a string made every bar empty).
+    percent = FunctionStringVar.create("Number").call(text).to(int)
+    return rx.hstack(rx.progress(value=percent, max=100, width="7em"), rx.text(text, " %", size="1"), align="center", spacing="2")
+
+
+#: List cell components by the name a field kind gives in ``Kind.cell`` (the shown text in, a
+#: component out). A kind with a cell of its own (a photo thumbnail) adds one here.
+CELLS: dict[str, Callable[[rx.Var], rx.Component]] = {
+    "text": rx.text,
+    "progress": _progress_cell,
+}
 
 
 def _cell(res: type[Resource], row: rx.Var, j: int, c: Column) -> rx.Component:
     text = row[f"c{j}"]
+    kind = kind_named(c.kind)
     if c.is_link:
         content = rx.link(text, href=f"{res.url()}/" + row["id"].to(str), weight="medium")
     elif c.href_fn is not None:
         content = rx.cond(row[f"h{j}"] != "", rx.link(text, href=row[f"h{j}"].to(str), is_external=True), rx.text(text))
-    elif c.kind == "progress":
-        # The cell holds the percentage as text: Radix needs a number (a string made every bar empty).
-        percent = FunctionStringVar.create("Number").call(text).to(int)
-        content = rx.hstack(rx.progress(value=percent, max=100, width="7em"), rx.text(text, " %", size="1"), align="center", spacing="2")
-    elif c.badge_fn is not None:
-        content = rx.cond(row[f"b{j}"] != "", rx.badge(text, color_scheme=row[f"b{j}"].to(str), variant="soft"), rx.text(text))
+    elif kind.cell != "text" or c.badge_fn is None:
+        content = CELLS[kind.cell](text)
     else:
-        content = rx.text(text)
-    cell = rx.table.cell(content, text_align="right" if c.kind in ("numeric", "money") else "left", white_space="nowrap" if c.kind != "text" else "normal")
+        content = rx.cond(row[f"b{j}"] != "", rx.badge(text, color_scheme=row[f"b{j}"].to(str), variant="soft"), rx.text(text))
+    cell = rx.table.cell(content, text_align="right" if kind.align_right else "left", white_space="normal" if kind.wraps else "nowrap")
     return rx.cond(ListState.hidden.contains(c.name), rx.fragment(), cell)
 
 

@@ -69,15 +69,15 @@ from app.core import (
     bus,
     decrypt,
     encrypt,
+    format_phone,
     get_record,
-    normalise_phone,
+    kind_named,
     request_ip,
     run_action,
     session_scope,
 )
 from app.core.display import fmt_datetime
 from app.core.errors import NotFound, PermissionDenied, PultError, ValidationFailed
-from app.core.phone import format_phone
 from app.core.i18n import t
 from app.panels.numbers import scope, services
 from integrations.softphone import EVENTS_PATH, SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
@@ -246,7 +246,7 @@ def record_event(db: Session, ev: CallEventIn) -> Recorded:
         if at_utc > now + FUTURE_TOLERANCE:
             raise ValidationFailed.one("at", "numbers.softphone.future", at=at_utc.isoformat(), now=now.replace(microsecond=0).isoformat(),
                                        minutes=int(FUTURE_TOLERANCE.total_seconds() // 60))
-    phone = normalise_phone(ev.phone)
+    phone = kind_named("phone").parse_one(ev.phone)
     if phone is None:
         raise ValidationFailed.one("phone", "error.phone")
     status = None

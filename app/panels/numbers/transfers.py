@@ -5,8 +5,8 @@ Import (:func:`import_numbers`), one transaction:
 
 1. read the file's phone column with the kit's table reader (:mod:`app.core.tabular`), keeping
    the line where each record starts for the report;
-2. normalise every value to E.164 with :func:`app.panels.numbers.phones.normalise_many` — the
-   vectorised twin of ``phonenumbers`` (same answers, proven on a large sample in its tests);
+2. normalise every value to E.164 with the phone kind's ``parse_many`` (:mod:`app.core.kinds.phone`)
+   — the vectorised twin of ``phonenumbers`` (same answers, proven on a large sample in its tests);
 3. drop duplicates inside the file;
 4. ``COPY`` the rest into a temporary table, then one ``INSERT … SELECT … ON CONFLICT (phone) DO
    NOTHING`` into ``phone_number``: the unique index itself says which numbers the base already
@@ -46,6 +46,7 @@ from app.core import (
     bus,
     get_record,
     get_resource,
+    kind_named,
     read_table,
     resolve_sort,
     safe_cells,
@@ -55,11 +56,12 @@ from app.core.display import TIMEZONE
 from app.core.i18n import t
 from app.core.errors import PermissionDenied, PultError, ValidationFailed
 from app.panels.numbers import services
-from app.panels.numbers.phones import normalise_many
 from models.numbers import Geo, NumberStatus, NumberTransfer, Project, Provider
 
 #: Header names (any case) taken as the phone column; otherwise the first column is.
 PHONE_HEADERS = ("phone", "телефон", "номер", "number", "msisdn", "e164")
+#: The kit's phone kind: its vectorised parser reads the column, its per-value one a header guess.
+PHONE = kind_named("phone")
 Progress = Callable[[float, str], None]
 log = logging.getLogger("pult.numbers.transfers")
 
@@ -81,7 +83,7 @@ def _phone_column(header: list[str]) -> int:
 
 def _no_header(first: list[str]) -> bool:
     """A one-column file whose first row is itself a phone number has no header."""
-    return len(first) == 1 and normalise_many([first[0]])[0] is not None
+    return len(first) == 1 and PHONE.parse_one(str(first[0])) is not None
 
 
 def read_phones(path: Path) -> pd.Series:
@@ -227,7 +229,7 @@ def import_numbers(
     stats.seconds["read"] = t1 - t0
 
     say(0.2, "normalise")
-    e164 = pd.Series(normalise_many(raw.to_numpy(dtype=object)), index=raw.index, dtype=object)
+    e164 = pd.Series(PHONE.parse_many(raw.to_numpy(dtype=object)), index=raw.index, dtype=object)
     t2 = time.perf_counter()
     stats.seconds["normalise"] = t2 - t1
 

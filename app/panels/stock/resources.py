@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.core.errors import PermissionDenied, ValidationFailed
-from app.core import ActionContext, Resource, action, col, fields, filters
+from app.core import ActionContext, Resource, action, col, fields, filters, format_phone
 from app.panels.stock import services
 from models.stock import Order, OrderStatus, Product, Supply
 
@@ -205,8 +205,6 @@ class Orders(Resource, model=Order):
         return "stock.denied"
 
     def title(self, record: Any) -> str:
-        from app.core.phone import format_phone
-
         return f"№{record.id} · {format_phone(record.phone)}"
 
 

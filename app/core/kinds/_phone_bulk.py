@@ -1,7 +1,8 @@
-"""Bulk E.164 normalisation of phone numbers with exactly the answers of ``normalise_phone``.
+"""Bulk E.164 normalisation of phone numbers with exactly the answers of ``normalise_phone``:
+the engine behind the phone kind's ``parse_many`` (:class:`app.core.kinds.phone.Phone`).
 
 :func:`normalise_many` returns, for every raw string, what
-:func:`app.core.phone.normalise_phone` returns (``phonenumbers.parse`` → ``is_valid_number`` →
+:func:`app.core.kinds.phone.normalise_phone` returns (``phonenumbers.parse`` → ``is_valid_number`` →
 ``format_number(E164)``, or ``None``). The reference costs about 46 µs a row; an import file of a
 million rows has to be normalised in a few seconds, so most rows take a vectorised path that
 re-derives the library's answer with numpy, and only the rest is given to the reference.
@@ -92,7 +93,7 @@ import pandas as pd
 from phonenumbers import PhoneMetadata
 from phonenumbers import phonenumberutil as _pnu
 
-from app.core.phone import normalise_phone
+from app.core.kinds.phone import normalise_phone
 
 try:  # Python ≥ 3.11
     from re import _constants as _sre_c
