@@ -53,6 +53,9 @@ _FACE: dict[str, str] = {
     "ListParams": "app.core.query:ListParams",
     "visible_query": "app.core.query:base_query",
     "resolve_sort": "app.core.query:resolve_sort",
+    "sorted_query": "app.core.query:sorted_query",
+    "title_join": "app.core.query:title_join",
+    "get_many": "app.core.query:get_many",
     "get_record": "app.core.crud:get_record",
     "list_records": "app.core.crud:list_records",
     "create_record": "app.core.crud:create_record",
@@ -129,7 +132,7 @@ if TYPE_CHECKING:  # for editors and type checkers; at run time the names load o
     from app.core.kinds import Kind, kind_named, register_kind  # noqa: F401
     from app.core.kinds.phone import format_phone, normalise_phone  # noqa: F401
     from app.core.principal import SYSTEM, CurrentUser  # noqa: F401
-    from app.core.query import ListParams, resolve_sort  # noqa: F401
+    from app.core.query import ListParams, get_many, resolve_sort, sorted_query, title_join  # noqa: F401
     from app.core.query import base_query as visible_query  # noqa: F401
     from app.core.redis import redis_client  # noqa: F401
     from app.core.registry import Page, Panel, register  # noqa: F401

@@ -83,7 +83,7 @@ from app.core.http_security import (
 from app.core.i18n import t
 from app.core.inputs import BadText, SafeDict, SafeStr
 from app.core.kinds import field_of, kind_for
-from app.core.query import MAX_PAGE, ListParams, parse_pk, pk_name
+from app.core.query import MAX_PAGE, ListParams, parse_pk, pk_name, relation_titles
 from app.core.redis import redis_client
 from app.core.resource import FormField, Resource, field_python_type, is_enum
 
@@ -185,6 +185,25 @@ def public_columns(model: type) -> list[str]:
 
 def item_json(record: Any) -> dict[str, Any]:
     return {name: jsonable(getattr(record, name, None)) for name in public_columns(type(record))}
+
+
+def title_key(name: str) -> str:
+    """Where a list or get answer puts a relation column's title: ``product_id`` → ``product_id_title``."""
+    return f"{name}_title"
+
+
+def items_json(db: Session, res: Resource, user: CurrentUser, records: list[Any], lang: str) -> list[dict[str, Any]]:
+    """Records as the API reads them: the columns (foreign keys as ids, like react-admin's records)
+    plus, for each relation column, ``<name>_title``: the related record's title, read once for the
+    whole page (``query.relation_titles``); null without a link or when the user may not see it."""
+    titles = relation_titles(db, res, user, records, lang)
+    out = []
+    for record in records:
+        item = item_json(record)
+        for name, known in titles.items():
+            item[title_key(name)] = known.get(getattr(record, name, None))
+        out.append(item)
+    return out
 
 
 def user_json(user: CurrentUser) -> dict[str, Any]:
@@ -315,6 +334,9 @@ def _json_type(model: type, name: str) -> Any:
 def item_model(res: type[Resource]) -> type[BaseModel]:
     """A pydantic model describing the resource's item JSON, for the OpenAPI document only."""
     fields: dict[str, Any] = {name: (Optional[_json_type(res.model, name)], None) for name in public_columns(res.model)}
+    for c in res.columns:
+        if c.resource:
+            fields[title_key(c.name)] = (Optional[str], Field(None, description=f"Title of the related {c.resource} record (null: no link, or not visible to the user)"))
     return create_model(_camel(res.panel, res.slug, "item"), **fields)
 
 
@@ -411,12 +433,14 @@ def resource_router(res_cls: type[Resource], prefix: str | None = None, in_schem
                 raw = request.query_params.getlist(param)
                 if raw:
                     values[fname] = ",".join(raw)
+            lang = request_lang(request)
             params = ListParams(
-                sort=sort, filters=values, search=q, trash=trash, page_size=page_size, cursor=cursor, page=page, exact_count=exact_count
+                sort=sort, filters=values, search=q, trash=trash, page_size=page_size, cursor=cursor, page=page, exact_count=exact_count,
+                lang=lang,
             )
             result = crud.list_records(db, res, user, params)
             return {
-                "items": [item_json(r) for r in result.rows],
+                "items": items_json(db, res, user, result.rows, lang),
                 "page_info": {
                     "has_next": result.has_next,
                     "has_prev": result.has_prev,
@@ -455,11 +479,12 @@ def resource_router(res_cls: type[Resource], prefix: str | None = None, in_schem
             operation_id=f"{res_cls.panel}_{res_cls.slug}_get",
         )
         def get_record(
+            request: Request,
             id: str = Path(description=id_desc),
             db: Session = Depends(get_db),
             user: CurrentUser = Depends(current_user),
         ) -> dict[str, Any]:
-            return item_json(crud.get_record(db, res, user, id))
+            return items_json(db, res, user, [crud.get_record(db, res, user, id)], request_lang(request))[0]
 
     if "create" in ops:
 

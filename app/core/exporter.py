@@ -46,7 +46,15 @@ from app.core.crypto import is_secret_column
 from app.core.display import TIMEZONE, cell_value, label_for
 from app.core.errors import ValidationFailed
 from app.core.kinds import Kind, kind_named
-from app.core.query import ListParams, base_query, pk_column, resolve_sort
+from app.core.query import (
+    ListParams,
+    base_query,
+    relation_text,
+    relation_titles,
+    resolve_sort,
+    sorted_query,
+    title_join,
+)
 from app.core.resource import Resource
 
 BATCH = 5000
@@ -106,23 +114,37 @@ def _csv_text(value: Any, kind: Kind, lang: str) -> Any:
     return value
 
 
-def _order(res: Resource, params: ListParams) -> list[Any]:
+def _ordered(res: Resource, user: CurrentUser, params: ListParams, lang: str) -> Any:
+    """The view's SELECT in the list's order (a relation sort joins the related titles)."""
     sort_name, desc = resolve_sort(res, params.sort)
-    sort_col = getattr(res.model, sort_name)
-    pk = pk_column(res.model)
-    return [sort_col.desc(), pk.desc()] if desc else [sort_col.asc(), pk.asc()]
+    stmt, order = sorted_query(res, user, base_query(res, user, params), sort_name, desc, lang)
+    return stmt.order_by(*order)
 
 
 def iter_rows(db: Session, res: Resource, user: CurrentUser, params: ListParams, lang: str = "ru") -> Iterator[list[Any]]:
+    """The view's rows as the export writes them. Relation columns are read per batch of records
+    (one ``get_many`` per related resource and batch), never per row."""
     require(res, user, "view")
-    stmt = base_query(res, user, params).order_by(*_order(res, params)).execution_options(yield_per=BATCH)
+    stmt = _ordered(res, user, params, lang).execution_options(yield_per=BATCH)
     # A server-side cursor is planned for its first 10 % of rows by default, which on a filtered
     # view walks an index row by row; the export reads every row, so plan for all of them.
     db.exec(text("SET LOCAL cursor_tuple_fraction = 1"))  # type: ignore[call-overload]
     cols = export_columns(res, lang)
+
+    def rows(batch: list[Any]) -> Iterator[list[Any]]:
+        titles = relation_titles(db, res, user, batch, lang)
+        for record in batch:
+            yield [relation_text(getattr(record, name, None), titles[name]) if spec is not None and spec.resource
+                   else raw_value(cell_value(spec, record) if spec is not None else getattr(record, name, None), spec, lang)
+                   for name, _label, spec in cols]
+
+    batch: list[Any] = []
     for record in db.exec(stmt):
-        yield [raw_value(cell_value(spec, record) if spec is not None else getattr(record, name, None), spec, lang)
-               for name, _label, spec in cols]
+        batch.append(record)
+        if len(batch) == BATCH:
+            yield from rows(batch)
+            batch = []
+    yield from rows(batch)
 
 
 def _sql_choices(column: Any, sa_type: Any, choices_key: str, lang: str) -> Any:
@@ -144,9 +166,16 @@ def copy_select(res: Resource, user: CurrentUser, params: ListParams, lang: str 
     texts neutralised in SQL exactly as the Python path does. None otherwise."""
     table = res.model.__table__
     exprs = []
+    stmt = base_query(res, user, params)
     for name, _label, spec in export_columns(res, lang):
         if (spec is not None and (spec.value_fn is not None or not kind_named(spec.kind).copy_exportable)) or name not in table.columns:
             return None
+        if spec is not None and spec.resource:  # the related title through a LEFT JOIN, as the list shows it
+            stmt, title = title_join(stmt, res, user, name, lang, wrap=safe_cells.sql_neutralise)  # neutralised once per related record
+            if title is None:  # only Resource.title (Python) knows it
+                return None
+            exprs.append(title.label(name))
+            continue
         column = getattr(res.model, name)
         sa_type = table.columns[name].type
         affinity = sa_type._type_affinity  # the SQL type under a TypeDecorator (e.g. SQLModel's AutoString)
@@ -163,7 +192,9 @@ def copy_select(res: Resource, user: CurrentUser, params: ListParams, lang: str 
         elif issubclass(affinity, sa_types.String):
             column = safe_cells.sql_neutralise(column)
         exprs.append(column.label(name))
-    return base_query(res, user, params).with_only_columns(*exprs).order_by(*_order(res, params))
+    sort_name, desc = resolve_sort(res, params.sort)
+    stmt, order = sorted_query(res, user, stmt, sort_name, desc, lang)
+    return stmt.with_only_columns(*exprs, maintain_column_froms=True).order_by(*order)
 
 
 def _export_copy(db: Session, stmt: Any, header: list[str], path: Path, progress: Callable[[int], None] | None) -> int:

@@ -12,11 +12,12 @@ import base64
 import datetime as dt
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Select, String, and_, func, or_, text, tuple_
+from sqlalchemy import Select, String, Text, and_, cast, func, literal, or_, text, tuple_
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, select
@@ -24,7 +25,8 @@ from sqlmodel import Session, select
 from app.core.auth import CurrentUser
 from app.core.errors import ValidationFailed
 from app.core.inputs import BadText, OutOfRange, check_column_value, check_decimal, check_int, check_text
-from app.core.resource import Filter, Resource, field_python_type, is_enum
+from app.core.registry import RESOURCES
+from app.core.resource import Column, Filter, Resource, field_python_type, is_enum
 
 #: Below this estimated size a result is counted exactly (if the count is quick, see COUNT_TIMEOUT_MS).
 EXACT_COUNT_BELOW = 100_000
@@ -53,6 +55,8 @@ class ListParams:
     #: "auto": count exactly when the estimate is small (bounded by COUNT_TIMEOUT_MS); "estimate":
     #: never count inline (the list page refines the total in the background instead).
     count_mode: str = "auto"
+    #: The reader's language: a sort by a relation column sorts by the title they see.
+    lang: str = "ru"
 
 
 @dataclass
@@ -245,8 +249,47 @@ def resolve_sort(res: Resource, sort: str) -> tuple[str, bool]:
 
 
 def keyset_possible(res: Resource, sort_name: str) -> bool:
+    """Whether a sort by ``sort_name`` can page by keyset: a NOT NULL column of the table itself
+    (a relation column sorted by the related title is a join: offset paging)."""
+    if _title_sort(res, sort_name) is not None:
+        return False
     column = res.model.__table__.columns.get(sort_name)
     return res.pagination == "keyset" and column is not None and (not column.nullable or column.primary_key)
+
+
+def _title_sort(res: Resource, sort_name: str) -> Column | None:
+    """The relation column ``sort_name`` when a sort by it reads the related title in SQL."""
+    column = next((c for c in res.columns if c.name == sort_name and c.resource), None)
+    if column is None or column.resource not in RESOURCES or RESOURCES[column.resource].title_sql() is None:
+        return None
+    return column
+
+
+def sorted_query(res: Resource, user: CurrentUser, stmt: Select, sort_name: str, desc: bool, lang: str = "ru") -> tuple[Select, list[Any]]:
+    """``stmt`` with what its ORDER BY needs, and that ORDER BY (the primary key breaks ties).
+
+    A relation column sorts by the related record's title: a LEFT JOIN to the titles the user
+    may see (:func:`title_join`), NULLs (no link, or a record they may not see) last, then the
+    key itself. When the related title is not a SQL column (only ``Resource.title`` knows it) the
+    sort is by the key's value (the related id)."""
+    model = res.model
+    id_col, id_name = pk_column(model), pk_name(model)
+    sort_col = getattr(model, sort_name)
+    if _title_sort(res, sort_name) is not None:
+        stmt, title = title_join(stmt, res, user, sort_name, lang, alias=f"sort_{sort_name}", fallback=False)
+        if title is not None:
+            order = [title.desc().nulls_last() if desc else title.asc().nulls_last()]
+            order += [sort_col.desc() if desc else sort_col.asc(), id_col.desc() if desc else id_col.asc()]
+            return stmt, order
+    # NULLS LAST only where NULLs exist: on a NOT NULL column it would stop PostgreSQL from
+    # walking the index backwards and force a full sort (see docs/benchmarks.md).
+    nullable = model.__table__.columns[sort_name].nullable
+    order = [sort_col.desc() if desc else sort_col.asc()]
+    if nullable and desc:
+        order = [sort_col.desc().nulls_last()]
+    if sort_name != id_name:
+        order.append(id_col.desc() if desc else id_col.asc())
+    return stmt, order
 
 
 def encode_cursor(values: list[Any]) -> str:
@@ -314,21 +357,14 @@ def get_list(db: Session, res: Resource, user: CurrentUser, params: ListParams) 
     id_name = pk_name(model)
 
     if not keyset_possible(res, sort_name):
-        # NULLS LAST only where NULLs exist: on a NOT NULL column it would stop PostgreSQL from
-        # walking the index backwards and force a full sort (see docs/benchmarks.md).
-        nullable = res.model.__table__.columns[sort_name].nullable
-        order = [sort_col.desc() if desc else sort_col.asc()]
-        if nullable and desc:
-            order = [sort_col.desc().nulls_last()]
-        if sort_name != id_name:
-            order.append(id_col.desc() if desc else id_col.asc())
+        ordered_base, order = sorted_query(res, user, base, sort_name, desc, params.lang)
         page = max(0, params.page)
         if page > MAX_PAGE:
             raise ValidationFailed.one("page", "error.max", max=MAX_PAGE)
         if params.cursor == "last":
             total = count(db, base)
             page = max(0, (total - 1) // size)
-        rows = list(db.exec(base.order_by(*order).offset(page * size).limit(size + 1)).all())
+        rows = list(db.exec(ordered_base.order_by(*order).offset(page * size).limit(size + 1)).all())
         has_next = len(rows) > size
         result = Page(rows=rows[:size], has_next=has_next, has_prev=page > 0, page=page, keyset=False, sort=sort_str)
         _fill_total(db, base, params, result)
@@ -390,6 +426,82 @@ def get_list(db: Session, res: Resource, user: CurrentUser, params: ListParams) 
     )
     _fill_total(db, base, params, result)
     return result
+
+
+# --------------------------------------------------------------------------- relations
+def get_many(db: Session, res: type[Resource] | Resource, user: CurrentUser, ids: Any, lang: str = "ru") -> dict[Any, str]:
+    """Titles of the records ``ids`` of ``res`` that ``user`` may see, in one query (react-admin's
+    ``getMany``): ``{id: title}``. What the user may not see is left out, never named: nothing
+    when ``res.can(user, "view")`` is false, and only the records ``res.list_query`` lets them
+    see otherwise (soft-deleted records keep their title: a link to one still reads). An id
+    that is missing from the answer is shown as ``#<id>`` (:func:`relation_text`).
+
+    The title is :meth:`Resource.title_sql` when the model holds it in a column (only the key
+    and the title are read), else :meth:`Resource.title` of the loaded records."""
+    r = res() if isinstance(res, type) else res
+    keys = sorted({i for i in ids if i is not None}, key=str)
+    if not keys or not r.can(user, "view"):
+        return {}
+    pk = pk_column(r.model)
+    expr = r.title_sql(lang)
+    if expr is not None:
+        stmt = r.list_query(user, select(pk, expr)).where(pk.in_(keys))
+        return {key: str(title) if title not in (None, "") else f"#{key}" for key, title in db.exec(stmt).all()}
+    stmt = r.list_query(user, select(r.model)).where(pk.in_(keys))
+    name = pk_name(r.model)
+    return {getattr(record, name): r.title(record) for record in db.exec(stmt).all()}
+
+
+def relation_titles(db: Session, res: Resource, user: CurrentUser, rows: list[Any], lang: str = "ru") -> dict[str, dict[Any, str]]:
+    """The titles a page of ``rows`` shows in its relation columns: ``{column name: {id: title}}``,
+    one :func:`get_many` per related resource (two columns naming the same resource share it)."""
+    by_target: dict[str, list[str]] = {}
+    for c in res.columns:
+        if c.resource:
+            by_target.setdefault(c.resource, []).append(c.name)
+    out: dict[str, dict[Any, str]] = {}
+    for key, names in by_target.items():
+        ids = {getattr(row, name, None) for row in rows for name in names}
+        titles = get_many(db, RESOURCES[key], user, ids, lang) if ids - {None} else {}
+        for name in names:
+            out[name] = titles
+    return out
+
+
+def relation_text(value: Any, titles: dict[Any, str]) -> str:
+    """A relation cell: the related title, ``#<id>`` when the user may not see it, "" for no link."""
+    if value is None:
+        return ""
+    return titles.get(value, f"#{value}")
+
+
+def title_join(stmt: Select, res: Resource, user: CurrentUser, name: str, lang: str = "ru", *, alias: str | None = None,
+               fallback: bool = True, wrap: Callable[[Any], Any] | None = None) -> tuple[Select, Any]:
+    """``stmt`` LEFT JOINed to the titles of relation column ``name`` that ``user`` may see, and the
+    title expression: what an export writes and a sort orders by, in SQL (so COPY serves it).
+
+    The join is to a sub-select of the related resource's key and :meth:`Resource.title_sql`
+    under its ``list_query`` (the same rule as :func:`get_many`), so a record the user may not
+    see has no title. With ``fallback`` the expression is then ``#<id>`` (what the list shows);
+    without it NULL. The expression is None when the related title is not SQL (see
+    :meth:`Resource.title_sql`): the caller reads titles with :func:`get_many` instead.
+    ``wrap`` is applied to the title inside the sub-select, once per related record rather than
+    once per row (an export neutralises texts there: ``safe_cells.sql_neutralise``)."""
+    spec = next(c for c in res.columns if c.name == name and c.resource)
+    target = RESOURCES[spec.resource]()
+    fk = getattr(res.model, name)
+    expr = target.title_sql(lang)
+    if expr is None:
+        return stmt, None
+    missing = literal("#") + cast(fk, Text) if fallback else None
+    if not target.can(user, "view"):
+        return stmt, missing if missing is not None else cast(literal(None), Text)
+    key = pk_column(target.model)
+    title_text = cast(expr, Text)
+    sub = target.list_query(user, select(key.label("key"), (wrap(title_text) if wrap else title_text).label("title"))).subquery(alias or f"rel_{name}")
+    stmt = stmt.outerjoin(sub, sub.c.key == fk)
+    title = func.nullif(sub.c.title, "")
+    return stmt, func.coalesce(title, missing) if missing is not None else title
 
 
 def count(db: Session, stmt: Select) -> int:
@@ -477,4 +589,4 @@ def distinct_values(db: Session, res: Resource, user: CurrentUser, name: str, li
     return [str(v) for v in db.exec(stmt).all() if str(v) != ""]
 
 
-__all__ = ["ListParams", "Page", "get_list", "pk_name", "pk_column", "parse_pk", "count", "estimate", "base_query", "distinct_values"]
+__all__ = ["ListParams", "Page", "get_list", "get_many", "relation_titles", "relation_text", "title_join", "pk_name", "pk_column", "parse_pk", "count", "estimate", "base_query", "distinct_values"]

@@ -2,7 +2,7 @@
 
 Two phases, like Django's app registry and its system checks: :func:`register` stores a panel
 (each resource checked on its own), and once every panel is in, :func:`check` checks what points
-across them (a filter or a field naming another resource) and derives labels. :mod:`app.boot`,
+across them (a filter, a field or a relation column naming another resource) and derives labels. :mod:`app.boot`,
 the composition root, imports the panels and calls :func:`check`; registration order never matters.
 """
 
@@ -94,6 +94,9 @@ def check() -> list[Panel]:
             for f in res.filters:
                 if f.resource and f.resource not in RESOURCES:
                     raise ImproperlyConfigured(f"{panel.name}.{res.__name__}: filter '{f.name}' points at unknown resource '{f.resource}'")
+            for c in res.columns:
+                if c.resource is not None and c.resource not in RESOURCES:
+                    raise ImproperlyConfigured(f"{panel.name}.{res.__name__}: relation column '{c.name}' points at unknown resource '{c.resource}'")
             for ff in res.form_fields():
                 if ff.resource and ff.resource not in RESOURCES:
                     raise ImproperlyConfigured(f"{panel.name}.{res.__name__}: field '{ff.name}' points at unknown resource '{ff.resource}'")

@@ -58,6 +58,8 @@ def test_import_table_bulk_status_and_live_conversion(browser, app_url, e2e_engi
         rows = page.locator("#list-table tbody tr")
         expect(rows).to_have_count(3)
         expect(rows.first).to_contain_text("Новый")
+        expect(rows.first).to_contain_text(project)  # relation columns: names, not ids
+        expect(rows.first).to_contain_text(provider)
         shot(page, "numbers-table")
 
         page.locator("#list-table thead button[role=checkbox]").click()

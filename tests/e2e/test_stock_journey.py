@@ -48,6 +48,8 @@ def test_product_supply_order_issue_analytics(page, e2e_engine):
     expect(page.locator("#value-qty")).to_have_text("10")
     page.goto(f"/stock/products/{product_id}")
     expect(page.locator("#value-stock")).to_have_text("10")
+    page.goto("/stock/supplies?sort=-id")
+    expect(page.locator("#list-table tbody tr").first).to_contain_text(name)  # the product's name, not its id
 
     # 3. an order: price prefilled from the product, then discounted
     page.goto("/stock/orders/new")

@@ -173,6 +173,34 @@ def test_relation_form_field_pointing_at_an_unknown_resource():
     _fails(BadPicker, "BadPicker", "'product_id'", "'nowhere.products'")
 
 
+def test_relation_column_pointing_at_an_unknown_resource():
+    class BadTitles(Resource, model=Order):
+        columns = [col("product_id").relation("stock.goods")]
+
+    _fails(BadTitles, "BadTitles", "relation column 'product_id'", "'stock.goods'")
+
+
+def test_relation_column_must_be_a_database_column_without_a_value_function(monkeypatch):
+    monkeypatch.setattr(Product, "supplier_id", property(lambda self: 1), raising=False)
+
+    class OnAProperty(Resource, model=Product):
+        columns = [col("supplier_id").relation("stock.products")]
+
+    _fails(OnAProperty, "OnAProperty", "'supplier_id'", "database column")
+
+    class Both(Resource, model=Order):
+        columns = [col("product_id").relation("stock.products").value(lambda o: o.product_name)]
+
+    _fails(Both, "Both", "'product_id'", "value()")
+
+
+def test_title_field_must_be_a_database_column():
+    class BadTitle(Resource, model=Product):
+        title_field = "label"
+
+    _fails(BadTitle, "BadTitle", "title_field 'label'")
+
+
 def test_relation_to_a_resource_of_the_same_panel_is_fine():
     name = _panel_name()
 
@@ -180,6 +208,7 @@ def test_relation_to_a_resource_of_the_same_panel_is_fine():
         pass
 
     class ThingOrders(Resource, model=Order):
+        columns = [col("product_id").relation(f"{name}.things")]
         filters = [filters.relation("product_id", f"{name}.things")]
         form = [fields.section("main", [fields.relation("product_id", f"{name}.things"), "qty"])]
 

@@ -12,7 +12,7 @@ from app.core.display import display_kind, fmt_datetime, fmt_value
 from app.core.errors import NotFound, PermissionDenied, PultError, ValidationFailed
 from app.core.i18n import has
 from app.core.kinds import kind_for
-from app.core.query import ListParams
+from app.core.query import ListParams, get_many, relation_text, relation_titles
 from app.core.registry import RESOURCES
 from app.core.resource import Resource
 from app.core.ui.action_params import ActionParamsMixin, action_params
@@ -111,6 +111,9 @@ class DetailState(ActionParamsMixin, AuthState):
                         continue
                     c = columns.get(name)
                     raw = c.value_fn(record) if c is not None and c.value_fn else getattr(record, name, None)
+                    if c is not None and c.resource:  # a relation column: the title as the list shows it
+                        values[name] = relation_text(raw, get_many(db, RESOURCES[c.resource], user, [raw], self.lang))
+                        continue
                     kind = res.kind_of(name)
                     if c is None and raw is not None and name in targets:  # a bare foreign key: the record's name, not its id
                         values[name] = related_title(db, user, targets[name], raw)
@@ -132,7 +135,8 @@ class DetailState(ActionParamsMixin, AuthState):
                     if not target.can(user, "view"):
                         continue
                     page = crud.list_records(db, target, user, ListParams(filters={fk: str(crud.pk_of(record))}, page_size=RELATED_LIMIT))
-                    self.related[key] = [row_dict(target, user, r, self.lang) for r in page.rows]
+                    titles = relation_titles(db, target, user, page.rows, self.lang)
+                    self.related[key] = [row_dict(target, user, r, self.lang, titles) for r in page.rows]
         except NotFound:
             self.missing = True
         except PermissionDenied:

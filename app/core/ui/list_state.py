@@ -15,7 +15,7 @@ import reflex as rx
 from app.core import crud, live
 from app.core.display import fmt_cell
 from app.core.errors import NotAuthenticated, PermissionDenied, PultError, ValidationFailed
-from app.core.query import EXACT_COUNT_BELOW, ListParams, base_query, distinct_values, pk_column
+from app.core.query import EXACT_COUNT_BELOW, ListParams, base_query, distinct_values, pk_column, relation_text, relation_titles
 from app.core.registry import RESOURCES
 from app.core.resource import Resource
 from app.core.ui.action_params import ActionParamsMixin
@@ -29,11 +29,17 @@ REFINE_TIMEOUT_MS = 3000
 MAX_BULK = 10_000
 
 
-def row_dict(res: Resource, user: Any, record: Any, lang: str) -> dict[str, str]:
-    """A record as the table shows it: id, formatted cells ``c<j>``, badge colours ``b<j>``, allowed actions."""
+def row_dict(res: Resource, user: Any, record: Any, lang: str, titles: dict[str, dict[Any, str]] | None = None) -> dict[str, str]:
+    """A record as the table shows it: id, formatted cells ``c<j>``, badge colours ``b<j>``, allowed actions.
+
+    ``titles`` are the page's relation titles (:func:`app.core.query.relation_titles`, read once
+    for the whole page): a relation column shows the related record's title from them."""
     d = {"id": str(crud.pk_of(record))}
     for j, column in enumerate(res.columns):
-        d[f"c{j}"] = fmt_cell(column, record, lang)
+        if column.resource:
+            d[f"c{j}"] = relation_text(getattr(record, column.name, None), (titles or {}).get(column.name, {}))
+        else:
+            d[f"c{j}"] = fmt_cell(column, record, lang)
         if column.badge_fn is not None:
             d[f"b{j}"] = column.badge_fn(record) or ""
         if column.href_fn is not None:
@@ -91,6 +97,7 @@ class ListState(ActionParamsMixin, AuthState):
             sort=self.sort, filters=dict(self.filters), search=self.search, trash=self.trash,
             page_size=self._res().page_size, cursor=self.cursor, page=self.page,
             count_mode="estimate",  # the page shows at once; refine_total counts in the background
+            lang=self.lang,
         )
 
     @rx.event
@@ -126,7 +133,8 @@ class ListState(ActionParamsMixin, AuthState):
                     self.rows = []
                     return None
                 page = crud.list_records(db, res, user, self._params())
-                self.rows = [row_dict(res, user, r, self.lang) for r in page.rows]
+                titles = relation_titles(db, res, user, page.rows, self.lang)  # one query per related resource
+                self.rows = [row_dict(res, user, r, self.lang, titles) for r in page.rows]
                 self.sort, self.keyset, self.page = page.sort, page.keyset, page.page
                 self.has_next, self.has_prev = page.has_next, page.has_prev
                 self.next_cursor, self.prev_cursor = page.next_cursor, page.prev_cursor

@@ -369,7 +369,7 @@ class Rules(Resource, model=NotificationRule):
     columns = [
         col("event", "rules.event").sortable().link(),
         col("role").sortable().choices("role"),
-        col("user_id", "audit.user").value(lambda r: _username_of(r, r.user_id)),
+        col("user_id", "audit.user").relation("admin.users"),
         col("channel", "rules.channel").sortable().choices("channel"),
         col("enabled", "rules.enabled").boolean(),
     ]

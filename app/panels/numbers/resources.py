@@ -38,10 +38,10 @@ class Numbers(Resource, model=PhoneNumber):
     import_url = "/numbers/import"  # the bulk loader (COPY, E.164, dedupe), not the row-by-row kit import
     columns = [
         col("phone").phone().sortable().link(),
-        col("status_id", "numbers.status").value(lambda n: services.name_of("status", n.status_id)).badge(_status_color),
-        col("project_id", "numbers.project").value(lambda n: services.name_of("project", n.project_id)),
-        col("provider_id", "numbers.provider").value(lambda n: services.name_of("provider", n.provider_id)),
-        col("geo_id", "numbers.geo").value(lambda n: services.name_of("geo", n.geo_id)),
+        col("status_id", "numbers.status").relation("numbers.statuses").badge(_status_color),
+        col("project_id", "numbers.project").relation("numbers.projects"),
+        col("provider_id", "numbers.provider").relation("numbers.providers"),
+        col("geo_id", "numbers.geo").relation("numbers.geo"),
         col("created_at").datetime().sortable(),
         col("status_changed_at", "numbers.status_changed_at").datetime().sortable().hide(),
         col("last_call_at", "numbers.last_call_at").datetime().hide(),
@@ -244,6 +244,13 @@ class Statuses(Resource, model=NumberStatus):
         fields.integer("position", min=0, max=10_000, label="numbers.position"),
     ])]
 
+    @classmethod
+    def title_sql(cls, lang: str = "ru") -> Any:
+        """A status is named in the reader's language where it has an English name (lists, exports)."""
+        from sqlalchemy import func
+
+        return func.coalesce(NumberStatus.name_en, NumberStatus.name) if lang == "en" else NumberStatus.name
+
     def after_save(self, ctx: ActionContext, record: Any, changes: dict[str, Any], creating: bool) -> None:
         services.forget_names()
 
@@ -260,7 +267,7 @@ class Schedules(Resource, model=ProjectSchedule):
     pagination = "offset"
     menu = False
     columns = [
-        col("project_id", "numbers.project").value(lambda s: services.name_of("project", s.project_id)),
+        col("project_id", "numbers.project").relation("numbers.projects").sortable(),
         col("weekday", "numbers.weekday").sortable().choices("numbers.weekday"),
         col("start_time", "numbers.start_time").sortable(),
         col("end_time", "numbers.end_time").sortable(),
@@ -294,7 +301,7 @@ class Calls(Resource, model=CallEvent):
         col("created_at").datetime().sortable(),
         col("number_id", "numbers.number").value(lambda c: str(c.number_id)),
         col("event", "numbers.event").sortable().choices("numbers.event"),
-        col("status_id", "numbers.status").value(lambda c: services.name_of("status", c.status_id)),
+        col("status_id", "numbers.status").relation("numbers.statuses"),
         col("duration_s", "numbers.duration").numeric(),
         col("operator", "numbers.operator"),
         col("call_id", "numbers.call_id").hide(),
@@ -455,8 +462,8 @@ class Scopes(Resource, model=ManagerScope):
     operations = frozenset({"view", "create", "delete"})
     default_sort = "-id"
     columns = [
-        col("user_id", "numbers.manager").value(lambda s: _username(s.user_id)),
-        col("provider_id", "numbers.provider").value(lambda s: services.name_of("provider", s.provider_id)),
+        col("user_id", "numbers.manager").relation("admin.users").sortable(),
+        col("provider_id", "numbers.provider").relation("numbers.providers").sortable(),
         col("group_name", "numbers.group"),
     ]
     filters = [filters.relation("user_id", "admin.users", "numbers.manager")]
@@ -470,17 +477,6 @@ class Scopes(Resource, model=ManagerScope):
         if bool(values.get("provider_id")) == bool(values.get("group_name")):
             return {"provider_id": ("numbers.scope_one", {})}
         return {}
-
-
-def _username(user_id: int | None) -> str:
-    from app.core import session_scope
-    from models.core import User
-
-    if user_id is None:
-        return ""
-    with session_scope() as db:
-        user = db.get(User, user_id)
-        return user.username if user else f"#{user_id}"
 
 
 __all__ = [

@@ -21,8 +21,9 @@ from app.panels.numbers import scope
 from models.numbers import Geo, NumberStat, NumberStatMonth, NumberStatus, PhoneNumber, Project, Provider, StatusKind
 
 # --------------------------------------------------------------------------- names of small tables
-#: Projects, providers, geo and statuses are small and read on every list page; their names are
-#: cached per process for a few seconds instead of a join per row (or a query per cell).
+#: Names and colours of projects, providers, geo and statuses for the softphone card and the
+#: status badge's colour, cached per process for a few seconds. (List cells and exports name
+#: them through the kit's relation columns instead: per page, under the reader's scope.)
 NAMES_TTL = 5.0
 _names: dict[str, tuple[float, dict[int, Any]]] = {}
 _names_lock = threading.Lock()

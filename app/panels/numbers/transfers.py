@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from psycopg import errors as pg_errors
-from sqlalchemy import func, literal, select
+from sqlalchemy import func, literal
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session
 
@@ -50,13 +50,15 @@ from app.core import (
     read_table,
     resolve_sort,
     safe_cells,
+    sorted_query,
+    title_join,
     visible_query,
 )
 from app.core.display import TIMEZONE
 from app.core.i18n import t
 from app.core.errors import PermissionDenied, PultError, ValidationFailed
 from app.panels.numbers import services
-from models.numbers import Geo, NumberStatus, NumberTransfer, Project, Provider
+from models.numbers import NumberTransfer, PhoneNumber
 
 #: Header names (any case) taken as the phone column; otherwise the first column is.
 PHONE_HEADERS = ("phone", "телефон", "номер", "number", "msisdn", "e164")
@@ -339,10 +341,14 @@ def export_query(user: CurrentUser, params: ListParams, lang: str | None = None)
     offset, as partners have always read them.
     """
     res = get_resource("numbers.numbers")()
-    inner = visible_query(res, user, params).subquery("n")
+    stmt = visible_query(res, user, params)
+    # Names through the kit's relation columns: a LEFT JOIN to what the user may see of each
+    # related table (``#<id>`` for the rest), as the list shows them.
+    names = {}
+    for name in ("status_id", "project_id", "provider_id", "geo_id"):
+        stmt, names[name] = title_join(stmt, res, user, name, lang or "ru", wrap=safe_cells.sql_neutralise)
     sort_name, desc = resolve_sort(res, params.sort)
-    order = [inner.c[sort_name].desc(), inner.c.id.desc()] if desc else [inner.c[sort_name].asc(), inner.c.id.asc()]
-    status = func.coalesce(NumberStatus.name_en, NumberStatus.name) if lang == "en" else NumberStatus.name
+    stmt, order = sorted_query(res, user, stmt, sort_name, desc, lang or "ru")
     safe = safe_cells.sql_neutralise
 
     def moment(column: Any) -> Any:
@@ -350,23 +356,16 @@ def export_query(user: CurrentUser, params: ListParams, lang: str | None = None)
             return column
         return func.date_trunc("second", column.op("AT TIME ZONE")(literal(TIMEZONE.key)))  # ISO under SQL_DATESTYLE
 
-    return (
-        select(
-            safe(inner.c.phone).label("phone"),
-            safe(status).label("status"),
-            safe(Project.name).label("project"),
-            safe(Provider.name).label("provider"),
-            safe(Geo.name).label("geo"),
-            moment(inner.c.created_at).label("created_at"),
-            moment(inner.c.status_changed_at).label("status_changed_at"),
-        )
-        .select_from(inner)
-        .join(NumberStatus, NumberStatus.id == inner.c.status_id)
-        .outerjoin(Project, Project.id == inner.c.project_id)
-        .outerjoin(Provider, Provider.id == inner.c.provider_id)
-        .outerjoin(Geo, Geo.id == inner.c.geo_id)
-        .order_by(*order)
-    )
+    return stmt.with_only_columns(
+        safe(PhoneNumber.phone).label("phone"),
+        names["status_id"].label("status"),
+        names["project_id"].label("project"),
+        names["provider_id"].label("provider"),
+        names["geo_id"].label("geo"),
+        moment(PhoneNumber.created_at).label("created_at"),
+        moment(PhoneNumber.status_changed_at).label("status_changed_at"),
+        maintain_column_froms=True,
+    ).order_by(*order)
 
 
 def export_numbers(db: Session, user: CurrentUser, params: ListParams, path: Path, lang: str | None = None) -> int:

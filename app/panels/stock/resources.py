@@ -82,7 +82,7 @@ class Supplies(Resource, model=Supply):
     columns = [
         col("id").sortable().link(),
         col("created_at").datetime().sortable(),
-        col("product_id", "stock.product").value(lambda s: _product_name(s)),
+        col("product_id", "stock.product").relation("stock.products").sortable(),
         col("qty").numeric().sortable(),
         col("supplier_name").sortable(),
         col("buy_price_eur").money("EUR").sortable(),
@@ -207,10 +207,3 @@ class Orders(Resource, model=Order):
     def title(self, record: Any) -> str:
         return f"№{record.id} · {format_phone(record.phone)}"
 
-
-def _product_name(supply: Supply) -> str:
-    from sqlmodel import Session
-
-    db = Session.object_session(supply)
-    product = db.get(Product, supply.product_id) if db is not None else None
-    return product.name if product is not None else f"#{supply.product_id}"
