@@ -59,8 +59,9 @@ try:
         short = client.post("/api/helpdesk/tickets", json={"title": "ab"}, headers=agent)
         out["short"] = [short.status_code, short.json().get("errors", {})]
         ids = []
+        me = client.get("/api/auth/me", headers=agent).json()["id"]
         for title, priority in (("Принтер не печатает", 1), ("Нужен доступ к CRM", 3), ("Сломался стул", 2)):
-            r = client.post("/api/helpdesk/tickets", json={"title": title, "priority": priority}, headers=agent)
+            r = client.post("/api/helpdesk/tickets", json={"title": title, "priority": priority, "assignee_id": me}, headers=agent)
             assert r.status_code == 201, r.text
             ids.append(r.json()["id"])
             out.setdefault("created", []).append(r.status_code)
@@ -76,6 +77,9 @@ try:
         out["closed"] = [closed.status_code, closed.json().get("detail")]
         after = client.get("/api/helpdesk/tickets", params={"sort": "priority"}, headers=reader).json()["items"]
         out["statuses"] = {i["title"]: i["status"] for i in after}
+        out["assignee_for_reader"] = sorted({str(i["assignee_id_title"]) for i in after})
+        mine = client.get("/api/helpdesk/tickets", params={"sort": "assignee_id"}, headers=agent).json()["items"]
+        out["assignee_for_agent"] = sorted({i["assignee_id_title"] for i in mine})
         out["openapi"] = sorted(p for p in client.get("/api/openapi.json").json()["paths"] if p.startswith("/api/helpdesk/"))
     with Session(engine()) as db:
         rows = db.exec(select(AuditLog).where(AuditLog.entity_type == "helpdesk.tickets")).all()
@@ -131,6 +135,8 @@ def test_the_tutorial_panel_builds_and_works(engine, clean, tmp_path):
     assert out["closed"][0] == 200
     assert out["statuses"] == {"Принтер не печатает": "closed", "Нужен доступ к CRM": "closed", "Сломался стул": "open"}
     assert "/api/helpdesk/tickets/{id}/actions/close" in out["openapi"]
+    # The assignee's name for whoever may see users; nothing about users for a reader who may not.
+    assert out["assignee_for_agent"] == ["agent"] and out["assignee_for_reader"] == ["None"]
     assert {("create", "agent"), ("close", "agent")} <= {tuple(a) for a in out["audit"]}
     assert out["untranslated"] == []
     assert out["pages"] == "built"
