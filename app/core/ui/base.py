@@ -71,6 +71,11 @@ def menu_keys(user: CurrentUser) -> list[str]:
     return keys
 
 
+#: A panel page's route -> (its permission or None, its state's ``on_load`` handler or None);
+#: filled by :func:`app.core.ui.pages.register_pages`, read by :meth:`AuthState.enter_page`.
+PAGE_GATES: dict[str, tuple[str | None, Any]] = {}
+
+
 class AuthState(rx.State):
     lang: str = rx.LocalStorage("ru", name="pult_lang", sync=True)
     username: str = ""
@@ -82,6 +87,9 @@ class AuthState(rx.State):
     signed_in: bool = False
     #: Why the page could not confirm the session (an outage), shown instead of the loader.
     boot_error: str = ""
+    #: The signed-in user lacks the open panel page's permission: the kit shows "not allowed"
+    #: instead of the page, and the page's own ``on_load`` never ran (:meth:`enter_page`).
+    page_denied: bool = False
 
     @rx.var
     def role_label(self) -> str:
@@ -126,6 +134,26 @@ class AuthState(rx.State):
             self.boot_error = exc.message(self.lang)
             return self.fail(exc)
         self._remember(user)
+
+    @rx.event
+    def enter_page(self, route: str):
+        """``on_load`` of a panel's own page, after :meth:`require_login`: the kit checks the page's
+        permission (``Page(perm=...)``) and only then runs the page's ``on_load``, so a page never
+        loads data for someone it would refuse and never has to check by hand. Its handlers still
+        check on the server, as every handler does."""
+        perm, load = PAGE_GATES.get(route, (None, None))
+        self.page_denied = False
+        if not self.signed_in:
+            return None
+        if perm:
+            try:
+                user = self.current_user()
+            except PultError as exc:
+                return self.fail(exc)
+            if not user.has_perm(perm):
+                self.page_denied = True
+                return None
+        return load
 
     @rx.event
     def toggle_lang(self):

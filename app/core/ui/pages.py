@@ -8,7 +8,7 @@ from app.core import auth as auth_service
 from app.core.errors import PultError
 from app.core.registry import PANELS, import_ref
 from app.core.ui import signin
-from app.core.ui.base import AuthState, tr, ui_session
+from app.core.ui.base import PAGE_GATES, AuthState, tr, ui_session
 from app.core.ui.bell import BellState
 from app.core.ui.detail import DetailState, detail_page
 from app.core.ui.form import FormState, form_page
@@ -18,7 +18,7 @@ from app.core.ui.list_page import head_script as list_head_script
 from app.core.ui.list_page import list_page
 from app.core.ui.list_state import ListState
 from app.core.ui.signin import field_error, message_box
-from app.core.ui.widgets import resource_label
+from app.core.ui.widgets import forbidden_box, resource_label
 
 
 class LoginState(AuthState):
@@ -129,9 +129,13 @@ def register_pages(app: rx.App) -> None:
             if "update" in res.operations:
                 app.add_page(lambda r=res: shell(form_page(r, True)), route=f"{base}/[id]/edit", title=title, on_load=[AuthState.require_login, BellState.load, FormState.load(res.key(), True)])
         for page in panel.pages:
-            on_load = [AuthState.require_login, BellState.load] + ([import_ref(page.on_load)] if page.on_load is not None else [])
+            # The kit checks the page's permission before the page's own on_load runs
+            # (AuthState.enter_page) and shows "not allowed" in its place.
+            PAGE_GATES[page.route] = (page.perm, import_ref(page.on_load) if page.on_load is not None else None)
+            on_load = [AuthState.require_login, BellState.load, AuthState.enter_page(page.route)]
             component = import_ref(page.component)
-            app.add_page(lambda c=component: shell(c()), route=page.route, title=page_title(page.title), on_load=on_load)
+            app.add_page(lambda c=component: shell(rx.cond(AuthState.page_denied, forbidden_box(), c())), route=page.route,
+                         title=page_title(page.title), on_load=on_load)
 
 
 class RegisterState(AuthState):
