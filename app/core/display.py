@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import enum
-import os
-from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from app.core.formats import CURRENCY_SIGNS, TIMEZONE, fmt_datetime, fmt_money, fmt_number, fmt_percent, today  # noqa: F401 - the formatters, where panels found them
 from app.core.i18n import has, t
 from app.core.resource import Column, FormField, Resource
-
-TIMEZONE = ZoneInfo(os.environ.get("PULT_TIMEZONE", "Europe/Moscow"))
-CURRENCY_SIGNS = {"RUB": "₽", "EUR": "€", "USD": "$"}
-
-
-def today() -> dt.date:
-    """Today's date where the users are (``PULT_TIMEZONE``), not on the server's clock: from 21:00
-    UTC it is already tomorrow in Moscow, and day aggregates are kept by Moscow days."""
-    return dt.datetime.now(TIMEZONE).date()
 
 
 def label_for(res: type[Resource] | None, name: str, explicit: str | None, lang: str) -> str:
@@ -53,46 +41,6 @@ def _declared_fields(res: type[Resource]) -> list[Any]:
         elif isinstance(item, FormField):
             out.append(item)
     return out
-
-
-def fmt_number(value: Any, lang: str, places: int | None = None) -> str:
-    if value is None:
-        return ""
-    if places is not None:
-        value = Decimal(value).quantize(Decimal(1).scaleb(-places))
-    text = f"{value:,}"
-    if lang == "ru":
-        text = text.replace(",", "\u00a0").replace(".", ",")
-    return text
-
-
-def fmt_percent(fraction: Any, lang: str, places: int = 1) -> str:
-    """A share (0.125) as people write it: ``12,5 %`` in Russian, ``12.5%`` in English."""
-    if fraction is None:
-        return ""
-    number = fmt_number(Decimal(str(fraction)) * 100, lang, places)
-    if "," in number or "." in number:
-        number = number.rstrip("0").rstrip(",.")
-    return f"{number}\u00a0%" if lang == "ru" else f"{number}%"
-
-
-def fmt_money(value: Any, currency: str | None, lang: str) -> str:
-    if value is None:
-        return ""
-    sign = CURRENCY_SIGNS.get(currency or "", currency or "")
-    return f"{fmt_number(Decimal(value), lang, 2)}\u00a0{sign}".strip()
-
-
-def fmt_datetime(value: Any, with_time: bool = True) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(TIMEZONE)
-        return value.strftime("%d.%m.%Y %H:%M" if with_time else "%d.%m.%Y")
-    if isinstance(value, dt.date):
-        return value.strftime("%d.%m.%Y")
-    return str(value)
 
 
 def fmt_value(value: Any, lang: str, kind: str = "text", currency: str | None = None, choices_key: str | None = None) -> str:

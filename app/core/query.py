@@ -25,6 +25,8 @@ from sqlmodel import Session, select
 from app.core.auth import CurrentUser
 from app.core.errors import ValidationFailed
 from app.core.inputs import BadText, OutOfRange, check_column_value, check_decimal, check_int, check_text
+from app.core.kinds.base import escape_like
+from app.core.model_types import parse_pk, pk_column, pk_name  # noqa: F401 - where callers found them
 from app.core.registry import RESOURCES
 from app.core.resource import Column, Filter, Resource, field_python_type, is_enum
 
@@ -121,7 +123,7 @@ def filter_clause(model: type, f: Filter, raw: str) -> Any | None:
     try:
         check_text(raw)
         if f.kind == "text":
-            return column.ilike(f"%{_escape_like(raw.strip())}%", escape="\\")
+            return column.ilike(f"%{escape_like(raw.strip())}%", escape="\\")
         if f.kind == "ternary":
             return column.is_(True) if raw in ("1", "true", "yes") else or_(column.is_(False), column.is_(None))
         if f.kind in ("select", "relation"):
@@ -157,20 +159,6 @@ def filter_clause(model: type, f: Filter, raw: str) -> Any | None:
         key = _FILTER_ERRORS.get(f.kind) or ("error.int" if tp is int else "error.number")
         raise ValidationFailed.one(f.name, key) from None
     return None
-
-
-def _escape_like(s: str) -> str:
-    return s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def substring_match(column: Any, term: str) -> Any:
-    """``column`` holds ``term`` anywhere, case-insensitively (the kinds' default search clause)."""
-    pattern = f"%{_escape_like(term)}%"
-    # A term with no letters ("7999", "+7 999") matches the same with LIKE, which does not
-    # case-fold every row it reads: a walk of the sort index filters ~1.6x faster.
-    if term.lower() == term.upper():
-        return column.like(pattern, escape="\\")
-    return column.ilike(pattern, escape="\\")
 
 
 def _fits_id(column: Any, q: str) -> bool:
@@ -214,28 +202,6 @@ def base_query(res: Resource, user: CurrentUser, params: ListParams) -> Select:
 
 
 # --------------------------------------------------------------------------- primary keys
-def pk_name(model: type) -> str:
-    """The name of the model's (single-column) primary key: ``id`` for most tables, ``name`` for roles."""
-    return model.__table__.primary_key.columns.values()[0].key
-
-
-def pk_column(model: type) -> Any:
-    return getattr(model, pk_name(model))
-
-
-def parse_pk(model: type, raw: Any) -> Any:
-    """``raw`` (from a URL, a cursor, a form or a body) as the primary key's type; ValueError/TypeError
-    when it is not one, or is one the column cannot hold (callers answer "not found")."""
-    column = model.__table__.primary_key.columns.values()[0]
-    if getattr(column.type, "python_type", str) is int:
-        if isinstance(raw, bool) or isinstance(raw, float):
-            raise ValueError(raw)
-        if isinstance(raw, str) and not re.fullmatch(r"\s*[-+]?\d{1,30}\s*", raw):
-            raise ValueError("not a whole number")
-        return check_int(int(raw), column)  # an id beyond the column's type names no record
-    if raw is None or isinstance(raw, (dict, list)):
-        raise TypeError("not a key")
-    return check_text(str(raw))
 
 
 # --------------------------------------------------------------------------- sorting and paging

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.core import i18n
+from app.core.kinds import base as kinds_base
 from app.core.resource import ImproperlyConfigured, Resource, check_resource
 
 
@@ -66,6 +67,15 @@ class Panel:
 
 PANELS: dict[str, Panel] = {}
 RESOURCES: dict[str, type[Resource]] = {}
+
+
+def _resource_model(key: str) -> type | None:
+    res = RESOURCES.get(key)
+    return res.model if res is not None else None
+
+
+# A relation field reads its target's key type through this (the kinds sit below the registry).
+kinds_base.resource_model = _resource_model
 
 
 def register(panel: Panel) -> Panel:

@@ -19,8 +19,6 @@ or form field that names nothing on the model fails at start-up with the resourc
 
 from __future__ import annotations
 
-import enum
-import typing
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
@@ -28,6 +26,7 @@ from typing import Any, ClassVar
 from sqlmodel import Session, SQLModel
 
 from app.core.auth import CurrentUser
+from app.core.model_types import field_python_type, is_enum  # noqa: F401 - where callers found them
 
 
 class ImproperlyConfigured(Exception):
@@ -529,20 +528,6 @@ class Resource:
         return [Section("details", tuple(FormField(n) for n in names))]
 
 
-def field_python_type(model: type[SQLModel], name: str) -> type | None:
-    """The field's Python type with ``Optional`` stripped, or None if ``name`` is not a model field."""
-    info = model.model_fields.get(name)
-    if info is None:
-        return None
-    ann = info.annotation
-    if typing.get_origin(ann) in (typing.Union, getattr(__import__("types"), "UnionType", None)):
-        args = [a for a in typing.get_args(ann) if a is not type(None)]
-        ann = args[0] if len(args) == 1 else ann
-    return ann
-
-
-def is_enum(tp: Any) -> bool:
-    return isinstance(tp, type) and issubclass(tp, enum.Enum)
 
 
 def check_resource(res: type[Resource]) -> None:

@@ -47,9 +47,9 @@ def test_money_ru_and_en():
 def test_dates_and_datetimes_in_the_display_time_zone(monkeypatch):
     from zoneinfo import ZoneInfo
 
-    from app.core import display
+    from app.core import formats
 
-    monkeypatch.setattr(display, "TIMEZONE", ZoneInfo("Europe/Moscow"))  # the default, whatever PULT_TIMEZONE says here
+    monkeypatch.setattr(formats, "TIMEZONE", ZoneInfo("Europe/Moscow"))  # the default, whatever PULT_TIMEZONE says here
     # 21:30 UTC is 00:30 the next day in Moscow (UTC+3)
     aware = dt.datetime(2026, 1, 5, 21, 30, tzinfo=dt.timezone.utc)
     assert fmt_datetime(aware) == "06.01.2026 00:30"
@@ -157,12 +157,12 @@ def test_today_is_the_users_date_not_the_servers(monkeypatch):
     """At 22:30 UTC it is already tomorrow in Moscow: report periods and day aggregates use that day."""
     import datetime as dt
 
-    from app.core import display
+    from app.core import formats
 
     class Clock(dt.datetime):
         @classmethod
         def now(cls, tz=None):
             return dt.datetime(2026, 12, 6, 22, 30, tzinfo=dt.timezone.utc).astimezone(tz)
 
-    monkeypatch.setattr(display.dt, "datetime", Clock)
-    assert display.today() == dt.date(2026, 12, 7)
+    monkeypatch.setattr(formats.dt, "datetime", Clock)
+    assert formats.today() == dt.date(2026, 12, 7)

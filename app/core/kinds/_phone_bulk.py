@@ -93,7 +93,7 @@ import pandas as pd
 from phonenumbers import PhoneMetadata
 from phonenumbers import phonenumberutil as _pnu
 
-from app.core.kinds.phone import normalise_phone
+from app.core.kinds._phone_one import normalise_phone
 
 try:  # Python ≥ 3.11
     from re import _constants as _sre_c

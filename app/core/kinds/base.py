@@ -16,10 +16,17 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
 from app.core.inputs import BadText, OutOfRange, check_int, clean_text
+from app.core.model_types import field_python_type, is_enum
+
+#: A resource key ("stock.products") -> its model, or None. The registry installs it when imported,
+#: so a relation field can read its target's key type without the kinds importing the registry
+#: (which sits above them).
+resource_model: Callable[[str], type | None] = lambda key: None
 
 #: (i18n key, params) of a refused value.
 Error = tuple[str, dict]
@@ -157,14 +164,15 @@ class Kind:
     # -- display --------------------------------------------------------------
     def display(self, value: Any, lang: str, currency: str | None = None) -> str:
         """A (non-None, enum already unwrapped) value as a list cell, detail page and CSV show it."""
-        from app.core import display as d
+        from app.core.formats import fmt_datetime, fmt_number
+        from app.core.i18n import t
 
         if isinstance(value, bool):
-            return d.t("yes" if value else "no", lang)
+            return t("yes" if value else "no", lang)
         if isinstance(value, (dt.date, dt.datetime)):
-            return d.fmt_datetime(value, True)
+            return fmt_datetime(value, True)
         if isinstance(value, (int, Decimal, float)):
-            return d.fmt_number(value, lang)
+            return fmt_number(value, lang)
         return str(value)
 
     def export_text(self, value: Any, lang: str) -> Any:
@@ -210,8 +218,6 @@ class Kind:
     def search_clause(self, column: Any, term: str) -> Any:
         """The SQL condition a search term (already in :meth:`search_form`) puts on this kind's
         column: a substring match by default (``LIKE`` when the term has no letters)."""
-        from app.core.query import substring_match
-
         return substring_match(column, term)
 
     def __repr__(self) -> str:
@@ -251,15 +257,6 @@ class Field:
 
 
 
-def field_python_type(model: type, name: str) -> type | None:
-    """The field's Python type with ``Optional`` stripped, or None if ``name`` is not a model field."""
-    from app.core.resource import field_python_type as fpt
-
-    return fpt(model, name)
-
-
-def is_enum(tp: Any) -> bool:
-    return isinstance(tp, type) and issubclass(tp, enum.Enum)
 
 
 def field_required(model: type, f: Any) -> bool:
@@ -353,3 +350,18 @@ def kind_for(model: type | None, field: Any) -> Kind:
 
 def field_of(model: type, spec: Any) -> Field:
     return Field(model, spec.name, spec)
+
+
+def escape_like(s: str) -> str:
+    """``s`` taken literally inside a LIKE pattern (``%``, ``_`` and the escape itself escaped)."""
+    return s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def substring_match(column: Any, term: str) -> Any:
+    """``column`` holds ``term`` anywhere, case-insensitively (the kinds' default search clause)."""
+    pattern = f"%{escape_like(term)}%"
+    # A term with no letters ("7999", "+7 999") matches the same with LIKE, which does not
+    # case-fold every row it reads: a walk of the sort index filters ~1.6x faster.
+    if term.lower() == term.upper():
+        return column.like(pattern, escape="\\")
+    return column.ilike(pattern, escape="\\")

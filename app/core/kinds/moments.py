@@ -31,7 +31,7 @@ class Date(Kind):
         return dt.date.today().isoformat()
 
     def display(self, value: Any, lang: str, currency: str | None = None) -> str:
-        from app.core.display import fmt_datetime
+        from app.core.formats import fmt_datetime
 
         return fmt_datetime(value, False)
 
@@ -43,7 +43,7 @@ class DateTime(Date):
     name = "datetime"
 
     def display(self, value: Any, lang: str, currency: str | None = None) -> str:
-        from app.core.display import fmt_datetime
+        from app.core.formats import fmt_datetime
 
         return fmt_datetime(value, True)
 

@@ -88,7 +88,7 @@ class Money(Number):
         return "100.00"
 
     def display(self, value: Any, lang: str, currency: str | None = None) -> str:
-        from app.core.display import fmt_money
+        from app.core.formats import fmt_money
 
         return fmt_money(value, currency, lang)
 
@@ -104,7 +104,7 @@ class Progress(Number):
     xlsx_format = "0%"
 
     def export_text(self, value: Any, lang: str) -> Any:
-        from app.core.display import fmt_percent
+        from app.core.formats import fmt_percent
 
         return fmt_percent(value, lang) if isinstance(value, (int, float, Decimal)) else None
 

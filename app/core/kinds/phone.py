@@ -14,21 +14,11 @@ from typing import Any
 
 import phonenumbers
 
+from app.core.kinds._phone_one import normalise_phone
 from app.core.kinds.base import Field, Kind, register_kind
 
 #: A search that looks like a phone number typed by a person: digits with spaces, brackets, dashes, a plus.
 _PHONE_TYPED = re.compile(r"\+?[\d\s().\-]*\d[\d\s().\-]*")
-
-
-def normalise_phone(raw: str, region: str = "RU") -> str | None:
-    """E.164 form of a phone number, or None when it is not a valid number (phonenumbers' metadata)."""
-    try:
-        num = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(num):
-        return None
-    return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
 
 
 def format_phone(value: str | None) -> str:

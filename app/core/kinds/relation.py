@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from app.core.inputs import OutOfRange
+from app.core.model_types import parse_pk, pk_name
+from app.core.kinds import base
 from app.core.kinds.base import Error, Field, Kind, register_kind
 from app.core.kinds.numbers import read_int
 
@@ -22,11 +24,8 @@ class Relation(Kind):
     checks_int_range = False
 
     def convert(self, field: Field, value: Any) -> Any:
-        from app.core.query import parse_pk, pk_name
-        from app.core.registry import RESOURCES
-
         resource = getattr(field.spec, "resource", None)
-        target = RESOURCES[resource].model if resource else None
+        target = base.resource_model(resource) if resource else None
         if target is not None and pk_name(target) != "id":
             return parse_pk(target, value)  # e.g. a role, keyed by name
         number = read_int(value)
