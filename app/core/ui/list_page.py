@@ -205,11 +205,11 @@ def list_page(res: type[Resource]) -> rx.Component:
         rx.text(ListState.total_text, size="2", color_scheme="gray", id="list-total"),
         rx.cond(ListState.total_is_estimate, rx.button(tr("rows.count_exact"), on_click=ListState.count_exact, size="1", variant="ghost", type="button", id="count-exact")),
         rx.spacer(),
-        rx.button(tr("page.first"), size="1", variant="soft", disabled=~ListState.has_prev, on_click=ListState.go("first")),
+        rx.button(tr("page.first"), size="1", variant="soft", disabled=~ListState.has_prev, on_click=ListState.go("first"), id="page-first"),
         rx.button(tr("page.prev"), size="1", variant="soft", disabled=~ListState.has_prev, on_click=ListState.go("prev"), id="page-prev"),
         rx.cond(~ListState.keyset, rx.text(ListState.page + 1, size="2")),
         rx.button(tr("page.next"), size="1", variant="soft", disabled=~ListState.has_next, on_click=ListState.go("next"), id="page-next"),
-        rx.button(tr("page.last"), size="1", variant="soft", disabled=~ListState.has_next, on_click=ListState.go("last")),
+        rx.button(tr("page.last"), size="1", variant="soft", disabled=~ListState.has_next, on_click=ListState.go("last"), id="page-last"),
         width="100%", align="center", spacing="2", wrap="wrap",  # "Точное число" beside the buttons overflowed a phone
     )
     export_menu = rx.menu.root(
