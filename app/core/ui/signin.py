@@ -217,7 +217,7 @@ _SCRIPT = r"""
     for (var i = 0; i < forms.length; i++) {
       var on = forms[i].getAttribute("data-pult-method") === name;
       if (!on && forms[i].pultChallenge) leaveStep(forms[i]);
-      forms[i].style.display = on ? "" : "none";
+      forms[i].style.display = on ? "block" : "none";
     }
     var buttons = document.querySelectorAll("[data-pult-show-method]");
     for (var j = 0; j < buttons.length; j++) {
