@@ -45,6 +45,7 @@ from typing import Any
 from sqlmodel import Session
 
 from app.core import audit, auth, login_throttle
+from app.core.config import settings
 from app.core.errors import NotAuthenticated, Throttled, ValidationFailed, outage_is_unavailable
 from app.core.i18n import t
 from app.core.inputs import BadText, check_text
@@ -174,6 +175,10 @@ class LoginMethod:
     icon: str = "log-in"
     order: int = 100
     second_factor: bool = True
+    #: Count first steps per client address (``login_max_per_ip`` a window): a method that sends
+    #: something (a Telegram request, an e-mail) must not become a way to spam people. ``False``
+    #: only for a method that throttles itself (the password, through :mod:`app.core.login_throttle`).
+    throttle_start: bool = True
 
 
 @dataclass(frozen=True)
@@ -277,7 +282,22 @@ def begin(db: Session, method_name: str, values: Mapping[str, Any], ip: str | No
     if method is None:
         raise ValidationFailed.one("method", "login.unknown_method")
     request = LoginRequest(db, _clean(method.fields, values), ip, user_agent, lang)
+    if method.throttle_start:
+        _count_start(method.name, ip)
     return _after(request, method, method.start(request), browser=secrets.token_urlsafe(24))
+
+
+def _count_start(method: str, ip: str | None) -> None:
+    """At most ``login_max_per_ip`` first steps of one method per window from one address."""
+    key = f"{PREFIX}:start:{method}:{login_throttle.client_key(ip)}"
+    with outage_is_unavailable():
+        pipe = redis_client().pipeline()  # MULTI/EXEC: start the window and count in one step
+        pipe.set(key, 0, ex=settings.login_window_seconds, nx=True)
+        pipe.incr(key)
+        pipe.ttl(key)
+        _set, count, ttl = pipe.execute()
+    if count > settings.login_max_per_ip:
+        raise Throttled("login.throttled", retry_after=max(int(ttl), 1), minutes=max(1, -(-int(ttl) // 60)))
 
 
 def _after(request: LoginRequest, method: LoginMethod, outcome: Outcome, browser: str | None = None,
@@ -413,7 +433,7 @@ def _password(request: LoginRequest) -> Outcome:
 PASSWORD = register_method(LoginMethod(
     "password", "login.by_password",
     fields=(LoginField("username", "login.username", max_length=200), LoginField("password", "login.password", kind="password")),
-    start=_password, icon="key-round", order=0,
+    start=_password, icon="key-round", order=0, throttle_start=False,
 ))
 
 

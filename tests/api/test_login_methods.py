@@ -180,3 +180,18 @@ def test_registry_orders_methods_and_password_is_the_default(fakes):
     assert login_methods.default_method() == "password"
     with pytest.raises(ValueError):
         login_methods.register_method(login_methods.LoginMethod("Bad Name", "x", (), start=lambda r: None))
+
+
+def test_first_steps_of_a_method_are_counted_per_address(client, users, fakes, monkeypatch):
+    """A method that sends something (a Telegram request) cannot be used to spam: at most
+    ``login_max_per_ip`` first steps a window from one address."""
+    import dataclasses
+
+    from app.core.config import settings
+
+    monkeypatch.setattr(login_methods, "settings", dataclasses.replace(settings, login_max_per_ip=3))
+    seen = [client.post(LOGIN, json={"method": "approve", "username": "manager"}).status_code for _ in range(4)]
+    assert seen == [202, 202, 202, 429]
+    assert len(fakes.SENT) == 3  # the refused one sent nothing
+    # the password keeps its own throttle (per account and address), not this one
+    assert client.post(LOGIN, json={"username": "manager", "password": "manager-pass"}).status_code == 200

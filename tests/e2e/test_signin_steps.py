@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 from sqlalchemy import text
 
 from app.core.login_methods import MAX_TRIES
-from tests.e2e.conftest import CHROMIUM_ARGS, server_redis_url, shot  # noqa: F401
+from tests.e2e.conftest import server_redis_url, shot
 from tests.e2e.servers import Server, explained, extra_server
 from tests.login_fakes import CODE, SHORT_TTL
 

@@ -137,6 +137,7 @@ _SCRIPT = r"""
       box.style.gap = "var(--space-3)";
     }
     each(form, "[data-pult-step-submit]", function (el) { el.style.display = body.step === "form" ? "" : "none"; });
+    each(form, "[data-pult-step-wait]", function (el) { el.style.display = body.step === "poll" ? "inline-flex" : "none"; });
     var first = box && box.querySelector("input");
     if (first) first.focus();
     if (body.step === "poll") {
@@ -328,7 +329,11 @@ def method_form_parts(method: LoginMethod, first: str) -> list[rx.Component]:
     return [
         rx.el.div(*fields, custom_attrs={"data-pult-first": ""}, style=contents),
         rx.el.div(
-            rx.text("", size="2", custom_attrs={"data-pult-step-message": ""}, id=_dom_id(method.name, first, "step-message")),
+            rx.hstack(
+                rx.el.span(rx.spinner(size="2"), custom_attrs={"data-pult-step-wait": ""}, style={"display": "none"}),
+                rx.text("", size="2", custom_attrs={"data-pult-step-message": ""}, id=_dom_id(method.name, first, "step-message")),
+                align="center", spacing="2",
+            ),
             # React leaves the inside of this box alone (it is "HTML"): the script puts the step's inputs there.
             rx.html("", custom_attrs={"data-pult-step-fields": ""}, width="100%"),
             custom_attrs={"data-pult-step": ""}, style=_STEP_STYLE,
