@@ -195,3 +195,28 @@ def test_first_steps_of_a_method_are_counted_per_address(client, users, fakes, m
     assert len(fakes.SENT) == 3  # the refused one sent nothing
     # the password keeps its own throttle (per account and address), not this one
     assert client.post(LOGIN, json={"username": "manager", "password": "manager-pass"}).status_code == 200
+
+
+def test_a_redis_outage_mid_sign_in_answers_503(client, sms_user, fakes, db):
+    """The challenge lives in Redis: without it the step answers 503 (never 500, never a session)."""
+    import socket
+
+    import redis
+
+    from app.core import redis as redis_mod
+
+    body = _start(client, sms_user)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    old = redis_mod._client
+    redis_mod.set_redis(redis.Redis.from_url(f"redis://127.0.0.1:{port}/0", decode_responses=True, socket_connect_timeout=1))
+    try:
+        r = client.post(f"{LOGIN}/{body['challenge']}", json={"code": CODE}, headers={"Accept-Language": "en"})
+        assert r.status_code == 503 and "temporarily unavailable" in r.json()["detail"]
+        r = client.post(LOGIN, json={"method": "approve", "username": "manager"})
+        assert r.status_code == 503
+    finally:
+        redis_mod.set_redis(old)
+    assert _sessions(db) == 0
+    assert client.post(f"{LOGIN}/{body['challenge']}", json={"code": CODE}).status_code == 200  # back: it goes on
