@@ -74,6 +74,17 @@ _FACE: dict[str, str] = {
     # Notification channels (notify itself: ``from app.core.notify import notify``)
     "Channel": "app.core.notify:Channel",
     "register_channel": "app.core.notify:register_channel",
+    # Sign-in methods (docs/architecture.md, "Sign-in methods")
+    "LoginMethod": "app.core.login_methods:LoginMethod",
+    "LoginField": "app.core.login_methods:LoginField",
+    "LoginRequest": "app.core.login_methods:LoginRequest",
+    "LoginChallenge": "app.core.login_methods:Challenge",
+    "LoginStep": "app.core.login_methods:Step",
+    "SignedIn": "app.core.login_methods:SignedIn",
+    "Pending": "app.core.login_methods:Pending",
+    "SecondFactor": "app.core.login_methods:SecondFactor",
+    "register_login_method": "app.core.login_methods:register_method",
+    "register_second_factor": "app.core.login_methods:register_factor",
     # Background jobs
     "job_kind": "app.core.jobs:job_kind",
     "enqueue": "app.core.jobs:enqueue",
@@ -128,6 +139,11 @@ if TYPE_CHECKING:  # for editors and type checkers; at run time the names load o
     from app.core.importer import MAX_UPLOAD_BYTES, save_upload, upload_path  # noqa: F401
     from app.core.jobs import JobCancelled, JobContext, JobFailed, cron_timezone, enqueue, job_kind, next_fire, on_run_end  # noqa: F401
     from app.core.kit_jobs import told_to_user  # noqa: F401
+    from app.core.login_methods import Challenge as LoginChallenge  # noqa: F401
+    from app.core.login_methods import LoginField, LoginMethod, LoginRequest, Pending, SecondFactor, SignedIn  # noqa: F401
+    from app.core.login_methods import Step as LoginStep  # noqa: F401
+    from app.core.login_methods import register_factor as register_second_factor  # noqa: F401
+    from app.core.login_methods import register_method as register_login_method  # noqa: F401
     from app.core.notify import Channel, register_channel  # noqa: F401
     from app.core.kinds import Kind, kind_named, register_kind  # noqa: F401
     from app.core.kinds.phone import format_phone, normalise_phone  # noqa: F401

@@ -54,13 +54,13 @@ from fastapi import (
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Field, StrictInt, create_model
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, create_model
 from sqlalchemy import text
 from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from app.core import audit, auth, crud, crypto, importer
+from app.core import audit, auth, crud, crypto, importer, login_methods
 from app.core.api_docs import mount_docs
 from app.core.auth import CurrentUser
 from app.core.config import settings
@@ -234,8 +234,33 @@ class PageInfo(BaseModel):
 
 
 class LoginIn(BaseModel):
-    username: SafeStr = Field(examples=["admin"], max_length=200)
-    password: SafeStr = Field(examples=["admin-pass"], max_length=1000)
+    """``{"username", "password"}`` signs in with the password; ``{"method": name, ...}`` with a
+    registered method and the fields it declares (``GET /api/auth/methods`` lists them)."""
+
+    model_config = ConfigDict(extra="allow")
+    method: SafeStr | None = Field(default=None, max_length=32, examples=["password"], description="A registered sign-in method; the password when absent")
+    username: SafeStr | None = Field(default=None, examples=["admin"], max_length=200)
+    password: SafeStr | None = Field(default=None, examples=["admin-pass"], max_length=1000)
+
+    def values(self) -> dict[str, Any]:
+        out = {k: v for k, v in (self.model_extra or {}).items()}
+        out.update({k: v for k, v in (("username", self.username), ("password", self.password)) if v is not None})
+        return out
+
+
+class ChallengeOut(BaseModel):
+    challenge: str = Field(description="Continue at ``POST /api/auth/login/{challenge}`` (same browser: the binding cookie)")
+    step: Literal["form", "poll"] = Field(description="``form``: post the ``fields``; ``poll``: post ``{}`` every ``poll_seconds`` until signed in")
+    message: str = Field(examples=["Введите код из SMS"])
+    fields: list[dict[str, str]] = Field(default_factory=list, examples=[[{"name": "code", "label": "Код", "kind": "code", "autocomplete": "one-time-code"}]])
+    poll_seconds: float
+    expires_in: int = Field(description="Seconds the challenge stays valid")
+
+
+class MethodOut(BaseModel):
+    name: str
+    label: str
+    fields: list[dict[str, str]]
 
 
 class RegisterIn(BaseModel):
@@ -710,22 +735,58 @@ def auth_router() -> APIRouter:
     router = APIRouter(prefix="/api/auth", tags=["auth"])
     unavailable = {503: {"model": ErrorOut, "description": "The database or Redis is down; try again shortly"}}
 
+    def signed_in_or_challenge(result: login_methods.Result, request: Request, response: Response, db: Session) -> Any:
+        lang = request_lang(request)
+        if result.challenge is not None:
+            out = JSONResponse(result.challenge_json(lang), status_code=202)
+            if result.browser:
+                out.set_cookie(login_methods.BROWSER_COOKIE, result.browser, max_age=max(result.ttl, 1), httponly=True,
+                               samesite="strict", secure=request_is_secure(request), path=login_methods.COOKIE_PATH)
+            return out
+        assert result.token is not None
+        user = auth.resolve(db, result.token, touch=False)
+        set_session_cookie(response, request, result.token)
+        if request.cookies.get(login_methods.BROWSER_COOKIE):
+            response.delete_cookie(login_methods.BROWSER_COOKIE, path=login_methods.COOKIE_PATH, httponly=True,
+                                   samesite="strict", secure=request_is_secure(request))
+        return {"token": result.token, "user": user_json(user)}
+
+    challenge_responses = {
+        202: {"model": ChallengeOut, "description": "Not signed in yet: the method (or a second factor) asks for another step"},
+        401: {"model": ErrorOut, "description": "Wrong username or password; or the challenge expired, was used, or belongs to another browser"},
+        403: {"model": ErrorOut, "description": "The account waits for an administrator's approval"},
+        422: {"model": ErrorOut, "description": "A field is missing or wrong (a wrong code comes back under its field)"},
+        429: {"model": ErrorOut, "description": "Too many attempts; ``Retry-After`` says when to try again"},
+        **unavailable,
+    }
+
     @router.post(
         "/login",
         response_model=LoginOut,
-        summary="Sign in: returns a session token and sets the session cookie",
-        responses={
-            401: {"model": ErrorOut, "description": "Wrong username or password"},
-            403: {"model": ErrorOut, "description": "The account waits for an administrator's approval"},
-            429: {"model": ErrorOut, "description": "Too many attempts; ``Retry-After`` says when to try again"},
-            **unavailable,
-        },
+        summary="Sign in: returns a session token and sets the session cookie, or a challenge (202) for the next step",
+        responses=challenge_responses,
     )
-    def login(body: LoginIn, request: Request, response: Response, db: Session = Depends(get_db)) -> dict[str, Any]:
-        token = auth.login(db, body.username, body.password, ip=request_ip(request), user_agent=request.headers.get("user-agent"))
-        user = auth.resolve(db, token, touch=False)
-        set_session_cookie(response, request, token)
-        return {"token": token, "user": user_json(user)}
+    def login(body: LoginIn, request: Request, response: Response, db: Session = Depends(get_db)) -> Any:
+        result = login_methods.begin(db, body.method or login_methods.default_method(), body.values(), ip=request_ip(request),
+                                     user_agent=request.headers.get("user-agent"), lang=request_lang(request))
+        return signed_in_or_challenge(result, request, response, db)
+
+    @router.post(
+        "/login/{challenge}",
+        response_model=LoginOut,
+        summary="The next step of a sign-in: a challenge's fields, or ``{}`` to ask whether it was approved",
+        responses=challenge_responses,
+    )
+    def login_step(request: Request, response: Response, challenge: str = Path(max_length=64, description="The challenge id from the 202 answer"),
+                   body: SafeDict = Body(default_factory=dict), db: Session = Depends(get_db)) -> Any:
+        result = login_methods.advance(db, challenge, body, request.cookies.get(login_methods.BROWSER_COOKIE), ip=request_ip(request),
+                                       user_agent=request.headers.get("user-agent"), lang=request_lang(request))
+        return signed_in_or_challenge(result, request, response, db)
+
+    @router.get("/methods", response_model=list[MethodOut], summary="The registered sign-in methods and the fields each asks for")
+    def methods(request: Request) -> list[dict[str, Any]]:
+        lang = request_lang(request)
+        return [{"name": m.name, "label": t(m.label, lang), "fields": [f.as_json(lang) for f in m.fields]} for m in login_methods.methods()]
 
     @router.post(
         "/register",

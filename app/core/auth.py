@@ -79,7 +79,18 @@ def login(db: Session, username: str, password: str, ip: str | None = None, user
     same message whether the user exists or not, so the form does not reveal which usernames
     exist — :class:`PermissionDenied` (``login.pending``) for the right password of an account
     still waiting for approval, and :class:`ServiceUnavailable` during a database or Redis outage.
+
+    This is the password alone (tests, registration's own sign-in). The HTTP sign-in goes through
+    :mod:`app.core.login_methods`, where the ``password`` method is :func:`check_password` and a
+    registered second factor (a code) may follow before :func:`open_session`.
     """
+    user = check_password(db, username, password, ip)
+    return open_session(db, user, ip, user_agent)
+
+
+def check_password(db: Session, username: str, password: str, ip: str | None = None) -> User:
+    """The account behind a right username and password, throttled and audited as :func:`login`
+    says; opens no session."""
     username = (username or "").strip()
     attempt = login_throttle.Attempt.of(username, ip)
     with outage_is_unavailable():
@@ -103,6 +114,22 @@ def login(db: Session, username: str, password: str, ip: str | None = None, user
             raise PermissionDenied("login.pending")
         if pwd_context.needs_update(user.hashed_password):
             user.hashed_password = hash_password(password)
+            db.add(user)
+            db.flush()
+    return user
+
+
+def open_session(db: Session, user: User, ip: str | None = None, user_agent: str | None = None, via: str | None = None) -> str:
+    """Open a session for a user whose sign-in is complete; returns the browser's opaque token.
+
+    Refuses an account that cannot sign in (inactive, deleted: ``login.bad``; waiting for
+    approval: ``login.pending``), whatever method vouched for it. ``via`` names a sign-in method
+    other than the password in the audit row."""
+    with outage_is_unavailable():
+        if not user.is_active or user.deleted_at is not None:
+            raise NotAuthenticated("login.bad")
+        if user.pending:
+            raise PermissionDenied("login.pending")
         token = secrets.token_urlsafe(32)
         now = _now()
         db.add(
@@ -116,7 +143,7 @@ def login(db: Session, username: str, password: str, ip: str | None = None, user
                 user_agent=(user_agent or "")[:300] or None,
             )
         )
-        audit.record(db, current_user_for(db, user), "login", "user", user.id, {"ip": ip})
+        audit.record(db, current_user_for(db, user), "login", "user", user.id, {"ip": ip, **({"method": via} if via else {})})
         db.commit()
     return token
 

@@ -10,8 +10,9 @@
   must come from an allowed origin (``Origin``, or the ``Referer`` when there is no ``Origin``) and
   carry ``X-Pult-Request: 1``, a header an HTML form cannot send and a cross-origin script cannot
   send without a CORS preflight we refuse. Bearer-token requests without the cookie are exempt, and
-  so are webhooks (they carry no cookie). Login and registration (no cookie yet) are refused from
-  a foreign ``Origin`` (login CSRF).
+  so are webhooks (they carry no cookie). Login, its next steps (``/api/auth/login/{challenge}``)
+  and registration (no session cookie yet) are refused from a foreign ``Origin`` (login CSRF); a
+  step's challenge is bound to its browser by a SameSite=Strict cookie as well.
 * **Security headers** (:class:`SecurityHeadersMiddleware`) on every HTTP response: pages, static
   files, the API, ``/health``.
 
@@ -42,6 +43,8 @@ CSRF_HEADER = "X-Pult-Request"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 #: Routes that create a session: no cookie to protect yet, but a foreign ``Origin`` is refused.
 SIGN_IN_PATHS = frozenset({"/api/auth/login", "/api/auth/register"})
+#: A sign-in's next steps (``/api/auth/login/{challenge}``): the same rule as :data:`SIGN_IN_PATHS`.
+SIGN_IN_STEP_PREFIX = "/api/auth/login/"
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
 
@@ -179,7 +182,7 @@ def csrf_refusal(scope: dict) -> str | None:
         return None
     headers = _headers(scope)
     origin = headers.get("origin")
-    if path in SIGN_IN_PATHS:
+    if path in SIGN_IN_PATHS or path.startswith(SIGN_IN_STEP_PREFIX):
         return f"sign-in from origin {origin!r}" if origin and not origin_allowed(origin, scope) else None
     if not _has_session_cookie(headers.get("cookie", "")):
         return None  # a bearer token or a webhook's own secret: nothing a browser adds by itself

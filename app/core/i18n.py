@@ -62,6 +62,13 @@ CATALOG: dict[str, tuple[str, str]] = {
     "login.username": ("Логин", "Username"),
     "login.password": ("Пароль", "Password"),
     "login.submit": ("Войти", "Sign in"),
+    "login.by_password": ("По паролю", "With a password"),
+    "login.unknown_method": ("Такого способа входа нет", "There is no such sign-in method"),
+    "login.challenge_gone": ("Подтверждение входа устарело — войдите снова", "This sign-in has expired — please sign in again"),
+    "login.challenge_tries": ("Слишком много неверных попыток — войдите снова", "Too many wrong attempts — please sign in again"),
+    "login.step_submit": ("Подтвердить", "Confirm"),
+    "login.step_back": ("Начать вход заново", "Start over"),
+    "login.other_method": ("Другой способ входа", "Another way to sign in"),
     "logout": ("Выйти", "Sign out"),
     "login.bad": ("Неверный логин или пароль", "Wrong username or password"),
     "login.throttled": (

@@ -110,9 +110,10 @@ def _copy_frontend(src: Path, dst: Path, port1: int, port2: int) -> list[str]:
 
 
 @contextlib.contextmanager
-def extra_server(app_url: str, database_url: str, redis_url: str, name: str = "server2") -> Iterator[Server]:
+def extra_server(app_url: str, database_url: str, redis_url: str, name: str = "server2", env: dict[str, str] | None = None) -> Iterator[Server]:
     """Another Pult backend process (one Granian worker) on a free port, with the session server's
-    build, on ``database_url`` and ``redis_url``; stopped (its whole process group) at the end."""
+    build, on ``database_url`` and ``redis_url``; stopped (its whole process group) at the end.
+    ``env`` adds to its environment (``PULT_JOB_MODULES`` loads a test's own registrations)."""
     from reflex_base.environment import environment
 
     port1 = urlsplit(app_url).port
@@ -128,8 +129,9 @@ def extra_server(app_url: str, database_url: str, redis_url: str, name: str = "s
         if not rewritten:
             pytest.fail(f"no file of the built frontend in {_web_dir()} names the first server's port {port1}: "
                         "cannot point a copy at another server (did Reflex change how it bakes in the backend URL?)")
-        env = {
+        server_env = {
             **os.environ,
+            **(env or {}),
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,
             "PULT_PORT": str(port2),
@@ -140,13 +142,13 @@ def extra_server(app_url: str, database_url: str, redis_url: str, name: str = "s
             environment.REFLEX_SKIP_COMPILE.name: "true",
             environment.REFLEX_MOUNT_FRONTEND_COMPILED_APP.name: "true",
         }
-        env.pop("PULT_BACKEND_PORT", None)
+        server_env.pop("PULT_BACKEND_PORT", None)
         with open(log_path, "w") as log:
             proc = subprocess.Popen(
                 [str(ROOT / ".venv/bin/python"), "-m", "granian", "--interface", "asgi", "--factory",
                  "--host", "127.0.0.1", "--port", str(port2), "--workers", "1", "--log-level", "warning",
                  "app.app:app"],  # rxconfig's app_name "app" -> module app.app, object app
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                cwd=ROOT, env=server_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
         deadline = time.time() + START_TIMEOUT
         while True:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from app.core import auth as auth_service
+from app.core import login_methods
 from app.core.errors import PultError
 from app.core.registry import PANELS, import_ref
 from app.core.ui import signin
@@ -17,7 +18,7 @@ from app.core.ui.layout import page_loader, shell
 from app.core.ui.list_page import head_script as list_head_script
 from app.core.ui.list_page import list_page
 from app.core.ui.list_state import ListState
-from app.core.ui.signin import field_error, message_box
+from app.core.ui.signin import field_error, message_box, method_form_parts, method_switch
 from app.core.ui.widgets import forbidden_box, resource_label
 
 
@@ -37,24 +38,25 @@ class LoginState(AuthState):
             self.registration = "closed"
 
 
-def auth_card(title_key: str, kind: str, *children: rx.Component, width: str = "22em") -> rx.Component:
+def _card_head(title_key: str) -> list[rx.Component]:
+    return [rx.hstack(rx.icon("gauge", size=26), rx.heading(tr("app.title"), size="6"), align="center"),
+            rx.text(tr(title_key), size="3", color_scheme="gray")]
+
+
+def _card(body: rx.Component, width: str) -> rx.Component:
+    return rx.center(rx.card(body, width=width, max_width="calc(100vw - 2em)", padding="1.5em"), min_height="100vh")
+
+
+def auth_card(title_key: str, kind: str, *children: rx.Component, width: str = "22em", attrs: dict | None = None) -> rx.Component:
     """The centred card that holds the sign-in and registration forms: a plain ``<form>`` posted
     over HTTP by :mod:`app.core.ui.signin` (``data-pult-auth=kind``)."""
-    return rx.center(
-        rx.card(
-            rx.el.form(
-                rx.vstack(
-                    rx.hstack(rx.icon("gauge", size=26), rx.heading(tr("app.title"), size="6"), align="center"),
-                    rx.text(tr(title_key), size="3", color_scheme="gray"),
-                    *children,
-                    spacing="3", width="100%",
-                ),
-                method="post", id=f"{kind}-form", width="100%",
-                custom_attrs={"data-pult-auth": kind},
-            ),
-            width=width, max_width="calc(100vw - 2em)", padding="1.5em",
+    return _card(
+        rx.el.form(
+            rx.vstack(*_card_head(title_key), *children, spacing="3", width="100%"),
+            method="post", id=f"{kind}-form", width="100%",
+            custom_attrs={"data-pult-auth": kind, **(attrs or {})},
         ),
-        min_height="100vh",
+        width,
     )
 
 
@@ -62,21 +64,34 @@ def _lang_and_theme() -> rx.Component:
     return rx.hstack(rx.spacer(), rx.button(rx.cond(AuthState.lang == "en", "RU", "EN"), variant="ghost", size="1", on_click=AuthState.toggle_lang, type="button"), rx.color_mode.button(size="1", variant="ghost", type="button"), width="100%")
 
 
-def login_page() -> rx.Component:
-    return auth_card(
-        "login", "login",
-        rx.text(tr("login.username"), size="2", weight="medium"),
-        rx.input(name="username", id="login-username", auto_focus=True, width="100%", auto_complete="username"),
-        rx.text(tr("login.password"), size="2", weight="medium"),
-        rx.input(name="password", id="login-password", type="password", width="100%", auto_complete="current-password"),
-        message_box("login-error"),
-        rx.button(tr("login.submit"), type="submit", width="100%", size="3", id="login-submit"),
-        rx.box(
-            rx.cond(LoginState.registration == "open", rx.link(tr("register"), href="/register", size="2", id="register-link")),
-            id="register-slot", custom_attrs={"data-state": LoginState.registration},
-        ),
-        _lang_and_theme(),
+def _register_slot() -> rx.Component:
+    return rx.box(
+        rx.cond(LoginState.registration == "open", rx.link(tr("register"), href="/register", size="2", id="register-link")),
+        id="register-slot", custom_attrs={"data-state": LoginState.registration},
     )
+
+
+def login_page() -> rx.Component:
+    """Generated from the registered sign-in methods (:mod:`app.core.login_methods`): one form per
+    method with the fields it declares, and the steps a challenge asks for filled in by the page's
+    script from the API's answer. With the password alone it is the plain username/password card;
+    with more methods, buttons above the forms switch between them."""
+    all_methods = login_methods.methods()
+    first = all_methods[0].name
+    if len(all_methods) == 1:
+        return auth_card("login", "login", *method_form_parts(all_methods[0], first), _register_slot(), _lang_and_theme(),
+                         attrs={"data-pult-method": first})
+    forms = [
+        rx.el.form(
+            rx.vstack(*method_form_parts(m, first), spacing="3", width="100%"),
+            method="post", id="login-form" if m.name == first else f"login-{m.name}-form", width="100%",
+            custom_attrs={"data-pult-auth": "login", "data-pult-method": m.name},
+            style={} if m.name == first else {"display": "none"},
+        )
+        for m in all_methods
+    ]
+    return _card(rx.vstack(*_card_head("login"), method_switch(all_methods, first), *forms, _register_slot(), _lang_and_theme(),
+                           spacing="3", width="100%"), "22em")
 
 
 def home_page() -> rx.Component:

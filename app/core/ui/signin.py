@@ -30,6 +30,8 @@ import reflex as rx
 from reflex_components_core.el.elements.scripts import Script
 
 from app.core.i18n import pair
+from app.core.login_methods import LoginField, LoginMethod
+from app.core.ui.base import tr
 
 _SCRIPT = r"""
 (function () {
@@ -77,36 +79,156 @@ _SCRIPT = r"""
     for (var i = 0; i < buttons.length; i++) buttons[i].disabled = on;
     form.setAttribute("aria-busy", on ? "true" : "false");
   }
+  // ---- a sign-in's further steps (a code, or waiting for an approval): whatever the API's 202 says
+  function each(form, sel, fn) { var els = form.querySelectorAll(sel); for (var i = 0; i < els.length; i++) fn(els[i]); }
+  function stepMode(form, on) {
+    each(form, "[data-pult-first]", function (el) { el.style.display = on ? "none" : "contents"; });
+    each(form, "[data-pult-step]", function (el) { el.style.display = on ? "flex" : "none"; });
+  }
+  function leaveStep(form, text) {
+    if (form.pultPoll) { clearTimeout(form.pultPoll); form.pultPoll = null; }
+    form.pultChallenge = null;
+    var box = form.querySelector("[data-pult-step-fields]");
+    if (box) box.innerHTML = "";
+    stepMode(form, false);
+    busy(form, false);
+    show(form, text || "");
+  }
+  function field(spec, id) {
+    var wrap = document.createElement("div");
+    wrap.style.cssText = "display:flex;flex-direction:column;gap:var(--space-1);width:100%";
+    var label = document.createElement("label");
+    label.htmlFor = id;
+    label.className = "rt-Text rt-r-size-2 rt-r-weight-medium";
+    label.textContent = spec.label;
+    var root = document.createElement("div");
+    root.className = "rt-TextFieldRoot rt-r-size-2 rt-variant-surface";
+    root.style.width = "100%";
+    var input = document.createElement("input");
+    input.className = "rt-reset rt-TextFieldInput";
+    input.id = id;
+    input.name = spec.name;
+    input.type = spec.kind === "password" ? "password" : "text";
+    input.autocomplete = spec.autocomplete || "off";
+    if (spec.kind === "code") input.inputMode = "numeric";
+    root.appendChild(input);
+    var error = document.createElement("p");
+    error.className = "rt-Text rt-r-size-1";
+    error.style.cssText = "display:none;color:var(--red-11);margin:0";
+    error.setAttribute("data-pult-field-error", spec.name);
+    error.id = id + "-error";
+    wrap.appendChild(label); wrap.appendChild(root); wrap.appendChild(error);
+    return wrap;
+  }
+  function enterStep(form, body) {
+    form.pultChallenge = body.challenge;
+    stepMode(form, true);
+    busy(form, false);
+    show(form, "");
+    var msg = form.querySelector("[data-pult-step-message]");
+    if (msg) msg.textContent = body.message || "";
+    var box = form.querySelector("[data-pult-step-fields]");
+    var prefix = (form.id || "login-form").replace(/-form$/, "") + "-step-";
+    if (box) {
+      box.innerHTML = "";
+      (body.fields || []).forEach(function (spec) { box.appendChild(field(spec, prefix + spec.name)); });
+      box.style.display = (body.fields || []).length ? "flex" : "none";
+      box.style.flexDirection = "column";
+      box.style.gap = "var(--space-3)";
+    }
+    each(form, "[data-pult-step-submit]", function (el) { el.style.display = body.step === "form" ? "" : "none"; });
+    each(form, "[data-pult-step-wait]", function (el) { el.style.display = body.step === "poll" ? "inline-flex" : "none"; });
+    var first = box && box.querySelector("input");
+    if (first) first.focus();
+    if (body.step === "poll") {
+      form.setAttribute("aria-busy", "true");
+      form.pultPoll = setTimeout(function () { advance(form, {}); }, Math.max(250, (body.poll_seconds || 2) * 1000));
+    }
+  }
+  function signedIn(kind) {
+    freshState();
+    var next = kind === "login" ? new URLSearchParams(window.location.search).get("next") : "/";
+    window.location.assign(safeNext(next));
+  }
+  function answer(form, kind, res, body) {
+    if (res.ok && res.status !== 202) { signedIn(kind); return; }
+    if (res.status === 202 && body.challenge) { enterStep(form, body); return; }
+    busy(form, false);
+    if (res.status === 202) {
+      form.reset();
+      show(form, body.detail, "ok");
+      return;
+    }
+    if (form.pultChallenge && res.status === 401) { leaveStep(form, body.detail || MSG[lang()].unavailable); return; }
+    var errors = body.errors || {};
+    fieldErrors(form, errors);
+    var fields = Object.keys(errors);
+    var onField = fields.length > 0 && form.querySelector("[data-pult-field-error='" + fields[0] + "']");
+    show(form, onField && fields.length === 1 ? "" : (body.detail || MSG[lang()].unavailable));
+  }
+  function advance(form, data) {
+    var id = form.pultChallenge;
+    if (!id) return;
+    form.pultPoll = null;
+    post("/api/auth/login/" + encodeURIComponent(id), data).then(function (res) {
+      return res.json().catch(function () { return {}; }).then(function (body) {
+        if (form.pultChallenge !== id) return;  // started over meanwhile
+        if (res.status === 429 && !Object.keys(data).length) {  // polled too early: wait as told
+          var wait = parseInt(res.headers.get("Retry-After") || "2", 10);
+          form.pultPoll = setTimeout(function () { advance(form, {}); }, Math.max(1, wait) * 1000);
+          return;
+        }
+        answer(form, "login", res, body);
+      });
+    }).catch(function () {
+      if (form.pultChallenge !== id) return;
+      if (!Object.keys(data).length) {  // a poll that failed on the network: try again shortly
+        form.pultPoll = setTimeout(function () { advance(form, {}); }, 2000);
+        return;
+      }
+      busy(form, false);
+      show(form, MSG[lang()].network);
+    });
+  }
   function submit(form, kind) {
     var data = {};
+    if (form.pultChallenge) {
+      each(form, "[data-pult-step-fields] input", function (el) { data[el.name] = String(el.value); });
+      busy(form, true);
+      show(form, "");
+      fieldErrors(form, {});
+      advance(form, data);
+      return;
+    }
     new FormData(form).forEach(function (value, key) { data[key] = String(value); });
+    var method = form.getAttribute("data-pult-method");
+    if (kind === "login" && method) data.method = method;
     busy(form, true);
     show(form, "");
     fieldErrors(form, {});
     post("/api/auth/" + kind, data).then(function (res) {
-      return res.json().catch(function () { return {}; }).then(function (body) {
-        if (res.ok && res.status !== 202) {
-          freshState();
-          var next = kind === "login" ? new URLSearchParams(window.location.search).get("next") : "/";
-          window.location.assign(safeNext(next));
-          return;
-        }
-        busy(form, false);
-        if (res.status === 202) {
-          form.reset();
-          show(form, body.detail, "ok");
-          return;
-        }
-        var errors = body.errors || {};
-        fieldErrors(form, errors);
-        var fields = Object.keys(errors);
-        var onField = fields.length > 0 && form.querySelector("[data-pult-field-error='" + fields[0] + "']");
-        show(form, onField && fields.length === 1 ? "" : (body.detail || MSG[lang()].unavailable));
-      });
+      return res.json().catch(function () { return {}; }).then(function (body) { answer(form, kind, res, body); });
     }).catch(function () {
       busy(form, false);
       show(form, MSG[lang()].network);
     });
+  }
+  function showMethod(name) {
+    var forms = document.querySelectorAll("form[data-pult-method]");
+    for (var i = 0; i < forms.length; i++) {
+      var on = forms[i].getAttribute("data-pult-method") === name;
+      if (!on && forms[i].pultChallenge) leaveStep(forms[i]);
+      forms[i].style.display = on ? "block" : "none";
+    }
+    var buttons = document.querySelectorAll("[data-pult-show-method]");
+    for (var j = 0; j < buttons.length; j++) {
+      var pressed = buttons[j].getAttribute("data-pult-show-method") === name;
+      buttons[j].setAttribute("aria-pressed", pressed ? "true" : "false");
+      buttons[j].setAttribute("data-variant", pressed ? "soft" : "ghost");
+      buttons[j].className = buttons[j].className.replace(/rt-variant-\w+/, "rt-variant-" + (pressed ? "soft" : "ghost"));
+    }
+    var shown = document.querySelector("form[data-pult-method='" + name + "'] input");
+    if (shown) shown.focus();
   }
   document.addEventListener("submit", function (e) {
     var form = e.target;
@@ -117,6 +239,19 @@ _SCRIPT = r"""
     submit(form, kind);
   }, true);
   document.addEventListener("click", function (e) {
+    var back = e.target && e.target.closest && e.target.closest("[data-pult-step-back]");
+    if (back) {
+      e.preventDefault();
+      var owner = back.closest("form");
+      if (owner) leaveStep(owner);
+      return;
+    }
+    var pick = e.target && e.target.closest && e.target.closest("[data-pult-show-method]");
+    if (pick) {
+      e.preventDefault();
+      showMethod(pick.getAttribute("data-pult-show-method"));
+      return;
+    }
     var el = e.target && e.target.closest && e.target.closest("[data-pult-logout]");
     if (!el) return;
     e.preventDefault();
@@ -163,3 +298,65 @@ def message_box(id: str) -> rx.Component:
 def field_error(name: str, id: str) -> rx.Component:
     """Where the script writes one field's message."""
     return rx.text("", color_scheme="red", size="1", id=id, display="none", custom_attrs={"data-pult-field-error": name})
+
+
+# --------------------------------------------------------------------------- the login page's parts
+def _dom_id(method: str, first: str, part: str) -> str:
+    """``login-<part>`` for the default method (the ids the page always had), ``login-<method>-<part>`` for others."""
+    return f"login-{part}" if method == first else f"login-{method}-{part}"
+
+
+def _input(f: LoginField, dom_id: str, focus: bool) -> rx.Component:
+    kind = {"password": "password"}.get(f.kind, "text")
+    extra = {"input_mode": "numeric"} if f.kind == "code" else {}
+    return rx.input(name=f.name, id=dom_id, type=kind, width="100%", auto_complete=f.auto_complete, auto_focus=focus,
+                    max_length=f.max_length, **extra)
+
+
+#: A step's parts: hidden until the script shows them (``display: flex``), then a column.
+_STEP_STYLE = {"display": "none", "flex_direction": "column", "gap": "var(--space-3)", "width": "100%"}
+
+
+def method_form_parts(method: LoginMethod, first: str) -> list[rx.Component]:
+    """What one method's form holds, generated from its declaration: its fields and button (hidden
+    while a challenge's step is shown), the step's message and fields (written by the script from
+    the API's answer), the message box, and the step's buttons."""
+    fields: list[rx.Component] = []
+    for i, f in enumerate(method.fields):
+        fields.append(rx.text(tr(f.label), size="2", weight="medium"))
+        fields.append(_input(f, _dom_id(method.name, first, f.name), focus=(i == 0 and method.name == first)))
+    contents = {"display": "contents"}
+    return [
+        rx.el.div(*fields, custom_attrs={"data-pult-first": ""}, style=contents),
+        rx.el.div(
+            rx.hstack(
+                rx.el.span(rx.spinner(size="2"), custom_attrs={"data-pult-step-wait": ""}, style={"display": "none"}),
+                rx.text("", size="2", custom_attrs={"data-pult-step-message": ""}, id=_dom_id(method.name, first, "step-message")),
+                align="center", spacing="2",
+            ),
+            # React leaves the inside of this box alone (it is "HTML"): the script puts the step's inputs there.
+            rx.html("", custom_attrs={"data-pult-step-fields": ""}, width="100%"),
+            custom_attrs={"data-pult-step": ""}, style=_STEP_STYLE,
+        ),
+        message_box(_dom_id(method.name, first, "error")),
+        rx.el.div(
+            rx.button(tr("login.submit"), type="submit", width="100%", size="3", id=_dom_id(method.name, first, "submit")),
+            custom_attrs={"data-pult-first": ""}, style=contents,
+        ),
+        rx.el.div(
+            rx.button(tr("login.step_submit"), type="submit", width="100%", size="3", id=_dom_id(method.name, first, "step-submit"),
+                      custom_attrs={"data-pult-step-submit": ""}),
+            rx.link(tr("login.step_back"), href="#", size="2", id=_dom_id(method.name, first, "step-back"), custom_attrs={"data-pult-step-back": ""}),
+            custom_attrs={"data-pult-step": ""}, style=_STEP_STYLE,
+        ),
+    ]
+
+
+def method_switch(methods: list[LoginMethod], first: str) -> rx.Component:
+    """One button per method: the script shows that method's form and hides the others."""
+    return rx.flex(
+        *[rx.button(rx.icon(m.icon, size=14), tr(m.label), type="button", size="1", variant="soft" if m.name == first else "ghost",
+                    id=f"login-method-{m.name}", custom_attrs={"data-pult-show-method": m.name, "aria-pressed": "true" if m.name == first else "false"})
+          for m in methods],
+        wrap="wrap", gap="2", width="100%", custom_attrs={"role": "group", "aria-label": tr("login.other_method")},
+    )
