@@ -54,7 +54,7 @@ class SettingsMixin(rx.State, mixin=True):
     confirm: str = ""
 
     def _decl(self) -> svc.Settings:
-        return _DECLS[type(self)]
+        return _DECLS[self.__class__]  # not type(): a background event's self is a proxy
 
     # -- reading ------------------------------------------------------------------
     @rx.event
@@ -75,7 +75,7 @@ class SettingsMixin(rx.State, mixin=True):
             live.watch(self, {"setting"})
         events: list[Any] = [import_ref(b.on_load) for b in decl.blocks if b.on_load]
         if decl.refresh_on_load and decl.status is not None:
-            events.append(type(self).refresh)
+            events.append(self.__class__.refresh)
         return events or None
 
     def _origin(self) -> str:
@@ -152,7 +152,7 @@ class SettingsMixin(rx.State, mixin=True):
         self.errors = {}
         events: list[Any] = [*self.ok(self.t("saved"))]
         if changed and decl.after_save is not None:
-            events.append(type(self).after_saved(changed))
+            events.append(self.__class__.after_saved(changed))
         return events
 
     # -- the check and the actions -----------------------------------------------------
@@ -165,7 +165,7 @@ class SettingsMixin(rx.State, mixin=True):
             return None
         self.confirm = ""
         if spec.slow:
-            return type(self).act_slow(name)
+            return self.__class__.act_slow(name)
         try:
             with ui_session() as db:
                 user = self.current_user()
@@ -177,7 +177,7 @@ class SettingsMixin(rx.State, mixin=True):
 
     @rx.event
     def confirm_ok(self):
-        return type(self).act(self.confirm) if self.confirm else None
+        return self.__class__.act(self.confirm) if self.confirm else None
 
     @rx.event
     def cancel(self):
@@ -316,7 +316,16 @@ def state_of(key: str) -> type:
     cls = type(_class_name(decl), (SettingsMixin, AuthState), namespace)
     _DECLS[cls] = decl
     _STATES[key] = cls
+    globals()[cls.__name__] = cls  # pickled by name with the session's state (Redis)
     return cls
+
+
+def __getattr__(name: str) -> type:
+    """A generated state class by its name (unpickling a session's state in a fresh process)."""
+    for key, decl in svc.SETTINGS.items():
+        if _class_name(decl) == name:
+            return state_of(key)
+    raise AttributeError(name)
 
 
 # --------------------------------------------------------------------------- the components
