@@ -277,7 +277,7 @@ class Settings:
 _RESERVED = frozenset({
     "errors", "check_text", "check_level", "busy", "forbidden", "loaded", "status_color", "status_lines", "notes",
     "secrets_set", "secret_shown", "confirm", "lang", "username", "full_name", "roles", "menu", "signed_in",
-    "boot_error", "page_denied", "dirty", "router",
+    "boot_error", "page_denied", "dirty", "router", "labels", "pick", "save", "load", "act", "hide", "cancel", "refresh",
 })
 
 

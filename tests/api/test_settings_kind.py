@@ -209,3 +209,20 @@ def test_declarations_are_checked():
         _decl(fields=[fields.text("a")], actions=[svc.SettingsAction("x", "x", lambda ctx: None, when="b")])
     with pytest.raises(ImproperlyConfigured, match="declared twice"):
         _decl(fields=[fields.text("a"), fields.text("a")])
+
+
+def test_a_relation_field_names_a_record_the_user_may_see(db, users):
+    from models.core import User
+
+    decl = _decl(key="kitcheck.rel", fields=[fields.relation("owner", "admin.users")])
+    admin = users["admin"]
+    with pytest.raises(ValidationFailed) as exc:
+        svc.save(db, decl, admin, {"owner": "987654"})
+    assert exc.value.errors == {"owner": ("error.relation", {})}
+    me = db.exec(select(User).where(User.username == "manager")).one()
+    assert svc.save(db, decl, admin, {"owner": str(me.id)}) == ["owner"]
+    assert svc.read(db, decl, admin) == {"owner": me.id}
+    # the generated page shows the record's title, not its key
+    st = _state(db, "kitcheck.rel", "admin")
+    st.load()
+    assert st.owner == str(me.id) and st.labels == {"owner": "manager"}

@@ -52,6 +52,8 @@ class SettingsMixin(rx.State, mixin=True):
     secret_shown: str = ""
     #: The action waiting for "yes" in the confirmation ('' none).
     confirm: str = ""
+    #: Relation fields: the chosen record's title.
+    labels: dict[str, str] = {}
 
     def _decl(self) -> svc.Settings:
         return _DECLS[self.__class__]  # not type(): a background event's self is a proxy
@@ -89,6 +91,7 @@ class SettingsMixin(rx.State, mixin=True):
         stored = svc.stored_values(db, decl)
         self.secrets_set = [f.name for f in decl.fields if decl.is_secret(f) and stored.get(f.name)]
         if values:
+            self.labels = _titles(db, user, decl, stored)
             for f in decl.editable():
                 if decl.is_secret(f):
                     setattr(self, f.name, "")
@@ -133,6 +136,12 @@ class SettingsMixin(rx.State, mixin=True):
         f = self._decl().field(name)
         setattr(self, name, bool(value) if _is_bool(f) else str(value))
         self.errors = {k: v for k, v in self.errors.items() if k != name}
+
+    @rx.event
+    def pick(self, name: str, value: str, title: str):
+        """A relation picker's choice: the record's key, and its title to show."""
+        self.labels = {**self.labels, name: title}
+        self._set(name, value)
 
     @rx.event
     def save(self):
@@ -276,6 +285,22 @@ class SettingsMixin(rx.State, mixin=True):
         return None
 
 
+def _titles(db: Any, user: Any, decl: svc.Settings, stored: dict[str, Any]) -> dict[str, str]:
+    """The titles of the records relation fields point at (those the user may see)."""
+    from app.core import crud
+    from app.core.registry import RESOURCES
+
+    out: dict[str, str] = {}
+    for f in decl.fields:
+        if kind_named(f.kind).links_record and f.resource in RESOURCES and stored.get(f.name) not in (None, ""):
+            res = RESOURCES[f.resource]()
+            try:
+                out[f.name] = res.title(crud.get_record(db, res, user, str(stored[f.name])))
+            except PultError:
+                out[f.name] = str(stored[f.name])
+    return out
+
+
 def _is_bool(f: FormField) -> bool:
     return kind_named(f.kind).widget == "switch"
 
@@ -367,7 +392,8 @@ def _control(S: type, decl: svc.Settings, f: FormField) -> rx.Component:
     if kind.widget == "relation":
         from app.core.ui.widgets import relation_picker
 
-        return relation_picker(f"settings:{decl.key}:{f.name}", f.resource, value, lambda i, _t: on_change(i))
+        name = f.name
+        return relation_picker(f"settings:{decl.key}:{name}", f.resource, S.labels.get(name, "").to(str), lambda i, title: S.pick(name, i, title))
     return rx.input(value=value, on_change=on_change, type="password" if kind.write_only else kind.input_type, id=element, width="100%",
                     auto_complete="new-password" if kind.write_only else "off", placeholder=placeholder, disabled=disabled)
 
