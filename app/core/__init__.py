@@ -107,6 +107,14 @@ _FACE: dict[str, str] = {
     "kind_named": "app.core.kinds:kind_named",
     "normalise_phone": "app.core.kinds.phone:normalise_phone",
     "format_phone": "app.core.kinds.phone:format_phone",
+    # The Settings page kind (docs/architecture.md, "Page kinds: Settings")
+    "Settings": "app.core.settings_page:Settings",
+    "SettingsAction": "app.core.settings_page:SettingsAction",
+    "SettingsContext": "app.core.settings_page:SettingsContext",
+    "CheckResult": "app.core.settings_page:CheckResult",
+    "Status": "app.core.settings_page:Status",
+    "StatusLine": "app.core.settings_page:Line",
+    "Block": "app.core.settings_page:Block",
     # A panel's own API routes (FastAPI dependencies and response shapes)
     "current_user": "app.core.api:current_user",
     "get_db": "app.core.api:get_db",
@@ -154,4 +162,6 @@ if TYPE_CHECKING:  # for editors and type checkers; at run time the names load o
     from app.core.registry import Page, Panel, register  # noqa: F401
     from app.core.registry import resource as get_resource  # noqa: F401
     from app.core.resource import ActionContext, Choices, FormField, ImproperlyConfigured, Resource, action, col, fields, filters  # noqa: F401
+    from app.core.settings_page import Block, CheckResult, Settings, SettingsAction, SettingsContext, Status  # noqa: F401
+    from app.core.settings_page import Line as StatusLine  # noqa: F401
     from app.core.tabular import records as read_table  # noqa: F401

@@ -1068,6 +1068,11 @@ def build_api() -> FastAPI:
             app.include_router(panel.api_router, prefix=f"/api/{panel.name}")  # type: ignore[arg-type]
         for router in panel.root_routers:
             app.include_router(router)  # type: ignore[arg-type]
+    # Declared settings pages (app/core/settings_page.py): /api/<panel>/settings/<name>
+    from app.core.settings_api import settings_routers
+
+    for router in settings_routers():
+        app.include_router(router)
     # A panel may also answer at the unprefixed paths its spec names (seed 001: /api/products,
     # /api/orders/{id}/issue, /api/analytics/summary). Same handlers; only the prefixed paths are
     # listed in OpenAPI.

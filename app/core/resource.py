@@ -285,6 +285,11 @@ class fields:  # noqa: N801 - a namespace
         return FormField(name, "secret_text", multiline=True, **kw)
 
     @staticmethod
+    def url(name: str, **kw: Any) -> FormField:
+        """A web address (``http://`` or ``https://`` and a host)."""
+        return FormField(name, "url", **kw)
+
+    @staticmethod
     def phone(name: str, **kw: Any) -> FormField:
         return FormField(name, "phone", **kw)
 

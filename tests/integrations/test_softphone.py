@@ -304,7 +304,9 @@ def test_secret_is_admin_only_encrypted_rotated_and_revoked(client, db, world):
 
 
 def _settings_state(db, username: str):
-    from app.panels.numbers.softphone_page import SoftphoneSettingsState
+    from app.core.ui import settings_state
+
+    SoftphoneSettingsState = settings_state("numbers.softphone")  # the Settings kind's generated state
 
     root = rx.State(_reflex_internal_init=True)
     st = root.substates[AuthState.get_name()].substates[SoftphoneSettingsState.get_name()]
@@ -314,20 +316,21 @@ def _settings_state(db, username: str):
 
 def test_the_settings_page_shows_the_secret_once_and_only_to_admins(db, world):
     st = _settings_state(db, "admin")
-    st.generate()
-    secret = st.new_secret
+    st.act("generate")
+    secret = st.secret_shown
     assert len(secret) == 64 and softphone.current_secret(db) == secret  # shown once...
     st.hide()
-    assert st.new_secret == ""
+    assert st.secret_shown == ""
     st.load()
-    assert st.secret_set and st.new_secret == "" and secret not in json.dumps(st.dict())  # ...and never again
-    assert st.endpoint.endswith(EVENTS_PATH)
+    assert "secret" in st.secrets_set and st.secret_shown == "" and secret not in json.dumps(st.dict())  # ...and never again
+    endpoint = next(line["text"] for line in st.status_lines if line["id"] == "softphone-endpoint")
+    assert endpoint.endswith(EVENTS_PATH)
 
     manager = _settings_state(db, "manager")
     manager.load()
     assert manager.forbidden
-    manager.generate()
-    assert manager.new_secret == "" and softphone.current_secret(db) == secret
+    manager.act("generate")
+    assert manager.secret_shown == "" and softphone.current_secret(db) == secret
 
 
 # --------------------------------------------------------------------------- a real server, a real client

@@ -297,7 +297,9 @@ def test_sign_in_during_a_database_outage_answers_503(client, users, dead_databa
 
 def test_ui_handlers_turn_a_database_outage_into_a_toast(db, users, dead_database):
     from app.core.ui.base import AuthState, ui_session
-    from app.panels.admin.security_page import SecurityState
+    from app.core.ui.settings_page import state_of
+
+    SecurityState = state_of("admin.security")  # the Settings page kind's generated state
 
     root = rx.State(_reflex_internal_init=True)
     auth_state = root.substates[AuthState.get_name()]
@@ -428,7 +430,9 @@ def test_a_pending_account_cannot_use_a_session(db, cheap_hashing):
 def test_registration_pages_follow_the_setting(db, users):
     from app.core.ui.base import AuthState
     from app.core.ui.pages import LoginState, RegisterState
-    from app.panels.admin.security_page import SecurityState
+    from app.core.ui.settings_page import state_of
+
+    SecurityState = state_of("admin.security")  # the Settings page kind's generated state
 
     root = rx.State(_reflex_internal_init=True)
     auth_state = root.substates[AuthState.get_name()]
@@ -438,21 +442,21 @@ def test_registration_pages_follow_the_setting(db, users):
     sign_in(security, auth.login(db, "manager", "manager-pass"))
     security.load()
     assert security.forbidden
-    security.registration_open, security.approval = False, False
+    security.registration, security.approval = False, False
     assert t("forbidden") in repr(security.save())
     assert auth.registration_policy(db).open is True  # the manager changed nothing
 
     sign_in(security, auth.login(db, "admin", "admin-pass"))
     security.load()
-    assert not security.forbidden and security.registration_open and not security.approval
-    security.set_registration_open(False)
+    assert not security.forbidden and security.registration and not security.approval
+    security.set_registration(False)
     security.save()
     db.expire_all()
     assert auth.registration_policy(db).open is False
     login_page.on_open()
     register_page.on_open()
     assert login_page.registration == "closed" and register_page.reg_state == "closed"
-    security.set_registration_open(True)
+    security.set_registration(True)
     security.set_approval(True)
     security.save()
     login_page.on_open()

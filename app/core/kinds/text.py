@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.core.kinds.base import Field, Kind, register_kind
+from app.core.kinds.base import Field, Invalid, Kind, register_kind
 
 
 @register_kind
@@ -76,3 +76,28 @@ class SecretText(Secret):
 
     name = "secret_text"
     widget = "secret_text"
+
+
+@register_kind
+class Url(Text):
+    """A web address: ``http://`` or ``https://`` and a host, nothing else (a Bot API server, a webhook)."""
+
+    name = "url"
+    input_type = "url"
+    wraps = False
+    messages = {"error.url": ("Адрес должен начинаться с http:// или https://", "The URL must start with http:// or https://")}
+
+    def convert(self, field: Field, value: Any) -> Any:
+        from urllib.parse import urlsplit
+
+        text = str(value).strip()
+        try:
+            parts = urlsplit(text)
+        except ValueError:
+            raise Invalid("error.url") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in text):
+            raise Invalid("error.url")
+        return text
+
+    def example(self, field: Field) -> Any:
+        return "https://example.com"

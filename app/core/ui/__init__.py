@@ -28,6 +28,8 @@ _FACE: dict[str, str] = {
     "relation_picker": "app.core.ui.widgets:relation_picker",
     "date_range_inputs": "app.core.ui.date_range:date_range_inputs",
     "job_run_card": "app.core.ui.job_run:job_run_card",
+    # The generated state of a Settings page (a custom block's handlers send it events: its refresh)
+    "settings_state": "app.core.ui.settings_page:state_of",
 }
 
 __all__ = sorted(_FACE)
@@ -40,4 +42,5 @@ if TYPE_CHECKING:
     from app.core.ui.base import ERROR_TOAST, AuthState, set_url, tr, ui_session  # noqa: F401
     from app.core.ui.date_range import DateRangeMixin, date_range_inputs  # noqa: F401
     from app.core.ui.job_run import JobRunMixin, job_run_card  # noqa: F401
+    from app.core.ui.settings_page import state_of as settings_state  # noqa: F401
     from app.core.ui.widgets import confirm_dialog, forbidden_box, page_header, relation_picker  # noqa: F401

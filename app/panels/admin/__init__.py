@@ -8,18 +8,15 @@ has every permission (``*``); the other panels bring their own roles.
 
 from app.core import audit
 from app.core.auth import SECURITY_PERM
-from app.core.registry import Page, Panel, register
+from app.core.registry import Panel, register
 from app.panels.admin.catalog import CATALOG
 from app.panels.admin.resources import Audit, Jobs, Roles, Rules, Schedules, Users
 from app.panels.admin.routes import SECURITY
-
-# The security page by reference: the web process imports it, a worker never does.
-SECURITY_PAGE = "app.panels.admin.security_page"
+from app.panels.admin.security import SECURITY as SECURITY_SETTINGS
 
 # Audit rows not named by a resource key but about one's records, and settings others may read.
 audit.entity_resource("schedule", "admin.schedules")
 audit.entity_resource("job_run", "admin.jobs")
-audit.setting_readers("security", SECURITY_PERM)
 
 PANEL = register(
     Panel(
@@ -27,8 +24,7 @@ PANEL = register(
         label="admin",
         icon="settings",
         resources=[Users, Roles, Audit, Rules, Jobs, Schedules],
-        pages=[Page(SECURITY, "security.title", f"{SECURITY_PAGE}:security_page", perm=SECURITY_PERM,
-                    icon="shield-check", on_load=f"{SECURITY_PAGE}:SecurityState.load")],
+        pages=[SECURITY_SETTINGS.page(SECURITY, icon="shield-check")],
         # Background jobs (app/core/jobs.py): see others' runs, cancel / retry them, edit schedules;
         # admin.security: registration and approval (Administration → Security).
         permissions=["jobs.view", "jobs.cancel", "jobs.retry", "jobs.schedules", SECURITY_PERM],

@@ -23,9 +23,10 @@ from app.panels.numbers.routes import CONVERSION, IMPORT, SETUP, SOFTPHONE
 # SoftPhone (seed 004, 7.2): signed call events, their settings page and the incoming-call card.
 from app.panels.numbers.softphone import PERM as SOFTPHONE_PERM
 from app.panels.numbers.softphone import softphone_router
+from app.panels.numbers.softphone_settings import SOFTPHONE as SOFTPHONE_SETTINGS
 
 # Pages and the call card by reference: the web process imports them, a worker never does.
-PAGES, SOFTPHONE_PAGE = "app.panels.numbers.pages", "app.panels.numbers.softphone_page"
+PAGES = "app.panels.numbers.pages"
 
 PANEL = register(
     Panel(
@@ -41,7 +42,7 @@ PANEL = register(
             Page(CONVERSION, "numbers.conversion", f"{PAGES}:conversion_page", perm="numbers.conversion.view", icon="chart-column", on_load=f"{PAGES}:ConversionState.load"),
             Page(IMPORT, "numbers.import.title", f"{PAGES}:transfer_page", perm="numbers.import", icon="upload", on_load=f"{PAGES}:TransferState.load"),
             Page(SETUP, "numbers.setup", f"{PAGES}:setup_page", perm="numbers.projects.view", icon="sliders-horizontal", on_load=f"{PAGES}:SetupState.load"),
-            Page(SOFTPHONE, "numbers.softphone", f"{SOFTPHONE_PAGE}:softphone_page", perm=SOFTPHONE_PERM, icon="phone-incoming", on_load=f"{SOFTPHONE_PAGE}:SoftphoneSettingsState.load"),
+            SOFTPHONE_SETTINGS.page(SOFTPHONE, icon="phone-incoming", title="numbers.softphone"),
         ],
         root_routers=[softphone_router()],
         overlays=["app.panels.numbers.softphone_card:softphone_card"],

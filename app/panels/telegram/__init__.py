@@ -9,29 +9,26 @@ rule may name it. Panels add bot commands and button handlers with
 :func:`app.panels.telegram.updates.on_command` / :func:`on_callback`.
 """
 
-from app.core import audit, notify
-from app.core.registry import Page, Panel, register
+from app.core import notify
+from app.core.registry import Panel, register
 from app.panels.telegram import delivery
 from app.panels.telegram import handlers as _handlers  # noqa: F401 - the kit's /start and the ping button
 from app.panels.telegram.bot import PERM
 from app.panels.telegram.catalog import CATALOG
 from app.panels.telegram.routes import SETTINGS
+from app.panels.telegram.settings import TELEGRAM
 from app.panels.telegram.webhook import telegram_router
-
-# The settings page by reference: the web process imports it, a worker never does.
-SETTINGS_PAGE = "app.panels.telegram.page"
 
 notify.register_channel(notify.Channel("telegram", "channel.telegram", deliver=delivery.deliver,
                                        reaches=lambda user: bool(user.telegram_chat_id)))
-audit.setting_readers("telegram", PERM)
 
 PANEL = register(
     Panel(
         name="telegram",
         label="telegram.title",
         icon="send",
-        pages=[Page(SETTINGS, "telegram.title", f"{SETTINGS_PAGE}:telegram_page", perm=PERM, icon="send",
-                    on_load=f"{SETTINGS_PAGE}:TelegramState.load")],
+        # A declared Settings page (app/panels/telegram/settings.py); the web process builds it.
+        pages=[TELEGRAM.page(SETTINGS, icon="send")],
         permissions=[PERM],
         root_routers=[telegram_router()],
         catalog=CATALOG,

@@ -17,10 +17,9 @@ from typing import Any, Optional, TypeVar
 
 from sqlmodel import Session
 
-from app.core import audit, crypto
+from app.core import crypto
 from app.core.auth import CurrentUser
 from app.core.config import settings
-from app.core.errors import PermissionDenied, ValidationFailed
 from integrations.telegram import DEFAULT_BASE_URL, TelegramClient, TelegramRetryLater
 from models.core import Setting
 
@@ -70,28 +69,20 @@ def bot_config(db: Session) -> tuple[str, str]:
 
 
 def save_bot_config(db: Session, user: CurrentUser, token: str | None = None, api_url: str | None = None) -> bool:
-    """Store the bot token (encrypted; an empty value keeps the current one) and the API URL.
+    """Store the bot token (encrypted; an empty value keeps the current one) and the API URL,
+    through the settings page's service (:data:`app.panels.telegram.settings.TELEGRAM`: the
+    permission, the checks, the audit row).
 
     Returns whether the bot changed (another token or address), so the caller can point the new
     bot's updates at Pult again."""
-    if not user.has_perm(PERM):
-        raise PermissionDenied()
+    from app.core import settings_page
+    from app.panels.telegram.settings import TELEGRAM
+
     before = bot_config(db)
-    changes: dict[str, Any] = {}
-    if token:
-        token = token.strip()
-        if ":" not in token or len(token) > 100:
-            raise ValidationFailed.one("token", "telegram.bad_token")
-        put_setting(db, BOT_TOKEN_KEY, crypto.encrypt(token), user.username)
-        changes["token"] = ["***", "***"]
+    raw: dict[str, Any] = {"token": token} if token else {}
     if api_url is not None:
-        if api_url and not api_url.startswith(("http://", "https://")):
-            raise ValidationFailed.one("api_url", "telegram.bad_url")
-        changes["api_url"] = [_value(db, API_URL_KEY), api_url]
-        put_setting(db, API_URL_KEY, api_url, user.username)
-    if changes:
-        audit.record(db, user, "update", "setting", "telegram", changes)
-    db.commit()
+        raw["api_url"] = api_url
+    settings_page.save(db, TELEGRAM, user, raw)
     return bot_config(db) != before
 
 

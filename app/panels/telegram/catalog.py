@@ -4,7 +4,6 @@ CATALOG: dict[str, tuple[str, str]] = {
     "channel.telegram": ("Telegram", "Telegram"),
     "telegram.send": ("Отправка в Telegram", "Telegram message"),
     "telegram.bad_token": ("Токен бота вида 123456:ABC…", "A bot token looks like 123456:ABC…"),
-    "telegram.bad_url": ("Адрес должен начинаться с http:// или https://", "The URL must start with http:// or https://"),
     "telegram.title": ("Telegram", "Telegram"),
     "telegram.token": ("Токен бота", "Bot token"),
     "telegram.token_kept": ("*** (задан, оставьте пустым)", "*** (set; leave empty to keep it)"),
@@ -52,5 +51,4 @@ CATALOG: dict[str, tuple[str, str]] = {
     "telegram.last_ping_none": ("Тестовую кнопку ещё не нажимали: «Отправить себе тест», затем кнопка в Telegram", "The test button has not been pressed yet: 'Send myself a test', then the button in Telegram"),
     "telegram.via.webhook": ("webhook", "webhook"),
     "telegram.via.polling": ("опрос", "polling"),
-    "telegram.refresh": ("Обновить", "Refresh"),
 }
