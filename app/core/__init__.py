@@ -116,15 +116,15 @@ _FACE: dict[str, str] = {
     "StatusLine": "app.core.settings_page:Line",
     "Block": "app.core.settings_page:Block",
     # A panel's own API routes (FastAPI dependencies and response shapes)
-    "current_user": "app.core.api:current_user",
-    "get_db": "app.core.api:get_db",
-    "request_lang": "app.core.api:request_lang",
+    "current_user": "app.core.api_base:current_user",
+    "get_db": "app.core.api_base:get_db",
+    "request_lang": "app.core.api_base:request_lang",
     "request_ip": "app.core.http_security:request_ip",
-    "jsonable": "app.core.api:jsonable",
-    "item_json": "app.core.api:item_json",
-    "ERRORS": "app.core.api:ERRORS",
-    "INVALID": "app.core.api:INVALID",
-    "NOT_FOUND": "app.core.api:NOT_FOUND",
+    "jsonable": "app.core.api_base:jsonable",
+    "item_json": "app.core.api_base:item_json",
+    "ERRORS": "app.core.api_base:ERRORS",
+    "INVALID": "app.core.api_base:INVALID",
+    "NOT_FOUND": "app.core.api_base:NOT_FOUND",
 }
 
 __all__ = sorted(_FACE)
@@ -137,7 +137,7 @@ __getattr__, __dir__ = lazy_names(__name__, globals(), _FACE)
 # means the module (tests/unit/test_public_face.py checks it).
 
 if TYPE_CHECKING:  # for editors and type checkers; at run time the names load on first use
-    from app.core.api import ERRORS, INVALID, NOT_FOUND, current_user, get_db, item_json, jsonable, request_lang  # noqa: F401
+    from app.core.api_base import ERRORS, INVALID, NOT_FOUND, current_user, get_db, item_json, jsonable, request_lang  # noqa: F401
     from app.core.crud import create_record, delete_record, get_record, list_records, run_action, search_options, update_record  # noqa: F401
     from app.core.crypto import MASK, decrypt, encrypt  # noqa: F401
     from app.core.db import engine, session_scope  # noqa: F401

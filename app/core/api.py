@@ -31,11 +31,10 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import enum
 import json
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, Literal, Optional
 
 from fastapi import (
@@ -53,14 +52,13 @@ from fastapi import (
 )
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
-from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, create_model
 from sqlalchemy import text
 from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from app.core import audit, auth, crud, crypto, importer, login_methods
+from app.core import audit, auth, crud, importer, login_methods
 from app.core.api_docs import mount_docs
 from app.core.auth import CurrentUser
 from app.core.config import settings
@@ -87,6 +85,20 @@ from app.core.query import MAX_PAGE, ListParams, parse_pk, pk_name, relation_tit
 from app.core.redis import redis_client
 from app.core.resource import FormField, Resource, field_python_type, is_enum
 
+from app.core.api_base import (  # noqa: F401 - the request plumbing, where callers found it
+    ERRORS,
+    INVALID,
+    NOT_FOUND,
+    ErrorOut,
+    current_user,
+    get_db,
+    item_json,
+    jsonable,
+    public_columns,
+    request_lang,
+    request_token,
+)
+
 log = logging.getLogger(__name__)
 
 #: List query parameters of the kit; a filter with one of these names is exposed as ``filter_<name>``.
@@ -94,55 +106,6 @@ RESERVED_PARAMS = frozenset({"sort", "q", "cursor", "page", "page_size", "trash"
 
 
 # --------------------------------------------------------------------------- request context
-def request_lang(request: Request) -> str:
-    """``en`` when the client prefers English (``Accept-Language``), otherwise Russian."""
-    header = request.headers.get("accept-language", "")
-    best, best_q = "ru", -1.0
-    for part in header.split(","):
-        lang, _, params = part.strip().partition(";")
-        code = lang.strip().lower().split("-")[0]
-        if code not in ("ru", "en"):
-            continue
-        q = 1.0
-        m = re.search(r"q\s*=\s*([0-9.]+)", params)
-        if m:
-            try:
-                q = float(m.group(1))
-            except ValueError:
-                q = 0.0
-        if q > best_q:
-            best, best_q = code, q
-    return best
-
-
-def get_db() -> Iterator[Session]:
-    """One session per request, closed (and so rolled back if uncommitted) when the request ends."""
-    db = Session(engine(), expire_on_commit=False)
-    try:
-        yield db
-    finally:
-        db.close()
-
-
-_bearer = HTTPBearer(auto_error=False, description="The token from POST /api/auth/login")
-_cookie = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, description="Set by POST /api/auth/login")
-
-
-def request_token(
-    bearer: HTTPAuthorizationCredentials | None = Depends(_bearer),
-    cookie: str | None = Depends(_cookie),
-) -> str | None:
-    """The session token: the ``Authorization: Bearer`` header first, then the session cookie."""
-    if bearer is not None and bearer.credentials:
-        return bearer.credentials
-    return cookie or None
-
-
-def current_user(db: Session = Depends(get_db), token: str | None = Depends(request_token)) -> CurrentUser:
-    """The signed-in user, or 401 when the token is missing, unknown, revoked or expired."""
-    return auth.resolve(db, token)
-
-
 class AuditSourceMiddleware:
     """Marks audit rows written while serving ``/api/...`` as ``source="api"``.
 
@@ -163,30 +126,6 @@ class AuditSourceMiddleware:
 
 
 # --------------------------------------------------------------------------- JSON shapes
-def jsonable(value: Any) -> Any:
-    """JSON-safe value: Decimal → string, datetime/date → ISO, enum → value."""
-    if isinstance(value, decimal.Decimal):
-        return str(value)
-    if isinstance(value, (dt.datetime, dt.date, dt.time)):
-        return value.isoformat()
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    return value
-
-
-def public_columns(model: type) -> list[str]:
-    """The model's database columns a client may see: the kit's one rule (``crypto.is_secret_column``)."""
-    return crypto.public_columns(model)
-
-
-def item_json(record: Any) -> dict[str, Any]:
-    return {name: jsonable(getattr(record, name, None)) for name in public_columns(type(record))}
-
-
 def title_key(name: str) -> str:
     """Where a list or get answer puts a relation column's title: ``product_id`` → ``product_id_title``."""
     return f"{name}_title"
@@ -214,11 +153,6 @@ def user_json(user: CurrentUser) -> dict[str, Any]:
         "roles": list(user.roles),
         "permissions": sorted(user.permissions),
     }
-
-
-class ErrorOut(BaseModel):
-    detail: str = Field(examples=["Исправьте ошибки в форме"])
-    errors: dict[str, str] = Field(default_factory=dict, examples=[{"phone": "Неверный номер телефона"}])
 
 
 class PageInfo(BaseModel):
@@ -322,12 +256,6 @@ class OptionsOut(BaseModel):
     items: list[OptionOut]
 
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorOut, "description": "Not signed in, or the session expired"},
-    403: {"model": ErrorOut, "description": "The user's role does not allow this"},
-}
-NOT_FOUND = {404: {"model": ErrorOut, "description": "No such record (or not visible to the user)"}}
-INVALID = {422: {"model": ErrorOut, "description": "Invalid values: ``errors`` holds a message per field"}}
 #: Said of every operation by :func:`_document_errors` (no route has to repeat them).
 BAD_BODY = {"model": ErrorOut, "description": "The body is not JSON (or not UTF-8)"}
 

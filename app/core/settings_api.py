@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from sqlmodel import Session
 
 from app.core import settings_page as svc
-from app.core.api import ERRORS, INVALID, current_user, get_db, request_lang
+from app.core.api_base import ERRORS, INVALID, current_user, get_db, request_lang
 from app.core.i18n import t
 from app.core.kinds import Field, kind_named
 from app.core.principal import CurrentUser

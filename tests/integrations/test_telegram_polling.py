@@ -14,7 +14,8 @@ import threading
 import pytest
 
 from app.panels.telegram import poller as tp
-from app.panels.telegram.bot import put_setting, save_bot_config
+from app.panels.telegram.bot import put_setting
+from app.panels.telegram.settings import save_bot_config
 from app.panels.telegram.receiving import POLLER_STATUS_KEY, poller_heartbeat, set_receive_mode
 from app.panels.telegram.updates import CallbackContext, MessageContext, on_callback, on_command, remove_callback, remove_command
 from integrations.sandbox.telegram import CONFLICT_WEBHOOK

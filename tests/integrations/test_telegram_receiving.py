@@ -19,7 +19,8 @@ from sqlmodel import select
 from app.panels.telegram import receiving as telegram_receiving
 from app.core.errors import PermissionDenied, ValidationFailed
 from app.core.i18n import t
-from app.panels.telegram.bot import RECEIVE_KEY, WEBHOOK_NEXT_SECRET_KEY, WEBHOOK_SECRET_KEY, save_bot_config
+from app.panels.telegram.bot import RECEIVE_KEY, WEBHOOK_NEXT_SECRET_KEY, WEBHOOK_SECRET_KEY
+from app.panels.telegram.settings import save_bot_config
 from app.panels.telegram.handlers import PING_PREFIX, last_ping, ping_keyboard
 from app.panels.telegram.receiving import set_receive_mode, webhook_unavailable
 from app.panels.telegram.updates import CallbackContext, on_callback, remove_callback

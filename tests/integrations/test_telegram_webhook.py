@@ -99,6 +99,7 @@ def test_secret_and_bot_come_from_the_saved_settings_the_environment_only_as_fal
     import dataclasses
 
     from app.panels.telegram import bot as telegram_bot, receiving as telegram_receiving
+    from app.panels.telegram import settings as telegram_settings
     from tests.integrations.conftest import TOKEN
 
     env_token = "555000:ENV-bot-token"
@@ -115,7 +116,7 @@ def test_secret_and_bot_come_from_the_saved_settings_the_environment_only_as_fal
         assert c.post(PATH, json=update, headers={tw.SECRET_HEADER: "from-env"}).status_code == 200
         assert [a["bot"] for a in sandbox.calls("answerCallbackQuery")] == ["env_bot"]  # nothing saved: the environment's bot
 
-        telegram_bot.save_bot_config(db, users["admin"], token=TOKEN, api_url=sandbox.url)
+        telegram_settings.save_bot_config(db, users["admin"], token=TOKEN, api_url=sandbox.url)
         telegram_receiving.set_receive_mode(db, users["admin"], "webhook")
         saved_secret = sandbox._bots[TOKEN].webhook_secret
         assert saved_secret and saved_secret != "from-env"

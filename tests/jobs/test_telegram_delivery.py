@@ -10,7 +10,8 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from app.core import notify
-from app.panels.telegram.delivery import BOT_TOKEN_KEY, SEND_KIND, bot_config, save_bot_config
+from app.panels.telegram.delivery import BOT_TOKEN_KEY, SEND_KIND, bot_config
+from app.panels.telegram.settings import save_bot_config
 from integrations.sandbox.telegram import start_sandbox
 from models.core import NotificationRule, User
 from models.jobs import JobRun, JobStatus

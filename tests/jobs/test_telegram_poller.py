@@ -10,7 +10,7 @@ import json
 import pytest
 from jobtools import wait_for
 
-from app.panels.telegram.bot import save_bot_config
+from app.panels.telegram.settings import save_bot_config
 from app.panels.telegram.poller import LOCK_KEY, load_offset
 from app.panels.telegram.receiving import POLLER_STATUS_KEY, set_receive_mode
 from integrations.sandbox.telegram import start_sandbox

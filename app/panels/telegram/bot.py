@@ -18,7 +18,6 @@ from typing import Any, Optional, TypeVar
 from sqlmodel import Session
 
 from app.core import crypto
-from app.core.auth import CurrentUser
 from app.core.config import settings
 from integrations.telegram import DEFAULT_BASE_URL, TelegramClient, TelegramRetryLater
 from models.core import Setting
@@ -66,24 +65,6 @@ def bot_config(db: Session) -> tuple[str, str]:
     token = crypto.decrypt(token_value) if token_value else settings.telegram_bot_token
     base = url_value or settings.telegram_api_url or DEFAULT_BASE_URL
     return token, base
-
-
-def save_bot_config(db: Session, user: CurrentUser, token: str | None = None, api_url: str | None = None) -> bool:
-    """Store the bot token (encrypted; an empty value keeps the current one) and the API URL,
-    through the settings page's service (:data:`app.panels.telegram.settings.TELEGRAM`: the
-    permission, the checks, the audit row).
-
-    Returns whether the bot changed (another token or address), so the caller can point the new
-    bot's updates at Pult again."""
-    from app.core import settings_page
-    from app.panels.telegram.settings import TELEGRAM
-
-    before = bot_config(db)
-    raw: dict[str, Any] = {"token": token} if token else {}
-    if api_url is not None:
-        raw["api_url"] = api_url
-    settings_page.save(db, TELEGRAM, user, raw)
-    return bot_config(db) != before
 
 
 def webhook_secret(db: Session) -> str:
@@ -158,7 +139,6 @@ __all__ = [
     "MODES",
     "put_setting",
     "bot_config",
-    "save_bot_config",
     "webhook_secret",
     "webhook_secrets",
     "receive_mode",

@@ -18,7 +18,7 @@ from app.core import bus
 from app.core import db as dbm
 from app.core.auth import SYSTEM
 from app.core.jobs import JobContext, JobFailed, enqueue, job_kind
-from app.panels.telegram.bot import API_URL_KEY, BOT_TOKEN_KEY, bot_config, save_bot_config  # noqa: F401 - re-exported
+from app.panels.telegram.bot import API_URL_KEY, BOT_TOKEN_KEY, bot_config  # noqa: F401 - re-exported
 from integrations.telegram import TelegramClient, TelegramError, TelegramRetryLater
 from models.core import Notification, User
 

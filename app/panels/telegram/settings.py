@@ -18,8 +18,12 @@ from app.core.display import TIMEZONE
 from app.core.errors import ValidationFailed
 from app.core.i18n import t
 from app.core.resource import fields
+from sqlmodel import Session
+
+from app.core import settings_page
+from app.core.principal import CurrentUser
 from app.core.settings_page import Block, CheckResult, Line, Settings, SettingsAction, SettingsContext, Status
-from app.panels.telegram.bot import API_URL_KEY, BOT_TOKEN_KEY, PERM, bot_client, receive_mode
+from app.panels.telegram.bot import API_URL_KEY, BOT_TOKEN_KEY, PERM, bot_client, bot_config, receive_mode
 from app.panels.telegram.handlers import last_ping, ping_keyboard
 from app.panels.telegram.receiving import ReceiveStatus, reapply, receive_status
 from integrations.telegram import TelegramClient, TelegramError, TelegramRetryLater
@@ -206,3 +210,18 @@ TELEGRAM = Settings(
     status=status, status_title="telegram.receive", status_help="telegram.receive_help", refreshable=True, refresh_on_load=True,
     blocks=[Block("app.panels.telegram.page:mode_block", on_load="app.panels.telegram.page:ModeState.load", place="in_status")],
 )
+
+
+def save_bot_config(db: Session, user: CurrentUser, token: str | None = None, api_url: str | None = None) -> bool:
+    """Store the bot token (encrypted; an empty value keeps the current one) and the API URL,
+    through the settings page's service (:data:`TELEGRAM`: the
+    permission, the checks, the audit row).
+
+    Returns whether the bot changed (another token or address), so the caller can point the new
+    bot's updates at Pult again."""
+    before = bot_config(db)
+    raw: dict[str, Any] = {"token": token} if token else {}
+    if api_url is not None:
+        raw["api_url"] = api_url
+    settings_page.save(db, TELEGRAM, user, raw)
+    return bot_config(db) != before
