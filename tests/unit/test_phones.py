@@ -355,3 +355,23 @@ def test_digit_automata_agree_with_re_on_the_metadata_patterns():
                     bad.append((pattern, s, bool(full), bool(prefix)))
     assert len(patterns) > 40
     assert not bad, bad[:20]
+
+
+def test_format_phone_fast_path_matches_phonenumbers():
+    """The list shows every phone through format_phone; its direct layout of Russian mobiles must
+    give exactly what phonenumbers' parse → is_valid → INTERNATIONAL gives, for valid and invalid
+    numbers alike (the 930-00… ranges the metadata leaves out are not formatted)."""
+    import phonenumbers
+
+    from app.core.kinds.phone import format_phone
+
+    def reference(value: str) -> str:
+        num = phonenumbers.parse(value, "RU")
+        return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.INTERNATIONAL) if phonenumbers.is_valid_number(num) else value
+
+    rnd = random.Random(9)
+    values = ["+79" + "".join(rnd.choice("0123456789") for _ in range(9)) for _ in range(20000)]
+    values += ["+79300" + "".join(rnd.choice("0123456789") for _ in range(6)) for _ in range(5000)]
+    values += ["+74951234567", "+77012345678", "+375291234567", "+7916123456"]
+    assert [format_phone(v) for v in values] == [reference(v) for v in values]
+    assert format_phone("+79161234567") == "+7 916 123-45-67" and format_phone("") == "" and format_phone(None) == ""
