@@ -968,6 +968,7 @@ def _outage_errors() -> tuple[type[Exception], ...]:
 def build_api() -> FastAPI:
     """The FastAPI app for every registered panel (call ``app.boot.boot()`` first)."""
     from app.core.registry import PANELS, RESOURCES
+    from app.core.report_api import page_routers  # it imports this module's dependencies
 
     app = FastAPI(
         title="Pult API",
@@ -1007,6 +1008,8 @@ def build_api() -> FastAPI:
             app.include_router(panel.api_router, prefix=f"/api/{panel.name}")  # type: ignore[arg-type]
         for router in panel.root_routers:
             app.include_router(router)  # type: ignore[arg-type]
+        for router in page_routers(panel.pages):  # Report / Dashboard pages' JSON (and CSV) twins
+            app.include_router(router, prefix=f"/api/{panel.name}")
     # A panel may also answer at the unprefixed paths its spec names (seed 001: /api/products,
     # /api/orders/{id}/issue, /api/analytics/summary). Same handlers; only the prefixed paths are
     # listed in OpenAPI.
@@ -1016,6 +1019,8 @@ def build_api() -> FastAPI:
                 app.include_router(resource_router(res_cls, prefix=f"/api/{res_cls.slug}", in_schema=False))
             if panel.api_router is not None:
                 app.include_router(panel.api_router, prefix="/api", include_in_schema=False)  # type: ignore[arg-type]
+            for router in page_routers(panel.pages, in_schema=False):
+                app.include_router(router, prefix="/api")
     app.include_router(fallback_router())  # last: only what nothing else matched
     _document_errors(app)
     return app

@@ -21,6 +21,8 @@ _FACE: dict[str, str] = {
     "ERROR_TOAST": "app.core.ui.base:ERROR_TOAST",
     "DateRangeMixin": "app.core.ui.date_range:DateRangeMixin",
     "JobRunMixin": "app.core.ui.job_run:JobRunMixin",
+    # The Report page kind's state (an ``extra`` block beside a report's parameters refreshes it)
+    "ReportState": "app.core.ui.report_page:ReportState",
     # Components
     "page_header": "app.core.ui.widgets:page_header",
     "forbidden_box": "app.core.ui.widgets:forbidden_box",
@@ -40,4 +42,5 @@ if TYPE_CHECKING:
     from app.core.ui.base import ERROR_TOAST, AuthState, set_url, tr, ui_session  # noqa: F401
     from app.core.ui.date_range import DateRangeMixin, date_range_inputs  # noqa: F401
     from app.core.ui.job_run import JobRunMixin, job_run_card  # noqa: F401
+    from app.core.ui.report_page import ReportState  # noqa: F401
     from app.core.ui.widgets import confirm_dialog, forbidden_box, page_header, relation_picker  # noqa: F401

@@ -5,7 +5,6 @@ actions, the analytics page, the API and tests; every function runs inside the c
 from __future__ import annotations
 
 import datetime as dt
-import io
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -13,7 +12,7 @@ from typing import Any
 from sqlalchemy import Date, cast, func
 from sqlmodel import Session, select
 
-from app.core import CurrentUser, audit, bus, safe_cells
+from app.core import CurrentUser, ReportResult, audit, bus
 from app.core.errors import PermissionDenied, ValidationFailed
 from app.core.notify import notify
 from models.core import Setting
@@ -252,19 +251,8 @@ def _utc_midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=dt.timezone.utc)
 
 
-def analytics_csv(result: Analytics) -> str:
-    """The by-product breakdown and the totals as CSV (UTF-8, comma separated) for spreadsheets."""
-    out = io.StringIO()
-    w = safe_cells.writer(out)  # product names are typed by users: no formula gets through
-    w.writerow(["product_id", "product", "pieces", "revenue_rub", "cost_rub", "profit_rub"])
-    for p in result.products:
-        w.writerow([p["product_id"], p["name"], p["pieces"], p["revenue"], p["cost"], p["profit"]])
-    t = result.totals
-    w.writerow(["", "TOTAL", t["pieces"], t["revenue"], t["cost"], t["profit"]])
-    w.writerow([])
-    w.writerow(["period", "pieces", "revenue_rub", "cost_rub", "profit_rub"])
-    for p in result.periods:
-        w.writerow([p["period"].isoformat(), p["pieces"], p["revenue"], p["cost"], p["profit"]])
-    w.writerow([])
-    w.writerow(["eur_rub_rate", result.rate])
-    return out.getvalue()
+def analytics_report(db: Session, user: CurrentUser, params: dict[str, Any]) -> ReportResult:
+    """The analytics report's compute (:data:`app.panels.stock.reports.ANALYTICS`): the totals as
+    KPIs, the periods as the chart's series and a table, the products as another."""
+    r = analytics(db, user, params.get("from"), params.get("to"), params.get("product_id"), params.get("bucket") or "day")
+    return ReportResult(kpis=r.totals, series=r.periods, tables={"products": r.products, "periods": r.periods})
