@@ -5,7 +5,7 @@ from app.panels.stock.api import router
 from app.panels.stock.catalog import CATALOG
 from app.panels.stock.resources import Orders, Products, Supplies
 from app.panels.stock.roles import ROLES
-from app.panels.stock.reports import ANALYTICS
+from app.panels.stock.reports import ANALYTICS, OVERVIEW
 from app.panels.stock.services import EUR_RUB_KEY
 
 # The EUR rate's changes are read by those who may set it.
@@ -26,7 +26,7 @@ PANEL = register(
         },
         api_router=router,
         api_unprefixed=True,  # seed 001, section 7 names /api/products, /api/orders/{id}/issue, ...
-        # a declared report: the page, its menu entry and its API twin (its UI loads in the web process only)
-        pages=[ANALYTICS],
+        # declared page kinds: each gives its page, menu entry and API twin (the UI loads in the web process only)
+        pages=[OVERVIEW, ANALYTICS],
     )
 )

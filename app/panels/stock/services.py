@@ -256,3 +256,68 @@ def analytics_report(db: Session, user: CurrentUser, params: dict[str, Any]) -> 
     KPIs, the periods as the chart's series and a table, the products as another."""
     r = analytics(db, user, params.get("from"), params.get("to"), params.get("product_id"), params.get("bucket") or "day")
     return ReportResult(kpis=r.totals, series=r.periods, tables={"products": r.products, "periods": r.periods})
+
+
+# --------------------------------------------------------------------------- the overview dashboard
+def _day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """A day of the users' time zone (``PULT_TIMEZONE``) as a half-open range of moments."""
+    from app.core.display import TIMEZONE
+
+    start = dt.datetime.combine(day, dt.time.min, tzinfo=TIMEZONE)
+    return start, start + dt.timedelta(days=1)
+
+
+def _sales_on(db: Session, day: dt.date) -> tuple[int, Decimal]:
+    lo, hi = _day_bounds(day)
+    n, revenue = db.exec(
+        select(func.count(Order.id), func.coalesce(func.sum(Order.qty * Order.unit_price_rub), 0))
+        .where(Order.status.in_(SOLD), Order.created_at >= lo, Order.created_at < hi)
+    ).one()
+    return int(n or 0), Decimal(revenue or 0).quantize(Decimal("0.01"))
+
+
+def orders_today(db: Session, user: CurrentUser) -> tuple[int, int]:
+    """Orders taken today (not denied) and yesterday."""
+    from app.core.display import today
+
+    d = today()
+    return _sales_on(db, d)[0], _sales_on(db, d - dt.timedelta(days=1))[0]
+
+
+def revenue_today(db: Session, user: CurrentUser) -> tuple[Decimal, Decimal]:
+    """Revenue of today's orders and of yesterday's."""
+    from app.core.display import today
+
+    d = today()
+    return _sales_on(db, d)[1], _sales_on(db, d - dt.timedelta(days=1))[1]
+
+
+def orders_to_issue(db: Session, user: CurrentUser) -> tuple[int, None]:
+    """Paid orders still waiting to be handed out (no previous figure: it is a state, not a flow)."""
+    n = db.exec(select(func.count(Order.id)).where(Order.status == OrderStatus.paid_not_issued)).one()
+    return int(n or 0), None
+
+
+def revenue_by_day(db: Session, user: CurrentUser, days: int = 14) -> list[dict[str, Any]]:
+    """Revenue per day of the last ``days`` days (days without sales as 0), in the users' time zone."""
+    from app.core.display import TIMEZONE, today
+
+    first = today() - dt.timedelta(days=days - 1)
+    day = cast(func.timezone(str(TIMEZONE), Order.created_at), Date)
+    got = dict(db.exec(
+        select(day, func.sum(Order.qty * Order.unit_price_rub))
+        .where(Order.status.in_(SOLD), Order.created_at >= _day_bounds(first)[0]).group_by(day)
+    ).all())
+    return [{"day": first + dt.timedelta(days=i), "revenue": Decimal(got.get(first + dt.timedelta(days=i)) or 0)} for i in range(days)]
+
+
+def low_stock_alerts(db: Session, user: CurrentUser) -> list[dict[str, str]]:
+    """A line per product below its threshold, out of stock first, linking to the product."""
+    rows = db.exec(select(Product).where(Product.is_low_stock, Product.deleted_at.is_(None)).order_by(Product.quantity - Product.issued_qty, Product.name).limit(50)).all()
+    return [{"text": f"{p.name}: {current_stock(p)} / {p.min_stock}", "link": f"/stock/products/{p.id}", "tone": "red" if current_stock(p) <= 0 else "orange"} for p in rows]
+
+
+def latest_orders(db: Session, user: CurrentUser, limit: int = 8) -> list[dict[str, Any]]:
+    rows = db.exec(select(Order).order_by(Order.created_at.desc(), Order.id.desc()).limit(limit)).all()
+    return [{"id": o.id, "product": o.product_name or "", "qty": o.qty, "total": (o.unit_price_rub or Decimal(0)) * o.qty,
+             "created_at": o.created_at, "link": f"/stock/orders/{o.id}"} for o in rows]
