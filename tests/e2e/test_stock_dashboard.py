@@ -53,7 +53,7 @@ def test_overview_moves_when_another_session_takes_an_order(browser, app_url):
         expect(page.locator("#value-phone")).to_have_text("+7 999 123-45-67")
 
         expect(board.locator("#stat-orders_today")).to_have_text(re.compile(rf"^{before + 1}$"), timeout=30_000)
-        expect(board.locator("#widget-latest_orders")).to_contain_text(name)
+        expect(board.locator("#table-latest_orders")).to_contain_text(name)
         shot(board, "stock-overview-1280")
         board.set_viewport_size({"width": 390, "height": 844})
         shot(board, "stock-overview-390")

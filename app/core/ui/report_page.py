@@ -121,7 +121,7 @@ def _labelled(label_key: str, control: rx.Component, name: str) -> rx.Component:
     return rx.vstack(
         rx.text(tr(label_key), size="1", color_scheme="gray"),
         control,
-        rx.cond(S.errors.contains(name), rx.text(S.errors[name], color_scheme="red", size="1", id=f"param-error-{name}")),
+        rx.cond(S.errors.contains(name), rx.text(S.errors.get(name, "").to(str), color_scheme="red", size="1", id=f"param-error-{name}")),
         spacing="1",
     )
 
@@ -130,9 +130,9 @@ def _param(rep: Report, p: Any) -> rx.Component:
     S = ReportState
     pid = f"{rep.id_prefix}-{p.name}"
     label = p.label or p.name
-    value = S.values[p.name].to(str)
+    value = S.values.get(p.name, "").to(str)
     if p.kind == "relation":
-        control = relation_picker(f"report:{pid}", p.resource, S.labels[p.name].to(str), lambda key, text, n=p.name: S.pick(n, key, text),
+        control = relation_picker(f"report:{pid}", p.resource, S.labels.get(p.name, "").to(str), lambda key, text, n=p.name: S.pick(n, key, text),
                                   placeholder=tr(p.help or "report.all"), width="16em")
         return rx.box(_labelled(label, control, p.name), id=pid)
     if p.kind == "select":
@@ -152,7 +152,7 @@ def _param(rep: Report, p: Any) -> rx.Component:
 def _cell(row: rx.Var, c: Any) -> rx.Component:
     if c.signed:
         return rx.table.cell(rx.text(row[c.key], color_scheme=rx.cond(row[f"{c.key}__tone"] == "red", "red", "green")))
-    return rx.table.cell(row[c.key], text_align="right" if c.kind in ("int", "number", "money", "percent") else "left", white_space="nowrap")
+    return rx.table.cell(row[c.key], text_align="right" if c.kind in ("int", "number", "money", "percent") else "left")
 
 
 def _table(rows: rx.Var, columns: Any, table_id: str, link: bool = False) -> rx.Component:
@@ -164,7 +164,7 @@ def _table(rows: rx.Var, columns: Any, table_id: str, link: bool = False) -> rx.
 
     return rx.box(
         rx.table.root(
-            rx.table.header(rx.table.row(*[rx.table.column_header_cell(tr(c.title), white_space="nowrap") for c in columns])),
+            rx.table.header(rx.table.row(*[rx.table.column_header_cell(tr(c.title)) for c in columns])),
             rx.table.body(rx.foreach(rows.to(list[dict[str, str]]), row)),
             size="1", width="100%", id=table_id,
         ),
@@ -193,7 +193,7 @@ def report_page(rep: Report) -> rx.Component:
     params = rx.hstack(*[_param(rep, p) for p in rep.params], *extra, wrap="wrap", spacing="4", align="start", width="100%")
     kpis = rx.grid(
         *[rx.card(rx.vstack(rx.text(tr(k.title), size="2", color_scheme="gray"),
-                            rx.heading(S.kpis[k.key].to(str), size="6", color_scheme=k.color or "gray", id=f"kpi-{k.key}"), spacing="1"), width="100%")
+                            rx.heading(S.kpis.get(k.key, "").to(str), size="6", color_scheme=k.color or "gray", id=f"kpi-{k.key}"), spacing="1"), width="100%")
           for k in rep.kpis],
         columns=rx.breakpoints(initial="2", md=str(min(len(rep.kpis), 5) or 1)), spacing="3", width="100%", id=f"{rep.id_prefix}-kpis",
     )
@@ -201,7 +201,7 @@ def report_page(rep: Report) -> rx.Component:
     if rep.chart is not None:
         parts.append(rx.card(_chart(rep.chart, S.series), width="100%", id=f"{rep.id_prefix}-chart"))
     cards = [
-        rx.card(rx.vstack(*([rx.heading(tr(tb.title), size="3")] if tb.title else []), _table(S.tables[tb.name], tb.columns, rep.table_id(tb)), width="100%"), min_width="0")
+        rx.card(rx.vstack(*([rx.heading(tr(tb.title), size="3")] if tb.title else []), _table(S.tables.get(tb.name, []), tb.columns, rep.table_id(tb)), width="100%"), min_width="0")
         for tb in rep.tables
     ]
     if len(cards) == 2:  # the first (usually the wider) gets the larger share on a wide screen
@@ -262,30 +262,30 @@ def _widget(w: Widget) -> rx.Component:
     S = DashboardState
     head = rx.text(tr(w.title), size="2", color_scheme="gray", weight="medium")
     if w.kind == "stat":
-        tone = S.stat_tone[w.name].to(str)
+        tone = S.stat_tone.get(w.name, "gray").to(str)
         body = rx.vstack(
             head,
-            rx.heading(S.stat_value[w.name].to(str), size="7", id=f"stat-{w.name}"),
+            rx.heading(S.stat_value.get(w.name, "").to(str), size="7", id=f"stat-{w.name}"),
             rx.hstack(
-                rx.badge(S.stat_change[w.name].to(str), color_scheme=rx.match(tone, ("green", "green"), ("red", "red"), "gray"), id=f"trend-{w.name}"),
-                rx.text(tr(w.compare or "dashboard.previous"), " ", S.stat_previous[w.name].to(str), size="1", color_scheme="gray"),
+                rx.badge(S.stat_change.get(w.name, "").to(str), color_scheme=rx.match(tone, ("green", "green"), ("red", "red"), "gray"), id=f"trend-{w.name}"),
+                rx.text(tr(w.compare or "dashboard.previous"), " ", S.stat_previous.get(w.name, "").to(str), size="1", color_scheme="gray"),
                 spacing="2", align="center", wrap="wrap",
             ),
             spacing="1",
         )
     elif w.kind == "chart" and w.chart is not None:
-        body = rx.vstack(head, _chart(w.chart, S.series[w.name]), width="100%")
+        body = rx.vstack(head, rx.box(_chart(w.chart, S.series.get(w.name, [])), width="100%", min_width="0", overflow="hidden"), width="100%")
     elif w.kind == "table":
-        body = rx.vstack(head, _table(S.tables[w.name], w.columns, f"widget-{w.name}", link=True), width="100%")
+        body = rx.vstack(head, _table(S.tables.get(w.name, []), w.columns, f"table-{w.name}", link=True), width="100%")
     else:
-        items = S.alerts[w.name].to(list[dict[str, str]])
+        items = S.alerts.get(w.name, []).to(list[dict[str, str]])
         body = rx.vstack(
             head,
             rx.foreach(items, lambda a: rx.callout(
                 rx.cond(a["link"] != "", rx.link(a["text"], href=a["link"]), rx.text(a["text"])),
                 icon="triangle-alert", color_scheme=rx.match(a["tone"], ("red", "red"), ("orange", "orange"), "gray"), size="1", width="100%")),
             rx.cond(items.length() == 0, rx.text(tr(w.empty), size="2", color_scheme="gray")),
-            spacing="2", width="100%", id=f"alerts-{w.name}", max_height="22em", overflow_y="auto",
+            spacing="2", width="100%", id=f"alerts-{w.name}", max_height="18em", overflow_y="auto",
         )
     span = rx.breakpoints(initial="span 1", md=f"span {min(w.span, 2)}", lg=f"span {min(w.span, 4)}")
     return rx.cond(S.hidden.contains(w.name), rx.fragment(), rx.card(body, width="100%", min_width="0", grid_column=span, id=f"widget-{w.name}"))
@@ -296,6 +296,6 @@ def dashboard_page(dash: Dashboard) -> rx.Component:
     wide screen, one on a phone)."""
     return rx.vstack(
         page_header(tr(dash.title)),
-        rx.grid(*[_widget(w) for w in dash.widgets], columns=rx.breakpoints(initial="1", md="2", lg="4"), spacing="4", width="100%"),
+        rx.grid(*[_widget(w) for w in dash.widgets], columns=rx.breakpoints(initial="1", md="2", lg="4"), spacing="4", width="100%", align_items="start"),
         spacing="4", width="100%", id=f"dashboard-{dash.name}",
     )
