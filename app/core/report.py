@@ -372,7 +372,7 @@ class Widget:
     chart: Chart | None = None
     columns: tuple[Column, ...] = ()
     perm: str | None = None
-    #: Grid columns the widget spans on a wide screen (1–4).
+    #: Grid columns the widget spans on a wide screen (of the dashboard's ``columns``).
     span: int = 1
     #: For alerts: the text shown when there are none.
     empty: str = "dashboard.no_alerts"
@@ -413,11 +413,13 @@ class Dashboard(Page):
     refresh it (the change bus's ``model`` names)."""
 
     def __init__(self, name: str, route: str, title: str, *, widgets: Iterable[Widget], perm: str | None = None,
-                 icon: str = "layout-dashboard", live: Iterable[str] = (), menu: bool = True) -> None:
+                 icon: str = "layout-dashboard", live: Iterable[str] = (), menu: bool = True, columns: int = 3) -> None:
         super().__init__(route, title, self.component, perm=perm, icon=icon, on_load="app.core.ui.report_page:DashboardState.load", menu=menu)
         self.name = name
         self.widgets = list(widgets)
         self.live = frozenset(live)
+        #: Widgets across on a wide screen; a widget's ``span`` is how many of them it takes.
+        self.columns = columns
         for w in self.widgets:
             if w.kind not in ("stat", "chart", "table", "alerts"):
                 raise ImproperlyConfigured(f"dashboard {name!r}: widget {w.name!r} has kind {w.kind!r}")

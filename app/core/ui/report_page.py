@@ -201,7 +201,7 @@ def report_page(rep: Report) -> rx.Component:
     if rep.chart is not None:
         parts.append(rx.card(_chart(rep.chart, S.series), width="100%", id=f"{rep.id_prefix}-chart"))
     cards = [
-        rx.card(rx.vstack(*([rx.heading(tr(tb.title), size="3")] if tb.title else []), _table(S.tables.get(tb.name, []), tb.columns, rep.table_id(tb)), width="100%"), min_width="0")
+        rx.card(rx.vstack(*([rx.heading(tr(tb.title), size="3")] if tb.title else []), _table(S.tables.get(tb.name, []), tb.columns, rep.table_id(tb)), width="100%"), min_width="0", width="100%")
         for tb in rep.tables
     ]
     if len(cards) == 2:  # the first (usually the wider) gets the larger share on a wide screen
@@ -258,7 +258,7 @@ class DashboardState(AuthState):
         return self._reload()
 
 
-def _widget(w: Widget) -> rx.Component:
+def _widget(w: Widget, columns: int) -> rx.Component:
     S = DashboardState
     head = rx.text(tr(w.title), size="2", color_scheme="gray", weight="medium")
     if w.kind == "stat":
@@ -267,8 +267,10 @@ def _widget(w: Widget) -> rx.Component:
             head,
             rx.heading(S.stat_value.get(w.name, "").to(str), size="7", id=f"stat-{w.name}"),
             rx.hstack(
-                rx.badge(S.stat_change.get(w.name, "").to(str), color_scheme=rx.match(tone, ("green", "green"), ("red", "red"), "gray"), id=f"trend-{w.name}"),
-                rx.text(tr(w.compare or "dashboard.previous"), " ", S.stat_previous.get(w.name, "").to(str), size="1", color_scheme="gray"),
+                rx.cond(S.stat_change.get(w.name, "").to(str) != "",
+                        rx.badge(S.stat_change.get(w.name, "").to(str), color_scheme=rx.match(tone, ("green", "green"), ("red", "red"), "gray"), id=f"trend-{w.name}")),
+                rx.cond(S.stat_previous.get(w.name, "").to(str) != "",
+                        rx.text(tr(w.compare or "dashboard.previous"), " ", S.stat_previous.get(w.name, "").to(str), size="1", color_scheme="gray")),
                 spacing="2", align="center", wrap="wrap",
             ),
             spacing="1",
@@ -287,15 +289,15 @@ def _widget(w: Widget) -> rx.Component:
             rx.cond(items.length() == 0, rx.text(tr(w.empty), size="2", color_scheme="gray")),
             spacing="2", width="100%", id=f"alerts-{w.name}", max_height="18em", overflow_y="auto",
         )
-    span = rx.breakpoints(initial="span 1", md=f"span {min(w.span, 2)}", lg=f"span {min(w.span, 4)}")
+    span = rx.breakpoints(initial="span 1", md=f"span {min(w.span, 2)}", lg=f"span {min(w.span, columns)}")
     return rx.cond(S.hidden.contains(w.name), rx.fragment(), rx.card(body, width="100%", min_width="0", grid_column=span, id=f"widget-{w.name}"))
 
 
 def dashboard_page(dash: Dashboard) -> rx.Component:
-    """The page of a :class:`~app.core.report.Dashboard`: its widgets on a grid (four across on a
-    wide screen, one on a phone)."""
+    """The page of a :class:`~app.core.report.Dashboard`: its widgets on a grid (``columns`` across
+    on a wide screen, two on a tablet, one on a phone)."""
     return rx.vstack(
         page_header(tr(dash.title)),
-        rx.grid(*[_widget(w) for w in dash.widgets], columns=rx.breakpoints(initial="1", md="2", lg="4"), spacing="4", width="100%", align_items="start"),
+        rx.grid(*[_widget(w, dash.columns) for w in dash.widgets], columns=rx.breakpoints(initial="1", md="2", lg=str(dash.columns)), spacing="4", width="100%", align_items="start"),
         spacing="4", width="100%", id=f"dashboard-{dash.name}",
     )

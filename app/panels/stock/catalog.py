@@ -79,7 +79,6 @@ CATALOG = {
     "overview.revenue_today": ("Выручка сегодня", "Revenue today"),
     "overview.to_issue": ("Ждут выдачи", "Waiting to be issued"),
     "overview.vs_yesterday": ("вчера", "yesterday"),
-    "overview.now": ("сейчас", "now"),
     "overview.revenue_trend": ("Выручка за 14 дней, ₽", "Revenue, last 14 days, ₽"),
     "overview.low_stock": ("Низкий остаток (остаток / порог)", "Low stock (stock / threshold)"),
     "overview.no_low_stock": ("Всех товаров хватает", "Every product is above its threshold"),

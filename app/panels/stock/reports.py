@@ -55,11 +55,11 @@ OVERVIEW = Dashboard(
         blocks.stat("orders_today", "overview.orders_today", services.orders_today, compare="overview.vs_yesterday"),
         blocks.stat("revenue_today", "overview.revenue_today", services.revenue_today, "money", currency="RUB", compare="overview.vs_yesterday",
                     perm="stock.analytics.view"),
-        blocks.stat("to_issue", "overview.to_issue", services.orders_to_issue, compare="overview.now"),
-        blocks.alerts("low_stock", "overview.low_stock", services.low_stock_alerts, empty="overview.no_low_stock", perm="stock.products.view", span=1),
+        blocks.stat("to_issue", "overview.to_issue", services.orders_to_issue),
         blocks.chart_widget("revenue_trend", "overview.revenue_trend", services.revenue_by_day,
                             blocks.chart("day", [("revenue", "analytics.revenue", "#3e63dd")], kind="line", height=220), perm="stock.analytics.view"),
-        blocks.table_widget("latest_orders", "overview.latest_orders", services.latest_orders, [
+        blocks.alerts("low_stock", "overview.low_stock", services.low_stock_alerts, empty="overview.no_low_stock", perm="stock.products.view", span=1),
+        blocks.table_widget("latest_orders", "overview.latest_orders", services.latest_orders, span=3, columns=[
             blocks.column("id", "overview.order_no"), blocks.column("product", "stock.product"), blocks.column("qty", "overview.qty", "int"),
             blocks.column("total", "overview.total", "money", currency="RUB"), blocks.column("created_at", "overview.created", "date"),
         ]),
