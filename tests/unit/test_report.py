@@ -12,10 +12,9 @@ from decimal import Decimal
 import pytest
 
 from app.boot import boot
-from app.core import FormField, Report, ReportResult, blocks, crud, fields
+from app.core import FormField, Report, ReportResult, blocks, fields
 from app.core.errors import PermissionDenied, ValidationFailed
-from app.core.registry import resource
-from app.core.report import DASHBOARDS, REPORTS, fmt, parse_params
+from app.core.report import fmt, parse_params
 
 boot()
 
