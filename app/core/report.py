@@ -9,11 +9,11 @@ way, refuse the same way (a message by the parameter / 422, never a 500) and sho
 
     ANALYTICS = Report(
         "analytics", "/stock/analytics", "stock.analytics", perm="stock.analytics.view",
-        params=[*period(days=30), fields.relation("product_id", "stock.products", label="stock.product")],
+        params=[*blocks.period(days=30), fields.relation("product_id", "stock.products", label="stock.product")],
         compute=services.analytics_report,           # (db, user, params) -> ReportResult
-        kpis=[kpi("revenue", "analytics.revenue", "money", currency="RUB")],
-        chart=chart("period", [("revenue", "analytics.revenue")]),
-        tables=[table("products", "analytics.by_product", [column("name", "stock.product"), ...])],
+        kpis=[blocks.kpi("revenue", "analytics.revenue", "money", currency="RUB")],
+        chart=blocks.chart("period", [("revenue", "analytics.revenue")]),
+        tables=[blocks.table("products", "analytics.by_product", [blocks.column("name", "stock.product"), ...])],
         live={"order", "product"},
     )
     Panel(..., pages=[ANALYTICS])                     # the page, its menu entry and its API routes
