@@ -57,6 +57,12 @@ def test_overview_moves_when_another_session_takes_an_order(browser, app_url):
         shot(board, "stock-overview-1280")
         board.set_viewport_size({"width": 390, "height": 844})
         shot(board, "stock-overview-390")
+        # on a phone the widgets stack and wide tables scroll inside their cards, not the page
+        for route, ready in (("/stock/overview", "#table-latest_orders"), ("/stock/analytics", "#an-products"), ("/numbers/conversion", "#conv-table")):
+            board.goto(route)
+            expect(board.locator(ready)).to_be_visible()
+            board.wait_for_timeout(500)
+            assert board.evaluate("document.documentElement.scrollWidth") <= 390, route
     finally:
         other.close()
         viewer.close()
