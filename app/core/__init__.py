@@ -40,6 +40,11 @@ _FACE: dict[str, str] = {
     "col": "app.core.resource:col",
     "fields": "app.core.resource:fields",
     "filters": "app.core.resource:filters",
+    # Page kinds: a report (page + JSON/CSV twin) and a live dashboard (docs/architecture.md, "Page kinds")
+    "Report": "app.core.report:Report",
+    "ReportResult": "app.core.report:ReportResult",
+    "Dashboard": "app.core.report:Dashboard",
+    "blocks": "app.core.report:blocks",
     # Who is asking
     "CurrentUser": "app.core.principal:CurrentUser",
     "SYSTEM": "app.core.principal:SYSTEM",
@@ -161,6 +166,7 @@ if TYPE_CHECKING:  # for editors and type checkers; at run time the names load o
     from app.core.redis import redis_client  # noqa: F401
     from app.core.registry import Page, Panel, register  # noqa: F401
     from app.core.registry import resource as get_resource  # noqa: F401
+    from app.core.report import Dashboard, Report, ReportResult, blocks  # noqa: F401
     from app.core.resource import ActionContext, Choices, FormField, ImproperlyConfigured, Resource, action, col, fields, filters  # noqa: F401
     from app.core.settings_page import Block, CheckResult, Settings, SettingsAction, SettingsContext, Status  # noqa: F401
     from app.core.settings_page import Line as StatusLine  # noqa: F401

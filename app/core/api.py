@@ -957,6 +957,7 @@ def _outage_errors() -> tuple[type[Exception], ...]:
 def build_api() -> FastAPI:
     """The FastAPI app for every registered panel (call ``app.boot.boot()`` first)."""
     from app.core.registry import PANELS, RESOURCES
+    from app.core.report_api import page_routers
 
     app = FastAPI(
         title="Pult API",
@@ -996,6 +997,8 @@ def build_api() -> FastAPI:
             app.include_router(panel.api_router, prefix=f"/api/{panel.name}")  # type: ignore[arg-type]
         for router in panel.root_routers:
             app.include_router(router)  # type: ignore[arg-type]
+        for router in page_routers(panel.pages):  # Report / Dashboard pages' JSON (and CSV) twins
+            app.include_router(router, prefix=f"/api/{panel.name}")
     # Declared settings pages (app/core/settings_page.py): /api/<panel>/settings/<name>
     from app.core.settings_api import settings_routers
 
@@ -1010,6 +1013,8 @@ def build_api() -> FastAPI:
                 app.include_router(resource_router(res_cls, prefix=f"/api/{res_cls.slug}", in_schema=False))
             if panel.api_router is not None:
                 app.include_router(panel.api_router, prefix="/api", include_in_schema=False)  # type: ignore[arg-type]
+            for router in page_routers(panel.pages, in_schema=False):
+                app.include_router(router, prefix="/api")
     app.include_router(fallback_router())  # last: only what nothing else matched
     _document_errors(app)
     return app

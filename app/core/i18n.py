@@ -106,6 +106,11 @@ CATALOG: dict[str, tuple[str, str]] = {
     "action.register": ("регистрация", "registration"),
     "export": ("Экспорт", "Export"),
     "export.csv": ("Экспорт CSV", "Export CSV"),
+    # Report and Dashboard pages (app/core/report.py)
+    "report.bad_range": ("Начало периода позже конца", "The period starts after it ends"),
+    "report.all": ("Все", "All"),
+    "dashboard.previous": ("было", "before"),
+    "dashboard.no_alerts": ("Всё в порядке", "All is well"),
     "export.xlsx": ("Экспорт XLSX", "Export XLSX"),
     "export.xlsx_too_big": ("В XLSX помещается не больше {max} строк (предел Excel) — сузьте фильтр или выгрузите CSV",
                             "XLSX holds at most {max} rows (Excel's limit): narrow the filter or export CSV"),

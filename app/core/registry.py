@@ -21,10 +21,11 @@ from app.core.resource import ImproperlyConfigured, Resource, check_resource
 
 @dataclass
 class Page:
-    """A custom page of a panel (dashboard, analytics): route, i18n title, component factory, permission.
+    """A custom page of a panel: route, i18n title, component factory, permission. A declared page
+    kind (:class:`app.core.report.Report`, :class:`~app.core.report.Dashboard`) is a ``Page`` too.
 
-    ``component`` and ``on_load`` are best given as references, ``"app.panels.stock.pages:analytics_page"``
-    and ``"app.panels.stock.pages:AnalyticsState.load"``: the web process resolves them when it builds
+    ``component`` and ``on_load`` are best given as references, ``"app.panels.numbers.pages:transfer_page"``
+    and ``"app.panels.numbers.pages:TransferState.load"``: the web process resolves them when it builds
     the pages, so a worker that boots the same panels never imports their UI (Reflex)."""
 
     route: str

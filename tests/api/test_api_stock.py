@@ -490,7 +490,7 @@ def test_openapi_and_docs(client):
     assert spec["info"]["title"] == "Pult API"
     paths = spec["paths"]
     for path in ("/api/stock/products", "/api/stock/products/{id}", "/api/stock/orders/{id}/actions/issue", "/api/stock/orders/actions/issue",
-                 "/api/stock/products/{id}/stock", "/api/stock/analytics/summary", "/api/stock/orders/{id}/issue", "/api/auth/login", "/health"):
+                 "/api/stock/products/{id}/stock", "/api/stock/reports/analytics", "/api/stock/reports/analytics.csv", "/api/stock/orders/{id}/issue", "/api/auth/login", "/health"):
         assert path in paths, path
     assert "/api/stock/supplies/{id}/restore" not in paths  # supplies are hard-deleted
     assert "patch" not in paths["/api/stock/supplies/{id}"]  # supplies are not editable
@@ -562,53 +562,66 @@ def sales(db, stock_data):
     return stock_data
 
 
+REPORT = "/api/stock/reports/analytics"
+
+
 def test_analytics_summary_numbers(client, sales, login):
+    """The analytics report's JSON twin (and its seed-001 alias /analytics/summary): the same
+    parameters as the page, the totals as KPIs, the periods as the series and a table."""
     h = login("manager")
-    r = client.get("/api/stock/analytics/summary", headers=h)
+    r = client.get(REPORT, headers=h)
     assert r.status_code == 200, r.text
     body = r.json()
+    today = dt.datetime.now(dt.timezone.utc).date()
+    assert body["params"] == {"from": (today - dt.timedelta(days=29)).isoformat(), "to": today.isoformat(), "product_id": None, "bucket": "day"}
     # cost = pieces × buy_price_eur × rate = 4 × 5 € × 100 (the default rate)
-    assert body["rate"] == "100.00"
-    assert body["totals"] == {"pieces": 4, "revenue": "3500.00", "cost": "2000.00", "profit": "1500.00"}
-    assert body["products"] == [
+    assert body["kpis"] == {"pieces": 4, "revenue": "3500.00", "cost": "2000.00", "profit": "1500.00"}
+    assert body["tables"]["products"] == [
         {"product_id": sales["cable"].id, "name": "Кабель USB-C", "pieces": 4, "revenue": "3500.00", "cost": "2000.00", "profit": "1500.00"}
     ]
-    today = dt.datetime.now(dt.timezone.utc).date()
-    assert body["periods"] == [{"period": today.isoformat(), "pieces": 4, "revenue": "3500.00", "cost": "2000.00", "profit": "1500.00"}]
+    assert body["tables"]["periods"] == [{"period": today.isoformat(), "pieces": 4, "revenue": "3500.00", "cost": "2000.00", "profit": "1500.00"}]
+    assert body["series"] == body["tables"]["periods"]
+    assert client.get("/api/stock/analytics/summary", headers=h).json() == body  # the seed's spelling
 
     assert client.put("/api/stock/analytics/rate", headers=h, json={"rate": "90,5"}).json() == {"rate": "90.5000"}
-    body = client.get("/api/stock/analytics/summary", headers=h, params={"bucket": "month"}).json()
-    assert body["rate"] == "90.5000"
-    assert body["totals"]["cost"] == "2000.00"  # the sales made keep the rate of their day (100)
-    assert body["totals"]["profit"] == "1500.00"
-    assert body["periods"][0]["period"] == today.replace(day=1).isoformat()
+    body = client.get(REPORT, headers=h, params={"bucket": "month"}).json()
+    assert body["kpis"]["cost"] == "2000.00"  # the sales made keep the rate of their day (100)
+    assert body["kpis"]["profit"] == "1500.00"
+    assert body["tables"]["periods"][0]["period"] == max(today.replace(day=1), today - dt.timedelta(days=29)).replace(day=1).isoformat()
 
-    r = client.get("/api/stock/analytics/summary", headers=h, params={"product_id": sales["router"].id})
-    assert r.json()["totals"]["pieces"] == 0 and r.json()["products"] == []
+    r = client.get(REPORT, headers=h, params={"product_id": sales["router"].id})
+    assert r.json()["kpis"]["pieces"] == 0 and r.json()["tables"]["products"] == []
     tomorrow = (today + dt.timedelta(days=1)).isoformat()
-    r = client.get("/api/stock/analytics/summary", headers=h, params={"from": tomorrow})
-    assert r.json()["totals"]["revenue"] == "0.00"
-    r = client.get("/api/stock/analytics/summary", headers=h, params={"from": (today - dt.timedelta(days=1)).isoformat(), "to": tomorrow})
-    assert r.json()["totals"]["pieces"] == 4
-    assert client.get("/api/stock/analytics/summary", headers=h, params={"bucket": "year"}).status_code == 422
+    r = client.get(REPORT, headers=h, params={"from": tomorrow, "to": ""})
+    assert r.json()["kpis"]["revenue"] == "0.00"
+    r = client.get(REPORT, headers=h, params={"from": (today - dt.timedelta(days=1)).isoformat(), "to": tomorrow})
+    assert r.json()["kpis"]["pieces"] == 4
+    r = client.get(REPORT, headers=h, params={"bucket": "year"})
+    assert r.status_code == 422 and "bucket" in r.json()["errors"]
+    r = client.get(REPORT, headers=h, params={"from": tomorrow, "to": today.isoformat()})
+    assert r.status_code == 422 and "from" in r.json()["errors"]
 
 
 def test_analytics_csv_export(client, sales, login):
-    r = client.get("/api/stock/analytics/export.csv", headers=login("admin"))
+    r = client.get(f"{REPORT}.csv", headers=login("admin"))
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/csv")
     assert "attachment" in r.headers["content-disposition"]
-    rows = list(csv.reader(io.StringIO(r.text)))
-    assert rows[0] == ["product_id", "product", "pieces", "revenue_rub", "cost_rub", "profit_rub"]
-    assert rows[1] == [str(sales["cable"].id), "Кабель USB-C", "4", "3500.00", "2000.00", "1500.00"]
-    assert rows[2] == ["", "TOTAL", "4", "3500.00", "2000.00", "1500.00"]
-    assert ["eur_rub_rate", "100.00"] in rows
+    rows = list(csv.reader(io.StringIO(r.text.lstrip("\ufeff"))))
+    assert rows[0] == ["По товарам"]
+    assert rows[1] == ["Товар", "Продано, шт", "Выручка, ₽", "Себестоимость, ₽", "Прибыль, ₽"]
+    assert rows[2] == ["Кабель USB-C", "4", "3500.00", "2000.00", "1500.00"]
+    today = dt.datetime.now(dt.timezone.utc).date()
+    assert [today.isoformat(), "4", "3500.00", "1500.00"] in rows  # the periods' table below
+    english = list(csv.reader(io.StringIO(client.get(f"{REPORT}.csv", headers={**login("admin"), "Accept-Language": "en"}).text.lstrip("\ufeff"))))
+    assert english[1][0] == "Product"
 
 
 def test_analytics_permissions_and_rate_validation(client, sales, login):
     user = login("user")
+    assert client.get(REPORT, headers=user).status_code == 403
+    assert client.get(f"{REPORT}.csv", headers=user).status_code == 403
     assert client.get("/api/stock/analytics/summary", headers=user).status_code == 403
-    assert client.get("/api/stock/analytics/export.csv", headers=user).status_code == 403
     r = client.put("/api/stock/analytics/rate", headers=user, json={"rate": "95"})
     assert r.status_code == 403
     assert client.get("/api/stock/analytics/rate", headers=login("manager")).json() == {"rate": "100.00"}

@@ -103,10 +103,10 @@ def test_far_dates(client, h, stock_data):
     _order(client, h, stock_data, "+79161234567")
     r = client.get(ORDERS, headers=h, params={"created_at": "2000-01-01..9999-12-31"})  # a filter: "no end"
     assert r.status_code == 200 and len(r.json()["items"]) == 1
-    for url in ("/api/stock/analytics/summary", "/api/stock/analytics/export.csv", "/api/numbers/conversion"):
+    for url in ("/api/stock/reports/analytics", "/api/stock/analytics/summary", "/api/stock/reports/analytics.csv", "/api/numbers/reports/conversion"):
         _error(client.get(url, headers=h, params={"from": "2026-01-01", "to": "9999-12-31"}), 422)
-    _error(client.get("/api/numbers/conversion.csv", headers=h, params={"from": "9999-12-31"}), 422)
-    _error(client.get("/api/numbers/conversion.csv", headers=h, params={"provider_id": str(INT4)}), 422)
+    _error(client.get("/api/numbers/reports/conversion.csv", headers=h, params={"from": "9999-12-31"}), 422)
+    _error(client.get("/api/numbers/reports/conversion.csv", headers=h, params={"provider_id": str(INT4)}), 422)
     _error(client.get("/api/stock/analytics/summary", headers=h, params={"product_id": str(INT4)}), 422)
 
 

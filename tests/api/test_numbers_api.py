@@ -34,18 +34,21 @@ def test_conversion_counts_rates_and_follows_status_changes(client, db, users, n
         if code != "new":
             r = client.post(f"{NUMBERS}/{n.id}/actions/set_status", headers=h, json={"params": {"status_id": w["status"][code]}})
             assert r.status_code == 200, r.text
-    rows = client.get("/api/numbers/conversion", headers=h).json()
-    assert rows == [{"project_id": w["project"], "project": "Проект свой", "total": 4, "processed": 3, "success": 2, "refusal": 1, "no_answer": 0,
-                     "success_rate": 0.6667, "refusal_rate": 0.3333, "no_answer_rate": 0.0}]
+    report = "/api/numbers/reports/conversion"
+    body = client.get(report, headers=h).json()
+    assert body["tables"]["projects"] == [{"project_id": w["project"], "project": "Проект свой", "total": 4, "processed": 3, "success": 2, "refusal": 1,
+                                           "no_answer": 0, "success_rate": 0.6667, "refusal_rate": 0.3333, "no_answer_rate": 0.0}]
+    assert body["kpis"] == {"processed": 3, "success": 2, "refusal": 1, "no_answer": 0, "success_rate": 0.6667}
     tomorrow = (dt.date.today() + dt.timedelta(days=2)).isoformat()
-    assert client.get("/api/numbers/conversion", headers=h, params={"from": tomorrow}).json() == []
-    assert client.get("/api/numbers/conversion", headers=h, params={"from": tomorrow, "to": "2020-01-01"}).status_code == 422
-    csv_rows = list(csv.reader(io.StringIO(client.get("/api/numbers/conversion.csv", headers=h).text.lstrip("\ufeff"))))
+    assert client.get(report, headers=h, params={"from": tomorrow, "to": ""}).json()["tables"]["projects"] == []
+    r = client.get(report, headers=h, params={"from": tomorrow, "to": "2020-01-01"})
+    assert r.status_code == 422 and "from" in r.json()["errors"]
+    csv_rows = list(csv.reader(io.StringIO(client.get(f"{report}.csv", headers=h).text.lstrip("\ufeff"))))
     assert csv_rows[0][:2] == ["Проект", "Обработано"]  # for people: their language, shares as they write them
-    assert csv_rows[1] == ["Проект свой", "3", "2", "1", "0", "66,7\u00a0%", "33,3\u00a0%", "0\u00a0%"]
-    english = client.get("/api/numbers/conversion.csv", headers={**h, "Accept-Language": "en"}).text
-    assert list(csv.reader(io.StringIO(english.lstrip("\ufeff"))))[1][5] == "66.7%"
-    assert client.get("/api/numbers/conversion", headers=login("user")).status_code == 403
+    assert csv_rows[1] == ["Проект свой", "3", "2", "66,7\u00a0%", "1", "33,3\u00a0%", "0", "0\u00a0%"]
+    english = client.get(f"{report}.csv", headers={**h, "Accept-Language": "en"}).text
+    assert list(csv.reader(io.StringIO(english.lstrip("\ufeff"))))[1][3] == "66.7%"
+    assert client.get(report, headers=login("user")).status_code == 403
     # a set_status without its parameter is a 422 naming the field, nothing changes
     r = client.post(f"{NUMBERS}/{nums[3].id}/actions/set_status", headers=h, json={"params": {}})
     assert r.status_code == 422 and "status_id" in r.json()["errors"]

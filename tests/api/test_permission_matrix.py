@@ -155,7 +155,7 @@ SEED = {(role, key, op): allowed for role, key, op, allowed in SEED_RULES}
 STOCK_ROUTES: list[tuple[str, str, dict | None, str]] = [
     ("GET", "/api/stock/products/{product}/stock", None, "stock.products.view"),
     ("GET", "/api/stock/analytics/summary", None, "stock.analytics.view"),
-    ("GET", "/api/stock/analytics/export.csv", None, "stock.analytics.view"),
+    ("GET", "/api/stock/reports/analytics.csv", None, "stock.analytics.view"),
     ("GET", "/api/stock/analytics/rate", None, "stock.analytics.view"),
     ("PUT", "/api/stock/analytics/rate", {"rate": "99.5"}, "stock.analytics.rate"),
     ("POST", "/api/stock/orders/{order}/issue", None, "stock.orders.issue"),
@@ -165,12 +165,12 @@ STOCK_ROUTES: list[tuple[str, str, dict | None, str]] = [
 SEED_ROUTES: dict[tuple[str, str, str], bool] = {
     ("user", "GET", "/api/stock/products/{product}/stock"): True,
     ("user", "GET", "/api/stock/analytics/summary"): False,
-    ("user", "GET", "/api/stock/analytics/export.csv"): False,
+    ("user", "GET", "/api/stock/reports/analytics.csv"): False,
     ("user", "PUT", "/api/stock/analytics/rate"): False,
     ("user", "POST", "/api/stock/orders/{order}/issue"): True,
     ("user", "POST", "/api/stock/orders/{order}/deny"): False,
     ("manager", "GET", "/api/stock/analytics/summary"): True,
-    ("manager", "GET", "/api/stock/analytics/export.csv"): True,
+    ("manager", "GET", "/api/stock/reports/analytics.csv"): True,
     ("manager", "PUT", "/api/stock/analytics/rate"): True,
     ("manager", "POST", "/api/stock/orders/{order}/deny"): True,
     ("admin", "GET", "/api/stock/analytics/summary"): True,

@@ -69,9 +69,9 @@ def test_an_error_toast_is_replaced_by_the_next_and_dismissed_by_a_success():
 
 
 def test_conversion_rates_use_the_comma_in_russian():
-    from app.panels.numbers.pages import _pct
+    from app.core.report import fmt
 
-    assert _pct(1, 8, "ru") == "12,5\u00a0%" and _pct(1, 8, "en") == "12.5%" and _pct(1, 0) == "—"
+    assert fmt(1 / 8, "percent", "ru") == "12,5\u00a0%" and fmt(1 / 8, "percent", "en") == "12.5%" and fmt(None, "percent", "ru") == "—"
 
 
 def test_detail_pages_name_related_records_and_jobs(db, users):

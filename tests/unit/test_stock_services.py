@@ -418,16 +418,19 @@ def test_analytics_permissions(db, users, sales):
 
 
 def test_analytics_csv(db, users, sales):
-    body = services.analytics_csv(services.analytics(db, users["admin"], bucket="month"))
-    rows = list(csv.reader(io.StringIO(body)))
-    assert rows[0] == ["product_id", "product", "pieces", "revenue_rub", "cost_rub", "profit_rub"]
-    assert rows[1] == [str(sales["router"].id), "Роутер Pro", "2", "13000.00", "8000.00", "5000.00"]
-    assert rows[2] == [str(sales["cable"].id), "Кабель USB-C", "3", "2600.00", "1500.00", "1100.00"]
-    assert rows[3] == ["", "TOTAL", "5", "15600.00", "9500.00", "6100.00"]
+    """The analytics report's CSV (the declaration's tables, headers in the reader's language)."""
+    from app.panels.stock.reports import ANALYTICS
+
+    params, result = ANALYTICS.run(db, users["admin"], {"from": "2026-01-01", "to": "2026-02-28", "bucket": "month"})
+    rows = list(csv.reader(io.StringIO(ANALYTICS.csv(result, "en").lstrip("\ufeff"))))
+    assert rows[0] == ["By product"]
+    assert rows[1] == ["Product", "Sold, pcs", "Revenue, ₽", "Cost, ₽", "Profit, ₽"]
+    assert rows[2] == ["Роутер Pro", "2", "13000.00", "8000.00", "5000.00"]
+    assert rows[3] == ["Кабель USB-C", "3", "2600.00", "1500.00", "1100.00"]
     assert rows[4] == []
-    assert rows[5] == ["period", "pieces", "revenue_rub", "cost_rub", "profit_rub"]
-    assert rows[6:8] == [["2026-01-01", "4", "9100.00", "5500.00", "3600.00"], ["2026-02-01", "1", "6500.00", "4000.00", "2500.00"]]
-    assert rows[-1] == ["eur_rub_rate", "100.00"]
+    assert rows[5] == ["Period"] and rows[6] == ["Period", "Sold, pcs", "Revenue, ₽", "Profit, ₽"]
+    assert rows[7:9] == [["2026-01-01", "4", "9100.00", "3600.00"], ["2026-02-01", "1", "6500.00", "2500.00"]]
+    assert ANALYTICS.csv_filename(params) == "analytics_2026-01-01_2026-02-28.csv"
 
 
 # --------------------------------------------------------------------------- demo data

@@ -19,14 +19,14 @@ _FACE: dict[str, str] = {
     "tr": "app.core.ui.base:tr",
     "set_url": "app.core.ui.base:set_url",
     "ERROR_TOAST": "app.core.ui.base:ERROR_TOAST",
-    "DateRangeMixin": "app.core.ui.date_range:DateRangeMixin",
     "JobRunMixin": "app.core.ui.job_run:JobRunMixin",
+    # The Report page kind's state (an ``extra`` block beside a report's parameters refreshes it)
+    "ReportState": "app.core.ui.report_page:ReportState",
     # Components
     "page_header": "app.core.ui.widgets:page_header",
     "forbidden_box": "app.core.ui.widgets:forbidden_box",
     "confirm_dialog": "app.core.ui.widgets:confirm_dialog",
     "relation_picker": "app.core.ui.widgets:relation_picker",
-    "date_range_inputs": "app.core.ui.date_range:date_range_inputs",
     "job_run_card": "app.core.ui.job_run:job_run_card",
     # The generated state of a Settings page (a custom block's handlers send it events: its refresh)
     "settings_state": "app.core.ui.settings_page:state_of",
@@ -40,7 +40,7 @@ __getattr__, __dir__ = lazy_names(__name__, globals(), _FACE)
 
 if TYPE_CHECKING:
     from app.core.ui.base import ERROR_TOAST, AuthState, set_url, tr, ui_session  # noqa: F401
-    from app.core.ui.date_range import DateRangeMixin, date_range_inputs  # noqa: F401
     from app.core.ui.job_run import JobRunMixin, job_run_card  # noqa: F401
     from app.core.ui.settings_page import state_of as settings_state  # noqa: F401
+    from app.core.ui.report_page import ReportState  # noqa: F401
     from app.core.ui.widgets import confirm_dialog, forbidden_box, page_header, relation_picker  # noqa: F401

@@ -19,7 +19,8 @@ from app.panels.numbers.resources import (
 from app.panels.numbers import jobs as _jobs  # noqa: F401 - registers the job kinds
 from app.panels.numbers import sftp as _sftp  # noqa: F401
 from app.panels.numbers.roles import ROLES
-from app.panels.numbers.routes import CONVERSION, IMPORT, SETUP, SOFTPHONE
+from app.panels.numbers.reports import CONVERSION
+from app.panels.numbers.routes import IMPORT, SETUP, SOFTPHONE
 # SoftPhone (seed 004, 7.2): signed call events, their settings page and the incoming-call card.
 from app.panels.numbers.softphone import PERM as SOFTPHONE_PERM
 from app.panels.numbers.softphone import softphone_router
@@ -39,7 +40,7 @@ PANEL = register(
         permissions=["numbers.all_providers", "numbers.import", "numbers.conversion.view", SOFTPHONE_PERM],
         api_router=router,
         pages=[
-            Page(CONVERSION, "numbers.conversion", f"{PAGES}:conversion_page", perm="numbers.conversion.view", icon="chart-column", on_load=f"{PAGES}:ConversionState.load"),
+            CONVERSION,  # a declared report: page, menu entry, /api/numbers/reports/conversion(.csv)
             Page(IMPORT, "numbers.import.title", f"{PAGES}:transfer_page", perm="numbers.import", icon="upload", on_load=f"{PAGES}:TransferState.load"),
             Page(SETUP, "numbers.setup", f"{PAGES}:setup_page", perm="numbers.projects.view", icon="sliders-horizontal", on_load=f"{PAGES}:SetupState.load"),
             SOFTPHONE_SETTINGS.page(SOFTPHONE, icon="phone-incoming", title="numbers.softphone"),

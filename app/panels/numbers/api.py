@@ -1,6 +1,7 @@
 """Numbers routes beyond the generated CRUD, mounted under ``/api/numbers``.
 
-* ``GET  /conversion`` and ``/conversion.csv`` — per-project conversion from the aggregates;
+* (conversion per project is a declared report: ``/reports/conversion`` and ``.csv``, see
+  :mod:`app.panels.numbers.reports`);
 * ``POST /import`` — upload a CSV/XLSX of numbers for a project/provider/geo (202, a job);
 * ``POST /export`` — export the numbers matching filters (202, a job; the file at
   ``/api/jobs/{job_id}/file``).
@@ -11,11 +12,9 @@ Every route checks the permission and applies the manager's scope like the pages
 from __future__ import annotations
 
 import datetime as dt
-import io
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
-from fastapi.responses import Response
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
@@ -30,31 +29,16 @@ from app.core import (
     get_resource,
     jobs,
     request_lang,
-    safe_cells,
     save_upload,
     upload_path,
     visible_query,
 )
-from app.core.display import TIMEZONE, fmt_percent
-from app.core.errors import PermissionDenied, ValidationFailed
-from app.core.i18n import t
-from app.core.inputs import Day, Id, SafeStr, check_date, id_param
-from app.panels.numbers import services, transfers
+from app.core.display import TIMEZONE
+from app.core.errors import PermissionDenied
+from app.core.inputs import Id, SafeStr
+from app.panels.numbers import transfers
 
 router = APIRouter(tags=["numbers"])
-
-
-class ConversionRowOut(BaseModel):
-    project_id: int
-    project: str
-    total: int
-    processed: int
-    success: int
-    refusal: int
-    no_answer: int
-    success_rate: float
-    refusal_rate: float
-    no_answer_rate: float
 
 
 class JobOut(BaseModel):
@@ -66,52 +50,6 @@ class ExportIn(BaseModel):
     filters: dict[SafeStr, SafeStr] = Field(default_factory=dict, examples=[{"project_id": "3", "status_id": "1", "created_at": "2026-01-01..2026-01-31"}])
     search: SafeStr = ""
     sort: SafeStr = ""
-
-
-def _conversion(db: Session, user: CurrentUser, date_from: dt.date | None, date_to: dt.date | None, provider_id: int | None) -> list[dict[str, Any]]:
-    if not user.has_perm("numbers.conversion.view"):
-        raise PermissionDenied()
-    if date_from and date_to and date_from > date_to:
-        raise ValidationFailed.one("from", "numbers.conversion.bad_range")
-    return [{
-        "project_id": r.project_id, "project": r.project, "total": r.total, "processed": r.processed, "success": r.success,
-        "refusal": r.refusal, "no_answer": r.no_answer, "success_rate": round(r.rate(r.success), 4),
-        "refusal_rate": round(r.rate(r.refusal), 4), "no_answer_rate": round(r.rate(r.no_answer), 4),
-    } for r in services.conversion(db, user, date_from, date_to, provider_id)]
-
-
-@router.get("/conversion", response_model=list[ConversionRowOut], summary="Conversion per project (Moscow days of the status change)", responses={**ERRORS, **INVALID})
-def conversion(
-    date_from: Day | None = Query(None, alias="from"), date_to: Day | None = Query(None, alias="to"),
-    provider_id: Id | None = Query(None), db: Session = Depends(get_db), user: CurrentUser = Depends(current_user),
-) -> list[dict[str, Any]]:
-    return _conversion(db, user, date_from, date_to, provider_id)
-
-
-@router.get("/conversion.csv", response_class=Response, summary="The same as CSV", responses={**ERRORS, **INVALID})
-def conversion_csv(
-    request: Request, date_from: str = Query("", alias="from"), date_to: str = Query("", alias="to"), provider_id: str = Query(""),
-    db: Session = Depends(get_db), user: CurrentUser = Depends(current_user),
-) -> Response:
-    """For people: headers in the reader's language (``Accept-Language``), shares as they write
-    them (``66,7 %``), project names neutralised against formula injection."""
-    def day(s: str) -> dt.date | None:
-        try:
-            return check_date(dt.date.fromisoformat(s)) if s else None
-        except ValueError:
-            raise ValidationFailed.one("from", "error.date") from None
-
-    rows = _conversion(db, user, day(date_from), day(date_to), id_param(provider_id, "provider_id"))
-    lang = request_lang(request)
-    out = io.StringIO()
-    w = safe_cells.writer(out)
-    w.writerow([t(key, lang) for key in ("numbers.project", "numbers.processed", "numbers.kind.success", "numbers.kind.refusal",
-                                         "numbers.kind.no_answer", "numbers.success_rate", "numbers.refusal_rate", "numbers.no_answer_rate")])
-    for r in rows:
-        w.writerow([r["project"], r["processed"], r["success"], r["refusal"], r["no_answer"],
-                    *(fmt_percent(r[k], lang) for k in ("success_rate", "refusal_rate", "no_answer_rate"))])
-    return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="conversion.csv"'})
 
 
 @router.post("/import", status_code=202, response_model=JobOut, summary="Import numbers from a CSV/XLSX file (a job)", responses={**ERRORS, **INVALID})

@@ -1,4 +1,4 @@
-"""Custom pages of the numbers panel (seed 004, 2.3): project conversion, number import/export,
+"""Custom pages of the numbers panel (seed 004, 2.3): number import/export
 and the project setup (providers, geo, weekdays and windows of a project's incoming pool)."""
 
 from __future__ import annotations
@@ -10,21 +10,13 @@ import reflex as rx
 from app.core import MAX_UPLOAD_BYTES, get_resource, jobs, live, save_upload, search_options, upload_path
 from app.core.errors import PermissionDenied, PultError, ValidationFailed
 from app.core.ui import ERROR_TOAST, AuthState, set_url, tr, ui_session
-from app.core.ui import DateRangeMixin, date_range_inputs
 from app.core.ui import JobRunMixin, job_run_card
 from app.core.ui import forbidden_box
 from app.core.ui import page_header
-from app.panels.numbers import services, setup, transfers
+from app.panels.numbers import setup, transfers
 
-from app.panels.numbers.routes import CONVERSION, SETUP
+from app.panels.numbers.routes import SETUP
 NONE = "__none__"
-
-
-def _pct(part: int, whole: int, lang: str = "ru") -> str:
-    """A rate as people write it in ``lang``: "12,5 %" in Russian (it was "12.5 %"), "12.5%" in English."""
-    from app.core.display import fmt_percent
-
-    return fmt_percent(part / whole, lang, 1) if whole else "—"
 
 
 def _num(n: int) -> str:
@@ -33,112 +25,6 @@ def _num(n: int) -> str:
 
 def _options(db: Any, user: Any, key: str, limit: int = 500) -> list[list[str]]:
     return [[str(i), title] for i, title in search_options(db, get_resource(key), user, "", limit=limit)]
-
-
-# --------------------------------------------------------------------------- conversion
-class ConversionState(DateRangeMixin, AuthState):
-    provider_id: str = ""
-    providers: list[list[str]] = []
-    rows: list[dict[str, str]] = []
-    totals: dict[str, str] = {}
-    chart: list[dict[str, Any]] = []
-    forbidden: bool = False
-    error: str = ""
-
-    @rx.event
-    def load(self):
-        q = self.router.url.query_parameters
-        self._read_range(q)
-        self.provider_id = q.get("provider_id", "") if q.get("provider_id", "").isdigit() else ""
-        live.watch(self, {"phone_number", "number_stat", "project"})
-        return self._reload(sync=False)
-
-    def live_refresh(self) -> None:
-        self._reload(sync=False)
-
-    def _reload(self, sync: bool = True):
-        self.error = ""
-        try:
-            with ui_session() as db:
-                user = self.current_user()
-                self.forbidden = not user.has_perm("numbers.conversion.view")
-                if self.forbidden:
-                    return None
-                d_from, d_to = self._date(self.date_from), self._date(self.date_to)
-                if d_from and d_to and d_from > d_to:
-                    self.error = self.t("numbers.conversion.bad_range")
-                    return None
-                self.providers = _options(db, user, "numbers.providers")
-                provider = int(self.provider_id) if self.provider_id else None
-                rows = services.conversion(db, user, d_from, d_to, provider)
-                days = services.conversion_by_day(db, user, d_from, d_to, provider)
-        except PultError as exc:
-            return self.fail(exc)
-        self.rows = [{
-            "project": r.project, "processed": _num(r.processed), "success": _num(r.success), "refusal": _num(r.refusal),
-            "no_answer": _num(r.no_answer), "success_rate": _pct(r.success, r.processed, self.lang), "refusal_rate": _pct(r.refusal, r.processed, self.lang),
-            "no_answer_rate": _pct(r.no_answer, r.processed, self.lang),
-        } for r in rows]
-        total = {k: sum(getattr(r, k) for r in rows) for k in ("processed", "success", "refusal", "no_answer")}
-        self.totals = {k: _num(v) for k, v in total.items()} | {"success_rate": _pct(total["success"], total["processed"], self.lang)}
-        self.chart = [{"day": d.strftime("%d.%m"), "processed": p, "success": s} for d, p, s in days]
-        if sync:
-            return set_url(CONVERSION, {"from": self.date_from, "to": self.date_to, "provider_id": self.provider_id})
-        return None
-
-    @rx.event
-    def set_provider(self, value: str | list[str]):
-        value = value if isinstance(value, str) else (value[0] if value else "")
-        self.provider_id = "" if value == NONE else value
-        return self._reload()
-
-
-def conversion_page() -> rx.Component:
-    S = ConversionState
-    cols = ["numbers.project", "numbers.processed", "numbers.kind.success", "numbers.success_rate", "numbers.kind.refusal",
-            "numbers.refusal_rate", "numbers.kind.no_answer", "numbers.no_answer_rate"]
-    keys = ["project", "processed", "success", "success_rate", "refusal", "refusal_rate", "no_answer", "no_answer_rate"]
-    filters = rx.hstack(
-        *date_range_inputs(S, "conv"),
-        rx.vstack(
-            rx.text(tr("numbers.provider"), size="1", color_scheme="gray"),
-            rx.select.root(
-                rx.select.trigger(placeholder=tr("numbers.all_providers"), width="16em"),
-                rx.select.content(rx.select.item(tr("numbers.all_providers"), value=NONE), rx.foreach(S.providers, lambda o: rx.select.item(o[1], value=o[0]))),
-                value=rx.cond(S.provider_id == "", NONE, S.provider_id), on_change=S.set_provider,
-            ),
-            spacing="1", id="conv-provider",
-        ),
-        rx.spacer(),
-        rx.link(rx.button(rx.icon("download", size=14), tr("export.csv"), variant="soft"),
-                href="/api/numbers/conversion.csv?from=" + S.date_from + "&to=" + S.date_to + "&provider_id=" + S.provider_id, is_external=True, id="conv-csv"),
-        align="end", spacing="4", width="100%", wrap="wrap",
-    )
-    kpis = rx.hstack(*[
-        rx.card(rx.vstack(rx.text(tr(label), size="1", color_scheme="gray"), rx.heading(S.totals.get(key, "0"), size="6", id=f"kpi-{key}"), spacing="1"), min_width="11em")
-        for key, label in (("processed", "numbers.processed"), ("success", "numbers.kind.success"), ("success_rate", "numbers.success_rate"),
-                           ("refusal", "numbers.kind.refusal"), ("no_answer", "numbers.kind.no_answer"))
-    ], spacing="3", wrap="wrap")
-    chart = rx.card(rx.recharts.bar_chart(
-        rx.recharts.bar(data_key="processed", fill="#8da4ef", name=tr("numbers.processed")),
-        rx.recharts.bar(data_key="success", fill="#30a46c", name=tr("numbers.kind.success")),
-        rx.recharts.x_axis(data_key="day"), rx.recharts.y_axis(), rx.recharts.tooltip(), rx.recharts.legend(),
-        rx.recharts.cartesian_grid(stroke_dasharray="3 3"), data=S.chart, height=260, width="100%",
-    ), width="100%")
-    table = rx.table.root(
-        rx.table.header(rx.table.row(*[rx.table.column_header_cell(tr(c)) for c in cols])),
-        rx.table.body(rx.foreach(S.rows, lambda r: rx.table.row(*[rx.table.cell(r[k]) for k in keys]))),
-        variant="surface", size="1", width="100%", id="conv-table",
-    )
-    body = rx.vstack(
-        page_header(tr("numbers.conversion")),
-        filters,
-        rx.cond(S.error != "", rx.callout(S.error, color_scheme="red", icon="triangle-alert")),
-        kpis, chart, table,
-        rx.cond(S.rows.length() == 0, rx.center(rx.text(tr("rows.empty"), color_scheme="gray"), padding="2em", width="100%")),
-        spacing="4", width="100%",
-    )
-    return rx.cond(S.forbidden, forbidden_box(), body)
 
 
 # --------------------------------------------------------------------------- import / export

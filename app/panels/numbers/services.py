@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, text, union_all, update
 from sqlmodel import Session, select
 
-from app.core import CurrentUser, audit, bus, display, engine
+from app.core import CurrentUser, ReportResult, audit, bus, display, engine
 from app.core.errors import ValidationFailed
 from app.panels.numbers import scope
 from models.numbers import Geo, NumberStat, NumberStatMonth, NumberStatus, PhoneNumber, Project, Provider, StatusKind
@@ -217,6 +217,27 @@ def conversion_by_day(db: Session, user: CurrentUser, date_from: dt.date | None 
         if date_to:
             stmt = stmt.where(stat.c.day <= date_to)
     return [(d, int(p or 0), int(s or 0)) for d, p, s in db.execute(stmt).all()]
+
+
+def conversion_report(db: Session, user: CurrentUser, params: dict[str, Any]) -> ReportResult:
+    """The conversion report's compute (:data:`app.panels.numbers.reports.CONVERSION`): a row per
+    project with its shares of the processed numbers (None when nothing was processed), the totals
+    as KPIs, processed/success by day (by month beyond 92 days) as the chart's series."""
+    d_from, d_to, provider = params.get("from"), params.get("to"), params.get("provider_id")
+    rows = conversion(db, user, d_from, d_to, provider)
+
+    def share(n: int, whole: int) -> float | None:
+        return round(n / whole, 4) if whole else None
+
+    table = [{
+        "project_id": r.project_id, "project": r.project, "total": r.total, "processed": r.processed, "success": r.success,
+        "refusal": r.refusal, "no_answer": r.no_answer, "success_rate": share(r.success, r.processed),
+        "refusal_rate": share(r.refusal, r.processed), "no_answer_rate": share(r.no_answer, r.processed),
+    } for r in rows]
+    totals: dict[str, Any] = {k: sum(getattr(r, k) for r in rows) for k in ("processed", "success", "refusal", "no_answer")}
+    totals["success_rate"] = share(totals["success"], totals["processed"])
+    series = [{"day": d, "processed": p, "success": s} for d, p, s in conversion_by_day(db, user, d_from, d_to, provider)]
+    return ReportResult(kpis=totals, series=series, tables={"projects": table})
 
 
 def rebuild_stats(db: Session) -> None:

@@ -1,14 +1,12 @@
 """The stock panel: seed 001 (Sirius) — products, supplies, orders, analytics."""
 
-from app.core import Page, Panel, audit, register
+from app.core import Panel, audit, register
 from app.panels.stock.api import router
 from app.panels.stock.catalog import CATALOG
 from app.panels.stock.resources import Orders, Products, Supplies
 from app.panels.stock.roles import ROLES
-from app.panels.stock.routes import ANALYTICS
+from app.panels.stock.reports import ANALYTICS, OVERVIEW
 from app.panels.stock.services import EUR_RUB_KEY
-
-PAGES = "app.panels.stock.pages"
 
 # The EUR rate's changes are read by those who may set it.
 audit.setting_readers(EUR_RUB_KEY, "stock.analytics.rate")
@@ -28,7 +26,7 @@ PANEL = register(
         },
         api_router=router,
         api_unprefixed=True,  # seed 001, section 7 names /api/products, /api/orders/{id}/issue, ...
-        # pages by reference: the web process imports them, a worker never does
-        pages=[Page(ANALYTICS, "stock.analytics", f"{PAGES}:analytics_page", perm="stock.analytics.view", icon="chart-column", on_load=f"{PAGES}:AnalyticsState.load")],
+        # declared page kinds: each gives its page, menu entry and API twin (the UI loads in the web process only)
+        pages=[OVERVIEW, ANALYTICS],
     )
 )

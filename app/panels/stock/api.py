@@ -1,7 +1,8 @@
 """Stock routes beyond the generated CRUD (seed 001, section 7), mounted under ``/api/stock``.
 
 * ``GET  /products/{id}/stock`` — the computed stock of a product;
-* ``GET  /analytics/summary`` and ``/analytics/export.csv`` — sales, cost and profit;
+* (sales, cost and profit are the analytics report's twin: ``/reports/analytics`` and
+  ``/reports/analytics.csv``, alias ``/analytics/summary``, see :mod:`app.panels.stock.reports`);
 * ``GET|PUT /analytics/rate`` — the EUR→RUB rate the cost is computed with;
 * ``POST /orders/{id}/issue`` and ``/deny`` — the seed's spelling of the generated
   ``/orders/{id}/actions/issue|deny`` routes (same service, same permission, same audit).
@@ -9,11 +10,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any, Literal
+from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
@@ -26,13 +25,11 @@ from app.core import (
     get_db,
     get_record,
     item_json,
-    jsonable,
     request_lang,
     run_action,
 )
 from app.core.errors import PermissionDenied
 from app.core.i18n import t
-from app.core.inputs import Day, Id
 from app.panels.stock import services
 from app.panels.stock.resources import Orders, Products
 
@@ -67,45 +64,6 @@ def product_stock(id: str = Path(), db: Session = Depends(get_db), user: Current
         "min_stock": product.min_stock,
         "is_low_stock": services.current_stock(product) < product.min_stock,
     }
-
-
-def _analytics(db: Session, user: CurrentUser, date_from: dt.date | None, date_to: dt.date | None, product_id: int | None, bucket: str) -> services.Analytics:
-    return services.analytics(db, user, date_from=date_from, date_to=date_to, product_id=product_id, bucket=bucket)
-
-
-@router.get("/analytics/summary", summary="Sales, cost and profit by period and by product", responses=ERRORS)
-def analytics_summary(
-    date_from: Day | None = Query(None, alias="from", description="First day, inclusive (YYYY-MM-DD)"),
-    date_to: Day | None = Query(None, alias="to", description="Last day, inclusive (YYYY-MM-DD)"),
-    product_id: Id | None = Query(None),
-    bucket: Literal["day", "week", "month"] = Query("day"),
-    db: Session = Depends(get_db),
-    user: CurrentUser = Depends(current_user),
-) -> dict[str, Any]:
-    result = _analytics(db, user, date_from, date_to, product_id, bucket)
-    return jsonable({"rate": result.rate, "bucket": bucket, "periods": result.periods, "products": result.products, "totals": result.totals})
-
-
-@router.get(
-    "/analytics/export.csv",
-    summary="The analytics as CSV",
-    response_class=Response,
-    responses={200: {"content": {"text/csv": {}}}, **ERRORS},
-)
-def analytics_export(
-    date_from: Day | None = Query(None, alias="from"),
-    date_to: Day | None = Query(None, alias="to"),
-    product_id: Id | None = Query(None),
-    bucket: Literal["day", "week", "month"] = Query("day"),
-    db: Session = Depends(get_db),
-    user: CurrentUser = Depends(current_user),
-) -> Response:
-    result = _analytics(db, user, date_from, date_to, product_id, bucket)
-    return Response(
-        services.analytics_csv(result),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="analytics.csv"'},
-    )
 
 
 @router.get("/analytics/rate", response_model=RateOut, summary="The EUR→RUB rate used for cost", responses=ERRORS)

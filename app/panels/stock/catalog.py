@@ -73,4 +73,18 @@ CATALOG = {
     "analytics.period": ("Период", "Period"),
     "analytics.all_products": ("Все товары", "All products"),
     "analytics.apply": ("Применить", "Apply"),
+    # the overview dashboard (reports.OVERVIEW)
+    "stock.overview": ("Сводка", "Overview"),
+    "overview.orders_today": ("Заказы сегодня", "Orders today"),
+    "overview.revenue_today": ("Выручка сегодня", "Revenue today"),
+    "overview.to_issue": ("Ждут выдачи", "Waiting to be issued"),
+    "overview.vs_yesterday": ("вчера", "yesterday"),
+    "overview.revenue_trend": ("Выручка за 14 дней, ₽", "Revenue, last 14 days, ₽"),
+    "overview.low_stock": ("Низкий остаток (остаток / порог)", "Low stock (stock / threshold)"),
+    "overview.no_low_stock": ("Всех товаров хватает", "Every product is above its threshold"),
+    "overview.latest_orders": ("Последние заказы", "Latest orders"),
+    "overview.order_no": ("№", "No."),
+    "overview.created": ("Дата", "Date"),
+    "overview.qty": ("Кол-во", "Qty"),
+    "overview.total": ("Сумма", "Total"),
 }

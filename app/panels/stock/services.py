@@ -5,7 +5,6 @@ actions, the analytics page, the API and tests; every function runs inside the c
 from __future__ import annotations
 
 import datetime as dt
-import io
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -13,7 +12,7 @@ from typing import Any
 from sqlalchemy import Date, cast, func
 from sqlmodel import Session, select
 
-from app.core import CurrentUser, audit, bus, safe_cells
+from app.core import CurrentUser, ReportResult, audit, bus
 from app.core.errors import PermissionDenied, ValidationFailed
 from app.core.notify import notify
 from models.core import Setting
@@ -252,19 +251,73 @@ def _utc_midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=dt.timezone.utc)
 
 
-def analytics_csv(result: Analytics) -> str:
-    """The by-product breakdown and the totals as CSV (UTF-8, comma separated) for spreadsheets."""
-    out = io.StringIO()
-    w = safe_cells.writer(out)  # product names are typed by users: no formula gets through
-    w.writerow(["product_id", "product", "pieces", "revenue_rub", "cost_rub", "profit_rub"])
-    for p in result.products:
-        w.writerow([p["product_id"], p["name"], p["pieces"], p["revenue"], p["cost"], p["profit"]])
-    t = result.totals
-    w.writerow(["", "TOTAL", t["pieces"], t["revenue"], t["cost"], t["profit"]])
-    w.writerow([])
-    w.writerow(["period", "pieces", "revenue_rub", "cost_rub", "profit_rub"])
-    for p in result.periods:
-        w.writerow([p["period"].isoformat(), p["pieces"], p["revenue"], p["cost"], p["profit"]])
-    w.writerow([])
-    w.writerow(["eur_rub_rate", result.rate])
-    return out.getvalue()
+def analytics_report(db: Session, user: CurrentUser, params: dict[str, Any]) -> ReportResult:
+    """The analytics report's compute (:data:`app.panels.stock.reports.ANALYTICS`): the totals as
+    KPIs, the periods as the chart's series and a table, the products as another."""
+    r = analytics(db, user, params.get("from"), params.get("to"), params.get("product_id"), params.get("bucket") or "day")
+    return ReportResult(kpis=r.totals, series=r.periods, tables={"products": r.products, "periods": r.periods})
+
+
+# --------------------------------------------------------------------------- the overview dashboard
+def _day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """A day of the users' time zone (``PULT_TIMEZONE``) as a half-open range of moments."""
+    from app.core.display import TIMEZONE
+
+    start = dt.datetime.combine(day, dt.time.min, tzinfo=TIMEZONE)
+    return start, start + dt.timedelta(days=1)
+
+
+def _sales_on(db: Session, day: dt.date) -> tuple[int, Decimal]:
+    lo, hi = _day_bounds(day)
+    n, revenue = db.exec(
+        select(func.count(Order.id), func.coalesce(func.sum(Order.qty * Order.unit_price_rub), 0))
+        .where(Order.status.in_(SOLD), Order.created_at >= lo, Order.created_at < hi)
+    ).one()
+    return int(n or 0), Decimal(revenue or 0).quantize(Decimal("0.01"))
+
+
+def orders_today(db: Session, user: CurrentUser) -> tuple[int, int]:
+    """Orders taken today (not denied) and yesterday."""
+    from app.core.display import today
+
+    d = today()
+    return _sales_on(db, d)[0], _sales_on(db, d - dt.timedelta(days=1))[0]
+
+
+def revenue_today(db: Session, user: CurrentUser) -> tuple[Decimal, Decimal]:
+    """Revenue of today's orders and of yesterday's."""
+    from app.core.display import today
+
+    d = today()
+    return _sales_on(db, d)[1], _sales_on(db, d - dt.timedelta(days=1))[1]
+
+
+def orders_to_issue(db: Session, user: CurrentUser) -> tuple[int, None]:
+    """Paid orders still waiting to be handed out (no previous figure: it is a state, not a flow)."""
+    n = db.exec(select(func.count(Order.id)).where(Order.status == OrderStatus.paid_not_issued)).one()
+    return int(n or 0), None
+
+
+def revenue_by_day(db: Session, user: CurrentUser, days: int = 14) -> list[dict[str, Any]]:
+    """Revenue per day of the last ``days`` days (days without sales as 0), in the users' time zone."""
+    from app.core.display import TIMEZONE, today
+
+    first = today() - dt.timedelta(days=days - 1)
+    day = cast(func.timezone(str(TIMEZONE), Order.created_at), Date)
+    got = dict(db.exec(
+        select(day, func.sum(Order.qty * Order.unit_price_rub))
+        .where(Order.status.in_(SOLD), Order.created_at >= _day_bounds(first)[0]).group_by(day)
+    ).all())
+    return [{"day": first + dt.timedelta(days=i), "revenue": Decimal(got.get(first + dt.timedelta(days=i)) or 0)} for i in range(days)]
+
+
+def low_stock_alerts(db: Session, user: CurrentUser) -> list[dict[str, str]]:
+    """A line per product below its threshold, out of stock first, linking to the product."""
+    rows = db.exec(select(Product).where(Product.is_low_stock, Product.deleted_at.is_(None)).order_by(Product.quantity - Product.issued_qty, Product.name).limit(50)).all()
+    return [{"text": f"{p.name}: {current_stock(p)} / {p.min_stock}", "link": f"/stock/products/{p.id}", "tone": "red" if current_stock(p) <= 0 else "orange"} for p in rows]
+
+
+def latest_orders(db: Session, user: CurrentUser, limit: int = 8) -> list[dict[str, Any]]:
+    rows = db.exec(select(Order).order_by(Order.created_at.desc(), Order.id.desc()).limit(limit)).all()
+    return [{"id": o.id, "product": o.product_name or "", "qty": o.qty, "total": (o.unit_price_rub or Decimal(0)) * o.qty,
+             "created_at": o.created_at, "link": f"/stock/orders/{o.id}"} for o in rows]
