@@ -83,6 +83,9 @@ _FACE: dict[str, str] = {
     "on_run_end": "app.core.jobs:on_run_end",
     "cron_timezone": "app.core.jobs:cron_timezone",
     "next_fire": "app.core.jobs:next_fire",
+    # A schedule owned by a record (an SFTP host's pulls): created/changed/disabled with it
+    "ensure_schedule": "app.core.jobs:ensure_schedule",
+    "drop_owned_schedule": "app.core.jobs:drop_owned_schedule",
     "told_to_user": "app.core.kit_jobs:told_to_user",
     # Files: uploads, tables read from them, exports written by COPY
     "save_upload": "app.core.importer:save_upload",
@@ -126,7 +129,7 @@ if TYPE_CHECKING:  # for editors and type checkers; at run time the names load o
     from app.core.exporter import SQL_DATESTYLE  # noqa: F401
     from app.core.http_security import request_ip  # noqa: F401
     from app.core.importer import MAX_UPLOAD_BYTES, save_upload, upload_path  # noqa: F401
-    from app.core.jobs import JobCancelled, JobContext, JobFailed, cron_timezone, enqueue, job_kind, next_fire, on_run_end  # noqa: F401
+    from app.core.jobs import JobCancelled, JobContext, JobFailed, cron_timezone, drop_owned_schedule, enqueue, ensure_schedule, job_kind, next_fire, on_run_end  # noqa: F401
     from app.core.kit_jobs import told_to_user  # noqa: F401
     from app.core.notify import Channel, register_channel  # noqa: F401
     from app.core.kinds import Kind, kind_named, register_kind  # noqa: F401

@@ -43,7 +43,7 @@ from sqlmodel import Session, select
 from app.core import CurrentUser, ListParams, audit, bus, engine, get_resource, notify, safe_cells, session_scope
 from app.core.errors import PermissionDenied, PultError, ValidationFailed
 from app.core.i18n import t
-from app.core.jobs import JobContext, JobFailed, cron_timezone, enqueue, job_kind, next_fire
+from app.core.jobs import JobContext, JobFailed, cron_timezone, drop_owned_schedule, enqueue, ensure_schedule, job_kind
 from app.panels.numbers import transfers
 from integrations.sftp import RemoteFile, SftpClient, SftpError, SftpTarget
 from models.core import Setting
@@ -149,42 +149,14 @@ def kind_for(host: SftpHost) -> str:
 
 
 def sync_schedule(db: Session, user: CurrentUser, host: SftpHost) -> Schedule | None:
-    """Create, change or disable the host's ``schedule`` row to match its cron, direction and
-    ``is_active``, in ``db``'s transaction (called from the resource's ``after_save``)."""
-    name = schedule_name(host.id)
-    row = db.exec(select(Schedule).where(Schedule.name == name).with_for_update()).first()
-    cron = (host.cron or "").strip()
-    wanted = bool(cron) and host.is_active
-    if row is None and not wanted:
-        return None
-    creating = row is None
-    if row is None:
-        # system: the host's own schedule runs as the system user and is edited on the host's form
-        row = Schedule(name=name, kind=kind_for(host), cron=cron, args={}, enabled=False, created_by=user.username, system=True)
-        db.add(row)
-    before = {"kind": row.kind, "cron": row.cron, "args": row.args, "enabled": row.enabled}
-    row.kind, row.args, row.enabled = kind_for(host), {"host_id": host.id}, wanted
-    row.cron = cron or row.cron
-    if not wanted:
-        row.next_fire_at = None
-    elif creating or before["cron"] != row.cron or not before["enabled"] or row.next_fire_at is None:
-        row.next_fire_at = next_fire(row.cron, dt.datetime.now(dt.timezone.utc))
-    db.flush()
-    after = {"kind": row.kind, "cron": row.cron, "args": row.args, "enabled": row.enabled}
-    changes = after if creating else audit.diff(before, after)
-    if changes:
-        audit.record(db, user, "create" if creating else "update", "schedule", row.id, {"name": name, **changes})
-        bus.mark(db, "schedule", [row.id], "create" if creating else "update")
-    return row
+    """The host's ``schedule`` row follows its cron, direction and ``is_active`` (the kit's
+    :func:`app.core.jobs.ensure_schedule`, in ``db``'s transaction; the resource's ``after_save``)."""
+    return ensure_schedule(db, user, schedule_name(host.id), kind_for(host), host.cron, {"host_id": host.id}, enabled=host.is_active)
 
 
 def drop_schedule(db: Session, user: CurrentUser, host_id: int) -> None:
     """Delete the host's schedule row (the host is being deleted)."""
-    row = db.exec(select(Schedule).where(Schedule.name == schedule_name(host_id))).first()
-    if row is not None:
-        audit.record(db, user, "delete", "schedule", row.id, {"name": row.name, "kind": row.kind, "cron": row.cron})
-        db.delete(row)
-        bus.mark(db, "schedule", [row.id], "delete")
+    drop_owned_schedule(db, user, schedule_name(host_id))
 
 
 def has_history(db: Session, host_id: int) -> bool:
