@@ -147,7 +147,8 @@ def bulk_action(ctx: JobContext, resource: str, action: str, ids: list[str] | No
     Records go through ``crud.run_action`` in chunks, each chunk its own transaction (permission
     check per record, audit row, change notice). A chunk that fails is retried record by record, so
     one bad record costs only itself: it is reported (id, title, message) and the rest are done.
-    A resource with ``<action>_many(ctx, ids)`` gets bigger chunks changed set-based instead.
+    An action declared with ``many=`` (a method name or ``fn(resource, ctx, ids) -> int``) gets
+    bigger chunks changed set-based instead.
 
     Records the user may not see (outside their scope, e.g. a manager's providers) are skipped and
     reported — how many, and up to ``SKIPPED_IDS_LIMIT`` ids — in the result and the notification.
@@ -166,7 +167,7 @@ def bulk_action(ctx: JobContext, resource: str, action: str, ids: list[str] | No
     from app.core.resource import ActionContext
 
     parsed = crud.parse_action_params(ctx.db, res, ctx.user, action, params)
-    many = getattr(res, f"{action}_many", None)
+    many = set_based(res, spec)
     chunk_size = MANY_CHUNK if many else ACTION_CHUNK
     label = t(spec.label, lang)
     if ids is None:
@@ -241,6 +242,15 @@ def bulk_action(ctx: JobContext, resource: str, action: str, ids: list[str] | No
     )
     ctx.db.commit()
     return out
+
+
+def set_based(res: Any, spec: Any) -> Any:
+    """The action's declared set-based twin bound to ``res`` (``many=``), or None."""
+    if spec.many is None:
+        return None
+    if isinstance(spec.many, str):
+        return getattr(res, spec.many)
+    return lambda ctx, ids: spec.many(res, ctx, ids)
 
 
 def _split_by_scope(db: Any, res: Any, user: Any, ids: list[str]) -> tuple[list[str], list[str]]:

@@ -312,6 +312,9 @@ class ActionSpec:
     #: Inputs asked for in the confirmation (e.g. the new status): parsed like form fields and
     #: handed to the action as ``ctx.params``. Select and relation kinds are offered as a list.
     params: tuple[FormField, ...] = ()
+    #: The set-based twin a ``job=True`` bulk run uses on big tables: a method name of the resource
+    #: or a callable ``fn(resource, ctx, ids) -> int`` (see :func:`action`).
+    many: Callable[..., int] | str | None = None
 
 
 def action(
@@ -325,6 +328,7 @@ def action(
     visible: Callable[[Any], bool] | None = None,
     audit: bool = True,
     params: Iterable[FormField] = (),
+    many: Callable[..., int] | str | None = None,
 ) -> Callable[[Callable], Callable]:
     """Declare a resource method ``fn(self, ctx, records) -> str | None`` as a row and/or bulk action.
 
@@ -334,14 +338,16 @@ def action(
     ``job=True``: a bulk run (a selection, or every record matching the list's filters) goes to an
     RQ worker as the ``kit.action`` job, in chunks of records with a progress bar; a record that
     fails is reported without stopping the others. A single-row run stays immediate. On big tables
-    define ``<name>_many(self, ctx, ids) -> int`` as well: the job then hands it chunks of ids to
-    change with one set-based statement each (it must re-apply ``list_query`` itself).
+    declare ``many=``: a method of the resource (its name, ``many="set_status_many"``) or a
+    callable ``fn(resource, ctx, ids) -> int``; the job then hands it chunks of ids to change with
+    one set-based statement each and counts what it returns (it must re-apply ``list_query``
+    itself). The check at start-up refuses a ``many`` that names no method.
 
     ``params``: inputs the confirmation asks for, given to the action as ``ctx.params``.
     """
 
     def wrap(fn: Callable) -> Callable:
-        fn.__pult_action__ = ActionSpec(fn.__name__, label, bulk, row, confirm, job, color, visible, audit, tuple(params))
+        fn.__pult_action__ = ActionSpec(fn.__name__, label, bulk, row, confirm, job, color, visible, audit, tuple(params), many)
         return fn
 
     return wrap
@@ -585,6 +591,12 @@ def check_resource(res: type[Resource]) -> None:
         raise ImproperlyConfigured(f"{where}: default_sort '{res.default_sort}' is not a database column of {model.__name__}")
     if res.pagination not in {"keyset", "offset"}:
         raise ImproperlyConfigured(f"{where}: pagination must be 'keyset' or 'offset', not {res.pagination!r}")
-    for name in res.actions:
+    for name, spec in res.actions.items():
         if name in {"view", "create", "update", "delete", "restore"}:
             raise ImproperlyConfigured(f"{where}: action '{name}' clashes with a built-in operation")
+        if spec.many is not None:
+            target = getattr(res, spec.many, None) if isinstance(spec.many, str) else spec.many
+            if not callable(target):
+                raise ImproperlyConfigured(f"{where}: action '{name}': many={spec.many!r} is neither a method of the resource nor a callable")
+            if not spec.job:
+                raise ImproperlyConfigured(f"{where}: action '{name}': many= is used by the bulk job only; declare job=True")

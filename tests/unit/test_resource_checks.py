@@ -249,3 +249,40 @@ def test_real_panels_pass_their_own_checks():
     for res in RESOURCES.values():
         check_resource(res)
     assert {"stock.products", "stock.supplies", "stock.orders", "admin.users", "admin.roles", "admin.audit"} <= set(RESOURCES)
+
+
+def test_a_set_based_twin_must_be_a_method_or_a_callable_on_a_job_action():
+    from app.core.resource import action
+
+    class NoSuchMethod(Resource, model=Product):
+        @action("restock", bulk=True, job=True, many="restock_all")
+        def restock(self, ctx, records):
+            return None
+
+    _fails(NoSuchMethod, "NoSuchMethod", "restock", "restock_all", "neither a method")
+
+    class NotCallable(Resource, model=Product):
+        @action("restock", bulk=True, job=True, many=42)
+        def restock(self, ctx, records):
+            return None
+
+    _fails(NotCallable, "NotCallable", "many=42")
+
+    class NotAJob(Resource, model=Product):
+        @action("restock", bulk=True, many="restock_many")
+        def restock(self, ctx, records):
+            return None
+
+        def restock_many(self, ctx, ids):
+            return len(ids)
+
+    _fails(NotAJob, "NotAJob", "job=True")
+
+    class Fine(Resource, model=Product):
+        @action("restock", bulk=True, job=True, many=lambda res, ctx, ids: len(ids))
+        def restock(self, ctx, records):
+            return None
+
+    with registering(Fine) as do:
+        do()
+    assert callable(Fine.actions["restock"].many)

@@ -86,7 +86,7 @@ class Numbers(Resource, model=PhoneNumber):
     def title(self, record: Any) -> str:
         return record.phone
 
-    @action("numbers.set_status", bulk=True, row=True, job=True, confirm=True,
+    @action("numbers.set_status", bulk=True, row=True, job=True, confirm=True, many="set_status_many",
             params=[fields.relation("status_id", "numbers.statuses", label="numbers.new_status", required=True)])
     def set_status(self, ctx: ActionContext, records: list[PhoneNumber]) -> str:
         status_id = ctx.params["status_id"]
