@@ -33,6 +33,7 @@ _FACE: dict[str, str] = {
     "get_resource": "app.core.registry:resource",
     "Resource": "app.core.resource:Resource",
     "ActionContext": "app.core.resource:ActionContext",
+    "ExportContext": "app.core.resource:ExportContext",  # what before_export/after_export get
     "FormField": "app.core.resource:FormField",
     "Choices": "app.core.resource:Choices",
     "ImproperlyConfigured": "app.core.resource:ImproperlyConfigured",
@@ -140,5 +141,5 @@ if TYPE_CHECKING:  # for editors and type checkers; at run time the names load o
     from app.core.redis import redis_client  # noqa: F401
     from app.core.registry import Page, Panel, register  # noqa: F401
     from app.core.registry import resource as get_resource  # noqa: F401
-    from app.core.resource import ActionContext, Choices, FormField, ImproperlyConfigured, Resource, action, col, fields, filters  # noqa: F401
+    from app.core.resource import ActionContext, Choices, ExportContext, FormField, ImproperlyConfigured, Resource, action, col, fields, filters  # noqa: F401
     from app.core.tabular import records as read_table  # noqa: F401

@@ -89,12 +89,22 @@ def export_view(ctx: JobContext, resource: str, fmt: str = "csv", sort: str = ""
     def progress(n: int) -> None:
         ctx.progress(min(n / expected, 0.99), t("jobs.export.rows", lang, n=n))
 
+    from app.core.resource import ExportContext
+
+    hooks = ExportContext(ctx.db, ctx.user, lang, fmt="xlsx" if fmt == "xlsx" else "csv", run=ctx.run, path=path)
+    with told_to_user(lang, "export.crashed"):  # a hook's refusal in the user's words
+        hooks.state = res.before_export(hooks, params)
+    ctx.db.commit()
     custom = getattr(res, "export_csv", None)
     if fmt != "xlsx" and custom is not None:  # a resource with its own (e.g. COPY-based) CSV export
-        n = custom(ctx.db, ctx.user, params, path, run_id=ctx.run.id, lang=lang)
+        n = custom(ctx.db, ctx.user, params, path, lang=lang)
     else:
         n = exporter.export(ctx.db, res, ctx.user, params, path, "xlsx" if fmt == "xlsx" else "csv", progress=progress, lang=lang)
     ctx.db.rollback()  # the export only read; end that transaction before writing the notification
+    hooks.rows = n
+    with told_to_user(lang, "export.crashed"):
+        res.after_export(hooks, ctx.run, path)
+    ctx.db.commit()
     notify.to_user(
         ctx.db, ctx.user.id, "job.done",
         title=t("jobs.export.done", lang, what=t(res.label or res.slug, lang), n=n),

@@ -364,6 +364,20 @@ class ActionContext:
     params: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class ExportContext(ActionContext):
+    """What the export hooks get (:meth:`Resource.before_export` / :meth:`Resource.after_export`):
+    the job's transaction and user, the export's format and job run, and — for ``after_export`` —
+    how many rows the file holds. ``state`` carries what ``before_export`` returned."""
+
+    fmt: str = "csv"
+    run: Any = None
+    #: The file being written (it appears under this name once complete).
+    path: Any = None
+    rows: int = 0
+    state: Any = None
+
+
 # --------------------------------------------------------------------------- resource
 class Resource:
     """Base class of every resource. Subclass with ``class X(Resource, model=Table)``."""
@@ -495,6 +509,18 @@ class Resource:
 
     def before_delete(self, ctx: ActionContext, record: Any) -> None:
         """Raise ``ValidationFailed.one("", key)`` to refuse deleting ``record``."""
+
+    def before_export(self, ctx: ExportContext, params: Any) -> Any:
+        """The list's export job (``kit.export``) is about to write the view ``params`` (a
+        :class:`~app.core.query.ListParams`): e.g. open a history row. Raise ``ValidationFailed``
+        to refuse. What it returns is kept as ``ctx.state``; the kit commits afterwards, so the
+        row is visible while the file is written."""
+        return None
+
+    def after_export(self, ctx: ExportContext, run: Any, path: Any) -> None:
+        """The export job wrote ``path`` (``ctx.rows`` rows) for the job run ``run``: e.g. close
+        the history row. The kit commits afterwards. An export that fails calls nothing here
+        (its end is seen by ``app.core.jobs.on_run_end`` hooks)."""
 
     #: The column that holds a record's title, so SQL can read it: relation columns of other
     #: resources show it (:meth:`title_sql`), sort by it and export it. None: ``name``, ``title``,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from app.core import ActionContext, CurrentUser, FormField, Resource, action, col, fields, filters
+from app.core import ActionContext, CurrentUser, bus, FormField, Resource, action, col, fields, filters
 from app.core.errors import ValidationFailed
 from app.panels.numbers import scope, services
 from models.numbers import (
@@ -96,18 +96,23 @@ class Numbers(Resource, model=PhoneNumber):
                 number.status_id, number.status_changed_at = status_id, now
         return "numbers.status_set"
 
-    def export_csv(self, db: Any, user: CurrentUser, params: Any, path: Any, run_id: int | None = None, lang: str = "ru") -> int:
-        """The list's CSV export (kit.export) goes through COPY and is logged as a transfer."""
+    def export_csv(self, db: Any, user: CurrentUser, params: Any, path: Any, lang: str = "ru") -> int:
+        """The list's CSV export (kit.export) goes through COPY, at the cost of a bare COPY."""
         from app.panels.numbers import transfers
 
-        row = transfers.start_transfer(db, user, "export", "file", path.name, job_run_id=run_id)
-        db.commit()
-        n = transfers.export_numbers(db, user, params, path, lang)
-        row = db.merge(row)
-        row.total = row.accepted = n
+        return transfers.export_numbers(db, user, params, path, lang)
+
+    def before_export(self, ctx: Any, params: Any) -> int:
+        """Every export of the list (CSV or XLSX) is logged as a transfer, open while it writes."""
+        from app.panels.numbers import transfers
+
+        return transfers.start_transfer(ctx.db, ctx.user, "export", "file", ctx.path.name, job_run_id=ctx.run.id).id
+
+    def after_export(self, ctx: Any, run: Any, path: Any) -> None:
+        row = ctx.db.get(NumberTransfer, ctx.state)
+        row.total = row.accepted = ctx.rows
         row.status, row.finished_at = "done", dt.datetime.now(dt.timezone.utc)
-        db.commit()
-        return n
+        bus.mark(ctx.db, "number_transfer", [row.id], "update")
 
     def set_status_many(self, ctx: ActionContext, ids: list[Any]) -> int:
         """The bulk job's set-based path: one UPDATE per chunk of ids (scope re-applied)."""
