@@ -411,6 +411,11 @@ class Resource:
     operations: ClassVar[frozenset[str]] = frozenset({"view", "create", "update", "delete"})
     #: Show in the sidebar.
     menu: ClassVar[bool] = True
+    #: This resource is the trash view of its model (``class DeletedProjects(Resource,
+    #: model=Project): trash = True``): every page, the API, the jobs and the actions see only the
+    #: soft-deleted records (``deleted_at`` set) — the kit adds that to ``list_query`` — and the
+    #: list offers no trash toggle of its own. Its actions (restore, archive...) are its own.
+    trash: ClassVar[bool] = False
     #: Where the list's "Import" button leads; None means the kit's import page (``<url>/import``).
     import_url: ClassVar[str | None] = None
     actions: ClassVar[dict[str, ActionSpec]] = {}
@@ -428,6 +433,8 @@ class Resource:
                 if spec is not None:
                     found[spec.name] = spec
         cls.actions = found
+        if cls.trash and not getattr(cls.list_query, "__pult_trash__", False):
+            _in_trash(cls)
 
     # -- identity ---------------------------------------------------------
     @classmethod
@@ -448,7 +455,9 @@ class Resource:
 
     @classmethod
     def has_soft_delete(cls) -> bool:
-        return "deleted_at" in cls.model.model_fields
+        """Deleting keeps the record (``deleted_at``) and the list has a trash toggle; False for a
+        trash view itself (:attr:`trash`), which lists nothing but deleted records."""
+        return "deleted_at" in cls.model.model_fields and not cls.trash
 
     # -- override points --------------------------------------------------
     def can(self, user: CurrentUser, operation: str, record: Any = None) -> bool:
@@ -562,6 +571,18 @@ class Resource:
 
 
 
+def _in_trash(cls: type[Resource]) -> None:
+    """A trash view's ``list_query``: its own, then only records whose ``deleted_at`` is set."""
+    own = cls.list_query
+
+    def list_query(self: Resource, user: CurrentUser, stmt: Any) -> Any:
+        return own(self, user, stmt).where(type(self).model.deleted_at.is_not(None))
+
+    list_query.__doc__ = own.__doc__
+    list_query.__pult_trash__ = True  # type: ignore[attr-defined]
+    cls.list_query = list_query  # type: ignore[method-assign]
+
+
 def check_resource(res: type[Resource]) -> None:
     """Fail early, naming the resource and the field, when a declaration points at nothing."""
     where = f"{res.panel}.{res.__name__}"
@@ -612,6 +633,8 @@ def check_resource(res: type[Resource]) -> None:
             need("form field", f.name)
     if res.title_field is not None and res.title_field not in table_cols:
         raise ImproperlyConfigured(f"{where}: title_field '{res.title_field}' is not a database column of {model.__name__}")
+    if res.trash and "deleted_at" not in names:
+        raise ImproperlyConfigured(f"{where}: trash = True needs a soft-deleting model ('deleted_at' field), {model.__name__} has none")
     sort = res.default_sort.lstrip("-")
     if sort not in table_cols:
         raise ImproperlyConfigured(f"{where}: default_sort '{res.default_sort}' is not a database column of {model.__name__}")

@@ -149,6 +149,7 @@ class DeletedProjects(Resource, model=Project):
 
     slug = "deleted_projects"
     label, label_one, icon = "numbers.deleted_projects", "numbers.project", "archive-restore"
+    trash = True  # the kit lists only deleted projects here, with no second trash toggle
     operations = frozenset({"view"})
     search = ["name"]
     default_sort = "-deleted_at"
@@ -162,12 +163,8 @@ class DeletedProjects(Resource, model=Project):
     filters = [filters.date("deleted_at", "numbers.deleted_at")]
     detail_fields = ["name", "description", "deleted_at", "archived_at", "created_at"]
 
-    @classmethod
-    def has_soft_delete(cls) -> bool:
-        return False  # this list *is* the trash: no second trash filter on top
-
     def list_query(self, user: CurrentUser, stmt: Any) -> Any:
-        return stmt.where(Project.deleted_at.is_not(None), scope.project_clause(user, Project.id, Project.created_by_id))
+        return stmt.where(scope.project_clause(user, Project.id, Project.created_by_id))
 
     @action("numbers.restore_project", bulk=True, confirm=True, color="green", visible=lambda p: p.archived_at is None)
     def bring_back(self, ctx: ActionContext, records: list[Project]) -> str:
