@@ -92,6 +92,14 @@ _FACE: dict[str, str] = {
     "save_upload": "app.core.importer:save_upload",
     "upload_path": "app.core.importer:upload_path",
     "MAX_UPLOAD_BYTES": "app.core.importer:MAX_UPLOAD_BYTES",
+    # Bulk import as a declaration (a resource's ``bulk_import = BulkImport(...)``, docs/architecture.md)
+    "BulkImport": "app.core.bulk_import:BulkImport",
+    "BulkRun": "app.core.bulk_import:BulkRun",
+    "read_column": "app.core.bulk_import:read_column",
+    "check_bulk_file": "app.core.bulk_import:check_file",
+    "run_bulk_file": "app.core.bulk_import:run_file",
+    "start_bulk_import": "app.core.bulk_import:start",
+    "bulk_import_endpoint": "app.core.api:bulk_import_endpoint",
     "read_table": "app.core.tabular:records",
     "SQL_DATESTYLE": "app.core.exporter:SQL_DATESTYLE",
     # Field kinds (docs/architecture.md, "Field kinds"), and the phone kind's helpers
@@ -122,7 +130,7 @@ __getattr__, __dir__ = lazy_names(__name__, globals(), _FACE)
 # means the module (tests/unit/test_public_face.py checks it).
 
 if TYPE_CHECKING:  # for editors and type checkers; at run time the names load on first use
-    from app.core.api import ERRORS, INVALID, NOT_FOUND, current_user, get_db, item_json, jsonable, request_lang  # noqa: F401
+    from app.core.api import ERRORS, INVALID, NOT_FOUND, bulk_import_endpoint, current_user, get_db, item_json, jsonable, request_lang  # noqa: F401
     from app.core.crud import create_record, delete_record, get_record, list_records, run_action, search_options, update_record  # noqa: F401
     from app.core.crypto import MASK, decrypt, encrypt  # noqa: F401
     from app.core.db import engine, session_scope  # noqa: F401
@@ -130,6 +138,8 @@ if TYPE_CHECKING:  # for editors and type checkers; at run time the names load o
     from app.core.exporter import SQL_DATESTYLE  # noqa: F401
     from app.core.http_security import request_ip  # noqa: F401
     from app.core.importer import MAX_UPLOAD_BYTES, save_upload, upload_path  # noqa: F401
+    from app.core.bulk_import import BulkImport, BulkRun, read_column  # noqa: F401
+    from app.core.bulk_import import check_file as check_bulk_file, run_file as run_bulk_file, start as start_bulk_import  # noqa: F401
     from app.core.jobs import JobCancelled, JobContext, JobFailed, cron_timezone, drop_owned_schedule, enqueue, ensure_schedule, job_kind, next_fire, on_run_end  # noqa: F401
     from app.core.kit_jobs import told_to_user  # noqa: F401
     from app.core.notify import Channel, register_channel  # noqa: F401
