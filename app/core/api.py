@@ -511,25 +511,26 @@ def resource_router(res_cls: type[Resource], prefix: str | None = None, in_schem
             return item_json(crud.create_record(db, res, user, body, request_lang(request)))
 
     if "create" in ops and getattr(res_cls, "bulk_import", None) is not None:
-        spec = res_cls.bulk_import
+        bulk_spec = res_cls.bulk_import
+        bulk_params = tuple(p.name for p in bulk_spec.params)
 
         @router.post(
             "/import",
             status_code=202,
             summary=f"Bulk import of {name}: one column of a CSV or XLSX file, loaded set-based (a background job)",
             description="Multipart: `file` and the import's parameters as form fields: "
-            + ", ".join(f"`{p.name}`" for p in spec.params) + ". 202: the job and its log row.",
+            + ", ".join(f"`{n}`" for n in bulk_params) + ". 202: the job and its log row.",
             response_model=BulkImportOut,
             responses={**ERRORS, **INVALID},
             operation_id=f"{res_cls.panel}_{res_cls.slug}_bulk_import",
         )
         async def bulk_import_records(
             request: Request,
-            file: UploadFile = File(description=f"CSV (UTF-8 or Windows-1251) or XLSX; the column '{spec.key}' (by header, else the first)"),
+            file: UploadFile = File(description=f"CSV (UTF-8 or Windows-1251) or XLSX; the column '{bulk_spec.key}' (by header, else the first)"),
             user: CurrentUser = Depends(current_user),
         ) -> dict[str, Any]:
             form = await request.form()
-            params = {p.name: str(form.get(p.name) or "") for p in spec.params}
+            params = {n: str(form.get(n) or "") for n in bulk_params}
             data = await file.read(importer.MAX_UPLOAD_BYTES + 1)
             return await run_in_threadpool(bulk_import_endpoint, res, user, request_lang(request), file.filename or "", data, params)
 

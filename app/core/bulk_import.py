@@ -61,7 +61,7 @@ i18n.register({
     "bulk.step.report": ("Отчёт", "Report"),
     "bulk.step.done": ("Готово", "Done"),
     "bulk.done": ("Загрузка: всего {total}", "Import: {total} rows"),
-    "bulk.params": ("Куда загрузить", "Where to load"),
+    "bulk.no_file": ("Сначала загрузите файл", "Upload a file first"),
 })
 Progress = Callable[[float, str], None]
 #: Where a file can come from; a declaration names the ones it uses.
@@ -111,6 +111,9 @@ class BulkImport:
     help: str = ""
     done: str = "bulk.done"
     report: str = "import.report"
+    #: The drop zone's text, and a hint beside the start button ("" none).
+    drop: str = "import.drop"
+    hint: str = ""
     #: Whether a run's result has a report file worth a link (default: any rejected row).
     has_report: Callable[[dict[str, Any]], bool] = lambda result: bool(result.get("invalid") or result.get("duplicates"))
     #: Where the notification leads when there is no report.

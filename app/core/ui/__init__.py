@@ -28,6 +28,9 @@ _FACE: dict[str, str] = {
     "relation_picker": "app.core.ui.widgets:relation_picker",
     "date_range_inputs": "app.core.ui.date_range:date_range_inputs",
     "job_run_card": "app.core.ui.job_run:job_run_card",
+    # The import page (a resource's declared bulk import at its own address: Page(..., on_load=ImportState.load_here))
+    "ImportState": "app.core.ui.import_page:ImportState",
+    "resource_import_page": "app.core.ui.import_page:import_page",  # not "import_page": that is the module's name
 }
 
 __all__ = sorted(_FACE)
@@ -39,5 +42,7 @@ __getattr__, __dir__ = lazy_names(__name__, globals(), _FACE)
 if TYPE_CHECKING:
     from app.core.ui.base import ERROR_TOAST, AuthState, set_url, tr, ui_session  # noqa: F401
     from app.core.ui.date_range import DateRangeMixin, date_range_inputs  # noqa: F401
+    from app.core.ui.import_page import ImportState  # noqa: F401
+    from app.core.ui.import_page import import_page as resource_import_page  # noqa: F401
     from app.core.ui.job_run import JobRunMixin, job_run_card  # noqa: F401
     from app.core.ui.widgets import confirm_dialog, forbidden_box, page_header, relation_picker  # noqa: F401

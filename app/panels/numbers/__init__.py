@@ -39,7 +39,7 @@ PANEL = register(
         api_router=router,
         pages=[
             Page(CONVERSION, "numbers.conversion", f"{PAGES}:conversion_page", perm="numbers.conversion.view", icon="chart-column", on_load=f"{PAGES}:ConversionState.load"),
-            Page(IMPORT, "numbers.import.title", f"{PAGES}:transfer_page", perm="numbers.import", icon="upload", on_load=f"{PAGES}:TransferState.load"),
+            Page(IMPORT, "numbers.import.title", f"{PAGES}:transfer_page", perm="numbers.import", icon="upload", on_load=f"{PAGES}:ImportState.load_here"),
             Page(SETUP, "numbers.setup", f"{PAGES}:setup_page", perm="numbers.projects.view", icon="sliders-horizontal", on_load=f"{PAGES}:SetupState.load"),
             Page(SOFTPHONE, "numbers.softphone", f"{SOFTPHONE_PAGE}:softphone_page", perm=SOFTPHONE_PERM, icon="phone-incoming", on_load=f"{SOFTPHONE_PAGE}:SoftphoneSettingsState.load"),
         ],

@@ -49,6 +49,7 @@ class Numbers(Resource, model=PhoneNumber):
         sources=("upload", "sftp"), job="numbers.import", perm="numbers.import", url=IMPORT,
         steps=("read", "normalise", "dedupe", "write", "report"), step_prefix="numbers.step", label="numbers.job.import",
         title="numbers.import.title", help="numbers.import.help", done="numbers.import_done", report="numbers.import.report",
+        drop="numbers.import.drop", hint="numbers.import.export_hint",
         link="/numbers/transfers",
     )
     columns = [
