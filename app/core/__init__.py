@@ -99,6 +99,7 @@ _FACE: dict[str, str] = {
     "check_bulk_file": "app.core.bulk_import:check_file",
     "run_bulk_file": "app.core.bulk_import:run_file",
     "start_bulk_import": "app.core.bulk_import:start",
+    "open_bulk_log": "app.core.bulk_import:open_log",
     "bulk_import_endpoint": "app.core.api:bulk_import_endpoint",
     "read_table": "app.core.tabular:records",
     "SQL_DATESTYLE": "app.core.exporter:SQL_DATESTYLE",
@@ -139,6 +140,7 @@ if TYPE_CHECKING:  # for editors and type checkers; at run time the names load o
     from app.core.http_security import request_ip  # noqa: F401
     from app.core.importer import MAX_UPLOAD_BYTES, save_upload, upload_path  # noqa: F401
     from app.core.bulk_import import BulkImport, BulkRun, read_column  # noqa: F401
+    from app.core.bulk_import import open_log as open_bulk_log  # noqa: F401
     from app.core.bulk_import import check_file as check_bulk_file, run_file as run_bulk_file, start as start_bulk_import  # noqa: F401
     from app.core.jobs import JobCancelled, JobContext, JobFailed, cron_timezone, drop_owned_schedule, enqueue, ensure_schedule, job_kind, next_fire, on_run_end  # noqa: F401
     from app.core.kit_jobs import told_to_user  # noqa: F401

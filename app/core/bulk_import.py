@@ -300,10 +300,12 @@ def open_log(db: Session, spec: BulkImport, user: CurrentUser, source: str, file
 
 # --------------------------------------------------------------------------- the import itself
 def run_file(db: Session, res: Any, user: CurrentUser, path: Path, params: Mapping[str, Any], *, log_row: Any = None,
-             error_path: Path | None = None, progress: Progress | None = None, lang: str = "ru") -> dict[str, Any]:
-    """Import one file (any source) through the resource's declaration; commits once at the end.
-    Returns the loader's counts, with ``seconds`` per phase."""
+             error_path: Path | None = None, progress: Progress | None = None, lang: str = "ru", source: str = "upload") -> dict[str, Any]:
+    """Import one file from ``source`` (one the declaration names) through the resource's
+    declaration; commits once at the end. Returns the loader's counts, with ``seconds`` per phase."""
     spec = require(res, user)
+    if source not in spec.sources:
+        raise ValueError(f"{res.key()}: bulk import from {source!r} is not declared (sources={spec.sources})")
     values = dict(params)
     if spec.check is not None:
         spec.check(db, user, values)

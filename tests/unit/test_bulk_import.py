@@ -97,7 +97,12 @@ def test_params_are_parsed_and_checked_and_the_user_must_be_allowed(db, users, t
     assert set(refused.value.errors) == {"supplier"}
     with pytest.raises(PermissionDenied):
         run_file(db, res, users["user"], write(tmp_path, "code\nab\n"), {"supplier": "acme"})
+    with pytest.raises(ValueError, match="sftp"):  # a source the declaration does not name
+        run_file(db, res, users["admin"], write(tmp_path, "code\nab\n"), {"supplier": "acme"}, source="sftp")
     assert LOADED == []
+    from app.core.registry import resource
+
+    assert resource("numbers.numbers").bulk_import.sources == ("upload", "sftp")
 
 
 def test_the_declaration_registers_its_job_and_refuses_unknown_sources():

@@ -2,7 +2,8 @@
 and import them, push exports of numbers to it, by hand ("Run now") or on the host's schedule.
 
 * ``numbers.sftp_pull`` — for an import host: every file matching ``file_mask`` in ``remote_dir``
-  is downloaded, imported with :func:`transfers.import_numbers` (the host's project and provider,
+  is downloaded, imported through the declared bulk import (``Numbers.bulk_import``, source
+  ``sftp``: :func:`app.core.bulk_import.run_file`, as an upload is; the host's project and provider,
   the scope of whoever runs it) and logged as a ``number_transfer`` (source ``sftp``); then it is
   moved to ``processed/`` on the server, so it is never imported twice. A file that cannot be
   read as numbers goes to ``failed/`` (its transfer says why). A file whose import committed but
@@ -40,7 +41,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from app.core import CurrentUser, ListParams, audit, bus, engine, get_resource, notify, safe_cells, session_scope
+from app.core import CurrentUser, ListParams, audit, bus, engine, get_resource, notify, open_bulk_log, run_bulk_file, safe_cells, session_scope
 from app.core.errors import PermissionDenied, PultError, ValidationFailed
 from app.core.i18n import t
 from app.core.jobs import JobContext, JobFailed, cron_timezone, drop_owned_schedule, enqueue, ensure_schedule, job_kind
@@ -266,15 +267,18 @@ def _merge_errors(ctx: JobContext, reports: list[tuple[str, Path]], lang: str = 
 def _pull_one(ctx: JobContext, client: SftpClient, host: SftpHost, f: RemoteFile, work: Path, lang: str) -> transfers.ImportStats | None:
     """Download, import and move one file; None when the file was unreadable (moved to failed/)."""
     db = ctx.db
-    transfer = transfers.start_transfer(db, ctx.user, "import", "sftp", f.name, project_id=host.project_id,
-                                        provider_id=host.provider_id, sftp_host_id=host.id)
+    res = get_resource("numbers.numbers")
+    targets = {"project_id": host.project_id, "provider_id": host.provider_id}
+    transfer = open_bulk_log(db, res.bulk_import, ctx.user, "sftp", f.name, targets, sftp_host_id=host.id)
     transfer.status, transfer.job_run_id = "running", ctx.run.id
     db.commit()
     transfer_id = transfer.id
     try:
         local = client.download(f.name, work / f.name)
-        stats = transfers.import_numbers(db, ctx.user, local, project_id=host.project_id, provider_id=host.provider_id,
-                                         transfer=transfer, error_path=work / f"{f.name}.errors.csv", lang=lang)
+        # The declared bulk import's own path (Numbers.bulk_import, source "sftp"), as for an upload.
+        out = run_bulk_file(db, res(), ctx.user, local, targets, log_row=transfer, error_path=work / f"{f.name}.errors.csv",
+                            lang=lang, source="sftp")
+        stats = transfers.ImportStats(total=out["total"], accepted=out["accepted"], duplicates=out["duplicates"], invalid=out["invalid"])
     except ValidationFailed as exc:
         db.rollback()
         message = "; ".join(exc.messages(lang).values())
