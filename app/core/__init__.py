@@ -33,6 +33,7 @@ _FACE: dict[str, str] = {
     "get_resource": "app.core.registry:resource",
     "Resource": "app.core.resource:Resource",
     "ActionContext": "app.core.resource:ActionContext",
+    "ExportContext": "app.core.resource:ExportContext",  # what before_export/after_export get
     "FormField": "app.core.resource:FormField",
     "Choices": "app.core.resource:Choices",
     "ImproperlyConfigured": "app.core.resource:ImproperlyConfigured",
@@ -99,11 +100,23 @@ _FACE: dict[str, str] = {
     "on_run_end": "app.core.jobs:on_run_end",
     "cron_timezone": "app.core.jobs:cron_timezone",
     "next_fire": "app.core.jobs:next_fire",
+    # A schedule owned by a record (an SFTP host's pulls): created/changed/disabled with it
+    "ensure_schedule": "app.core.jobs:ensure_schedule",
+    "drop_owned_schedule": "app.core.jobs:drop_owned_schedule",
     "told_to_user": "app.core.kit_jobs:told_to_user",
     # Files: uploads, tables read from them, exports written by COPY
     "save_upload": "app.core.importer:save_upload",
     "upload_path": "app.core.importer:upload_path",
     "MAX_UPLOAD_BYTES": "app.core.importer:MAX_UPLOAD_BYTES",
+    # Bulk import as a declaration (a resource's ``bulk_import = BulkImport(...)``, docs/architecture.md)
+    "BulkImport": "app.core.bulk_import:BulkImport",
+    "BulkRun": "app.core.bulk_import:BulkRun",
+    "read_column": "app.core.bulk_import:read_column",
+    "check_bulk_file": "app.core.bulk_import:check_file",
+    "run_bulk_file": "app.core.bulk_import:run_file",
+    "start_bulk_import": "app.core.bulk_import:start",
+    "open_bulk_log": "app.core.bulk_import:open_log",
+    "bulk_import_endpoint": "app.core.api:bulk_import_endpoint",
     "read_table": "app.core.tabular:records",
     "SQL_DATESTYLE": "app.core.exporter:SQL_DATESTYLE",
     # Field kinds (docs/architecture.md, "Field kinds"), and the phone kind's helpers
@@ -142,6 +155,7 @@ __getattr__, __dir__ = lazy_names(__name__, globals(), _FACE)
 # means the module (tests/unit/test_public_face.py checks it).
 
 if TYPE_CHECKING:  # for editors and type checkers; at run time the names load on first use
+    from app.core.api import bulk_import_endpoint  # noqa: F401
     from app.core.api_base import ERRORS, INVALID, NOT_FOUND, current_user, get_db, item_json, jsonable, request_lang  # noqa: F401
     from app.core.crud import create_record, delete_record, get_record, list_records, run_action, search_options, update_record  # noqa: F401
     from app.core.crypto import MASK, decrypt, encrypt  # noqa: F401
@@ -150,7 +164,10 @@ if TYPE_CHECKING:  # for editors and type checkers; at run time the names load o
     from app.core.exporter import SQL_DATESTYLE  # noqa: F401
     from app.core.http_security import request_ip  # noqa: F401
     from app.core.importer import MAX_UPLOAD_BYTES, save_upload, upload_path  # noqa: F401
-    from app.core.jobs import JobCancelled, JobContext, JobFailed, cron_timezone, enqueue, job_kind, next_fire, on_run_end  # noqa: F401
+    from app.core.bulk_import import BulkImport, BulkRun, read_column  # noqa: F401
+    from app.core.bulk_import import open_log as open_bulk_log  # noqa: F401
+    from app.core.bulk_import import check_file as check_bulk_file, run_file as run_bulk_file, start as start_bulk_import  # noqa: F401
+    from app.core.jobs import JobCancelled, JobContext, JobFailed, cron_timezone, drop_owned_schedule, enqueue, ensure_schedule, job_kind, next_fire, on_run_end  # noqa: F401
     from app.core.kit_jobs import told_to_user  # noqa: F401
     from app.core.login_methods import Challenge as LoginChallenge  # noqa: F401
     from app.core.login_methods import LoginField, LoginMethod, LoginRequest, Pending, SecondFactor, SignedIn  # noqa: F401
@@ -167,7 +184,7 @@ if TYPE_CHECKING:  # for editors and type checkers; at run time the names load o
     from app.core.registry import Page, Panel, register  # noqa: F401
     from app.core.registry import resource as get_resource  # noqa: F401
     from app.core.report import Dashboard, Report, ReportResult, blocks  # noqa: F401
-    from app.core.resource import ActionContext, Choices, FormField, ImproperlyConfigured, Resource, action, col, fields, filters  # noqa: F401
+    from app.core.resource import ActionContext, Choices, ExportContext, FormField, ImproperlyConfigured, Resource, action, col, fields, filters  # noqa: F401
     from app.core.settings_page import Block, CheckResult, Settings, SettingsAction, SettingsContext, Status  # noqa: F401
     from app.core.settings_page import Line as StatusLine  # noqa: F401
     from app.core.tabular import records as read_table  # noqa: F401

@@ -56,6 +56,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, create_model
 from sqlalchemy import text
 from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.concurrency import run_in_threadpool
 from starlette.routing import Match
 
 from app.core import audit, auth, crud, importer, login_methods
@@ -245,6 +246,11 @@ class ImportOut(BaseModel):
     key: str
     job_id: int | None = Field(description="The import job (GET /api/admin/jobs/{job_id}); null for a dry run")
     preview: list[ImportRowOut] | None = None
+
+
+class BulkImportOut(BaseModel):
+    job_id: int = Field(description="The import job (GET /api/admin/jobs/{job_id})")
+    log_id: int | None = Field(description="The file's row in the resource's import log, if it keeps one")
 
 
 class OptionOut(BaseModel):
@@ -457,6 +463,32 @@ def resource_router(res_cls: type[Resource], prefix: str | None = None, in_schem
         ) -> dict[str, Any]:
             return item_json(crud.create_record(db, res, user, body, request_lang(request)))
 
+    if "create" in ops and getattr(res_cls, "bulk_import", None) is not None:
+        bulk_spec = res_cls.bulk_import
+        bulk_params = tuple(p.name for p in bulk_spec.params)
+
+        @router.post(
+            "/import",
+            status_code=202,
+            summary=f"Bulk import of {name}: one column of a CSV or XLSX file, loaded set-based (a background job)",
+            description="Multipart: `file` and the import's parameters as form fields: "
+            + ", ".join(f"`{n}`" for n in bulk_params) + ". 202: the job and its log row.",
+            response_model=BulkImportOut,
+            responses={**ERRORS, **INVALID},
+            operation_id=f"{res_cls.panel}_{res_cls.slug}_bulk_import",
+        )
+        async def bulk_import_records(
+            request: Request,
+            file: UploadFile = File(description=f"CSV (UTF-8 or Windows-1251) or XLSX; the column '{bulk_spec.key}' (by header, else the first)"),
+            user: CurrentUser = Depends(current_user),
+        ) -> dict[str, Any]:
+            form = await request.form()
+            params = {n: str(form.get(n) or "") for n in bulk_params}
+            data = await file.read(importer.MAX_UPLOAD_BYTES + 1)
+            return await run_in_threadpool(bulk_import_endpoint, res, user, request_lang(request), file.filename or "", data, params)
+
+    elif "create" in ops:
+
         @router.post(
             "/import",
             status_code=202,
@@ -627,6 +659,20 @@ def import_endpoint(db: Session, res: Resource, user: CurrentUser, lang: str, re
                 "preview": [{"line": o.line, "op": o.op, "errors": o.errors} for o in outcomes]}
     run = jobs.enqueue(db, user, "kit.import", {"resource": res.key(), "upload": token, "mapping": clean, "key": key, "lang": lang})
     return {"mapping": clean, "key": key, "job_id": run.id, "preview": None}
+
+
+def bulk_import_endpoint(res: Resource, user: CurrentUser, lang: str, filename: str, data: bytes, params: dict[str, str]) -> dict[str, Any]:
+    """The declared bulk import (:mod:`app.core.bulk_import`): permission and params first, then
+    the upload kept and checked, the log row and the job — the same path as the import page."""
+    from app.core import bulk_import
+    from app.core.db import session_scope
+
+    with session_scope() as db:
+        bulk_import.require(res, user)
+        bulk_import.parse_params(db, res, user, params)  # a target out of scope: 422 before the file is kept
+        token = importer.save_upload(user, filename, data)
+        run, row = bulk_import.start(db, res, user, token, filename, params, lang)
+        return {"job_id": run.id, "log_id": getattr(row, "id", None)}
 
 
 # --------------------------------------------------------------------------- auth routes

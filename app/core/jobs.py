@@ -1047,6 +1047,62 @@ def delete_schedule(db: Session, user: CurrentUser, schedule_id: int) -> None:
     db.commit()
 
 
+def ensure_schedule(
+    db: Session,
+    user: CurrentUser,
+    owner_key: str,
+    kind: str,
+    cron: str | None,
+    args: dict[str, Any] | None = None,
+    enabled: bool = True,
+) -> Schedule | None:
+    """Keep the schedule owned by a record (``owner_key``, e.g. ``"sftp:7"``, is its name) in step
+    with that record: created on first need, changed when the cron, kind, args or ``enabled``
+    change, disabled (kept, with no next tick) when the cron is empty or ``enabled`` is False.
+    Idempotent: calling it again with the same values changes nothing and writes no audit row.
+
+    Runs in ``db``'s transaction (a resource's ``after_save`` calls it; the record's save commits
+    both). Such a schedule is ``system``: it runs as the system user and is edited on its owner's
+    form, not on the Schedules page. ``user`` is who changed the owner (the audit row's author).
+    An invalid cron is refused with a message under the ``cron`` field."""
+    cron = (cron or "").strip()
+    if cron and not validate_cron(cron):
+        raise ValidationFailed.one("cron", "jobs.cron_invalid")
+    if kind not in KINDS:
+        raise ValidationFailed.one("kind", "jobs.unknown_kind", kind=kind)
+    row = db.exec(select(Schedule).where(Schedule.name == owner_key).with_for_update()).first()
+    wanted = bool(cron) and enabled
+    if row is None and not wanted:
+        return None
+    creating = row is None
+    if row is None:
+        row = Schedule(name=owner_key, kind=kind, cron=cron, args={}, enabled=False, created_by=user.username, system=True)
+        db.add(row)
+    before = {"kind": row.kind, "cron": row.cron, "args": row.args, "enabled": row.enabled}
+    row.kind, row.args, row.enabled = kind, _check_args(args), wanted
+    row.cron = cron or row.cron  # a disabled schedule keeps its last cron, to be seen
+    if not wanted:
+        row.next_fire_at = None
+    elif creating or before["cron"] != row.cron or not before["enabled"] or row.next_fire_at is None:
+        row.next_fire_at = next_fire(row.cron, datetime.now(timezone.utc))
+    db.flush()
+    after = {"kind": row.kind, "cron": row.cron, "args": row.args, "enabled": row.enabled}
+    changes = after if creating else audit.diff(before, after)
+    if changes:
+        audit.record(db, user, "create" if creating else "update", "schedule", row.id, {"name": owner_key, **changes})
+        bus.mark(db, "schedule", [row.id], "create" if creating else "update")
+    return row
+
+
+def drop_owned_schedule(db: Session, user: CurrentUser, owner_key: str) -> None:
+    """Delete the schedule owned by a record that is being deleted (in ``db``'s transaction)."""
+    row = db.exec(select(Schedule).where(Schedule.name == owner_key)).first()
+    if row is not None:
+        audit.record(db, user, "delete", "schedule", row.id, {"name": row.name, "kind": row.kind, "cron": row.cron})
+        db.delete(row)
+        bus.mark(db, "schedule", [row.id], "delete")
+
+
 #: Why a tick was refused (``schedules.refusal.<code>`` in the catalog).
 REFUSAL_NO_OWNER = "no_owner"
 REFUSAL_OWNER_INACTIVE = "owner_inactive"

@@ -89,12 +89,22 @@ def export_view(ctx: JobContext, resource: str, fmt: str = "csv", sort: str = ""
     def progress(n: int) -> None:
         ctx.progress(min(n / expected, 0.99), t("jobs.export.rows", lang, n=n))
 
+    from app.core.resource import ExportContext
+
+    hooks = ExportContext(ctx.db, ctx.user, lang, fmt="xlsx" if fmt == "xlsx" else "csv", run=ctx.run, path=path)
+    with told_to_user(lang, "export.crashed"):  # a hook's refusal in the user's words
+        hooks.state = res.before_export(hooks, params)
+    ctx.db.commit()
     custom = getattr(res, "export_csv", None)
     if fmt != "xlsx" and custom is not None:  # a resource with its own (e.g. COPY-based) CSV export
-        n = custom(ctx.db, ctx.user, params, path, run_id=ctx.run.id, lang=lang)
+        n = custom(ctx.db, ctx.user, params, path, lang=lang)
     else:
         n = exporter.export(ctx.db, res, ctx.user, params, path, "xlsx" if fmt == "xlsx" else "csv", progress=progress, lang=lang)
     ctx.db.rollback()  # the export only read; end that transaction before writing the notification
+    hooks.rows = n
+    with told_to_user(lang, "export.crashed"):
+        res.after_export(hooks, ctx.run, path)
+    ctx.db.commit()
     notify.to_user(
         ctx.db, ctx.user.id, "job.done",
         title=t("jobs.export.done", lang, what=t(res.label or res.slug, lang), n=n),
@@ -147,7 +157,8 @@ def bulk_action(ctx: JobContext, resource: str, action: str, ids: list[str] | No
     Records go through ``crud.run_action`` in chunks, each chunk its own transaction (permission
     check per record, audit row, change notice). A chunk that fails is retried record by record, so
     one bad record costs only itself: it is reported (id, title, message) and the rest are done.
-    A resource with ``<action>_many(ctx, ids)`` gets bigger chunks changed set-based instead.
+    An action declared with ``many=`` (a method name or ``fn(resource, ctx, ids) -> int``) gets
+    bigger chunks changed set-based instead.
 
     Records the user may not see (outside their scope, e.g. a manager's providers) are skipped and
     reported — how many, and up to ``SKIPPED_IDS_LIMIT`` ids — in the result and the notification.
@@ -166,7 +177,7 @@ def bulk_action(ctx: JobContext, resource: str, action: str, ids: list[str] | No
     from app.core.resource import ActionContext
 
     parsed = crud.parse_action_params(ctx.db, res, ctx.user, action, params)
-    many = getattr(res, f"{action}_many", None)
+    many = set_based(res, spec)
     chunk_size = MANY_CHUNK if many else ACTION_CHUNK
     label = t(spec.label, lang)
     if ids is None:
@@ -241,6 +252,15 @@ def bulk_action(ctx: JobContext, resource: str, action: str, ids: list[str] | No
     )
     ctx.db.commit()
     return out
+
+
+def set_based(res: Any, spec: Any) -> Any:
+    """The action's declared set-based twin bound to ``res`` (``many=``), or None."""
+    if spec.many is None:
+        return None
+    if isinstance(spec.many, str):
+        return getattr(res, spec.many)
+    return lambda ctx, ids: spec.many(res, ctx, ids)
 
 
 def _split_by_scope(db: Any, res: Any, user: Any, ids: list[str]) -> tuple[list[str], list[str]]:

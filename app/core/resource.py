@@ -317,6 +317,9 @@ class ActionSpec:
     #: Inputs asked for in the confirmation (e.g. the new status): parsed like form fields and
     #: handed to the action as ``ctx.params``. Select and relation kinds are offered as a list.
     params: tuple[FormField, ...] = ()
+    #: The set-based twin a ``job=True`` bulk run uses on big tables: a method name of the resource
+    #: or a callable ``fn(resource, ctx, ids) -> int`` (see :func:`action`).
+    many: Callable[..., int] | str | None = None
 
 
 def action(
@@ -330,6 +333,7 @@ def action(
     visible: Callable[[Any], bool] | None = None,
     audit: bool = True,
     params: Iterable[FormField] = (),
+    many: Callable[..., int] | str | None = None,
 ) -> Callable[[Callable], Callable]:
     """Declare a resource method ``fn(self, ctx, records) -> str | None`` as a row and/or bulk action.
 
@@ -339,14 +343,16 @@ def action(
     ``job=True``: a bulk run (a selection, or every record matching the list's filters) goes to an
     RQ worker as the ``kit.action`` job, in chunks of records with a progress bar; a record that
     fails is reported without stopping the others. A single-row run stays immediate. On big tables
-    define ``<name>_many(self, ctx, ids) -> int`` as well: the job then hands it chunks of ids to
-    change with one set-based statement each (it must re-apply ``list_query`` itself).
+    declare ``many=``: a method of the resource (its name, ``many="set_status_many"``) or a
+    callable ``fn(resource, ctx, ids) -> int``; the job then hands it chunks of ids to change with
+    one set-based statement each and counts what it returns (it must re-apply ``list_query``
+    itself). The check at start-up refuses a ``many`` that names no method.
 
     ``params``: inputs the confirmation asks for, given to the action as ``ctx.params``.
     """
 
     def wrap(fn: Callable) -> Callable:
-        fn.__pult_action__ = ActionSpec(fn.__name__, label, bulk, row, confirm, job, color, visible, audit, tuple(params))
+        fn.__pult_action__ = ActionSpec(fn.__name__, label, bulk, row, confirm, job, color, visible, audit, tuple(params), many)
         return fn
 
     return wrap
@@ -361,6 +367,20 @@ class ActionContext:
     lang: str = "ru"
     #: An action's parsed ``params`` (empty for save hooks).
     params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ExportContext(ActionContext):
+    """What the export hooks get (:meth:`Resource.before_export` / :meth:`Resource.after_export`):
+    the job's transaction and user, the export's format and job run, and — for ``after_export`` —
+    how many rows the file holds. ``state`` carries what ``before_export`` returned."""
+
+    fmt: str = "csv"
+    run: Any = None
+    #: The file being written (it appears under this name once complete).
+    path: Any = None
+    rows: int = 0
+    state: Any = None
 
 
 # --------------------------------------------------------------------------- resource
@@ -396,6 +416,11 @@ class Resource:
     operations: ClassVar[frozenset[str]] = frozenset({"view", "create", "update", "delete"})
     #: Show in the sidebar.
     menu: ClassVar[bool] = True
+    #: This resource is the trash view of its model (``class DeletedProjects(Resource,
+    #: model=Project): trash = True``): every page, the API, the jobs and the actions see only the
+    #: soft-deleted records (``deleted_at`` set) — the kit adds that to ``list_query`` — and the
+    #: list offers no trash toggle of its own. Its actions (restore, archive...) are its own.
+    trash: ClassVar[bool] = False
     #: Where the list's "Import" button leads; None means the kit's import page (``<url>/import``).
     import_url: ClassVar[str | None] = None
     actions: ClassVar[dict[str, ActionSpec]] = {}
@@ -413,6 +438,8 @@ class Resource:
                 if spec is not None:
                     found[spec.name] = spec
         cls.actions = found
+        if cls.trash and not getattr(cls.list_query, "__pult_trash__", False):
+            _in_trash(cls)
 
     # -- identity ---------------------------------------------------------
     @classmethod
@@ -433,7 +460,9 @@ class Resource:
 
     @classmethod
     def has_soft_delete(cls) -> bool:
-        return "deleted_at" in cls.model.model_fields
+        """Deleting keeps the record (``deleted_at``) and the list has a trash toggle; False for a
+        trash view itself (:attr:`trash`), which lists nothing but deleted records."""
+        return "deleted_at" in cls.model.model_fields and not cls.trash
 
     # -- override points --------------------------------------------------
     def can(self, user: CurrentUser, operation: str, record: Any = None) -> bool:
@@ -495,6 +524,18 @@ class Resource:
     def before_delete(self, ctx: ActionContext, record: Any) -> None:
         """Raise ``ValidationFailed.one("", key)`` to refuse deleting ``record``."""
 
+    def before_export(self, ctx: ExportContext, params: Any) -> Any:
+        """The list's export job (``kit.export``) is about to write the view ``params`` (a
+        :class:`~app.core.query.ListParams`): e.g. open a history row. Raise ``ValidationFailed``
+        to refuse. What it returns is kept as ``ctx.state``; the kit commits afterwards, so the
+        row is visible while the file is written."""
+        return None
+
+    def after_export(self, ctx: ExportContext, run: Any, path: Any) -> None:
+        """The export job wrote ``path`` (``ctx.rows`` rows) for the job run ``run``: e.g. close
+        the history row. The kit commits afterwards. An export that fails calls nothing here
+        (its end is seen by ``app.core.jobs.on_run_end`` hooks)."""
+
     #: The column that holds a record's title, so SQL can read it: relation columns of other
     #: resources show it (:meth:`title_sql`), sort by it and export it. None: ``name``, ``title``,
     #: ``username`` or ``phone`` when the model has one and :meth:`title` is not overridden.
@@ -533,6 +574,18 @@ class Resource:
         return [Section("details", tuple(FormField(n) for n in names))]
 
 
+
+
+def _in_trash(cls: type[Resource]) -> None:
+    """A trash view's ``list_query``: its own, then only records whose ``deleted_at`` is set."""
+    own = cls.list_query
+
+    def list_query(self: Resource, user: CurrentUser, stmt: Any) -> Any:
+        return own(self, user, stmt).where(type(self).model.deleted_at.is_not(None))
+
+    list_query.__doc__ = own.__doc__
+    list_query.__pult_trash__ = True  # type: ignore[attr-defined]
+    cls.list_query = list_query  # type: ignore[method-assign]
 
 
 def check_resource(res: type[Resource]) -> None:
@@ -585,11 +638,19 @@ def check_resource(res: type[Resource]) -> None:
             need("form field", f.name)
     if res.title_field is not None and res.title_field not in table_cols:
         raise ImproperlyConfigured(f"{where}: title_field '{res.title_field}' is not a database column of {model.__name__}")
+    if res.trash and "deleted_at" not in names:
+        raise ImproperlyConfigured(f"{where}: trash = True needs a soft-deleting model ('deleted_at' field), {model.__name__} has none")
     sort = res.default_sort.lstrip("-")
     if sort not in table_cols:
         raise ImproperlyConfigured(f"{where}: default_sort '{res.default_sort}' is not a database column of {model.__name__}")
     if res.pagination not in {"keyset", "offset"}:
         raise ImproperlyConfigured(f"{where}: pagination must be 'keyset' or 'offset', not {res.pagination!r}")
-    for name in res.actions:
+    for name, spec in res.actions.items():
         if name in {"view", "create", "update", "delete", "restore"}:
             raise ImproperlyConfigured(f"{where}: action '{name}' clashes with a built-in operation")
+        if spec.many is not None:
+            target = getattr(res, spec.many, None) if isinstance(spec.many, str) else spec.many
+            if not callable(target):
+                raise ImproperlyConfigured(f"{where}: action '{name}': many={spec.many!r} is neither a method of the resource nor a callable")
+            if not spec.job:
+                raise ImproperlyConfigured(f"{where}: action '{name}': many= is used by the bulk job only; declare job=True")

@@ -50,21 +50,21 @@ def test_the_kit_import_page_says_what_is_wrong_with_a_file(page, tmp_path):
 def test_the_numbers_import_page_says_what_is_wrong_with_a_file(page, tmp_path):
     login(page, "manager", "manager")
     page.goto("/numbers/import")
-    expect(page.locator("#imp-provider_id button[role=combobox]")).to_be_visible()
-    upload = page.locator("#numbers-upload input[type=file]")
+    expect(page.locator("#import-param-provider_id button[role=combobox]")).to_be_visible()
+    upload = page.locator("#import-upload input[type=file]")
     picture = tmp_path / "numbers.csv"
     picture.write_bytes(PNG)
     upload.set_input_files(str(picture))
-    expect(page.locator("#imp-problem-file")).to_have_text("Это картинка PNG, а не таблица: загрузите CSV или XLSX")
-    expect(page.locator("#imp-filename")).to_have_count(0)
+    expect(page.locator("#import-problem-file")).to_have_text("Это картинка PNG, а не таблица: загрузите CSV или XLSX")
+    expect(page.locator("#import-filename")).to_have_count(0)
     _no_trace(page)
     shot(page, "numbers-import-bad-file")
     header = tmp_path / "header.csv"
     header.write_text("Телефон\n", encoding="utf-8")
     upload.set_input_files(str(header))
-    expect(page.locator("#imp-problem-file")).to_have_text("В файле нет строк с данными")
-    page.locator("#imp-start").click()  # nothing was kept: the start asks for a file
-    expect(page.locator("#imp-problem-file")).to_have_text("Сначала загрузите файл")
+    expect(page.locator("#import-problem-file")).to_have_text("В файле нет строк с данными")
+    page.locator("#import-start").click()  # nothing was kept: the start asks for a file
+    expect(page.locator("#import-problem-file")).to_have_text("Сначала загрузите файл")
     _no_trace(page)
 
 
@@ -113,13 +113,13 @@ def test_the_error_file_is_a_download_link_on_the_transfer_and_job_pages(page, e
     path.write_text(f"Телефон\n+7{stem}0001\n12345\n=HYPERLINK(\"http://evil.example\")\n", encoding="utf-8")
     login(page, "manager", "manager")
     page.goto("/numbers/import")
-    expect(page.locator("#imp-provider_id button[role=combobox]")).to_be_visible()
-    page.locator("#numbers-upload input[type=file]").set_input_files(str(path))
-    expect(page.locator("#imp-filename")).to_have_text("with-errors.csv")
-    page.locator("#imp-provider_id button[role=combobox]").click()
+    expect(page.locator("#import-param-provider_id button[role=combobox]")).to_be_visible()
+    page.locator("#import-upload input[type=file]").set_input_files(str(path))
+    expect(page.locator("#import-filename")).to_have_text("with-errors.csv")
+    page.locator("#import-param-provider_id button[role=combobox]").click()
     page.get_by_role("option", name=provider, exact=True).click()
-    page.locator("#imp-start").click()
-    expect(page.locator("#imp-summary")).to_contain_text("ошибок 2", timeout=60_000)
+    page.locator("#import-start").click()
+    expect(page.locator("#import-summary")).to_contain_text("ошибок 2", timeout=60_000)
     with e2e_engine.connect() as c:
         transfer_id, run_id = c.execute(text("SELECT id, job_run_id FROM number_transfer WHERE filename = 'with-errors.csv' ORDER BY id DESC LIMIT 1")).one()
 

@@ -41,16 +41,16 @@ def test_import_table_bulk_status_and_live_conversion(browser, app_url, e2e_engi
     try:
         login(page, "manager", "manager")
         page.goto("/numbers/import")
-        expect(page.locator("#imp-provider_id button[role=combobox]")).to_be_visible()  # the page's state has loaded
-        page.locator("#numbers-upload input[type=file]").set_input_files(str(path))
-        expect(page.locator("#imp-filename")).to_have_text("numbers.csv")
-        _pick(page, "#imp-project_id", project)
-        _pick(page, "#imp-provider_id", provider)
-        page.locator("#imp-start").click()
-        expect(page.locator("#imp-summary")).to_contain_text("принято 3", timeout=60_000)
-        expect(page.locator("#imp-summary")).to_contain_text("дублей 1")
-        expect(page.locator("#imp-summary")).to_contain_text("ошибок 1")
-        expect(page.locator("#imp-report")).to_be_visible()
+        expect(page.locator("#import-param-provider_id button[role=combobox]")).to_be_visible()  # the page's state has loaded
+        page.locator("#import-upload input[type=file]").set_input_files(str(path))
+        expect(page.locator("#import-filename")).to_have_text("numbers.csv")
+        _pick(page, "#import-param-project_id", project)
+        _pick(page, "#import-param-provider_id", provider)
+        page.locator("#import-start").click()
+        expect(page.locator("#import-summary")).to_contain_text("принято 3", timeout=60_000)
+        expect(page.locator("#import-summary")).to_contain_text("дублей 1")
+        expect(page.locator("#import-summary")).to_contain_text("ошибок 1")
+        expect(page.locator("#import-report")).to_be_visible()
         shot(page, "numbers-import")
 
         before = int(re.sub(r"\D", "", conv.locator("#kpi-success").inner_text()) or 0)

@@ -97,3 +97,34 @@ def test_records_outside_the_managers_scope_are_reported_not_silently_skipped(db
     assert {db.get(PhoneNumber, int(i)).status_id for i in mine} == {w["status"]["in_work"]}
     title = note(db, users["manager"].id, "job.done").title
     assert "выполнено 3" in title and "вне вашей области видимости: 3" in title
+
+
+def test_the_set_based_twin_is_the_one_declared_with_many(db, users, numbers_world, row, redis_conn, monkeypatch):
+    """``@action(..., many=...)`` decides the set-based path, not a method's name: a callable
+    ``fn(resource, ctx, ids)`` declared there gets the chunks; without ``many`` the records go
+    one transaction per chunk through the action itself, even though ``set_status_many`` exists."""
+    import dataclasses
+
+    w = numbers_world
+    ids = numbers(db, w["mine"], w["status"]["new"], 7)
+    monkeypatch.setattr(kit_jobs, "MANY_CHUNK", 3)
+    numbers_res = resource("numbers.numbers")
+    spec = numbers_res.actions["set_status"]
+    chunks = []
+
+    def twin(res, ctx, chunk):
+        chunks.append((type(res).__name__, list(chunk)))
+        return res.set_status_many(ctx, chunk)
+
+    monkeypatch.setitem(numbers_res.actions, "set_status", dataclasses.replace(spec, many=twin))
+    run = kit_jobs.enqueue_action(db, users["admin"], "numbers.numbers", "set_status", ids, lang="ru", params={"status_id": str(w["status"]["in_work"])})
+    execute(run.id)
+    assert row(run.id).result == {"total": 7, "done": 7, "failed": 0}
+    assert [len(c) for _, c in chunks] == [3, 3, 1] and {n for n, _ in chunks} == {"Numbers"}
+
+    monkeypatch.setitem(numbers_res.actions, "set_status", dataclasses.replace(spec, many=None))
+    monkeypatch.setattr(numbers_res, "set_status_many", lambda *a: pytest.fail("found by its name"))
+    run = kit_jobs.enqueue_action(db, users["admin"], "numbers.numbers", "set_status", ids, lang="ru", params={"status_id": str(w["status"]["new"])})
+    execute(run.id)
+    assert row(run.id).result == {"total": 7, "done": 7, "failed": 0}
+    assert db.exec(select(func.count()).select_from(PhoneNumber).where(PhoneNumber.status_id == w["status"]["new"])).one() == 7

@@ -70,3 +70,46 @@ def test_two_schedulers_fire_each_tick_exactly_once(db, users, start_scheduler, 
     fresh = db.get(Schedule, sched.id)
     db.refresh(fresh)
     assert fresh.last_fired_at is not None and fresh.next_fire_at > fresh.last_fired_at
+
+
+def test_ensure_schedule_follows_its_owner_record_idempotently(db, users):
+    """One function for a schedule owned by a record: created, unchanged on a repeat (no audit
+    row), changed, disabled with the cron kept, enabled again, refused on a bad cron, dropped."""
+    from models.core import AuditLog
+
+    admin = users["admin"]
+
+    def audit_rows() -> int:
+        return len(db.exec(select(AuditLog).where(AuditLog.entity_type == "schedule")).all())
+
+    assert jobs.ensure_schedule(db, admin, "host:1", "test.count", "", {"tag": "h"}) is None  # nothing wanted, nothing made
+    s = jobs.ensure_schedule(db, admin, "host:1", "test.count", "0 3 * * *", {"tag": "h"})
+    db.commit()
+    assert (s.name, s.kind, s.cron, s.args, s.enabled, s.system) == ("host:1", "test.count", "0 3 * * *", {"tag": "h"}, True, True)
+    first_fire, n_audit = s.next_fire_at, audit_rows()
+    assert first_fire is not None and n_audit == 1
+    again = jobs.ensure_schedule(db, admin, "host:1", "test.count", "0 3 * * *", {"tag": "h"})
+    db.commit()
+    assert again.id == s.id and again.next_fire_at == first_fire and audit_rows() == n_audit
+    jobs.ensure_schedule(db, admin, "host:1", "test.count", "0 4 * * *", {"tag": "h2"})
+    db.commit()
+    assert (s.cron, s.args) == ("0 4 * * *", {"tag": "h2"}) and s.next_fire_at != first_fire and audit_rows() == n_audit + 1
+    jobs.ensure_schedule(db, admin, "host:1", "test.count", "0 4 * * *", {"tag": "h2"}, enabled=False)
+    db.commit()
+    assert not s.enabled and s.next_fire_at is None and s.cron == "0 4 * * *"
+    jobs.ensure_schedule(db, admin, "host:1", "test.count", "", {"tag": "h2"})
+    db.commit()
+    assert not s.enabled and s.cron == "0 4 * * *"
+    jobs.ensure_schedule(db, admin, "host:1", "test.count", "0 5 * * *", {"tag": "h2"})
+    db.commit()
+    assert s.enabled and s.next_fire_at is not None
+    assert len(db.exec(select(Schedule).where(Schedule.name == "host:1")).all()) == 1
+    with pytest.raises(ValidationFailed) as bad:
+        jobs.ensure_schedule(db, admin, "host:1", "test.count", "every night", {})
+    assert set(bad.value.errors) == {"cron"}
+    with pytest.raises(ValidationFailed) as bad:
+        jobs.ensure_schedule(db, admin, "host:2", "test.nope", "0 3 * * *", {})
+    assert set(bad.value.errors) == {"kind"}
+    jobs.drop_owned_schedule(db, admin, "host:1")
+    db.commit()
+    assert db.exec(select(Schedule)).all() == []

@@ -249,3 +249,78 @@ def test_real_panels_pass_their_own_checks():
     for res in RESOURCES.values():
         check_resource(res)
     assert {"stock.products", "stock.supplies", "stock.orders", "admin.users", "admin.roles", "admin.audit"} <= set(RESOURCES)
+
+
+def test_a_set_based_twin_must_be_a_method_or_a_callable_on_a_job_action():
+    from app.core.resource import action
+
+    class NoSuchMethod(Resource, model=Product):
+        @action("restock", bulk=True, job=True, many="restock_all")
+        def restock(self, ctx, records):
+            return None
+
+    _fails(NoSuchMethod, "NoSuchMethod", "restock", "restock_all", "neither a method")
+
+    class NotCallable(Resource, model=Product):
+        @action("restock", bulk=True, job=True, many=42)
+        def restock(self, ctx, records):
+            return None
+
+    _fails(NotCallable, "NotCallable", "many=42")
+
+    class NotAJob(Resource, model=Product):
+        @action("restock", bulk=True, many="restock_many")
+        def restock(self, ctx, records):
+            return None
+
+        def restock_many(self, ctx, ids):
+            return len(ids)
+
+    _fails(NotAJob, "NotAJob", "job=True")
+
+    class Fine(Resource, model=Product):
+        @action("restock", bulk=True, job=True, many=lambda res, ctx, ids: len(ids))
+        def restock(self, ctx, records):
+            return None
+
+    with registering(Fine) as do:
+        do()
+    assert callable(Fine.actions["restock"].many)
+
+
+def test_a_trash_view_is_an_option_not_an_override(db, users):
+    """``trash = True``: only soft-deleted records, through the resource's own ``list_query`` (its
+    scope kept) and every path that finds records; no trash toggle of its own; refused on a model
+    that does not soft-delete."""
+    from sqlmodel import select
+
+    from app.core import crud
+    from app.core.errors import NotFound
+    from app.core.query import ListParams, base_query
+    from app.core.registry import resource
+    from models.numbers import Project
+
+    deleted = resource("numbers.deleted_projects")
+    assert deleted.trash and not deleted.has_soft_delete() and resource("numbers.projects").has_soft_delete()
+    live_p, gone = Project(name="Live one"), Project(name="Gone one")
+    db.add_all([live_p, gone])
+    db.commit()
+    crud.delete_record(db, resource("numbers.projects"), users["admin"], gone.id)
+    ids = {p.id for p in db.exec(base_query(deleted(), users["admin"], ListParams())).all()}
+    assert gone.id in ids and live_p.id not in ids
+    assert crud.get_record(db, deleted, users["admin"], gone.id).id == gone.id
+    with pytest.raises(NotFound):
+        crud.get_record(db, deleted, users["admin"], live_p.id)  # an action cannot reach a live project
+    # the resource's own scope stays: a manager without the project sees nothing of it
+    assert gone.id not in {p.id for p in db.exec(deleted().list_query(users["manager"], select(Project))).all()}
+
+    class Inherits(deleted):  # a subclass keeps one trash clause, not two
+        slug = "deleted_again"
+
+    sql = str(Inherits().list_query(users["admin"], select(Project)))
+    assert sql.count("deleted_at IS NOT NULL") == 1, sql
+
+    class NoSoftDelete(Resource, model=Order):
+        trash = True
+
+    _fails(NoSoftDelete, "NoSoftDelete", "trash = True", "deleted_at", "Order")

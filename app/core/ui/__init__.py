@@ -30,6 +30,9 @@ _FACE: dict[str, str] = {
     "job_run_card": "app.core.ui.job_run:job_run_card",
     # The generated state of a Settings page (a custom block's handlers send it events: its refresh)
     "settings_state": "app.core.ui.settings_page:state_of",
+    # The import page (a resource's declared bulk import at its own address: Page(..., on_load=ImportState.load_here))
+    "ImportState": "app.core.ui.import_page:ImportState",
+    "resource_import_page": "app.core.ui.import_page:import_page",  # not "import_page": that is the module's name
 }
 
 __all__ = sorted(_FACE)
@@ -40,6 +43,8 @@ __getattr__, __dir__ = lazy_names(__name__, globals(), _FACE)
 
 if TYPE_CHECKING:
     from app.core.ui.base import ERROR_TOAST, AuthState, set_url, tr, ui_session  # noqa: F401
+    from app.core.ui.import_page import ImportState  # noqa: F401
+    from app.core.ui.import_page import import_page as resource_import_page  # noqa: F401
     from app.core.ui.job_run import JobRunMixin, job_run_card  # noqa: F401
     from app.core.ui.settings_page import state_of as settings_state  # noqa: F401
     from app.core.ui.report_page import ReportState  # noqa: F401

@@ -41,6 +41,10 @@ class ImportState(JobRunMixin, AuthState):
     n_bad: int = 0
     problems: dict[str, str] = {}  # file | mapping | key -> message
     _upload: str = ""  # the stored file's token (backend only)
+    #: A resource that declares ``bulk_import``: no mapping or preview, its params instead.
+    bulk: bool = False
+    bulk_options: dict[str, list[list[str]]] = {}  # param -> [[value, label], ...]
+    bulk_values: dict[str, str] = {}  # param -> chosen value ("" none)
 
     def _res(self) -> Resource:
         return RESOURCES[self.res_key]()
@@ -58,6 +62,9 @@ class ImportState(JobRunMixin, AuthState):
             user = self.current_user()
         except PultError as exc:
             return self.fail(exc)
+        self.bulk = getattr(res, "bulk_import", None) is not None
+        if self.bulk:
+            return self._load_bulk(res, user)
         self.forbidden = "create" not in res.operations or not res.can(user, "create")
         self.fields = [
             {"name": f.name, "label": importer.field_label(res, f.name, self.lang),
@@ -73,12 +80,53 @@ class ImportState(JobRunMixin, AuthState):
         return None
 
     @rx.event
+    def load_here(self):
+        """``on_load`` of a declared bulk import's own address (``BulkImport(url=...)``)."""
+        path = "/" + str(self.router.page.path).strip("/")
+        key = next((k for k, r in RESOURCES.items() if getattr(getattr(r, "bulk_import", None), "url", None) == path), "")
+        return self.load(key) if key else None
+
+    def _load_bulk(self, res: Resource, user: Any):
+        """The declared bulk import: who may, and the options of its params (relation pickers)."""
+        from app.core import bulk_import
+        from app.core.crud import search_options
+        from app.core.registry import resource
+
+        spec = res.bulk_import
+        self.title = self.t(spec.title) if spec.title else self.title
+        self.forbidden = not bulk_import.may_import(res, user)
+        if self.forbidden:
+            return None
+        self.bulk_values = {p.name: "" for p in spec.params}
+        options: dict[str, list[list[str]]] = {}
+        try:
+            with ui_session() as db:
+                for p in spec.params:
+                    if p.resource:
+                        options[p.name] = [[str(i), title] for i, title in search_options(db, resource(p.resource), user, "", limit=1000)]
+                    else:
+                        options[p.name] = [[str(v), self.t(label)] for v, label in (p.options or ())]
+        except PultError as exc:
+            return self.fail(exc)
+        self.bulk_options = options
+        live.watch(self, {jobs.MODEL})
+        return None
+
+    @rx.event
+    def pick(self, name: str, value: str | list[str]):
+        value = value if isinstance(value, str) else (value[0] if value else "")
+        self.bulk_values = {**self.bulk_values, name: "" if value == NONE else value}
+        self.problems = {k: v for k, v in self.problems.items() if k != name}
+
+    @rx.event
     async def handle_upload(self, files: list[rx.UploadFile]):
         if not files:
             return None
         file = files[0]
         data = await file.read()
         self.problems = {}
+        if self.bulk:
+            return self._upload_bulk(file.name or "", data)
         try:
             user = self.current_user()
             res = self._res()
@@ -142,8 +190,50 @@ class ImportState(JobRunMixin, AuthState):
         self.n_ok = len(outcomes) - self.n_bad
         return None
 
+    def _upload_bulk(self, filename: str, data: bytes):
+        """The same upload, checked as the bulk import will read it (a header without values: said now)."""
+        from app.core import bulk_import
+
+        try:
+            user = self.current_user()
+            res = self._res()
+            bulk_import.require(res, user)
+            self._upload = ""
+            token = importer.save_upload(user, filename, data)
+            bulk_import.check_file(importer.upload_path(user, token), res.bulk_import)
+            self._upload = token
+        except ValidationFailed as exc:
+            self.problems, self.filename = exc.messages(self.lang), ""
+            return None
+        except PultError as exc:
+            return self.fail(exc)
+        self.filename = filename
+        return None
+
+    def _start_bulk(self):
+        from app.core import bulk_import
+
+        if not self._upload:
+            self.problems = {"file": self.t("bulk.no_file")}
+            return None
+        try:
+            with ui_session() as db:
+                user = self.current_user()
+                run, _row = bulk_import.start(db, self._res(), user, self._upload, self.filename, self.bulk_values, self.lang)
+                self.run_id = run.id
+        except ValidationFailed as exc:
+            self.problems = exc.messages(self.lang)
+            return None
+        except PultError as exc:
+            return self.fail(exc)
+        self.busy = True
+        self._read_run()
+        return rx.toast.info(self.t("import.queued"))
+
     @rx.event
     def start(self):
+        if self.bulk and not self.busy:
+            return self._start_bulk()
         if not self._upload or self.busy:
             return None
         self.busy = True
@@ -169,8 +259,15 @@ class ImportState(JobRunMixin, AuthState):
         self._read_run()
         return rx.toast.info(self.t("import.queued"))
 
+    def run_has_file(self, result: dict[str, Any]) -> bool:
+        spec = getattr(self._res(), "bulk_import", None)
+        return spec.has_report(result) if spec is not None else True
+
     def run_summary(self, result: dict[str, Any]) -> str:
         res = self._res()
+        spec = getattr(res, "bulk_import", None)
+        if spec is not None:  # counts as people read them: 1 234 567
+            return self.t(spec.done, **{k: f"{v:,}".replace(",", "\u00a0") if isinstance(v, int) else v for k, v in result.items()})
         return self.t("import.done", what=self.t(res.label or res.slug), created=result.get("created", 0),
                       updated=result.get("updated", 0), failed=result.get("failed", 0))
 
@@ -231,11 +328,51 @@ def _preview_table(res: type[Resource]) -> rx.Component:
     )
 
 
+def _bulk_picker(p: Any) -> rx.Component:
+    return rx.vstack(
+        rx.text(tr(p.label or p.name), size="2", weight="medium"),
+        rx.select.root(
+            rx.select.trigger(placeholder="—", width="100%"),
+            rx.select.content(rx.select.item("—", value=NONE), rx.foreach(ImportState.bulk_options.get(p.name, []), lambda o: rx.select.item(o[1], value=o[0]))),
+            value=rx.cond(ImportState.bulk_values.get(p.name, "") == "", NONE, ImportState.bulk_values.get(p.name, "")),
+            on_change=lambda v: ImportState.pick(p.name, v),
+        ),
+        _problem(p.name),
+        spacing="1", width="100%", id=f"import-param-{p.name}",
+    )
+
+
+def _bulk_section(res: type[Resource]) -> rx.Component:
+    """Below the upload: the declared params, the start button, where the history lives."""
+    spec = res.bulk_import
+    return rx.vstack(
+        rx.grid(*[_bulk_picker(p) for p in spec.params], columns=rx.breakpoints(initial="1", sm=str(min(3, max(1, len(spec.params))))),
+                spacing="4", width="100%"),
+        rx.hstack(
+            rx.button(rx.icon("play", size=14), tr("import.start"), on_click=ImportState.start, loading=ImportState.busy, disabled=ImportState.busy, id="import-start"),
+            *([rx.text(tr(spec.hint), size="2", color_scheme="gray")] if spec.hint else []),
+            spacing="3", align="center", wrap="wrap",
+        ),
+        spacing="4", width="100%",
+    )
+
+
+def _log_links(res: type[Resource]) -> list[rx.Component]:
+    """Links to the resource's list and, when the import keeps a log, to the log's list."""
+    spec = res.bulk_import
+    links = []
+    log_res = next((r for r in RESOURCES.values() if spec.log is not None and r.model is spec.log), None)
+    if log_res is not None:
+        links.append(rx.link(rx.button(rx.icon("history", size=14), tr(log_res.label or log_res.slug), variant="soft", size="2"), href=log_res.url(), id="import-log-link"))
+    links.append(rx.link(rx.button(tr(res.label or res.slug), variant="soft", size="2"), href=res.url()))
+    return links
+
+
 def import_page(res: type[Resource]) -> rx.Component:
     upload = rx.upload(
         rx.vstack(
             rx.icon("upload", size=28, color=rx.color("gray", 10)),
-            rx.text(tr("import.drop"), size="2"),
+            rx.text(tr(getattr(getattr(res, "bulk_import", None), "drop", "import.drop")), size="2"),
             rx.cond(ImportState.filename != "", rx.badge(ImportState.filename, size="2", id="import-filename")),
             align="center", spacing="2",
         ),
@@ -246,6 +383,20 @@ def import_page(res: type[Resource]) -> rx.Component:
         on_drop=ImportState.handle_upload(rx.upload_files(upload_id=UPLOAD_ID)),
         border=f"1px dashed {rx.color('gray', 7)}", border_radius="8px", padding="1.5em", width="100%", cursor="pointer",
     )
+    if getattr(res, "bulk_import", None) is not None:
+        spec = res.bulk_import
+        body = rx.vstack(
+            page_header(ImportState.title, *_log_links(res)[:1]),
+            *([rx.text(tr(spec.help), size="2", color_scheme="gray")] if spec.help else []),
+            rx.cond(ImportState.res_key == res.key(), upload, rx.center(rx.spinner(size="3"), padding="2em", width="100%")),
+            _problem("file"),
+            _bulk_section(res),
+            job_run_card(ImportState, "import", spec.report, *_log_links(res)),
+            spacing="4", width="100%", max_width="1100px",
+        )
+        from app.core.ui.widgets import forbidden_box
+
+        return rx.cond(ImportState.forbidden, forbidden_box(), body)
     run_box = job_run_card(ImportState, "import", "import.report",
                            rx.link(rx.button(tr("import.to_list"), variant="soft", size="2"), href=ImportState.back_url))
     body = rx.vstack(

@@ -41,7 +41,7 @@ PANEL = register(
         api_router=router,
         pages=[
             CONVERSION,  # a declared report: page, menu entry, /api/numbers/reports/conversion(.csv)
-            Page(IMPORT, "numbers.import.title", f"{PAGES}:transfer_page", perm="numbers.import", icon="upload", on_load=f"{PAGES}:TransferState.load"),
+            Page(IMPORT, "numbers.import.title", f"{PAGES}:transfer_page", perm="numbers.import", icon="upload", on_load=f"{PAGES}:ImportState.load_here"),
             Page(SETUP, "numbers.setup", f"{PAGES}:setup_page", perm="numbers.projects.view", icon="sliders-horizontal", on_load=f"{PAGES}:SetupState.load"),
             SOFTPHONE_SETTINGS.page(SOFTPHONE, icon="phone-incoming", title="numbers.softphone"),
         ],

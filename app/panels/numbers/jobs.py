@@ -1,11 +1,12 @@
-"""Background jobs of the numbers panel: file imports and exports, each logged in ``number_transfer``."""
+"""Background jobs of the numbers panel: exports of numbers, logged in ``number_transfer``. The
+import job (``numbers.import``) is the kit's, from the resource's ``bulk_import`` declaration."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from app.core import ListParams, get_resource, notify, told_to_user, upload_path
+from app.core import ListParams, get_resource, notify, told_to_user
 from app.core.i18n import t
 from app.core.jobs import JobCancelled, JobContext, JobFailed, job_kind, on_run_end
 from app.panels.numbers import transfers
@@ -44,41 +45,9 @@ def _close_transfers(db: Any, run: Any, status: Any, cause: str) -> None:
     transfers.close_open_transfers(db, run, status, cause, transfer_id)
 
 
-def _can_import(user: Any, args: dict[str, Any] | None) -> bool:
-    """Not offered for schedules (``args`` None): each run belongs to one upload and transfer row."""
-    return args is not None and user.has_perm("numbers.import") and get_resource("numbers.numbers")().can(user, "create")
-
-
 def _can_export(user: Any, args: dict[str, Any] | None) -> bool:
     """Not offered for schedules either (a transfer row per run; a scheduled export is an SFTP push)."""
     return args is not None and get_resource("numbers.numbers")().can(user, "view")
-
-
-@job_kind("numbers.import", timeout=3 * 3600, steps=("read", "normalise", "dedupe", "write", "report"), label="numbers.job.import",
-          can=_can_import)
-def import_job(ctx: JobContext, transfer_id: int, upload: str, project_id: int | None = None, provider_id: int | None = None,
-               geo_id: int | None = None, status_id: int | None = None, lang: str = "ru") -> dict[str, Any]:
-    transfer = _transfer(ctx, transfer_id)
-
-    def progress(fraction: float, step: str) -> None:
-        ctx.progress(fraction, t(f"numbers.step.{step}", lang), step=step if step in ctx.kind.steps else None)
-
-    try:
-        with told_to_user(lang):  # the file's problem in the user's words; a bug's traceback to the log only
-            path = upload_path(ctx.user, upload)
-            stats = transfers.import_numbers(ctx.db, ctx.user, path, project_id=project_id, provider_id=provider_id, geo_id=geo_id,
-                                             status_id=status_id, transfer=transfer, error_path=ctx.result_path("errors.csv"),
-                                             progress=progress, lang=lang)
-    except Exception as exc:
-        _failed(ctx, transfer_id, exc, lang)
-        raise
-    notify.to_user(ctx.db, ctx.user.id, "job.done",
-                   title=t("numbers.import_done", lang, accepted=stats.accepted, duplicates=stats.duplicates, invalid=stats.invalid),
-                   link=f"/api/jobs/{ctx.run.id}/file" if (stats.duplicates or stats.invalid) else "/numbers/transfers",
-                   data={"job_run_id": ctx.run.id})
-    ctx.db.commit()
-    return {"total": stats.total, "accepted": stats.accepted, "duplicates": stats.duplicates, "invalid": stats.invalid,
-            "seconds": {k: round(v, 3) for k, v in stats.seconds.items()}}
 
 
 @job_kind("numbers.export", timeout=3 * 3600, steps=("export",), label="numbers.job.export", can=_can_export)

@@ -7,13 +7,13 @@ from typing import Any
 
 import reflex as rx
 
-from app.core import MAX_UPLOAD_BYTES, get_resource, jobs, live, save_upload, search_options, upload_path
-from app.core.errors import PermissionDenied, PultError, ValidationFailed
+from app.core import get_resource, live, search_options
+from app.core.errors import PultError, ValidationFailed
 from app.core.ui import ERROR_TOAST, AuthState, set_url, tr, ui_session
-from app.core.ui import JobRunMixin, job_run_card
+from app.core.ui import ImportState, resource_import_page  # noqa: F401 - ImportState.load_here: the import page's on_load
 from app.core.ui import forbidden_box
 from app.core.ui import page_header
-from app.panels.numbers import setup, transfers
+from app.panels.numbers import setup
 
 from app.panels.numbers.routes import SETUP
 NONE = "__none__"
@@ -27,144 +27,12 @@ def _options(db: Any, user: Any, key: str, limit: int = 500) -> list[list[str]]:
     return [[str(i), title] for i, title in search_options(db, get_resource(key), user, "", limit=limit)]
 
 
-# --------------------------------------------------------------------------- import / export
-class TransferState(JobRunMixin, AuthState):
-    forbidden: bool = False
-    filename: str = ""
-    projects: list[list[str]] = []
-    providers: list[list[str]] = []
-    geos: list[list[str]] = []
-    project_id: str = ""
-    provider_id: str = ""
-    geo_id: str = ""
-    problems: dict[str, str] = {}
-    _upload: str = ""
-
-    @rx.event
-    def load(self):
-        # A file uploaded already stays chosen (the upload may even land before this on_load does).
-        if not self.busy:
-            self.run_id, self.run, self.run_progress = 0, {}, 0
-        try:
-            with ui_session() as db:
-                user = self.current_user()
-                self.forbidden = not (user.has_perm("numbers.import") and get_resource("numbers.numbers")().can(user, "create"))
-                if self.forbidden:
-                    return None
-                self.projects = _options(db, user, "numbers.projects")
-                self.providers = _options(db, user, "numbers.providers")
-                self.geos = _options(db, user, "numbers.geo", limit=1000)
-        except PultError as exc:
-            return self.fail(exc)
-        live.watch(self, {jobs.MODEL})
-        return None
-
-    @rx.event
-    async def handle_upload(self, files: list[rx.UploadFile]):
-        if not files:
-            return None
-        file = files[0]
-        data = await file.read()
-        self.problems = {}
-        try:
-            user = self.current_user()
-            self._upload = ""
-            token = save_upload(user, file.name or "", data)
-            transfers.check_file(upload_path(user, token))  # header only, no numbers: said now
-            self._upload = token
-        except ValidationFailed as exc:
-            self.problems, self.filename = exc.messages(self.lang), ""
-            return None
-        except PultError as exc:
-            return self.fail(exc)
-        self.filename = file.name or ""
-        return None
-
-    @rx.event
-    def pick(self, name: str, value: str | list[str]):
-        value = value if isinstance(value, str) else (value[0] if value else "")
-        setattr(self, name, "" if value == NONE else value)
-        self.problems.pop(name, None)
-
-    @rx.event
-    def start(self):
-        if self.busy:
-            return None
-        if not self._upload:
-            self.problems = {"file": self.t("numbers.import.no_file")}
-            return None
-        ids = {k: (int(v) if v else None) for k, v in (("project_id", self.project_id), ("provider_id", self.provider_id), ("geo_id", self.geo_id))}
-        try:
-            with ui_session() as db:
-                user = self.current_user()
-                upload_path(user, self._upload)
-                if not user.has_perm("numbers.import"):
-                    raise PermissionDenied()
-                transfers.check_targets(db, user, **ids)
-                row = transfers.start_transfer(db, user, "import", "file", self.filename, project_id=ids["project_id"], provider_id=ids["provider_id"])
-                run = jobs.enqueue(db, user, "numbers.import", {"transfer_id": row.id, "upload": self._upload, **ids, "lang": self.lang})
-                self.run_id = run.id
-        except ValidationFailed as exc:
-            self.problems = exc.messages(self.lang)
-            return None
-        except PultError as exc:
-            return self.fail(exc)
-        self.busy = True
-        self._read_run()
-        return rx.toast.info(self.t("import.queued"))
-
-    def run_summary(self, result: dict[str, Any]) -> str:
-        return self.t("numbers.import_done", accepted=_num(result.get("accepted", 0)), duplicates=_num(result.get("duplicates", 0)),
-                      invalid=_num(result.get("invalid", 0)))
-
-    def run_has_file(self, result: dict[str, Any]) -> bool:
-        return bool(result.get("duplicates") or result.get("invalid"))
-
-
-def _picker(label: str, name: str, options: rx.Var, value: rx.Var) -> rx.Component:
-    S = TransferState
-    return rx.vstack(
-        rx.text(tr(label), size="2", weight="medium"),
-        rx.select.root(
-            rx.select.trigger(placeholder="—", width="100%"),
-            rx.select.content(rx.select.item("—", value=NONE), rx.foreach(options, lambda o: rx.select.item(o[1], value=o[0]))),
-            value=rx.cond(value == "", NONE, value), on_change=lambda v: S.pick(name, v),
-        ),
-        rx.cond(S.problems.contains(name), rx.text(S.problems.get(name, ""), color_scheme="red", size="1", id=f"imp-problem-{name}")),
-        spacing="1", width="100%", id=f"imp-{name}",
-    )
-
-
+# --------------------------------------------------------------------------- import
 def transfer_page() -> rx.Component:
-    S = TransferState
-    upload = rx.upload(
-        rx.vstack(rx.icon("upload", size=28, color=rx.color("gray", 10)), rx.text(tr("numbers.import.drop"), size="2"),
-                  rx.cond(S.filename != "", rx.badge(S.filename, size="2", id="imp-filename")), align="center", spacing="2"),
-        id="numbers-upload", multiple=False, max_size=MAX_UPLOAD_BYTES,
-        accept={"text/csv": [".csv"], "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": [".xlsx"]},
-        on_drop=S.handle_upload(rx.upload_files(upload_id="numbers-upload")),
-        border=f"1px dashed {rx.color('gray', 7)}", border_radius="8px", padding="1.5em", width="100%", cursor="pointer",
-    )
-    run_box = job_run_card(S, "imp", "numbers.import.report",
-                           rx.link(rx.button(tr("numbers.transfers"), variant="soft"), href="/numbers/transfers"),
-                           rx.link(rx.button(tr("numbers.numbers"), variant="soft"), href="/numbers/numbers"))
-    body = rx.vstack(
-        page_header(tr("numbers.import.title"), rx.link(rx.button(rx.icon("history", size=14), tr("numbers.transfers"), variant="soft"), href="/numbers/transfers")),
-        rx.text(tr("numbers.import.help"), size="2", color_scheme="gray"),
-        upload,
-        rx.cond(S.problems.contains("file"), rx.text(S.problems.get("file", ""), color_scheme="red", size="2", id="imp-problem-file")),
-        rx.grid(
-            _picker("numbers.project", "project_id", S.projects, S.project_id),
-            _picker("numbers.provider", "provider_id", S.providers, S.provider_id),
-            _picker("numbers.geo", "geo_id", S.geos, S.geo_id),
-            columns="3", spacing="4", width="100%",
-        ),
-        rx.hstack(rx.button(rx.icon("play", size=14), tr("import.start"), on_click=S.start, loading=S.busy, disabled=S.busy, id="imp-start"),
-                  rx.text(tr("numbers.import.export_hint"), size="2", color_scheme="gray"), spacing="3", align="center"),
-        run_box,
-        spacing="4", width="100%", max_width="1100px",
-    )
-    return rx.cond(S.forbidden, forbidden_box(), body)
+    """Number import: the kit's import page for the declared ``Numbers.bulk_import`` (upload,
+    project/provider/geo, the job's progress and error report); ``on_load`` is
+    ``ImportState.load_here``."""
+    return resource_import_page(get_resource("numbers.numbers"))
 
 
 # --------------------------------------------------------------------------- project setup

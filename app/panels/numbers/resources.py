@@ -6,9 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from app.core import ActionContext, CurrentUser, FormField, Resource, action, col, fields, filters
+from app.core import ActionContext, BulkImport, CurrentUser, bus, FormField, Resource, action, col, fields, filters, kind_named
 from app.core.errors import ValidationFailed
-from app.panels.numbers import scope, services
+from app.panels.numbers import scope, services, transfers
+from app.panels.numbers.routes import IMPORT
 from models.numbers import (
     CallEvent,
     Geo,
@@ -35,7 +36,22 @@ class Numbers(Resource, model=PhoneNumber):
     search = ["phone"]
     default_sort = "-id"
     page_size = 50
-    import_url = "/numbers/import"  # the bulk loader (COPY, E.164, dedupe), not the row-by-row kit import
+    import_url = IMPORT  # the declared bulk import below, not the row-by-row kit import
+    #: Millions of numbers per file: E.164 in one vectorised call, then COPY (transfers.load_numbers);
+    #: the kit gives the page, the API route, the job and the SFTP hosts' path (docs/architecture.md).
+    bulk_import = BulkImport(
+        key="phone", headers=transfers.PHONE_HEADERS, normalise=kind_named("phone").parse_many,
+        params=(fields.relation("project_id", "numbers.projects", label="numbers.project", required=False),
+                fields.relation("provider_id", "numbers.providers", label="numbers.provider", required=False),
+                fields.relation("geo_id", "numbers.geo", label="numbers.geo", required=False)),
+        check=transfers.check_import, run=transfers.load_numbers,
+        log=NumberTransfer, log_values={"direction": "import"}, log_arg="transfer_id",
+        sources=("upload", "sftp"), job="numbers.import", perm="numbers.import", url=IMPORT,
+        steps=("read", "normalise", "dedupe", "write", "report"), step_prefix="numbers.step", label="numbers.job.import",
+        title="numbers.import.title", help="numbers.import.help", done="numbers.import_done", report="numbers.import.report",
+        drop="numbers.import.drop", hint="numbers.import.export_hint",
+        link="/numbers/transfers",
+    )
     columns = [
         col("phone").phone().sortable().link(),
         col("status_id", "numbers.status").relation("numbers.statuses").badge(_status_color),
@@ -86,7 +102,7 @@ class Numbers(Resource, model=PhoneNumber):
     def title(self, record: Any) -> str:
         return record.phone
 
-    @action("numbers.set_status", bulk=True, row=True, job=True, confirm=True,
+    @action("numbers.set_status", bulk=True, row=True, job=True, confirm=True, many="set_status_many",
             params=[fields.relation("status_id", "numbers.statuses", label="numbers.new_status", required=True)])
     def set_status(self, ctx: ActionContext, records: list[PhoneNumber]) -> str:
         status_id = ctx.params["status_id"]
@@ -96,18 +112,23 @@ class Numbers(Resource, model=PhoneNumber):
                 number.status_id, number.status_changed_at = status_id, now
         return "numbers.status_set"
 
-    def export_csv(self, db: Any, user: CurrentUser, params: Any, path: Any, run_id: int | None = None, lang: str = "ru") -> int:
-        """The list's CSV export (kit.export) goes through COPY and is logged as a transfer."""
+    def export_csv(self, db: Any, user: CurrentUser, params: Any, path: Any, lang: str = "ru") -> int:
+        """The list's CSV export (kit.export) goes through COPY, at the cost of a bare COPY."""
         from app.panels.numbers import transfers
 
-        row = transfers.start_transfer(db, user, "export", "file", path.name, job_run_id=run_id)
-        db.commit()
-        n = transfers.export_numbers(db, user, params, path, lang)
-        row = db.merge(row)
-        row.total = row.accepted = n
+        return transfers.export_numbers(db, user, params, path, lang)
+
+    def before_export(self, ctx: Any, params: Any) -> int:
+        """Every export of the list (CSV or XLSX) is logged as a transfer, open while it writes."""
+        from app.panels.numbers import transfers
+
+        return transfers.start_transfer(ctx.db, ctx.user, "export", "file", ctx.path.name, job_run_id=ctx.run.id).id
+
+    def after_export(self, ctx: Any, run: Any, path: Any) -> None:
+        row = ctx.db.get(NumberTransfer, ctx.state)
+        row.total = row.accepted = ctx.rows
         row.status, row.finished_at = "done", dt.datetime.now(dt.timezone.utc)
-        db.commit()
-        return n
+        bus.mark(ctx.db, "number_transfer", [row.id], "update")
 
     def set_status_many(self, ctx: ActionContext, ids: list[Any]) -> int:
         """The bulk job's set-based path: one UPDATE per chunk of ids (scope re-applied)."""
@@ -144,6 +165,7 @@ class DeletedProjects(Resource, model=Project):
 
     slug = "deleted_projects"
     label, label_one, icon = "numbers.deleted_projects", "numbers.project", "archive-restore"
+    trash = True  # the kit lists only deleted projects here, with no second trash toggle
     operations = frozenset({"view"})
     search = ["name"]
     default_sort = "-deleted_at"
@@ -157,12 +179,8 @@ class DeletedProjects(Resource, model=Project):
     filters = [filters.date("deleted_at", "numbers.deleted_at")]
     detail_fields = ["name", "description", "deleted_at", "archived_at", "created_at"]
 
-    @classmethod
-    def has_soft_delete(cls) -> bool:
-        return False  # this list *is* the trash: no second trash filter on top
-
     def list_query(self, user: CurrentUser, stmt: Any) -> Any:
-        return stmt.where(Project.deleted_at.is_not(None), scope.project_clause(user, Project.id, Project.created_by_id))
+        return stmt.where(scope.project_clause(user, Project.id, Project.created_by_id))
 
     @action("numbers.restore_project", bulk=True, confirm=True, color="green", visible=lambda p: p.archived_at is None)
     def bring_back(self, ctx: ActionContext, records: list[Project]) -> str:

@@ -2,7 +2,8 @@
 and import them, push exports of numbers to it, by hand ("Run now") or on the host's schedule.
 
 * ``numbers.sftp_pull`` — for an import host: every file matching ``file_mask`` in ``remote_dir``
-  is downloaded, imported with :func:`transfers.import_numbers` (the host's project and provider,
+  is downloaded, imported through the declared bulk import (``Numbers.bulk_import``, source
+  ``sftp``: :func:`app.core.bulk_import.run_file`, as an upload is; the host's project and provider,
   the scope of whoever runs it) and logged as a ``number_transfer`` (source ``sftp``); then it is
   moved to ``processed/`` on the server, so it is never imported twice. A file that cannot be
   read as numbers goes to ``failed/`` (its transfer says why). A file whose import committed but
@@ -40,10 +41,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from app.core import CurrentUser, ListParams, audit, bus, engine, get_resource, notify, safe_cells, session_scope
+from app.core import CurrentUser, ListParams, audit, bus, engine, get_resource, notify, open_bulk_log, run_bulk_file, safe_cells, session_scope
 from app.core.errors import PermissionDenied, PultError, ValidationFailed
 from app.core.i18n import t
-from app.core.jobs import JobContext, JobFailed, cron_timezone, enqueue, job_kind, next_fire
+from app.core.jobs import JobContext, JobFailed, cron_timezone, drop_owned_schedule, enqueue, ensure_schedule, job_kind
 from app.panels.numbers import transfers
 from integrations.sftp import RemoteFile, SftpClient, SftpError, SftpTarget
 from models.core import Setting
@@ -149,42 +150,14 @@ def kind_for(host: SftpHost) -> str:
 
 
 def sync_schedule(db: Session, user: CurrentUser, host: SftpHost) -> Schedule | None:
-    """Create, change or disable the host's ``schedule`` row to match its cron, direction and
-    ``is_active``, in ``db``'s transaction (called from the resource's ``after_save``)."""
-    name = schedule_name(host.id)
-    row = db.exec(select(Schedule).where(Schedule.name == name).with_for_update()).first()
-    cron = (host.cron or "").strip()
-    wanted = bool(cron) and host.is_active
-    if row is None and not wanted:
-        return None
-    creating = row is None
-    if row is None:
-        # system: the host's own schedule runs as the system user and is edited on the host's form
-        row = Schedule(name=name, kind=kind_for(host), cron=cron, args={}, enabled=False, created_by=user.username, system=True)
-        db.add(row)
-    before = {"kind": row.kind, "cron": row.cron, "args": row.args, "enabled": row.enabled}
-    row.kind, row.args, row.enabled = kind_for(host), {"host_id": host.id}, wanted
-    row.cron = cron or row.cron
-    if not wanted:
-        row.next_fire_at = None
-    elif creating or before["cron"] != row.cron or not before["enabled"] or row.next_fire_at is None:
-        row.next_fire_at = next_fire(row.cron, dt.datetime.now(dt.timezone.utc))
-    db.flush()
-    after = {"kind": row.kind, "cron": row.cron, "args": row.args, "enabled": row.enabled}
-    changes = after if creating else audit.diff(before, after)
-    if changes:
-        audit.record(db, user, "create" if creating else "update", "schedule", row.id, {"name": name, **changes})
-        bus.mark(db, "schedule", [row.id], "create" if creating else "update")
-    return row
+    """The host's ``schedule`` row follows its cron, direction and ``is_active`` (the kit's
+    :func:`app.core.jobs.ensure_schedule`, in ``db``'s transaction; the resource's ``after_save``)."""
+    return ensure_schedule(db, user, schedule_name(host.id), kind_for(host), host.cron, {"host_id": host.id}, enabled=host.is_active)
 
 
 def drop_schedule(db: Session, user: CurrentUser, host_id: int) -> None:
     """Delete the host's schedule row (the host is being deleted)."""
-    row = db.exec(select(Schedule).where(Schedule.name == schedule_name(host_id))).first()
-    if row is not None:
-        audit.record(db, user, "delete", "schedule", row.id, {"name": row.name, "kind": row.kind, "cron": row.cron})
-        db.delete(row)
-        bus.mark(db, "schedule", [row.id], "delete")
+    drop_owned_schedule(db, user, schedule_name(host_id))
 
 
 def has_history(db: Session, host_id: int) -> bool:
@@ -294,15 +267,18 @@ def _merge_errors(ctx: JobContext, reports: list[tuple[str, Path]], lang: str = 
 def _pull_one(ctx: JobContext, client: SftpClient, host: SftpHost, f: RemoteFile, work: Path, lang: str) -> transfers.ImportStats | None:
     """Download, import and move one file; None when the file was unreadable (moved to failed/)."""
     db = ctx.db
-    transfer = transfers.start_transfer(db, ctx.user, "import", "sftp", f.name, project_id=host.project_id,
-                                        provider_id=host.provider_id, sftp_host_id=host.id)
+    res = get_resource("numbers.numbers")
+    targets = {"project_id": host.project_id, "provider_id": host.provider_id}
+    transfer = open_bulk_log(db, res.bulk_import, ctx.user, "sftp", f.name, targets, sftp_host_id=host.id)
     transfer.status, transfer.job_run_id = "running", ctx.run.id
     db.commit()
     transfer_id = transfer.id
     try:
         local = client.download(f.name, work / f.name)
-        stats = transfers.import_numbers(db, ctx.user, local, project_id=host.project_id, provider_id=host.provider_id,
-                                         transfer=transfer, error_path=work / f"{f.name}.errors.csv", lang=lang)
+        # The declared bulk import's own path (Numbers.bulk_import, source "sftp"), as for an upload.
+        out = run_bulk_file(db, res(), ctx.user, local, targets, log_row=transfer, error_path=work / f"{f.name}.errors.csv",
+                            lang=lang, source="sftp")
+        stats = transfers.ImportStats(total=out["total"], accepted=out["accepted"], duplicates=out["duplicates"], invalid=out["invalid"])
     except ValidationFailed as exc:
         db.rollback()
         message = "; ".join(exc.messages(lang).values())

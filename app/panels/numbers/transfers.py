@@ -1,20 +1,24 @@
 """Imports and exports of numbers at the scale of seed 004 (a million rows per file, tens of
 millions in the table), with their log in ``number_transfer``.
 
-Import (:func:`import_numbers`), one transaction:
+Import: ``Numbers.bulk_import`` declares it (:mod:`app.core.bulk_import`); the kit gives the
+page, the API route, the ``numbers.import`` job and :func:`app.core.bulk_import.run_file`, the one
+path of uploads and SFTP files (:func:`import_numbers` here), in one transaction:
 
-1. read the file's phone column with the kit's table reader (:mod:`app.core.tabular`), keeping
+1. the kit reads the file's phone column with its table reader (:mod:`app.core.tabular`), keeping
    the line where each record starts for the report;
-2. normalise every value to E.164 with the phone kind's ``parse_many`` (:mod:`app.core.kinds.phone`)
-   — the vectorised twin of ``phonenumbers`` (same answers, proven on a large sample in its tests);
-3. drop duplicates inside the file;
+2. the kit normalises every value to E.164 with the phone kind's ``parse_many``
+   (:mod:`app.core.kinds.phone`) — the vectorised twin of ``phonenumbers`` (same answers, proven
+   on a large sample in its tests);
+3. :func:`load_numbers` (the declared loader) drops duplicates inside the file;
 4. ``COPY`` the rest into a temporary table, then one ``INSERT … SELECT … ON CONFLICT (phone) DO
    NOTHING`` into ``phone_number``: the unique index itself says which numbers the base already
    holds (only those come back, for the report) — no separate lookup, no race with a concurrent
    insert. Per-row trigger work is replaced by one check and one aggregate row where the database
    allows it (:func:`_bulk_mode`);
-5. write the error file (line, value, reason: invalid / duplicate in the file / already in the
-   base) and the transfer's counts; commit. The conversion aggregates follow by trigger.
+5. writes the error file (line, value, reason: invalid / duplicate in the file / already in the
+   base); the kit writes the transfer's counts and the audit row and commits. The conversion
+   aggregates follow by trigger.
 
 Export (:func:`export_numbers`) runs the list's own scoped, filtered query through PostgreSQL's
 ``COPY (SELECT …) TO STDOUT`` into the file, so it costs what a bare COPY costs; texts are
@@ -25,7 +29,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,32 +43,29 @@ from sqlmodel import Session
 
 from app.core import (
     SQL_DATESTYLE,
+    BulkRun,
     CurrentUser,
     ListParams,
-    audit,
     bus,
     get_record,
     get_resource,
-    kind_named,
-    read_table,
+    read_column,
     resolve_sort,
     safe_cells,
     sorted_query,
     title_join,
     visible_query,
 )
+from app.core import check_bulk_file, run_bulk_file
 from app.core.display import TIMEZONE
 from app.core.i18n import t
-from app.core.errors import PermissionDenied, PultError, ValidationFailed
+from app.core.errors import PermissionDenied, ValidationFailed
 from app.panels.numbers import services
 from models.numbers import NumberTransfer, PhoneNumber
 
 #: Header names (any case) taken as the phone column; otherwise the first column is.
 PHONE_HEADERS = ("phone", "телефон", "номер", "number", "msisdn", "e164")
-#: The kit's phone kind: its vectorised parser reads the column, its per-value one a header guess.
-PHONE = kind_named("phone")
 Progress = Callable[[float, str], None]
-log = logging.getLogger("pult.numbers.transfers")
 
 
 @dataclass
@@ -79,56 +79,19 @@ class ImportStats:
 
 
 # --------------------------------------------------------------------------- reading
-def _phone_column(header: list[str]) -> int:
-    return next((i for i, c in enumerate(header) if str(c).strip().casefold() in PHONE_HEADERS), 0)
-
-
-def _no_header(first: list[str]) -> bool:
-    """A one-column file whose first row is itself a phone number has no header."""
-    return len(first) == 1 and PHONE.parse_one(str(first[0])) is not None
-
-
 def read_phones(path: Path) -> pd.Series:
-    """The file's phone column as strings, indexed by the line where each record starts (header =
-    line 1; for XLSX the sheet's row). The file is read by the kit's table reader
-    (:mod:`app.core.tabular`: the encoding decided on every byte, clear refusals of files that
-    are not tables)."""
-    values: list[str] = []
-    lines: list[int] = []
-    try:
-        records = read_table(path)
-        first = next(records, None)
-        if first is None:
-            raise ValidationFailed.one("file", "import.empty")
-        _line, header = first
-        if _no_header(header):
-            col = 0
-            values.append(header[0])
-            lines.append(first[0])
-        else:
-            col = _phone_column(header)
-        add_value, add_line = values.append, lines.append
-        for line, row in records:
-            add_value(row[col] if col < len(row) else "")
-            add_line(line)
-    except PultError:
-        raise
-    except Exception:  # what the checks did not foresee: a message for the user, details in the log
-        log.warning("numbers import: %s could not be read", path.name, exc_info=True)
-        raise ValidationFailed.one("file", "import.unreadable") from None
-    if not values:
-        raise ValidationFailed.one("file", "import.empty")
-    return pd.Series(values, index=np.array(lines, dtype=np.int64), dtype=object)
+    """The file's phone column as strings, indexed by the line where each record starts (the
+    kit's bulk reader, :func:`app.core.bulk_import.read_column`, with the numbers declaration)."""
+    return read_column(path, _spec())
 
 
 def check_file(path: Path) -> None:
     """Refuse at upload a file the import would refuse: not a table, or without a data row."""
-    records = read_table(path)
-    first = next(records, None)
-    if first is None:
-        raise ValidationFailed.one("file", "import.empty")
-    if next(records, None) is None and not _no_header(first[1]):
-        raise ValidationFailed.one("file", "import.empty")
+    check_bulk_file(path, _spec())
+
+
+def _spec() -> Any:
+    return get_resource("numbers.numbers").bulk_import
 
 
 # --------------------------------------------------------------------------- import
@@ -213,38 +176,43 @@ def import_numbers(
     progress: Progress | None = None,
     lang: str = "ru",
 ) -> ImportStats:
-    """Import the numbers of ``path`` (see the module docstring); commits once at the end."""
+    """Import the numbers of ``path`` through the resource's declared bulk import (the kit's
+    :func:`app.core.bulk_import.run_file`: permission, targets, reading, E.164, then
+    :func:`load_numbers`, the transfer's counts and the audit row); commits once at the end."""
+    params = {"project_id": project_id, "provider_id": provider_id, "geo_id": geo_id, "status_id": status_id}
+    out = run_bulk_file(db, get_resource("numbers.numbers")(), user, path, params, log_row=transfer, error_path=error_path,
+                        progress=progress, lang=lang)
+    return ImportStats(total=out["total"], accepted=out["accepted"], duplicates=out["duplicates"], invalid=out["invalid"],
+                       seconds=out["seconds"])
+
+
+def check_import(db: Session, user: CurrentUser, params: dict[str, Any]) -> None:
+    """The declaration's ``check``: the targets exist and are in the user's scope."""
+    check_targets(db, user, params.get("project_id"), params.get("provider_id"), params.get("geo_id"))
+
+
+def load_numbers(b: BulkRun) -> dict[str, int]:
+    """The set-based loader of the declaration (see the module docstring, steps 3–5): ``b.values``
+    are the file's numbers in E.164 (None: invalid), indexed by line. Writes, does not commit."""
     import time
 
-    if not user.has_perm("numbers.import") or not get_resource("numbers.numbers")().can(user, "create"):
-        raise PermissionDenied()
-    check_targets(db, user, project_id, provider_id, geo_id)
-    status_id = status_id or services.default_status_id(db)
-    stats = ImportStats()
-    say = progress or (lambda _f, _m: None)
-    t0 = time.perf_counter()
-
-    say(0.05, "read")
-    raw = read_phones(path)
+    db, stats = b.db, ImportStats()
+    project_id, provider_id, geo_id = (b.params.get(k) for k in ("project_id", "provider_id", "geo_id"))
+    status_id = b.params.get("status_id") or services.default_status_id(db)
+    raw, e164 = b.raw, b.values
     stats.total = len(raw)
-    t1 = time.perf_counter()
-    stats.seconds["read"] = t1 - t0
-
-    say(0.2, "normalise")
-    e164 = pd.Series(PHONE.parse_many(raw.to_numpy(dtype=object)), index=raw.index, dtype=object)
     t2 = time.perf_counter()
-    stats.seconds["normalise"] = t2 - t1
 
-    say(0.45, "dedupe")
+    b.progress(0.45, "dedupe")
     bad = e164.isna()
     stats.invalid = int(bad.sum())
     good = e164[~bad]
     dup_in_file = good.duplicated(keep="first")
     candidates = good[~dup_in_file]
     t3 = time.perf_counter()
-    stats.seconds["dedupe"] = t3 - t2
+    b.seconds["dedupe"] = t3 - t2
 
-    say(0.6, "write")
+    b.progress(0.6, "write")
     now = dt.datetime.now(dt.timezone.utc).isoformat()
     columns = "phone, project_id, provider_id, geo_id, status_id, created_at, status_changed_at"
     conn = _pg(db)
@@ -280,25 +248,13 @@ def import_numbers(
     stats.accepted = accepted
     stats.duplicates = int(dup_in_file.sum()) + len(in_base_phones)
     t4 = time.perf_counter()
-    stats.seconds["write"] = t4 - t3
+    b.seconds["write"] = t4 - t3
 
-    say(0.9, "report")
-    if error_path is not None and (stats.invalid or stats.duplicates):
-        _write_errors(error_path, raw, bad, good, dup_in_file, candidates, in_base, lang)
-    if transfer is not None:
-        transfer.total, transfer.accepted, transfer.duplicates, transfer.invalid = stats.total, stats.accepted, stats.duplicates, stats.invalid
-        transfer.status, transfer.finished_at = "done", dt.datetime.now(dt.timezone.utc)
-        db.add(transfer)
-        bus.mark(db, "number_transfer", [transfer.id], "update")
-    audit.record(db, user, "import", "numbers.numbers", None, {
-        "file": path.name, "project_id": project_id, "provider_id": provider_id, "geo_id": geo_id,
-        "total": stats.total, "accepted": stats.accepted, "duplicates": stats.duplicates, "invalid": stats.invalid,
-    })
-    bus.mark(db, "phone_number", [], "import")
-    db.commit()
-    stats.seconds["report"] = time.perf_counter() - t4
-    say(1.0, "done")
-    return stats
+    b.progress(0.9, "report")
+    if b.error_path is not None and (stats.invalid or stats.duplicates):
+        _write_errors(b.error_path, raw, bad, good, dup_in_file, candidates, in_base, b.lang)
+    b.seconds["report"] = time.perf_counter() - t4
+    return {"total": stats.total, "accepted": stats.accepted, "duplicates": stats.duplicates, "invalid": stats.invalid}
 
 
 #: Columns of the error report: (machine name, label key).
