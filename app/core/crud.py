@@ -16,7 +16,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from app.core import audit, bus
+from app.core import audit, bus, links
 from app.core.auth import CurrentUser
 from app.core.errors import NotFound, PermissionDenied, ValidationFailed
 from app.core.kinds import field_of, kind_for
@@ -109,6 +109,11 @@ def parse_form(
             if getattr(linked, "deleted_at", None) is not None and not unchanged:
                 errors[f.name] = ("error.relation", {})
                 continue
+        if kind.links_many and f.through is not None:
+            error = links.check(db, user, res.model, f, value, pk_of(record) if record is not None else None)
+            if error:
+                errors[f.name] = error
+                continue
         values[f.name] = value
     return values, errors
 
@@ -193,7 +198,9 @@ def apply_create(db: Session, r: Resource, user: CurrentUser, raw: dict[str, Any
     r.after_save(ctx, record, values, True)
     db.flush()
     db.refresh(record)
-    audit.record(db, user, "create", r.key(), pk_of(record), {k: v for k, v in snapshot(record).items() if v is not None and k != "hashed_password"})
+    linked = _save_links(db, r, user, record, values)
+    audit.record(db, user, "create", r.key(), pk_of(record),
+                 {**{k: v for k, v in snapshot(record).items() if v is not None and k != "hashed_password"}, **{k: new for k, (_old, new) in linked.items()}})
     bus.mark(db, r.model.__tablename__, [pk_of(record)], "create")
     return record
 
@@ -218,6 +225,7 @@ def apply_update(db: Session, r: Resource, user: CurrentUser, record: Any, raw: 
     db.flush()
     db.refresh(record)
     changes = audit.diff(before, snapshot(record))
+    changes.update({k: [old, new] for k, (old, new) in _save_links(db, r, user, record, values).items() if old != new})
     changes.pop("hashed_password", None) and changes.setdefault("password", ["***", "***"])
     for k, old in secrets_before.items():  # masked in the snapshot: say that it changed, not to what
         if getattr(record, k) != old:
@@ -226,6 +234,18 @@ def apply_update(db: Session, r: Resource, user: CurrentUser, record: Any, raw: 
         audit.record(db, user, "update", r.key(), pk_of(record), changes)
         bus.mark(db, r.model.__tablename__, [pk_of(record)], "update")
     return record
+
+
+def _save_links(db: Session, r: Resource, user: CurrentUser, record: Any, values: dict[str, Any]) -> dict[str, tuple[list, list]]:
+    """Replace the link rows of the many-to-many fields given in ``values`` (:mod:`app.core.links`);
+    ``{field: (ids before, ids after)}`` for the audit row, the link tables marked as changed."""
+    out = {}
+    for f in links.many_fields(r):
+        if f.name in values:
+            out[f.name] = links.replace(db, user, r.model, f, pk_of(record), values[f.name])
+            if out[f.name][0] != out[f.name][1]:
+                bus.mark(db, f.through.__tablename__, [pk_of(record)], "update")
+    return out
 
 
 @_rolls_back

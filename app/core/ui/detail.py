@@ -7,7 +7,7 @@ from typing import Any
 import reflex as rx
 from sqlmodel import select
 
-from app.core import crud, live
+from app.core import crud, links, live
 from app.core.display import display_kind, fmt_datetime, fmt_value
 from app.core.errors import NotFound, PermissionDenied, PultError, ValidationFailed
 from app.core.i18n import has
@@ -29,7 +29,7 @@ def detail_names(res: type[Resource]) -> list[str]:
     if res.detail_fields is not None:
         return list(res.detail_fields)
     names = [c.name for c in res.columns]
-    names += [f.name for f in res.form_fields() if f.name not in names and not f.virtual and kind_for(res.model, f).stored]
+    names += [f.name for f in res.form_fields() if f.name not in names and (not f.virtual and kind_for(res.model, f).stored or f.through is not None)]
     return names
 
 
@@ -86,7 +86,8 @@ class DetailState(ActionParamsMixin, AuthState):
         self.record_id = str(self.router.page.params.get("id", ""))
         self.confirm_open = False
         res = self._res()
-        live.watch(self, {res.model.__tablename__} | {RESOURCES[key].model.__tablename__ for _t, key, _fk in res.related} | {"audit_log"})  # the history timeline
+        live.watch(self, {res.model.__tablename__} | {RESOURCES[key].model.__tablename__ for _t, key, _fk in res.related} | {"audit_log"}  # the history timeline
+                   | {f.through.__tablename__ for f in links.many_fields(res)})
         return self._reload()
 
     def live_refresh(self) -> None:
@@ -105,7 +106,12 @@ class DetailState(ActionParamsMixin, AuthState):
                 secret = {f.name for f in res.form_fields() if kind_for(res.model, f).write_only}
                 targets = fk_targets(res)
                 values, hrefs = {}, {}
+                many = {f.name: f for f in links.many_fields(res)}
                 for name in detail_names(res):
+                    if name in many:  # the linked records the user may see, by title
+                        pairs = links.shown(db, user, res.model, many[name], [crud.pk_of(record)], self.lang)[crud.pk_of(record)]
+                        values[name] = ", ".join(t for _i, t in pairs)
+                        continue
                     if name in secret:
                         values[name] = "***" if getattr(record, name, None) else ""
                         continue

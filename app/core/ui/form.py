@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import reflex as rx
 
-from app.core import crud
+from app.core import crud, links
 from app.core.kinds import field_of, field_options, kind_for
 from app.core.display import CURRENCY_SIGNS, form_value
 from app.core.errors import NotAuthenticated, NotFound, PermissionDenied, PultError, ValidationFailed
@@ -37,6 +37,8 @@ class FormState(AuthState):
     secrets_set: list[str] = []
     #: Select fields whose options are narrowed for this user (``Resource.field_choices``).
     allowed: dict[str, list[str]] = {}
+    #: Many-to-many fields (``fields.many``): the chosen records as [id, title] chips.
+    chips: dict[str, list[list[str]]] = {}
 
     def _res(self) -> Resource:
         return RESOURCES[self.res_key]()
@@ -47,7 +49,7 @@ class FormState(AuthState):
         res = self._res()
         self.record_id = str(self.router.page.params.get("id", "")) if editing else ""
         self.errors, self.form_error, self.dirty, self.forbidden, self.missing = {}, "", False, False, False
-        self.values, self.labels = {}, {}
+        self.values, self.labels, self.chips = {}, {}, {}
         try:
             with ui_session() as db:
                 user = self.current_user()
@@ -57,7 +59,13 @@ class FormState(AuthState):
                     self.forbidden = not res.can(user, "update", record)
                     self.title = res.title(record)
                     self.secrets_set = [f.name for f in res.form_fields() if kind_for(res.model, f).write_only and getattr(record, f.name, None)]
+                    for f in links.many_fields(res):  # what the user may see linked, by title
+                        pairs = links.shown(db, user, res.model, f, [crud.pk_of(record)], self.lang)[crud.pk_of(record)]
+                        self.chips[f.name] = [[str(i), t] for i, t in pairs]
                     for f in res.form_fields():
+                        if f.name in self.chips:
+                            self.values[f.name] = ",".join(i for i, _t in self.chips[f.name])
+                            continue
                         self.values[f.name] = form_value(record, f)
                         if f.resource and self.values[f.name]:
                             target = RESOURCES[f.resource]()
@@ -104,6 +112,19 @@ class FormState(AuthState):
     def pick(self, name: str, value: str, title: str):
         self.labels[name] = title
         return self.set_value(name, value)
+
+    @rx.event
+    def add_link(self, name: str, value: str, title: str):
+        """A many-to-many field: the record picked in its search becomes a chip."""
+        if not value:
+            return None
+        self.chips[name] = [*[c for c in self.chips.get(name, []) if c[0] != value], [value, title]]
+        return self.set_value(name, ",".join(c[0] for c in self.chips[name]))
+
+    @rx.event
+    def drop_link(self, name: str, value: str):
+        self.chips[name] = [c for c in self.chips.get(name, []) if c[0] != value]
+        return self.set_value(name, ",".join(c[0] for c in self.chips[name]))
 
     @rx.event
     def toggle_multi(self, name: str, option: str):
@@ -256,6 +277,22 @@ def _relation(c: Control) -> rx.Component:
     return relation_picker(f"form:{name}", c.f.resource, FormState.labels.get(name, "").to(str), lambda i, t: FormState.pick(name, i, t))
 
 
+def _many(c: Control) -> rx.Component:
+    """Chips of the linked records (each with its ×) above a search that adds one more."""
+    name = c.f.name
+    chips = FormState.chips.get(name, []).to(list[list[str]])
+    return rx.vstack(
+        rx.flex(rx.foreach(chips, lambda ch: rx.badge(
+            ch[1],
+            rx.icon_button(rx.icon("x", size=12), size="1", variant="ghost", type="button", on_click=FormState.drop_link(name, ch[0]),
+                           aria_label=tr("many.remove"), custom_attrs={"data-remove": ch[0]}),
+            variant="soft", size="2", custom_attrs={"data-id": ch[0]},
+        )), wrap="wrap", spacing="2", id=f"field-{name}"),
+        relation_picker(f"form:{name}", c.f.resource, "", lambda i, t: FormState.add_link(name, i, t), placeholder=tr("many.add")),
+        spacing="2", width="100%",
+    )
+
+
 def _secret_placeholder(c: Control) -> rx.Var:
     return rx.cond(FormState.secrets_set.contains(c.f.name), tr("secret.set_placeholder"), "")
 
@@ -281,6 +318,7 @@ WIDGETS: dict[str, Callable[[Control], rx.Component]] = {
     "select": _select,
     "checkboxes": _checkboxes,
     "relation": _relation,
+    "many": _many,
     "secret": _secret,
     "secret_text": _secret_text,
 }

@@ -34,6 +34,7 @@ CATALOG = {
     "numbers.last_call_at": ("Последний звонок", "Last call"),
     "numbers.section.number": ("Номер", "Number"),
     "numbers.section.project": ("Проект", "Project"),
+    "numbers.section.pool": ("Входящий пул", "Incoming pool"),
     "numbers.section.provider": ("Поставщик", "Provider"),
     "numbers.section.geo": ("Место", "Place"),
     "numbers.section.status": ("Статус", "Status"),
