@@ -63,21 +63,33 @@ def test_bulk_status_change_is_queued_with_its_parameter(client, db, numbers_wor
     assert r.status_code == 422  # refused before queueing
 
 
+def _providers(db, project_id):
+    db.expire_all()
+    return sorted(db.exec(select(ProjectProvider.provider_id).where(ProjectProvider.project_id == project_id)).all())
+
+
+def _pool(db, user, project_id, providers=None, geos=None):
+    """The project's providers and geo, saved through its form's service (``fields.many``)."""
+    raw = {k: v for k, v in {"providers": providers, "geos": geos}.items() if v is not None}
+    return crud.update_record(db, resource("numbers.projects"), user, project_id, raw)
+
+
 def test_project_setup_replaces_links_and_checks_scope(db, users, numbers_world):
+    """The pool (providers, geo) through the project's form, the windows through the schedule page."""
     w = numbers_world
     manager = users["manager"]
-    saved = setup.save(db, manager, w["project"], [w["mine"]], [w["geo"]], [(0, "09:00", "18:00"), (5, "10:00", "14:00")])
-    assert (saved.providers, saved.geos, [(x.weekday, x.start.hour, x.end.hour) for x in saved.windows]) == ([w["mine"]], [w["geo"]], [(0, 9, 18), (5, 10, 14)])
-    got = setup.read(db, manager, w["project"])
-    assert got.providers == [w["mine"]] and len(got.windows) == 2
-    for providers, windows, field in [([w["other"]], [], "providers"), ([w["mine"]], [(1, "18:00", "09:00")], "day1"), ([w["mine"]], [(2, "25:00", "26:00")], "day2")]:
-        try:
-            setup.save(db, manager, w["project"], providers, [], windows)
-        except ValidationFailed as exc:
-            assert field in exc.errors
-        else:
-            raise AssertionError(f"{field} accepted")
-    assert setup.read(db, manager, w["project"]).providers == [w["mine"]]  # nothing half-saved
+    _pool(db, manager, w["project"], [w["mine"]], [w["geo"]])
+    saved = setup.save(db, manager, w["project"], [(0, "09:00", "18:00"), (5, "10:00", "14:00")])
+    assert [(x.weekday, x.start.hour, x.end.hour) for x in saved] == [(0, 9, 18), (5, 10, 14)]
+    assert _providers(db, w["project"]) == [w["mine"]] and len(setup.read(db, manager, w["project"])) == 2
+    with pytest.raises(ValidationFailed) as info:
+        _pool(db, manager, w["project"], [w["other"]], [])
+    assert "providers" in info.value.errors
+    for windows, field in [([(1, "18:00", "09:00")], "day1"), ([(2, "25:00", "26:00")], "day2")]:
+        with pytest.raises(ValidationFailed) as info:
+            setup.save(db, manager, w["project"], windows)
+        assert field in info.value.errors
+    assert _providers(db, w["project"]) == [w["mine"]] and len(setup.read(db, manager, w["project"])) == 2  # nothing half-saved
 
 
 def test_deleted_projects_restore_and_archive(client, db, users, numbers_world, login):
@@ -122,33 +134,36 @@ def test_import_and_export_routes_queue_jobs_in_scope(client, db, numbers_world,
 
 def test_a_manager_saves_a_setup_with_providers_they_cannot_see(db, users, numbers_world):
     """Issue 8: a project fed by a provider outside the manager's scope could not be saved at all
-    ("Выберите запись из списка"). The manager changes their part; the rest stays as it was."""
+    ("Выберите запись из списка"). The manager changes their part; the rest stays as it was.
+    (The pool moved from the setup page to the project's form: same outcome, through ``fields.many``.)"""
+    from app.core import links
 
     w = numbers_world
     admin, manager = users["admin"], users["manager"]
-    setup.save(db, admin, w["project"], [w["mine"], w["other"]], [w["geo"]], [(0, "09:00", "18:00")])
-    seen = setup.read(db, manager, w["project"])
-    assert seen.providers == [w["mine"]]  # the form never shows (nor resends) what the manager cannot see
+    projects = resource("numbers.projects")
+    _pool(db, admin, w["project"], [w["mine"], w["other"]], [w["geo"]])
+    seen = links.shown(db, manager, projects.model, links.many_fields(projects)[0], [w["project"]])[w["project"]]
+    assert [i for i, _t in seen] == [w["mine"]]  # the form never shows (nor resends) what the manager cannot see
     # what the old page sent back (every provider of the project) is accepted too: the hidden one is kept
     for providers in ([w["mine"]], [w["mine"], w["other"]]):
-        setup.save(db, manager, w["project"], providers, [w["geo"]], [(1, "10:00", "17:00")])
-        assert setup.read(db, admin, w["project"]).providers == sorted([w["mine"], w["other"]])
-    # removing their own provider leaves the other's link alone
-    setup.save(db, manager, w["project"], [], [w["geo"]], [(1, "10:00", "17:00")])
-    linked = db.exec(select(ProjectProvider.provider_id).where(ProjectProvider.project_id == w["project"])).all()
-    assert linked == [w["other"]]
-    assert [(x.weekday, x.start.hour) for x in setup.read(db, admin, w["project"]).windows] == [(1, 10)]
-    # adding a provider the manager cannot see is still refused
-    other_project_provider = w["other"]
-    setup.save(db, admin, w["project"], [w["mine"]], [], [])
+        _pool(db, manager, w["project"], providers, [w["geo"]])
+        assert _providers(db, w["project"]) == sorted([w["mine"], w["other"]])
+    setup.save(db, manager, w["project"], [(1, "10:00", "17:00")])
+    assert [(x.weekday, x.start.hour) for x in setup.read(db, admin, w["project"])] == [(1, 10)]
+    # adding a provider the manager cannot see is refused
+    _pool(db, admin, w["project"], [w["mine"]], [])
     with pytest.raises(ValidationFailed) as info:
-        setup.save(db, manager, w["project"], [w["mine"], other_project_provider], [], [])
+        _pool(db, manager, w["project"], [w["mine"], w["other"]], [])
     assert "providers" in info.value.errors
+    # removing their own provider leaves the other's link alone
+    _pool(db, admin, w["project"], [w["mine"], w["other"]])
+    _pool(db, manager, w["project"], [])
+    assert _providers(db, w["project"]) == [w["other"]]
 
 
 def test_the_setup_page_saves_for_a_manager(db, users, numbers_world, cheap_hashing):
-    """The page as the manager drives it: it shows only their provider and saves without the
-    refusal the issue reported; the admin's other provider stays linked."""
+    """The schedule page as the manager drives it: it saves their project's windows (the pool it
+    no longer edits stays as it was)."""
     import reflex as rx
     from reflex.istate.data import RouterData
 
@@ -157,7 +172,8 @@ def test_the_setup_page_saves_for_a_manager(db, users, numbers_world, cheap_hash
     from app.panels.numbers.pages import SetupState
 
     w = numbers_world
-    setup.save(db, users["admin"], w["project"], [w["mine"], w["other"]], [w["geo"]], [(0, "09:00", "18:00")])
+    _pool(db, users["admin"], w["project"], [w["mine"], w["other"]], [w["geo"]])
+    setup.save(db, users["admin"], w["project"], [(0, "09:00", "18:00")])
     root = rx.State(_reflex_internal_init=True)
     page = root.substates[AuthState.get_name()].substates[SetupState.get_name()]
     token = auth.login(db, "manager", "manager-pass")
@@ -166,12 +182,11 @@ def test_the_setup_page_saves_for_a_manager(db, users, numbers_world, cheap_hash
                                                "query": {"project": str(w["project"])}})
     page.project_id = str(w["project"])
     page._reload(sync=False)
-    assert not page.forbidden and page.chosen_providers == [str(w["mine"])]
-    assert [p[0] for p in page.providers] == [str(w["mine"])]
+    assert not page.forbidden and page.can_edit and [d["on"] for d in page.days][:3] == ["1", "", ""]
     page.set_day(2, "on", True)
     out = page.save()
     assert not page.errors, page.errors
     assert "Выберите запись из списка" not in repr(out)
     db.expire_all()
-    assert setup.read(db, users["admin"], w["project"]).providers == sorted([w["mine"], w["other"]])
-    assert 2 in {x.weekday for x in setup.read(db, users["admin"], w["project"]).windows}
+    assert _providers(db, w["project"]) == sorted([w["mine"], w["other"]])
+    assert {x.weekday for x in setup.read(db, users["admin"], w["project"])} == {0, 2}

@@ -176,8 +176,9 @@ CATALOG.update({
     "numbers.export.phone": ("Телефон", "Phone"),
     "numbers.export.created_at": ("Добавлен", "Added"),
     "numbers.import.export_hint": ("Выгрузка — кнопка «Экспорт» на странице номеров (с текущими фильтрами)", "To export, use Export on the numbers page (with its filters)"),
-    "numbers.setup.help": ("Поставщики и гео, из которых проект получает номера, и дни недели с часами работы (МСК).",
-                           "The providers and geo a project takes numbers from, and its working days and hours (Moscow time)."),
+    "numbers.setup.help": ("Дни недели и часы, когда проект работает с номерами (МСК).",
+                           "The weekdays and hours a project works its numbers (Moscow time)."),
+    "numbers.setup.pool_link": ("Поставщики и гео проекта — в его карточке", "The project's providers and geo are on its form"),
 })
 
 # SoftPhone (softphone.py, softphone_page.py, softphone_card.py)

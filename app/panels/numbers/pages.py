@@ -1,5 +1,5 @@
 """Custom pages of the numbers panel (seed 004, 2.3): project conversion, number import/export,
-and the project setup (providers, geo, weekdays and windows of a project's incoming pool)."""
+and the project schedule (the weekdays and windows a project works; its providers and geo are on its form)."""
 
 from __future__ import annotations
 
@@ -281,17 +281,15 @@ def transfer_page() -> rx.Component:
     return rx.cond(S.forbidden, forbidden_box(), body)
 
 
-# --------------------------------------------------------------------------- project setup
+# --------------------------------------------------------------------------- project schedule
 class SetupState(AuthState):
+    """A project's working weekdays and hours, day by day (its providers and geo are on the
+    project's own form: ``fields.many``)."""
+
     forbidden: bool = False
     can_edit: bool = False
     projects: list[list[str]] = []
     project_id: str = ""
-    providers: list[list[str]] = []
-    geos: list[list[str]] = []
-    chosen_providers: list[str] = []
-    chosen_geos: list[str] = []
-    geo_filter: str = ""
     days: list[dict[str, str]] = []  # weekday, label, on ("1"/""), start, end
     errors: dict[str, str] = {}
 
@@ -299,7 +297,7 @@ class SetupState(AuthState):
     def load(self):
         q = self.router.url.query_parameters
         self.project_id = q.get("project", "") if q.get("project", "").isdigit() else ""
-        live.watch(self, {"project_provider", "project_geo", "project_schedule", "project"})
+        live.watch(self, {"project_schedule", "project"})
         return self._reload(sync=False)
 
     def live_refresh(self) -> None:
@@ -317,14 +315,9 @@ class SetupState(AuthState):
                 self.projects = _options(db, user, "numbers.projects")
                 if not self.project_id and self.projects:
                     self.project_id = self.projects[0][0]
-                self.providers = _options(db, user, "numbers.providers")
-                self.geos = _options(db, user, "numbers.geo", limit=2000)
                 self.can_edit = res.can(user, "update")
                 if self.project_id:
-                    current = setup.read(db, user, int(self.project_id))
-                    self.chosen_providers = [str(i) for i in current.providers]
-                    self.chosen_geos = [str(i) for i in current.geos]
-                    windows = {w.weekday: w for w in current.windows}
+                    windows = {w.weekday: w for w in setup.read(db, user, int(self.project_id))}
                     self.days = [{
                         "weekday": str(d), "label": self.t(f"numbers.weekday.{d}"), "on": "1" if d in windows else "",
                         "start": windows[d].start.strftime("%H:%M") if d in windows else "09:00",
@@ -340,18 +333,6 @@ class SetupState(AuthState):
         return self._reload()
 
     @rx.event
-    def toggle_provider(self, pid: str):
-        self.chosen_providers = [p for p in self.chosen_providers if p != pid] if pid in self.chosen_providers else [*self.chosen_providers, pid]
-
-    @rx.event
-    def toggle_geo(self, gid: str):
-        self.chosen_geos = [g for g in self.chosen_geos if g != gid] if gid in self.chosen_geos else [*self.chosen_geos, gid]
-
-    @rx.event
-    def set_geo_filter(self, value: str):
-        self.geo_filter = value
-
-    @rx.event
     def set_day(self, index: int, key: str, value: Any):
         days = [dict(d) for d in self.days]
         days[index][key] = ("1" if value else "") if key == "on" else str(value)
@@ -363,24 +344,15 @@ class SetupState(AuthState):
         if not self.project_id:
             return None
         try:
-            windows = []
-            for i, d in enumerate(self.days):
-                if d["on"]:
-                    windows.append((int(d["weekday"]), d["start"], d["end"]))
+            windows = [(int(d["weekday"]), d["start"], d["end"]) for d in self.days if d["on"]]
             with ui_session() as db:
-                user = self.current_user()
-                setup.save(db, user, int(self.project_id), [int(p) for p in self.chosen_providers], [int(g) for g in self.chosen_geos], windows)
+                setup.save(db, self.current_user(), int(self.project_id), windows)
         except ValidationFailed as exc:
             self.errors = exc.messages(self.lang)
             return rx.toast.error(next(iter(self.errors.values()), self.t("error.form")), id=ERROR_TOAST)
         except PultError as exc:
             return self.fail(exc)
         return self.ok(self.t("saved"))
-
-    @rx.var
-    def shown_geos(self) -> list[list[str]]:
-        f = self.geo_filter.strip().casefold()
-        return [g for g in self.geos if not f or f in g[1].casefold()][:300]
 
 
 def setup_page() -> rx.Component:
@@ -390,20 +362,6 @@ def setup_page() -> rx.Component:
         rx.select.content(rx.foreach(S.projects, lambda o: rx.select.item(o[1], value=o[0]))),
         value=S.project_id, on_change=S.choose_project, id="setup-project",
     )
-    providers = rx.card(rx.vstack(
-        rx.heading(tr("numbers.providers"), size="3"),
-        rx.foreach(S.providers, lambda o: rx.checkbox(o[1], checked=S.chosen_providers.contains(o[0]), on_change=lambda _v: S.toggle_provider(o[0]),
-                                                       disabled=~S.can_edit, id="prov-" + o[0])),
-        spacing="2",
-    ), width="100%")
-    geos = rx.card(rx.vstack(
-        rx.heading(tr("numbers.geo_list"), size="3"),
-        rx.input(placeholder=tr("search"), value=S.geo_filter, on_change=S.set_geo_filter, size="1"),
-        rx.scroll_area(rx.vstack(rx.foreach(S.shown_geos, lambda o: rx.checkbox(o[1], checked=S.chosen_geos.contains(o[0]),
-                                                                                 on_change=lambda _v: S.toggle_geo(o[0]), disabled=~S.can_edit)),
-                                 spacing="1"), max_height="22em", type="auto"),
-        spacing="2", width="100%",
-    ), width="100%")
     days = rx.card(rx.vstack(
         rx.heading(tr("numbers.schedules"), size="3"),
         rx.foreach(S.days, lambda d, i: rx.vstack(rx.hstack(
@@ -418,16 +376,15 @@ def setup_page() -> rx.Component:
         ), rx.cond(S.errors.contains("day" + i.to(str)), rx.text(S.errors.get("day" + i.to(str), ""), color_scheme="red", size="1")), spacing="1",
             id="day-" + d["weekday"])),
         spacing="2",
-    ), width="100%")
+    ), width="100%", max_width="36em")
+    pool = rx.cond(S.project_id != "", rx.link(rx.hstack(rx.icon("folder-kanban", size=14), tr("numbers.setup.pool_link")),
+                                               href="/numbers/projects/" + S.project_id + "/edit", size="2", id="setup-pool-link"))
     body = rx.vstack(
         page_header(tr("numbers.setup"), project, rx.cond(S.can_edit, rx.button(rx.icon("save", size=14), tr("save"), on_click=S.save, id="setup-save"))),
         rx.text(tr("numbers.setup.help"), size="2", color_scheme="gray"),
+        pool,
         rx.cond(S.errors.contains(""), rx.callout(S.errors.get("", ""), color_scheme="red", icon="triangle-alert")),
-        # Three columns only where the schedule fits in one (at 1280-1440 px it was cut off): below,
-        # providers and geo side by side and the schedule across the row under them.
-        rx.grid(providers, geos, rx.box(days, grid_column=rx.breakpoints(initial="auto", md="span 2", xl="auto")),
-                columns=rx.breakpoints(initial="1", md="2", xl="3"), spacing="4", width="100%"),
+        days,
         spacing="4", width="100%",
     )
     return rx.cond(S.forbidden, forbidden_box(), body)
-

@@ -1,21 +1,20 @@
-"""Project setup (seed 004, 2.3): which providers and geo feed a project's incoming pool and on
-which weekdays and hours it works. One call replaces all three sets in one transaction.
+"""Project schedule (seed 004, 2.3): on which weekdays and hours a project works its numbers. One
+call replaces the project's windows in one transaction.
 
-A manager sees only their providers (``scope``): :func:`read` shows them only those, and
-:func:`save` changes only those — a provider of the project the manager cannot see stays linked,
-untouched (sending it back is no error; adding one they cannot see is)."""
+The providers and geo that feed the project's pool are fields of the project's own form
+(``fields.many`` on :class:`~app.panels.numbers.resources.Projects`): the kit checks the manager's
+scope there, keeps the links they cannot see and audits the change."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from sqlmodel import Session, delete, select
 
 from app.core import CurrentUser, audit, bus, get_record, get_resource
-from app.core.errors import NotFound, PermissionDenied, ValidationFailed
-from models.numbers import ProjectGeo, ProjectProvider, ProjectSchedule, Provider
+from app.core.errors import PermissionDenied, ValidationFailed
+from models.numbers import ProjectSchedule
 
 
 @dataclass
@@ -25,62 +24,28 @@ class Window:
     end: dt.time
 
 
-@dataclass
-class ProjectSetup:
-    providers: list[int] = field(default_factory=list)
-    geos: list[int] = field(default_factory=list)
-    windows: list[Window] = field(default_factory=list)
+def _label(w: Window) -> str:
+    return f"{w.weekday} {w.start:%H:%M}-{w.end:%H:%M}"
 
 
-def _visible_providers(user: CurrentUser) -> Any:
-    """A sub-select of the provider ids ``user`` may see (the providers resource's own scope)."""
-    providers = get_resource("numbers.providers")()
-    return providers.list_query(user, select(Provider.id))
-
-
-def _linked(db: Session, project_id: int, user: CurrentUser, visible: bool) -> list[int]:
-    """The project's providers that ``user`` sees (``visible``) or does not."""
-    stmt = select(ProjectProvider.provider_id).where(ProjectProvider.project_id == project_id)
-    ids = _visible_providers(user)
-    stmt = stmt.where(ProjectProvider.provider_id.in_(ids) if visible else ProjectProvider.provider_id.not_in(ids))
-    return sorted(db.exec(stmt).all())
-
-
-def read(db: Session, user: CurrentUser, project_id: int) -> ProjectSetup:
-    """The project's setup as ``user`` may see it: only the providers in their scope."""
+def read(db: Session, user: CurrentUser, project_id: int) -> list[Window]:
+    """The project's windows, by weekday (the user must see the project)."""
     get_record(db, get_resource("numbers.projects"), user, project_id)  # view permission and scope
-    return ProjectSetup(
-        providers=_linked(db, project_id, user, visible=True),
-        geos=sorted(db.exec(select(ProjectGeo.geo_id).where(ProjectGeo.project_id == project_id)).all()),
-        windows=[Window(s.weekday, s.start_time, s.end_time) for s in db.exec(
-            select(ProjectSchedule).where(ProjectSchedule.project_id == project_id).order_by(ProjectSchedule.weekday, ProjectSchedule.start_time)).all()],
-    )
+    return [Window(s.weekday, s.start_time, s.end_time) for s in db.exec(
+        select(ProjectSchedule).where(ProjectSchedule.project_id == project_id).order_by(ProjectSchedule.weekday, ProjectSchedule.start_time)).all()]
 
 
 def _time(value: str) -> dt.time:
     return dt.time.fromisoformat(value.strip())
 
 
-def save(db: Session, user: CurrentUser, project_id: int, providers: list[int], geos: list[int],
-         windows: list[tuple[int, str, str]]) -> ProjectSetup:
-    """Replace the project's providers, geo and windows. A manager may only choose their providers."""
+def save(db: Session, user: CurrentUser, project_id: int, windows: list[tuple[int, str, str]]) -> list[Window]:
+    """Replace the project's windows ``(weekday, "HH:MM", "HH:MM")``; a message per bad day (``day<n>``)."""
     projects = get_resource("numbers.projects")()
     project = get_record(db, projects, user, project_id, for_update=True)
     if not projects.can(user, "update", project):
         raise PermissionDenied()
     errors: dict[str, tuple[str, dict]] = {}
-    hidden = _linked(db, project_id, user, visible=False)  # kept as they are
-    providers = [p for p in providers if p not in hidden]
-    for pid in set(providers):
-        try:
-            get_record(db, get_resource("numbers.providers"), user, pid)
-        except (NotFound, PermissionDenied):
-            errors["providers"] = ("error.relation", {})
-    for gid in set(geos):
-        try:
-            get_record(db, get_resource("numbers.geo"), user, gid)
-        except (NotFound, PermissionDenied):
-            errors["geos"] = ("error.relation", {})
     parsed: list[Window] = []
     for weekday, start, end in windows:
         key = f"day{weekday}"
@@ -98,20 +63,10 @@ def save(db: Session, user: CurrentUser, project_id: int, providers: list[int], 
     if errors:
         raise ValidationFailed(errors)
     before = read(db, user, project_id)
-    # only the part the user sees is replaced; the providers they cannot see stay linked
-    db.exec(delete(ProjectProvider).where(ProjectProvider.project_id == project_id, ProjectProvider.provider_id.not_in(hidden)))
-    db.exec(delete(ProjectGeo).where(ProjectGeo.project_id == project_id))
     db.exec(delete(ProjectSchedule).where(ProjectSchedule.project_id == project_id))
-    db.add_all([ProjectProvider(project_id=project_id, provider_id=p) for p in sorted(set(providers))])
-    db.add_all([ProjectGeo(project_id=project_id, geo_id=g) for g in sorted(set(geos))])
     db.add_all([ProjectSchedule(project_id=project_id, weekday=w.weekday, start_time=w.start, end_time=w.end) for w in parsed])
     db.flush()
-    after = ProjectSetup(sorted(set(providers)), sorted(set(geos)), parsed)
-    audit.record(db, user, "setup", "numbers.projects", project_id, {
-        "providers": [before.providers, after.providers], "geos": [before.geos, after.geos],
-        "windows": [[f"{w.weekday} {w.start:%H:%M}-{w.end:%H:%M}" for w in before.windows], [f"{w.weekday} {w.start:%H:%M}-{w.end:%H:%M}" for w in parsed]],
-    })
-    for table in ("project_provider", "project_geo", "project_schedule"):
-        bus.mark(db, table, [project_id], "update")
+    audit.record(db, user, "setup", "numbers.projects", project_id, {"windows": [[_label(w) for w in before], [_label(w) for w in parsed]]})
+    bus.mark(db, "project_schedule", [project_id], "update")
     db.commit()
-    return after
+    return parsed
