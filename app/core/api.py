@@ -60,7 +60,7 @@ from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from app.core import audit, auth, crud, crypto, importer, links
+from app.core import audit, auth, crud, crypto, importer, links, rows
 from app.core.api_docs import mount_docs
 from app.core.auth import CurrentUser
 from app.core.config import settings
@@ -198,6 +198,8 @@ def items_json(db: Session, res: Resource, user: CurrentUser, records: list[Any]
     whole page (``query.relation_titles``); null without a link or when the user may not see it."""
     titles = relation_titles(db, res, user, records, lang)
     many = {f.name: links.shown(db, user, res.model, f, [crud.pk_of(r) for r in records], lang) for f in links.many_fields(res)}
+    spec = {f.name: f for f in rows.rows_fields(res)}
+    kids = {name: rows.children(db, user, f, [crud.pk_of(r) for r in records]) for name, f in spec.items()}
     out = []
     for record in records:
         item = item_json(record)
@@ -206,6 +208,8 @@ def items_json(db: Session, res: Resource, user: CurrentUser, records: list[Any]
         for name, by_owner in many.items():  # a many-to-many field: the linked ids the user may see, and their titles
             pairs = by_owner.get(crud.pk_of(record), [])
             item[name], item[f"{name}_titles"] = [i for i, _t in pairs], [t for _i, t in pairs]
+        for name, by_owner in kids.items():  # child rows (fields.rows): the children the user may see
+            item[name] = rows.snapshot_rows(by_owner.get(crud.pk_of(record), []), spec[name])
         out.append(item)
     return out
 
@@ -344,6 +348,8 @@ def item_model(res: type[Resource]) -> type[BaseModel]:
     for f in links.many_fields(res):
         fields[f.name] = (list[int], Field([], description=f"Ids of the linked {f.resource} records the user may see"))
         fields[f"{f.name}_titles"] = (list[str], Field([], description=f"Their titles, in the same order as {f.name}"))
+    for f in rows.rows_fields(res):
+        fields[f.name] = (list[dict[str, Any]], Field([], description=f"The {f.resource} records of this one: id and {', '.join(c.name for c in f.columns)}"))
     return create_model(_camel(res.panel, res.slug, "item"), **fields)
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from app.core import audit, bus, links
+from app.core import audit, bus, links, rows
 from app.core.auth import CurrentUser
 from app.core.errors import NotFound, PermissionDenied, ValidationFailed
 from app.core.kinds import field_of, kind_for
@@ -109,6 +109,11 @@ def parse_form(
             if getattr(linked, "deleted_at", None) is not None and not unchanged:
                 errors[f.name] = ("error.relation", {})
                 continue
+        if kind.holds_rows:
+            row_errors = rows.check(db, user, f, value, record)
+            if row_errors:
+                errors.update(row_errors)
+                continue
         if kind.links_many and f.through is not None:
             error = links.check(db, user, res.model, f, value, pk_of(record) if record is not None else None)
             if error:
@@ -199,6 +204,7 @@ def apply_create(db: Session, r: Resource, user: CurrentUser, raw: dict[str, Any
     db.flush()
     db.refresh(record)
     linked = _save_links(db, r, user, record, values)
+    linked.update(rows.save_all(db, r, user, record, values, lang))
     audit.record(db, user, "create", r.key(), pk_of(record),
                  {**{k: v for k, v in snapshot(record).items() if v is not None and k != "hashed_password"}, **{k: new for k, (_old, new) in linked.items()}})
     bus.mark(db, r.model.__tablename__, [pk_of(record)], "create")
@@ -226,6 +232,7 @@ def apply_update(db: Session, r: Resource, user: CurrentUser, record: Any, raw: 
     db.refresh(record)
     changes = audit.diff(before, snapshot(record))
     changes.update({k: [old, new] for k, (old, new) in _save_links(db, r, user, record, values).items() if old != new})
+    changes.update({k: [old, new] for k, (old, new) in rows.save_all(db, r, user, record, values, lang).items() if old != new})
     changes.pop("hashed_password", None) and changes.setdefault("password", ["***", "***"])
     for k, old in secrets_before.items():  # masked in the snapshot: say that it changed, not to what
         if getattr(record, k) != old:
@@ -270,6 +277,12 @@ def delete_record(db: Session, res: type[Resource] | Resource, user: CurrentUser
     """Soft delete when the model has ``deleted_at`` (restorable from the Trash), hard delete otherwise."""
     r = _instance(res)
     record = get_record(db, r, user, record_id, for_update=True)
+    apply_delete(db, r, user, record, lang)
+    _commit(db, r)
+
+
+def apply_delete(db: Session, r: Resource, user: CurrentUser, record: Any, lang: str = "ru") -> None:
+    """Delete a record already read (and locked) in ``db``, without committing; see :func:`delete_record`."""
     require(r, user, "delete", record)
     ctx = ActionContext(db, user, lang)
     r.before_delete(ctx, record)
@@ -280,8 +293,7 @@ def delete_record(db: Session, res: type[Resource] | Resource, user: CurrentUser
     else:
         audit.record(db, user, "delete", r.key(), pk_of(record), {k: v for k, v in snapshot(record).items() if k != "hashed_password"})
         db.delete(record)
-    bus.mark(db, r.model.__tablename__, [record_id], "delete")
-    _commit(db, r)
+    bus.mark(db, r.model.__tablename__, [pk_of(record)], "delete")
 
 
 @_rolls_back

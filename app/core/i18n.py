@@ -53,6 +53,8 @@ CATALOG: dict[str, tuple[str, str]] = {
     "unsaved.leave": ("Уйти без сохранения?", "Leave without saving?"),
     "saved": ("Сохранено", "Saved"),
     "many.add": ("Добавить…", "Add…"),
+    "rows.add": ("Добавить строку", "Add row"),
+    "rows.remove": ("Удалить строку", "Remove row"),
     "many.remove": ("Убрать", "Remove"),
     "cell.edit": ("Изменить", "Edit"),
     "created": ("Создано", "Created"),

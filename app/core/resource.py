@@ -226,6 +226,10 @@ class FormField:
     #: (to this record, to the linked one) when they cannot be read from the table.
     through: Any = None
     keys: tuple[str, str] | None = None
+    #: Child rows (``fields.rows``): the child's foreign key to this record, and the child
+    #: resource's form fields shown as the table's columns.
+    fk: str | None = None
+    columns: tuple[FormField, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -294,6 +298,19 @@ class fields:  # noqa: N801 - a namespace
         key to the linked one), read from the link table's foreign keys when left out. The API
         reads and writes the field as a list of ids (and answers ``<name>_titles`` beside it)."""
         return FormField(name, "many", resource=resource, through=through, keys=keys, virtual=True, **kw)
+
+    @staticmethod
+    def rows(name: str, resource: str, fk: str, fields: Iterable[str | FormField], **kw: Any) -> FormField:
+        """Child records edited as a table inside this record's form (a project's working
+        windows, an order's lines): ``resource`` is the child resource ("panel.slug"), ``fk`` its
+        foreign key to this record, ``fields`` the child's form fields shown as columns (names,
+        or ``FormField`` overrides). Rows are added and removed in the form and saved with the
+        record in its transaction through the child resource's own services (its ``can``,
+        parsing, ``validate``, hooks and audit); a refused cell gets its message under it
+        (``<name>.<row>.<field>``). The parent's audit row holds ``{name: [rows before, rows
+        after]}``; the API reads and writes the field as a list of objects (``id`` keeps a row)."""
+        cols = tuple(f if isinstance(f, FormField) else FormField(f) for f in fields)
+        return FormField(name, "rows", resource=resource, fk=fk, columns=cols, virtual=True, **kw)
 
     @staticmethod
     def password(name: str, **kw: Any) -> FormField:

@@ -136,3 +136,69 @@ def test_a_cell_edited_in_place_saves_through_the_update_service(db, users, stoc
     assert db.get(products.model, product.id).min_stock == 7
     entry = db.exec(select(AuditLog).where(AuditLog.entity_type == "stock.products", AuditLog.entity_id == str(product.id)).order_by(AuditLog.id.desc())).first()
     assert entry.action == "update" and entry.diff["min_stock"][1] == 7
+
+
+# --------------------------------------------------------------------------- child rows (fields.rows)
+def _windows(db, project_id):
+    from models.numbers import ProjectSchedule
+
+    db.expire_all()
+    return [(s.weekday, s.start_time.strftime("%H:%M"), s.end_time.strftime("%H:%M"))
+            for s in db.exec(select(ProjectSchedule).where(ProjectSchedule.project_id == project_id).order_by(ProjectSchedule.weekday)).all()]
+
+
+def test_child_rows_are_saved_with_the_record_through_the_child_services(db, users, numbers_world):
+    from models.numbers import ProjectSchedule
+
+    w = numbers_world
+    projects = resource("numbers.projects")
+    manager = users["manager"]
+    crud.update_record(db, projects, manager, w["project"], {"windows": [
+        {"weekday": "0", "start_time": "09:00", "end_time": "18:00"}, {"weekday": "5", "start_time": "10:00", "end_time": "14:00"}]})
+    assert _windows(db, w["project"]) == [(0, "09:00", "18:00"), (5, "10:00", "14:00")]
+    entry = _audit(db, w["project"])
+    assert entry.diff["windows"][0] == [] and [r["weekday"] for r in entry.diff["windows"][1]] == [0, 5]
+    # every refused cell is named by row and field, nothing is saved (the record's own change neither)
+    with pytest.raises(ValidationFailed) as info:
+        crud.update_record(db, projects, manager, w["project"], {"name": "Другое", "windows": [
+            {"weekday": "1", "start_time": "18:00", "end_time": "09:00"}, {"weekday": "9", "start_time": "25:00", "end_time": "10:00"}]})
+    assert set(info.value.errors) == {"windows.0.end_time", "windows.1.weekday", "windows.1.start_time"}
+    assert info.value.errors["windows.0.end_time"][0] == "numbers.window_order"
+    assert _windows(db, w["project"]) == [(0, "09:00", "18:00"), (5, "10:00", "14:00")]
+    # a row keeps its child by id; a child left out is deleted; a row without id is new
+    kept = db.exec(select(ProjectSchedule).where(ProjectSchedule.project_id == w["project"], ProjectSchedule.weekday == 0)).one()
+    crud.update_record(db, projects, manager, w["project"], {"windows": [
+        {"id": kept.id, "weekday": "0", "start_time": "08:00", "end_time": "17:00"}, {"weekday": "2", "start_time": "12:00", "end_time": "13:00"}]})
+    assert _windows(db, w["project"]) == [(0, "08:00", "17:00"), (2, "12:00", "13:00")]
+    assert db.exec(select(ProjectSchedule).where(ProjectSchedule.project_id == w["project"], ProjectSchedule.weekday == 0)).one().id == kept.id
+    # an id that is not one of this record's children is refused (another project's window)
+    other = ProjectSchedule(project_id=w["other_project"], weekday=3, start_time=kept.start_time, end_time=kept.end_time)
+    db.add(other)
+    db.commit()
+    with pytest.raises(ValidationFailed) as info:
+        crud.update_record(db, projects, users["admin"], w["project"], {"windows": [{"id": other.id, "weekday": "3", "start_time": "09:00", "end_time": "10:00"}]})
+    assert "windows.0" in info.value.errors
+    # garbage instead of rows
+    for bad in ("не json", {"a": 1}, [1, 2], "[{]"):
+        with pytest.raises(ValidationFailed) as info:
+            crud.update_record(db, projects, manager, w["project"], {"windows": bad})
+        assert "windows" in info.value.errors
+    # a new record and its rows in one transaction
+    record = crud.create_record(db, projects, manager, {"name": "С окнами", "providers": [w["mine"]],
+                                                        "windows": [{"weekday": "4", "start_time": "10:00", "end_time": "11:00"}]})
+    assert _windows(db, record.id) == [(4, "10:00", "11:00")]
+
+
+def test_api_reads_and_writes_child_rows(client, db, numbers_world, login):
+    w = numbers_world
+    h = login("manager")
+    r = client.patch(f"{PROJECTS}/{w['project']}", headers=h, json={"windows": [{"weekday": 1, "start_time": "09:30", "end_time": "12:00"}]})
+    assert r.status_code == 200, r.text
+    rows = r.json()["windows"]
+    assert [(x["weekday"], x["start_time"], x["end_time"]) for x in rows] == [(1, "09:30:00", "12:00:00")] and rows[0]["id"]
+    r = client.patch(f"{PROJECTS}/{w['project']}", headers=h, json={"windows": [{"weekday": 1, "start_time": "12:00", "end_time": "09:30"}]})
+    assert r.status_code == 422 and "windows.0.end_time" in r.json()["errors"]
+    assert client.get(f"{PROJECTS}/{w['project']}", headers=h).json()["windows"] == rows
+    schema = client.get("/api/openapi.json").json()
+    body = schema["paths"][PROJECTS]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body["properties"]["windows"]["type"] == "array" and "weekday" in body["properties"]["windows"]["items"]["properties"]

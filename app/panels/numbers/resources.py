@@ -135,6 +135,10 @@ class Projects(Resource, model=Project):
             fields.many("providers", through=ProjectProvider, resource="numbers.providers", label="numbers.providers"),
             fields.many("geos", through=ProjectGeo, resource="numbers.geo", label="numbers.geo_list"),
         ]),
+        # ...and the weekdays and hours it works them: its schedule windows, saved with it.
+        fields.section("numbers.schedules", [
+            fields.rows("windows", resource="numbers.schedules", fk="project_id", fields=["weekday", "start_time", "end_time"], label="numbers.schedules"),
+        ]),
     ]
     related = [("numbers.schedules", "numbers.schedules", "project_id"), ("numbers.numbers", "numbers.numbers", "project_id")]
 
