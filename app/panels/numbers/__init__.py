@@ -19,7 +19,7 @@ from app.panels.numbers.resources import (
 from app.panels.numbers import jobs as _jobs  # noqa: F401 - registers the job kinds
 from app.panels.numbers import sftp as _sftp  # noqa: F401
 from app.panels.numbers.roles import ROLES
-from app.panels.numbers.routes import CONVERSION, IMPORT, SETUP, SOFTPHONE
+from app.panels.numbers.routes import CONVERSION, IMPORT, SOFTPHONE
 # SoftPhone (seed 004, 7.2): signed call events, their settings page and the incoming-call card.
 from app.panels.numbers.softphone import PERM as SOFTPHONE_PERM
 from app.panels.numbers.softphone import softphone_router
@@ -40,7 +40,6 @@ PANEL = register(
         pages=[
             Page(CONVERSION, "numbers.conversion", f"{PAGES}:conversion_page", perm="numbers.conversion.view", icon="chart-column", on_load=f"{PAGES}:ConversionState.load"),
             Page(IMPORT, "numbers.import.title", f"{PAGES}:transfer_page", perm="numbers.import", icon="upload", on_load=f"{PAGES}:TransferState.load"),
-            Page(SETUP, "numbers.setup", f"{PAGES}:setup_page", perm="numbers.projects.view", icon="sliders-horizontal", on_load=f"{PAGES}:SetupState.load"),
             Page(SOFTPHONE, "numbers.softphone", f"{SOFTPHONE_PAGE}:softphone_page", perm=SOFTPHONE_PERM, icon="phone-incoming", on_load=f"{SOFTPHONE_PAGE}:SoftphoneSettingsState.load"),
         ],
         root_routers=[softphone_router()],

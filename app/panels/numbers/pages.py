@@ -1,5 +1,5 @@
-"""Custom pages of the numbers panel (seed 004, 2.3): project conversion, number import/export,
-and the project schedule (the weekdays and windows a project works; its providers and geo are on its form)."""
+"""Custom pages of the numbers panel (seed 004, 2.3): project conversion and number import/export.
+A project's setup (providers, geo, working windows) is on its own form."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ import reflex as rx
 
 from app.core import MAX_UPLOAD_BYTES, get_resource, jobs, live, save_upload, search_options, upload_path
 from app.core.errors import PermissionDenied, PultError, ValidationFailed
-from app.core.ui import ERROR_TOAST, AuthState, set_url, tr, ui_session
+from app.core.ui import AuthState, set_url, tr, ui_session
 from app.core.ui import DateRangeMixin, date_range_inputs
 from app.core.ui import JobRunMixin, job_run_card
 from app.core.ui import forbidden_box
 from app.core.ui import page_header
-from app.panels.numbers import services, setup, transfers
+from app.panels.numbers import services, transfers
 
-from app.panels.numbers.routes import CONVERSION, SETUP
+from app.panels.numbers.routes import CONVERSION
 NONE = "__none__"
 
 
@@ -277,114 +277,5 @@ def transfer_page() -> rx.Component:
                   rx.text(tr("numbers.import.export_hint"), size="2", color_scheme="gray"), spacing="3", align="center"),
         run_box,
         spacing="4", width="100%", max_width="1100px",
-    )
-    return rx.cond(S.forbidden, forbidden_box(), body)
-
-
-# --------------------------------------------------------------------------- project schedule
-class SetupState(AuthState):
-    """A project's working weekdays and hours, day by day (its providers and geo are on the
-    project's own form: ``fields.many``)."""
-
-    forbidden: bool = False
-    can_edit: bool = False
-    projects: list[list[str]] = []
-    project_id: str = ""
-    days: list[dict[str, str]] = []  # weekday, label, on ("1"/""), start, end
-    errors: dict[str, str] = {}
-
-    @rx.event
-    def load(self):
-        q = self.router.url.query_parameters
-        self.project_id = q.get("project", "") if q.get("project", "").isdigit() else ""
-        live.watch(self, {"project_schedule", "project"})
-        return self._reload(sync=False)
-
-    def live_refresh(self) -> None:
-        self._reload(sync=False)
-
-    def _reload(self, sync: bool = True):
-        self.errors = {}
-        try:
-            with ui_session() as db:
-                user = self.current_user()
-                res = get_resource("numbers.projects")()
-                self.forbidden = not res.can(user, "view")
-                if self.forbidden:
-                    return None
-                self.projects = _options(db, user, "numbers.projects")
-                if not self.project_id and self.projects:
-                    self.project_id = self.projects[0][0]
-                self.can_edit = res.can(user, "update")
-                if self.project_id:
-                    windows = {w.weekday: w for w in setup.read(db, user, int(self.project_id))}
-                    self.days = [{
-                        "weekday": str(d), "label": self.t(f"numbers.weekday.{d}"), "on": "1" if d in windows else "",
-                        "start": windows[d].start.strftime("%H:%M") if d in windows else "09:00",
-                        "end": windows[d].end.strftime("%H:%M") if d in windows else "18:00",
-                    } for d in range(7)]
-        except PultError as exc:
-            return self.fail(exc)
-        return set_url(SETUP, {"project": self.project_id}) if sync else None
-
-    @rx.event
-    def choose_project(self, value: str | list[str]):
-        self.project_id = value if isinstance(value, str) else (value[0] if value else "")
-        return self._reload()
-
-    @rx.event
-    def set_day(self, index: int, key: str, value: Any):
-        days = [dict(d) for d in self.days]
-        days[index][key] = ("1" if value else "") if key == "on" else str(value)
-        self.days = days
-        self.errors.pop(f"day{index}", None)
-
-    @rx.event
-    def save(self):
-        if not self.project_id:
-            return None
-        try:
-            windows = [(int(d["weekday"]), d["start"], d["end"]) for d in self.days if d["on"]]
-            with ui_session() as db:
-                setup.save(db, self.current_user(), int(self.project_id), windows)
-        except ValidationFailed as exc:
-            self.errors = exc.messages(self.lang)
-            return rx.toast.error(next(iter(self.errors.values()), self.t("error.form")), id=ERROR_TOAST)
-        except PultError as exc:
-            return self.fail(exc)
-        return self.ok(self.t("saved"))
-
-
-def setup_page() -> rx.Component:
-    S = SetupState
-    project = rx.select.root(
-        rx.select.trigger(width=rx.breakpoints(initial="100%", sm="24em")),
-        rx.select.content(rx.foreach(S.projects, lambda o: rx.select.item(o[1], value=o[0]))),
-        value=S.project_id, on_change=S.choose_project, id="setup-project",
-    )
-    days = rx.card(rx.vstack(
-        rx.heading(tr("numbers.schedules"), size="3"),
-        rx.foreach(S.days, lambda d, i: rx.vstack(rx.hstack(
-            rx.box(rx.checkbox(d["label"], checked=d["on"] == "1", on_change=lambda v: S.set_day(i, "on", v), disabled=~S.can_edit), width="9em", flex_shrink="0"),
-            rx.hstack(
-                rx.input(type="time", value=d["start"], on_change=lambda v: S.set_day(i, "start", v), disabled=~S.can_edit | (d["on"] != "1"), width="8.5em"),
-                rx.text("—"),
-                rx.input(type="time", value=d["end"], on_change=lambda v: S.set_day(i, "end", v), disabled=~S.can_edit | (d["on"] != "1"), width="8.5em"),
-                align="center", spacing="2",
-            ),
-            align="center", spacing="2", wrap="wrap",
-        ), rx.cond(S.errors.contains("day" + i.to(str)), rx.text(S.errors.get("day" + i.to(str), ""), color_scheme="red", size="1")), spacing="1",
-            id="day-" + d["weekday"])),
-        spacing="2",
-    ), width="100%", max_width="36em")
-    pool = rx.cond(S.project_id != "", rx.link(rx.hstack(rx.icon("folder-kanban", size=14), tr("numbers.setup.pool_link")),
-                                               href="/numbers/projects/" + S.project_id + "/edit", size="2", id="setup-pool-link"))
-    body = rx.vstack(
-        page_header(tr("numbers.setup"), project, rx.cond(S.can_edit, rx.button(rx.icon("save", size=14), tr("save"), on_click=S.save, id="setup-save"))),
-        rx.text(tr("numbers.setup.help"), size="2", color_scheme="gray"),
-        pool,
-        rx.cond(S.errors.contains(""), rx.callout(S.errors.get("", ""), color_scheme="red", icon="triangle-alert")),
-        days,
-        spacing="4", width="100%",
     )
     return rx.cond(S.forbidden, forbidden_box(), body)

@@ -137,10 +137,11 @@ class Projects(Resource, model=Project):
         ]),
         # ...and the weekdays and hours it works them: its schedule windows, saved with it.
         fields.section("numbers.schedules", [
-            fields.rows("windows", resource="numbers.schedules", fk="project_id", fields=["weekday", "start_time", "end_time"], label="numbers.schedules"),
+            fields.rows("windows", resource="numbers.schedules", fk="project_id", fields=["weekday", "start_time", "end_time"], label="numbers.schedules",
+                        help="numbers.windows_help"),
         ]),
     ]
-    related = [("numbers.schedules", "numbers.schedules", "project_id"), ("numbers.numbers", "numbers.numbers", "project_id")]
+    related = [("numbers.numbers", "numbers.numbers", "project_id")]  # its windows are a field (above)
 
     def list_query(self, user: CurrentUser, stmt: Any) -> Any:
         return stmt.where(scope.project_clause(user, Project.id, Project.created_by_id))
