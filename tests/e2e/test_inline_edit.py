@@ -22,7 +22,7 @@ def test_pick_providers_on_the_project_form(page, e2e_engine):
     field = page.locator("#field-providers")
     expect(page.locator("input[name='form:providers']")).to_be_visible()
     page.locator("input[name='form:providers']").fill(provider)
-    page.locator(f"[data-picker='form:providers'] button", has_text=provider).first.click()
+    page.locator("[data-picker='form:providers'] button", has_text=provider).first.click()
     expect(field.locator(f"[data-id='{provider_id}']")).to_contain_text(provider)
     for width in (1280, 390):
         page.set_viewport_size({"width": width, "height": 900})
@@ -44,6 +44,47 @@ def test_pick_providers_on_the_project_form(page, e2e_engine):
     with e2e_engine.connect() as c:
         assert c.execute(text("SELECT count(*) FROM project_provider WHERE project_id = :p AND provider_id = :v"),
                          {"p": project_id, "v": provider_id}).scalar() == 0
+
+
+def test_working_windows_are_rows_of_the_project_form(page, e2e_engine):
+    """Child rows: add a window, a refused time gets its message under that cell (row and field),
+    fixed, it is saved with the project; removing the row deletes the window."""
+    with e2e_engine.connect() as c:
+        project_id = c.execute(text("SELECT id FROM project WHERE deleted_at IS NULL ORDER BY id LIMIT 1")).scalar()
+        before = c.execute(text("SELECT count(*) FROM project_schedule WHERE project_id = :p"), {"p": project_id}).scalar()
+    login(page, "admin", "admin")
+    page.goto(f"/numbers/projects/{project_id}/edit")
+    table = page.locator("#field-windows")
+    expect(table.locator("[data-row]")).to_have_count(before)
+    page.locator("#add-row-windows").click()
+    new = table.locator(f"[data-row='{before}']")
+    expect(new).to_be_visible()
+    new.locator("button[role=combobox]").click()
+    page.get_by_role("option", name="Воскресенье", exact=True).click()
+    new.locator("input[data-cell=start_time]").fill("15:00")
+    new.locator("input[data-cell=end_time]").fill("11:00")
+    page.locator("#form-save").click()
+    expect(new).to_contain_text("позже начала")  # "must end after it starts", under that row's end time
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        shot(page, f"project-form-rows-{width}")
+    page.set_viewport_size({"width": 1400, "height": 900})
+    new.locator("input[data-cell=end_time]").fill("17:00")
+    page.locator("#form-save").click()
+    page.wait_for_url(f"**/numbers/projects/{project_id}")
+    expect(page.locator("#value-windows")).to_contain_text("15:00 · 17:00")
+    shot(page, "project-detail-pool-and-windows")
+    with e2e_engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM project_schedule WHERE project_id = :p AND weekday = 6 AND start_time = '15:00'"),
+                         {"p": project_id}).scalar() == 1
+    page.goto(f"/numbers/projects/{project_id}/edit")
+    expect(table.locator("[data-row]")).to_have_count(before + 1)
+    table.locator(f"[data-remove-row='{before}']").click()
+    expect(table.locator("[data-row]")).to_have_count(before)
+    page.locator("#form-save").click()
+    page.wait_for_url(f"**/numbers/projects/{project_id}")
+    with e2e_engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM project_schedule WHERE project_id = :p"), {"p": project_id}).scalar() == before
 
 
 def _product(e2e_engine):

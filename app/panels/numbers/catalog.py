@@ -34,6 +34,8 @@ CATALOG = {
     "numbers.section.number": ("Номер", "Number"),
     "numbers.section.project": ("Проект", "Project"),
     "numbers.section.pool": ("Входящий пул", "Incoming pool"),
+    "numbers.section.hours": ("Часы работы", "Working hours"),
+    "numbers.windows": ("Окна по дням недели", "Windows by weekday"),
     "numbers.windows_help": ("Дни недели и часы, когда проект работает с номерами (МСК).", "The weekdays and hours the project works its numbers (Moscow time)."),
     "numbers.section.provider": ("Поставщик", "Provider"),
     "numbers.section.geo": ("Место", "Place"),

@@ -136,8 +136,8 @@ class Projects(Resource, model=Project):
             fields.many("geos", through=ProjectGeo, resource="numbers.geo", label="numbers.geo_list"),
         ]),
         # ...and the weekdays and hours it works them: its schedule windows, saved with it.
-        fields.section("numbers.schedules", [
-            fields.rows("windows", resource="numbers.schedules", fk="project_id", fields=["weekday", "start_time", "end_time"], label="numbers.schedules",
+        fields.section("numbers.section.hours", [
+            fields.rows("windows", resource="numbers.schedules", fk="project_id", fields=["weekday", "start_time", "end_time"], label="numbers.windows",
                         help="numbers.windows_help"),
         ]),
     ]
