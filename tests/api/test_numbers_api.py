@@ -102,13 +102,15 @@ def test_a_manager_saves_a_setup_with_providers_they_cannot_see(db, users, numbe
     """Issue 8: a project fed by a provider outside the manager's scope could not be saved at all
     ("Выберите запись из списка"). The manager changes their part; the rest stays as it was.
     (The pool moved from the setup page to the project's form: same outcome, through ``fields.many``.)"""
-    from app.core import links
+    from app.core import child_rows, shown_links
 
     w = numbers_world
     admin, manager = users["admin"], users["manager"]
     projects = resource("numbers.projects")
     _pool(db, admin, w["project"], [w["mine"], w["other"]], [w["geo"]], [(0, "09:00", "18:00")])
-    seen = links.shown(db, manager, projects.model, links.many_fields(projects)[0], [w["project"]])[w["project"]]
+    providers, windows = (next(f for f in projects.form_fields() if f.name == n) for n in ("providers", "windows"))
+    assert [x.weekday for x in child_rows(db, manager, windows, [w["project"]])[w["project"]]] == [0]
+    seen = shown_links(db, manager, projects.model, providers, [w["project"]])[w["project"]]
     assert [i for i, _t in seen] == [w["mine"]]  # the form never shows (nor resends) what the manager cannot see
     # what the old page sent back (every provider of the project) is accepted too: the hidden one is kept
     for providers in ([w["mine"]], [w["mine"], w["other"]]):
