@@ -202,3 +202,28 @@ def test_api_reads_and_writes_child_rows(client, db, numbers_world, login):
     schema = client.get("/api/openapi.json").json()
     body = schema["paths"][PROJECTS]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert body["properties"]["windows"]["type"] == "array" and "weekday" in body["properties"]["windows"]["items"]["properties"]
+
+
+def test_a_user_without_update_gets_no_editable_cell_and_cannot_save_one(db, users, stock_data, cheap_hashing):
+    import reflex as rx
+    from reflex.istate.data import RouterData
+
+    from app.core import auth
+    from app.core.ui.base import AuthState
+    from app.core.ui.list_state import ListState
+
+    products = resource("stock.products")
+    j = next(i for i, c in enumerate(products.columns) if c.name == "min_stock")
+    product = stock_data["cable"]
+    root = rx.State(_reflex_internal_init=True)
+    page = root.substates[AuthState.get_name()].substates[ListState.get_name()]
+    token = auth.login(db, "user", "user-pass")
+    page.router = RouterData.from_router_data({"headers": {"cookie": f"pult_session={token}"}, "pathname": "/stock/products", "asPath": "/stock/products", "query": {}})
+    page.res_key = "stock.products"
+    page._reload(sync_url=False)
+    assert all(r["can_update"] == "" for r in page.rows)  # no pencil is drawn
+    page.start_edit(str(product.id), j, "99")  # a hand-made event is refused on the server
+    page.save_edit()
+    assert page.edit_error
+    db.expire_all()
+    assert db.get(products.model, product.id).min_stock == 2
