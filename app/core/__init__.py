@@ -69,6 +69,10 @@ _FACE: dict[str, str] = {
     "delete_record": "app.core.crud:delete_record",
     "run_action": "app.core.crud:run_action",
     "search_options": "app.core.crud:search_options",
+    # What a fields.many / fields.rows field holds for a user, for a panel's own pages and services
+    # (docs/architecture.md, "Forms"): {owner: [(id, title)]} / {owner: [child records]}, scoped
+    "shown_links": "app.core.links:shown",
+    "child_rows": "app.core.rows:children",
     # Sessions and the cache
     "session_scope": "app.core.db:session_scope",
     "engine": "app.core.db:engine",
@@ -176,6 +180,8 @@ if TYPE_CHECKING:  # for editors and type checkers; at run time the names load o
     from app.core.login_methods import register_method as register_login_method  # noqa: F401
     from app.core.notify import Channel, register_channel  # noqa: F401
     from app.core.kinds import Kind, kind_named, register_kind  # noqa: F401
+    from app.core.links import shown as shown_links  # noqa: F401
+    from app.core.rows import children as child_rows  # noqa: F401
     from app.core.kinds.phone import format_phone, normalise_phone  # noqa: F401
     from app.core.principal import SYSTEM, CurrentUser  # noqa: F401
     from app.core.query import ListParams, get_many, resolve_sort, sorted_query, title_join  # noqa: F401

@@ -59,7 +59,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Match
 
-from app.core import audit, auth, crud, importer, login_methods
+from app.core import audit, auth, crud, importer, links, login_methods, rows
 from app.core.api_docs import mount_docs
 from app.core.auth import CurrentUser
 from app.core.config import settings
@@ -137,11 +137,19 @@ def items_json(db: Session, res: Resource, user: CurrentUser, records: list[Any]
     plus, for each relation column, ``<name>_title``: the related record's title, read once for the
     whole page (``query.relation_titles``); null without a link or when the user may not see it."""
     titles = relation_titles(db, res, user, records, lang)
+    many = {f.name: links.shown(db, user, res.model, f, [crud.pk_of(r) for r in records], lang) for f in links.many_fields(res)}
+    spec = {f.name: f for f in rows.rows_fields(res)}
+    kids = {name: rows.children(db, user, f, [crud.pk_of(r) for r in records]) for name, f in spec.items()}
     out = []
     for record in records:
         item = item_json(record)
         for name, known in titles.items():
             item[title_key(name)] = known.get(getattr(record, name, None))
+        for name, by_owner in many.items():  # a many-to-many field: the linked ids the user may see, and their titles
+            pairs = by_owner.get(crud.pk_of(record), [])
+            item[name], item[f"{name}_titles"] = [i for i, _t in pairs], [t for _i, t in pairs]
+        for name, by_owner in kids.items():  # child rows (fields.rows): the children the user may see
+            item[name] = rows.snapshot_rows(by_owner.get(crud.pk_of(record), []), spec[name])
         out.append(item)
     return out
 
@@ -296,6 +304,11 @@ def item_model(res: type[Resource]) -> type[BaseModel]:
     for c in res.columns:
         if c.resource:
             fields[title_key(c.name)] = (Optional[str], Field(None, description=f"Title of the related {c.resource} record (null: no link, or not visible to the user)"))
+    for f in links.many_fields(res):
+        fields[f.name] = (list[int], Field([], description=f"Ids of the linked {f.resource} records the user may see"))
+        fields[f"{f.name}_titles"] = (list[str], Field([], description=f"Their titles, in the same order as {f.name}"))
+    for f in rows.rows_fields(res):
+        fields[f.name] = (list[dict[str, Any]], Field([], description=f"The {f.resource} records of this one: id and {', '.join(c.name for c in f.columns)}"))
     return create_model(_camel(res.panel, res.slug, "item"), **fields)
 
 
@@ -310,7 +323,8 @@ def form_schema(res: type[Resource], creating: bool) -> dict[str, Any]:
     for f in res.form_fields():
         if f.create_only and not creating:
             continue
-        schema = dict(kind_for(res.model, f).json_schema(field_of(res.model, f)))
+        kind = kind_for(res.model, f)
+        schema = rows.json_schema(f) if kind.holds_rows else dict(kind.json_schema(field_of(res.model, f)))
         if f.help:
             schema.setdefault("description", t(f.help, "en"))
         props[f.name] = schema
@@ -461,7 +475,7 @@ def resource_router(res_cls: type[Resource], prefix: str | None = None, in_schem
             db: Session = Depends(get_db),
             user: CurrentUser = Depends(current_user),
         ) -> dict[str, Any]:
-            return item_json(crud.create_record(db, res, user, body, request_lang(request)))
+            return items_json(db, res, user, [crud.create_record(db, res, user, body, request_lang(request))], request_lang(request))[0]
 
     if "create" in ops and getattr(res_cls, "bulk_import", None) is not None:
         bulk_spec = res_cls.bulk_import
@@ -518,7 +532,7 @@ def resource_router(res_cls: type[Resource], prefix: str | None = None, in_schem
             db: Session = Depends(get_db),
             user: CurrentUser = Depends(current_user),
         ) -> dict[str, Any]:
-            return item_json(crud.update_record(db, res, user, id, body, request_lang(request)))
+            return items_json(db, res, user, [crud.update_record(db, res, user, id, body, request_lang(request))], request_lang(request))[0]
 
         for method in ("PATCH", "PUT"):
             router.add_api_route(

@@ -16,7 +16,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from app.core import audit, bus
+from app.core import audit, bus, links, rows
 from app.core.auth import CurrentUser
 from app.core.errors import NotFound, PermissionDenied, ValidationFailed
 from app.core.kinds import field_of, kind_for
@@ -109,6 +109,16 @@ def parse_form(
             if getattr(linked, "deleted_at", None) is not None and not unchanged:
                 errors[f.name] = ("error.relation", {})
                 continue
+        if kind.holds_rows:
+            row_errors = check_rows(db, user, f, value, record)
+            if row_errors:
+                errors.update(row_errors)
+                continue
+        if kind.links_many and f.through is not None:
+            error = links.check(db, user, res.model, f, value, pk_of(record) if record is not None else None)
+            if error:
+                errors[f.name] = error
+                continue
         values[f.name] = value
     return values, errors
 
@@ -193,7 +203,10 @@ def apply_create(db: Session, r: Resource, user: CurrentUser, raw: dict[str, Any
     r.after_save(ctx, record, values, True)
     db.flush()
     db.refresh(record)
-    audit.record(db, user, "create", r.key(), pk_of(record), {k: v for k, v in snapshot(record).items() if v is not None and k != "hashed_password"})
+    linked = _save_links(db, r, user, record, values)
+    linked.update(save_all_rows(db, r, user, record, values, lang))
+    audit.record(db, user, "create", r.key(), pk_of(record),
+                 {**{k: v for k, v in snapshot(record).items() if v is not None and k != "hashed_password"}, **{k: new for k, (_old, new) in linked.items()}})
     bus.mark(db, r.model.__tablename__, [pk_of(record)], "create")
     return record
 
@@ -218,6 +231,8 @@ def apply_update(db: Session, r: Resource, user: CurrentUser, record: Any, raw: 
     db.flush()
     db.refresh(record)
     changes = audit.diff(before, snapshot(record))
+    changes.update({k: [old, new] for k, (old, new) in _save_links(db, r, user, record, values).items() if old != new})
+    changes.update({k: [old, new] for k, (old, new) in save_all_rows(db, r, user, record, values, lang).items() if old != new})
     changes.pop("hashed_password", None) and changes.setdefault("password", ["***", "***"])
     for k, old in secrets_before.items():  # masked in the snapshot: say that it changed, not to what
         if getattr(record, k) != old:
@@ -226,6 +241,18 @@ def apply_update(db: Session, r: Resource, user: CurrentUser, record: Any, raw: 
         audit.record(db, user, "update", r.key(), pk_of(record), changes)
         bus.mark(db, r.model.__tablename__, [pk_of(record)], "update")
     return record
+
+
+def _save_links(db: Session, r: Resource, user: CurrentUser, record: Any, values: dict[str, Any]) -> dict[str, tuple[list, list]]:
+    """Replace the link rows of the many-to-many fields given in ``values`` (:mod:`app.core.links`);
+    ``{field: (ids before, ids after)}`` for the audit row, the link tables marked as changed."""
+    out = {}
+    for f in links.many_fields(r):
+        if f.name in values:
+            out[f.name] = links.replace(db, user, r.model, f, pk_of(record), values[f.name])
+            if out[f.name][0] != out[f.name][1]:
+                bus.mark(db, f.through.__tablename__, [pk_of(record)], "update")
+    return out
 
 
 @_rolls_back
@@ -250,6 +277,12 @@ def delete_record(db: Session, res: type[Resource] | Resource, user: CurrentUser
     """Soft delete when the model has ``deleted_at`` (restorable from the Trash), hard delete otherwise."""
     r = _instance(res)
     record = get_record(db, r, user, record_id, for_update=True)
+    apply_delete(db, r, user, record, lang)
+    _commit(db, r)
+
+
+def apply_delete(db: Session, r: Resource, user: CurrentUser, record: Any, lang: str = "ru") -> None:
+    """Delete a record already read (and locked) in ``db``, without committing; see :func:`delete_record`."""
     require(r, user, "delete", record)
     ctx = ActionContext(db, user, lang)
     r.before_delete(ctx, record)
@@ -260,8 +293,7 @@ def delete_record(db: Session, res: type[Resource] | Resource, user: CurrentUser
     else:
         audit.record(db, user, "delete", r.key(), pk_of(record), {k: v for k, v in snapshot(record).items() if k != "hashed_password"})
         db.delete(record)
-    bus.mark(db, r.model.__tablename__, [record_id], "delete")
-    _commit(db, r)
+    bus.mark(db, r.model.__tablename__, [pk_of(record)], "delete")
 
 
 @_rolls_back
@@ -357,3 +389,59 @@ def search_options(db: Session, res: type[Resource] | Resource, user: CurrentUse
     params = ListParams(search=q, page_size=limit)
     page = get_list(db, r, user, params)
     return [(pk_of(row), r.title(row)) for row in page.rows]
+
+
+# --------------------------------------------------------------------------- child rows (fields.rows)
+def check_rows(db: Session, user: CurrentUser, f: FormField, sent_rows: list[dict[str, Any]], owner: Any | None) -> dict[str, tuple[str, dict]]:
+    """Every cell's message (``<name>.<i>.<field>``) before anything is saved: each row parsed
+    and validated as the child resource would, a row's id one of the owner's children."""
+    child = rows.child_of(f)
+    errors: dict[str, tuple[str, dict]] = {}
+    mine = {str(pk_of(r)): r for r in rows.children(db, user, f, [pk_of(owner)])[pk_of(owner)]} if owner is not None else {}
+    for i, row in enumerate(sent_rows):
+        rid = rows.row_id(row)
+        record = mine.get(rid) if rid else None
+        if rid and record is None:
+            errors[f"{f.name}.{i}"] = ("error.relation", {})
+            continue
+        raw = rows.raw_row(row, f)
+        values, row_errors = parse_form(db, child, user, raw, creating=record is None, record=record)
+        row_errors.pop(f.fk, None)  # the parent's key: set when the row is saved
+        if not row_errors:
+            row_errors.update(child.validate(ActionContext(db, user), values, record))
+        errors.update({f"{f.name}.{i}.{k}" if k in raw else f"{f.name}.{i}": v for k, v in row_errors.items()})
+    return errors
+
+
+def save_rows(db: Session, user: CurrentUser, f: FormField, owner: Any, sent_rows: list[dict[str, Any]], lang: str = "ru") -> tuple[list, list]:
+    """Make ``sent_rows`` the owner's children (as seen by ``user``); returns (rows before, rows after)."""
+    child = rows.child_of(f)
+    owner_id = pk_of(owner)
+    existing = {str(pk_of(r)): r for r in rows.children(db, user, f, [owner_id], for_update=True)[owner_id]}
+    before = rows.snapshot_rows(list(existing.values()), f)
+    sent = {rows.row_id(r) for r in sent_rows if rows.row_id(r)}
+    try:
+        for rid, record in existing.items():
+            if rid not in sent:
+                apply_delete(db, child, user, record, lang)
+        db.flush()
+        for i, row in enumerate(sent_rows):
+            try:
+                rid = rows.row_id(row)
+                if rid:
+                    if rid not in existing:
+                        raise ValidationFailed.one("", "error.relation")
+                    apply_update(db, child, user, existing[rid], rows.raw_row(row, f), lang)
+                else:
+                    apply_create(db, child, user, {**rows.raw_row(row, f), f.fk: owner_id}, lang)
+            except ValidationFailed as exc:
+                raise ValidationFailed({(f"{f.name}.{i}.{k}" if k else f"{f.name}.{i}"): v for k, v in exc.errors.items()}) from None
+    except (NotFound, PermissionDenied):
+        raise ValidationFailed.one(f.name, "forbidden") from None
+    after = rows.snapshot_rows(rows.children(db, user, f, [owner_id])[owner_id], f)
+    return before, after
+
+
+def save_all_rows(db: Session, r: Resource, user: CurrentUser, record: Any, values: dict[str, Any], lang: str = "ru") -> dict[str, tuple[list, list]]:
+    """Save the child rows of every ``fields.rows`` field given in ``values``."""
+    return {f.name: save_rows(db, user, f, record, values[f.name], lang) for f in rows.rows_fields(r) if f.name in values}

@@ -51,3 +51,23 @@ def parse_pk(model: type, raw: Any) -> Any:
     if raw is None or isinstance(raw, (dict, list)):
         raise TypeError("not a key")
     return check_text(str(raw))
+
+
+def link_keys(model: type, f: Any) -> tuple[str, str]:
+    """(column of ``f.through`` pointing at ``model``, column pointing at the linked resource's
+    table): as declared in ``keys``, else read from the link table's foreign keys."""
+    through = f.through
+    if not hasattr(through, "__table__"):
+        raise ValueError(f"'through' must be a SQLModel table, not {through!r}")
+    table = through.__table__
+    if f.keys is not None:
+        missing = [k for k in f.keys if k not in table.columns]
+        if missing:
+            raise ValueError(f"{through.__name__} has no column {missing[0]!r}")
+        return f.keys
+    keyed = [c for c in table.columns if c.foreign_keys]
+    own = [c.name for c in keyed if any(fk.column.table.name == model.__tablename__ for fk in c.foreign_keys)]
+    other = [c.name for c in keyed if c.name not in own]
+    if len(own) != 1 or len(other) != 1:
+        raise ValueError(f"cannot tell the two foreign keys of {through.__name__}: declare keys=(to this record, to the linked one)")
+    return own[0], other[0]

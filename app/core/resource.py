@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 from sqlmodel import Session, SQLModel
 
 from app.core.auth import CurrentUser
-from app.core.model_types import field_python_type, is_enum  # noqa: F401 - where callers found them
+from app.core.model_types import field_python_type, is_enum, link_keys  # noqa: F401 - where callers found them
 
 
 class ImproperlyConfigured(Exception):
@@ -52,6 +52,8 @@ class Column:
     href_fn: Callable[[Any], str | None] | None = None
     #: A foreign key shown as the related record's title: the related resource, "panel.slug".
     resource: str | None = None
+    #: Edited in place in the list (``.editable()``): saved through the resource's update service.
+    is_editable: bool = False
 
     def sortable(self) -> Column:
         return replace(self, is_sortable=True)
@@ -117,6 +119,13 @@ class Column:
         exported as the title (a LEFT JOIN in the export's SELECT). The user sees a title only
         of a record they may see in ``resource`` (its ``can`` and ``list_query``); otherwise ``#<id>``."""
         return replace(self, resource=resource)
+
+    def editable(self) -> Column:
+        """Edit the value in the list itself (Django's ``list_editable``): a user who may ``update``
+        the record clicks the cell's pencil (or double-clicks the cell), types, Enter saves through
+        :func:`app.core.crud.update_record` (same parsing, ``validate``, hooks, audit and live
+        refresh as the form), Esc cancels. The column must also be a form field of the resource."""
+        return replace(self, is_editable=True)
 
 
 def col(name: str, label: str | None = None) -> Column:
@@ -212,6 +221,14 @@ class FormField:
     #: A multiselect's options under headings: ``((heading keys, values), ...)``; a heading is one
     #: or more i18n keys read as "Склад › Товары". Options in no group are shown first.
     groups: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] | None = None
+    #: A many-to-many field (``fields.many``): the link table's model, and its two foreign keys
+    #: (to this record, to the linked one) when they cannot be read from the table.
+    through: Any = None
+    keys: tuple[str, str] | None = None
+    #: Child rows (``fields.rows``): the child's foreign key to this record, and the child
+    #: resource's form fields shown as the table's columns.
+    fk: str | None = None
+    columns: tuple[FormField, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -267,6 +284,32 @@ class fields:  # noqa: N801 - a namespace
     @staticmethod
     def relation(name: str, resource: str, **kw: Any) -> FormField:
         return FormField(name, "relation", resource=resource, **kw)
+
+    @staticmethod
+    def many(name: str, through: Any, resource: str, keys: tuple[str, str] | None = None, **kw: Any) -> FormField:
+        """Several records of ``resource`` linked through the table ``through`` (a project's
+        providers through ``ProjectProvider``): a picker that searches ``resource`` server-side
+        and shows the chosen ones as chips. ``name`` is not a column: the services check that
+        every newly linked record is one the user may see in ``resource`` (its ``can`` and
+        ``list_query``), then replace the link rows by difference in the record's transaction and
+        audit ``{name: [old ids, new ids]}`` (:mod:`app.core.links`). Links to records the user
+        may not see are neither shown nor touched. ``keys`` = (foreign key to this record, foreign
+        key to the linked one), read from the link table's foreign keys when left out. The API
+        reads and writes the field as a list of ids (and answers ``<name>_titles`` beside it)."""
+        return FormField(name, "many", resource=resource, through=through, keys=keys, virtual=True, **kw)
+
+    @staticmethod
+    def rows(name: str, resource: str, fk: str, fields: Iterable[str | FormField], **kw: Any) -> FormField:
+        """Child records edited as a table inside this record's form (a project's working
+        windows, an order's lines): ``resource`` is the child resource ("panel.slug"), ``fk`` its
+        foreign key to this record, ``fields`` the child's form fields shown as columns (names,
+        or ``FormField`` overrides). Rows are added and removed in the form and saved with the
+        record in its transaction through the child resource's own services (its ``can``,
+        parsing, ``validate``, hooks and audit); a refused cell gets its message under it
+        (``<name>.<row>.<field>``). The parent's audit row holds ``{name: [rows before, rows
+        after]}``; the API reads and writes the field as a list of objects (``id`` keeps a row)."""
+        cols = tuple(f if isinstance(f, FormField) else FormField(f) for f in fields)
+        return FormField(name, "rows", resource=resource, fk=fk, columns=cols, virtual=True, **kw)
 
     @staticmethod
     def password(name: str, **kw: Any) -> FormField:
@@ -636,6 +679,15 @@ def check_resource(res: type[Resource]) -> None:
             raise ImproperlyConfigured(f"{where}: form field '{f.name}': {exc.args[0]}") from None
         if not f.virtual and stored:  # a password maps to another column (hashed_password)
             need("form field", f.name)
+        if f.through is not None:
+            try:
+                link_keys(model, f)
+            except ValueError as exc:
+                raise ImproperlyConfigured(f"{where}: form field '{f.name}': {exc}") from None
+    editable_ok = {f.name for f in res.form_fields() if f.through is None}
+    for c in res.columns:
+        if c.is_editable and (c.name not in editable_ok or c.name not in table_cols or c.resource or c.value_fn):
+            raise ImproperlyConfigured(f"{where}: editable column '{c.name}' must be a database column that is also a form field of the resource")
     if res.title_field is not None and res.title_field not in table_cols:
         raise ImproperlyConfigured(f"{where}: title_field '{res.title_field}' is not a database column of {model.__name__}")
     if res.trash and "deleted_at" not in names:

@@ -15,9 +15,9 @@ from app.core import crud
 from app.core.auth import SYSTEM
 from app.core.errors import ValidationFailed
 from app.core.registry import resource
-from app.panels.numbers import services, setup
+from app.panels.numbers import services
 from models.jobs import JobRun
-from models.numbers import NumberTransfer, PhoneNumber, Project, ProjectProvider
+from models.numbers import NumberTransfer, PhoneNumber, Project, ProjectProvider, ProjectSchedule
 
 NUMBERS = "/api/numbers/numbers"
 
@@ -66,21 +66,69 @@ def test_bulk_status_change_is_queued_with_its_parameter(client, db, numbers_wor
     assert r.status_code == 422  # refused before queueing
 
 
+def _providers(db, project_id):
+    db.expire_all()
+    return sorted(db.exec(select(ProjectProvider.provider_id).where(ProjectProvider.project_id == project_id)).all())
+
+
+def _pool(db, user, project_id, providers=None, geos=None, windows=None):
+    """The project's providers, geo and working windows, saved through its form's service
+    (``fields.many`` and ``fields.rows``: the setup page these replaced is gone)."""
+    raw = {k: v for k, v in {"providers": providers, "geos": geos}.items() if v is not None}
+    if windows is not None:
+        raw["windows"] = [{"weekday": str(d), "start_time": start, "end_time": end} for d, start, end in windows]
+    return crud.update_record(db, resource("numbers.projects"), user, project_id, raw)
+
+
+def _windows(db, project_id):
+    db.expire_all()
+    return [(x.weekday, x.start_time.hour, x.end_time.hour) for x in db.exec(
+        select(ProjectSchedule).where(ProjectSchedule.project_id == project_id).order_by(ProjectSchedule.weekday)).all()]
+
+
 def test_project_setup_replaces_links_and_checks_scope(db, users, numbers_world):
+    """The pool (providers, geo) and the windows, all through the project's form."""
     w = numbers_world
     manager = users["manager"]
-    saved = setup.save(db, manager, w["project"], [w["mine"]], [w["geo"]], [(0, "09:00", "18:00"), (5, "10:00", "14:00")])
-    assert (saved.providers, saved.geos, [(x.weekday, x.start.hour, x.end.hour) for x in saved.windows]) == ([w["mine"]], [w["geo"]], [(0, 9, 18), (5, 10, 14)])
-    got = setup.read(db, manager, w["project"])
-    assert got.providers == [w["mine"]] and len(got.windows) == 2
-    for providers, windows, field in [([w["other"]], [], "providers"), ([w["mine"]], [(1, "18:00", "09:00")], "day1"), ([w["mine"]], [(2, "25:00", "26:00")], "day2")]:
-        try:
-            setup.save(db, manager, w["project"], providers, [], windows)
-        except ValidationFailed as exc:
-            assert field in exc.errors
-        else:
-            raise AssertionError(f"{field} accepted")
-    assert setup.read(db, manager, w["project"]).providers == [w["mine"]]  # nothing half-saved
+    _pool(db, manager, w["project"], [w["mine"]], [w["geo"]], [(0, "09:00", "18:00"), (5, "10:00", "14:00")])
+    assert _windows(db, w["project"]) == [(0, 9, 18), (5, 10, 14)]
+    assert _providers(db, w["project"]) == [w["mine"]]
+    for providers, windows, field in [([w["other"]], [], "providers"), ([w["mine"]], [(1, "18:00", "09:00")], "windows.0.end_time"),
+                                      ([w["mine"]], [(2, "25:00", "26:00")], "windows.0.start_time")]:
+        with pytest.raises(ValidationFailed) as info:
+            _pool(db, manager, w["project"], providers, [], windows)
+        assert field in info.value.errors
+    assert _providers(db, w["project"]) == [w["mine"]] and len(_windows(db, w["project"])) == 2  # nothing half-saved
+
+
+def test_a_manager_saves_a_setup_with_providers_they_cannot_see(db, users, numbers_world):
+    """Issue 8: a project fed by a provider outside the manager's scope could not be saved at all
+    ("Выберите запись из списка"). The manager changes their part; the rest stays as it was.
+    (The pool moved from the setup page to the project's form: same outcome, through ``fields.many``.)"""
+    from app.core import child_rows, shown_links
+
+    w = numbers_world
+    admin, manager = users["admin"], users["manager"]
+    projects = resource("numbers.projects")
+    _pool(db, admin, w["project"], [w["mine"], w["other"]], [w["geo"]], [(0, "09:00", "18:00")])
+    providers, windows = (next(f for f in projects.form_fields() if f.name == n) for n in ("providers", "windows"))
+    assert [x.weekday for x in child_rows(db, manager, windows, [w["project"]])[w["project"]]] == [0]
+    seen = shown_links(db, manager, projects.model, providers, [w["project"]])[w["project"]]
+    assert [i for i, _t in seen] == [w["mine"]]  # the form never shows (nor resends) what the manager cannot see
+    # what the old page sent back (every provider of the project) is accepted too: the hidden one is kept
+    for providers in ([w["mine"]], [w["mine"], w["other"]]):
+        _pool(db, manager, w["project"], providers, [w["geo"]], [(1, "10:00", "17:00")])
+        assert _providers(db, w["project"]) == sorted([w["mine"], w["other"]])
+    assert _windows(db, w["project"]) == [(1, 10, 17)]
+    # adding a provider the manager cannot see is refused
+    _pool(db, admin, w["project"], [w["mine"]], [])
+    with pytest.raises(ValidationFailed) as info:
+        _pool(db, manager, w["project"], [w["mine"], w["other"]], [])
+    assert "providers" in info.value.errors
+    # removing their own provider leaves the other's link alone
+    _pool(db, admin, w["project"], [w["mine"], w["other"]])
+    _pool(db, manager, w["project"], [])
+    assert _providers(db, w["project"]) == [w["other"]]
 
 
 def test_deleted_projects_restore_and_archive(client, db, users, numbers_world, login):
@@ -123,58 +171,41 @@ def test_import_and_export_routes_queue_jobs_in_scope(client, db, numbers_world,
     services.forget_names()
 
 
-def test_a_manager_saves_a_setup_with_providers_they_cannot_see(db, users, numbers_world):
-    """Issue 8: a project fed by a provider outside the manager's scope could not be saved at all
-    ("Выберите запись из списка"). The manager changes their part; the rest stays as it was."""
+def test_the_project_form_saves_a_setup_for_a_manager(db, users, numbers_world, cheap_hashing):
+    """The project's form as the manager drives it (it replaced the setup page): it shows only
+    their provider, adds a working day and saves without the refusal issue 8 reported; the
+    admin's other provider stays linked."""
+    import json
 
-    w = numbers_world
-    admin, manager = users["admin"], users["manager"]
-    setup.save(db, admin, w["project"], [w["mine"], w["other"]], [w["geo"]], [(0, "09:00", "18:00")])
-    seen = setup.read(db, manager, w["project"])
-    assert seen.providers == [w["mine"]]  # the form never shows (nor resends) what the manager cannot see
-    # what the old page sent back (every provider of the project) is accepted too: the hidden one is kept
-    for providers in ([w["mine"]], [w["mine"], w["other"]]):
-        setup.save(db, manager, w["project"], providers, [w["geo"]], [(1, "10:00", "17:00")])
-        assert setup.read(db, admin, w["project"]).providers == sorted([w["mine"], w["other"]])
-    # removing their own provider leaves the other's link alone
-    setup.save(db, manager, w["project"], [], [w["geo"]], [(1, "10:00", "17:00")])
-    linked = db.exec(select(ProjectProvider.provider_id).where(ProjectProvider.project_id == w["project"])).all()
-    assert linked == [w["other"]]
-    assert [(x.weekday, x.start.hour) for x in setup.read(db, admin, w["project"]).windows] == [(1, 10)]
-    # adding a provider the manager cannot see is still refused
-    other_project_provider = w["other"]
-    setup.save(db, admin, w["project"], [w["mine"]], [], [])
-    with pytest.raises(ValidationFailed) as info:
-        setup.save(db, manager, w["project"], [w["mine"], other_project_provider], [], [])
-    assert "providers" in info.value.errors
-
-
-def test_the_setup_page_saves_for_a_manager(db, users, numbers_world, cheap_hashing):
-    """The page as the manager drives it: it shows only their provider and saves without the
-    refusal the issue reported; the admin's other provider stays linked."""
     import reflex as rx
     from reflex.istate.data import RouterData
 
     from app.core import auth
     from app.core.ui.base import AuthState
-    from app.panels.numbers.pages import SetupState
+    from app.core.ui.form import FormState
 
     w = numbers_world
-    setup.save(db, users["admin"], w["project"], [w["mine"], w["other"]], [w["geo"]], [(0, "09:00", "18:00")])
+    _pool(db, users["admin"], w["project"], [w["mine"], w["other"]], [w["geo"]], [(0, "09:00", "18:00")])
     root = rx.State(_reflex_internal_init=True)
-    page = root.substates[AuthState.get_name()].substates[SetupState.get_name()]
+    page = root.substates[AuthState.get_name()].substates[FormState.get_name()]
     token = auth.login(db, "manager", "manager-pass")
     page.router = RouterData.from_router_data({"headers": {"cookie": f"pult_session={token}"},
-                                               "pathname": "/numbers/setup", "asPath": f"/numbers/setup?project={w['project']}",
-                                               "query": {"project": str(w["project"])}})
-    page.project_id = str(w["project"])
-    page._reload(sync=False)
-    assert not page.forbidden and page.chosen_providers == [str(w["mine"])]
-    assert [p[0] for p in page.providers] == [str(w["mine"])]
-    page.set_day(2, "on", True)
+                                               "pathname": f"/numbers/projects/{w['project']}/edit", "asPath": f"/numbers/projects/{w['project']}/edit",
+                                               "query": {"id": str(w["project"])}})
+    page.load("numbers.projects", True)
+    assert not page.forbidden and not page.missing
+    assert page.chips["providers"] == [[str(w["mine"]), "Своя"]] and page.values["providers"] == str(w["mine"])
+    assert [r["weekday"] for r in page.grid["windows"]] == ["0"]
+    page.add_row("windows")
+    page.set_cell("windows", 1, "weekday", "2")
+    page.set_cell("windows", 1, "end_time", "08:00")  # no start time yet: refused under its cell
+    page.save()
+    assert set(page.errors) == {"windows.1.start_time"}, page.errors
+    page.set_cell("windows", 1, "start_time", "10:00")
+    page.set_cell("windows", 1, "end_time", "12:00")
     out = page.save()
     assert not page.errors, page.errors
     assert "Выберите запись из списка" not in repr(out)
-    db.expire_all()
-    assert setup.read(db, users["admin"], w["project"]).providers == sorted([w["mine"], w["other"]])
-    assert 2 in {x.weekday for x in setup.read(db, users["admin"], w["project"]).windows}
+    assert json.loads(page.values["windows"])[1]["weekday"] == "2"
+    assert _providers(db, w["project"]) == sorted([w["mine"], w["other"]])
+    assert {x[0] for x in _windows(db, w["project"])} == {0, 2}

@@ -82,15 +82,21 @@ def test_row_buttons_are_in_view_at_1280(sized):
 
 
 @pytest.mark.parametrize("width", [1280, 1440])
-def test_project_setup_schedule_fits_its_card(sized, width):
+def test_project_setup_schedule_fits_its_card(sized, e2e_engine, width):
+    """The project's working windows (once the setup page's, now rows of the project's form):
+    every time input inside its card and readable."""
+    from sqlalchemy import text
+
+    with e2e_engine.connect() as c:
+        project_id = c.execute(text("SELECT project_id FROM project_schedule GROUP BY project_id ORDER BY count(*) DESC, project_id LIMIT 1")).scalar()
     page = sized(width)
     login(page, "admin", "admin")
-    page.goto("/numbers/setup")
-    day = page.locator("[id^=day-]").first
+    page.goto(f"/numbers/projects/{project_id}/edit")
+    day = page.locator("#field-windows [data-row]").first
     expect(day).to_be_visible()
-    card = page.locator("[id^=day-]").first.locator("xpath=ancestor::div[contains(@class,'rt-Card')][1]")
+    card = page.locator("#field-windows").locator("xpath=ancestor::div[contains(@class,'rt-Card')][1]")
     card_box = _box(card)
-    for inp in page.locator("[id^=day-] input[type=time]").all():
+    for inp in page.locator("#field-windows input[type=time]").all():
         b = _box(inp)
         assert b["x"] >= card_box["x"] and b["x"] + b["width"] <= card_box["x"] + card_box["width"], (b, card_box)
         assert b["width"] >= 100  # "09:00 AM" readable, not squeezed

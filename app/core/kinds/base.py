@@ -67,6 +67,12 @@ class Kind:
     #: The value is the key of a record of the field's ``resource``: the services check that the
     #: user may see that record (and that it is not in the trash) before linking it.
     links_record: ClassVar[bool] = False
+    #: The value is a list of keys of the field's ``resource`` kept in a link table (``fields.many``,
+    #: :mod:`app.core.links`): checked like :attr:`links_record`, saved beside the record.
+    links_many: ClassVar[bool] = False
+    #: The value is a list of child records (``fields.rows``, :mod:`app.core.rows`), each saved
+    #: through the child resource's own services with the parent.
+    holds_rows: ClassVar[bool] = False
     #: The value is one (or, with :attr:`takes_list`, several) of the field's options: an import
     #: reads an option's label, in either language, as its code.
     chooses: ClassVar[bool] = False

@@ -65,5 +65,13 @@ class Time(Kind):
     def json_schema(self, field: Field) -> dict[str, Any]:
         return {"type": "string", "pattern": r"^\d{1,2}:\d{2}(:\d{2})?$"}
 
+    def display(self, value: Any, lang: str, currency: str | None = None) -> str:
+        if isinstance(value, dt.time):  # "09:00", seconds only when there are some
+            return value.strftime("%H:%M" if not value.second else "%H:%M:%S")
+        return super().display(value, lang, currency)
+
+    def form_value(self, value: Any) -> str:
+        return self.display(value, "ru") if isinstance(value, dt.time) else super().form_value(value)
+
     def example(self, field: Field) -> Any:
         return "09:30"

@@ -7,11 +7,11 @@ from typing import Any
 import reflex as rx
 from sqlmodel import select
 
-from app.core import crud, live
+from app.core import crud, links, live, rows
 from app.core.display import display_kind, fmt_datetime, fmt_value
 from app.core.errors import NotFound, PermissionDenied, PultError, ValidationFailed
 from app.core.i18n import has
-from app.core.kinds import kind_for
+from app.core.kinds import field_options, kind_for
 from app.core.query import ListParams, get_many, relation_text, relation_titles
 from app.core.registry import RESOURCES
 from app.core.resource import Resource
@@ -29,7 +29,7 @@ def detail_names(res: type[Resource]) -> list[str]:
     if res.detail_fields is not None:
         return list(res.detail_fields)
     names = [c.name for c in res.columns]
-    names += [f.name for f in res.form_fields() if f.name not in names and not f.virtual and kind_for(res.model, f).stored]
+    names += [f.name for f in res.form_fields() if f.name not in names and (not f.virtual and kind_for(res.model, f).stored or f.through is not None or f.fk is not None)]
     return names
 
 
@@ -45,6 +45,20 @@ def fk_targets(res: Resource) -> dict[str, str]:
             if key is not None:
                 out[column.name] = key
     return out
+
+
+def _cell_text(child: Resource, c: Any, record: Any, lang: str) -> str:
+    """A child row's cell on the detail page: an option by its label, anything else as its kind shows it."""
+    from app.core.i18n import t as translate
+
+    value = getattr(record, c.name, None)
+    if value is None:
+        return ""
+    options = dict(field_options(child.model, c))
+    if options:
+        key = options.get(str(getattr(value, "value", value)))
+        return translate(key, lang) if key else str(value)
+    return kind_for(child.model, c).display(value, lang)
 
 
 def related_title(db: Any, user: Any, target: str, value: Any) -> str:
@@ -86,7 +100,9 @@ class DetailState(ActionParamsMixin, AuthState):
         self.record_id = str(self.router.page.params.get("id", ""))
         self.confirm_open = False
         res = self._res()
-        live.watch(self, {res.model.__tablename__} | {RESOURCES[key].model.__tablename__ for _t, key, _fk in res.related} | {"audit_log"})  # the history timeline
+        live.watch(self, {res.model.__tablename__} | {RESOURCES[key].model.__tablename__ for _t, key, _fk in res.related} | {"audit_log"}  # the history timeline
+                   | {f.through.__tablename__ for f in links.many_fields(res)}
+                   | {RESOURCES[f.resource].model.__tablename__ for f in rows.rows_fields(res)})
         return self._reload()
 
     def live_refresh(self) -> None:
@@ -105,7 +121,18 @@ class DetailState(ActionParamsMixin, AuthState):
                 secret = {f.name for f in res.form_fields() if kind_for(res.model, f).write_only}
                 targets = fk_targets(res)
                 values, hrefs = {}, {}
+                many = {f.name: f for f in links.many_fields(res)}
+                kids = {f.name: f for f in rows.rows_fields(res)}
                 for name in detail_names(res):
+                    if name in kids:  # child rows, one per line: "Пн · 09:00 · 18:00"
+                        child, f = rows.child_of(kids[name]), kids[name]
+                        records = rows.children(db, user, f, [crud.pk_of(record)])[crud.pk_of(record)]
+                        values[name] = "\n".join(" · ".join(_cell_text(child, c, r, self.lang) for c in rows.columns(f)) for r in records)
+                        continue
+                    if name in many:  # the linked records the user may see, by title
+                        pairs = links.shown(db, user, res.model, many[name], [crud.pk_of(record)], self.lang)[crud.pk_of(record)]
+                        values[name] = ", ".join(t for _i, t in pairs)
+                        continue
                     if name in secret:
                         values[name] = "***" if getattr(record, name, None) else ""
                         continue
@@ -259,7 +286,7 @@ def detail_page(res: type[Resource]) -> rx.Component:
     linked = {c.name for c in res.columns if c.href_fn is not None}
 
     def value(n: str) -> rx.Component:
-        shown = rx.text(DetailState.values.get(n, ""), size="3", id=f"value-{n}")
+        shown = rx.text(DetailState.values.get(n, ""), size="3", id=f"value-{n}", white_space="pre-line")
         if n not in linked:
             return shown
         return rx.cond(DetailState.hrefs.get(n, "") != "",

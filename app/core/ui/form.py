@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import reflex as rx
 
-from app.core import crud
+from app.core import crud, links, rows
 from app.core.kinds import field_of, field_options, kind_for
 from app.core.display import CURRENCY_SIGNS, form_value
 from app.core.errors import NotAuthenticated, NotFound, PermissionDenied, PultError, ValidationFailed
@@ -37,6 +38,10 @@ class FormState(AuthState):
     secrets_set: list[str] = []
     #: Select fields whose options are narrowed for this user (``Resource.field_choices``).
     allowed: dict[str, list[str]] = {}
+    #: Many-to-many fields (``fields.many``): the chosen records as [id, title] chips.
+    chips: dict[str, list[list[str]]] = {}
+    #: Child rows (``fields.rows``): each row's id ("" for a new one) and cell strings.
+    grid: dict[str, list[dict[str, str]]] = {}
 
     def _res(self) -> Resource:
         return RESOURCES[self.res_key]()
@@ -47,7 +52,7 @@ class FormState(AuthState):
         res = self._res()
         self.record_id = str(self.router.page.params.get("id", "")) if editing else ""
         self.errors, self.form_error, self.dirty, self.forbidden, self.missing = {}, "", False, False, False
-        self.values, self.labels = {}, {}
+        self.values, self.labels, self.chips, self.grid = {}, {}, {}, {}
         try:
             with ui_session() as db:
                 user = self.current_user()
@@ -57,7 +62,18 @@ class FormState(AuthState):
                     self.forbidden = not res.can(user, "update", record)
                     self.title = res.title(record)
                     self.secrets_set = [f.name for f in res.form_fields() if kind_for(res.model, f).write_only and getattr(record, f.name, None)]
+                    for f in links.many_fields(res):  # what the user may see linked, by title
+                        pairs = links.shown(db, user, res.model, f, [crud.pk_of(record)], self.lang)[crud.pk_of(record)]
+                        self.chips[f.name] = [[str(i), t] for i, t in pairs]
+                    for f in rows.rows_fields(res):  # the children the user may see, as the table starts
+                        self.grid[f.name] = rows.form_rows(rows.children(db, user, f, [crud.pk_of(record)])[crud.pk_of(record)], f)
                     for f in res.form_fields():
+                        if f.name in self.grid:
+                            self.values[f.name] = json.dumps(self.grid[f.name])
+                            continue
+                        if f.name in self.chips:
+                            self.values[f.name] = ",".join(i for i, _t in self.chips[f.name])
+                            continue
                         self.values[f.name] = form_value(record, f)
                         if f.resource and self.values[f.name]:
                             target = RESOURCES[f.resource]()
@@ -104,6 +120,46 @@ class FormState(AuthState):
     def pick(self, name: str, value: str, title: str):
         self.labels[name] = title
         return self.set_value(name, value)
+
+    @rx.event
+    def add_link(self, name: str, value: str, title: str):
+        """A many-to-many field: the record picked in its search becomes a chip."""
+        if not value:
+            return None
+        self.chips[name] = [*[c for c in self.chips.get(name, []) if c[0] != value], [value, title]]
+        return self.set_value(name, ",".join(c[0] for c in self.chips[name]))
+
+    @rx.event
+    def drop_link(self, name: str, value: str):
+        self.chips[name] = [c for c in self.chips.get(name, []) if c[0] != value]
+        return self.set_value(name, ",".join(c[0] for c in self.chips[name]))
+
+    def _grid_changed(self, name: str):
+        return self.set_value(name, json.dumps(self.grid.get(name, [])))
+
+    @rx.event
+    def add_row(self, name: str):
+        """A child-rows table: one more row, with its columns' declared defaults."""
+        f = next(f for f in self._res().form_fields() if f.name == name)
+        child = rows.child_of(f)
+        blank = {"id": "", **{c.name: kind_for(child.model, c).initial(field_of(child.model, c)) for c in rows.columns(f)}}
+        self.grid[name] = [*self.grid.get(name, []), blank]
+        return self._grid_changed(name)
+
+    @rx.event
+    def remove_row(self, name: str, index: int):
+        self.grid[name] = [r for i, r in enumerate(self.grid.get(name, [])) if i != index]
+        self.errors = {k: v for k, v in self.errors.items() if not k.startswith(f"{name}.")}  # the indexes moved
+        return self._grid_changed(name)
+
+    @rx.event
+    def set_cell(self, name: str, index: int, column: str, value: str):
+        table = [dict(r) for r in self.grid.get(name, [])]
+        if 0 <= index < len(table):
+            table[index][column] = value
+        self.grid[name] = table
+        self.errors.pop(f"{name}.{index}.{column}", None)
+        return self._grid_changed(name)
 
     @rx.event
     def toggle_multi(self, name: str, option: str):
@@ -256,6 +312,75 @@ def _relation(c: Control) -> rx.Component:
     return relation_picker(f"form:{name}", c.f.resource, FormState.labels.get(name, "").to(str), lambda i, t: FormState.pick(name, i, t))
 
 
+def _many(c: Control) -> rx.Component:
+    """Chips of the linked records (each with its ×) above a search that adds one more."""
+    name = c.f.name
+    chips = FormState.chips.get(name, []).to(list[list[str]])
+    return rx.vstack(
+        rx.flex(rx.foreach(chips, lambda ch: rx.badge(
+            ch[1],
+            rx.icon_button(rx.icon("x", size=12), size="1", variant="ghost", type="button", on_click=FormState.drop_link(name, ch[0]),
+                           aria_label=tr("many.remove"), custom_attrs={"data-remove": ch[0]}),
+            variant="soft", size="2", custom_attrs={"data-id": ch[0]},
+        )), wrap="wrap", spacing="2", id=f"field-{name}"),
+        relation_picker(f"form:{name}", c.f.resource, "", lambda i, t: FormState.add_link(name, i, t), placeholder=tr("many.add")),
+        spacing="2", width="100%",
+    )
+
+
+def _rows(c: Control) -> rx.Component:
+    """Child rows as a table: one input per child field, its message under it, × per row, "Add row"."""
+    f = c.f
+    name = f.name
+    child = rows.child_of(f)
+    cols = rows.columns(f)
+
+    def cell(row: rx.Var, i: rx.Var, col: FormField) -> rx.Component:
+        kind = kind_for(child.model, col)
+        value = row[col.name].to(str)
+        change = lambda v: FormState.set_cell(name, i, col.name, v)  # noqa: E731
+        if kind.widget == "select":
+            control = rx.select.root(
+                rx.select.trigger(width="100%"),
+                rx.select.content(*[rx.select.item(_option_label(k), value=v) for v, k in field_options(child.model, col)]),
+                value=value, on_change=change, size="2",
+            )
+        elif kind.widget == "switch":
+            control = rx.switch(checked=value == "1", on_change=lambda v: FormState.set_cell(name, i, col.name, rx.cond(v, "1", "")))
+        else:
+            control = rx.input(value=value, on_change=change, type=kind.input_type, size="2", width="100%",
+                               custom_attrs={"data-cell": col.name})
+        key = name + "." + i.to(str) + "." + col.name
+        return rx.table.cell(rx.vstack(
+            control,
+            rx.cond(FormState.errors.contains(key), rx.text(FormState.errors.get(key, ""), color_scheme="red", size="1", white_space="normal")),
+            spacing="1",
+        ), min_width="8em")
+
+    def row(r: rx.Var, i: rx.Var) -> rx.Component:
+        whole = name + "." + i.to(str)
+        return rx.table.row(
+            *[cell(r, i, col) for col in cols],
+            rx.table.cell(rx.vstack(
+                rx.icon_button(rx.icon("x", size=14), size="1", variant="ghost", color_scheme="red", type="button",
+                               on_click=FormState.remove_row(name, i), aria_label=tr("rows.remove"), custom_attrs={"data-remove-row": i.to(str)}),
+                rx.cond(FormState.errors.contains(whole), rx.text(FormState.errors.get(whole, ""), color_scheme="red", size="1")),
+            ), width="2.5em"),
+            custom_attrs={"data-row": i.to(str)},
+        )
+
+    table = rx.table.root(
+        rx.table.header(rx.table.row(*[rx.table.column_header_cell(label(child, col.name, col.label)) for col in cols], rx.table.column_header_cell(""))),
+        rx.table.body(rx.foreach(FormState.grid.get(name, []).to(list[dict[str, str]]), row)),
+        size="1", variant="ghost", width="100%",
+    )
+    return rx.vstack(
+        rx.box(table, width="100%", overflow_x="auto"),
+        rx.button(rx.icon("plus", size=14), tr("rows.add"), size="1", variant="soft", type="button", on_click=FormState.add_row(name), id=f"add-row-{name}"),
+        spacing="2", width="100%", id=f"field-{name}",
+    )
+
+
 def _secret_placeholder(c: Control) -> rx.Var:
     return rx.cond(FormState.secrets_set.contains(c.f.name), tr("secret.set_placeholder"), "")
 
@@ -281,6 +406,8 @@ WIDGETS: dict[str, Callable[[Control], rx.Component]] = {
     "select": _select,
     "checkboxes": _checkboxes,
     "relation": _relation,
+    "many": _many,
+    "rows": _rows,
     "secret": _secret,
     "secret_text": _secret_text,
 }
@@ -307,6 +434,7 @@ def form_field(res: type[Resource], f: FormField, editing: bool = False) -> rx.C
         rx.cond(FormState.errors.contains(f.name), rx.text(FormState.errors.get(f.name, ""), color_scheme="red", size="1", id=f"error-{f.name}")),
         rx.text(tr(f.help), size="1", color_scheme="gray") if show_help else rx.fragment(),
         spacing="1", width="100%", align="stretch",
+        **({"grid_column": "1 / -1"} if kind_for(res.model, f).holds_rows else {}),  # a table takes the whole row
     )
 
 

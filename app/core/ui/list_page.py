@@ -101,8 +101,35 @@ def _cell(res: type[Resource], row: rx.Var, j: int, c: Column) -> rx.Component:
         content = CELLS[kind.cell](text)
     else:
         content = rx.cond(row[f"b{j}"] != "", rx.badge(text, color_scheme=row[f"b{j}"].to(str), variant="soft"), rx.text(text))
+    if c.is_editable:
+        content = _editable(row, j, content)
     cell = rx.table.cell(content, text_align="right" if kind.align_right else "left", white_space="normal" if kind.wraps else "nowrap")
     return rx.cond(ListState.hidden.contains(c.name), rx.fragment(), cell)
+
+
+def _editable(row: rx.Var, j: int, shown: rx.Component) -> rx.Component:
+    """A cell edited in place (``col(...).editable()``): for a user who may update the record, a
+    pencil (or a double-click) turns it into an input; Enter saves, Escape cancels, a refused value
+    shows its message under the input."""
+    key = row["id"].to(str) + f":{j}"
+    start = ListState.start_edit(row["id"].to(str), j, row[f"e{j}"].to(str))
+    editor = rx.vstack(
+        rx.input(value=ListState.edit_value, on_change=ListState.set_edit_value, on_key_down=ListState.edit_key, on_blur=ListState.cancel_edit,
+                 auto_focus=True, size="1", width="7em", id=f"cell-input-{j}", custom_attrs={"data-cell": key}),
+        rx.cond(ListState.edit_error != "", rx.text(ListState.edit_error, color_scheme="red", size="1", white_space="normal", max_width="14em", id="cell-error")),
+        spacing="1", align="end",
+    )
+    view = rx.cond(
+        row["can_update"] == "1",
+        rx.hstack(
+            shown,
+            rx.icon_button(rx.icon("pencil", size=12), size="1", variant="ghost", color_scheme="gray", on_click=start, type="button",
+                           aria_label=tr("cell.edit"), title=tr("cell.edit"), custom_attrs={"data-edit": key}, opacity="0.6"),
+            on_double_click=start, spacing="1", align="center", justify="end",
+        ),
+        shown,
+    )
+    return rx.cond(ListState.editing == key, editor, view)
 
 
 def _row_actions(res: type[Resource], row: rx.Var) -> rx.Component:

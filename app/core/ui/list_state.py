@@ -13,13 +13,13 @@ import reflex as rx
 
 
 from app.core import crud, live
-from app.core.display import fmt_cell
+from app.core.display import fmt_cell, form_value
 from app.core.errors import NotAuthenticated, PermissionDenied, PultError, ValidationFailed
 from app.core.query import EXACT_COUNT_BELOW, ListParams, base_query, distinct_values, pk_column, relation_text, relation_titles
 from app.core.registry import RESOURCES
 from app.core.resource import Resource
 from app.core.ui.action_params import ActionParamsMixin
-from app.core.ui.base import AuthState, push_url, ui_session
+from app.core.ui.base import ERROR_TOAST, AuthState, push_url, ui_session
 
 #: The background exact count of a list gives up after this long (the estimate stays).
 REFINE_TIMEOUT_MS = 3000
@@ -44,6 +44,8 @@ def row_dict(res: Resource, user: Any, record: Any, lang: str, titles: dict[str,
             d[f"b{j}"] = column.badge_fn(record) or ""
         if column.href_fn is not None:
             d[f"h{j}"] = column.href_fn(record) or ""
+        if column.is_editable:  # the value as its form field starts with, for the in-place input
+            d[f"e{j}"] = form_value(record, next(f for f in res.form_fields() if f.name == column.name))
     for name, spec in res.actions.items():
         ok = (spec.visible is None or spec.visible(record)) and res.can(user, name, record)
         d[f"a_{name}"] = "1" if ok else ""
@@ -87,6 +89,10 @@ class ListState(ActionParamsMixin, AuthState):
     confirm_text: str = ""
     pending: str = ""
     pending_ids: list[str] = []
+    # a cell edited in place (``col(...).editable()``): "<row id>:<column index>", its text, its message
+    editing: str = ""
+    edit_value: str = ""
+    edit_error: str = ""
 
     # -- loading ------------------------------------------------------------------
     def _res(self) -> Resource:
@@ -114,6 +120,7 @@ class ListState(ActionParamsMixin, AuthState):
         self.filters = {f.name: q.get(f"f_{f.name}", "") for f in res.filters}
         self.hidden = [c.name for c in res.columns if c.hidden]
         self.selected, self.all_matching, self.confirm_open = [], False, False
+        self.editing, self.edit_error = "", ""
         live.watch(self, {res.model.__tablename__})
         return self._reload(sync_url=False)
 
@@ -442,6 +449,55 @@ class ListState(ActionParamsMixin, AuthState):
         except PultError as exc:
             return self.fail(exc)
         return rx.toast.info(self.t("export.queued"))
+
+    # -- cells edited in place ---------------------------------------------------------
+    @rx.event
+    def start_edit(self, row_id: str, j: int, value: str):
+        self.editing, self.edit_value, self.edit_error = f"{row_id}:{j}", value, ""
+
+    @rx.event
+    def set_edit_value(self, value: str):
+        self.edit_value, self.edit_error = value, ""
+
+    @rx.event
+    def cancel_edit(self):
+        self.editing, self.edit_error = "", ""
+
+    @rx.event
+    def edit_key(self, key: str):
+        """Enter saves the cell, Escape puts the old value back."""
+        if key == "Enter":
+            return ListState.save_edit
+        if key == "Escape":
+            return ListState.cancel_edit
+        return None
+
+    @rx.event
+    def save_edit(self):
+        """Save the edited cell through the resource's update service: the same permission,
+        parsing, ``validate``, hooks, audit row and live refresh as the edit form."""
+        if not self.editing:
+            return None
+        row_id, _, j = self.editing.rpartition(":")
+        res = self._res()
+        column = res.columns[int(j)]
+        if not column.is_editable:
+            return self.cancel_edit()
+        try:
+            with ui_session() as db:
+                crud.update_record(db, res, self.current_user(), row_id, {column.name: self.edit_value}, self.lang)
+        except ValidationFailed as exc:
+            messages = exc.messages(self.lang)
+            self.edit_error = messages.get(column.name) or next(iter(messages.values()), "") or self.t("error.form")
+            return rx.toast.error(self.edit_error, id=ERROR_TOAST)
+        except NotAuthenticated as exc:
+            return self.fail(exc)
+        except PultError as exc:
+            self.edit_error = exc.message(self.lang)
+            return rx.toast.error(self.edit_error, id=ERROR_TOAST)
+        self.editing, self.edit_error = "", ""
+        more = self._reload(sync_url=False)
+        return [*self.ok(self.t("saved")), *(more if isinstance(more, list) else [more] if more else [])]
 
     @rx.event
     def restore(self, row_id: str):

@@ -20,7 +20,7 @@ from app.panels.numbers import jobs as _jobs  # noqa: F401 - registers the job k
 from app.panels.numbers import sftp as _sftp  # noqa: F401
 from app.panels.numbers.roles import ROLES
 from app.panels.numbers.reports import CONVERSION
-from app.panels.numbers.routes import IMPORT, SETUP, SOFTPHONE
+from app.panels.numbers.routes import IMPORT, SOFTPHONE
 # SoftPhone (seed 004, 7.2): signed call events, their settings page and the incoming-call card.
 from app.panels.numbers.softphone import PERM as SOFTPHONE_PERM
 from app.panels.numbers.softphone import softphone_router
@@ -42,7 +42,6 @@ PANEL = register(
         pages=[
             CONVERSION,  # a declared report: page, menu entry, /api/numbers/reports/conversion(.csv)
             Page(IMPORT, "numbers.import.title", f"{PAGES}:transfer_page", perm="numbers.import", icon="upload", on_load=f"{PAGES}:ImportState.load_here"),
-            Page(SETUP, "numbers.setup", f"{PAGES}:setup_page", perm="numbers.projects.view", icon="sliders-horizontal", on_load=f"{PAGES}:SetupState.load"),
             SOFTPHONE_SETTINGS.page(SOFTPHONE, icon="phone-incoming", title="numbers.softphone"),
         ],
         root_routers=[softphone_router()],

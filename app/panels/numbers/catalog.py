@@ -29,11 +29,14 @@ CATALOG = {
     "numbers.scopes": ("Доступ менеджеров", "Managers' scope"),
     "numbers.scope": ("Доступ", "Scope"),
     "numbers.conversion": ("Конверсия проектов", "Project conversion"),
-    "numbers.setup": ("Настройка проекта", "Project setup"),
     "numbers.status_changed_at": ("Статус изменён", "Status changed"),
     "numbers.last_call_at": ("Последний звонок", "Last call"),
     "numbers.section.number": ("Номер", "Number"),
     "numbers.section.project": ("Проект", "Project"),
+    "numbers.section.pool": ("Входящий пул", "Incoming pool"),
+    "numbers.section.hours": ("Часы работы", "Working hours"),
+    "numbers.windows": ("Окна по дням недели", "Windows by weekday"),
+    "numbers.windows_help": ("Дни недели и часы, когда проект работает с номерами (МСК).", "The weekdays and hours the project works its numbers (Moscow time)."),
     "numbers.section.provider": ("Поставщик", "Provider"),
     "numbers.section.geo": ("Место", "Place"),
     "numbers.section.status": ("Статус", "Status"),
@@ -175,8 +178,6 @@ CATALOG.update({
     "numbers.export.phone": ("Телефон", "Phone"),
     "numbers.export.created_at": ("Добавлен", "Added"),
     "numbers.import.export_hint": ("Выгрузка — кнопка «Экспорт» на странице номеров (с текущими фильтрами)", "To export, use Export on the numbers page (with its filters)"),
-    "numbers.setup.help": ("Поставщики и гео, из которых проект получает номера, и дни недели с часами работы (МСК).",
-                           "The providers and geo a project takes numbers from, and its working days and hours (Moscow time)."),
 })
 
 # SoftPhone (softphone.py, softphone_page.py, softphone_card.py)

@@ -18,6 +18,8 @@ from models.numbers import (
     NumberTransfer,
     PhoneNumber,
     Project,
+    ProjectGeo,
+    ProjectProvider,
     ProjectSchedule,
     Provider,
     SftpHost,
@@ -146,8 +148,21 @@ class Projects(Resource, model=Project):
         col("created_at").datetime().sortable(),
     ]
     filters = [filters.ternary("is_active", "numbers.active"), filters.date("created_at")]
-    form = [fields.section("numbers.section.project", ["name", fields.textarea("description"), fields.boolean("is_active", label="numbers.active", default=True)])]
-    related = [("numbers.schedules", "numbers.schedules", "project_id"), ("numbers.numbers", "numbers.numbers", "project_id")]
+    form = [
+        fields.section("numbers.section.project", ["name", fields.textarea("description"), fields.boolean("is_active", label="numbers.active", default=True)]),
+        # Seed 004, 2.3: the providers and geo that feed the project's incoming pool. A manager
+        # sees and changes only their providers; the others stay linked (app.core.links).
+        fields.section("numbers.section.pool", [
+            fields.many("providers", through=ProjectProvider, resource="numbers.providers", label="numbers.providers"),
+            fields.many("geos", through=ProjectGeo, resource="numbers.geo", label="numbers.geo_list"),
+        ]),
+        # ...and the weekdays and hours it works them: its schedule windows, saved with it.
+        fields.section("numbers.section.hours", [
+            fields.rows("windows", resource="numbers.schedules", fk="project_id", fields=["weekday", "start_time", "end_time"], label="numbers.windows",
+                        help="numbers.windows_help"),
+        ]),
+    ]
+    related = [("numbers.numbers", "numbers.numbers", "project_id")]  # its windows are a field (above)
 
     def list_query(self, user: CurrentUser, stmt: Any) -> Any:
         return stmt.where(scope.project_clause(user, Project.id, Project.created_by_id))
@@ -253,7 +268,7 @@ class Statuses(Resource, model=NumberStatus):
         col("name").sortable().link().badge(lambda s: s.color or "gray"),
         col("code", "numbers.code").sortable(),
         col("kind", "numbers.kind").sortable().choices("numbers.kind"),
-        col("position", "numbers.position").numeric().sortable(),
+        col("position", "numbers.position").numeric().sortable().editable(),
     ]
     form = [fields.section("numbers.section.status", [
         fields.text("code", label="numbers.code", create_only=True), "name", fields.text("name_en", label="numbers.name_en"),

@@ -2,5 +2,4 @@
 
 CONVERSION = "/numbers/conversion"
 IMPORT = "/numbers/import"
-SETUP = "/numbers/setup"
 SOFTPHONE = "/numbers/softphone"

@@ -23,7 +23,7 @@ class Products(Resource, model=Product):
     columns = [
         col("name").sortable().link(),
         col("stock").numeric().sortable().badge(lambda p: "red" if p.is_low_stock else None),
-        col("min_stock").numeric().sortable(),
+        col("min_stock").numeric().sortable().editable(),
         col("quantity").numeric().sortable().hide(),
         col("buy_price_eur").money("EUR").sortable(),
         col("sell_price_rub").money("RUB").sortable(),
