@@ -198,7 +198,7 @@ def test_headers_labels_and_times_are_for_the_reader(db, users, stock_data, tmp_
     # COPY path (numbers.statuses: a choices column, plain columns only)
     statuses = resource("numbers.statuses")
     assert exporter.copy_select(statuses(), users["admin"], ListParams()) is not None
-    for lang, header, label in (("en", "Name", "success"), ("ru", "Название", "успех")):
+    for lang, header, label in (("en", "Name", "Success"), ("ru", "Название", "Успех")):
         path = tmp_path / f"s-{lang}.csv"
         exporter.export(db, statuses(), users["admin"], ListParams(sort="name"), path, "csv", lang=lang)
         rows = list(csv.reader(open(path, encoding="utf-8-sig")))
@@ -228,7 +228,7 @@ def test_headers_labels_and_times_are_for_the_reader(db, users, stock_data, tmp_
 
 
 def test_an_exported_choice_label_imports_back_as_its_code(db, users, tmp_path):
-    """Statuses export their kind as the label the list shows ("success"/"успех"); the import
+    """Statuses export their kind as the label the list shows ("Success"/"Успех"); the import
     maps labels (either language) back to the code."""
     from app.core import importer
 
