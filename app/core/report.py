@@ -29,7 +29,6 @@ component is resolved in the web process only (:meth:`Report.component`).
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -46,6 +45,12 @@ from app.core.resource import FormField, ImproperlyConfigured
 #: state, which finds its declaration by the URL, and by the API, which mounts their twins).
 REPORTS: dict[str, "Report"] = {}
 DASHBOARDS: dict[str, "Dashboard"] = {}
+
+
+def page_key(route: str) -> str:
+    """A route as an attribute name (``/stock/analytics`` → ``stock__analytics``): how a page's
+    reference (``app.core.ui.report_page:PAGES.<key>``) names its declaration."""
+    return route.strip("/").replace("/", "__").replace("-", "_") or "root"
 
 #: How a value of a KPI / column / stat reads: ``text``, ``int``, ``number``, ``money`` (with a
 #: currency), ``percent`` (a share, 0.125 → 12,5 %), ``date``.
@@ -249,7 +254,9 @@ class Report(Page):
         api_aliases: Iterable[str] = (),
         menu: bool = True,
     ) -> None:
-        super().__init__(route, title, self.component, perm=perm, icon=icon, on_load="app.core.ui.report_page:ReportState.load", menu=menu)
+        # The page by reference (app.core.ui.report_page resolves it in the web process only).
+        super().__init__(route, title, f"app.core.ui.report_page:PAGES.{page_key(route)}", perm=perm, icon=icon,
+                         on_load="app.core.ui.report_page:ReportState.load", menu=menu)
         self.name = name
         self.compute = compute
         self.params = list(params)
@@ -278,10 +285,6 @@ class Report(Page):
         names = [tb.name for tb in self.tables]
         if len(set(names)) != len(names):
             raise ImproperlyConfigured(f"{where}: two tables named alike")
-
-    def component(self) -> Any:
-        """The Reflex page (web process only: the UI module is imported here, on first use)."""
-        return importlib.import_module("app.core.ui.report_page").report_page(self)
 
     def table_id(self, tb: Table) -> str:
         return tb.id or f"{self.id_prefix}-{tb.name}"
@@ -414,7 +417,8 @@ class Dashboard(Page):
 
     def __init__(self, name: str, route: str, title: str, *, widgets: Iterable[Widget], perm: str | None = None,
                  icon: str = "layout-dashboard", live: Iterable[str] = (), menu: bool = True, columns: int = 3) -> None:
-        super().__init__(route, title, self.component, perm=perm, icon=icon, on_load="app.core.ui.report_page:DashboardState.load", menu=menu)
+        super().__init__(route, title, f"app.core.ui.report_page:PAGES.{page_key(route)}", perm=perm, icon=icon,
+                         on_load="app.core.ui.report_page:DashboardState.load", menu=menu)
         self.name = name
         self.widgets = list(widgets)
         self.live = frozenset(live)
@@ -428,9 +432,6 @@ class Dashboard(Page):
         if len({w.name for w in self.widgets}) != len(self.widgets):
             raise ImproperlyConfigured(f"dashboard {name!r}: two widgets named alike")
         DASHBOARDS[route] = self
-
-    def component(self) -> Any:
-        return importlib.import_module("app.core.ui.report_page").dashboard_page(self)
 
     def visible(self, user: Any) -> list[Widget]:
         return [w for w in self.widgets if w.perm is None or user.has_perm(w.perm)]

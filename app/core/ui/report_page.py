@@ -15,7 +15,7 @@ import reflex as rx
 from app.core import live
 from app.core.errors import PultError, ValidationFailed
 from app.core.registry import import_ref
-from app.core.report import DASHBOARDS, REPORTS, Dashboard, Report, Widget, raw_default
+from app.core.report import DASHBOARDS, REPORTS, Dashboard, Report, Widget, page_key, raw_default
 from app.core.ui.base import AuthState, set_url, tr, ui_session
 from app.core.ui.widgets import page_header, relation_picker
 
@@ -301,3 +301,22 @@ def dashboard_page(dash: Dashboard) -> rx.Component:
         rx.grid(*[_widget(w, dash.columns) for w in dash.widgets], columns=rx.breakpoints(initial="1", md="2", lg=str(dash.columns)), spacing="4", width="100%", align_items="start"),
         spacing="4", width="100%", id=f"dashboard-{dash.name}",
     )
+
+
+class _Pages:
+    """``PAGES.<key>``: the page factory of the report or dashboard at that route (see
+    :func:`app.core.report.page_key`), what a declaration's ``Page.component`` reference names."""
+
+    def __getattr__(self, key: str):
+        if key.startswith("__"):
+            raise AttributeError(key)
+        for route, rep in REPORTS.items():
+            if page_key(route) == key:
+                return lambda: report_page(rep)
+        for route, dash in DASHBOARDS.items():
+            if page_key(route) == key:
+                return lambda: dashboard_page(dash)
+        raise AttributeError(key)
+
+
+PAGES = _Pages()
