@@ -6,9 +6,6 @@ share it without importing the app builder.
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
-import enum
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -19,6 +16,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from app.core import auth, crypto
+from app.core.audit import jsonable  # noqa: F401 - the one JSON shape of a value, where API routes find it
 from app.core.auth import CurrentUser
 from app.core.db import engine
 from app.core.http_security import SESSION_COOKIE
@@ -71,21 +69,6 @@ def request_token(
 def current_user(db: Session = Depends(get_db), token: str | None = Depends(request_token)) -> CurrentUser:
     """The signed-in user, or 401 when the token is missing, unknown, revoked or expired."""
     return auth.resolve(db, token)
-
-
-def jsonable(value: Any) -> Any:
-    """JSON-safe value: Decimal → string, datetime/date → ISO, enum → value."""
-    if isinstance(value, decimal.Decimal):
-        return str(value)
-    if isinstance(value, (dt.datetime, dt.date, dt.time)):
-        return value.isoformat()
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    return value
 
 
 def public_columns(model: type) -> list[str]:

@@ -55,14 +55,15 @@ def source(name: str) -> Iterator[None]:
 
 
 def jsonable(value: Any) -> Any:
-    """A JSON-safe copy of a column value for the diff."""
+    """A stored value as JSON holds it — the audit diff, the API's items, child-row snapshots:
+    decimals as text, moments ISO, enums by value, collections element by element."""
     if isinstance(value, decimal.Decimal):
         return str(value)
     if isinstance(value, (dt.datetime, dt.date, dt.time)):
         return value.isoformat()
     if isinstance(value, enum.Enum):
         return value.value
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, (list, tuple, set, frozenset)):
         return [jsonable(v) for v in value]
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}

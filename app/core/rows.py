@@ -16,6 +16,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from app.core.auth import CurrentUser
+from app.core.audit import jsonable
 from app.core.kinds import field_of, kind_for
 from app.core.query import pk_column, pk_name
 from app.core.registry import RESOURCES
@@ -70,21 +71,6 @@ def snapshot_rows(records: list[Any], f: FormField) -> list[dict[str, Any]]:
     """Children as the audit log and the API show them: ``id`` and each column's stored value."""
     key = pk_name(child_of(f).model)
     return [{"id": getattr(r, key), **{c.name: jsonable(getattr(r, c.name, None)) for c in columns(f)}} for r in records]
-
-
-def jsonable(value: Any) -> Any:
-    """A stored value as JSON holds it (the audit log, the API): decimals as text, times ISO, enums by value."""
-    import datetime as dt
-    import decimal
-    import enum
-
-    if isinstance(value, decimal.Decimal):
-        return str(value)
-    if isinstance(value, (dt.datetime, dt.date, dt.time)):
-        return value.isoformat()
-    if isinstance(value, enum.Enum):
-        return value.value
-    return value
 
 
 def raw_row(row: dict[str, Any], f: FormField) -> dict[str, Any]:
