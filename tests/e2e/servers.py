@@ -109,6 +109,22 @@ def _copy_frontend(src: Path, dst: Path, port1: int, port2: int) -> list[str]:
     return rewritten
 
 
+def wait_until_up(proc: subprocess.Popen, server: "Server", name: str) -> None:
+    """Until ``server`` answers /health and serves /login, failing the test (with the server's log)
+    if its process exits or it does not answer within START_TIMEOUT."""
+    deadline = time.time() + START_TIMEOUT
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"{name} exited with {proc.returncode}\n{server.tail()}")
+        if time.time() > deadline:
+            pytest.fail(f"{name} did not answer within {START_TIMEOUT} s\n{server.tail()}")
+        with contextlib.suppress(httpx.HTTPError):
+            if (httpx.get(f"{server.url}/health", timeout=2).status_code == 200
+                    and httpx.get(f"{server.url}/login", timeout=5, follow_redirects=True).status_code == 200):
+                return
+        time.sleep(1)
+
+
 @contextlib.contextmanager
 def extra_server(app_url: str, database_url: str, redis_url: str, name: str = "server2", env: dict[str, str] | None = None) -> Iterator[Server]:
     """Another Pult backend process (one Granian worker) on a free port, with the session server's
@@ -150,17 +166,7 @@ def extra_server(app_url: str, database_url: str, redis_url: str, name: str = "s
                  "app.app:app"],  # rxconfig's app_name "app" -> module app.app, object app
                 cwd=ROOT, env=server_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
-        deadline = time.time() + START_TIMEOUT
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"{name} exited with {proc.returncode}\n{server.tail()}")
-            if time.time() > deadline:
-                pytest.fail(f"{name} did not answer within {START_TIMEOUT} s\n{server.tail()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if (httpx.get(f"{server.url}/health", timeout=2).status_code == 200
-                        and httpx.get(f"{server.url}/login", timeout=5, follow_redirects=True).status_code == 200):
-                    break
-            time.sleep(1)
+        wait_until_up(proc, server, name)
         yield server
     finally:
         if proc is not None:

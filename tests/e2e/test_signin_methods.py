@@ -10,24 +10,21 @@ server is serving.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 import redis
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import ROOT, _free_port, server_redis_url, stop_group
-from tests.e2e.servers import Server, _web_dir, explained
+from tests.e2e.servers import Server, _web_dir, explained, wait_until_up
 
 ORDERS = re.compile(r"^https?://[^/?]+/stock/orders/?$")
 START_TIMEOUT = int(os.environ.get("PULT_E2E_START_TIMEOUT", "600"))
@@ -56,17 +53,7 @@ def methods_server(app_url, e2e_db) -> Iterator[Server]:
                  "--backend-port", str(port), "--loglevel", "warning"],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
-        deadline = time.time() + START_TIMEOUT
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the methods server exited with {proc.returncode}\n{server.tail()}")
-            if time.time() > deadline:
-                pytest.fail(f"the methods server did not answer within {START_TIMEOUT} s\n{server.tail()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if (httpx.get(f"{server.url}/health", timeout=2).status_code == 200
-                        and httpx.get(f"{server.url}/login", timeout=5, follow_redirects=True).status_code == 200):
-                    break
-            time.sleep(1)
+        wait_until_up(proc, server, "the methods server")
         yield server
     finally:
         if proc is not None:
