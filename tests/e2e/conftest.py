@@ -191,13 +191,14 @@ def login(page, username: str, password: str) -> None:
     """Sign in through the form (it posts over HTTP; no need to wait for the WebSocket)."""
     from playwright.sync_api import Error
 
-    try:
-        page.goto("/login")
-    except Error as exc:  # a sign-out just clicked navigates to /login itself and aborts this one
-        if "ERR_ABORTED" not in str(exc):
-            raise
-        page.wait_for_url("**/login**")
-        page.goto("/login")
+    for attempt in range(3):
+        try:
+            page.goto("/login")
+            break
+        except Error as exc:  # a sign-out just clicked navigates to /login itself and aborts this one
+            if "ERR_ABORTED" not in str(exc) or attempt == 2:
+                raise
+            page.wait_for_timeout(300)  # let that navigation settle; waiting for its URL can abort too
     page.wait_for_selector("#login-username")
     page.fill("#login-username", username)
     page.fill("#login-password", password)

@@ -136,6 +136,7 @@ def test_register_then_sign_in(page):
     page.click("#register-submit")
     expect(page.locator("#current-user")).to_have_text("Новый Оператор")
     page.locator("#logout").click()
+    expect(page.locator("#login-username")).to_be_visible()  # the sign-out has landed on /login
     login(page, username, "long-enough-1")
     page.goto("/stock/products")
     expect(page.locator("#list-table")).to_be_visible()
