@@ -46,6 +46,10 @@ _FACE: dict[str, str] = {
     "ReportResult": "app.core.report:ReportResult",
     "Dashboard": "app.core.report:Dashboard",
     "blocks": "app.core.report:blocks",
+    # Status fields as declared state machines (docs/architecture.md, "State machines")
+    "Machine": "app.core.machine:Machine",
+    "Transition": "app.core.machine:Transition",
+    "IllegalTransition": "app.core.machine:IllegalTransition",
     # Who is asking
     "CurrentUser": "app.core.principal:CurrentUser",
     "SYSTEM": "app.core.principal:SYSTEM",
@@ -183,6 +187,7 @@ if TYPE_CHECKING:  # for editors and type checkers; at run time the names load o
     from app.core.links import shown as shown_links  # noqa: F401
     from app.core.rows import children as child_rows  # noqa: F401
     from app.core.kinds.phone import format_phone, normalise_phone  # noqa: F401
+    from app.core.machine import IllegalTransition, Machine, Transition  # noqa: F401
     from app.core.principal import SYSTEM, CurrentUser  # noqa: F401
     from app.core.query import ListParams, get_many, resolve_sort, sorted_query, title_join  # noqa: F401
     from app.core.query import base_query as visible_query  # noqa: F401

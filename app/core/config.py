@@ -52,7 +52,7 @@ class Settings:
     files_dir: Path = field(default_factory=lambda: Path(os.environ.get("PULT_FILES_DIR") or ROOT / ".data").resolve())
     panels: tuple[str, ...] = field(
         default_factory=lambda: tuple(
-            p.strip() for p in os.environ.get("PULT_PANELS", "stock,numbers").split(",") if p.strip()
+            p.strip() for p in os.environ.get("PULT_PANELS", "stock,numbers,equipment").split(",") if p.strip()
         )
     )
     #: A session ends after this many minutes without a request ...

@@ -140,6 +140,15 @@ CATALOG: dict[str, tuple[str, str]] = {
     "home": ("Главная", "Home"),
     "menu": ("Меню", "Menu"),
     "forbidden": ("Недостаточно прав", "Permission denied"),
+    "machine.illegal": (
+        "{field}: из «{current}» в «{target}» перейти нельзя",
+        "{field}: cannot move from “{current}” to “{target}”",
+    ),
+    "machine.system_only": (
+        "{field}: «{target}» ставит только система (из «{current}»)",
+        "{field}: only the system sets “{target}” (from “{current}”)",
+    ),
+    "machine.unknown": ("Нет такого действия: {name}", "No such action: {name}"),
     "error.csrf": ("Запрос отклонён: он отправлен не со страницы Пульта (нужны разрешённый Origin и заголовок X-Pult-Request: 1). Обновите страницу и повторите.",
                    "Request refused: it was not sent from a Pult page (an allowed Origin and the X-Pult-Request: 1 header are required). Reload the page and try again."),
     "forbidden.page": ("У вас нет доступа к этой странице.", "You do not have access to this page."),

@@ -33,6 +33,7 @@ from app.boot import boot
 from app.core.registry import PANELS, RESOURCES, resource
 from app.core.setup import sync_roles
 from app.panels.stock import services
+from app.panels.equipment.roles import ROLES as EQUIPMENT_ROLES
 from app.panels.numbers.roles import ROLES as NUMBERS_ROLES
 from app.panels.stock.roles import ROLES as STOCK_ROLES
 from models.core import AuditLog, NotificationRule, Role, User
@@ -52,10 +53,10 @@ USER_ROLES = {"admin": ("admin",), "manager": ("stock.manager", "numbers.manager
 
 
 def stored_roles() -> dict[str, set[str]]:
-    """Stored role name → permissions, from the admin, stock and numbers panels' declarations:
+    """Stored role name → permissions, from the admin, stock, numbers and equipment panels' declarations:
     each panel's roles are its own, named ``<panel>.<name>`` (the kit's ``admin`` as it is)."""
     out: dict[str, set[str]] = {}
-    for panel, roles in (("admin", ADMIN_PANEL.roles), ("stock", STOCK_ROLES), ("numbers", NUMBERS_ROLES)):
+    for panel, roles in (("admin", ADMIN_PANEL.roles), ("stock", STOCK_ROLES), ("numbers", NUMBERS_ROLES), ("equipment", EQUIPMENT_ROLES)):
         for name, (_label, perms) in roles.items():
             stored = name if panel == "admin" else f"{panel}.{name}"
             assert stored not in out, f"two declarations of {stored}"

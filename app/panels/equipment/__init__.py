@@ -1,0 +1,21 @@
+"""The equipment panel: seed 000 — serial assets with three status axes, consumables, warehouse
+documents, requests from templates, reservations, shipments, Yandex Delivery with a timeline,
+store cards, "delivered but not installed", forecasting."""
+
+from app.core import Panel, register
+from app.panels.equipment.catalog import CATALOG
+from app.panels.equipment.roles import ROLES
+
+PANEL = register(
+    Panel(
+        name="equipment",
+        label="equipment",
+        icon="router",
+        resources=[],
+        roles=ROLES,
+        catalog=CATALOG,
+        permissions=[],
+        events={},
+        pages=[],
+    )
+)

@@ -1,0 +1,36 @@
+"""Roles of the equipment panel (seed 000, section 2), stored as ``equipment.<name>``.
+
+The administrator is the kit's ``admin`` role (everything): users, roles, settings, integrations,
+keys and security policies are its alone (section 2: "управление интеграциями (админ)").
+
+* storekeeper (кладовщик) — warehouse operations (receipt, move, write-off, repair, inventory),
+  picking and confirming shipments, assets' technical condition (repair/test/defect/write-off),
+  request templates; reads everything of the panel.
+* support (техподдержка) — creates requests, sees availability, starts deliveries, comments,
+  confirms installation.
+* chief (начальник) — almost everything: catalogues, templates, reports, corrections; not
+  integrations or secrets (admin only) — and reads the operation log of the panel.
+
+Permissions are ``equipment.<resource>.<action>``; the resources and their state machines name
+them (see resources.py and machines.py).
+"""
+
+# Warehouse side: catalogue, places, assets, consumables, documents, forecast (resources.py, warehouse.py)
+WAREHOUSE = {
+    "storekeeper": [],
+    "support": [],
+    "chief": [],
+}
+
+# Process side: templates, requests, reservations, shipments, deliveries, installation (process.py)
+PROCESS = {
+    "storekeeper": [],
+    "support": [],
+    "chief": [],
+}
+
+ROLES = {
+    "storekeeper": ("role.equipment.storekeeper", WAREHOUSE["storekeeper"] + PROCESS["storekeeper"]),
+    "support": ("role.equipment.support", WAREHOUSE["support"] + PROCESS["support"]),
+    "chief": ("role.equipment.chief", ["equipment.*", "admin.audit.view"]),
+}
