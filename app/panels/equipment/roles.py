@@ -15,6 +15,14 @@ Permissions are ``equipment.<resource>.<action>``; the resources and their state
 them (see resources.py and machines.py).
 """
 
+# The asset axes' transitions (machines.py)
+MACHINES = {
+    "storekeeper": ["equipment.assets.condition", "equipment.reservations.create", "equipment.shipments.pick",
+                    "equipment.stock.repair", "equipment.stock.write_off"],
+    "support": ["equipment.assets.install"],
+    "chief": [],
+}
+
 # Warehouse side: catalogue, places, assets, consumables, documents, forecast (resources.py, warehouse.py)
 WAREHOUSE = {
     "storekeeper": [],
@@ -30,7 +38,7 @@ PROCESS = {
 }
 
 ROLES = {
-    "storekeeper": ("role.equipment.storekeeper", WAREHOUSE["storekeeper"] + PROCESS["storekeeper"]),
-    "support": ("role.equipment.support", WAREHOUSE["support"] + PROCESS["support"]),
+    "storekeeper": ("role.equipment.storekeeper", MACHINES["storekeeper"] + WAREHOUSE["storekeeper"] + PROCESS["storekeeper"]),
+    "support": ("role.equipment.support", MACHINES["support"] + WAREHOUSE["support"] + PROCESS["support"]),
     "chief": ("role.equipment.chief", ["equipment.*", "admin.audit.view"]),
 }
