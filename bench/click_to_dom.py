@@ -10,7 +10,7 @@ interleaved with its reset:
 * numbers: **next page**, **first page**, **last page**, **sort** (the phone column's header,
   ascending and descending in turn), **filter** (a status picked in the status filter's picker),
   **filter cleared**, **search** (a typed number fragment, "916 55", then a pause: the box's
-  350 ms debounce), **search cleared**, **search + Enter** (the same, Enter pressed: sent at once);
+  200 ms debounce, `SEARCH_DEBOUNCE_MS`), **search cleared**, **search + Enter** (the same, Enter pressed: sent at once);
 * stock: **next page**, **sort** (the name header), **search**.
 
 A script installed before the app's own (``add_init_script``) timestamps, on the browser's clock:
@@ -19,7 +19,7 @@ page **sends** over the WebSocket, the last frame **received** before the rows c
 the table's rows change in the DOM (a ``MutationObserver``), and the frame after that
 (**paint**: two ``requestAnimationFrame`` callbacks). So each figure splits into
 
-* ``click→send``: the browser's event handling (for the search: the input's 350 ms debounce);
+* ``click→send``: the browser's event handling (for the search: the input's 200 ms debounce);
 * ``send→frame``: the server — Reflex runs the handler (query, titles, cells), diffs and serialises
   the state, and the delta crosses the loopback socket (its size is the ``KB`` column);
 * ``frame→DOM``: React applies the delta and re-renders the table;

@@ -96,6 +96,10 @@ class Settings:
     #: Bot API base URL; empty means the official one (``integrations.telegram.DEFAULT_BASE_URL``).
     #: Point it at ``integrations/sandbox/telegram.py`` in development and tests.
     telegram_api_url: str = field(default_factory=lambda: os.environ.get("PULT_TELEGRAM_API_URL", ""))
+    #: Map tiles for the map block (``app.core.ui.map``): a Leaflet URL template. The page's
+    #: Content-Security-Policy allows images from its host (``{s}`` becomes ``*.``), and no other.
+    map_tile_url: str = field(default_factory=lambda: os.environ.get("PULT_MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"))
+    map_attribution: str = field(default_factory=lambda: os.environ.get("PULT_MAP_ATTRIBUTION", "© OpenStreetMap contributors"))
 
 
 settings = Settings()

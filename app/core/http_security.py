@@ -232,7 +232,7 @@ class CsrfMiddleware:
 #: the server, hence the script exceptions; everything else comes from the app's own origin.
 PAGE_CSP = (
     "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'{ws}; worker-src 'self' blob:; "
+    "img-src 'self' data: blob:{img}; font-src 'self' data:; connect-src 'self'{ws}; worker-src 'self' blob:; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 #: Swagger UI and ReDoc (local files, no inline script; ReDoc runs a worker from a blob and
@@ -261,7 +261,22 @@ def _csp(scope: dict) -> str:
     # Name the WebSocket of this origin explicitly: not every browser lets 'self' cover ws(s).
     own = own_origin(scope)
     ws = " " + own.replace("http", "ws", 1) if own else ""
-    return PAGE_CSP.format(ws=ws)
+    return PAGE_CSP.format(ws=ws, img="".join(" " + o for o in image_origins()))
+
+
+def _origin_of(template: str) -> str | None:
+    """``https://{s}.tile.example.org/{z}/{x}/{y}.png`` -> ``https://*.tile.example.org``."""
+    parts = urlsplit(template.replace("{s}", "SUBDOMAIN"))
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    host = parts.netloc.replace("SUBDOMAIN", "*")
+    return f"{parts.scheme}://{host}"
+
+
+def image_origins() -> list[str]:
+    """Hosts pages may show images from besides their own: the map's tile server."""
+    origin = _origin_of(settings.map_tile_url) if settings.map_tile_url else None
+    return [origin] if origin else []
 
 
 def security_headers(scope: dict) -> list[tuple[str, str]]:

@@ -28,6 +28,8 @@ _FACE: dict[str, str] = {
     "confirm_dialog": "app.core.ui.widgets:confirm_dialog",
     "relation_picker": "app.core.ui.widgets:relation_picker",
     "job_run_card": "app.core.ui.job_run:job_run_card",
+    # A map of places and a route (Leaflet; tiles from PULT_MAP_TILE_URL)
+    "map_view": "app.core.ui.map:map_view",
     # The generated state of a Settings page (a custom block's handlers send it events: its refresh)
     "settings_state": "app.core.ui.settings_page:state_of",
     # The import page (a resource's declared bulk import at its own address: Page(..., on_load=ImportState.load_here))
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
     from app.core.ui.import_page import ImportState  # noqa: F401
     from app.core.ui.import_page import import_page as resource_import_page  # noqa: F401
     from app.core.ui.job_run import JobRunMixin, job_run_card  # noqa: F401
+    from app.core.ui.map import map_view  # noqa: F401
     from app.core.ui.settings_page import state_of as settings_state  # noqa: F401
     from app.core.ui.report_page import ReportState  # noqa: F401
     from app.core.ui.widgets import confirm_dialog, forbidden_box, page_header, relation_picker  # noqa: F401

@@ -14,6 +14,11 @@ from app.core.ui.base import AuthState, tr
 from app.core.ui.list_state import ListState
 from app.core.ui.widgets import confirm_dialog, forbidden_box, label, page_header, relation_picker, resource_label
 
+#: How long a typed search (or a text filter) waits for the next keystroke before it asks the server.
+#: Enter sends at once. 200 ms is under the gap between keystrokes of most typists, so a word is one
+#: query, and short enough that the rows follow the typing (issue 9: 350 ms felt slow, ~430 ms in all).
+SEARCH_DEBOUNCE_MS = 200
+
 
 def _filter_control(res: type[Resource], f: Filter) -> rx.Component:
     title = label(res, f.name, f.label)
@@ -21,7 +26,7 @@ def _filter_control(res: type[Resource], f: Filter) -> rx.Component:
     if f.kind == "text":
         control = rx.debounce_input(
             rx.input(value=value, on_change=lambda v: ListState.set_filter(f.name, v), placeholder="…", size="2", width="12em"),
-            debounce_timeout=350,
+            debounce_timeout=SEARCH_DEBOUNCE_MS,
         )
     elif f.kind in ("number", "date"):
         kind = "date" if f.kind == "date" else "number"
@@ -247,7 +252,7 @@ def list_page(res: type[Resource]) -> rx.Component:
         ),
     )
     header_right = [
-        rx.debounce_input(rx.input(rx.input.slot(rx.icon("search", size=14)), value=ListState.search, on_change=ListState.set_search, placeholder=tr("search"), width=rx.breakpoints(initial="100%", sm="16em"), id="list-search"), debounce_timeout=350),
+        rx.debounce_input(rx.input(rx.input.slot(rx.icon("search", size=14)), value=ListState.search, on_change=ListState.set_search, placeholder=tr("search"), width=rx.breakpoints(initial="100%", sm="16em"), id="list-search"), debounce_timeout=SEARCH_DEBOUNCE_MS),
         _columns_menu(res),
         export_menu,
     ]

@@ -1,0 +1,49 @@
+"""The map block: tiles only from the configured host (the CSP names it), and the component compiles."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from app.core import http_security
+from app.core.config import settings
+
+
+@pytest.mark.parametrize(
+    ("template", "origin"),
+    [
+        ("https://tile.openstreetmap.org/{z}/{x}/{y}.png", "https://tile.openstreetmap.org"),
+        ("https://{s}.tile.example.org/{z}/{x}/{y}.png", "https://*.tile.example.org"),
+        ("http://127.0.0.1:8123/tiles/{z}/{x}/{y}.png", "http://127.0.0.1:8123"),
+        ("javascript:alert(1)", None),
+        ("/tiles/{z}/{x}/{y}.png", None),  # the app's own: 'self' covers it
+    ],
+)
+def test_tile_origin(template, origin):
+    assert http_security._origin_of(template) == origin
+
+
+def test_page_csp_allows_images_from_the_tile_host_only(monkeypatch):
+    monkeypatch.setattr(http_security, "settings", dataclasses.replace(settings, map_tile_url="https://{s}.tiles.example.net/{z}/{x}/{y}.png"))
+    csp = http_security._csp({"type": "http", "path": "/equipment/stores", "headers": [], "scheme": "http", "server": ("127.0.0.1", 3000)})
+    img = next(d for d in csp.split(";") if d.strip().startswith("img-src")).split()
+    assert img == ["img-src", "'self'", "data:", "blob:", "https://*.tiles.example.net"]
+    # API answers never render images at all
+    assert "img-src" not in http_security._csp({"type": "http", "path": "/api/equipment/stores", "headers": []})
+
+
+def test_map_view_compiles_to_leaflet():
+    import reflex as rx
+
+    from app.core.ui import map_view
+
+    class MapState(rx.State):
+        points: list[dict] = [{"lat": 55.7, "lon": 37.6, "label": "Склад", "kind": "warehouse"}]
+        route: list[list[float]] = []
+
+    comp = map_view(MapState.points, MapState.route)
+    js = str(comp.render())
+    assert "MapContainer" in js and "TileLayer" in js and "CircleMarker" in js and "Polyline" in js
+    imports = comp._get_all_imports()
+    assert any(lib.startswith("react-leaflet") for lib in imports)
