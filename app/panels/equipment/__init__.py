@@ -4,6 +4,7 @@ store cards, "delivered but not installed", forecasting."""
 
 from app.core import Panel, register
 from app.panels.equipment.catalog import CATALOG
+from app.panels.equipment.dashboard import DASHBOARD
 from app.panels.equipment.roles import ROLES
 
 PANEL = register(
@@ -16,6 +17,7 @@ PANEL = register(
         catalog=CATALOG,
         permissions=[],
         events={},
-        pages=[],
+        # declared page kinds: each gives its page, menu entry and API twin
+        pages=[DASHBOARD],
     )
 )

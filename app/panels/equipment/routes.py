@@ -1,0 +1,3 @@
+"""The equipment panel's own pages' addresses: read by the declaration (``__init__``, no UI) and the pages."""
+
+DASHBOARD = "/equipment/dashboard"
