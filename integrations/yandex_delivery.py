@@ -24,8 +24,9 @@ Failures and retries:
   no effect, and ``accept``/``cancel`` settle an ambiguous retry by reading the claim back (a
   ``409`` after a failed attempt whose effect is visible in ``claims/info`` counts as success).
 * ``400`` → :class:`YandexDeliveryValidationError` (the provider's ``code`` and human ``message``),
-  ``401``/``403`` → :class:`YandexDeliveryAuthError`, ``404`` → :class:`YandexDeliveryNotFound`,
-  ``409`` → :class:`YandexDeliveryConflict`; never retried.
+  ``401`` → :class:`YandexDeliveryAuthError` (``403``: its subclass
+  :class:`YandexDeliveryForbidden`), ``404`` → :class:`YandexDeliveryNotFound`, ``409`` →
+  :class:`YandexDeliveryConflict`; never retried.
 
 Every attempt (request and answer) goes to the optional ``log`` callback as a dict — method, path
 with query, status, duration, the JSON bodies — so the app can keep a provider log. Headers are
@@ -421,6 +422,10 @@ class YandexDeliveryAuthError(YandexDeliveryError):
     """401/403: the OAuth token is wrong, revoked, or lacks the right."""
 
 
+class YandexDeliveryForbidden(YandexDeliveryAuthError):
+    """403: identified, but not allowed (``forbidden_by_antifake``, ``payment_on_delivery_disabled``, …)."""
+
+
 class YandexDeliveryNotFound(YandexDeliveryError):
     """404: no such claim for this token."""
 
@@ -444,7 +449,7 @@ class YandexDeliveryUnavailable(YandexDeliveryError):
 _BY_STATUS: dict[int, type[YandexDeliveryError]] = {
     400: YandexDeliveryValidationError,
     401: YandexDeliveryAuthError,
-    403: YandexDeliveryAuthError,
+    403: YandexDeliveryForbidden,
     404: YandexDeliveryNotFound,
     409: YandexDeliveryConflict,
 }
@@ -701,7 +706,7 @@ __all__ = [
     "API_PREFIX", "CANCELLED", "CARGO_BODIES", "COURIER_ASSIGNED", "CREATED", "DEFAULT_BASE_URL", "DELIVERED",
     "EXPRESS", "FILL_FACTOR", "IN_TRANSIT", "Item", "NORMALIZED", "NoTariffFits", "PICKED_UP", "PROBLEM", "Point",
     "STATUSES", "STATUS_MAP", "TERMINAL_STATUSES", "TariffChoice", "YandexDeliveryAuthError", "YandexDeliveryClient",
-    "YandexDeliveryConflict", "YandexDeliveryError", "YandexDeliveryNotFound", "YandexDeliveryRetryLater",
+    "YandexDeliveryConflict", "YandexDeliveryError", "YandexDeliveryForbidden", "YandexDeliveryNotFound", "YandexDeliveryRetryLater",
     "YandexDeliveryUnavailable", "YandexDeliveryValidationError", "build_claim", "build_price_check",
     "choose_tariff", "is_terminal", "mask_token", "normalize_status",
 ]
