@@ -472,3 +472,15 @@ def test_auto_tick_moves_claims():
             while not is_terminal(client.claim_info(claim["id"])["status"]) and time.monotonic() < deadline:
                 time.sleep(0.05)
             assert client.claim_info(claim["id"])["status"] == "delivered_finish"
+
+
+def test_check_price_and_tariffs_validation(yd, sandbox):
+    body = build_price_check(WAREHOUSE, STORE, [ROUTER])
+    body["requirements"] = {"taxi_class": "rocket"}
+    with pytest.raises(YandexDeliveryValidationError) as info:
+        yd.check_price(body)
+    assert info.value.code == "validation_error" and info.value.message.startswith("requirements.taxi_class")
+    with pytest.raises(YandexDeliveryValidationError) as info:
+        yd.tariffs(95.0, 37.6)  # latitude off the planet
+    assert info.value.message.startswith("start_point")
+    assert [c["status"] for c in sandbox.calls()] == [400, 400]
