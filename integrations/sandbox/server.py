@@ -3,6 +3,9 @@
     served = serve(app)                  # port 0: a free port picked by the OS
     httpx.get(served.url + "/...")
     served.stop()
+
+Every sandbox is served this way (``start_sandbox()`` of ``telegram`` and ``yandex_delivery``,
+``start_osrm_sandbox()`` of ``osrm``), each with a ``main()`` for running it standalone.
 """
 
 from __future__ import annotations
