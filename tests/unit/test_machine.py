@@ -111,10 +111,10 @@ def test_move_where_lets_exactly_one_of_many_racers_win(engine, db, asset):
             won.append(ids)
 
     threads = [threading.Thread(target=racer) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
     assert sorted(len(w) for w in won) == [0] * 7 + [1]
     with pytest.raises(IllegalTransition):
         m.move_where(db, Asset, [asset.id], Process.FREE, Process.INSTALLED)
