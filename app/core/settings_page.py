@@ -255,6 +255,11 @@ class Settings:
     def field(self, name: str) -> FormField:
         return next(f for f in self.fields if f.name == name)
 
+    def stored(self, db: Session) -> dict[str, Any]:
+        """The saved values (declared defaults where none is saved), secrets decrypted: for the
+        panel's own services on the server (a provider client's token). Never hand it to a browser."""
+        return stored_values(db, self)
+
     def is_secret(self, f: FormField) -> bool:
         return kind_named(f.kind).write_only
 

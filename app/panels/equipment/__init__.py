@@ -5,6 +5,8 @@ store cards, "delivered but not installed", forecasting."""
 from app.core import Panel, register
 from app.panels.equipment.catalog import CATALOG
 from app.panels.equipment.dashboard import DASHBOARD
+from app.panels.equipment.delivery import INTEGRATIONS, PERM_SETTINGS
+from app.panels.equipment.routes import INTEGRATIONS as INTEGRATIONS_ROUTE
 from app.panels.equipment.roles import ROLES
 
 PANEL = register(
@@ -15,9 +17,9 @@ PANEL = register(
         resources=[],
         roles=ROLES,
         catalog=CATALOG,
-        permissions=[],
+        permissions=[PERM_SETTINGS, "equipment.delivery.create"],
         events={},
         # declared page kinds: each gives its page, menu entry and API twin
-        pages=[DASHBOARD],
+        pages=[DASHBOARD, INTEGRATIONS.page(INTEGRATIONS_ROUTE, icon="plug", title="equipment.integrations")],
     )
 )
