@@ -26,6 +26,7 @@ The pieces (fields, a check that can stop with a message, a green/amber/red stat
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -373,6 +374,14 @@ def _check_links(ctx: SettingsContext, decl: Settings, values: dict[str, Any]) -
                 raise ValidationFailed.one(f.name, "error.relation") from None
 
 
+def _as_json(value: Any) -> Any:
+    """A parsed value as the JSONB column holds it: a number field's Decimal as a JSON number (an
+    int when whole), moments as ISO text, enums by value."""
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return audit.jsonable(value)
+
+
 def save(db: Session, decl: Settings, user: CurrentUser, raw: dict[str, Any], lang: str = "ru") -> list[str]:
     """Check the permission, parse and validate, store (secrets encrypted), audit the diff with
     secrets masked and mark the change on the bus, in one transaction. Returns the changed fields."""
@@ -398,7 +407,7 @@ def save(db: Session, decl: Settings, user: CurrentUser, raw: dict[str, Any], la
                 db.delete(row)
         else:
             row = row or Setting(key=key)
-            row.value, row.updated_at, row.updated_by = (crypto.encrypt(new) if secret else new), now, user.username
+            row.value, row.updated_at, row.updated_by = (crypto.encrypt(new) if secret else _as_json(new)), now, user.username
             db.add(row)
         changes[f.name] = [crypto.MASK if old else None, crypto.MASK if new else None] if secret else [old, new]
     if changes:

@@ -226,3 +226,20 @@ def test_a_relation_field_names_a_record_the_user_may_see(db, users):
     st = _state(db, "kitcheck.rel", "admin")
     st.load()
     assert st.owner == str(me.id) and st.labels == {"owner": "manager"}
+
+
+def test_a_number_field_is_stored_as_a_json_number(db, users):
+    """A number field parses to a Decimal; the JSONB column holds a JSON number (an int when whole)."""
+    from app.core import settings_page
+    from app.core.resource import fields
+    from app.core.settings_page import Settings
+    from models.core import Setting
+
+    decl = settings_page.SETTINGS.get("kittest.numbers") or Settings(
+        "kittest.numbers", title="x", perm="admin.settings",
+        fields=[fields.number("margin", min=0, max=240), fields.number("ratio", min=0, max=10)])
+    settings_page.save(db, decl, users["admin"], {"margin": "20", "ratio": "1.5"})
+    assert db.get(Setting, "kittest.numbers.margin").value == 20
+    assert db.get(Setting, "kittest.numbers.ratio").value == 1.5
+    assert decl.stored(db) == {"margin": 20, "ratio": 1.5}
+    assert settings_page.save(db, decl, users["admin"], {"margin": "20.0"}) == []  # the same number: no change, no audit row

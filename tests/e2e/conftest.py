@@ -102,7 +102,17 @@ def server_services(e2e_engine):
 
 
 @pytest.fixture(scope="session")
-def app_url(e2e_db):
+def tile_server():
+    """Map tiles for the session's server (``PULT_MAP_TILE_URL``): pages never reach OpenStreetMap."""
+    from tests.e2e.tiles import TileServer
+
+    server = TileServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def app_url(e2e_db, tile_server):
     """Base URL of a running Pult server (prod build, one port).
 
     ``PULT_E2E_URL`` points the tests at a server you already run (its database must hold the demo data).
@@ -122,6 +132,7 @@ def app_url(e2e_db):
         "PULT_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "GRANIAN_WORKERS": "2",
         "REFLEX_USE_SYSTEM_BUN": "1",
+        "PULT_MAP_TILE_URL": tile_server.template,
     }
     import redis
 

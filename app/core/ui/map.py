@@ -42,7 +42,7 @@ class MapContainer(_Leaflet):
     tag = "MapContainer"
     center: Var[list[float]]
     zoom: Var[int]
-    bounds: Var[list[list[float]]]
+    bounds: Var[list[list[float]] | None]
     scroll_wheel_zoom: Var[bool]
 
     def add_imports(self) -> dict[str, Any]:
@@ -101,7 +101,7 @@ def map_view(points: Var, route: Var | None = None, *, center: tuple[float, floa
         children.append(rx.cond(line.length() > 1, Polyline.create(positions=line, path_options={"color": "#ea580c", "weight": 4})))
     bounds = rx.cond(
         pts.length() > 1,
-        pts.foreach(lambda p: [p["lat"].to(float), p["lon"].to(float)]),
+        pts.map(lambda p: [p["lat"].to(float), p["lon"].to(float)]),
         None,
     )
     return rx.box(

@@ -31,6 +31,33 @@ CATALOG = {
         "{store}: {n} шт. не установлено уже {days} дн.",
         "{store}: {n} not installed for {days} days",
     ),
+    # the store card (store_card.py)
+    "equipment.card.title": ("Карточка магазина", "Store card"),
+    "equipment.card.edit": ("Реквизиты", "Details"),
+    "equipment.card.installed": ("Установлено", "Installed"),
+    "equipment.card.on_the_way": ("В пути", "On the way"),
+    "equipment.card.new_store": ("Новый магазин", "New store"),
+    "equipment.card.p_reserved": ("Зарезервировано", "Reserved"),
+    "equipment.card.p_shipped": ("Отгружено", "Shipped"),
+    "equipment.card.p_delivered": ("Доставлено", "Delivered"),
+    "equipment.card.p_installed": ("Установлено", "Installed"),
+    "equipment.card.map": ("Карта и маршрут", "Map and route"),
+    "equipment.card.route": (
+        "От «{warehouse}»: {km} км, в пути ~{drive} мин + {margin} мин на поиск курьера = ~{eta} мин",
+        "From “{warehouse}”: {km} km, ~{drive} min driving + {margin} min to find a courier = ~{eta} min",
+    ),
+    "equipment.card.estimate": ("оценка по прямой", "a straight-line estimate"),
+    "equipment.card.no_route": ("Маршрут не построить: нет координат магазина или склада", "No route: the store or warehouse has no coordinates"),
+    "equipment.card.equipment": ("Оборудование в магазине", "Equipment at the store"),
+    "equipment.card.sn": ("Серийный номер", "Serial number"),
+    "equipment.card.product": ("Модель", "Model"),
+    "equipment.card.when": ("Доставлено / установлено", "Delivered / installed"),
+    "equipment.card.shipments": ("Отгрузки в магазин", "Shipments to the store"),
+    "equipment.card.shipment": ("Отгрузка", "Shipment"),
+    "equipment.card.from": ("Со склада", "From"),
+    "equipment.card.status": ("Статус", "Status"),
+    "equipment.card.delivery": ("Доставка", "Delivery"),
+    "equipment.card.created": ("Создана", "Created"),
     # delivery (delivery.py) and the integration settings
     "equipment.integrations": ("Интеграции", "Integrations"),
     "perm.admin.integrations": ("Настройки интеграций и ключи", "Integration settings and keys"),
@@ -104,6 +131,19 @@ CATALOG = {
     "asset.process.cancel_write_off": ("Отменить списание", "Cancel write-off"),
     "asset.process.written_off": ("Списано", "Written off"),
 }
+
+for _s, _pair in {
+    "PICKING": ("Сборка", "Picking"), "PICKED": ("Собрана", "Picked"), "CONFIRMED": ("Подтверждена", "Confirmed"),
+    "HANDED_OVER": ("Передана курьеру", "Handed over"), "IN_TRANSIT": ("В пути", "In transit"),
+    "DELIVERED": ("Доставлена", "Delivered"), "CANCELLED": ("Отменена", "Cancelled"),
+}.items():
+    CATALOG[f"equipment.shipment.{_s}"] = _pair
+for _s, _pair in {
+    "CREATED": ("Создана", "Created"), "COURIER_ASSIGNED": ("Курьер назначен", "Courier assigned"),
+    "PICKED_UP": ("Забрана курьером", "Picked up"), "IN_TRANSIT": ("В пути", "In transit"), "DELIVERED": ("Доставлена", "Delivered"),
+    "CANCELLED": ("Отменена", "Cancelled"), "PROBLEM": ("Проблема", "Problem"),
+}.items():
+    CATALOG[f"equipment.delivery.status.{_s}"] = _pair
 
 _AXES = {
     Location: "asset.location",

@@ -2,3 +2,4 @@
 
 DASHBOARD = "/equipment/dashboard"
 INTEGRATIONS = "/equipment/integrations"
+STORE_CARD = "/equipment/stores/[id]/card"
