@@ -16,7 +16,7 @@ from app.core import registry
 from app.core.config import settings
 
 #: The kit's own job kinds (export, import, bulk actions, schedules' ticks).
-KIT_MODULES = ("app.core.kit_jobs",)
+KIT_MODULES = ("app.core.kit_jobs", "app.core.backup")
 
 #: The panels the kit ships, enabled everywhere before the project's own (``PULT_PANELS``):
 #: ``admin`` (users, roles, audit, rules, jobs, schedules, security) and ``telegram`` (the bot's

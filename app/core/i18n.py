@@ -245,6 +245,8 @@ CATALOG: dict[str, tuple[str, str]] = {
     "perm.jobs.cancel": ("Отменять чужие задачи", "Cancel others' jobs"),
     "perm.jobs.retry": ("Повторять чужие задачи", "Retry others' jobs"),
     "perm.jobs.schedules": ("Редактировать расписания", "Edit schedules"),
+    "perm.admin.backups": ("Резервные копии базы", "Database backups"),
+    "backup.job": ("Резервная копия базы", "Database backup"),
     "perm.telegram.settings": ("Настройки Telegram", "Telegram settings"),
     "perm.admin.security": ("Безопасность: регистрация и одобрение", "Security: registration and approval"),
     "roles.permissions_help": (

@@ -27,7 +27,7 @@ PANEL = register(
         pages=[SECURITY_SETTINGS.page(SECURITY, icon="shield-check")],
         # Background jobs (app/core/jobs.py): see others' runs, cancel / retry them, edit schedules;
         # admin.security: registration and approval (Administration → Security).
-        permissions=["jobs.view", "jobs.cancel", "jobs.retry", "jobs.schedules", SECURITY_PERM],
+        permissions=["jobs.view", "jobs.cancel", "jobs.retry", "jobs.schedules", SECURITY_PERM, "admin.backups"],
         # A self-registered account waits for approval; a schedule's tick was refused (its owner
         # left or lost the right): the admins hear of both.
         events={"admin.user_pending": ("users.pending_event", ["admin"]),
