@@ -12,6 +12,9 @@ a job worker started by ``tests/jobs/conftest.py`` loads :mod:`tests.kitpanel.en
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from app.core import Panel
 from app.core.registry import PANELS, RESOURCES, check, register
 from tests.kitpanel.catalog import CATALOG
@@ -48,4 +51,17 @@ def enabled() -> bool:
     return NAME in PANELS
 
 
-__all__ = ["PANEL", "ROLES", "disable", "enable", "enabled"]
+@contextmanager
+def set_aside() -> Iterator[None]:
+    """The registry without the fixture panel meanwhile (as it was afterwards): for what is built
+    once for the whole session from the registry, like the REST API app of ``tests/api``."""
+    was = enabled()
+    disable()
+    try:
+        yield
+    finally:
+        if was:
+            enable()
+
+
+__all__ = ["PANEL", "ROLES", "disable", "enable", "enabled", "set_aside"]
