@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from app.core import Panel
 from app.core.registry import PANELS, RESOURCES, check, register
 from tests.kitpanel.catalog import CATALOG
-from tests.kitpanel.resources import Deliveries, Items, Orders
+from tests.kitpanel.resources import Deliveries, Items, Orders, Tags
 
 NAME = "kitpanel"
 
@@ -26,11 +26,11 @@ NAME = "kitpanel"
 #: operator ("user") sees everything, creates orders and issues them (not deny, not edit items).
 ROLES = {
     "manager": ("role.kitpanel.manager", ["kitpanel.*", "admin.audit.view"]),
-    "user": ("role.kitpanel.user", ["kitpanel.items.view", "kitpanel.deliveries.view", "kitpanel.orders.view",
+    "user": ("role.kitpanel.user", ["kitpanel.items.view", "kitpanel.deliveries.view", "kitpanel.orders.view", "kitpanel.tags.view",
                                     "kitpanel.orders.create", "kitpanel.orders.issue"]),
 }
 
-PANEL = Panel(name=NAME, label=NAME, icon="flask-conical", resources=[Items, Deliveries, Orders], roles=ROLES, catalog=CATALOG,
+PANEL = Panel(name=NAME, label=NAME, icon="flask-conical", resources=[Items, Deliveries, Orders, Tags], roles=ROLES, catalog=CATALOG,
               # a permission that is not a resource operation (the reports tests declare theirs with it)
               permissions=["kitpanel.reports.view"])
 

@@ -7,7 +7,8 @@ tables. The test suite creates them in the test database (``tests/conftest.py``,
 
 The shapes are what the kit's generic behaviour needs to be tested on: text with a unique key,
 numbers, money, dates, a stored computed number and flag (sortable, filterable), soft delete
-(``deleted_at``), a hard-deleted child with a relation, and a status choice (an ``Enum``).
+(``deleted_at``), a hard-deleted child with a relation, a status choice (an ``Enum``), and tags
+linked to items many-to-many through a link table.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, CheckConstraint, Column, Computed, Integer, MetaData, Numeric
+from sqlalchemy import Boolean, CheckConstraint, Column, Computed, ForeignKey, Integer, MetaData, Numeric
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
@@ -101,3 +102,22 @@ class Order(KitModel, table=True):
     )
     created_at: datetime = created_at_field()
     issued_at: datetime | None = optional_ts_field()
+
+
+class Tag(KitModel, table=True):
+    """A label items carry many-to-many (``fields.many`` on the items' form)."""
+
+    __tablename__ = "kit_tag"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    #: A bool column (the list's check mark, the form's checkbox, the ternary filter).
+    active: bool = Field(default=True)
+
+
+class ItemTag(KitModel, table=True):
+    """The link rows between items and tags."""
+
+    __tablename__ = "kit_item_tag"
+    item_id: int = Field(sa_column=Column(Integer, ForeignKey("kit_item.id", ondelete="CASCADE"), primary_key=True))
+    tag_id: int = Field(sa_column=Column(Integer, ForeignKey("kit_tag.id", ondelete="CASCADE"), primary_key=True, index=True))

@@ -2,7 +2,9 @@
 export, import and run actions on.
 
 ``Items`` — text, numbers, money, a date, a computed number and flag, soft delete and trash,
-search, every filter kind but relation, a create-only virtual field whose save hook makes a child.
+search, every filter kind but relation, a create-only virtual field whose save hook makes a child,
+and tags linked many-to-many (``fields.many``).
+``Tags`` — the linked records, with a bool column.
 ``Deliveries`` — hard delete, a relation column, a relation filter and field.
 ``Orders`` — a phone, a status choice (``Enum``) with badges, a computed column, a save hook that
 fails after a flush, and two bulk actions: ``issue`` (in a worker, ``job=True``) and ``deny``.
@@ -15,7 +17,7 @@ from typing import Any
 from app.core import ActionContext, Resource, action, col, fields, filters, format_phone
 from app.core.errors import ValidationFailed
 from tests.kitpanel import services
-from tests.kitpanel.models import Delivery, Item, Order, OrderStatus
+from tests.kitpanel.models import Delivery, Item, ItemTag, Order, OrderStatus, Tag
 
 STATUS_COLORS = {OrderStatus.open: "amber", OrderStatus.issued: "green", OrderStatus.denied: "gray"}
 
@@ -42,7 +44,8 @@ class Items(Resource, model=Item):
         filters.date("created_at"),
     ]
     form = [
-        fields.section("kitpanel.section.main", ["name", fields.textarea("description"), "vendor"]),
+        fields.section("kitpanel.section.main", ["name", fields.textarea("description"), "vendor",
+                                                 fields.many("tags", through=ItemTag, resource="kitpanel.tags", label="kitpanel.tags")]),
         fields.section(
             "kitpanel.section.prices",
             [
@@ -62,6 +65,15 @@ class Items(Resource, model=Item):
             delivery = Delivery(item_id=record.id, qty=qty, vendor=record.vendor, cost_eur=record.cost_eur)
             ctx.db.add(delivery)
             services.add_delivery(ctx.db, delivery)
+
+
+class Tags(Resource, model=Tag):
+    label, label_one, icon = "kitpanel.tags", "kitpanel.tag", "tag"
+    search = ["name"]
+    default_sort = "name"
+    columns = [col("name").sortable().link(), col("active").boolean().sortable()]
+    filters = [filters.ternary("active")]
+    form = [fields.section("kitpanel.tag", ["name", "active"])]
 
 
 class Deliveries(Resource, model=Delivery):
