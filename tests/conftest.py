@@ -123,10 +123,50 @@ def _truncate(eng) -> None:
             c.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in others) + " RESTART IDENTITY CASCADE"))
         for name in ordered:
             c.execute(text(f'DELETE FROM "{name}"'))
+        _clear_kit_tables(c)
         if "number_stat" in present:  # deleting numbers fired the aggregate trigger after it was emptied
             c.execute(text("DELETE FROM number_stat"))
         for (seq,) in c.execute(text("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")).all():
             c.execute(text(f'ALTER SEQUENCE "{seq}" RESTART'))
+
+
+def _clear_kit_tables(c) -> None:
+    """Empty the fixture panel's tables (schema ``kitpanel``) too, when a test made them."""
+    from tests.kitpanel.models import METADATA, SCHEMA
+
+    present = {r[0] for r in c.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = :s"), {"s": SCHEMA})}
+    for table in reversed(METADATA.sorted_tables):
+        if table.name in present:
+            c.execute(text(f'DELETE FROM "{SCHEMA}"."{table.name}"'))
+    for (seq,) in c.execute(text("SELECT sequencename FROM pg_sequences WHERE schemaname = :s"), {"s": SCHEMA}).all():
+        c.execute(text(f'ALTER SEQUENCE "{SCHEMA}"."{seq}" RESTART'))
+
+
+@pytest.fixture(scope="session")
+def kit_schema(engine):
+    """The fixture panel's tables (``tests/kitpanel``), made in the test database on first use in
+    the session and dropped at its end. They live in their own schema with their own MetaData:
+    the migrations check and Alembic compare only ``public`` with ``SQLModel.metadata``."""
+    from tests.kitpanel.models import METADATA, SCHEMA
+
+    with engine.begin() as c:
+        c.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{SCHEMA}"'))
+        METADATA.create_all(c)
+    yield
+    with engine.begin() as c:
+        c.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
+
+
+@pytest.fixture(scope="module")
+def kitpanel(kit_schema):
+    """The fixture panel, registered for the module that asks for it and taken out afterwards:
+    ``pytestmark = pytest.mark.usefixtures("kitpanel")``. Being module-scoped it is set up before
+    ``clean`` (which then syncs its roles) and ``users`` (which then grant them)."""
+    import tests.kitpanel as kp
+
+    kp.enable()
+    yield kp
+    kp.disable()
 
 
 @pytest.fixture()
@@ -180,20 +220,24 @@ def cheap_hashing(db, users, monkeypatch):
 _HASHES: dict[str, str] = {}
 #: The fixture users' roles, as the demo has them: "manager" manages stock and numbers.
 FIXTURE_ROLES = {"admin": ("admin",), "manager": ("stock.manager", "numbers.manager"), "user": ("stock.user",)}
+#: Added while the fixture panel (``kitpanel``) is registered: its manager and operator roles.
+KIT_FIXTURE_ROLES = {"admin": (), "manager": ("kitpanel.manager",), "user": ("kitpanel.user",)}
 
 
 @pytest.fixture()
 def users(db):
     """One user per built-in role (password = username + "-pass"), as ``CurrentUser`` by role name."""
+    import tests.kitpanel as kp
     from app.core import auth
     from models.core import User
 
     out = {}
+    kit = kp.enabled()
     for role in ("admin", "manager", "user"):
         password = f"{role}-pass"
         if role not in _HASHES:
             _HASHES[role] = auth.hash_password(password)
-        u = User(username=role, hashed_password=_HASHES[role], roles=list(FIXTURE_ROLES[role]), full_name=role.title())
+        u = User(username=role, hashed_password=_HASHES[role], roles=[*FIXTURE_ROLES[role], *(KIT_FIXTURE_ROLES[role] if kit else ())], full_name=role.title())
         db.add(u)
         db.flush()
         out[role] = u
@@ -210,6 +254,20 @@ def stock_data(db, users):
     products = resource("stock.products")
     a = crud.create_record(db, products, users["admin"], {"name": "Кабель USB-C", "buy_price_eur": "5", "sell_price_rub": "900", "min_stock": "2", "initial_qty": "10", "supplier_name": "Альфа"})
     b = crud.create_record(db, products, users["admin"], {"name": "Роутер Pro", "buy_price_eur": "40", "sell_price_rub": "6500", "min_stock": "5", "initial_qty": "3", "supplier_name": "Бета"})
+    return {"cable": a, "router": b}
+
+
+@pytest.fixture()
+def kit_data(db, users):
+    """The fixture panel's ``stock_data``: two items made through the services as admin, "cable"
+    (stock 10, threshold 2, vendor Альфа) and "router" (stock 3, threshold 5: low, vendor Бета).
+    Needs the ``kitpanel`` fixture."""
+    from app.core import crud
+    from app.core.registry import resource
+
+    items = resource("kitpanel.items")
+    a = crud.create_record(db, items, users["admin"], {"name": "Кабель USB-C", "cost_eur": "5", "price_rub": "900", "min_stock": "2", "initial_qty": "10", "vendor": "Альфа"})
+    b = crud.create_record(db, items, users["admin"], {"name": "Роутер Pro", "cost_eur": "40", "price_rub": "6500", "min_stock": "5", "initial_qty": "3", "vendor": "Бета"})
     return {"cable": a, "router": b}
 
 

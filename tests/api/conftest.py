@@ -16,14 +16,30 @@ from fastapi.testclient import TestClient
 
 @pytest.fixture(scope="session")
 def api_app(engine, redis_conn):
+    """The API of the real panels: built without the fixture panel even when the module that first
+    asks for it has it registered (the permission matrix and schemathesis walk this app)."""
+    import tests.kitpanel as kp
+    from app.core.api import build_api
+
+    with kp.set_aside():
+        return build_api()
+
+
+@pytest.fixture(scope="module")
+def kit_api_app(kitpanel, engine, redis_conn):
+    """The API with the fixture panel (``tests/kitpanel``) too, for a module that uses it."""
     from app.core.api import build_api
 
     return build_api()
 
 
 @pytest.fixture()
-def client(api_app, clean) -> Iterator[TestClient]:
-    with TestClient(api_app) as c:
+def client(request, api_app, clean) -> Iterator[TestClient]:
+    """A client of ``api_app``, or of ``kit_api_app`` in a module that registered the fixture panel."""
+    import tests.kitpanel as kp
+
+    app = request.getfixturevalue("kit_api_app") if kp.enabled() else api_app
+    with TestClient(app) as c:
         yield c
 
 

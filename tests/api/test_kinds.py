@@ -17,10 +17,13 @@ from app.core import crud, display
 from app.core.kinds import KINDS, Field, Kind, kind_for, kind_named, register_kind
 from app.core.registry import PANELS, RESOURCES, Panel, check, register
 from app.core.resource import ImproperlyConfigured, Resource, check_resource, col, fields
-from models.stock import Product
+from tests.kitpanel.models import Item
 
 _HEX = re.compile(r"#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 _seq = itertools.count()
+
+#: The throwaway panel's resource sits on the fixture panel's Item (``tests/kitpanel``): its tables.
+pytestmark = pytest.mark.usefixtures("kitpanel")
 
 
 class Colour(Kind):
@@ -50,13 +53,13 @@ class Colour(Kind):
         return self.convert(Field(None, ""), q) if _HEX.fullmatch(q.strip()) else q
 
 
-class Swatches(Resource, model=Product):
-    """Products whose supplier field holds a colour: only declarations, no code of their own."""
+class Swatches(Resource, model=Item):
+    """Items whose vendor field holds a colour: only declarations, no code of their own."""
 
     slug = "swatches"
-    search = ["supplier_name"]
-    columns = [col("name"), col("supplier_name").shown_as("test_colour")]
-    form = [fields.section("details", ["name", fields.of("test_colour", "supplier_name", required=True)])]
+    search = ["vendor"]
+    columns = [col("name"), col("vendor").shown_as("test_colour")]
+    form = [fields.section("details", ["name", fields.of("test_colour", "vendor", required=True)])]
 
 
 @pytest.fixture()
@@ -92,16 +95,16 @@ def test_a_kind_declared_in_one_place_works_end_to_end(swatches, users, db):
     # The OpenAPI document types the field as the kind says, with its example.
     doc = client.get("/api/openapi.json").json()
     body = doc["paths"][url]["post"]["requestBody"]["content"]["application/json"]
-    assert body["schema"]["properties"]["supplier_name"] == Colour().json_schema(Field(Product, "supplier_name"))
-    assert body["examples"]["example"]["value"]["supplier_name"] == "#a0b1c2"
+    assert body["schema"]["properties"]["vendor"] == Colour().json_schema(Field(Item, "vendor"))
+    assert body["examples"]["example"]["value"]["vendor"] == "#a0b1c2"
 
     # A bad value is refused with the kind's own message, in the asked language; a good one stored as the kind reads it.
-    bad = client.post(url, json={"name": "Красный", "supplier_name": "red"}, headers={**auth, "Accept-Language": "en"})
+    bad = client.post(url, json={"name": "Красный", "vendor": "red"}, headers={**auth, "Accept-Language": "en"})
     assert bad.status_code == 422, bad.text
-    assert bad.json()["errors"]["supplier_name"] == "A colour such as #a0b1c2"
-    made = client.post(url, json={"name": "Красный", "supplier_name": "#F0a"}, headers=auth)
+    assert bad.json()["errors"]["vendor"] == "A colour such as #a0b1c2"
+    made = client.post(url, json={"name": "Красный", "vendor": "#F0a"}, headers=auth)
     assert made.status_code == 201, made.text
-    assert made.json()["supplier_name"] == "#ff00aa"
+    assert made.json()["vendor"] == "#ff00aa"
 
     # The search reads a typed colour as stored values spell it.
     found = client.get(url, params={"q": "f0a"}, headers=auth).json()
@@ -112,7 +115,7 @@ def test_a_kind_declared_in_one_place_works_end_to_end(swatches, users, db):
     record = crud.get_record(db, res(), users["admin"], made.json()["id"])
     column = res.columns[1]
     assert display.fmt_cell(column, record, "ru") == "#FF00AA"
-    assert res.kind_of("supplier_name") is kind_named("test_colour")
+    assert res.kind_of("vendor") is kind_named("test_colour")
     assert display.form_value(record, res.form_fields()[1]) == "#ff00aa"
 
 
@@ -124,18 +127,18 @@ def test_the_form_control_of_a_new_kind_is_the_kits_input(swatches):
     res = RESOURCES[f"{panel}.swatches"]
     f = res.form_fields()[1]
     assert kind_for(res.model, f).widget in WIDGETS
-    assert "field-supplier_name" in str(field_control(res, f))
+    assert "field-vendor" in str(field_control(res, f))
 
 
 def test_an_unknown_kind_fails_at_start_up_naming_the_field():
-    class Wrong(Resource, model=Product):
+    class Wrong(Resource, model=Item):
         panel = "chk"
         form = [fields.section("details", [fields.of("no_such_kind", "name")])]
 
     with pytest.raises(ImproperlyConfigured, match="chk.Wrong: form field 'name': unknown field kind 'no_such_kind'"):
         check_resource(Wrong)
 
-    class WrongColumn(Resource, model=Product):
+    class WrongColumn(Resource, model=Item):
         panel = "chk"
         columns = [col("name").shown_as("no_such_kind")]
 

@@ -1,5 +1,6 @@
 """Many-to-many fields (``fields.many``) and cells edited in place (``col().editable()``), on the
-numbers panel's projects (providers and geo of the incoming pool) and stock products (min_stock)."""
+numbers panel's projects (providers and geo of the incoming pool) and the fixture panel's items
+(min_stock; ``tests/kitpanel``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from models.core import AuditLog
 from models.numbers import Geo, ProjectGeo, ProjectProvider
 
 PROJECTS = "/api/numbers/projects"
+
+pytestmark = pytest.mark.usefixtures("kitpanel")
 
 
 def _linked(db, project_id):
@@ -106,7 +109,7 @@ def test_api_reads_and_writes_links_as_ids_with_titles(client, db, numbers_world
     assert body["properties"]["providers"]["type"] == "array" and body["properties"]["providers"]["items"] == {"type": "integer"}
 
 
-def test_a_cell_edited_in_place_saves_through_the_update_service(db, users, stock_data, cheap_hashing):
+def test_a_cell_edited_in_place_saves_through_the_update_service(db, users, kit_data, cheap_hashing):
     import reflex as rx
     from reflex.istate.data import RouterData
 
@@ -114,18 +117,18 @@ def test_a_cell_edited_in_place_saves_through_the_update_service(db, users, stoc
     from app.core.ui.base import AuthState
     from app.core.ui.list_state import ListState
 
-    products = resource("stock.products")
-    j = next(i for i, c in enumerate(products.columns) if c.name == "min_stock")
-    product = stock_data["cable"]
+    items = resource("kitpanel.items")
+    j = next(i for i, c in enumerate(items.columns) if c.name == "min_stock")
+    item = kit_data["cable"]
     root = rx.State(_reflex_internal_init=True)
     page = root.substates[AuthState.get_name()].substates[ListState.get_name()]
     token = auth.login(db, "admin", "admin-pass")
-    page.router = RouterData.from_router_data({"headers": {"cookie": f"pult_session={token}"}, "pathname": "/stock/products", "asPath": "/stock/products", "query": {}})
-    page.res_key = "stock.products"
+    page.router = RouterData.from_router_data({"headers": {"cookie": f"pult_session={token}"}, "pathname": "/kitpanel/items", "asPath": "/kitpanel/items", "query": {}})
+    page.res_key = "kitpanel.items"
     page._reload(sync_url=False)
-    row = next(r for r in page.rows if r["id"] == str(product.id))
-    assert row[f"e{j}"] == str(product.min_stock) and row["can_update"] == "1"
-    page.start_edit(str(product.id), j, "-3")
+    row = next(r for r in page.rows if r["id"] == str(item.id))
+    assert row[f"e{j}"] == str(item.min_stock) and row["can_update"] == "1"
+    page.start_edit(str(item.id), j, "-3")
     page.save_edit()
     assert page.edit_error and page.editing  # refused: the message stays at the cell
     page.set_edit_value("7")
@@ -133,8 +136,8 @@ def test_a_cell_edited_in_place_saves_through_the_update_service(db, users, stoc
     page.save_edit()
     assert not page.edit_error and not page.editing
     db.expire_all()
-    assert db.get(products.model, product.id).min_stock == 7
-    entry = db.exec(select(AuditLog).where(AuditLog.entity_type == "stock.products", AuditLog.entity_id == str(product.id)).order_by(AuditLog.id.desc())).first()
+    assert db.get(items.model, item.id).min_stock == 7
+    entry = db.exec(select(AuditLog).where(AuditLog.entity_type == "kitpanel.items", AuditLog.entity_id == str(item.id)).order_by(AuditLog.id.desc())).first()
     assert entry.action == "update" and entry.diff["min_stock"][1] == 7
 
 
@@ -204,7 +207,7 @@ def test_api_reads_and_writes_child_rows(client, db, numbers_world, login):
     assert body["properties"]["windows"]["type"] == "array" and "weekday" in body["properties"]["windows"]["items"]["properties"]
 
 
-def test_a_user_without_update_gets_no_editable_cell_and_cannot_save_one(db, users, stock_data, cheap_hashing):
+def test_a_user_without_update_gets_no_editable_cell_and_cannot_save_one(db, users, kit_data, cheap_hashing):
     import reflex as rx
     from reflex.istate.data import RouterData
 
@@ -212,18 +215,18 @@ def test_a_user_without_update_gets_no_editable_cell_and_cannot_save_one(db, use
     from app.core.ui.base import AuthState
     from app.core.ui.list_state import ListState
 
-    products = resource("stock.products")
-    j = next(i for i, c in enumerate(products.columns) if c.name == "min_stock")
-    product = stock_data["cable"]
+    items = resource("kitpanel.items")
+    j = next(i for i, c in enumerate(items.columns) if c.name == "min_stock")
+    item = kit_data["cable"]
     root = rx.State(_reflex_internal_init=True)
     page = root.substates[AuthState.get_name()].substates[ListState.get_name()]
     token = auth.login(db, "user", "user-pass")
-    page.router = RouterData.from_router_data({"headers": {"cookie": f"pult_session={token}"}, "pathname": "/stock/products", "asPath": "/stock/products", "query": {}})
-    page.res_key = "stock.products"
+    page.router = RouterData.from_router_data({"headers": {"cookie": f"pult_session={token}"}, "pathname": "/kitpanel/items", "asPath": "/kitpanel/items", "query": {}})
+    page.res_key = "kitpanel.items"
     page._reload(sync_url=False)
     assert all(r["can_update"] == "" for r in page.rows)  # no pencil is drawn
-    page.start_edit(str(product.id), j, "99")  # a hand-made event is refused on the server
+    page.start_edit(str(item.id), j, "99")  # a hand-made event is refused on the server
     page.save_edit()
     assert page.edit_error
     db.expire_all()
-    assert db.get(products.model, product.id).min_stock == 2
+    assert db.get(items.model, item.id).min_stock == 2

@@ -1,36 +1,40 @@
 """Relation columns through the REST API: an item keeps its foreign keys as ids (react-admin's
 records) and carries each related record's title beside it as ``<column>_title``, read once per
-page; null when there is no link or the caller may not see the related record."""
+page; null when there is no link or the caller may not see the related record. The generic case
+runs on the fixture panel (``tests/kitpanel``), the scoped one on the numbers panel."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from models.numbers import PhoneNumber
 
-SUPPLIES = "/api/stock/supplies"
+DELIVERIES = "/api/kitpanel/deliveries"
 NUMBERS = "/api/numbers/numbers"
 
+pytestmark = pytest.mark.usefixtures("kitpanel")
 
-def test_supplies_carry_the_product_title_and_sort_by_it(client, stock_data, login):
+
+def test_deliveries_carry_the_item_title_and_sort_by_it(client, kit_data, login):
     h = login("manager")
-    r = client.get(SUPPLIES, headers=h, params={"sort": "product_id"})
+    r = client.get(DELIVERIES, headers=h, params={"sort": "item_id"})
     assert r.status_code == 200, r.text
     items = r.json()["items"]
-    assert [(i["product_id"], i["product_id_title"]) for i in items] == [
-        (stock_data["cable"].id, "Кабель USB-C"), (stock_data["router"].id, "Роутер Pro")]
+    assert [(i["item_id"], i["item_id_title"]) for i in items] == [
+        (kit_data["cable"].id, "Кабель USB-C"), (kit_data["router"].id, "Роутер Pro")]
     assert r.json()["page_info"]["keyset"] is False  # sorted through a join: offset paging
-    r = client.get(SUPPLIES, headers=h, params={"sort": "-product_id"})
-    assert [i["product_id_title"] for i in r.json()["items"]] == ["Роутер Pro", "Кабель USB-C"]
-    one = client.get(f"{SUPPLIES}/{items[0]['id']}", headers=h).json()
-    assert one["product_id"] == stock_data["cable"].id and one["product_id_title"] == "Кабель USB-C"
+    r = client.get(DELIVERIES, headers=h, params={"sort": "-item_id"})
+    assert [i["item_id_title"] for i in r.json()["items"]] == ["Роутер Pro", "Кабель USB-C"]
+    one = client.get(f"{DELIVERIES}/{items[0]['id']}", headers=h).json()
+    assert one["item_id"] == kit_data["cable"].id and one["item_id_title"] == "Кабель USB-C"
 
 
 def test_the_openapi_document_describes_the_titles(client):
     schema = client.get("/api/openapi.json").json()["components"]["schemas"]
-    item = schema["StockSuppliesItem"]["properties"]
-    assert "product_id" in item and "product_id_title" in item
+    item = schema["KitpanelDeliveriesItem"]["properties"]
+    assert "item_id" in item and "item_id_title" in item
 
 
 def test_numbers_titles_are_one_query_each_and_hidden_out_of_scope(client, db, numbers_world, login):

@@ -3,7 +3,8 @@
 These tests use Redis database 11 (other suites flush 9) — only through fixtures and the
 subprocess environment, never by changing ``os.environ`` for the rest of the session.
 Worker and scheduler subprocesses (``python -m jobs.worker`` / ``python -m jobs.scheduler``)
-get the test database, Redis 11, fast heartbeats and the kinds in ``jobkinds.py``; each runs
+get the test database, Redis 11, fast heartbeats, the kinds in ``jobkinds.py`` and the fixture
+panel (``tests/kitpanel``, registered in the worker by ``tests.kitpanel.enabled``); each runs
 in its own session and is stopped (its whole process tree) when the test ends.
 """
 
@@ -48,7 +49,8 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         REDIS_URL=JOBS_REDIS_URL,
-        PULT_JOB_MODULES="jobkinds",
+        # the test kinds, and the fixture panel (tests/kitpanel) the kit's job tests run on
+        PULT_JOB_MODULES="jobkinds,tests.kitpanel.enabled",
         PULT_JOB_HEARTBEAT_SECONDS=str(HEARTBEAT),
         PULT_JOB_STALE_SECONDS="1",
         PYTHONPATH=os.pathsep.join([str(HERE), str(ROOT)]),

@@ -1,4 +1,4 @@
-"""Bulk actions declared with ``job=True`` (stock orders' ``issue``) run in a real worker: in chunks,
+"""Bulk actions declared with ``job=True`` (the fixture panel's orders' ``issue``, ``tests/kitpanel``) run in a real worker: in chunks,
 a record that fails is reported while the others are done, "every record matching the view" is
 resolved under the user's scope when the job starts, and the permission is checked at both ends."""
 
@@ -16,12 +16,14 @@ from app.core.errors import PermissionDenied
 from app.core.registry import resource
 from models.core import AuditLog, Notification
 from models.jobs import JobStatus
-from models.stock import Order, OrderStatus, Product
+from tests.kitpanel.models import Item, Order, OrderStatus
+
+pytestmark = pytest.mark.usefixtures("kitpanel")
 
 
-def orders(db, product, n, qty=1):
-    res = resource("stock.orders")
-    return [crud.create_record(db, res, SYSTEM, {"phone": "+79161234567", "product_id": product.id, "qty": str(qty)}) for _ in range(n)]
+def orders(db, item, n, qty=1):
+    res = resource("kitpanel.orders")
+    return [crud.create_record(db, res, SYSTEM, {"phone": "+79161234567", "item_id": item.id, "qty": str(qty)}) for _ in range(n)]
 
 
 def finished(row, run_id):
@@ -32,21 +34,21 @@ def finished(row, run_id):
     return wait_for(check, 60, "the bulk action to finish")
 
 
-def test_bulk_issue_in_a_worker_reports_the_order_short_of_stock(db, users, stock_data, start_worker, row, monkeypatch):
-    router = stock_data["router"]  # stock 3
+def test_bulk_issue_in_a_worker_reports_the_order_short_of_stock(db, users, kit_data, start_worker, row, monkeypatch):
+    router = kit_data["router"]  # stock 3
     a, b = orders(db, router, 2, qty=2)  # only one of them fits
-    cable_orders = orders(db, stock_data["cable"], 5)
+    cable_orders = orders(db, kit_data["cable"], 5)
     ids = [str(o.id) for o in (a, b, *cable_orders)]
     start_worker()
-    run = kit_jobs.enqueue_action(db, users["user"], "stock.orders", "issue", ids)
+    run = kit_jobs.enqueue_action(db, users["user"], "kitpanel.orders", "issue", ids)
     done = finished(row, run.id)
     assert done.status == JobStatus.succeeded, done.error
     assert (done.result["total"], done.result["done"], done.result["failed"]) == (7, 6, 1)
     db.expire_all()
     statuses = {o.id: o.status for o in db.exec(select(Order))}
-    assert statuses[a.id] == OrderStatus.paid_issued and statuses[b.id] == OrderStatus.paid_not_issued
-    assert all(statuses[o.id] == OrderStatus.paid_issued for o in cable_orders)
-    assert db.get(Product, router.id).stock == 1
+    assert statuses[a.id] == OrderStatus.issued and statuses[b.id] == OrderStatus.open
+    assert all(statuses[o.id] == OrderStatus.issued for o in cable_orders)
+    assert db.get(Item, router.id).stock == 1
     with open(jobs_result(done), encoding="utf-8-sig") as f:
         lines = list(csv.reader(f))
     assert lines[1][0] == str(b.id) and "Роутер Pro" in lines[1][1]
@@ -57,25 +59,25 @@ def test_bulk_issue_in_a_worker_reports_the_order_short_of_stock(db, users, stoc
     assert "6" in note.title and "1" in note.title and note.link == f"/api/jobs/{run.id}/file"
 
 
-def test_every_matching_record_is_resolved_when_the_job_starts(db, users, stock_data, start_worker, row, monkeypatch):
-    cable = stock_data["cable"]  # stock 10
+def test_every_matching_record_is_resolved_when_the_job_starts(db, users, kit_data, start_worker, row, monkeypatch):
+    cable = kit_data["cable"]  # stock 10
     mine = orders(db, cable, 6)
-    other = orders(db, stock_data["router"], 1)
-    view = {"filters": {"product_id": str(cable.id)}, "sort": "-id", "search": "", "trash": False}
+    other = orders(db, kit_data["router"], 1)
+    view = {"filters": {"item_id": str(cable.id)}, "sort": "-id", "search": "", "trash": False}
     start_worker()
-    run = kit_jobs.enqueue_action(db, users["manager"], "stock.orders", "issue", None, view)
+    run = kit_jobs.enqueue_action(db, users["manager"], "kitpanel.orders", "issue", None, view)
     done = finished(row, run.id)
     assert done.status == JobStatus.succeeded, done.error
     assert (done.result["total"], done.result["done"], done.result["failed"]) == (6, 6, 0)
     db.expire_all()
-    assert {db.get(Order, o.id).status for o in mine} == {OrderStatus.paid_issued}
-    assert db.get(Order, other[0].id).status == OrderStatus.paid_not_issued
+    assert {db.get(Order, o.id).status for o in mine} == {OrderStatus.issued}
+    assert db.get(Order, other[0].id).status == OrderStatus.open
 
 
-def test_a_user_without_the_permission_cannot_queue_it(db, users, stock_data):
-    order = orders(db, stock_data["cable"], 1)[0]
+def test_a_user_without_the_permission_cannot_queue_it(db, users, kit_data):
+    order = orders(db, kit_data["cable"], 1)[0]
     with pytest.raises(PermissionDenied):
-        kit_jobs.enqueue_action(db, users["user"], "stock.orders", "deny", [str(order.id)])
+        kit_jobs.enqueue_action(db, users["user"], "kitpanel.orders", "deny", [str(order.id)])
 
 
 def jobs_result(run):

@@ -17,7 +17,10 @@ from jobs.runner import execute
 from models.core import Notification
 from models.jobs import JobStatus
 from models.numbers import PhoneNumber
-from models.stock import Order, OrderStatus
+from tests.kitpanel.models import Order, OrderStatus
+
+#: The kit's own resources in these tests are the fixture panel's (tests/kitpanel).
+pytestmark = pytest.mark.usefixtures("kitpanel")
 
 
 def numbers(db, provider_id: int, status_id: int, n: int, start: int = 0) -> list[str]:
@@ -58,8 +61,8 @@ def test_a_set_based_run_failing_in_chunk_three_reports_exactly_the_two_chunks_i
     assert "применено 6 из 10" in note(db, users["admin"].id, "job.failed").title
 
 
-def test_a_record_by_record_run_failing_later_counts_what_committed(db, users, stock_data, row, redis_conn, monkeypatch):
-    orders = [crud.create_record(db, resource("stock.orders"), SYSTEM, {"phone": "+79161234567", "product_id": stock_data["cable"].id, "qty": "1"}) for _ in range(6)]
+def test_a_record_by_record_run_failing_later_counts_what_committed(db, users, kit_data, row, redis_conn, monkeypatch):
+    orders = [crud.create_record(db, resource("kitpanel.orders"), SYSTEM, {"phone": "+79161234567", "item_id": kit_data["cable"].id, "qty": "1"}) for _ in range(6)]
     monkeypatch.setattr(kit_jobs, "ACTION_CHUNK", 2)
     original = crud.run_action
     calls = []
@@ -71,12 +74,12 @@ def test_a_record_by_record_run_failing_later_counts_what_committed(db, users, s
         return original(*args, **kw)
 
     monkeypatch.setattr(crud, "run_action", third_chunk_breaks)
-    run = kit_jobs.enqueue_action(db, users["user"], "stock.orders", "issue", [str(o.id) for o in orders], lang="en")
+    run = kit_jobs.enqueue_action(db, users["user"], "kitpanel.orders", "issue", [str(o.id) for o in orders], lang="en")
     with pytest.raises(JobFailed):
         execute(run.id)
     failed = row(run.id)
     db.expire_all()
-    issued = [o for o in db.exec(select(Order)).all() if o.status == OrderStatus.paid_issued]
+    issued = [o for o in db.exec(select(Order)).all() if o.status == OrderStatus.issued]
     assert len(issued) == 4 and failed.result["done"] == 4
     assert "4 of 6 applied" in failed.message
 

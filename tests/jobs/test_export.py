@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
 from fastapi.testclient import TestClient
 from jobtools import wait_for
 from sqlmodel import select
@@ -16,19 +17,21 @@ from app.core.registry import resource
 from models.core import Notification
 from models.jobs import JobStatus
 
+pytestmark = pytest.mark.usefixtures("kitpanel")  # the fixture panel, tests/kitpanel
+
 
 def test_export_job_writes_the_view_and_notifies(db, users, start_worker, row):
     for i in range(12):
-        crud.create_record(db, resource("stock.products"), users["admin"], {"name": f"Job export {i:02d}", "sell_price_rub": "10", "supplier_name": "Альфа" if i < 5 else "Бета"})
+        crud.create_record(db, resource("kitpanel.items"), users["admin"], {"name": f"Job export {i:02d}", "price_rub": "10", "vendor": "Альфа" if i < 5 else "Бета"})
     start_worker()
-    run = jobs.enqueue(db, users["user"], "kit.export", {"resource": "stock.products", "fmt": "csv", "filters": {"supplier_name": "Альфа"}, "sort": "-name"})
+    run = jobs.enqueue(db, users["user"], "kit.export", {"resource": "kitpanel.items", "fmt": "csv", "filters": {"vendor": "Альфа"}, "sort": "-name"})
     def finished():
         r = row(run.id)
         return r if JobStatus(r.status).finished else None
 
     done = wait_for(finished, 30, "the export to finish")
     assert done.status == JobStatus.succeeded, done.error
-    assert done.result["rows"] == 5 and done.progress == 1.0 and done.result_file.endswith("products.csv")
+    assert done.result["rows"] == 5 and done.progress == 1.0 and done.result_file.endswith("items.csv")
 
     note = db.exec(select(Notification).where(Notification.user_id == users["user"].id, Notification.kind == "job.done")).one()
     assert note.link == f"/api/jobs/{run.id}/file" and "5" in note.title

@@ -18,6 +18,9 @@ from jobs.runner import execute
 from models.jobs import JobStatus
 from models.numbers import NumberTransfer, PhoneNumber
 
+#: The kit's own resources in these tests are the fixture panel's (tests/kitpanel).
+pytestmark = pytest.mark.usefixtures("kitpanel")
+
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_the_numbers_export_is_logged_by_its_hooks(db, users, numbers_world, row, redis_conn, fmt):
@@ -56,10 +59,10 @@ def test_a_refusal_in_before_export_fails_the_run_with_its_message(db, users, nu
     assert not (jobs.run_dir(run.id) / "numbers.csv").exists()
 
 
-def test_a_resource_without_hooks_exports_as_before(db, users, row, redis_conn, stock_data):
+def test_a_resource_without_hooks_exports_as_before(db, users, row, redis_conn, kit_data):
     from app.core.resource import Resource
 
-    assert resource("stock.products").before_export is Resource.before_export
-    run = jobs.enqueue(db, users["admin"], "kit.export", {"resource": "stock.products", "fmt": "csv", "lang": "ru"})
+    assert resource("kitpanel.items").before_export is Resource.before_export
+    run = jobs.enqueue(db, users["admin"], "kit.export", {"resource": "kitpanel.items", "fmt": "csv", "lang": "ru"})
     execute(run.id)
     assert row(run.id).status == JobStatus.succeeded and row(run.id).result["rows"] >= 1

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 
+import pytest
 from fastapi.testclient import TestClient
 from jobtools import wait_for
 from sqlmodel import select
@@ -14,10 +15,12 @@ from sqlmodel import select
 from app.core.api import build_api
 from models.core import Notification
 from models.jobs import JobStatus
-from models.stock import Product
+from tests.kitpanel.models import Item
+
+pytestmark = pytest.mark.usefixtures("kitpanel")  # the fixture panel, tests/kitpanel
 
 CSV = "\n".join([
-    "Название;sell_price_rub;Мин. остаток;Поставщик",  # cp1251 has no ₽: a field name works as a header too
+    "Название;price_rub;Мин. остаток;Поставщик",  # cp1251 has no ₽: a field name works as a header too
     "Импорт 1;100;1;Альфа",
     "Импорт 2;сто;1;Альфа",
     "Импорт 3;300;-1;Бета",
@@ -34,27 +37,27 @@ def test_import_job_keeps_good_rows_and_reports_bad_ones(db, users, start_worker
         return {"Authorization": f"Bearer {token}", "Accept-Language": "en"}
 
     manager, operator = login("manager"), login("user")
-    files = {"file": ("products.csv", CSV, "text/csv")}
+    files = {"file": ("items.csv", CSV, "text/csv")}
 
-    # An operator may not create products, so may not import them.
-    r = client.post("/api/stock/products/import", files=files, headers=operator)
+    # An operator may not create items, so may not import them.
+    r = client.post("/api/kitpanel/items/import", files=files, headers=operator)
     assert r.status_code == 403
 
     # A bad mapping is a 422 with the field named, nothing queued.
-    r = client.post("/api/stock/products/import", files=files, data={"mapping": "[1]"}, headers=manager)
+    r = client.post("/api/kitpanel/items/import", files=files, data={"mapping": "[1]"}, headers=manager)
     assert r.status_code == 422 and "mapping" in r.json()["errors"]
 
-    r = client.post("/api/stock/products/import", files=files, data={"dry_run": "true", "key": "name"}, headers=manager)
+    r = client.post("/api/kitpanel/items/import", files=files, data={"dry_run": "true", "key": "name"}, headers=manager)
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["job_id"] is None
-    assert body["mapping"] == {"name": "Название", "sell_price_rub": "sell_price_rub", "min_stock": "Мин. остаток", "supplier_name": "Поставщик"}
+    assert body["mapping"] == {"name": "Название", "price_rub": "price_rub", "min_stock": "Мин. остаток", "vendor": "Поставщик"}
     assert [(p["line"], p["op"]) for p in body["preview"]] == [(2, "create"), (3, "error"), (4, "error"), (5, "create")]
-    assert body["preview"][1]["errors"] == {"sell_price_rub": "Enter a number"}
-    assert db.exec(select(Product)).all() == []
+    assert body["preview"][1]["errors"] == {"price_rub": "Enter a number"}
+    assert db.exec(select(Item)).all() == []
 
     start_worker()
-    r = client.post("/api/stock/products/import", files=files, data={"key": "name"}, headers=manager)
+    r = client.post("/api/kitpanel/items/import", files=files, data={"key": "name"}, headers=manager)
     assert r.status_code == 202, r.text
     run_id = r.json()["job_id"]
 
@@ -67,16 +70,16 @@ def test_import_job_keeps_good_rows_and_reports_bad_ones(db, users, start_worker
     assert done.result == {"total": 4, "created": 2, "updated": 0, "failed": 2, "file": "errors.csv"}
     assert done.progress == 1.0
     db.expire_all()
-    assert sorted(p.name for p in db.exec(select(Product)).all()) == ["Импорт 1", "Импорт 4"]
+    assert sorted(p.name for p in db.exec(select(Item)).all()) == ["Импорт 1", "Импорт 4"]
 
     note = db.exec(select(Notification).where(Notification.user_id == users["manager"].id, Notification.kind == "job.done")).one()
     assert note.link == f"/api/jobs/{run_id}/file"
-    assert note.title == "Import into Products: 2 added, 0 updated, 2 failed"
+    assert note.title == "Import into Items: 2 added, 0 updated, 2 failed"
 
     report = client.get(note.link, headers=manager)
     assert report.status_code == 200
     lines = list(csv.reader(io.StringIO(report.content.decode("utf-8-sig"))))
-    assert lines == [["row", "column", "message"], ["3", "sell_price_rub", "Enter a number"], ["4", "Мин. остаток", "Must be at least 0"]]
+    assert lines == [["row", "column", "message"], ["3", "price_rub", "Enter a number"], ["4", "Мин. остаток", "Must be at least 0"]]
     assert client.get(note.link, headers=operator).status_code == 404  # not theirs
 
     # The job is visible to its owner through the API.
@@ -108,13 +111,13 @@ def test_a_bad_file_fails_the_kit_import_with_its_reason_and_writes_nothing(db, 
 
     start_worker()
     token = _plant_upload(users["manager"], "h.csv", "Название;Цена, ₽\n".encode())
-    run = jobs.enqueue(db, users["manager"], "kit.import", {"resource": "stock.products", "upload": token,
+    run = jobs.enqueue(db, users["manager"], "kit.import", {"resource": "kitpanel.items", "upload": token,
                                                             "mapping": {"name": "Название"}, "key": "", "lang": "en"})
     done = _finished(row, run.id)
     assert done.status == JobStatus.failed and done.attempts == 1
     # the reason itself, in the user's language: not "Please fix the errors in the form", no traceback
     assert done.error == "The file has no data rows" and done.message == "The file has no data rows"
-    assert db.exec(select(Product)).all() == []
+    assert db.exec(select(Item)).all() == []
 
 
 def test_a_bad_file_fails_the_numbers_import_and_the_log_says_why(db, users, numbers_world, start_worker, row):

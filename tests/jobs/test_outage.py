@@ -19,6 +19,9 @@ from app.core.i18n import t
 from models.jobs import JobRun
 from models.numbers import NumberTransfer
 
+#: The kit's own resources in these tests are the fixture panel's (tests/kitpanel).
+pytestmark = pytest.mark.usefixtures("kitpanel")
+
 
 def dead_port() -> int:
     with socket.socket() as s:
@@ -36,13 +39,13 @@ def redis_down():
         kit_redis.set_redis(previous)
 
 
-def test_enqueue_with_redis_down_is_503_and_records_nothing(db, users, redis_conn, stock_data):
+def test_enqueue_with_redis_down_is_503_and_records_nothing(db, users, redis_conn, kit_data):
     with redis_down():
         with pytest.raises(ServiceUnavailable) as info:
             jobs.enqueue(db, users["admin"], "test.count", {})
         assert info.value.status_code == 503 and info.value.message("en") == t("error.unavailable", "en")
         with pytest.raises(ServiceUnavailable):
-            kit_jobs.enqueue_action(db, users["user"], "stock.orders", "issue", ["1"])
+            kit_jobs.enqueue_action(db, users["user"], "kitpanel.orders", "issue", ["1"])
     db.rollback()
     assert db.exec(select(JobRun)).all() == [] and db.exec(select(NumberTransfer)).all() == []  # no history row either
 
@@ -68,7 +71,7 @@ def test_the_page_shows_a_toast_and_the_api_answers_503(db, users, redis_conn):
     token = auth.login(db, "admin", "admin-pass")
     lst = rx.State(_reflex_internal_init=True).substates[AuthState.get_name()].substates[ListState.get_name()]
     sign_in(lst, token)
-    lst.res_key = "stock.products"
+    lst.res_key = "kitpanel.items"
     with TestClient(build_api()) as client, redis_down():
         toast = lst.export("csv")
         response = client.post("/api/numbers/export", json={"filters": {}, "search": ""},

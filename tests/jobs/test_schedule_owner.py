@@ -16,6 +16,9 @@ from jobs.runner import execute
 from models.core import AuditLog, Notification, Role, User
 from models.jobs import JobRun, JobStatus, Schedule
 
+#: The kit's bulk action here is the fixture panel's (``tests/kitpanel``).
+pytestmark = pytest.mark.usefixtures("kitpanel")
+
 
 @pytest.fixture()
 def planner(db, users):
@@ -38,16 +41,16 @@ def due_now(db, sched: Schedule) -> None:
     db.commit()
 
 
-def test_a_schedules_only_role_cannot_schedule_what_it_cannot_do(db, users, planner, stock_data):
+def test_a_schedules_only_role_cannot_schedule_what_it_cannot_do(db, users, planner, kit_data):
     me = as_user(db, planner)
-    order = crud.create_record(db, resource("stock.orders"), users["admin"], {"phone": "+79990001122", "product_id": stock_data["cable"].id, "qty": "1"})
-    deny = {"resource": "stock.orders", "action": "deny", "ids": [str(order.id)]}
+    order = crud.create_record(db, resource("kitpanel.orders"), users["admin"], {"phone": "+79990001122", "item_id": kit_data["cable"].id, "qty": "1"})
+    deny = {"resource": "kitpanel.orders", "action": "deny", "ids": [str(order.id)]}
     with pytest.raises(ValidationFailed) as refused:
         jobs.save_schedule(db, me, "deny all", "kit.action", "* * * * *", deny)
     assert refused.value.errors == {"kind": ("jobs.kind_not_allowed", {})}
     with pytest.raises(ValidationFailed) as through_the_editor:
         crud.create_record(db, resource("admin.schedules"), me, {"name": "deny all", "kind": "kit.action", "cron": "* * * * *",
-                                                                  "args_json": '{"resource": "stock.orders", "action": "deny", "ids": ["1"]}'})
+                                                                  "args_json": '{"resource": "kitpanel.orders", "action": "deny", "ids": ["1"]}'})
     assert "kind" in through_the_editor.value.errors
     # internal kinds (neither perm nor can) are for administrators only
     with pytest.raises(ValidationFailed):

@@ -1,4 +1,5 @@
-"""Formatting for the UI and CSV, and the translation catalog."""
+"""Formatting for the UI and CSV, and the translation catalog (records and labels of the fixture
+panel, ``tests/kitpanel``)."""
 
 from __future__ import annotations
 
@@ -12,16 +13,17 @@ from app.core.display import fmt_cell, fmt_datetime, fmt_money, fmt_number, fmt_
 from app.core.errors import ValidationFailed
 from app.core.i18n import t
 from app.core.resource import FormField, col
-from models.stock import Order, OrderStatus, Product
+from tests.kitpanel.models import Item, Order, OrderStatus
 
 NB = "\u00a0"
+pytestmark = pytest.mark.usefixtures("kitpanel")  # its labels: order statuses, field names
 
 
 @pytest.fixture(autouse=True, scope="module")
 def _catalogs():
     from app.boot import boot
 
-    boot()  # the stock panel's labels (order statuses, field names)
+    boot()  # the built-in panels' labels (roles)
 
 
 def test_numbers_ru_and_en():
@@ -62,11 +64,11 @@ def test_dates_and_datetimes_in_the_display_time_zone(monkeypatch):
 
 
 def test_enum_choices_label():
-    assert fmt_value(OrderStatus.paid_issued, "ru", choices_key="order.status") == "Выдан"
-    assert fmt_value(OrderStatus.paid_issued, "en", choices_key="order.status") == "Issued"
-    assert fmt_value("paid_denied", "en", choices_key="order.status") == "Denied"
+    assert fmt_value(OrderStatus.issued, "ru", choices_key="kit_order.status") == "Выдана"
+    assert fmt_value(OrderStatus.issued, "en", choices_key="kit_order.status") == "Issued"
+    assert fmt_value("denied", "en", choices_key="kit_order.status") == "Denied"
     assert fmt_value("admin", "ru", choices_key="role") == "Администратор"
-    assert fmt_value(OrderStatus.paid_not_issued, "en") == "paid_not_issued"  # no labels asked for
+    assert fmt_value(OrderStatus.open, "en") == "open"  # no labels asked for
 
 
 def test_other_values():
@@ -80,22 +82,22 @@ def test_other_values():
 
 
 def test_cells_use_the_column_declaration():
-    o = Order(phone="+79991234567", product_id=1, qty=3, unit_price_rub=Decimal("250"), status=OrderStatus.paid_denied)
-    total = col("total").money("RUB").value(lambda o: o.qty * o.unit_price_rub)
+    o = Order(phone="+79991234567", item_id=1, qty=3, unit_price=Decimal("250"), status=OrderStatus.denied)
+    total = col("total").money("RUB").value(lambda o: o.qty * o.unit_price)
     assert fmt_cell(total, o, "ru") == f"750,00{NB}₽"
-    assert fmt_cell(col("status").choices("order.status"), o, "ru") == "Отменён"
+    assert fmt_cell(col("status").choices("kit_order.status"), o, "ru") == "Отклонена"
     assert fmt_cell(col("qty").numeric(), o, "en") == "3"
     assert fmt_cell(col("customer_name"), o, "en") == ""
 
 
 def test_form_values_round_trip_as_strings():
-    p = Product(name="Мышь", sell_price_rub=Decimal("590.00"), min_stock=0, created_at=dt.datetime(2026, 1, 5, 12, tzinfo=dt.timezone.utc))
-    assert form_value(p, FormField("sell_price_rub")) == "590.00"
+    p = Item(name="Мышь", price_rub=Decimal("590.00"), min_stock=0, created_at=dt.datetime(2026, 1, 5, 12, tzinfo=dt.timezone.utc))
+    assert form_value(p, FormField("price_rub")) == "590.00"
     assert form_value(p, FormField("min_stock")) == "0"
     assert form_value(p, FormField("description")) == ""
     assert form_value(p, FormField("created_at")) == "2026-01-05"
-    o = Order(phone="x", product_id=1, qty=1, unit_price_rub=Decimal(1), status=OrderStatus.paid_issued)
-    assert form_value(o, FormField("status")) == "paid_issued"
+    o = Order(phone="x", item_id=1, qty=1, unit_price=Decimal(1), status=OrderStatus.issued)
+    assert form_value(o, FormField("status")) == "issued"
     from models.core import Role, User
 
     assert form_value(User(username="u", hashed_password="h", is_active=True), FormField("is_active")) == "1"
@@ -106,7 +108,7 @@ def test_form_values_round_trip_as_strings():
 def test_labels():
     assert label_for(None, "qty", None, "en") == "Quantity"
     assert label_for(None, "qty", None, "ru") == "Количество"
-    assert label_for(None, "qty", "stock.product", "en") == "Product"  # explicit key wins
+    assert label_for(None, "qty", "kitpanel.item", "en") == "Item"  # explicit key wins
     assert label_for(None, "qty", "Штук", "en") == "Штук"  # literal text passes through
     assert label_for(None, "shelf_code", None, "en") == "Shelf code"  # no entry: humanised
 
@@ -127,8 +129,8 @@ def test_unknown_key_comes_back_as_is():
 
 
 def test_errors_render_through_the_catalog():
-    err = ValidationFailed({"qty": ("error.min", {"min": "1"}), "": ("stock.supply_in_use", {})})
-    assert err.messages("en") == {"qty": "Must be at least 1", "": "This supply cannot be deleted: its goods have already been issued"}
+    err = ValidationFailed({"qty": ("error.min", {"min": "1"}), "": ("kitpanel.delivery_in_use", {})})
+    assert err.messages("en") == {"qty": "Must be at least 1", "": "This delivery cannot be deleted: its goods were issued"}
     assert err.message("ru") == "Исправьте ошибки в форме"
 
 

@@ -1,4 +1,5 @@
-"""Export of a filtered view: the same rows the list shows, in the list's order, raw values, scope applied."""
+"""Export of a filtered view: the same rows the list shows, in the list's order, raw values, scope applied
+(generic views on the fixture panel, ``tests/kitpanel``; secrets and formats on the built-in resources)."""
 
 from __future__ import annotations
 
@@ -12,21 +13,23 @@ from app.core import crud, exporter
 from app.core.errors import PermissionDenied
 from app.core.query import ListParams
 from app.core.registry import resource
-from models.stock import Product
+from tests.kitpanel.models import Item
+
+pytestmark = pytest.mark.usefixtures("kitpanel")
 
 
 @pytest.fixture()
-def products(db, users, stock_data):
+def items(db, users, kit_data):
     for i in range(30):
-        crud.create_record(db, resource("stock.products"), users["admin"], {"name": f"Экспорт {i:02d}", "sell_price_rub": f"{100 + i}.50", "supplier_name": "Альфа" if i % 2 else "Бета"})
-    return resource("stock.products")
+        crud.create_record(db, resource("kitpanel.items"), users["admin"], {"name": f"Экспорт {i:02d}", "price_rub": f"{100 + i}.50", "vendor": "Альфа" if i % 2 else "Бета"})
+    return resource("kitpanel.items")
 
 
-def test_csv_export_of_a_filtered_sorted_view(db, users, products, tmp_path):
-    params = ListParams(filters={"supplier_name": "Альфа"}, search="Экспорт", sort="-sell_price_rub")
+def test_csv_export_of_a_filtered_sorted_view(db, users, items, tmp_path):
+    params = ListParams(filters={"vendor": "Альфа"}, search="Экспорт", sort="-price_rub")
     path = tmp_path / "p.csv"
     seen = []
-    n = exporter.export(db, products(), users["user"], params, path, "csv", progress=seen.append)
+    n = exporter.export(db, items(), users["user"], params, path, "csv", progress=seen.append)
     rows = list(csv.reader(open(path, encoding="utf-8-sig")))
     assert n == 15 and len(rows) == 16 and seen[-1] == 15
     header = rows[0]
@@ -37,9 +40,9 @@ def test_csv_export_of_a_filtered_sorted_view(db, users, products, tmp_path):
     assert price == "129.50"  # raw, machine-readable
 
 
-def test_xlsx_export_matches(db, users, products, tmp_path):
+def test_xlsx_export_matches(db, users, items, tmp_path):
     path = tmp_path / "p.xlsx"
-    n = exporter.export(db, products(), users["manager"], ListParams(search="Экспорт 0"), path, "xlsx")
+    n = exporter.export(db, items(), users["manager"], ListParams(search="Экспорт 0"), path, "xlsx")
     ws = load_workbook(path, read_only=True).active
     values = list(ws.values)
     assert n == 10 and len(values) == 11
@@ -58,15 +61,15 @@ def test_export_never_writes_password_hashes(db, users, tmp_path):
     assert "argon2" not in text and "hashed_password" not in text
 
 
-def test_copy_and_python_paths_write_the_same_values(db, users, products, tmp_path, monkeypatch):
+def test_copy_and_python_paths_write_the_same_values(db, users, items, tmp_path, monkeypatch):
     """CSV of plain columns is written by PostgreSQL (COPY); it must say what the Python path says
     (dates: ISO with a space instead of a "T"), and the import must read it back unchanged."""
     params = ListParams(sort="name")
     fast, slow = tmp_path / "fast.csv", tmp_path / "slow.csv"
-    assert exporter.copy_select(products(), users["admin"], params) is not None
-    exporter.export(db, products(), users["admin"], params, fast, "csv")
+    assert exporter.copy_select(items(), users["admin"], params) is not None
+    exporter.export(db, items(), users["admin"], params, fast, "csv")
     monkeypatch.setattr(exporter, "copy_select", lambda *a: None)
-    exporter.export(db, products(), users["admin"], params, slow, "csv")
+    exporter.export(db, items(), users["admin"], params, slow, "csv")
     a = list(csv.reader(open(fast, encoding="utf-8-sig")))
     b = list(csv.reader(open(slow, encoding="utf-8-sig")))
     assert a[0] == b[0] and len(a) == len(b) == 33
@@ -83,34 +86,34 @@ def test_copy_and_python_paths_write_the_same_values(db, users, products, tmp_pa
     from app.core import importer
 
     monkeypatch.undo()
-    mapping = importer.auto_map(products(), a[0])
-    result = importer.run_import(db, products(), users["admin"], fast, mapping, key="name")
+    mapping = importer.auto_map(items(), a[0])
+    result = importer.run_import(db, items(), users["admin"], fast, mapping, key="name")
     assert (result.created, result.failed) == (0, 0), result
 
 
-def test_copy_export_reports_progress_once_per_batch(db, users, products, tmp_path, monkeypatch):
+def test_copy_export_reports_progress_once_per_batch(db, users, items, tmp_path, monkeypatch):
     """Not on every row after the first batch: a million-row export called it a million times."""
     monkeypatch.setattr(exporter, "BATCH", 10)
     seen: list[int] = []
     params = ListParams(sort="name")
-    assert exporter.copy_select(products(), users["admin"], params) is not None
-    n = exporter.export(db, products(), users["admin"], params, tmp_path / "p.csv", "csv", progress=seen.append)
-    assert n == 32  # 30 made here, 2 by stock_data
+    assert exporter.copy_select(items(), users["admin"], params) is not None
+    n = exporter.export(db, items(), users["admin"], params, tmp_path / "p.csv", "csv", progress=seen.append)
+    assert n == 32  # 30 made here, 2 by kit_data
     assert seen == [10, 20, 30, 32], seen
 
 
-def test_xlsx_beyond_excels_row_limit_is_refused_with_a_message(db, users, products, tmp_path, monkeypatch):
+def test_xlsx_beyond_excels_row_limit_is_refused_with_a_message(db, users, items, tmp_path, monkeypatch):
     from app.core.errors import ValidationFailed
 
     monkeypatch.setattr(exporter, "XLSX_MAX_ROWS", 5)
     with pytest.raises(ValidationFailed) as exc:  # the estimate said less: caught while writing
-        exporter.export(db, products(), users["admin"], ListParams(), tmp_path / "p.xlsx", "xlsx")
+        exporter.export(db, items(), users["admin"], ListParams(), tmp_path / "p.xlsx", "xlsx")
     assert "CSV" in exc.value.messages("ru")[""]
     monkeypatch.setattr(exporter, "XLSX_MAX_ROWS", 0)
     with pytest.raises(ValidationFailed):  # before any work, from the planner's estimate
-        exporter.check_xlsx_size(db, products(), users["admin"], ListParams())
+        exporter.check_xlsx_size(db, items(), users["admin"], ListParams())
     monkeypatch.setattr(exporter, "XLSX_MAX_ROWS", 1_048_575)
-    exporter.check_xlsx_size(db, products(), users["admin"], ListParams())  # a normal view passes
+    exporter.check_xlsx_size(db, items(), users["admin"], ListParams())  # a normal view passes
 
 
 # --------------------------------------------------------------------------- formula injection
@@ -129,13 +132,13 @@ def _cells(path) -> list[str]:
 
 @pytest.mark.parametrize("path_kind", ["copy", "python", "xlsx"])
 def test_formulas_typed_into_records_are_exported_as_text_and_import_back(db, users, tmp_path, monkeypatch, path_kind):
-    """A product named like a formula leaves as text on every path (COPY, Python CSV, XLSX), and
+    """An item named like a formula leaves as text on every path (COPY, Python CSV, XLSX), and
     the kit's import of that file changes nothing: a neutralised cell reads back as the original."""
     from app.core import importer, safe_cells
 
-    res = resource("stock.products")
+    res = resource("kitpanel.items")
     for i, name in enumerate(FORMULAS):
-        crud.create_record(db, res, users["admin"], {"name": name, "sell_price_rub": "10", "supplier_name": f"-{i}+cmd"})
+        crud.create_record(db, res, users["admin"], {"name": name, "price_rub": "10", "vendor": f"-{i}+cmd"})
     if path_kind == "python":
         monkeypatch.setattr(exporter, "copy_select", lambda *a, **k: None)
     elif path_kind == "copy":
@@ -144,15 +147,15 @@ def test_formulas_typed_into_records_are_exported_as_text_and_import_back(db, us
     exporter.export(db, res(), users["admin"], ListParams(sort="name"), path, "xlsx" if path_kind == "xlsx" else "csv")
     cells = _cells(path)
     assert not [c for c in cells if c and safe_cells.needs_quote(c) and not c.startswith("'")], cells
-    stored = sorted(db.exec(select(Product.name)).all())  # (the form trims the leading tab)
+    stored = sorted(db.exec(select(Item.name)).all())  # (the form trims the leading tab)
     for name in stored:
         assert safe_cells.neutralise(name) in cells, name
     monkeypatch.undo()
     header = importer.read_head(path)[0]
     result = importer.run_import(db, res(), users["admin"], path, importer.auto_map(res(), header), key="name")
     assert (result.created, result.updated, result.failed) == (0, 6, 0), result
-    assert sorted(db.exec(select(Product.name)).all()) == stored
-    assert sorted(db.exec(select(Product.supplier_name)).all()) == sorted(f"-{i}+cmd" for i in range(6))
+    assert sorted(db.exec(select(Item.name)).all()) == stored
+    assert sorted(db.exec(select(Item.vendor)).all()) == sorted(f"-{i}+cmd" for i in range(6))
 
 
 # --------------------------------------------------------------------------- secrets
@@ -187,7 +190,7 @@ def test_encrypted_columns_are_never_exported_by_type(db, users, tmp_path):
 
 
 # --------------------------------------------------------------------------- formatting for people
-def test_headers_labels_and_times_are_for_the_reader(db, users, stock_data, tmp_path, monkeypatch):
+def test_headers_labels_and_times_are_for_the_reader(db, users, tmp_path, monkeypatch):
     """Headers in the user's language, choices as labels, local times to the second — on the
     COPY path and the Python path alike; shares as the locale writes them."""
     import datetime as dt

@@ -1,5 +1,5 @@
 """Import of CSV/XLSX into a resource: reading files, mapping, preview, upsert by key, the error
-report, permissions and the all-or-nothing commit."""
+report, permissions and the all-or-nothing commit, on the fixture panel (``tests/kitpanel``)."""
 
 from __future__ import annotations
 
@@ -14,12 +14,14 @@ from app.core import crud, importer
 from app.core.errors import PermissionDenied, ValidationFailed
 from app.core.registry import resource
 from models.core import AuditLog
-from models.stock import Product, Supply
+from tests.kitpanel.models import Delivery, Item
+
+pytestmark = pytest.mark.usefixtures("kitpanel")
 
 
 @pytest.fixture()
-def products():
-    return resource("stock.products")()
+def items():
+    return resource("kitpanel.items")()
 
 
 @pytest.fixture()
@@ -39,8 +41,8 @@ def upload(user, path: Path) -> Path:
     return importer.upload_path(user, token)
 
 
-def product_names(db) -> list[str]:
-    return sorted(db.exec(select(Product.name)).all())
+def item_names(db) -> list[str]:
+    return sorted(db.exec(select(Item.name)).all())
 
 
 ROWS = [
@@ -91,47 +93,47 @@ def test_an_upload_is_only_found_in_its_uploaders_folder(users, uploads, tmp_pat
             importer.upload_path(user, tok)
 
 
-def test_auto_map_matches_labels_in_either_language_and_field_names(products):
-    mapping = importer.auto_map(products, ["Название", "Price, ₽", "min_stock", "Что-то ещё"])
-    assert mapping == {"name": "Название", "sell_price_rub": "Price, ₽", "min_stock": "min_stock"}
-    assert importer.key_fields(products) == ["id", "name"]
+def test_auto_map_matches_labels_in_either_language_and_field_names(items):
+    mapping = importer.auto_map(items, ["Название", "Price, ₽", "min_stock", "Что-то ещё"])
+    assert mapping == {"name": "Название", "price_rub": "Price, ₽", "min_stock": "min_stock"}
+    assert importer.key_fields(items) == ["id", "name"]
 
 
-def test_preview_shows_each_rows_fate_and_writes_nothing(db, users, stock_data, products, uploads, tmp_path):
+def test_preview_shows_each_rows_fate_and_writes_nothing(db, users, kit_data, items, uploads, tmp_path):
     path = upload(users["manager"], write_csv(tmp_path / "p.csv", ROWS + [["Кабель USB-C", "990", "2", "Альфа", ""]]))
-    mapping = importer.auto_map(products, importer.read_head(path)[0])
-    assert mapping == {"name": "Название", "sell_price_rub": "Цена, ₽", "min_stock": "Мин. остаток",
-                       "supplier_name": "Поставщик", "initial_qty": "Начальный приход"}
-    before = product_names(db)
+    mapping = importer.auto_map(items, importer.read_head(path)[0])
+    assert mapping == {"name": "Название", "price_rub": "Цена, ₽", "min_stock": "Мин. остаток",
+                       "vendor": "Поставщик", "initial_qty": "Начальный приход"}
+    before = item_names(db)
     audit_before = db.exec(select(func.count()).select_from(AuditLog)).one()
-    headers, outcomes, raws = importer.preview(db, products, users["manager"], path, mapping, key="name", lang="en")
+    headers, outcomes, raws = importer.preview(db, items, users["manager"], path, mapping, key="name", lang="en")
     assert [(o.line, o.op) for o in outcomes] == [(2, "create"), (3, "error"), (4, "error"), (5, "error"), (6, "create"), (7, "update")]
-    assert outcomes[1].errors == {"sell_price_rub": "Enter a number"}
+    assert outcomes[1].errors == {"price_rub": "Enter a number"}
     assert outcomes[2].errors == {"name": "This field is required"}
     assert outcomes[3].errors == {"min_stock": "Must be at least 0"}
     assert raws[0]["name"] == "Кабель HDMI"
-    assert product_names(db) == before
+    assert item_names(db) == before
     assert db.exec(select(func.count()).select_from(AuditLog)).one() == audit_before
 
 
-def test_import_keeps_good_rows_reports_bad_ones_and_upserts_by_key(db, users, stock_data, products, uploads, tmp_path):
-    cable = stock_data["cable"]
+def test_import_keeps_good_rows_reports_bad_ones_and_upserts_by_key(db, users, kit_data, items, uploads, tmp_path):
+    cable = kit_data["cable"]
     rows = ROWS + [["Кабель USB-C", "990", "2", "Альфа", "50"]]  # existing by name: price changes, initial qty ignored
     path = upload(users["admin"], write_csv(tmp_path / "p.csv", rows))
-    mapping = importer.auto_map(products, importer.read_head(path)[0])
+    mapping = importer.auto_map(items, importer.read_head(path)[0])
     report = tmp_path / "errors.csv"
     seen = []
-    result = importer.run_import(db, products, users["admin"], path, mapping, key="name", lang="ru",
+    result = importer.run_import(db, items, users["admin"], path, mapping, key="name", lang="ru",
                                  report_path=lambda: report, progress=lambda done, total: seen.append((done, total)))
     assert (result.total, result.created, result.updated, result.failed) == (6, 2, 1, 3)
     assert seen[-1] == (6, 6)
-    assert product_names(db) == ["Кабель HDMI", "Кабель USB-C", "Монитор", "Роутер Pro"]
+    assert item_names(db) == ["Кабель HDMI", "Кабель USB-C", "Монитор", "Роутер Pro"]
     db.expire_all()
-    hdmi = db.exec(select(Product).where(Product.name == "Кабель HDMI")).one()
-    assert (hdmi.stock, str(hdmi.sell_price_rub), hdmi.supplier_name) == (7, "450.00", "Альфа")  # the save hook made a supply
-    assert db.exec(select(func.count()).select_from(Supply).where(Supply.product_id == hdmi.id)).one() == 1
-    cable = db.get(Product, cable.id)
-    assert (str(cable.sell_price_rub), cable.stock) == ("990.00", 10)
+    hdmi = db.exec(select(Item).where(Item.name == "Кабель HDMI")).one()
+    assert (hdmi.stock, str(hdmi.price_rub), hdmi.vendor) == (7, "450.00", "Альфа")  # the save hook made a delivery
+    assert db.exec(select(func.count()).select_from(Delivery).where(Delivery.item_id == hdmi.id)).one() == 1
+    cable = db.get(Item, cable.id)
+    assert (str(cable.price_rub), cable.stock) == ("990.00", 10)
     with open(report, encoding="utf-8-sig") as f:
         lines = list(csv.reader(f))
     assert lines == [
@@ -141,30 +143,30 @@ def test_import_keeps_good_rows_reports_bad_ones_and_upserts_by_key(db, users, s
         ["5", "Мин. остаток", "Не меньше 0"],
     ]
     # one audit row per written record plus the import summary
-    actions = list(db.exec(select(AuditLog.action).where(AuditLog.entity_type == "stock.products").order_by(AuditLog.id)).all())
+    actions = list(db.exec(select(AuditLog.action).where(AuditLog.entity_type == "kitpanel.items").order_by(AuditLog.id)).all())
     assert actions[-4:] == ["create", "create", "update", "import"]
     summary = db.exec(select(AuditLog).where(AuditLog.action == "import")).one()
     assert summary.diff["created"] == 2 and summary.diff["failed"] == 3 and summary.username == "admin"
 
 
-def test_rerunning_the_same_file_with_a_key_changes_nothing(db, users, products, uploads, tmp_path):
+def test_rerunning_the_same_file_with_a_key_changes_nothing(db, users, items, uploads, tmp_path):
     path = upload(users["admin"], write_csv(tmp_path / "p.csv", [ROWS[0], ROWS[1], ROWS[5]]))
-    mapping = importer.auto_map(products, importer.read_head(path)[0])
-    first = importer.run_import(db, products, users["admin"], path, mapping, key="name")
-    second = importer.run_import(db, products, users["admin"], path, mapping, key="name")
+    mapping = importer.auto_map(items, importer.read_head(path)[0])
+    first = importer.run_import(db, items, users["admin"], path, mapping, key="name")
+    second = importer.run_import(db, items, users["admin"], path, mapping, key="name")
     assert (first.created, first.updated) == (2, 0)
     assert (second.created, second.updated, second.failed) == (0, 2, 0)
-    assert db.exec(select(func.count()).select_from(Product)).one() == 2
+    assert db.exec(select(func.count()).select_from(Item)).one() == 2
 
 
-def test_without_a_key_a_duplicate_name_is_a_row_error_under_its_column(db, users, stock_data, products, uploads, tmp_path):
+def test_without_a_key_a_duplicate_name_is_a_row_error_under_its_column(db, users, kit_data, items, uploads, tmp_path):
     path = upload(users["admin"], write_csv(tmp_path / "p.csv", [["name", "min_stock"], ["Кабель USB-C", "1"], ["Новый", "1"]]))
-    result = importer.run_import(db, products, users["admin"], path, {"name": "name", "min_stock": "min_stock"}, report_path=lambda: tmp_path / "e.csv")
+    result = importer.run_import(db, items, users["admin"], path, {"name": "name", "min_stock": "min_stock"}, report_path=lambda: tmp_path / "e.csv")
     assert (result.created, result.failed) == (1, 1)
     assert list(csv.reader(open(tmp_path / "e.csv", encoding="utf-8-sig")))[1] == ["2", "name", "Такое значение уже есть"]
 
 
-def test_a_failure_mid_file_leaves_nothing_half_written(db, users, products, uploads, tmp_path):
+def test_a_failure_mid_file_leaves_nothing_half_written(db, users, items, uploads, tmp_path):
     path = upload(users["admin"], write_csv(tmp_path / "p.csv", [["name"], ["A"], ["B"], ["C"]]))
     calls = []
 
@@ -178,36 +180,36 @@ def test_a_failure_mid_file_leaves_nothing_half_written(db, users, products, upl
     imp.PROGRESS_EVERY = 2
     try:
         with pytest.raises(RuntimeError):
-            importer.run_import(db, products, users["admin"], path, {"name": "name"}, progress=progress)
+            importer.run_import(db, items, users["admin"], path, {"name": "name"}, progress=progress)
     finally:
         imp.PROGRESS_EVERY = old
     assert calls == [2]
-    assert product_names(db) == []
+    assert item_names(db) == []
 
 
-def test_import_needs_create_and_for_a_key_update(db, users, products, uploads, tmp_path):
+def test_import_needs_create_and_for_a_key_update(db, users, items, uploads, tmp_path):
     path = upload(users["user"], write_csv(tmp_path / "p.csv", [["name"], ["A"]]))
     with pytest.raises(PermissionDenied):
-        importer.preview(db, products, users["user"], path, {"name": "name"}, key="")
+        importer.preview(db, items, users["user"], path, {"name": "name"}, key="")
     with pytest.raises(PermissionDenied):
-        importer.run_import(db, products, users["user"], path, {"name": "name"})
-    assert product_names(db) == []
+        importer.run_import(db, items, users["user"], path, {"name": "name"})
+    assert item_names(db) == []
 
 
-def test_mapping_problems_are_reported_before_anything_runs(db, users, products, uploads, tmp_path):
+def test_mapping_problems_are_reported_before_anything_runs(db, users, items, uploads, tmp_path):
     path = upload(users["admin"], write_csv(tmp_path / "p.csv", [["name", "x"], ["A", "1"]]))
     cases = [
         ({}, "", {"mapping": "Map at least one column to a field"}),
         ({"name": "nope"}, "", {"mapping": "The file has no column 'nope'"}),
         ({"min_stock": "x"}, "name", {"key": "The key 'Name' is not mapped to a file column"}),
-        ({"name": "name"}, "supplier_name", {"key": "Records cannot be matched by this field"}),
+        ({"name": "name"}, "vendor", {"key": "Records cannot be matched by this field"}),
     ]
     for mapping, key, message in cases:
         with pytest.raises(ValidationFailed) as e:
-            importer.preview(db, products, users["admin"], path, mapping, key, lang="en")
+            importer.preview(db, items, users["admin"], path, mapping, key, lang="en")
         assert e.value.messages("en") == message, mapping
     assert crud.list_records  # the services are untouched by a refused preview
-    assert product_names(db) == []
+    assert item_names(db) == []
 
 
 def test_a_bug_in_a_job_reads_as_a_sentence_and_the_traceback_goes_to_the_log(caplog):

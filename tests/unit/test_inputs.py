@@ -4,7 +4,8 @@ taken or refused with a message — never left for PostgreSQL or Python to fail 
 One test per class of input the review found giving 500s: ids beyond the column's type, deep
 pages, NUL bytes, lone surrogates, money beyond ``numeric(p, s)``, far dates, nested JSON; each
 through the parsers the UI and the API share (``crud.parse_value``/``parse_form``/
-``parse_action_params``, ``query.filter_clause``/``parse_pk``/cursors/search).
+``parse_action_params``, ``query.filter_clause``/``parse_pk``/cursors/search). The kit's resources
+here are the fixture panel's (``tests/kitpanel``), beside the numbers and admin ones.
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from app.core.query import MAX_PAGE, ListParams, get_list, parse_pk
 from app.core.registry import resource
 from app.core.resource import FormField
 from models.numbers import NumberStatus, PhoneNumber
-from models.stock import Order, Product
+from tests.kitpanel.models import Item, Order
 
 INT4_MAX, INT8_MAX = 2**31 - 1, 2**63 - 1
+
+pytestmark = pytest.mark.usefixtures("kitpanel")
 
 
 # --------------------------------------------------------------------------- the rules themselves
@@ -45,7 +48,7 @@ def test_integers_fit_the_columns_type():
 
 
 def test_decimals_fit_numeric_precision():
-    price = Product.__table__.columns["sell_price_rub"]  # numeric(12, 2)
+    price = Item.__table__.columns["price_rub"]  # numeric(12, 2)
     assert inputs.check_decimal(Decimal("9999999999.99"), price)
     with pytest.raises(inputs.OutOfRange) as exc:
         inputs.check_decimal(Decimal("10000000000"), price)
@@ -93,7 +96,7 @@ def test_ids_that_fit_are_taken():
 
 def test_get_record_with_a_huge_id_is_not_found(db, users):
     with pytest.raises(NotFound):
-        crud.get_record(db, resource("stock.orders"), users["admin"], "12345678901")
+        crud.get_record(db, resource("kitpanel.orders"), users["admin"], "12345678901")
 
 
 # --------------------------------------------------------------------------- form values (UI forms, API bodies)
@@ -102,40 +105,40 @@ def _parse(model, field: FormField, raw):
 
 
 def test_form_integers_beyond_the_column_get_a_message():
-    assert _parse(Product, FormField("min_stock"), "99999999999") == (None, ("error.max", {"max": str(INT4_MAX)}))
-    assert _parse(Product, FormField("min_stock"), 10**40) == (None, ("error.max", {"max": str(INT4_MAX)}))
-    assert _parse(Product, FormField("min_stock"), "7" * 5000) == (None, ("error.int", {}))
-    assert _parse(Product, FormField("min_stock"), 1.5) == (None, ("error.int", {}))
-    assert _parse(Product, FormField("min_stock"), "12") == (12, None)
+    assert _parse(Item, FormField("min_stock"), "99999999999") == (None, ("error.max", {"max": str(INT4_MAX)}))
+    assert _parse(Item, FormField("min_stock"), 10**40) == (None, ("error.max", {"max": str(INT4_MAX)}))
+    assert _parse(Item, FormField("min_stock"), "7" * 5000) == (None, ("error.int", {}))
+    assert _parse(Item, FormField("min_stock"), 1.5) == (None, ("error.int", {}))
+    assert _parse(Item, FormField("min_stock"), "12") == (12, None)
 
 
 def test_form_money_beyond_numeric_precision_gets_a_message():
-    price = FormField("sell_price_rub", "money")
-    assert _parse(Product, price, "10000000000") == (None, ("error.max", {"max": "9999999999.99"}))
-    assert _parse(Product, price, "1e30") == (None, ("error.max", {"max": "9999999999.99"}))
-    assert _parse(Product, price, "9999999999.995") == (None, ("error.max", {"max": "9999999999.99"}))  # rounds up past it
-    assert _parse(Product, price, "NaN") == (None, ("error.number", {}))
-    assert _parse(Product, price, "1 490,50") == (Decimal("1490.50"), None)
+    price = FormField("price_rub", "money")
+    assert _parse(Item, price, "10000000000") == (None, ("error.max", {"max": "9999999999.99"}))
+    assert _parse(Item, price, "1e30") == (None, ("error.max", {"max": "9999999999.99"}))
+    assert _parse(Item, price, "9999999999.995") == (None, ("error.max", {"max": "9999999999.99"}))  # rounds up past it
+    assert _parse(Item, price, "NaN") == (None, ("error.number", {}))
+    assert _parse(Item, price, "1 490,50") == (Decimal("1490.50"), None)
 
 
 def test_form_far_dates_get_a_message():
     created = FormField("created_at", "date")
-    key, params = _parse(Product, created, "9999-12-31")[1]
+    key, params = _parse(Item, created, "9999-12-31")[1]
     assert key == "error.date_range" and params == {"min": "01.01.1900", "max": "31.12.2999"}
-    assert _parse(Product, created, "0001-01-01")[1][0] == "error.date_range"
-    assert _parse(Product, created, "2026-02-30") == (None, ("error.date", {}))
-    assert _parse(Product, created, "2026-03-01") == (dt.date(2026, 3, 1), None)
+    assert _parse(Item, created, "0001-01-01")[1][0] == "error.date_range"
+    assert _parse(Item, created, "2026-02-30") == (None, ("error.date", {}))
+    assert _parse(Item, created, "2026-03-01") == (dt.date(2026, 3, 1), None)
 
 
 @pytest.mark.parametrize("raw", ["Кабель\x00", "Кабель \ud83d"])
 def test_form_text_with_unstorable_characters_gets_a_message(raw):
-    assert _parse(Product, FormField("name"), raw) == (None, ("error.text_chars", {}))
+    assert _parse(Item, FormField("name"), raw) == (None, ("error.text_chars", {}))
 
 
 @pytest.mark.parametrize("raw", [{"a": 1}, [1, 2], {"deep": [[[[]]]]}])
 def test_form_objects_where_a_value_belongs_get_a_message(raw):
-    assert _parse(Product, FormField("name"), raw) == (None, ("error.value", {}))
-    assert _parse(Product, FormField("min_stock"), raw) == (None, ("error.value", {}))
+    assert _parse(Item, FormField("name"), raw) == (None, ("error.value", {}))
+    assert _parse(Item, FormField("min_stock"), raw) == (None, ("error.value", {}))
 
 
 def test_multiselect_with_non_strings_is_refused():
@@ -146,25 +149,25 @@ def test_multiselect_with_non_strings_is_refused():
     assert _parse(Role, perms, ["stock.products.view"]) == (["stock.products.view"], None)
 
 
-def test_relation_ids_beyond_the_target_key_are_a_wrong_choice(db, users, stock_data):
-    orders = resource("stock.orders")
+def test_relation_ids_beyond_the_target_key_are_a_wrong_choice(db, users, kit_data):
+    orders = resource("kitpanel.orders")
     with pytest.raises(ValidationFailed) as exc:
-        crud.create_record(db, orders, users["admin"], {"phone": "+79161234567", "product_id": "99999999999", "qty": "1"})
-    assert exc.value.errors == {"product_id": ("error.relation", {})}
+        crud.create_record(db, orders, users["admin"], {"phone": "+79161234567", "item_id": "99999999999", "qty": "1"})
+    assert exc.value.errors == {"item_id": ("error.relation", {})}
 
 
 def test_create_refuses_every_bad_field_at_once_and_writes_nothing(db, users):
     from sqlmodel import func, select
 
-    products = resource("stock.products")
+    items = resource("kitpanel.items")
     with pytest.raises(ValidationFailed) as exc:
-        crud.create_record(db, products, users["admin"], {"name": "X\x00", "sell_price_rub": "1e15", "min_stock": "4294967296"})
+        crud.create_record(db, items, users["admin"], {"name": "X\x00", "price_rub": "1e15", "min_stock": "4294967296"})
     assert exc.value.errors == {
         "name": ("error.text_chars", {}),
-        "sell_price_rub": ("error.max", {"max": "9999999999.99"}),
+        "price_rub": ("error.max", {"max": "9999999999.99"}),
         "min_stock": ("error.max", {"max": str(INT4_MAX)}),
     }
-    assert db.exec(select(func.count()).select_from(Product)).one() == 0
+    assert db.exec(select(func.count()).select_from(Item)).one() == 0
 
 
 @pytest.mark.parametrize("args", ['{"a": "\\u0000"}', "[" * 5000 + "]" * 5000, '{"a": ' + "[" * 100 + "]" * 100 + "}"])
@@ -193,9 +196,9 @@ def test_action_params_are_parsed_with_the_same_rules(db, users, numbers_world):
 
 # --------------------------------------------------------------------------- lists: search, filters, cursors, pages
 @pytest.fixture()
-def orders_with_phones(db, users, stock_data):
-    orders = resource("stock.orders")
-    made = [crud.create_record(db, orders, users["admin"], {"phone": phone, "product_id": str(stock_data["cable"].id), "qty": "1"})
+def orders_with_phones(db, users, kit_data):
+    orders = resource("kitpanel.orders")
+    made = [crud.create_record(db, orders, users["admin"], {"phone": phone, "item_id": str(kit_data["cable"].id), "qty": "1"})
             for phone in ("8 (916) 555-12-34", "+7 999 000-11-22")]
     return made
 
@@ -206,32 +209,32 @@ def _list(db, users, key: str, **kw):
 
 @pytest.mark.parametrize("q", ["12345678901", "2147483648", "99999999999999999999", "9223372036854775808"])
 def test_a_long_number_searched_is_no_id_term(db, users, orders_with_phones, q):
-    for key in ("stock.orders", "stock.products", "admin.users", "numbers.numbers"):
+    for key in ("kitpanel.orders", "kitpanel.items", "admin.users", "numbers.numbers"):
         assert _list(db, users, key, search=q).rows == []  # no "integer out of range"
 
 
-def test_a_number_that_fits_still_finds_the_id(db, users, stock_data):
-    router = stock_data["router"]  # no digit in any searched field of either product
-    assert [p.id for p in _list(db, users, "stock.products", search=str(router.id)).rows] == [router.id]
+def test_a_number_that_fits_still_finds_the_id(db, users, kit_data):
+    router = kit_data["router"]  # no digit in any searched field of either item
+    assert [p.id for p in _list(db, users, "kitpanel.items", search=str(router.id)).rows] == [router.id]
 
 
 @pytest.mark.parametrize("q", ["a\x00b", "x\ud800"])
 def test_search_with_unstorable_characters_is_refused(db, users, q):
     with pytest.raises(ValidationFailed) as exc:
-        _list(db, users, "stock.products", search=q)
+        _list(db, users, "kitpanel.items", search=q)
     assert exc.value.errors == {"q": ("error.text_chars", {})}
 
 
 @pytest.mark.parametrize("key,filters,error", [
-    ("stock.orders", {"product_id": "99999999999"}, ("error.relation", {})),
-    ("stock.orders", {"product_id": "1,abc"}, ("error.relation", {})),
-    ("stock.orders", {"status": "bogus"}, ("error.choice", {})),
-    ("stock.orders", {"phone": "12\x00"}, ("error.text_chars", {})),
-    ("stock.orders", {"created_at": "2026-13-01.."}, ("error.date", {})),
-    ("stock.products", {"stock": "..99999999999"}, ("error.max", {"max": str(INT4_MAX)})),
-    ("stock.products", {"stock": "-99999999999.."}, ("error.min", {"min": str(-(2**31))})),
-    ("stock.products", {"sell_price_rub": "1e20.."}, ("error.max", {"max": "9999999999.99"})),
-    ("stock.products", {"sell_price_rub": "NaN.."}, ("error.number", {})),
+    ("kitpanel.orders", {"item_id": "99999999999"}, ("error.relation", {})),
+    ("kitpanel.orders", {"item_id": "1,abc"}, ("error.relation", {})),
+    ("kitpanel.orders", {"status": "bogus"}, ("error.choice", {})),
+    ("kitpanel.orders", {"phone": "12\x00"}, ("error.text_chars", {})),
+    ("kitpanel.orders", {"created_at": "2026-13-01.."}, ("error.date", {})),
+    ("kitpanel.items", {"stock": "..99999999999"}, ("error.max", {"max": str(INT4_MAX)})),
+    ("kitpanel.items", {"stock": "-99999999999.."}, ("error.min", {"min": str(-(2**31))})),
+    ("kitpanel.items", {"price_rub": "1e20.."}, ("error.max", {"max": "9999999999.99"})),
+    ("kitpanel.items", {"price_rub": "NaN.."}, ("error.number", {})),
     ("numbers.numbers", {"status_id": "40000"}, ("error.relation", {})),
 ])
 def test_a_filter_value_the_column_cannot_take_is_refused_under_its_name(db, users, numbers_world, key, filters, error):
@@ -241,9 +244,9 @@ def test_a_filter_value_the_column_cannot_take_is_refused_under_its_name(db, use
 
 
 def test_date_filter_up_to_the_last_day_python_knows(db, users, orders_with_phones):
-    got = _list(db, users, "stock.orders", filters={"created_at": "0001-01-01..9999-12-31"}).rows
+    got = _list(db, users, "kitpanel.orders", filters={"created_at": "0001-01-01..9999-12-31"}).rows
     assert len(got) == 2
-    assert len(_list(db, users, "stock.orders", filters={"created_at": "9999-12-31.."}).rows) == 0
+    assert len(_list(db, users, "kitpanel.orders", filters={"created_at": "9999-12-31.."}).rows) == 0
 
 
 def test_page_beyond_the_last_one_paging_can_reach_is_refused(db, users):
@@ -259,36 +262,36 @@ def _token(values) -> str:
 
 
 def test_cursors_outside_the_columns_fall_back_to_the_first_page(db, users, orders_with_phones):
-    first = [o.id for o in _list(db, users, "stock.orders", sort="id").rows]
+    first = [o.id for o in _list(db, users, "kitpanel.orders", sort="id").rows]
     deep = "[" * 100_000 + "]" * 100_000
     for cursor in (_token([2**40, 2**40]), _token(["a\x00", 1]), "after:" + base64.urlsafe_b64encode(deep.encode()).decode(),
                    "after:" + _token([10**30, 1]), "after:" + _token(["x", 10**30])):
         if not cursor.startswith(("after:", "before:")):
             cursor = "after:" + cursor
-        assert [o.id for o in _list(db, users, "stock.orders", sort="id", cursor=cursor).rows] == first, cursor
-    priced = [p.id for p in _list(db, users, "stock.products", sort="name").rows]
-    assert [p.id for p in _list(db, users, "stock.products", sort="name", cursor="after:" + _token(["a\x00", 1])).rows] == priced
+        assert [o.id for o in _list(db, users, "kitpanel.orders", sort="id", cursor=cursor).rows] == first, cursor
+    priced = [p.id for p in _list(db, users, "kitpanel.items", sort="name").rows]
+    assert [p.id for p in _list(db, users, "kitpanel.items", sort="name", cursor="after:" + _token(["a\x00", 1])).rows] == priced
 
 
 # --------------------------------------------------------------------------- phones in every search (item 5)
 @pytest.mark.parametrize("typed", ["8 (916) 555-12-34", "916 555", "+7 916 555 12 34", "89165551234", "555-12-34", "8 (916"])
 def test_orders_are_found_by_the_phone_as_a_customer_dictates_it(db, users, orders_with_phones, typed):
-    rows = _list(db, users, "stock.orders", search=typed).rows
+    rows = _list(db, users, "kitpanel.orders", search=typed).rows
     assert [o.phone for o in rows] == ["+79165551234"], typed
 
 
 @pytest.mark.parametrize("typed", ["8 (916) 555", "916 555-12", "+7 916 555 12 34"])
 def test_a_phone_filter_reads_the_phone_as_stored(db, users, orders_with_phones, typed):
-    rows = _list(db, users, "stock.orders", filters={"phone": typed}).rows
+    rows = _list(db, users, "kitpanel.orders", filters={"phone": typed}).rows
     assert [o.phone for o in rows] == ["+79165551234"], typed
 
 
-def test_other_search_fields_still_get_the_term_as_typed(db, users, stock_data):
-    orders = resource("stock.orders")
-    crud.create_record(db, orders, users["admin"], {"phone": "+79990001122", "customer_name": "Клиент 916 555", "product_id": str(stock_data["cable"].id), "qty": "1"})
-    rows = _list(db, users, "stock.orders", search="Клиент 916").rows
+def test_other_search_fields_still_get_the_term_as_typed(db, users, kit_data):
+    orders = resource("kitpanel.orders")
+    crud.create_record(db, orders, users["admin"], {"phone": "+79990001122", "customer_name": "Клиент 916 555", "item_id": str(kit_data["cable"].id), "qty": "1"})
+    rows = _list(db, users, "kitpanel.orders", search="Клиент 916").rows
     assert [o.customer_name for o in rows] == ["Клиент 916 555"]
-    assert resource("stock.orders")().search_terms("916 555") == {"phone": "916555", "customer_name": "916 555", "product_name": "916 555"}
+    assert resource("kitpanel.orders")().search_terms("916 555") == {"phone": "916555", "customer_name": "916 555", "item_name": "916 555"}
 
 
 def test_a_fields_kind_comes_from_its_column_or_its_form_field():
@@ -301,5 +304,5 @@ def test_a_fields_kind_comes_from_its_column_or_its_form_field():
     assert Contacts.kind_of("customer_name").name == "phone"  # the column says so
     assert Contacts.kind_of("phone").name == "text"  # the model's form is inferred: nothing declared
     assert Contacts().search_terms("8 (916) 555") == {"phone": "8 (916) 555", "customer_name": "+7916555"}
-    assert resource("stock.orders").kind_of("phone").name == "phone"  # fields.phone on the form
+    assert resource("kitpanel.orders").kind_of("phone").name == "phone"  # fields.phone on the form
     assert resource("numbers.numbers").kind_of("phone").name == "phone"

@@ -1,6 +1,6 @@
 """The generated list's view handling through its own Reflex handlers (issue 8): "select all
 matching" keeps the view and counts it exactly, a live refresh hands on its background recount,
-and every change of the view is a new history entry."""
+and every change of the view is a new history entry (on the fixture panel, ``tests/kitpanel``)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from app.core.registry import resource
 from app.core.ui.base import AuthState
 from app.core.ui.list_state import ListState
 from tests.uistate import sign_in
+
+pytestmark = pytest.mark.usefixtures("kitpanel")
 
 
 def _list(token: str, key: str, query: str = "") -> ListState:
@@ -40,41 +42,41 @@ def token(db, users):
 
 
 @pytest.fixture()
-def orders(db, users, stock_data):
-    res = resource("stock.orders")
-    return [crud.create_record(db, res, users["admin"], {"phone": f"+7 916 555-00-{i:02d}", "product_id": str(stock_data["cable"].id), "qty": "1"})
+def orders(db, users, kit_data):
+    res = resource("kitpanel.orders")
+    return [crud.create_record(db, res, users["admin"], {"phone": f"+7 916 555-00-{i:02d}", "item_id": str(kit_data["cable"].id), "qty": "1"})
             for i in range(7)]
 
 
 def test_live_refresh_returns_the_background_recount(token, orders, monkeypatch):
-    monkeypatch.setattr(resource("stock.orders"), "page_size", 3)  # more than a page: the total is estimated first
-    lst = _list(token, "stock.orders")
+    monkeypatch.setattr(resource("kitpanel.orders"), "page_size", 3)  # more than a page: the total is estimated first
+    lst = _list(token, "kitpanel.orders")
     lst.total, lst.total_is_estimate = 1, True  # what a refresh shows before the recount
     out = lst.live_refresh()
     assert out is not None and any("refine_total" in repr(e) for e in out)  # app.core.live sends it to the tab
 
 
-def test_select_all_matching_counts_the_filtered_set_exactly(token, orders, stock_data, monkeypatch):
-    monkeypatch.setattr(resource("stock.orders"), "page_size", 3)
-    lst = _list(token, "stock.orders", f"f_product_id={stock_data['cable'].id}")
-    assert lst.has_next and lst.filters["product_id"] == str(stock_data["cable"].id)
+def test_select_all_matching_counts_the_filtered_set_exactly(token, orders, kit_data, monkeypatch):
+    monkeypatch.setattr(resource("kitpanel.orders"), "page_size", 3)
+    lst = _list(token, "kitpanel.orders", f"f_item_id={kit_data['cable'].id}")
+    assert lst.has_next and lst.filters["item_id"] == str(kit_data["cable"].id)
     lst.total, lst.total_is_estimate = 99, True  # an estimate on screen
     lst.toggle_page(True)
     lst.select_all_matching()
     assert lst.all_matching and lst.total == 7 and not lst.total_is_estimate and lst.total_number == "7"
-    assert lst.filters["product_id"] == str(stock_data["cable"].id)  # the view is kept
+    assert lst.filters["item_id"] == str(kit_data["cable"].id)  # the view is kept
 
 
-def test_exact_count_keeps_the_filters(token, orders, stock_data):
-    lst = _list(token, "stock.orders", f"f_product_id={stock_data['cable'].id}")
+def test_exact_count_keeps_the_filters(token, orders, kit_data):
+    lst = _list(token, "kitpanel.orders", f"f_item_id={kit_data['cable'].id}")
     lst.total, lst.total_is_estimate = 1, True
     lst.count_exact()
-    assert lst.total_text == "Всего: 7" and lst.filters["product_id"] == str(stock_data["cable"].id)
+    assert lst.total_text == "Всего: 7" and lst.filters["item_id"] == str(kit_data["cable"].id)
 
 
-def test_a_view_change_is_a_history_entry(token, orders, stock_data, monkeypatch):
-    monkeypatch.setattr(resource("stock.orders"), "page_size", 3)
-    lst = _list(token, "stock.orders")
+def test_a_view_change_is_a_history_entry(token, orders, kit_data, monkeypatch):
+    monkeypatch.setattr(resource("kitpanel.orders"), "page_size", 3)
+    lst = _list(token, "kitpanel.orders")
     first = [r["id"] for r in lst.rows]
     out = lst.go("next")
     events = out if isinstance(out, list) else [out]
@@ -82,28 +84,28 @@ def test_a_view_change_is_a_history_entry(token, orders, stock_data, monkeypatch
     assert not any("replaceState" in repr(e) for e in events)
     second = [r["id"] for r in lst.rows]
     assert second != first and lst.cursor
-    out = lst.set_filter("status", "paid_issued")
-    assert any("history.pushState" in repr(e) and "f_status=paid_issued" in repr(e) for e in (out if isinstance(out, list) else [out]))
+    out = lst.set_filter("status", "issued")
+    assert any("history.pushState" in repr(e) and "f_status=issued" in repr(e) for e in (out if isinstance(out, list) else [out]))
     # Back: the router loads the previous entry's URL, the first page comes back
-    _open(lst, "stock.orders", "")
+    _open(lst, "kitpanel.orders", "")
     assert [r["id"] for r in lst.rows] == first and lst.filters["status"] == ""
 
 
-def test_back_to_an_entry_the_router_skips_follows_the_url(token, orders, stock_data, monkeypatch):
+def test_back_to_an_entry_the_router_skips_follows_the_url(token, orders, kit_data, monkeypatch):
     """popstate → ``follow_url``: the view of the entry's URL, and no query when it is on screen."""
     from reflex.istate.data import RouterData
 
-    lst = _list(token, "stock.orders")
-    lst.set_filter("status", "paid_issued")
-    assert lst.filters["status"] == "paid_issued"
+    lst = _list(token, "kitpanel.orders")
+    lst.set_filter("status", "issued")
+    assert lst.filters["status"] == "issued"
 
     def at(query: str) -> None:  # the address bar after Back, as the hidden button's event carries it
-        path = resource("stock.orders").url()
+        path = resource("kitpanel.orders").url()
         lst.router = RouterData.from_router_data({"headers": {"cookie": lst.router.headers.cookie}, "pathname": path + "/",
                                                   "asPath": path + "/" + (f"?{query}" if query else ""),
                                                   "query": dict(p.split("=", 1) for p in query.split("&") if p)})
 
-    at("f_status=paid_issued")
+    at("f_status=issued")
     calls = []
     monkeypatch.setattr(crud, "list_records", lambda *a, **k: calls.append(a) or pytest.fail("queried for the view on screen"))
     assert lst.follow_url() is None and calls == []

@@ -1,4 +1,5 @@
-"""The list contract: keyset/offset paging, sorting, filters, search, trash and totals on real PostgreSQL."""
+"""The list contract: keyset/offset paging, sorting, filters, search, trash and totals on real PostgreSQL,
+on the fixture panel (``tests/kitpanel``)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from app.core.errors import ValidationFailed
 from app.core.query import ListParams, get_list
 from app.core.registry import resource
 from app.core.resource import Resource, filters
-from models.stock import Order, OrderStatus, Product
+from tests.kitpanel.models import Item, Order, OrderStatus
+
+pytestmark = pytest.mark.usefixtures("kitpanel")
 
 ADMIN = CurrentUser(id=None, username="t", roles=("admin",), permissions=frozenset({"*"}))
 N = 120
@@ -30,26 +33,26 @@ def _price(i: int) -> Decimal | None:
 
 
 @pytest.fixture(scope="module")
-def products(engine, redis_conn):
-    """120 products inserted in an order unrelated to their names, with ties in stock and NULL prices.
+def items(engine, redis_conn, kitpanel):
+    """120 items inserted in an order unrelated to their names, with ties in stock and NULL prices.
 
     Shared by the whole module (the tests only read; the few that write put everything back), so
     it is built once instead of 30 times.
     """
     with engine.begin() as c:
-        c.execute(text('TRUNCATE product, supply, "order" RESTART IDENTITY CASCADE'))
+        c.execute(text('TRUNCATE kitpanel.kit_item, kitpanel.kit_delivery, kitpanel.kit_order RESTART IDENTITY CASCADE'))
     order = [(i * 47) % N for i in range(N)]  # 47 is coprime with 120: a permutation
     rows = []
     for i in order:
         qty = (i % 7) * 3
         rows.append(
-            Product(
+            Item(
                 name=f"Item {i:03d}",
                 quantity=qty,
                 issued_qty=min(qty, i % 3),
                 min_stock=i % 4,
-                sell_price_rub=_price(i),
-                supplier_name=SUPPLIERS[i % 4],
+                price_rub=_price(i),
+                vendor=SUPPLIERS[i % 4],
                 created_at=dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc) + dt.timedelta(hours=i),
             )
         )
@@ -60,11 +63,11 @@ def products(engine, redis_conn):
             s.refresh(r)
     yield rows
     with engine.begin() as c:
-        c.execute(text('TRUNCATE product, supply, "order" RESTART IDENTITY CASCADE'))
+        c.execute(text('TRUNCATE kitpanel.kit_item, kitpanel.kit_delivery, kitpanel.kit_order RESTART IDENTITY CASCADE'))
 
 
 @pytest.fixture()
-def db(products, engine):
+def db(items, engine):
     """A session on the shared data set (this module does not truncate per test)."""
     with Session(engine, expire_on_commit=False) as s:
         yield s
@@ -72,7 +75,7 @@ def db(products, engine):
 
 
 def _res():
-    return resource("stock.products")()
+    return resource("kitpanel.items")()
 
 
 def walk(db, res, sort: str, **kw) -> tuple[list[int], list[query.Page]]:
@@ -100,17 +103,17 @@ def _expected(rows, sort: str) -> list[int]:
         return [r.id for r in sorted(rows, key=lambda r: (r.name, r.id))]
     if sort == "-stock":
         return [r.id for r in sorted(rows, key=lambda r: (r.stock, r.id), reverse=True)]
-    if sort == "sell_price_rub":  # NULLs last, id breaks ties
-        return [r.id for r in sorted(rows, key=lambda r: (r.sell_price_rub is None, r.sell_price_rub or 0, r.id))]
+    if sort == "price_rub":  # NULLs last, id breaks ties
+        return [r.id for r in sorted(rows, key=lambda r: (r.price_rub is None, r.price_rub or 0, r.id))]
     if sort == "id":
         return sorted(r.id for r in rows)
     raise AssertionError(sort)
 
 
-@pytest.mark.parametrize("sort,keyset", [("name", True), ("-stock", True), ("sell_price_rub", False), ("id", True)])
-def test_walking_next_yields_every_row_once_in_order(db, products, sort, keyset):
+@pytest.mark.parametrize("sort,keyset", [("name", True), ("-stock", True), ("price_rub", False), ("id", True)])
+def test_walking_next_yields_every_row_once_in_order(db, items, sort, keyset):
     ids, pages = walk(db, _res(), sort)
-    assert ids == _expected(products, sort)
+    assert ids == _expected(items, sort)
     assert len(set(ids)) == N
     assert [len(p.rows) for p in pages] == [25, 25, 25, 25, 20]
     assert all(p.keyset is keyset for p in pages)
@@ -118,16 +121,16 @@ def test_walking_next_yields_every_row_once_in_order(db, products, sort, keyset)
     assert pages[0].sort == sort
 
 
-def test_stock_ties_are_broken_by_id_in_the_sort_direction(db, products):
+def test_stock_ties_are_broken_by_id_in_the_sort_direction(db, items):
     ids, _ = walk(db, _res(), "-stock")
-    by_id = {p.id: p for p in products}
+    by_id = {p.id: p for p in items}
     pairs = [(by_id[i].stock, i) for i in ids]
     assert pairs == sorted(pairs, reverse=True)
     assert len({s for s, _ in pairs}) < N / 5  # there really are many ties
 
 
 @pytest.mark.parametrize("sort", ["name", "-stock"])
-def test_prev_from_page_three_returns_page_two(db, products, sort):
+def test_prev_from_page_three_returns_page_two(db, items, sort):
     res = _res()
     p1 = get_list(db, res, ADMIN, ListParams(sort=sort, page_size=SIZE))
     p2 = get_list(db, res, ADMIN, ListParams(sort=sort, page_size=SIZE, cursor=p1.next_cursor))
@@ -141,10 +144,10 @@ def test_prev_from_page_three_returns_page_two(db, products, sort):
     assert first.has_prev is False
 
 
-@pytest.mark.parametrize("sort", ["name", "-stock", "sell_price_rub"])
-def test_last_page(db, products, sort):
+@pytest.mark.parametrize("sort", ["name", "-stock", "price_rub"])
+def test_last_page(db, items, sort):
     page = get_list(db, _res(), ADMIN, ListParams(sort=sort, page_size=SIZE, cursor="last"))
-    expected = _expected(products, sort)
+    expected = _expected(items, sort)
     if page.keyset:
         assert [r.id for r in page.rows] == expected[-SIZE:]
     else:  # offset paging: the last numbered page
@@ -171,7 +174,7 @@ TAMPERED_NAME_CURSORS = [
 ]
 
 
-def test_tampered_cursor_falls_back_to_first_page(db, products):
+def test_tampered_cursor_falls_back_to_first_page(db, items):
     res = _res()
     first = [r.id for r in get_list(db, res, ADMIN, ListParams(sort="name", page_size=SIZE)).rows]
     for cursor in TAMPERED_NAME_CURSORS:
@@ -183,7 +186,7 @@ def test_tampered_cursor_falls_back_to_first_page(db, products):
     assert [r.name for r in p2.rows][:2] == ["Item 025", "Item 026"]
 
 
-def test_tampered_cursor_on_integer_and_datetime_sorts(db, products):
+def test_tampered_cursor_on_integer_and_datetime_sorts(db, items):
     res = _res()
     for sort, cursors in {
         "-stock": [_b64(["lots", 3]), _b64(["NaN", 3]), _b64([True, 3]), _b64([[1], 3])],
@@ -196,10 +199,10 @@ def test_tampered_cursor_on_integer_and_datetime_sorts(db, products):
             assert [r.id for r in page.rows] == first, (sort, token)
 
 
-def test_unknown_sort_falls_back_to_default(db, products):
+def test_unknown_sort_falls_back_to_default(db, items):
     page = get_list(db, _res(), ADMIN, ListParams(sort="-description", page_size=SIZE))
     assert page.sort == "name"
-    assert [r.id for r in page.rows] == _expected(products, "name")[:SIZE]
+    assert [r.id for r in page.rows] == _expected(items, "name")[:SIZE]
 
 
 # --------------------------------------------------------------------------- filters
@@ -209,13 +212,13 @@ def _ids(db, res, **kw) -> set[int]:
     return {r.id for r in page.rows}
 
 
-def test_number_range_with_one_side_open(db, products):
+def test_number_range_with_one_side_open(db, items):
     res = _res()
-    assert _ids(db, res, filters={"stock": "..5"}) == {p.id for p in products if p.stock <= 5}
-    assert _ids(db, res, filters={"stock": "10.."}) == {p.id for p in products if p.stock >= 10}
-    assert _ids(db, res, filters={"stock": "3..9"}) == {p.id for p in products if 3 <= p.stock <= 9}
-    got = _ids(db, res, filters={"sell_price_rub": "500,5.."})  # decimal comma
-    assert got == {p.id for p in products if p.sell_price_rub is not None and p.sell_price_rub >= Decimal("500.5")}
+    assert _ids(db, res, filters={"stock": "..5"}) == {p.id for p in items if p.stock <= 5}
+    assert _ids(db, res, filters={"stock": "10.."}) == {p.id for p in items if p.stock >= 10}
+    assert _ids(db, res, filters={"stock": "3..9"}) == {p.id for p in items if 3 <= p.stock <= 9}
+    got = _ids(db, res, filters={"price_rub": "500,5.."})  # decimal comma
+    assert got == {p.id for p in items if p.price_rub is not None and p.price_rub >= Decimal("500.5")}
     assert 0 < len(got) < N
     # a malformed value is refused with a message under the filter, not silently ignored
     with pytest.raises(ValidationFailed) as exc:
@@ -223,79 +226,79 @@ def test_number_range_with_one_side_open(db, products):
     assert exc.value.errors == {"stock": ("error.int", {})}
 
 
-def test_number_filters_combine_with_and(db, products):
-    got = _ids(db, _res(), filters={"stock": "6..", "sell_price_rub": "..300"})
-    assert got == {p.id for p in products if p.stock >= 6 and p.sell_price_rub is not None and p.sell_price_rub <= 300}
+def test_number_filters_combine_with_and(db, items):
+    got = _ids(db, _res(), filters={"stock": "6..", "price_rub": "..300"})
+    assert got == {p.id for p in items if p.stock >= 6 and p.price_rub is not None and p.price_rub <= 300}
     assert got
 
 
-def test_date_range_includes_the_whole_end_day(db, products):
+def test_date_range_includes_the_whole_end_day(db, items):
     # created_at = 2026-03-01 00:00 UTC + i hours, i = 0..119 → 2026-03-01 .. 2026-03-05 23:00
     got = _ids(db, _res(), filters={"created_at": "2026-03-02..2026-03-03"})
-    expected = {p.id for p in products if dt.date(2026, 3, 2) <= p.created_at.date() <= dt.date(2026, 3, 3)}
+    expected = {p.id for p in items if dt.date(2026, 3, 2) <= p.created_at.date() <= dt.date(2026, 3, 3)}
     assert got == expected and len(expected) == 48  # both days, 24 hours each, 23:00 on the 3rd included
     assert len(_ids(db, _res(), filters={"created_at": "2026-03-05.."})) == 24
     assert len(_ids(db, _res(), filters={"created_at": "..2026-03-01"})) == 24
 
 
-def test_ternary_yes_and_no(db, products):
+def test_ternary_yes_and_no(db, items):
     res = _res()
-    low = _ids(db, res, filters={"is_low_stock": "1"})
-    not_low = _ids(db, res, filters={"is_low_stock": "0"})
-    assert low == {p.id for p in products if p.stock < p.min_stock}
+    low = _ids(db, res, filters={"is_low": "1"})
+    not_low = _ids(db, res, filters={"is_low": "0"})
+    assert low == {p.id for p in items if p.stock < p.min_stock}
     assert low and not_low and low.isdisjoint(not_low) and len(low | not_low) == N
 
 
-def test_select_on_free_text(db, products):
+def test_select_on_free_text(db, items):
     res = _res()
-    assert _ids(db, res, filters={"supplier_name": "Бета"}) == {p.id for p in products if p.supplier_name == "Бета"}
-    assert _ids(db, res, filters={"supplier_name": "Альфа,Бета"}) == {p.id for p in products if p.supplier_name in ("Альфа", "Бета")}
+    assert _ids(db, res, filters={"vendor": "Бета"}) == {p.id for p in items if p.vendor == "Бета"}
+    assert _ids(db, res, filters={"vendor": "Альфа,Бета"}) == {p.id for p in items if p.vendor in ("Альфа", "Бета")}
 
 
 @pytest.fixture()
-def orders(db, products):
-    rows = _orders(db, products)
+def orders(db, items):
+    rows = _orders(db, items)
     yield rows
     db.rollback()
     db.exec(delete(Order))
     db.commit()
 
 
-def _orders(db, products) -> list[Order]:
+def _orders(db, items) -> list[Order]:
     statuses = list(OrderStatus)
     rows = [
-        Order(phone=f"+7999000{i:04d}", product_id=products[i % 3].id, qty=1, unit_price_rub=Decimal(100), status=statuses[i % 3])
+        Order(phone=f"+7999000{i:04d}", item_id=items[i % 3].id, qty=1, unit_price=Decimal(100), status=statuses[i % 3])
         for i in range(12)
     ]
     rows += [
-        Order(phone="50%_off", product_id=products[0].id, qty=1, unit_price_rub=Decimal(1)),
-        Order(phone="50xxoff", product_id=products[0].id, qty=1, unit_price_rub=Decimal(1)),
-        Order(phone="a_b", product_id=products[0].id, qty=1, unit_price_rub=Decimal(1)),
-        Order(phone="axb", product_id=products[0].id, qty=1, unit_price_rub=Decimal(1)),
+        Order(phone="50%_off", item_id=items[0].id, qty=1, unit_price=Decimal(1)),
+        Order(phone="50xxoff", item_id=items[0].id, qty=1, unit_price=Decimal(1)),
+        Order(phone="a_b", item_id=items[0].id, qty=1, unit_price=Decimal(1)),
+        Order(phone="axb", item_id=items[0].id, qty=1, unit_price=Decimal(1)),
     ]
     db.add_all(rows)
     db.commit()
     return rows
 
 
-def test_select_on_enum_and_relation(db, products, orders):
-    res = resource("stock.orders")()
-    issued = _ids(db, res, filters={"status": "paid_issued"})
-    assert issued == {o.id for o in orders if o.status == OrderStatus.paid_issued} and len(issued) == 4
-    two = _ids(db, res, filters={"status": "paid_issued,paid_denied"})
-    assert two == {o.id for o in orders if o.status != OrderStatus.paid_not_issued}
+def test_select_on_enum_and_relation(db, items, orders):
+    res = resource("kitpanel.orders")()
+    issued = _ids(db, res, filters={"status": "issued"})
+    assert issued == {o.id for o in orders if o.status == OrderStatus.issued} and len(issued) == 4
+    two = _ids(db, res, filters={"status": "issued,denied"})
+    assert two == {o.id for o in orders if o.status != OrderStatus.open}
     with pytest.raises(ValidationFailed) as exc:  # an unknown value is refused, not ignored
         _ids(db, res, filters={"status": "bogus"})
     assert exc.value.errors == {"status": ("error.choice", {})}
-    pid = products[1].id
-    assert _ids(db, res, filters={"product_id": str(pid)}) == {o.id for o in orders if o.product_id == pid}
-    assert _ids(db, res, filters={"product_id": str(pid), "status": "paid_denied"}) == {
-        o.id for o in orders if o.product_id == pid and o.status == OrderStatus.paid_denied
+    pid = items[1].id
+    assert _ids(db, res, filters={"item_id": str(pid)}) == {o.id for o in orders if o.item_id == pid}
+    assert _ids(db, res, filters={"item_id": str(pid), "status": "denied"}) == {
+        o.id for o in orders if o.item_id == pid and o.status == OrderStatus.denied
     }
 
 
-def test_text_filter_treats_percent_and_underscore_literally(db, products, orders):
-    res = resource("stock.orders")()
+def test_text_filter_treats_percent_and_underscore_literally(db, items, orders):
+    res = resource("kitpanel.orders")()
     by_phone = {o.phone: o.id for o in orders}
     assert _ids(db, res, filters={"phone": "50%"}) == {by_phone["50%_off"]}
     assert _ids(db, res, filters={"phone": "%_"}) == {by_phone["50%_off"]}
@@ -303,35 +306,35 @@ def test_text_filter_treats_percent_and_underscore_literally(db, products, order
     assert _ids(db, res, filters={"phone": "0000"}) == {o.id for o in orders if "0000" in o.phone}
 
 
-def test_filters_not_declared_on_the_resource_are_ignored(db, products):
+def test_filters_not_declared_on_the_resource_are_ignored(db, items):
     assert len(_ids(db, _res(), filters={"description": "x", "quantity": "1000.."})) == N
 
 
-class ProductsByText(Resource, model=Product):
+class ItemsByText(Resource, model=Item):
     """A throwaway resource (not registered) with a text filter on the name."""
 
     filters = [filters.text("name")]
     default_sort = "name"
 
 
-def test_text_filter_case_insensitive_substring(db, products):
-    got = _ids(db, ProductsByText(), filters={"name": "item 01"})
-    assert got == {p.id for p in products if "Item 01" in p.name} and len(got) == 10
+def test_text_filter_case_insensitive_substring(db, items):
+    got = _ids(db, ItemsByText(), filters={"name": "item 01"})
+    assert got == {p.id for p in items if "Item 01" in p.name} and len(got) == 10
 
 
 # --------------------------------------------------------------------------- search and trash
 @pytest.fixture()
-def extra_products(db):
-    extra = [Product(name="Кабель USB-C"), Product(name="Адаптер usb-a"), Product(name="Роутер")]
+def extra_items(db):
+    extra = [Item(name="Кабель USB-C"), Item(name="Адаптер usb-a"), Item(name="Роутер")]
     db.add_all(extra)
     db.commit()
     yield extra
     db.rollback()
-    db.exec(delete(Product).where(Product.id.in_([p.id for p in extra])))
+    db.exec(delete(Item).where(Item.id.in_([p.id for p in extra])))
     db.commit()
 
 
-def test_search_matches_name_substring_case_insensitively(db, products, extra_products):
+def test_search_matches_name_substring_case_insensitively(db, items, extra_items):
     res = _res()
     names = {p.name for p in get_list(db, res, ADMIN, ListParams(search="UsB", page_size=50)).rows}
     assert names == {"Кабель USB-C", "Адаптер usb-a"}
@@ -340,55 +343,55 @@ def test_search_matches_name_substring_case_insensitively(db, products, extra_pr
     assert {p.name for p in get_list(db, res, ADMIN, ListParams(search="  роут ", page_size=50)).rows} == {"Роутер"}
 
 
-def test_search_also_matches_supplier(db, products):
+def test_search_also_matches_supplier(db, items):
     got = {p.id for p in get_list(db, _res(), ADMIN, ListParams(search="gamma", page_size=500)).rows}
-    assert got == {p.id for p in products if p.supplier_name == "Gamma GmbH"}
+    assert got == {p.id for p in items if p.vendor == "Gamma GmbH"}
 
 
-def test_search_number_matches_the_id(db, products):
-    target = next(p for p in products if p.id == 7)
+def test_search_number_matches_the_id(db, items):
+    target = next(p for p in items if p.id == 7)
     assert "7" not in target.name  # found by its id, not by its name
     rows = get_list(db, _res(), ADMIN, ListParams(search="7", page_size=500)).rows
-    assert {r.id for r in rows} == {p.id for p in products if "7" in p.name or p.id == 7}
+    assert {r.id for r in rows} == {p.id for p in items if "7" in p.name or p.id == 7}
     assert target.id in {r.id for r in rows}
 
 
-def test_search_wildcards_are_literal(db, products):
+def test_search_wildcards_are_literal(db, items):
     assert get_list(db, _res(), ADMIN, ListParams(search="%", page_size=50)).rows == []
     assert get_list(db, _res(), ADMIN, ListParams(search="Item_0", page_size=50)).rows == []
 
 
-def test_trash_shows_only_soft_deleted_rows(db, products):
-    gone = [p.id for p in products[:7]]
-    db.exec(text("UPDATE product SET deleted_at = now() WHERE id = ANY(:ids)").bindparams(ids=gone))
+def test_trash_shows_only_soft_deleted_rows(db, items):
+    gone = [p.id for p in items[:7]]
+    db.exec(text("UPDATE kitpanel.kit_item SET deleted_at = now() WHERE id = ANY(:ids)").bindparams(ids=gone))
     db.commit()
     try:
         res = _res()
         assert _ids(db, res, trash=True) == set(gone)
-        assert _ids(db, res) == {p.id for p in products[7:]}
+        assert _ids(db, res) == {p.id for p in items[7:]}
         # search and filters apply inside the trash too
-        assert _ids(db, res, trash=True, search=products[0].name) == {gone[0]}
-        assert _ids(db, res, trash=True, filters={"supplier_name": products[0].supplier_name}) == {
-            p.id for p in products[:7] if p.supplier_name == products[0].supplier_name
+        assert _ids(db, res, trash=True, search=items[0].name) == {gone[0]}
+        assert _ids(db, res, trash=True, filters={"vendor": items[0].vendor}) == {
+            p.id for p in items[:7] if p.vendor == items[0].vendor
         }
     finally:
         db.rollback()
-        db.exec(text("UPDATE product SET deleted_at = NULL"))
+        db.exec(text("UPDATE kitpanel.kit_item SET deleted_at = NULL"))
         db.commit()
 
 
 # --------------------------------------------------------------------------- totals
-def test_total_is_exact_for_small_sets(db, products):
+def test_total_is_exact_for_small_sets(db, items):
     page = get_list(db, _res(), ADMIN, ListParams(search="Item 00", page_size=SIZE))
     assert page.total == 10 and page.total_is_estimate is False and not page.has_next
     page = get_list(db, _res(), ADMIN, ListParams(page_size=SIZE))
     assert page.has_next and page.total == N and page.total_is_estimate is False
-    page = get_list(db, _res(), ADMIN, ListParams(page_size=SIZE, filters={"supplier_name": "Альфа"}))
+    page = get_list(db, _res(), ADMIN, ListParams(page_size=SIZE, filters={"vendor": "Альфа"}))
     assert page.total == N // 4 and page.has_next is True
 
 
-def test_estimate_above_threshold_and_exact_on_request(db, products, monkeypatch):
-    db.exec(text("ANALYZE product"))
+def test_estimate_above_threshold_and_exact_on_request(db, items, monkeypatch):
+    db.exec(text("ANALYZE kitpanel.kit_item"))
     db.commit()
     monkeypatch.setattr(query, "EXACT_COUNT_BELOW", 10)
     page = get_list(db, _res(), ADMIN, ListParams(page_size=SIZE))
@@ -402,7 +405,7 @@ def test_estimate_above_threshold_and_exact_on_request(db, products, monkeypatch
     assert one.total == 10 and one.total_is_estimate is False
 
 
-def test_page_size_is_clamped(db, products):
+def test_page_size_is_clamped(db, items):
     assert len(get_list(db, _res(), ADMIN, ListParams(page_size=0)).rows) == 25  # the resource's default
     assert len(get_list(db, _res(), ADMIN, ListParams(page_size=-5)).rows) == 1
     assert len(get_list(db, _res(), ADMIN, ListParams(page_size=10_000)).rows) == N
@@ -416,7 +419,7 @@ def test_a_slow_exact_count_gives_way_to_the_estimate(db, monkeypatch):
     from app.core.registry import resource
 
     for i in range(60):
-        db.add(Product(name=f"count {i:03d}"))
+        db.add(Item(name=f"count {i:03d}"))
     db.commit()
     monkeypatch.setattr(query, "COUNT_TIMEOUT_MS", 1)
     real_count = query.count
@@ -426,7 +429,7 @@ def test_a_slow_exact_count_gives_way_to_the_estimate(db, monkeypatch):
         return real_count(session, stmt)
 
     monkeypatch.setattr(query, "count", slow_count)
-    page = query.get_list(db, resource("stock.products")(), ADMIN, ListParams(page_size=10))
+    page = query.get_list(db, resource("kitpanel.items")(), ADMIN, ListParams(page_size=10))
     assert page.total_is_estimate is True and page.total > 0
     # and the transaction is still usable, without the short timeout
     assert db.exec(sql("SHOW statement_timeout")).one()[0] in ("0", "0ms")

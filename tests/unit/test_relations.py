@@ -1,4 +1,4 @@
-"""Relation columns (``col("product_id").relation("stock.products")``): titles read once per page
+"""Relation columns (``col("item_id").relation("kitpanel.items")``, on the fixture panel ``tests/kitpanel``): titles read once per page
 through ``query.get_many`` (one query per related resource, never one per row), sorted by the
 related title through a join, exported through the same join (COPY and Python paths alike), and
 never the title of a record the reader may not see."""
@@ -19,10 +19,12 @@ from app.core.auth import CurrentUser
 from app.core.query import ListParams, get_list, get_many, relation_titles
 from app.core.registry import resource
 from models.numbers import PhoneNumber
-from models.stock import Supply
+from tests.kitpanel.models import Delivery
 
-#: May list supplies but not products: sees the product ids, never their names.
-NO_PRODUCTS = CurrentUser(id=None, username="clerk", roles=(), permissions=frozenset({"stock.supplies.view"}))
+pytestmark = pytest.mark.usefixtures("kitpanel")
+
+#: May list deliveries but not items: sees the item ids, never their names.
+NO_ITEMS = CurrentUser(id=None, username="clerk", roles=(), permissions=frozenset({"kitpanel.deliveries.view"}))
 
 
 @contextmanager
@@ -45,13 +47,13 @@ def _from(seen: list[str], table: str) -> list[str]:
 
 
 @pytest.fixture()
-def supplies(db, users, stock_data):
-    """Twelve supplies of six products whose names do not sort like their ids."""
-    products = resource("stock.products")
+def deliveries(db, users, kit_data):
+    """Twelve deliveries of six items whose names do not sort like their ids."""
+    items = resource("kitpanel.items")
     names = ["Яблоко", "Груша", "Арбуз", "Вишня", "Банан", "Дыня"]
-    made = [crud.create_record(db, products, users["admin"], {"name": n, "sell_price_rub": "10"}) for n in names]
+    made = [crud.create_record(db, items, users["admin"], {"name": n, "price_rub": "10"}) for n in names]
     for i in range(12):
-        db.add(Supply(product_id=made[i % 6].id, qty=i + 1, supplier_name="Альфа"))
+        db.add(Delivery(item_id=made[i % 6].id, qty=i + 1, vendor="Альфа"))
     db.commit()
     return {p.name: p.id for p in made}
 
@@ -87,29 +89,29 @@ def test_titles_of_a_page_are_one_round_trip_for_every_related_resource(db, user
     assert set(titles["provider_id"].values()) == {"Своя", "Чужая"}
 
 
-def test_the_list_page_reads_titles_once_however_long_the_page(db, users, supplies, monkeypatch):
-    """The generated list page (its Reflex state) as a browser loads it: the product names of the
-    supplies list come from one query, and a page of 12 rows costs no more statements than one of 3."""
+def test_the_list_page_reads_titles_once_however_long_the_page(db, users, deliveries, monkeypatch):
+    """The generated list page (its Reflex state) as a browser loads it: the item names of the
+    deliveries list come from one query, and a page of 12 rows costs no more statements than one of 3."""
     from tests.unit.test_list_view import _list
 
     token = auth.login(db, "admin", "admin-pass")
     counts = {}
     for size in (3, 12):
-        monkeypatch.setattr(resource("stock.supplies"), "page_size", size)
+        monkeypatch.setattr(resource("kitpanel.deliveries"), "page_size", size)
         with statements() as seen:
-            lst = _list(token, "stock.supplies", "sort=id")
+            lst = _list(token, "kitpanel.deliveries", "sort=id")
         assert len(lst.rows) == size
-        assert len(_from(seen, "product")) == 1  # the titles: one query for the page, not one per row
+        assert len(_from(seen, "kitpanel.kit_item")) == 1  # the titles: one query for the page, not one per row
         counts[size] = len(seen)
     assert counts[3] == counts[12]
-    product = next(j for j, c in enumerate(resource("stock.supplies").columns) if c.name == "product_id")
-    assert [r[f"c{product}"] for r in lst.rows[:6]] == ["Кабель USB-C", "Роутер Pro", "Яблоко", "Груша", "Арбуз", "Вишня"]
+    column_index = next(j for j, c in enumerate(resource("kitpanel.deliveries").columns) if c.name == "item_id")
+    assert [r[f"c{column_index}"] for r in lst.rows[:6]] == ["Кабель USB-C", "Роутер Pro", "Яблоко", "Груша", "Арбуз", "Вишня"]
 
 
-def test_get_many_reads_python_titles_in_one_query_too(db, users, stock_data):
+def test_get_many_reads_python_titles_in_one_query_too(db, users, kit_data):
     """A resource whose title only ``title()`` knows (orders: "№12 · +7 916 …") is loaded, still once."""
-    orders = resource("stock.orders")
-    made = [crud.create_record(db, orders, users["admin"], {"phone": f"+7 916 555-00-0{i}", "product_id": str(stock_data["cable"].id), "qty": "1"})
+    orders = resource("kitpanel.orders")
+    made = [crud.create_record(db, orders, users["admin"], {"phone": f"+7 916 555-00-0{i}", "item_id": str(kit_data["cable"].id), "qty": "1"})
             for i in range(3)]
     assert orders.title_sql() is None
     with statements() as seen:
@@ -119,30 +121,30 @@ def test_get_many_reads_python_titles_in_one_query_too(db, users, stock_data):
 
 
 # --------------------------------------------------------------------------- sorting
-def test_sort_by_a_relation_sorts_by_the_related_title(db, users, supplies):
-    res = resource("stock.supplies")()
-    stock_ids = {v for v in supplies.values()}
-    order = sorted(supplies, key=str)  # Арбуз, Банан, Вишня, Груша, Дыня, Яблоко
-    for sort, expected in (("product_id", order), ("-product_id", order[::-1])):
+def test_sort_by_a_relation_sorts_by_the_related_title(db, users, deliveries):
+    res = resource("kitpanel.deliveries")()
+    item_ids = {v for v in deliveries.values()}
+    order = sorted(deliveries, key=str)  # Арбуз, Банан, Вишня, Груша, Дыня, Яблоко
+    for sort, expected in (("item_id", order), ("-item_id", order[::-1])):
         seen, cursor_page = [], 0
         while True:
             page = get_list(db, res, users["admin"], ListParams(sort=sort, page_size=5, page=cursor_page))
             assert not page.keyset and page.sort == sort  # a join: offset paging
-            seen += [r for r in page.rows if r.product_id in stock_ids]
+            seen += [r for r in page.rows if r.item_id in item_ids]
             if not page.has_next:
                 break
             cursor_page += 1
-        names = {v: k for k, v in supplies.items()}
-        titles = [names[r.product_id] for r in seen]
+        names = {v: k for k, v in deliveries.items()}
+        titles = [names[r.item_id] for r in seen]
         assert titles == [n for n in expected for _ in range(2)]
-        # ties (two supplies per product) are broken by the key, then the id: pages never repeat a row
+        # ties (two deliveries per item) are broken by the key, then the id: pages never repeat a row
         assert len({r.id for r in seen}) == 12
 
 
-def test_sort_without_the_right_to_see_titles_falls_back_to_the_key(db, users, supplies):
-    res = resource("stock.supplies")()
-    rows = get_list(db, res, NO_PRODUCTS, ListParams(sort="product_id", page_size=50)).rows
-    assert [r.product_id for r in rows] == sorted(r.product_id for r in rows)
+def test_sort_without_the_right_to_see_titles_falls_back_to_the_key(db, users, deliveries):
+    res = resource("kitpanel.deliveries")()
+    rows = get_list(db, res, NO_ITEMS, ListParams(sort="item_id", page_size=50)).rows
+    assert [r.item_id for r in rows] == sorted(r.item_id for r in rows)
 
 
 def test_the_numbers_list_keeps_keyset_paging_without_joins(db, users, numbers):
@@ -161,15 +163,15 @@ def _csv(path) -> list[list[str]]:
     return list(csv.reader(path.read_text(encoding="utf-8-sig").splitlines()))
 
 
-def test_export_writes_titles_through_a_join_on_the_copy_path(db, users, supplies, tmp_path, monkeypatch):
-    res = resource("stock.supplies")()
-    params = ListParams(sort="-product_id")
+def test_export_writes_titles_through_a_join_on_the_copy_path(db, users, deliveries, tmp_path, monkeypatch):
+    res = resource("kitpanel.deliveries")()
+    params = ListParams(sort="-item_id")
     fast = exporter.copy_select(res, users["admin"], params)
     assert fast is not None and "LEFT OUTER JOIN" in str(fast)  # PostgreSQL writes it (COPY), titles joined
     copy_path, python_path = tmp_path / "copy.csv", tmp_path / "python.csv"
     exporter.export(db, res, users["admin"], params, copy_path)
     rows = _csv(copy_path)
-    column = rows[0].index("Товар")
+    column = rows[0].index("Позиция")
     names = [r[column] for r in rows[1:]]
     assert names[:2] == ["Яблоко", "Яблоко"] and "Кабель USB-C" in names
     # the Python path (computed columns, XLSX) writes the same cells
@@ -182,31 +184,31 @@ def test_export_writes_titles_through_a_join_on_the_copy_path(db, users, supplie
     assert [r[column] for r in sheet[1:]] == names
 
 
-def test_python_export_reads_titles_per_batch_not_per_row(db, users, supplies, tmp_path, monkeypatch):
+def test_python_export_reads_titles_per_batch_not_per_row(db, users, deliveries, tmp_path, monkeypatch):
     monkeypatch.setattr(exporter, "copy_select", lambda *a, **k: None)
     monkeypatch.setattr(exporter, "BATCH", 5)
     with statements() as seen:
-        n = exporter.export(db, resource("stock.supplies")(), users["admin"], ListParams(), tmp_path / "s.csv")
-    assert n == 14  # two initial supplies of stock_data, twelve of ours
-    assert len([s for s in _from(seen, "product") if "product.id IN" in s]) == 3  # batches of 5, 5, 4
+        n = exporter.export(db, resource("kitpanel.deliveries")(), users["admin"], ListParams(), tmp_path / "s.csv")
+    assert n == 14  # two initial deliveries of kit_data, twelve of ours
+    assert len([s for s in _from(seen, "kitpanel.kit_item") if "kit_item.id IN" in s]) == 3  # batches of 5, 5, 4
 
 
 # --------------------------------------------------------------------------- what a reader may see
-def test_no_titles_of_a_resource_the_reader_may_not_view(db, users, supplies, tmp_path):
-    res = resource("stock.supplies")()
-    page = get_list(db, res, NO_PRODUCTS, ListParams(sort="id"))
-    assert relation_titles(db, res, NO_PRODUCTS, page.rows) == {"product_id": {}}
-    assert get_many(db, resource("stock.products"), NO_PRODUCTS, [supplies["Яблоко"]]) == {}
+def test_no_titles_of_a_resource_the_reader_may_not_view(db, users, deliveries, tmp_path):
+    res = resource("kitpanel.deliveries")()
+    page = get_list(db, res, NO_ITEMS, ListParams(sort="id"))
+    assert relation_titles(db, res, NO_ITEMS, page.rows) == {"item_id": {}}
+    assert get_many(db, resource("kitpanel.items"), NO_ITEMS, [deliveries["Яблоко"]]) == {}
     for path_kind in ("copy", "python"):
         path = tmp_path / f"{path_kind}.csv"
         if path_kind == "python":
-            exporter.export(db, res, NO_PRODUCTS, ListParams(sort="id"), tmp_path / "x.xlsx", "xlsx")
+            exporter.export(db, res, NO_ITEMS, ListParams(sort="id"), tmp_path / "x.xlsx", "xlsx")
             sheet = list(load_workbook(tmp_path / "x.xlsx", read_only=True).active.values)
-            cells = [r[sheet[0].index("Товар")] for r in sheet[1:]]
+            cells = [r[sheet[0].index("Позиция")] for r in sheet[1:]]
         else:
-            exporter.export(db, res, NO_PRODUCTS, ListParams(sort="id"), path)
+            exporter.export(db, res, NO_ITEMS, ListParams(sort="id"), path)
             rows = _csv(path)
-            cells = [r[rows[0].index("Товар")] for r in rows[1:]]
+            cells = [r[rows[0].index("Позиция")] for r in rows[1:]]
         assert all(re.fullmatch(r"#\d+", c) for c in cells), cells
         assert "Яблоко" not in cells
 

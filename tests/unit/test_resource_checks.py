@@ -1,6 +1,7 @@
 """Misdeclared resources fail at boot, with a message naming the resource and the field: a
 resource on its own when it registers, a reference to another resource when the registry is
-checked (``registry.check``, after every panel registered, so order never matters)."""
+checked (``registry.check``, after every panel registered, so order never matters). The throwaway
+resources sit on the fixture panel's models and point at its resources (``tests/kitpanel``)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import pytest
 
 from app.core.registry import PANELS, RESOURCES, Panel, check, register
 from app.core.resource import ImproperlyConfigured, Resource, check_resource, col, fields, filters
-from models.stock import Order, Product
+from tests.kitpanel.models import Item, Order
 
 _seq = itertools.count()
+
+pytestmark = pytest.mark.usefixtures("kitpanel")
 
 
 def _panel_name() -> str:
@@ -44,7 +47,8 @@ def _fails(res: type[Resource], *needles: str) -> str:
 
 @pytest.fixture(autouse=True)
 def _registry_untouched():
-    """Every test leaves the registry as it found it (the real panels stay, nothing else)."""
+    """Every test leaves the registry as it found it (the real panels and the fixture panel stay,
+    nothing else)."""
     from app.boot import boot
 
     boot()
@@ -55,11 +59,11 @@ def _registry_untouched():
 
 
 def test_a_correct_resource_registers_under_panel_and_slug():
-    class Fine(Resource, model=Product):
+    class Fine(Resource, model=Item):
         search = ["name"]
         columns = [col("name").sortable(), col("stock").numeric().sortable()]
-        filters = [filters.ternary("is_low_stock"), filters.relation("id", "stock.products")]
-        form = [fields.section("main", ["name", fields.money("sell_price_rub")])]
+        filters = [filters.ternary("is_low"), filters.relation("id", "kitpanel.items")]
+        form = [fields.section("main", ["name", fields.money("price_rub")])]
         default_sort = "-stock"
 
     with registering(Fine) as do:
@@ -71,28 +75,28 @@ def test_a_correct_resource_registers_under_panel_and_slug():
 
 
 def test_column_naming_a_missing_field():
-    class BadColumn(Resource, model=Product):
+    class BadColumn(Resource, model=Item):
         columns = [col("name"), col("colour")]
 
-    _fails(BadColumn, "BadColumn", "'colour'", "Product")
+    _fails(BadColumn, "BadColumn", "'colour'", "Item")
 
 
 def test_column_with_value_function_need_not_be_a_field():
     class Computed(Resource, model=Order):
-        columns = [col("total").value(lambda o: o.qty * o.unit_price_rub)]
+        columns = [col("total").value(lambda o: o.qty * o.unit_price)]
 
     check_resource(Computed)  # no error
 
 
 def test_sortable_column_must_be_a_database_column_not_a_property(monkeypatch):
-    monkeypatch.setattr(Product, "margin", property(lambda self: 1), raising=False)
+    monkeypatch.setattr(Item, "margin", property(lambda self: 1), raising=False)
 
-    class PlainProperty(Resource, model=Product):
+    class PlainProperty(Resource, model=Item):
         columns = [col("margin")]
 
     check_resource(PlainProperty)  # shown, not sorted: fine
 
-    class SortedProperty(Resource, model=Product):
+    class SortedProperty(Resource, model=Item):
         columns = [col("name").sortable(), col("margin").sortable()]
 
     msg = _fails(SortedProperty, "SortedProperty", "'margin'", "sortable")
@@ -100,8 +104,8 @@ def test_sortable_column_must_be_a_database_column_not_a_property(monkeypatch):
 
 
 def test_filter_on_a_missing_column():
-    class BadFilter(Resource, model=Product):
-        filters = [filters.select("supplier_name"), filters.number("weight")]
+    class BadFilter(Resource, model=Item):
+        filters = [filters.select("vendor"), filters.number("weight")]
 
     _fails(BadFilter, "BadFilter", "'weight'")
 
@@ -109,51 +113,51 @@ def test_filter_on_a_missing_column():
 def test_unknown_filter_kind():
     from app.core.resource import Filter
 
-    class OddFilter(Resource, model=Product):
+    class OddFilter(Resource, model=Item):
         filters = [Filter("slider", "stock")]
 
     _fails(OddFilter, "OddFilter", "'stock'", "'slider'")
 
 
 def test_search_field_missing():
-    class BadSearch(Resource, model=Product):
+    class BadSearch(Resource, model=Item):
         search = ["name", "barcode"]
 
     _fails(BadSearch, "BadSearch", "'barcode'", "search")
 
 
 def test_search_on_a_property_is_refused(monkeypatch):
-    monkeypatch.setattr(Product, "margin", property(lambda self: 1), raising=False)
+    monkeypatch.setattr(Item, "margin", property(lambda self: 1), raising=False)
 
-    class SearchProperty(Resource, model=Product):
+    class SearchProperty(Resource, model=Item):
         search = ["margin"]
 
     _fails(SearchProperty, "SearchProperty", "'margin'")
 
 
 def test_form_field_missing():
-    class BadForm(Resource, model=Product):
+    class BadForm(Resource, model=Item):
         form = [fields.section("main", ["name", fields.money("price_usd", "USD")])]
 
     _fails(BadForm, "BadForm", "'price_usd'", "form field")
 
 
 def test_virtual_and_password_form_fields_are_allowed():
-    class Virtual(Resource, model=Product):
+    class Virtual(Resource, model=Item):
         form = [fields.section("main", ["name", fields.integer("initial_qty", virtual=True)])]
 
     check_resource(Virtual)
 
 
 def test_bad_default_sort():
-    class BadSort(Resource, model=Product):
+    class BadSort(Resource, model=Item):
         default_sort = "-popularity"
 
     _fails(BadSort, "BadSort", "'-popularity'", "default_sort")
 
 
 def test_bad_pagination_value():
-    class BadPaging(Resource, model=Product):
+    class BadPaging(Resource, model=Item):
         pagination = "infinite"
 
     _fails(BadPaging, "BadPaging", "infinite")
@@ -161,41 +165,41 @@ def test_bad_pagination_value():
 
 def test_relation_filter_pointing_at_an_unknown_resource():
     class BadRelation(Resource, model=Order):
-        filters = [filters.relation("product_id", "stock.goods")]
+        filters = [filters.relation("item_id", "kitpanel.goods")]
 
-    _fails(BadRelation, "BadRelation", "'product_id'", "'stock.goods'")
+    _fails(BadRelation, "BadRelation", "'item_id'", "'kitpanel.goods'")
 
 
 def test_relation_form_field_pointing_at_an_unknown_resource():
     class BadPicker(Resource, model=Order):
-        form = [fields.section("main", [fields.relation("product_id", "nowhere.products"), "qty"])]
+        form = [fields.section("main", [fields.relation("item_id", "nowhere.products"), "qty"])]
 
-    _fails(BadPicker, "BadPicker", "'product_id'", "'nowhere.products'")
+    _fails(BadPicker, "BadPicker", "'item_id'", "'nowhere.products'")
 
 
 def test_relation_column_pointing_at_an_unknown_resource():
     class BadTitles(Resource, model=Order):
-        columns = [col("product_id").relation("stock.goods")]
+        columns = [col("item_id").relation("kitpanel.goods")]
 
-    _fails(BadTitles, "BadTitles", "relation column 'product_id'", "'stock.goods'")
+    _fails(BadTitles, "BadTitles", "relation column 'item_id'", "'kitpanel.goods'")
 
 
 def test_relation_column_must_be_a_database_column_without_a_value_function(monkeypatch):
-    monkeypatch.setattr(Product, "supplier_id", property(lambda self: 1), raising=False)
+    monkeypatch.setattr(Item, "vendor_id", property(lambda self: 1), raising=False)
 
-    class OnAProperty(Resource, model=Product):
-        columns = [col("supplier_id").relation("stock.products")]
+    class OnAProperty(Resource, model=Item):
+        columns = [col("vendor_id").relation("kitpanel.items")]
 
-    _fails(OnAProperty, "OnAProperty", "'supplier_id'", "database column")
+    _fails(OnAProperty, "OnAProperty", "'vendor_id'", "database column")
 
     class Both(Resource, model=Order):
-        columns = [col("product_id").relation("stock.products").value(lambda o: o.product_name)]
+        columns = [col("item_id").relation("kitpanel.items").value(lambda o: o.item_name)]
 
-    _fails(Both, "Both", "'product_id'", "value()")
+    _fails(Both, "Both", "'item_id'", "value()")
 
 
 def test_title_field_must_be_a_database_column():
-    class BadTitle(Resource, model=Product):
+    class BadTitle(Resource, model=Item):
         title_field = "label"
 
     _fails(BadTitle, "BadTitle", "title_field 'label'")
@@ -204,13 +208,13 @@ def test_title_field_must_be_a_database_column():
 def test_relation_to_a_resource_of_the_same_panel_is_fine():
     name = _panel_name()
 
-    class Things(Resource, model=Product):
+    class Things(Resource, model=Item):
         pass
 
     class ThingOrders(Resource, model=Order):
-        columns = [col("product_id").relation(f"{name}.things")]
-        filters = [filters.relation("product_id", f"{name}.things")]
-        form = [fields.section("main", [fields.relation("product_id", f"{name}.things"), "qty"])]
+        columns = [col("item_id").relation(f"{name}.things")]
+        filters = [filters.relation("item_id", f"{name}.things")]
+        form = [fields.section("main", [fields.relation("item_id", f"{name}.things"), "qty"])]
 
     try:
         register(Panel(name=name, label=name, resources=[ThingOrders, Things]))  # the order does not matter
@@ -225,7 +229,7 @@ def test_relation_to_a_resource_of_the_same_panel_is_fine():
 def test_action_named_like_a_builtin_operation_is_refused():
     from app.core.resource import action
 
-    class Clash(Resource, model=Product):
+    class Clash(Resource, model=Item):
         @action("x")
         def delete(self, ctx, records):  # noqa: D102
             return None
@@ -234,10 +238,10 @@ def test_action_named_like_a_builtin_operation_is_refused():
 
 
 def test_same_resource_key_twice_is_refused():
-    class Twice(Resource, model=Product):
+    class Twice(Resource, model=Item):
         pass
 
-    class Twice2(Resource, model=Product):
+    class Twice2(Resource, model=Item):
         slug = "twice"
 
     with registering(Twice, Twice2) as do, pytest.raises(ImproperlyConfigured) as info:
@@ -254,21 +258,21 @@ def test_real_panels_pass_their_own_checks():
 def test_a_set_based_twin_must_be_a_method_or_a_callable_on_a_job_action():
     from app.core.resource import action
 
-    class NoSuchMethod(Resource, model=Product):
+    class NoSuchMethod(Resource, model=Item):
         @action("restock", bulk=True, job=True, many="restock_all")
         def restock(self, ctx, records):
             return None
 
     _fails(NoSuchMethod, "NoSuchMethod", "restock", "restock_all", "neither a method")
 
-    class NotCallable(Resource, model=Product):
+    class NotCallable(Resource, model=Item):
         @action("restock", bulk=True, job=True, many=42)
         def restock(self, ctx, records):
             return None
 
     _fails(NotCallable, "NotCallable", "many=42")
 
-    class NotAJob(Resource, model=Product):
+    class NotAJob(Resource, model=Item):
         @action("restock", bulk=True, many="restock_many")
         def restock(self, ctx, records):
             return None
@@ -278,7 +282,7 @@ def test_a_set_based_twin_must_be_a_method_or_a_callable_on_a_job_action():
 
     _fails(NotAJob, "NotAJob", "job=True")
 
-    class Fine(Resource, model=Product):
+    class Fine(Resource, model=Item):
         @action("restock", bulk=True, job=True, many=lambda res, ctx, ids: len(ids))
         def restock(self, ctx, records):
             return None

@@ -1,6 +1,7 @@
 """Reading uploaded tables, for both import paths (the kit's import and the numbers bulk loader),
 on files crafted like the independent data set: an encoding decided on every byte, files that are
-not tables refused with a message (and nothing written), UTF-16 read, physical record lines."""
+not tables refused with a message (and nothing written), UTF-16 read, physical record lines. The
+kit's import runs on the fixture panel's items (``tests/kitpanel``)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ from app.core.errors import ValidationFailed
 from app.core.registry import resource
 from app.panels.numbers import transfers
 from models.numbers import PhoneNumber
-from models.stock import Product
+from tests.kitpanel.models import Item
+
+pytestmark = pytest.mark.usefixtures("kitpanel")
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89" + bytes(range(256))
 
@@ -75,10 +78,10 @@ def test_the_kit_import_reads_the_same_file(tmp_path, db, users, uploads):
     straddling_utf8(path, 'Название,"Цена, ₽",Описание', lambda i, pad: f"Товар {i:05d},{100 + i},{long_text}{pad}")
     token = importer.save_upload(users["manager"], "products.csv", path.read_bytes())
     saved = importer.upload_path(users["manager"], token)
-    res = resource("stock.products")()
+    res = resource("kitpanel.items")()
     result = importer.run_import(db, res, users["manager"], saved, importer.auto_map(res, importer.read_head(saved)[0]))
     assert result.failed == 0 and result.created == result.total > 100
-    assert db.exec(select(func.count()).select_from(Product).where(Product.name.like("Товар %"))).one() == result.total
+    assert db.exec(select(func.count()).select_from(Item).where(Item.name.like("Товар %"))).one() == result.total
 
 
 @pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
@@ -148,7 +151,7 @@ def test_a_header_without_rows_is_refused_by_both_paths(tmp_path, db, users, upl
         assert refusal(importer.read_head, path) == "The file has no data rows"
         assert refusal(transfers.check_file, path) == "The file has no data rows"  # the numbers upload
         assert refusal(lambda: transfers.import_numbers(db, users["admin"], path, provider_id=numbers_world["mine"])) == "The file has no data rows"
-        res = resource("stock.products")()
+        res = resource("kitpanel.items")()
         assert refusal(importer.run_import, db, res, users["admin"], path, {"name": "phone"}) == "The file has no data rows"
     # a one-number file without a header is a file of one number, not a header
     one = tmp_path / "one.csv"
@@ -207,8 +210,8 @@ def test_report_lines_are_the_files_lines_when_fields_hold_line_breaks(tmp_path,
         f.write("\n")  # line 6: blank
         w.writerow(["Плита", "abc", "две\r\nстроки"])  # lines 7-8: bad
     assert [line for line, _row in tabular.records(path)] == [1, 2, 5, 7]
-    res = resource("stock.products")()
-    mapping = {"name": "Название", "sell_price_rub": "Цена, ₽", "description": "Описание"}
+    res = resource("kitpanel.items")()
+    mapping = {"name": "Название", "price_rub": "Цена, ₽", "description": "Описание"}
     _headers, outcomes, _raws = importer.preview(db, res, users["admin"], path, mapping, "")
     assert [(o.line, o.op) for o in outcomes] == [(2, "create"), (5, "error"), (7, "error")]
     result = importer.run_import(db, res, users["admin"], path, mapping, report_path=lambda: tmp_path / "errors.csv")

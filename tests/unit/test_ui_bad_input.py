@@ -2,7 +2,8 @@
 exception (which the browser shows as an English "An error occurred" with stale rows).
 
 Same inputs as tests/api/test_bad_input.py, driven through ListState (search, filters, paging),
-the global search, the form and the detail page, as tests/unit/test_ui_permissions.py drives them.
+the global search, the form and the detail page, as tests/unit/test_ui_permissions.py drives them;
+the kit's own resources here are the fixture panel's (``tests/kitpanel``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from app.core.ui.layout import SearchState
 from app.core.ui.list_state import ListState
 from tests.uistate import sign_in
 
+pytestmark = pytest.mark.usefixtures("kitpanel")
+
 
 def _state(cls, token: str):
     root = rx.State(_reflex_internal_init=True)
@@ -32,9 +35,9 @@ def token(db, users):
 
 
 @pytest.fixture()
-def orders(db, users, stock_data):
-    res = resource("stock.orders")
-    return [crud.create_record(db, res, users["admin"], {"phone": p, "product_id": str(stock_data["cable"].id), "qty": "1"})
+def orders(db, users, kit_data):
+    res = resource("kitpanel.orders")
+    return [crud.create_record(db, res, users["admin"], {"phone": p, "item_id": str(kit_data["cable"].id), "qty": "1"})
             for p in ("8 (916) 555-12-34", "+7 999 000-11-22")]
 
 
@@ -45,7 +48,7 @@ def _list(token: str, key: str):
     return lst
 
 
-@pytest.mark.parametrize("key", ["stock.orders", "stock.products", "admin.users", "numbers.numbers"])
+@pytest.mark.parametrize("key", ["kitpanel.orders", "kitpanel.items", "admin.users", "numbers.numbers"])
 def test_a_long_number_searched_shows_an_empty_list_not_an_error(token, orders, key):
     lst = _list(token, key)
     lst.set_search("12345678901")
@@ -54,18 +57,18 @@ def test_a_long_number_searched_shows_an_empty_list_not_an_error(token, orders, 
 
 @pytest.mark.parametrize("typed", ["8 (916) 555-12-34", "916 555", "89165551234"])
 def test_orders_list_finds_a_dictated_phone(token, orders, typed):
-    lst = _list(token, "stock.orders")
+    lst = _list(token, "kitpanel.orders")
     lst.set_search(typed)
     assert lst.error == "" and [r["id"] for r in lst.rows] == [str(orders[0].id)]
 
 
 @pytest.mark.parametrize("name,value,message", [
-    ("product_id", "99999999999", "Фильтр «Товар»: Выберите запись из списка"),
+    ("item_id", "99999999999", "Фильтр «Позиция»: Выберите запись из списка"),
     ("created_at", "2026-99-01..", "Фильтр «Создано»: Введите дату ГГГГ-ММ-ДД"),
     ("phone", "12\x00", "Фильтр «Телефон»: Текст содержит недопустимые символы"),
 ])
 def test_a_bad_filter_value_shows_its_message_and_keeps_the_page(token, orders, name, value, message):
-    lst = _list(token, "stock.orders")
+    lst = _list(token, "kitpanel.orders")
     out = lst.set_filter(name, value)
     assert lst.error == message and lst.rows == []
     assert "set_url" in repr(out) or out is not None  # the view (with the bad value) still goes to the URL
@@ -73,16 +76,16 @@ def test_a_bad_filter_value_shows_its_message_and_keeps_the_page(token, orders, 
     assert lst.error == "" and len(lst.rows) == 2
 
 
-def test_a_number_range_beyond_the_column_shows_the_limit(token, stock_data):
-    lst = _list(token, "stock.products")
-    lst.set_range("sell_price_rub", "lo", "1e20")
+def test_a_number_range_beyond_the_column_shows_the_limit(token, kit_data):
+    lst = _list(token, "kitpanel.items")
+    lst.set_range("price_rub", "lo", "1e20")
     assert lst.error.endswith("Не больше 9999999999.99") and lst.rows == []
-    lst.set_range("sell_price_rub", "lo", "")
+    lst.set_range("price_rub", "lo", "")
     assert lst.error == "" and len(lst.rows) == 2
 
 
-def test_search_with_a_nul_shows_a_message(token, stock_data):
-    lst = _list(token, "stock.products")
+def test_search_with_a_nul_shows_a_message(token, kit_data):
+    lst = _list(token, "kitpanel.items")
     lst.set_search("USB\x00")
     assert lst.error == "Поиск: Текст содержит недопустимые символы" and lst.rows == []
 
@@ -95,10 +98,10 @@ def test_a_page_beyond_reach_shows_a_message(token, users):
 
 
 def test_english_users_read_the_message_in_english(token, orders):
-    lst = _list(token, "stock.orders")
+    lst = _list(token, "kitpanel.orders")
     lst.lang = "en"
-    lst.set_filter("product_id", "99999999999")
-    assert lst.error == "Filter “Product”: Choose a record from the list"
+    lst.set_filter("item_id", "99999999999")
+    assert lst.error == "Filter “Item”: Choose a record from the list"
 
 
 @pytest.mark.parametrize("q", ["12345678901", "9999999999999999999999", "a\x00b"])
@@ -112,21 +115,21 @@ def test_global_search_never_raises(token, orders, q):
 def test_global_search_finds_an_order_by_a_dictated_phone(token, orders):
     search = _state(SearchState, token)
     search.search("8 (916) 555-12-34")
-    assert f"/stock/orders/{orders[0].id}" in [h["href"] for h in search.hits]
+    assert f"/kitpanel/orders/{orders[0].id}" in [h["href"] for h in search.hits]
 
 
-def test_form_shows_each_bad_value_under_its_field(token, stock_data):
+def test_form_shows_each_bad_value_under_its_field(token, kit_data):
     form = _state(FormState, token)
-    form.res_key, form.record_id = "stock.products", ""
-    form.values = {"name": "Флешка\x00", "sell_price_rub": "100000000000", "min_stock": "99999999999"}
+    form.res_key, form.record_id = "kitpanel.items", ""
+    form.values = {"name": "Флешка\x00", "price_rub": "100000000000", "min_stock": "99999999999"}
     form.save()
-    assert form.errors == {"name": "Текст содержит недопустимые символы", "sell_price_rub": "Не больше 9999999999.99",
+    assert form.errors == {"name": "Текст содержит недопустимые символы", "price_rub": "Не больше 9999999999.99",
                            "min_stock": "Не больше 2147483647"}
 
 
 @pytest.mark.parametrize("rid", ["99999999999", "2147483648", "1e3"])
 def test_detail_and_edit_pages_of_an_id_beyond_the_column_say_not_found(token, orders, rid):
     detail = _state(DetailState, token)
-    detail.res_key, detail.record_id = "stock.orders", rid
+    detail.res_key, detail.record_id = "kitpanel.orders", rid
     detail._reload()
     assert detail.missing
