@@ -395,7 +395,12 @@ def _push(run: JobRun, kind: JobKind | None, delay: float = 0.0) -> None:
         "description": f"{run.kind} #{run.id}",
     }
     if delay > 0:
-        q.enqueue_in(timedelta(seconds=delay), RUNNER, **opts)
+        # RQ stores a scheduled time in whole seconds, truncated (``calendar.timegm``): a 1 s backoff
+        # could fire at once. Round the moment up, so a retry never comes before its backoff.
+        at = datetime.now(timezone.utc) + timedelta(seconds=delay)
+        if at.microsecond:
+            at = at.replace(microsecond=0) + timedelta(seconds=1)
+        q.enqueue_at(at, RUNNER, **opts)
     else:
         q.enqueue(RUNNER, **opts)
 
