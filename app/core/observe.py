@@ -54,9 +54,11 @@ QUIET_ROUTES = frozenset({"/health", "/ping", "/metrics", "frontend"})
 def route_template(scope: dict, root_path: str, status: int | None) -> str:
     """The matched route's template with the prefixes of the mounts it sits under."""
     route = scope.get("route")
-    if route is None or status == 404 and isinstance(route, Mount):
-        return "unmatched"
     prefix = (scope.get("root_path") or "")[len(root_path):]
+    if status == 404 and (route is None or isinstance(route, Mount)):  # no route, or a mount that found nothing
+        return "unmatched"
+    if route is None:  # FastAPI names only its API routes in the scope; a mount it matched shows in root_path
+        return prefix or "unmatched"
     if isinstance(route, Mount):  # a leaf mount: the socket, the frontend's files, uploads
         return prefix or "frontend"
     return prefix + (getattr(route, "path", None) or "") or "unmatched"
@@ -172,7 +174,8 @@ def metrics_endpoint(request: Request) -> Response:
 
 def mount_metrics(app: Any) -> None:
     """Add ``/metrics`` and the middleware to a FastAPI/Starlette app (``build_api`` does)."""
-    app.add_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
+    # an API route (not a plain one): FastAPI names only those in the scope, where the middleware reads the template
+    app.add_api_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False, response_class=Response)
     app.add_middleware(ObserveMiddleware)
 
 
