@@ -8,6 +8,7 @@
 #                       and PULT_SECRET_KEY (generated once into .data/secret.key)
 #   pult_services_stop  stop the embedded services this shell started (for traps)
 #   pult_chromium       /usr/bin/chromium for the browser tests (apt-get as root)
+#   pult_caddy          caddy for the reverse-proxy tests (apt-get as root; tests/ops/test_proxy.py)
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PULT_VENV="$ROOT/.venv"
@@ -123,6 +124,19 @@ pult_services_stop() {
     [[ -n "${PULT_SERVICES_OWNER:-}" ]] || return 0
     "$PULT_VENV/bin/python" "$ROOT/scripts/services.py" stop --owner "$PULT_SERVICES_OWNER" || true
     PULT_SERVICES_OWNER=""
+}
+
+pult_caddy() {
+    command -v caddy >/dev/null && return 0
+    if pult_is_root && command -v apt-get >/dev/null; then
+        pult_say "Installing Caddy for the reverse-proxy tests (apt-get)"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq caddy >/dev/null 2>&1 ||
+            { DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq caddy >/dev/null; } ||
+            pult_warn "apt-get install caddy failed: the reverse-proxy tests will be skipped"
+    else
+        pult_warn "caddy is missing, so the reverse-proxy tests are skipped (sudo apt-get install -y caddy)"
+    fi
+    return 0
 }
 
 pult_chromium() {

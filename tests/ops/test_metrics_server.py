@@ -5,52 +5,21 @@ sessions open on any of them; the access log is one JSON line per request, with 
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import os
 import socket
-import subprocess
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.e2e.conftest import ROOT, _free_port, stop_group
-
 TOKEN = "server-metrics-token-0123456789"
 
 
 @pytest.fixture()
-def server(engine, clean, users, tmp_path) -> Iterator[tuple[str, Path]]:
-    """``reflex run --env prod --backend-only`` with two workers, JSON logs and a metrics token."""
-    port = _free_port()
-    env = {**os.environ, "PULT_PORT": "3000", "PULT_BACKEND_PORT": str(port), "GRANIAN_WORKERS": "2",
-           "REFLEX_USE_SYSTEM_BUN": "1", "PULT_METRICS_TOKEN": TOKEN, "PULT_LOG_FORMAT": "json",
-           "PULT_METRICS_FLUSH_SECONDS": "0.5"}
-    log_path = tmp_path / "server.log"
-    log = open(log_path, "w")
-    proc = subprocess.Popen([str(ROOT / ".venv/bin/reflex"), "run", "--env", "prod", "--backend-only", "--loglevel", "warning"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 300
-        while True:
-            if proc.poll() is not None:
-                log.flush()
-                pytest.fail(f"the server exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/ping", timeout=2).status_code == 200:
-                    break
-            if time.time() > deadline:
-                pytest.fail("the server did not answer within 300 s")
-            time.sleep(1)
-        yield base, log_path
-    finally:
-        stop_group(proc)
-        log.close()
+def server(start_server):
+    return start_server(GRANIAN_WORKERS="2", PULT_METRICS_TOKEN=TOKEN, PULT_LOG_FORMAT="json", PULT_METRICS_FLUSH_SECONDS="0.5")
 
 
 def scrape(base: str) -> dict[str, list]:
