@@ -84,7 +84,7 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # password=x  token: x  (query strings, key=value logs, headers)
     (re.compile(r"(?i)\b([\w-]*" + _KEYS + r"[\w-]*)(\s*[=:]\s*)(?![\"'])[^\s&,;]+"), r"\1\2" + REDACTED),
     # Telegram bot tokens: 123456789:AA...
-    (re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b"), REDACTED),
+    (re.compile(r"(?<![0-9])\d{6,12}:[A-Za-z0-9_-]{30,}"), REDACTED),  # also inside .../bot<token>/sendMessage
     # JWTs
     (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), REDACTED),
     # Fernet tokens (secrets encrypted at rest)
@@ -185,6 +185,10 @@ def make_handler(fmt: str | None = None, stream: Any = None) -> logging.Handler:
     return handler
 
 
+#: Loggers kept at WARNING whatever the level: chatty clients.
+NOISY_LOGGERS = ("httpx", "httpcore", "asyncssh", "urllib3", "botocore", "boto3", "s3transfer")
+
+
 def configure(level: str | None = None, fmt: str | None = None) -> None:
     """Give the root logger one redacting handler (replacing one set up before by us). Idempotent."""
     root = logging.getLogger()
@@ -193,6 +197,10 @@ def configure(level: str | None = None, fmt: str | None = None) -> None:
             root.removeHandler(h)
     root.addHandler(make_handler(fmt))
     root.setLevel((level or os.environ.get("PULT_LOG_LEVEL") or "INFO").upper())
+    # Client libraries log every outgoing request at INFO, URLs included (a Telegram URL holds
+    # the bot's token): our own code logs what matters about its calls.
+    for noisy in NOISY_LOGGERS:
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 __all__ = ["JsonFormatter", "RedactingFilter", "RequestContext", "TextFormatter", "bind", "configure", "make_handler",
