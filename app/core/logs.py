@@ -74,15 +74,17 @@ def set_user(user_id: int | None) -> None:
 
 # --------------------------------------------------------------------------- redaction
 _KEYS = r"(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|client[_-]?secret|authorization|cookie|session|otp|recovery[_-]?codes?|one[_-]?time[_-]?code)"
+#: Keys whose values are personal data (the key=value and JSON rules below blank them).
+_PERSONAL = r"(?:phone|msisdn|mobile|e-?mail|username|user_name|full_name|first_name|last_name|telegram_username)"
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # Authorization: Bearer xxx / Basic xxx
     (re.compile(r"(?i)\b(bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 " + REDACTED),
     # scheme://user:password@host
     (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]*):[^@\s/]+@"), r"\1:" + REDACTED + "@"),
-    # "password": "x"  /  'token': 'x'  (JSON or repr of a dict)
-    (re.compile(r"""(?i)(["']?[\w-]*""" + _KEYS + r"""[\w-]*["']?\s*:\s*)(["'])(?:(?!\2).)*\2"""), r"\1\2" + REDACTED + r"\2"),
-    # password=x  token: x  (query strings, key=value logs, headers)
-    (re.compile(r"(?i)\b([\w-]*" + _KEYS + r"[\w-]*)(\s*[=:]\s*)(?![\"'])[^\s&,;]+"), r"\1\2" + REDACTED),
+    # "password": "x"  /  'phone': 'x'  (JSON or repr of a dict)
+    (re.compile(r"""(?i)(["']?[\w-]*(?:""" + _KEYS + "|" + _PERSONAL + r""")[\w-]*["']?\s*:\s*)(["'])(?:(?!\2).)*\2"""), r"\1\2" + REDACTED + r"\2"),
+    # password=x  token: x  phone=x  (query strings, key=value logs, headers)
+    (re.compile(r"(?i)\b([\w-]*(?:" + _KEYS + "|" + _PERSONAL + r")[\w-]*)(\s*[=:]\s*)(?![\"'])[^\s&,;]+"), r"\1\2" + REDACTED),
     # Telegram bot tokens: 123456789:AA...
     (re.compile(r"(?<![0-9])\d{6,12}:[A-Za-z0-9_-]{30,}"), REDACTED),  # also inside .../bot<token>/sendMessage
     # JWTs
@@ -91,11 +93,13 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bgAAAAA[A-Za-z0-9_=-]{20,}"), REDACTED),
     # e-mail addresses
     (re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b"), REDACTED),
+    # a phone number in a URL: %2B79991234567
+    (re.compile(r"(?i)%2B\d{10,14}(?!\d)"), REDACTED),
     # phone numbers: +7 (999) 123-45-67, 8 999 123 45 67, +44 20 7946 0958, 89991234567 ...
     (re.compile(r"(?<![\w.:])\+?\d(?:[\s()-]*\d){9,14}(?![\w.:])"), REDACTED),
 ]
 #: ``extra`` fields never written, whatever their value.
-SENSITIVE_FIELDS = re.compile(r"(?i)" + _KEYS + r"|username|user_name|login|phone|email|e_mail|full_name|telegram")
+SENSITIVE_FIELDS = re.compile(r"(?i)" + _KEYS + "|" + _PERSONAL + r"|login|telegram")
 
 
 def redact(text: str) -> str:

@@ -52,6 +52,7 @@ def test_secrets_and_phone_numbers_never_reach_the_output(capture):
     logger.info("payload %s", json.dumps({"token": SECRETS[1], "password": SECRETS[0], "phone": PHONES[0], "email": SECRETS[6]}))
     logger.info("call from %s to %s, then %s / %s / %s / %s", *PHONES)
     logger.info("query string ?api_key=%s&page=2", SECRETS[1])
+    logger.info("GET /api/numbers/phones?phone=%%2B79991234567&page=1 and username=ivan.petrov")
     logger.info('HTTP Request: POST https://api.telegram.org/bot%s/sendMessage "HTTP/1.1 200 OK"', SECRETS[2])
     logger.info("settings %r", {"client_secret": SECRETS[0], "bot_token": SECRETS[2]})
     logger.info("user signed in", extra={"username": "ivan.petrov", "phone": PHONES[1], "password": SECRETS[0], "user_id": 42})
@@ -66,6 +67,7 @@ def test_secrets_and_phone_numbers_never_reach_the_output(capture):
         assert secret not in text, secret
     for phone in PHONES:
         assert phone not in text, phone
+    assert "79991234567" not in text and "page=1" in text
     digits = {"".join(ch for ch in p if ch.isdigit()) for p in PHONES}
     for d in digits:
         assert d[-7:] not in "".join(ch for ch in text if ch.isdigit() or ch == " ").replace(" ", ""), d
