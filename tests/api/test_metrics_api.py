@@ -45,6 +45,7 @@ def test_metrics_after_real_requests(client, login, stock_data, metrics_env):
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/plain; version=0.0.4")
     assert r.headers["cache-control"] == "no-store"
+    assert r.headers["x-request-id"]
     fams = samples(r.text)
     for name in ("pult_http_requests", "pult_http_request_duration_seconds", "pult_http_errors", "pult_websocket_connections",
                  "pult_websocket_sessions", "pult_jobs", "pult_job_duration_seconds", "pult_rq_workers"):
