@@ -143,8 +143,7 @@ def _execute(run_id: int, rq_job_id: str | None) -> Any:
         ctx.flush()
     except core.JobCancelled:
         db.rollback()
-        _end_cancelled(ctx)
-        _measure(kind, "cancelled", started)
+        _measure(kind, _end_cancelled(ctx), started)
         return None
     except JobTimeoutException as exc:
         db.rollback()
@@ -207,15 +206,15 @@ def _end_succeeded(ctx: core.JobContext, value: Any) -> str | None:
     return "succeeded"
 
 
-def _end_cancelled(ctx: core.JobContext) -> None:
-    """Cancelled from the UI: ``cancel()`` already wrote the row. Raised by the job itself while
-    the run is still ours: record it here."""
+def _end_cancelled(ctx: core.JobContext) -> str | None:
+    """Cancelled from the UI: ``cancel()`` already wrote the row (and counted it). Raised by the
+    job itself while the run is still ours: record it here (``cancelled``)."""
     ctx.discard_outputs()
     with Session(engine()) as s:
         run = _locked_if_mine(s, ctx)
         if run is None:
             log.info("run %s stopped: cancelled or taken over", ctx.run.id)
-            return
+            return None
         run.status = JobStatus.cancelled
         run.message = ctx.run.message or "cancelled"
         run.steps = core._close_steps(ctx.run.steps, "cancelled")
@@ -225,6 +224,7 @@ def _end_cancelled(ctx: core.JobContext) -> None:
         core.end_hooks(s, run, JobStatus.cancelled, core.CAUSE_CANCELLED)
         bus.mark(s, core.MODEL, [run.id], "update")
         s.commit()
+    return "cancelled"
 
 
 def _end_failed(ctx: core.JobContext, exc: BaseException, summary: str, timed_out: bool = False) -> str | None:

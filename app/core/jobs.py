@@ -559,6 +559,8 @@ def cancel(db: Session, user: CurrentUser, run_id: int) -> JobRun:
     end_hooks(db, run, JobStatus.cancelled, CAUSE_CANCELLED)
     bus.mark(db, MODEL, [run.id], "update")
     db.commit()
+    ran = (run.finished_at - run.started_at).total_seconds() if previous == JobStatus.running and run.started_at else None
+    metrics.record_job(run.kind, "cancelled", ran)
     if run.rq_job_id:
         _stop_rq_job(run.rq_job_id, running=previous == JobStatus.running)
     # The stopped work horse may still hold its file open for a moment; the reaper's sweep takes

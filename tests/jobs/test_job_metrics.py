@@ -81,3 +81,19 @@ def test_a_run_that_fails_for_good(db, users, start_worker, row, scrape):
     assert one(found, "pult_jobs_total", kind="test.flaky", status="retried") == 2
     assert one(found, "pult_jobs_total", kind="test.flaky", status="failed") == 1
     assert one(found, "pult_job_duration_seconds_count", kind="test.flaky", status="failed") == 1
+
+
+def test_cancelled_and_lost_runs(db, users, start_worker, row, redis_conn, scrape):
+    worker = start_worker()
+    cancelled = jobs.enqueue(db, users["admin"], "test.slow", {"seconds": 60, "tag": "metrics-cancel"})
+    wait_for(lambda: row(cancelled.id).status == JobStatus.running, 15, "the run to start")
+    jobs.cancel(db, users["admin"], cancelled.id)
+    lost = jobs.enqueue(db, users["admin"], "test.slow", {"seconds": 60, "tag": "metrics-lost"})
+    wait_for(lambda: row(lost.id).status == JobStatus.running, 15, "the second run to start")
+    worker.kill_tree()  # worker and work horse: SIGKILL, nothing of theirs counts the attempt
+    wait_for(lambda: jobs.reap_orphans(db, stale_after=1.0), 10, "the reaper to notice", interval=0.2)
+    assert row(lost.id).status == JobStatus.failed
+    found = scrape()
+    assert one(found, "pult_jobs_total", kind="test.slow", status="cancelled") == 1
+    assert one(found, "pult_job_duration_seconds_count", kind="test.slow", status="cancelled") == 1
+    assert one(found, "pult_jobs_total", kind="test.slow", status="lost") == 1
