@@ -36,13 +36,14 @@ the next flush while the buffer is small) and never fails a request or a job.
 from __future__ import annotations
 
 import atexit
+import functools
 import json
 import logging
 import os
 import socket
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,7 +94,8 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
-def _field(name: str, suffix: str, values: Iterable[str]) -> str:
+@functools.lru_cache(maxsize=8192)  # series are few and repeat: encode each once
+def _field(name: str, suffix: str, values: tuple[str, ...]) -> str:
     return json.dumps([name, suffix, list(values)], separators=(",", ":"), ensure_ascii=False)
 
 
