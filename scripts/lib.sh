@@ -8,7 +8,7 @@
 #                       and PULT_SECRET_KEY (generated once into .data/secret.key)
 #   pult_services_stop  stop the embedded services this shell started (for traps)
 #   pult_chromium       /usr/bin/chromium for the browser tests (apt-get as root)
-#   pult_caddy          caddy for the reverse-proxy tests (apt-get as root; tests/ops/test_proxy.py)
+#   pult_ops_tools      caddy and prometheus for the operations tests (apt-get as root; tests/ops)
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PULT_VENV="$ROOT/.venv"
@@ -126,15 +126,19 @@ pult_services_stop() {
     PULT_SERVICES_OWNER=""
 }
 
-pult_caddy() {
-    command -v caddy >/dev/null && return 0
+pult_ops_tools() {
+    local missing=()
+    command -v caddy >/dev/null || missing+=(caddy)
+    command -v prometheus >/dev/null || missing+=(prometheus)
+    ((${#missing[@]})) || return 0
     if pult_is_root && command -v apt-get >/dev/null; then
-        pult_say "Installing Caddy for the reverse-proxy tests (apt-get)"
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq caddy >/dev/null 2>&1 ||
-            { DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq caddy >/dev/null; } ||
-            pult_warn "apt-get install caddy failed: the reverse-proxy tests will be skipped"
+        pult_say "Installing ${missing[*]} for the operations tests (apt-get)"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 ||
+            { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+                DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } ||
+            pult_warn "apt-get install ${missing[*]} failed: tests/ops/test_proxy.py / test_prometheus.py will be skipped"
     else
-        pult_warn "caddy is missing, so the reverse-proxy tests are skipped (sudo apt-get install -y caddy)"
+        pult_warn "${missing[*]} missing, so tests/ops/test_proxy.py / test_prometheus.py are skipped (sudo apt-get install -y ${missing[*]})"
     fi
     return 0
 }
