@@ -118,3 +118,44 @@ def test_the_script_refuses_the_owner_as_app_role(deployed):
         c.execute("SELECT set_config('pult.app_role', current_user, false)")
         with pytest.raises(errors.RaiseException, match="must not be the owner"):
             c.execute(ROLE_SQL.read_text())
+
+
+def test_the_app_works_as_the_restricted_role(deployed, engine, redis_conn):
+    """The real API on an engine of the app role: sign in (a session row), create, change and
+    list products (audit rows, sequences, the supply written with the product), refuse a bad one."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy import create_engine
+    from sqlmodel import Session
+
+    from app.core import auth
+    from app.core import db as dbm
+    from app.core.api import build_api
+    from app.core.setup import sync_roles, sync_rules
+    from models.core import User
+
+    app_engine = create_engine(deployed["app_url"].replace("postgresql://", "postgresql+psycopg://", 1))
+    redis_conn.flushdb()
+    dbm.set_engine(app_engine)
+    try:
+        with Session(app_engine) as s:
+            sync_roles(s)  # what the app does at start: rows only
+            sync_rules(s)
+            s.add(User(username="manager", hashed_password=auth.hash_password("manager-pass"), roles=["stock.manager"], full_name="M"))
+            s.commit()
+        with TestClient(build_api()) as c:
+            r = c.post("/api/auth/login", json={"username": "manager", "password": "manager-pass"})
+            assert r.status_code == 200, r.text
+            c.cookies.clear()
+            h = {"Authorization": f"Bearer {r.json()['token']}"}
+            r = c.post("/api/stock/products", headers=h, json={"name": "Мышь", "buy_price_eur": "3.5", "sell_price_rub": "450", "min_stock": 2, "initial_qty": 7})
+            assert r.status_code == 201, r.text
+            pid = r.json()["id"]
+            assert c.patch(f"/api/stock/products/{pid}", headers=h, json={"min_stock": 3}).status_code == 200
+            assert c.get("/api/stock/products", headers=h).json()["items"][0]["min_stock"] == 3
+            assert c.post("/api/stock/products", headers=h, json={"name": ""}).status_code == 422
+        with psycopg.connect(deployed["app_url"]) as conn:
+            actions = {a for (a,) in conn.execute("SELECT action FROM audit_log")}
+        assert {"create", "update"} <= actions
+    finally:
+        dbm.set_engine(engine)
+        app_engine.dispose()
