@@ -10,7 +10,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PATH=/app/.venv/bin:$PATH \
-    PULT_PORT=3000
+    PULT_PORT=3000 \
+    PULT_LOG_FORMAT=json
 
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates curl \

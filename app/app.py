@@ -11,10 +11,11 @@ from __future__ import annotations
 import reflex as rx
 
 from app.boot import boot
-from app.core import live
+from app.core import live, logs
 from app.core.http_security import guard_socket, secure_app
 from app.core.ui.pages import register_pages
 
+logs.configure()
 boot()
 
 # Ask before leaving a form with unsaved changes: in-app links and closing/reloading the tab.

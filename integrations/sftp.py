@@ -284,7 +284,7 @@ class SftpClient:
             raise SftpError("unreachable", host=t.host, port=t.port, reason=_reason(exc)) from None
         except asyncssh.Error as exc:
             raise SftpError("failed", reason=_reason(exc)) from None
-        log.info("sftp connected to %s@%s:%s (host key %s)", t.username, t.host, t.port, self.server_fingerprint)
+        log.info("sftp connected to %s:%s (host key %s)", t.host, t.port, self.server_fingerprint)
 
     # ------------------------------------------------------------------ operations
     def _path(self, *parts: str) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from datetime import datetime, timezone
 from typing import Any
 
@@ -23,7 +24,7 @@ from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from app.boot import boot
-from app.core import audit, bus
+from app.core import audit, bus, metrics
 from app.core import jobs as core
 from app.core.db import engine
 from app.core.errors import PultError
@@ -122,6 +123,7 @@ def _execute(run_id: int, rq_job_id: str | None) -> Any:
     if claimed is None:
         return None
     run, kind = claimed
+    started = time.monotonic()
     db = Session(engine(), expire_on_commit=False)
     ctx = core.JobContext(db, core.SYSTEM, run, kind, rq_job_id)
     beat = _Heartbeat(ctx)
@@ -129,9 +131,9 @@ def _execute(run_id: int, rq_job_id: str | None) -> Any:
         try:
             ctx.user = core.resolve_user(db, run)
             if kind.perm and not ctx.user.has_perm(kind.perm):
-                raise core.JobFailed(f"{run.username} no longer has the permission {kind.perm}", retry=False)
+                raise core.JobFailed(f"The user who started it (id {run.user_id}) no longer has the permission {kind.perm}", retry=False)
             if kind.can is not None and not core.may_run(ctx.user, kind, ctx.args):
-                raise core.JobFailed(f"{run.username} may no longer run {kind.name} with these arguments", retry=False)
+                raise core.JobFailed(f"The user who started it (id {run.user_id}) may no longer run {kind.name} with these arguments", retry=False)
             beat.start()
             value = kind.fn(ctx, **ctx.args)
         finally:
@@ -141,20 +143,29 @@ def _execute(run_id: int, rq_job_id: str | None) -> Any:
         ctx.flush()
     except core.JobCancelled:
         db.rollback()
-        _end_cancelled(ctx)
+        _measure(kind, _end_cancelled(ctx), started)
         return None
     except JobTimeoutException as exc:
         db.rollback()
-        _end_failed(ctx, exc, f"Time limit of {kind.timeout} s exceeded.", timed_out=True)
+        outcome = _end_failed(ctx, exc, f"Time limit of {kind.timeout} s exceeded.", timed_out=True)
+        _measure(kind, "timeout" if outcome == "failed" else outcome, started)
         raise
     except Exception as exc:
         db.rollback()
-        _end_failed(ctx, exc, _describe(exc))
+        _measure(kind, _end_failed(ctx, exc, _describe(exc)), started)
         raise
     finally:
         db.close()
-    _end_succeeded(ctx, value)
+    _measure(kind, _end_succeeded(ctx, value), started)
     return None
+
+
+def _measure(kind: core.JobKind, outcome: str | None, started: float) -> None:
+    """Count the attempt and its duration by kind and outcome (``/metrics``); None: the run was
+    no longer this attempt's (cancelled or taken over meanwhile), counted where that happened."""
+    if outcome is not None:
+        metrics.record_job(kind.name, outcome, time.monotonic() - started)
+
 
 
 def _describe(exc: BaseException) -> str:
@@ -169,19 +180,18 @@ def _locked_if_mine(s: Session, ctx: core.JobContext) -> JobRun | None:
     return s.exec(select(JobRun).where(*ctx._mine()).with_for_update()).first()
 
 
-def _end_succeeded(ctx: core.JobContext, value: Any) -> None:
+def _end_succeeded(ctx: core.JobContext, value: Any) -> str | None:
     with Session(engine(), expire_on_commit=False) as s:
         run = _locked_if_mine(s, ctx)
         if run is None:
             log.warning("run %s finished but is no longer this attempt's (cancelled or reaped); result dropped", ctx.run.id)
             ctx.discard_outputs()
-            return
+            return None
         try:  # under the row lock: a cancel cannot slip in between the files and the status
             ctx.publish_outputs()
         except OSError as exc:
             s.rollback()
-            _end_failed(ctx, exc, f"Could not keep the result file: {exc}")
-            return
+            return _end_failed(ctx, exc, f"Could not keep the result file: {exc}")
         run.status = JobStatus.succeeded
         run.progress = 1.0
         run.steps = core._finish_steps(ctx.run.steps)
@@ -193,17 +203,18 @@ def _end_succeeded(ctx: core.JobContext, value: Any) -> None:
         run.heartbeat_at = func.now()
         bus.mark(s, core.MODEL, [run.id], "update")
         s.commit()
+    return "succeeded"
 
 
-def _end_cancelled(ctx: core.JobContext) -> None:
-    """Cancelled from the UI: ``cancel()`` already wrote the row. Raised by the job itself while
-    the run is still ours: record it here."""
+def _end_cancelled(ctx: core.JobContext) -> str | None:
+    """Cancelled from the UI: ``cancel()`` already wrote the row (and counted it). Raised by the
+    job itself while the run is still ours: record it here (``cancelled``)."""
     ctx.discard_outputs()
     with Session(engine()) as s:
         run = _locked_if_mine(s, ctx)
         if run is None:
             log.info("run %s stopped: cancelled or taken over", ctx.run.id)
-            return
+            return None
         run.status = JobStatus.cancelled
         run.message = ctx.run.message or "cancelled"
         run.steps = core._close_steps(ctx.run.steps, "cancelled")
@@ -213,9 +224,12 @@ def _end_cancelled(ctx: core.JobContext) -> None:
         core.end_hooks(s, run, JobStatus.cancelled, core.CAUSE_CANCELLED)
         bus.mark(s, core.MODEL, [run.id], "update")
         s.commit()
+    return "cancelled"
 
 
-def _end_failed(ctx: core.JobContext, exc: BaseException, summary: str, timed_out: bool = False) -> None:
+def _end_failed(ctx: core.JobContext, exc: BaseException, summary: str, timed_out: bool = False) -> str | None:
+    """Record a failed attempt: ``retried`` when another attempt follows, ``failed`` when not,
+    None when the run was no longer this attempt's."""
     kind = ctx.kind
     retryable = kind.retry_timeouts if timed_out else not isinstance(exc, PultError)
     if isinstance(exc, core.JobFailed):
@@ -230,7 +244,7 @@ def _end_failed(ctx: core.JobContext, exc: BaseException, summary: str, timed_ou
         run = _locked_if_mine(s, ctx)
         if run is None:
             log.info("run %s failed after it was cancelled or taken over: %s", ctx.run.id, summary)
-            return
+            return None
         run.error = error
         run.steps = core._close_steps(ctx.run.steps, "failed")
         run.progress = ctx.run.progress
@@ -252,6 +266,8 @@ def _end_failed(ctx: core.JobContext, exc: BaseException, summary: str, timed_ou
         s.commit()
     if push is not None:
         core._push_quietly(push[0], kind, push[1])
+        return "retried"
+    return "failed"
 
 
 def _jsonable(value: Any) -> Any:

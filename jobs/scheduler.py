@@ -17,7 +17,7 @@ import sys
 import threading
 
 from app.boot import boot
-from app.core import jobs
+from app.core import jobs, logs
 from app.core.db import session_scope
 
 log = logging.getLogger("pult.jobs.scheduler")
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--once", action="store_true", help="run one pass and exit")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logs.configure(level=args.log_level)  # JSON or text by PULT_LOG_FORMAT, secrets redacted
 
     boot()
     if args.once:

@@ -18,6 +18,7 @@ import sys
 import threading
 
 from app.boot import boot
+from app.core import logs
 
 log = logging.getLogger("pult.jobs.telegram_poller")
 
@@ -33,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default=None)
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logs.configure(level=args.log_level)  # JSON or text by PULT_LOG_FORMAT, secrets redacted
 
     # The panels register their bot handlers on import (and PULT_JOB_MODULES may add more).
     boot()

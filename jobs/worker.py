@@ -15,7 +15,7 @@ import logging
 import sys
 
 from app.boot import boot
-from app.core import jobs
+from app.core import jobs, logs
 from app.core.db import engine, session_scope
 
 log = logging.getLogger("pult.jobs.worker")
@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-scheduler", action="store_true", help="do not run RQ's scheduler (delayed retries wait for another worker's)")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logs.configure(level=args.log_level)  # JSON or text by PULT_LOG_FORMAT, secrets redacted
 
     from rq import Worker
 

@@ -8,6 +8,7 @@
 #                       and PULT_SECRET_KEY (generated once into .data/secret.key)
 #   pult_services_stop  stop the embedded services this shell started (for traps)
 #   pult_chromium       /usr/bin/chromium for the browser tests (apt-get as root)
+#   pult_ops_tools      caddy and prometheus for the operations tests (apt-get as root; tests/ops)
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PULT_VENV="$ROOT/.venv"
@@ -123,6 +124,23 @@ pult_services_stop() {
     [[ -n "${PULT_SERVICES_OWNER:-}" ]] || return 0
     "$PULT_VENV/bin/python" "$ROOT/scripts/services.py" stop --owner "$PULT_SERVICES_OWNER" || true
     PULT_SERVICES_OWNER=""
+}
+
+pult_ops_tools() {
+    local missing=()
+    command -v caddy >/dev/null || missing+=(caddy)
+    command -v prometheus >/dev/null || missing+=(prometheus)
+    ((${#missing[@]})) || return 0
+    if pult_is_root && command -v apt-get >/dev/null; then
+        pult_say "Installing ${missing[*]} for the operations tests (apt-get)"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 ||
+            { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+                DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } ||
+            pult_warn "apt-get install ${missing[*]} failed: tests/ops/test_proxy.py / test_prometheus.py will be skipped"
+    else
+        pult_warn "${missing[*]} missing, so tests/ops/test_proxy.py / test_prometheus.py are skipped (sudo apt-get install -y ${missing[*]})"
+    fi
+    return 0
 }
 
 pult_chromium() {

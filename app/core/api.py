@@ -61,6 +61,7 @@ from starlette.routing import Match
 
 from app.core import audit, auth, crud, importer, links, login_methods, rows
 from app.core.api_docs import mount_docs
+from app.core.observe import mount_metrics
 from app.core.auth import CurrentUser
 from app.core.config import settings
 from app.core.db import engine
@@ -1043,6 +1044,8 @@ def build_api() -> FastAPI:
         app.add_exception_handler(outage, _outage)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _internal_error)
+    # /metrics, and metrics + request id + access log of every request (outermost middleware)
+    mount_metrics(app)
 
     mount_docs(app, app.openapi_url or "/api/openapi.json")
     app.include_router(health_router())

@@ -21,7 +21,7 @@ from passlib.context import CryptContext
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from app.core import audit, login_throttle
+from app.core import audit, login_throttle, logs
 from app.core.config import settings
 from app.core.principal import SYSTEM, CurrentUser  # noqa: F401  (the acting user, handed on: most code imports it from here)
 from app.core.errors import NotAuthenticated, PermissionDenied, Throttled, is_outage, outage_is_unavailable
@@ -288,6 +288,7 @@ def resolve(db: Session, token: str | None, touch: bool = True) -> CurrentUser:
         if touch and (now - row.last_seen_at).total_seconds() > 60:
             row.last_seen_at = now
             db.commit()
+        logs.set_user(user.id)  # the request's log lines say whose it is (by id)
         return current_user_for(db, user)
 
 

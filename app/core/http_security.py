@@ -256,7 +256,7 @@ def _csp(scope: dict) -> str:
     path = scope.get("path", "")
     if path.startswith(DOCS_PATHS):
         return DOCS_CSP
-    if path.startswith("/api/") or path == "/health":
+    if path.startswith("/api/") or path in ("/health", "/metrics"):
         return API_CSP
     # Name the WebSocket of this origin explicitly: not every browser lets 'self' cover ws(s).
     own = own_origin(scope)

@@ -68,7 +68,7 @@ from sqlalchemy import func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from app.core import audit, bus, i18n
+from app.core import audit, bus, i18n, metrics
 from app.core.auth import SYSTEM, CurrentUser, current_user_for
 from app.core.config import settings
 from app.core.db import engine
@@ -564,6 +564,8 @@ def cancel(db: Session, user: CurrentUser, run_id: int) -> JobRun:
     end_hooks(db, run, JobStatus.cancelled, CAUSE_CANCELLED)
     bus.mark(db, MODEL, [run.id], "update")
     db.commit()
+    ran = (run.finished_at - run.started_at).total_seconds() if previous == JobStatus.running and run.started_at else None
+    metrics.record_job(run.kind, "cancelled", ran)
     if run.rq_job_id:
         _stop_rq_job(run.rq_job_id, running=previous == JobStatus.running)
     # The stopped work horse may still hold its file open for a moment; the reaper's sweep takes
@@ -869,6 +871,7 @@ def reap_orphans(db: Session, stale_after: float | None = None, queued_grace: fl
     grace = max(stale, 60.0) if queued_grace is None else queued_grace
     changed: list[int] = []
     to_push: list[tuple[JobRun, float]] = []
+    lost: list[str] = []  # kinds of the attempts found lost, for the metrics once committed
 
     running = db.exec(
         select(JobRun)
@@ -907,6 +910,7 @@ def reap_orphans(db: Session, stale_after: float | None = None, queued_grace: fl
         audit.record(db, SYSTEM, "job.reap", MODEL, run.id, {"kind": run.kind, "action": action, "rq_job_id": old}, source="system")
         bus.mark(db, MODEL, [run.id], "update")
         changed.append(run.id)
+        lost.append(run.kind)
 
     queued = db.exec(
         select(JobRun)
@@ -936,6 +940,8 @@ def reap_orphans(db: Session, stale_after: float | None = None, queued_grace: fl
             changed.append(run.id)
 
     db.commit()
+    for kind_name in lost:
+        metrics.record_job(kind_name, "lost", None)
     for run, delay in to_push:
         _push_quietly(run, KINDS.get(run.kind), delay)
     if changed:
@@ -1203,7 +1209,7 @@ def fire_due_schedules(db: Session) -> list[JobRun]:
             log.warning("schedule %s tick %s was already fired", sched.id, tick)
             continue
         sched.refusal = sched.refused_at = None
-        log.info("schedule %s (%s) fired for tick %s: run %s as %s", sched.id, sched.name, tick.isoformat(), run.id, actor.username)
+        log.info("schedule %s (%s) fired for tick %s: run %s as user %s", sched.id, sched.name, tick.isoformat(), run.id, actor.id)
         fired.append((run, kind))
         bus.mark(db, "schedule", [sched.id], "update")
     db.commit()

@@ -99,3 +99,129 @@ def test_backend_only_process_serves_the_api(api_only):
         assert r.json()["username"] == "manager"
         assert r.headers["x-frame-options"] == "DENY"  # the same headers as the single-port app
         assert c.get("/api/docs").status_code == 200
+
+
+# --------------------------------------------------------------------------- docker-compose.yml
+import ipaddress  # noqa: E402
+import re  # noqa: E402
+
+import yaml  # noqa: E402
+from sqlalchemy import make_url  # noqa: E402
+
+_VAR = re.compile(r"\$\{(\w+)(?::?[-?]([^{}]*(?:\{[^{}]*\}[^{}]*)*))?\}")
+
+
+def interpolate(value, env: dict[str, str] | None = None):
+    """Compose's ``${VAR:-default}`` with nothing set (the values a fresh checkout starts with)."""
+    env = env or {}
+    if isinstance(value, dict):
+        return {k: interpolate(v, env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate(v, env) for v in value]
+    if not isinstance(value, str):
+        return value
+    for _ in range(5):  # nested defaults
+        new = _VAR.sub(lambda m: env.get(m.group(1)) or (m.group(2) or ""), value)
+        if new == value:
+            break
+        value = new
+    return value.replace("$$", "$")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return interpolate(yaml.safe_load((ROOT / "docker-compose.yml").read_text()))
+
+
+def _ports(service: dict) -> list[str]:
+    return [str(p) for p in service.get("ports", [])]
+
+
+def test_compose_has_the_whole_stack(compose):
+    assert set(compose["services"]) >= {"migrate", "app", "worker", "scheduler", "telegram-poller", "postgres", "redis",
+                                        "caddy", "prometheus", "grafana"}
+
+
+def test_only_the_proxy_is_public(compose):
+    s = compose["services"]
+    for name in ("app", "worker", "scheduler", "telegram-poller", "migrate", "postgres", "redis"):
+        assert not _ports(s[name]), f"{name} publishes {s[name].get('ports')}: only Caddy faces the network"
+    assert sorted(p.split(":")[-1] for p in _ports(s["caddy"])) == ["443", "443/udp", "80"]
+    for name in ("grafana", "prometheus"):
+        assert _ports(s[name]) and all(p.startswith("127.0.0.1:") for p in _ports(s[name])), f"{name} must listen on loopback only"
+
+
+def test_forwarded_headers_and_metrics_trust_fixed_addresses(compose):
+    s = compose["services"]
+    env = s["app"]["environment"]
+    subnet = ipaddress.ip_network(compose["networks"]["default"]["ipam"]["config"][0]["subnet"])
+    caddy_ip = s["caddy"]["networks"]["default"]["ipv4_address"]
+    prom_ip = s["prometheus"]["networks"]["default"]["ipv4_address"]
+    assert ipaddress.ip_address(caddy_ip) in subnet and ipaddress.ip_address(prom_ip) in subnet
+    assert env["PULT_TRUSTED_PROXIES"] == caddy_ip  # the proxy only, never the whole network
+    assert env["PULT_METRICS_ALLOW"] == prom_ip
+    assert env["PULT_LOG_FORMAT"] == "json"
+    assert env["PULT_PUBLIC_URL"].startswith("https://")
+    caddyfile = (ROOT / "deploy/caddy/Caddyfile").read_text()
+    assert "respond @metrics 404" in caddyfile and "{$PULT_UPSTREAM:app:3000}" in caddyfile
+    assert s["caddy"]["environment"]["PULT_UPSTREAM"] == "app:3000"
+
+
+def test_the_app_connects_as_the_restricted_role_and_migrations_as_the_owner(compose):
+    s = compose["services"]
+    owner = s["postgres"]["environment"]["POSTGRES_USER"]
+    app_role = s["postgres"]["environment"]["PULT_DB_APP_USER"]
+    assert owner != app_role
+    for name in ("app", "worker", "scheduler", "telegram-poller"):
+        assert make_url(s[name]["environment"]["DATABASE_URL"]).username == app_role, name
+    assert make_url(s["migrate"]["environment"]["DATABASE_URL"]).username == owner
+    assert s["migrate"]["command"] == ["alembic", "upgrade", "head"]
+    assert "alembic" not in " ".join(s["app"]["command"])  # the app never migrates (it may not)
+    assert s["app"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    mounts = s["postgres"]["volumes"]
+    assert "./deploy/postgres/initdb:/docker-entrypoint-initdb.d:ro" in mounts
+    assert "./deploy/postgres/app-role.sql:/pult/app-role.sql:ro" in mounts
+    assert "/pult/app-role.sql" in (ROOT / "deploy/postgres/initdb/10-app-role.sh").read_text()
+
+
+def test_every_mounted_file_exists(compose):
+    for name, service in compose["services"].items():
+        for mount in service.get("volumes", []):
+            source = str(mount).split(":")[0]
+            if source.startswith("./"):
+                assert (ROOT / source).exists(), f"{name} mounts {source}, which is not in the repository"
+
+
+def test_prometheus_scrapes_the_app(compose):
+    conf = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    [job] = [j for j in conf["scrape_configs"] if j["job_name"] == "pult"]
+    assert job["metrics_path"] == "/metrics" and job["static_configs"][0]["targets"] == ["app:3000"]
+    assert "expose" in compose["services"]["app"] and "3000" in compose["services"]["app"]["expose"]
+
+
+def test_grafana_dashboard_uses_the_provisioned_source_and_real_metrics():
+    from app.core import metrics
+
+    source = yaml.safe_load((ROOT / "deploy/grafana/provisioning/datasources/prometheus.yml").read_text())["datasources"][0]
+    assert source["url"] == "http://prometheus:9090"
+    provider = yaml.safe_load((ROOT / "deploy/grafana/provisioning/dashboards/pult.yml").read_text())["providers"][0]
+    assert provider["options"]["path"] == "/var/lib/grafana/dashboards"
+    dash = json.loads((ROOT / "deploy/grafana/dashboards/pult-overview.json").read_text())
+    exported = set()
+    for fam in metrics.FAMILIES.values():
+        exported |= ({f"{fam.name}_total"} if fam.kind == "counter" else {f"{fam.name}_{s}" for s in ("bucket", "sum", "count")})
+    exported |= {"pult_websocket_sessions", "pult_rq_queue_depth", "pult_rq_queue_jobs", "pult_rq_workers"}
+    used, titles = set(), []
+    for panel in dash["panels"]:
+        if panel["type"] == "row":
+            continue
+        titles.append(panel["title"])
+        assert panel["datasource"]["uid"] == source["uid"]
+        for target in panel["targets"]:
+            used |= set(re.findall(r"\bpult_\w+", target["expr"]))
+    assert used and used <= exported, f"the dashboard asks for metrics the app does not export: {used - exported}"
+    # what the dashboard is for: requests, latency p50/p95, errors, WebSocket sessions, jobs, queue depth
+    assert {"pult_http_requests_total", "pult_http_request_duration_seconds_bucket", "pult_http_errors_total",
+            "pult_websocket_sessions", "pult_jobs_total", "pult_job_duration_seconds_bucket", "pult_rq_queue_depth"} <= used
+    exprs = " ".join(t["expr"] for p in dash["panels"] for t in p.get("targets", []))
+    assert "histogram_quantile(0.5," in exprs and "histogram_quantile(0.95," in exprs
