@@ -169,6 +169,15 @@ def _notify_mentions(db: Session, res: Resource, author: CurrentUser, record: An
 
 
 # --------------------------------------------------------------------------- reading
+def _comment_id(value: Any) -> int | None:
+    """A comment id from a form or URL, or None when it cannot be one (never a database error)."""
+    try:
+        n = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return n if 1 <= n <= 2**31 - 1 else None
+
+
 def _resource(res: type[Resource] | Resource) -> Resource:
     r = res() if isinstance(res, type) else res
     if wall_of(r) is None:
@@ -240,10 +249,8 @@ def add(db: Session, res: type[Resource] | Resource, user: CurrentUser, record_i
     key = str(crud.pk_of(record))
     parent = None
     if parent_id not in (None, ""):
-        try:
-            parent = db.get(Comment, int(parent_id))
-        except (TypeError, ValueError):
-            parent = None
+        pid = _comment_id(parent_id)
+        parent = db.get(Comment, pid) if pid is not None else None
         if parent is None or parent.resource != r.key() or parent.record_id != key or parent.deleted_at is not None:
             raise ValidationFailed.one("parent_id", "comments.no_parent")
         if parent.parent_id is not None:  # one level: a reply to a reply answers the same thread
@@ -265,10 +272,8 @@ def _own(db: Session, res: type[Resource] | Resource, user: CurrentUser, record_
     """The record (visible to the user) and its comment ``comment_id``, which must be the user's own."""
     r = _resource(res)
     record = crud.get_record(db, r, user, record_id, for_update=True)
-    try:
-        comment = db.get(Comment, int(comment_id), with_for_update=True)
-    except (TypeError, ValueError):
-        comment = None
+    cid = _comment_id(comment_id)
+    comment = db.get(Comment, cid, with_for_update=True) if cid is not None else None
     if comment is None or comment.resource != r.key() or comment.record_id != str(crud.pk_of(record)) or comment.deleted_at is not None:
         raise NotFound()
     if comment.user_id is None or comment.user_id != user.id:

@@ -139,7 +139,7 @@ def show_value(res: type[Resource], name: str, value: Any, lang: str) -> str:
     """A value as the audit log stored it, read as the record's page shows that field: an option by
     its label, a moment in the users' time zone, money with its sign, child rows one per "; "."""
     from app.core import rows
-    from app.core.kinds import field_options
+    from app.core.kinds import field_options, kind_for
 
     if value is None or value == "" or value == []:
         return "—"
@@ -168,6 +168,8 @@ def show_value(res: type[Resource], name: str, value: Any, lang: str) -> str:
         return "***"
     try:
         kind = res.kind_of(name)
+        if form is not None and kind.name == "text":  # a column shown as text, a form that knows better (a time)
+            kind = kind_for(res.model, form)
         if kind.name in {"text", "textarea", "plain"} and isinstance(value, str):
             text = value
         else:
@@ -185,9 +187,44 @@ def action_label(res: type[Resource], action: str, lang: str) -> str:
     return action
 
 
-def describe(res: type[Resource], action: str, diff: dict[str, Any], lang: str) -> str:
+def _shown_fields(res: type[Resource]) -> set[str]:
+    """The fields a person knows from the record's pages (its detail fields, columns and form)."""
+    return set(res.detail_fields or []) | {c.name for c in res.columns} | {f.name for f in res.form_fields()}
+
+
+def fk_titler(db: Session, user: CurrentUser, res: type[Resource]) -> Callable[[str, Any], str | None]:
+    """``title(field, value)``: the title of the record a foreign key points at, as ``user`` may
+    see it (None when the field is no foreign key, or the record is out of their sight)."""
+    from app.core.errors import PultError
+    from app.core.registry import RESOURCES
+
+    by_table: dict[str, str] = {}
+    for key, r in RESOURCES.items():
+        by_table.setdefault(r.model.__tablename__, key)
+    targets = {c.name: by_table[fk.column.table.name] for c in res.model.__table__.columns for fk in c.foreign_keys
+               if fk.column.table.name in by_table}
+    cache: dict[tuple[str, str], str | None] = {}
+
+    def title(name: str, value: Any) -> str | None:
+        if name not in targets or value is None or isinstance(value, (list, dict)):
+            return None
+        key = (targets[name], str(value))
+        if key not in cache:
+            target = RESOURCES[key[0]]()
+            try:
+                cache[key] = target.title(crud.get_record(db, target, user, key[1])) if target.can(user, "view") else None
+            except PultError:
+                cache[key] = None
+        return cache[key]
+
+    return title
+
+
+def describe(res: type[Resource], action: str, diff: dict[str, Any], lang: str,
+             title_of: Callable[[str, Any], str | None] | None = None) -> str:
     """An audit row's diff as lines a person reads: ``Поле: было → стало`` for an update, the
-    values set for a create, the parameters of an action."""
+    values set for a create, the parameters of an action. Only fields the record's pages show
+    (not bookkeeping columns); a foreign key by the related record's title when ``title_of`` knows it."""
     if not isinstance(diff, dict):
         return str(diff)[:300]
     if action.startswith("comment."):
@@ -197,15 +234,22 @@ def describe(res: type[Resource], action: str, diff: dict[str, Any], lang: str) 
         return f"«{str(body or '')[:200]}»"
     if action not in ("create", "update", "delete"):  # an action: its parameters (the ids are the record)
         diff = dict(diff.get("params") or {}) if "ids" in diff else {k: v for k, v in diff.items() if k != "title"}
-    lines = []
+    shown = _shown_fields(res) if action in ("create", "update", "delete") else None
+
+    def one(key: str, value: Any) -> str:
+        return (title_of(key, value) if title_of else None) or show_value(res, key, value, lang)
+
+    lines: list[str] = []
     for key, value in diff.items():
-        if key in _SKIP:
+        if key in _SKIP or (shown is not None and key not in shown):
             continue
         label = label_for(res, key, None, lang)
         if action == "update" and isinstance(value, list) and len(value) == 2:
-            lines.append(f"{label}: {show_value(res, key, value[0], lang)} → {show_value(res, key, value[1], lang)}")
+            line = f"{label}: {one(key, value[0])} → {one(key, value[1])}"
         else:
-            lines.append(f"{label}: {show_value(res, key, value, lang)}")
+            line = f"{label}: {one(key, value)}"
+        if line not in lines:
+            lines.append(line)
     if len(lines) > MAX_FIELDS:
         lines = lines[:MAX_FIELDS] + ["…"]
     return "\n".join(lines)
@@ -236,9 +280,10 @@ def entries(db: Session, res: type[Resource] | Resource, user: CurrentUser, reco
         stmt = select(AuditLog).where(AuditLog.entity_type == r.key(), AuditLog.entity_id == record_id)
         if spec.comments:  # the comments source shows them
             stmt = stmt.where(AuditLog.action.not_like("comment.%"))
+        title_of = fk_titler(db, user, cls)
         for a in db.exec(stmt.order_by(AuditLog.id.desc()).limit(spec.limit)).all():
             out.append(_entry(f"a{a.id}", a.created_at, AUDIT, labels.get(AUDIT, "timeline.kind.audit"), action_label(cls, a.action, lang),
-                              describe(cls, a.action, a.diff, lang), a.username or t("timeline.system", lang), lang))
+                              describe(cls, a.action, a.diff, lang, title_of), a.username or t("timeline.system", lang), lang))
     if spec.comments and kind in ("", COMMENT):
         rows = db.exec(select(Comment).where(Comment.resource == r.key(), Comment.record_id == record_id)
                        .order_by(Comment.id.desc()).limit(spec.limit)).all()

@@ -113,18 +113,13 @@ class Supplies(Resource, model=Supply):
 
 
 def order_events(db: Any, user: Any, order: Order) -> list[TimelineEvent]:
-    """The order's own moments for its timeline: placed, issued, and the supplies of its product
-    that arrived while it waited (what an operator looks for when an order cannot be issued yet)."""
-    events = [TimelineEvent(order.created_at, "order", "stock.event.placed", f"{order.product_name or ''} × {order.qty}")]
-    if order.issued_at is not None:
-        events.append(TimelineEvent(order.issued_at, "order", "stock.event.issued"))
-    until = order.issued_at
+    """Supplies of the order's product that arrived while it waited to be issued: what an operator
+    looks for on an order that could not be issued yet (the order's own changes are its audit rows)."""
     stmt = select(Supply).where(Supply.product_id == order.product_id, Supply.created_at >= order.created_at)
-    if until is not None:
-        stmt = stmt.where(Supply.created_at <= until)
-    for s in db.exec(stmt.order_by(Supply.id.desc()).limit(20)).all():
-        events.append(TimelineEvent(s.created_at, "supply", "stock.event.supply", f"+{s.qty} · {s.supplier_name or ''}".rstrip(" ·")))
-    return events
+    if order.issued_at is not None:
+        stmt = stmt.where(Supply.created_at <= order.issued_at)
+    return [TimelineEvent(s.created_at, "supply", "stock.event.supply", f"+{s.qty} · {s.supplier_name or ''}".rstrip(" ·"))
+            for s in db.exec(stmt.order_by(Supply.id.desc()).limit(20)).all()]
 
 
 class Orders(Resource, model=Order):
@@ -163,7 +158,7 @@ class Orders(Resource, model=Order):
     detail_fields = ["id", "created_at", "status", "product_name", "qty", "unit_price_rub", "phone", "customer_name", "issued_at"]
     detail_blocks = [
         comment_wall(),
-        timeline(events=order_events, tables=("supply",), kinds={"order": "stock.order", "supply": "stock.supplies"}),
+        timeline(events=order_events, tables=("supply",), kinds={"supply": "stock.supplies"}),
     ]
 
     def can(self, user, operation, record=None) -> bool:
