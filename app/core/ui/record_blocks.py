@@ -77,15 +77,17 @@ class RecordBlocksMixin(rx.State, mixin=True):
     def _blocks_res(self) -> Resource:
         return self._res()  # type: ignore[attr-defined]
 
-    def _after_change(self):
-        """Reload the page's data after a comment change (the bus refreshes the other tabs)."""
-        return self._reload()  # type: ignore[attr-defined]
+    def _after_change(self) -> list[Any]:
+        """Reload the page's data after a comment change (the bus refreshes the other tabs); the
+        events the reload asks for (an error toast), as a list."""
+        out = self._reload()  # type: ignore[attr-defined]
+        return [] if out is None else out if isinstance(out, list) else [out]
 
     # -- timeline ----------------------------------------------------------
     @rx.event
     def set_timeline_kind(self, kind: str):
         self.timeline_kind = "" if kind == "all" else kind
-        return self._reload()  # type: ignore[attr-defined]
+        return self._after_change() or None
 
     # -- posting -----------------------------------------------------------
     def _post(self, body: str, parent: str | None) -> bool:
@@ -112,7 +114,7 @@ class RecordBlocksMixin(rx.State, mixin=True):
         except PultError as exc:
             return self.fail(exc)  # type: ignore[attr-defined]
         self.comment_error, self._draft = "", ""
-        return [rx.set_value(BODY_ID, ""), self._after_change()]
+        return [rx.set_value(BODY_ID, ""), *self._after_change()]
 
     @rx.event
     def start_reply(self, comment_id: str, who: str):
@@ -133,7 +135,7 @@ class RecordBlocksMixin(rx.State, mixin=True):
         except PultError as exc:
             return self.fail(exc)  # type: ignore[attr-defined]
         self.reply_to, self.reply_who, self.reply_error = "", "", ""
-        return self._after_change()
+        return self._after_change() or None
 
     # -- editing and deleting one's own -------------------------------------
     @rx.event
@@ -159,7 +161,7 @@ class RecordBlocksMixin(rx.State, mixin=True):
         except PultError as exc:
             return self.fail(exc)  # type: ignore[attr-defined]
         self.edit_id, self.edit_text, self.edit_error = "", "", ""
-        return self._after_change()
+        return self._after_change() or None
 
     @rx.event
     def ask_delete(self, comment_id: str):
@@ -177,7 +179,7 @@ class RecordBlocksMixin(rx.State, mixin=True):
                 comment_service.delete(db, self._blocks_res(), self.current_user(), self.record_id, comment_id)  # type: ignore[attr-defined]
         except PultError as exc:
             return self.fail(exc)  # type: ignore[attr-defined]
-        return self._after_change()
+        return self._after_change() or None
 
     # -- @-autocomplete -----------------------------------------------------
     @rx.event
