@@ -84,34 +84,59 @@ def test_mention_appears_live_in_another_browser_and_rings_the_bell(browser, app
         ctx_b.close()
 
 
-def test_bad_comment_gets_a_message_under_the_box(browser, app_url, e2e_engine):
-    oid = _order(e2e_engine)
+def test_bad_comment_gets_a_message_under_the_box_and_the_timeline_filters(browser, app_url, e2e_engine, server_services):
+    from sqlmodel import Session
+
+    from app.core import crud
+    from app.core.principal import SYSTEM
+    from app.core.registry import resource
+
+    with Session(e2e_engine) as db:  # an order with a history: created, edited, a supply arrived, issued
+        product = crud.create_record(db, resource("stock.products"), SYSTEM, {"name": f"Роутер {uuid.uuid4().hex[:4]}", "sell_price_rub": "6500", "initial_qty": "0"})
+        order = crud.create_record(db, resource("stock.orders"), SYSTEM, {"phone": "+7 999 000-11-33", "product_id": str(product.id), "qty": "2"})
+        oid = order.id
+        crud.update_record(db, resource("stock.orders"), SYSTEM, str(oid), {"customer_name": "Иван Петров", "qty": "1"})
+        crud.create_record(db, resource("stock.supplies"), SYSTEM, {"product_id": str(product.id), "qty": "5", "supplier_name": "Бета"})
     ctx, page = _new_page(browser, app_url)
     try:
         login(page, "manager", "manager")
         page.goto(f"/stock/orders/{oid}")
+        timeline = page.locator("#timeline .timeline-entry")
+        expect(timeline).to_have_count(3)
+        expect(timeline.nth(0)).to_contain_text("+5 · Бета")
+        expect(timeline.nth(1)).to_contain_text("Количество: 2 → 1")
+        expect(timeline.nth(1)).to_contain_text("Покупатель: — → Иван Петров")
+
         page.locator("#comment-body-send").click()
         expect(page.locator("#comment-body-error")).to_have_text("Напишите текст комментария")
         page.locator("#comment-body").fill("я" * 4001)
         page.locator("#comment-body-send").click()
         expect(page.locator("#comment-body-error")).to_have_text("Слишком длинный комментарий: 4001 символов, можно не больше 4000")
+        shot(page, "comment-error-1280")
         with e2e_engine.begin() as c:
             assert c.execute(text("SELECT count(*) FROM comment WHERE record_id = :r"), {"r": str(oid)}).scalar() == 0
-        # the kind filter of the timeline
-        page.locator("#comment-body").fill("всё в порядке")
+        page.locator("#comment-body").fill("Поставка пришла, можно выдавать")
         page.locator("#comment-body-send").click()
-        expect(page.locator(".comment-body")).to_have_text(["всё в порядке"])
+        expect(page.locator(".comment-body")).to_have_text(["Поставка пришла, можно выдавать"])
         expect(page.locator("#comment-body-error")).to_have_count(0)
+        page.locator("#action-issue").click()
+        page.locator("#confirm-ok").click()
+        expect(timeline).to_have_count(5)
+        expect(timeline.nth(0)).to_contain_text("выдача")
+        shot(page, "timeline-1280")
+        page.set_viewport_size({"width": 390, "height": 844})
+        shot(page, "timeline-390")
+        page.set_viewport_size({"width": 1400, "height": 900})
+        # the kind filter
         page.locator("#timeline-kind").click()
         page.get_by_role("option", name="Комментарии").click()
-        expect(page.locator("#timeline .timeline-entry")).to_have_count(1)
-        expect(page.locator("#timeline .timeline-entry").first).to_have_attribute("data-kind", "comment")
+        expect(timeline).to_have_count(1)
+        expect(timeline.first).to_have_attribute("data-kind", "comment")
         # own comment: edit it
         page.locator(".comment-edit").first.click()
-        page.locator("#edit-body").fill("всё в порядке, выдали")
+        page.locator("#edit-body").fill("Выдали")
         page.locator("#edit-body-send").click()
-        expect(page.locator(".comment-body")).to_have_text(["всё в порядке, выдали"])
+        expect(page.locator(".comment-body")).to_have_text(["Выдали"])
         expect(page.locator("#comment-wall")).to_contain_text(re.compile("изменён"))
-        shot(page, "timeline-1280")
     finally:
         ctx.close()

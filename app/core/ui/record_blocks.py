@@ -226,7 +226,7 @@ def _mention_menu(state: Any, box: str) -> rx.Component:
     )
 
 
-def _box(state: Any, box: str, on_submit: Any, error: Any, placeholder: str, submit_label: str, extra: list[rx.Component],
+def _box(state: Any, box: str, on_submit: Any, error: Any, placeholder: Any, submit_label: Any, extra: list[rx.Component],
          default: Any = "") -> rx.Component:
     return rx.form(
         rx.vstack(
@@ -298,7 +298,7 @@ def comment_wall_card(state: Any, res: type[Resource]) -> rx.Component:
             rx.foreach(state.comments, lambda c: _comment(state, c)),
             rx.cond(
                 state.can_comment,
-                _box(state, BODY_ID, state.post_comment, state.comment_error, "", tr("comments.send"), []),
+                _box(state, BODY_ID, state.post_comment, state.comment_error, tr("comments.placeholder"), tr("comments.send"), []),
                 rx.text(tr("comments.read_only"), size="1", color_scheme="gray"),
             ),
             spacing="3", width="100%",
@@ -333,7 +333,8 @@ def timeline_card(state: Any, res: type[Resource]) -> rx.Component:
                     rx.hstack(
                         rx.text(e["when"], size="1", color_scheme="gray"), rx.text(e["who"], size="1", weight="bold"),
                         rx.badge(e["title"], size="1", variant="soft"),
-                        *([rx.text(e["kind_label"], size="1", color_scheme="gray")] if spec is not None else []),
+                        # a panel's event kind ("Поставки"); changes and comments say what they are in the badge
+                        rx.cond((e["kind"] != "audit") & (e["kind"] != "comment"), rx.text(e["kind_label"], size="1", color_scheme="gray")),
                         spacing="2", wrap="wrap", align="center",
                     ),
                     rx.text(e["details"], size="1", color_scheme="gray", white_space="pre-line", style={"overflow_wrap": "anywhere"}),
