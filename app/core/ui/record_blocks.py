@@ -280,6 +280,7 @@ def _comment(state: Any, c: Any) -> rx.Component:
             spacing="1", width="100%",
         ),
         id="comment-" + c["id"], class_name="comment",
+        key=c["id"],  # React keeps each comment's DOM (an open reply box and its text) with the comment when others arrive live
         padding_left=rx.cond(c["reply"] == "1", "1.5em", "0"),
         border_left=rx.cond(c["reply"] == "1", f"2px solid {rx.color('gray', 5)}", "none"),
         width="100%",
@@ -340,7 +341,7 @@ def timeline_card(state: Any, res: type[Resource]) -> rx.Component:
                     rx.text(e["details"], size="1", color_scheme="gray", white_space="pre-line", style={"overflow_wrap": "anywhere"}),
                     spacing="0", width="100%",
                 ),
-                spacing="2", align="start", width="100%", class_name="timeline-entry", data_kind=e["kind"],
+                spacing="2", align="start", width="100%", class_name="timeline-entry", data_kind=e["kind"], key=e["key"],
             )),
             spacing="2", width="100%",
         ),
