@@ -9,7 +9,7 @@ A few service modules are public too and are imported as namespaces, because the
 read best qualified (``audit.record(...)``, ``bus.mark(...)``): :mod:`~app.core.audit`,
 :mod:`~app.core.bus`, :mod:`~app.core.notify`, :mod:`~app.core.errors`, :mod:`~app.core.i18n`,
 :mod:`~app.core.display`, :mod:`~app.core.inputs`,
-:mod:`~app.core.safe_cells`, :mod:`~app.core.jobs` and :mod:`~app.core.live`. Everything else under
+:mod:`~app.core.safe_cells`, :mod:`~app.core.jobs`, :mod:`~app.core.live` and :mod:`~app.core.comments`. Everything else under
 ``app/core`` is the kit's own: the ``panels-use-the-public-face`` contract in ``.importlinter``
 refuses a panel that imports it (the built-in ``admin`` and ``telegram`` panels are part of the
 kit and may).
@@ -50,6 +50,10 @@ _FACE: dict[str, str] = {
     "Machine": "app.core.machine:Machine",
     "Transition": "app.core.machine:Transition",
     "IllegalTransition": "app.core.machine:IllegalTransition",
+    # Blocks under a record on its detail page (docs/blocks.md): ``detail_blocks = [timeline(...), comment_wall()]``
+    "timeline": "app.core.record_timeline:timeline",
+    "TimelineEvent": "app.core.record_timeline:TimelineEvent",
+    "comment_wall": "app.core.comments:comment_wall",
     # Who is asking
     "CurrentUser": "app.core.principal:CurrentUser",
     "SYSTEM": "app.core.principal:SYSTEM",
@@ -165,6 +169,8 @@ __getattr__, __dir__ = lazy_names(__name__, globals(), _FACE)
 if TYPE_CHECKING:  # for editors and type checkers; at run time the names load on first use
     from app.core.api import bulk_import_endpoint  # noqa: F401
     from app.core.api_base import ERRORS, INVALID, NOT_FOUND, current_user, get_db, item_json, jsonable, request_lang  # noqa: F401
+    from app.core.comments import comment_wall  # noqa: F401
+    from app.core.record_timeline import TimelineEvent, timeline  # noqa: F401
     from app.core.crud import create_record, delete_record, get_record, list_records, run_action, search_options, update_record  # noqa: F401
     from app.core.crypto import MASK, decrypt, encrypt  # noqa: F401
     from app.core.db import engine, session_scope  # noqa: F401

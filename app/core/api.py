@@ -81,6 +81,7 @@ from app.core.http_security import (
     request_is_secure,
 )
 from app.core.i18n import t
+from app.core.record_blocks_api import add_block_routes
 from app.core.inputs import BadText, SafeDict, SafeStr
 from app.core.kinds import field_of, kind_for
 from app.core.query import MAX_PAGE, ListParams, parse_pk, pk_name, relation_titles
@@ -459,6 +460,8 @@ def resource_router(res_cls: type[Resource], prefix: str | None = None, in_schem
             user: CurrentUser = Depends(current_user),
         ) -> dict[str, Any]:
             return items_json(db, res, user, [crud.get_record(db, res, user, id)], request_lang(request))[0]
+
+        add_block_routes(router, res_cls, id_desc)  # a declared comment wall / timeline (app/core/record_blocks_api.py)
 
     if "create" in ops:
 

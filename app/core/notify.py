@@ -123,6 +123,22 @@ def to_user(db: Session, user_id: int | None, kind: str, title: str, body: str =
     return n
 
 
+def to_person(db: Session, user: User, kind: str, title: str, body: str = "", link: str | None = None,
+              data: dict[str, Any] | None = None) -> Notification:
+    """Tell one person directly (an @mention), whatever the rules say: an in-app row in their bell,
+    and the same message on every other registered channel that reaches them (Telegram when their
+    chat is linked). The caller commits; channels deliver only after the commit."""
+    n = Notification(user_id=user.id, kind=kind, title=title[:200], body=body[:2000], link=link, data=data or {})
+    db.add(n)
+    for name, channel in CHANNELS.items():
+        if channel.deliver is not None and channel.reaches(user):
+            channel.deliver(db, user, Notification(user_id=None, kind=kind, title=title[:200], body=body[:2000], link=link,
+                                                   data={**(data or {}), "channel": name, "to": user.id}))
+    db.flush()
+    bus.mark(db, "notification", [n.id], "create")
+    return n
+
+
 def _mine(user: CurrentUser):
     return Notification.user_id == user.id
 
@@ -161,4 +177,4 @@ def mark_read(db: Session, user: CurrentUser, ids: list[int] | None = None) -> i
     return len(rows)
 
 
-__all__ = ["CHANNELS", "Channel", "INAPP", "channel_choices", "register_channel", "notify", "to_user", "recipients", "unread_count", "latest", "mark_read"]
+__all__ = ["CHANNELS", "Channel", "INAPP", "channel_choices", "register_channel", "notify", "to_user", "to_person", "recipients", "unread_count", "latest", "mark_read"]

@@ -183,6 +183,7 @@ def permission_groups() -> list[tuple[tuple[str, ...], list[tuple[str, str]]]]:
         for res in panel.resources:
             items = [(res.perm(op), f"perm.op.{op}") for op in OPERATIONS if op in res.operations]
             items += [(res.perm(name), spec.label) for name, spec in res.actions.items()]
+            items += [(res.perm(op), f"perm.op.{op}") for op in res.block_operations()]
             if items:
                 groups.append(((panel.label, res.label or res.slug), items))
         if panel.permissions:

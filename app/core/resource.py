@@ -467,6 +467,9 @@ class Resource:
     #: Where the list's "Import" button leads; None means the kit's import page (``<url>/import``).
     import_url: ClassVar[str | None] = None
     actions: ClassVar[dict[str, ActionSpec]] = {}
+    #: Blocks under the record on its detail page, in order (docs/blocks.md):
+    #: ``[timeline(events=...), comment_wall()]``. A comment wall adds the ``comment`` permission.
+    detail_blocks: ClassVar[list[Any]] = []
 
     def __init_subclass__(cls, model: type[SQLModel] | None = None, **kw: Any) -> None:
         super().__init_subclass__(**kw)
@@ -495,7 +498,12 @@ class Resource:
 
     @classmethod
     def permissions(cls) -> list[str]:
-        return [cls.perm(op) for op in sorted(cls.operations)] + [cls.perm(a) for a in cls.actions]
+        return [cls.perm(op) for op in sorted(cls.operations)] + [cls.perm(a) for a in cls.actions] + [cls.perm(op) for op in cls.block_operations()]
+
+    @classmethod
+    def block_operations(cls) -> list[str]:
+        """Operations the declared detail blocks add (a comment wall: ``comment``)."""
+        return sorted({op for b in cls.detail_blocks for op in getattr(b, "operations", ())})
 
     @classmethod
     def url(cls) -> str:
@@ -510,7 +518,7 @@ class Resource:
     # -- override points --------------------------------------------------
     def can(self, user: CurrentUser, operation: str, record: Any = None) -> bool:
         """The one permission check for pages, handlers, the API and jobs. Default: a role permission."""
-        if operation not in self.operations and operation not in self.actions and operation != "restore":
+        if operation not in self.operations and operation not in self.actions and operation != "restore" and operation not in self.block_operations():
             return False
         if operation == "restore":
             operation = "delete"
@@ -697,6 +705,13 @@ def check_resource(res: type[Resource]) -> None:
         raise ImproperlyConfigured(f"{where}: default_sort '{res.default_sort}' is not a database column of {model.__name__}")
     if res.pagination not in {"keyset", "offset"}:
         raise ImproperlyConfigured(f"{where}: pagination must be 'keyset' or 'offset', not {res.pagination!r}")
+    for block in res.detail_blocks:
+        check = getattr(block, "check", None)
+        if check is None:
+            raise ImproperlyConfigured(f"{where}: detail_blocks holds {block!r}, which is not a detail block (timeline(), comment_wall())")
+        problem = check(res)
+        if problem:
+            raise ImproperlyConfigured(f"{where}: {problem}")
     for name, spec in res.actions.items():
         if name in {"view", "create", "update", "delete", "restore"}:
             raise ImproperlyConfigured(f"{where}: action '{name}' clashes with a built-in operation")

@@ -7,7 +7,8 @@ from typing import Any
 import reflex as rx
 from sqlmodel import select
 
-from app.core import crud, links, live, rows
+from app.core import comments as comment_service
+from app.core import crud, links, live, record_timeline, rows
 from app.core.display import display_kind, fmt_datetime, fmt_value
 from app.core.errors import NotFound, PermissionDenied, PultError, ValidationFailed
 from app.core.i18n import has
@@ -16,6 +17,7 @@ from app.core.query import ListParams, get_many, relation_text, relation_titles
 from app.core.registry import RESOURCES
 from app.core.resource import Resource
 from app.core.ui.action_params import ActionParamsMixin, action_params
+from app.core.ui.record_blocks import RecordBlocksMixin, comment_wall_card, timeline_card
 from app.core.ui.base import AuthState, tr, ui_session
 from app.core.ui.widgets import forbidden_box
 from app.core.ui.list_state import row_dict
@@ -73,7 +75,7 @@ def related_title(db: Any, user: Any, target: str, value: Any) -> str:
         return str(value)
 
 
-class DetailState(ActionParamsMixin, AuthState):
+class DetailState(RecordBlocksMixin, ActionParamsMixin, AuthState):
     res_key: str = ""
     record_id: str = ""
     title: str = ""
@@ -85,7 +87,6 @@ class DetailState(ActionParamsMixin, AuthState):
     deleted: bool = False
     missing: bool = False
     forbidden: bool = False
-    timeline: list[dict[str, str]] = []
     related: dict[str, list[dict[str, str]]] = {}
     confirm_open: bool = False
     confirm_text: str = ""
@@ -99,8 +100,10 @@ class DetailState(ActionParamsMixin, AuthState):
         self.res_key = res_key
         self.record_id = str(self.router.page.params.get("id", ""))
         self.confirm_open = False
+        self.timeline_kind = self.reply_to = self.edit_id = self.delete_id = self.comment_error = ""
         res = self._res()
-        live.watch(self, {res.model.__tablename__} | {RESOURCES[key].model.__tablename__ for _t, key, _fk in res.related} | {"audit_log"}  # the history timeline
+        live.watch(self, {res.model.__tablename__} | {RESOURCES[key].model.__tablename__ for _t, key, _fk in res.related}
+                   | record_timeline.watched_tables(type(res))  # the timeline (audit log, comments, declared events)
                    | {f.through.__tablename__ for f in links.many_fields(res)}
                    | {RESOURCES[f.resource].model.__tablename__ for f in rows.rows_fields(res)})
         return self._reload()
@@ -155,7 +158,7 @@ class DetailState(ActionParamsMixin, AuthState):
                 self.can_update = "update" in res.operations and res.can(user, "update", record) and not self.deleted
                 self.can_delete = "delete" in res.operations and res.can(user, "delete", record) and not self.deleted
                 self.actions = [n for n, s in res.actions.items() if s.row and (s.visible is None or s.visible(record)) and res.can(user, n, record)]
-                self.timeline = self._history(db, res, record)
+                self._load_blocks(db, res, user, record)
                 self.related = {}
                 for _title, key, fk in res.related:
                     target = RESOURCES[key]()
@@ -170,20 +173,6 @@ class DetailState(ActionParamsMixin, AuthState):
             self.forbidden = True
         except PultError as exc:
             return self.fail(exc)
-
-    def _history(self, db, res: Resource, record) -> list[dict[str, str]]:
-        rows = db.exec(
-            select(AuditLog).where(AuditLog.entity_type == res.key(), AuditLog.entity_id == str(crud.pk_of(record))).order_by(AuditLog.id.desc()).limit(50)
-        ).all()
-        out = []
-        for a in rows:
-            changes = "; ".join(f"{k}: {v[0]} → {v[1]}" if isinstance(v, list) and len(v) == 2 else f"{k}: {v}" for k, v in a.diff.items())
-            out.append({
-                "when": fmt_datetime(a.created_at), "who": a.username or "system",
-                "action": self.t(f"action.{a.action}") if has(f"action.{a.action}") else self.t(res.actions[a.action].label) if a.action in res.actions else a.action,
-                "changes": changes[:300],
-            })
-        return out
 
     @rx.event
     def ask(self, name: str):
@@ -300,29 +289,16 @@ def detail_page(res: type[Resource]) -> rx.Component:
         ),
         width="100%",
     )
-    timeline = rx.card(
-        rx.vstack(
-            rx.heading(tr("history"), size="3"),
-            rx.foreach(DetailState.timeline, lambda e: rx.hstack(
-                rx.box(width="8px", height="8px", border_radius="50%", background=rx.color("accent", 9), margin_top="0.45em", flex_shrink="0"),
-                rx.vstack(
-                    rx.hstack(rx.text(e["when"], size="1", color_scheme="gray"), rx.text(e["who"], size="1", weight="bold"), rx.badge(e["action"], size="1", variant="soft")),
-                    rx.text(e["changes"], size="1", color_scheme="gray"),
-                    spacing="0",
-                ),
-                spacing="2", align="start",
-            )),
-            spacing="2", width="100%",
-        ),
-        width="100%",
-    )
+    blocks = [comment_wall_card(DetailState, res) if b is comment_service.wall_of(res) else timeline_card(DetailState, res) for b in res.detail_blocks]
+    if record_timeline.timeline_of(res) is None:  # the audit history every record has
+        blocks.append(timeline_card(DetailState, res))
     body = rx.vstack(
         rx.link(rx.hstack(rx.icon("arrow-left", size=14), resource_label(res.key())), href=res.url(), size="2"),
         page_header(rx.hstack(resource_label(res.key(), one=True), rx.text("·", color_scheme="gray"), DetailState.title), *buttons),
         rx.cond(DetailState.deleted, rx.callout(tr("trash"), color_scheme="gray", icon="trash-2")),
         fields_card,
         *[_related_block(res, t, k, fk) for t, k, fk in res.related],
-        timeline,
+        *blocks,
         confirm_dialog(DetailState.confirm_open, DetailState.confirm_text, DetailState.run_pending, DetailState.cancel_confirm, action_params(DetailState)),
         spacing="4", width="100%",
     )

@@ -16,6 +16,7 @@ CATALOG = {
     "stock.initial_qty_help": ("Необязательно: создаст первую поставку", "Optional: creates the first supply"),
     "stock.price_help": ("Пусто — цена из карточки товара; можно указать скидку", "Empty takes the product's price; enter a discount if any"),
     "stock.total": ("Сумма", "Total"),
+    "stock.event.supply": ("Поступила поставка товара", "A supply of the product arrived"),
     "stock.issue": ("Выдать", "Issue"),
     "stock.deny": ("Отменить", "Deny"),
     "stock.issued": ("Заказ выдан", "Order issued"),

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from app.core.errors import PermissionDenied, ValidationFailed
-from app.core import ActionContext, Resource, action, col, fields, filters, format_phone
+from app.core import ActionContext, Resource, TimelineEvent, action, col, comment_wall, fields, filters, format_phone, timeline
 from app.panels.stock import services
 from models.stock import Order, OrderStatus, Product, Supply
+from sqlmodel import select
 
 STATUS_COLORS = {
     OrderStatus.paid_not_issued: "amber",
@@ -111,6 +112,16 @@ class Supplies(Resource, model=Supply):
         return f"#{record.id}"
 
 
+def order_events(db: Any, user: Any, order: Order) -> list[TimelineEvent]:
+    """Supplies of the order's product that arrived while it waited to be issued: what an operator
+    looks for on an order that could not be issued yet (the order's own changes are its audit rows)."""
+    stmt = select(Supply).where(Supply.product_id == order.product_id, Supply.created_at >= order.created_at)
+    if order.issued_at is not None:
+        stmt = stmt.where(Supply.created_at <= order.issued_at)
+    return [TimelineEvent(s.created_at, "supply", "stock.event.supply", f"+{s.qty} · {s.supplier_name or ''}".rstrip(" ·"))
+            for s in db.exec(stmt.order_by(Supply.id.desc()).limit(20)).all()]
+
+
 class Orders(Resource, model=Order):
     label, label_one, icon = "stock.orders", "stock.order", "shopping-cart"
     search = ["phone", "customer_name", "product_name"]
@@ -145,6 +156,10 @@ class Orders(Resource, model=Order):
         )
     ]
     detail_fields = ["id", "created_at", "status", "product_name", "qty", "unit_price_rub", "phone", "customer_name", "issued_at"]
+    detail_blocks = [
+        comment_wall(),
+        timeline(events=order_events, tables=("supply",), kinds={"supply": "stock.supplies"}),
+    ]
 
     def can(self, user, operation, record=None) -> bool:
         """Only open orders can be edited; issue/deny state rules are the services' (with a clear message)."""

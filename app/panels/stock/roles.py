@@ -18,6 +18,7 @@ ROLES = {
             "stock.orders.view",
             "stock.orders.create",
             "stock.orders.issue",
+            "stock.orders.comment",
         ],
     ),
 }
