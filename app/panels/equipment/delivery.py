@@ -46,6 +46,7 @@ from app.core import (
     Settings,
     SettingsAction,
     SettingsContext,
+    TimelineEvent,
     drop_owned_schedule,
     ensure_schedule,
     fields,
@@ -425,6 +426,27 @@ def internal_event(db: Session, user: CurrentUser, shipment_id: int, title: str)
     if order is None:
         return None
     return _event(db, order, title, source="internal", user=user)
+
+
+def timeline_events(db: Session, user: CurrentUser, shipment: Shipment) -> list[TimelineEvent]:
+    """The shipment's delivery on its timeline (section 7.3): the provider's events and ours
+    (ordered, picked, handed to the courier), beside the audit rows and comments the kit merges in."""
+    from models.core import User
+
+    rows = db.exec(
+        select(DeliveryEvent, DeliveryOrder.external_id, User.username)
+        .join(DeliveryOrder, DeliveryOrder.id == DeliveryEvent.delivery_order_id)
+        .join(User, User.id == DeliveryEvent.user_id, isouter=True)
+        .where(DeliveryOrder.shipment_id == shipment.id)
+        .order_by(DeliveryEvent.at.desc(), DeliveryEvent.id.desc()).limit(200)
+    ).all()
+    out = []
+    for ev, claim, username in rows:
+        provider = ev.source == "provider"
+        details = " · ".join(x for x in (ev.provider_status if provider else "", f"claim {claim}" if provider and claim else "") if x)
+        out.append(TimelineEvent(ev.at, "delivery" if provider else "internal", ev.title, details,
+                                 "Яндекс Доставка" if provider else username))
+    return out
 
 
 #: How the timeline names the provider's statuses (Russian, as the users read them).
