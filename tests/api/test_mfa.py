@@ -178,3 +178,24 @@ def test_login_limits_from_the_security_page(client, users, db):
     _set(db, security_policy.LIMIT_KEYS["login_max_per_account"], 2)
     statuses = [client.post(LOGIN, json={"username": "manager", "password": "wrong"}).status_code for _ in range(3)]
     assert statuses == [401, 401, 429]
+
+
+def test_the_security_page_sets_the_policy_and_only_an_admin_may(client, users, db, login):
+    url = "/api/admin/settings/security"
+    assert client.put(url, json={"mfa_roles": ["admin"]}, headers=login("manager")).status_code == 403
+    admin = login("admin")
+    r = client.put(url, json={"ip_allowlist": "stock.manager 10.0.0.0/8"}, headers=admin)
+    assert r.status_code == 422 and "ip_allowlist" in r.json()["errors"]
+    r = client.put(url, json={"ip_allowlist": "nosuchrole: 10.0.0.0/8"}, headers=admin)
+    assert r.status_code == 422 and r.json()["errors"]["ip_allowlist"] == "Нет такой роли: nosuchrole"
+    r = client.put(url, json={"login_max_per_account": 0}, headers=admin)
+    assert r.status_code == 422 and "login_max_per_account" in r.json()["errors"]
+    r = client.put(url, json={"mfa_roles": ["stock.manager"], "ip_allowlist": "stock.user: 10.0.0.0/8", "login_max_per_account": 3},
+                   headers=admin)
+    assert r.status_code == 200, r.text
+    assert security_policy.mfa_roles(db) == {"stock.manager"}
+    assert security_policy.allowlist(db) == {"stock.user": ["10.0.0.0/8"]}
+    assert security_policy.login_limits(db).max_per_account == 3
+    r = client.post(LOGIN, json={"username": "manager", "password": "manager-pass"})
+    assert r.status_code == 202 and r.json()["qr"]  # enrolment first
+    assert db.exec(select(AuditLog).where(AuditLog.entity_type == "setting", AuditLog.entity_id == "security")).first() is not None

@@ -67,11 +67,18 @@ class Users(Resource, model=User):
                 errors["roles"] = ("self.demote", {})
             if values.get("is_active") is False:
                 errors["is_active"] = ("self.demote", {})
+        tg = values.get("telegram_chat_id")
+        if tg and not (str(tg).strip().isdigit() and len(str(tg).strip()) <= 15):
+            errors["telegram_chat_id"] = ("users.telegram_id_digits", {})  # the Telegram user id, never a @username
         if values.get("username") is not None and not values["username"].replace("_", "").replace(".", "").replace("-", "").isalnum():
             errors["username"] = ("users.username_chars", {})
         return errors
 
     def before_save(self, ctx: ActionContext, record: Any, changes: dict[str, Any], creating: bool) -> None:
+        if "telegram_chat_id" in changes:  # linked by id: the username (display only) is not known
+            record.telegram_username = None
+            if changes["telegram_chat_id"]:
+                changes["telegram_chat_id"] = str(changes["telegram_chat_id"]).strip()
         password = changes.pop("password", None)
         if password:
             record.hashed_password = auth.hash_password(password)
