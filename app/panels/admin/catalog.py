@@ -64,11 +64,11 @@ CATALOG: dict[str, tuple[str, str]] = {
         "После {pair_max} неверных паролей с одного адреса этот адрес не может входить в эту учётную запись {minutes} мин "
         "(владелец с другого адреса входит). С одного адреса — не больше {ip_max} неверных паролей за {minutes} мин по всем "
         "учётным записям. После {free} неверных паролей учётной записи отовсюду каждая следующая попытка ждёт 1, 2, 4… до "
-        "{max_delay} с; адреса, с которых владелец уже входил, не ждут. Меняется переменными PULT_LOGIN_* (docs/security.md).",
+        "{max_delay} с; адреса, с которых владелец уже входил, не ждут. Первые три числа задаются ниже, остальное — переменными PULT_LOGIN_* (docs/security.md).",
         "After {pair_max} wrong passwords from one address, that address cannot sign in to that account for {minutes} min "
         "(the owner signing in from elsewhere can). One address gets at most {ip_max} wrong passwords per {minutes} min across "
         "all accounts. After {free} wrong passwords for an account from anywhere, each further attempt waits 1, 2, 4… up to "
-        "{max_delay} s; addresses the owner signed in from before do not wait. Set with the PULT_LOGIN_* variables (docs/security.md).",
+        "{max_delay} s; addresses the owner signed in from before do not wait. The first three are set below, the rest with the PULT_LOGIN_* variables (docs/security.md).",
     ),
     "roles.all": ("Все права (администратор)", "Everything (administrator)"),
     "roles.builtin": ("Встроенную роль нельзя удалить", "A built-in role cannot be deleted"),
