@@ -70,6 +70,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "login.by_password": ("По паролю", "With a password"),
     "login.unknown_method": ("Такого способа входа нет", "There is no such sign-in method"),
     "login.ip_refused": ("Вход с этого IP-адреса для вашей роли запрещён", "Your role may not sign in from this IP address"),
+    "mfa.app_code": ("Код из приложения", "Code from the app"),
     "mfa.code": ("Код из приложения или код восстановления", "Code from the app, or a recovery code"),
     "mfa.enter_code": ("Введите 6-значный код из приложения-аутентификатора", "Enter the 6-digit code from your authenticator app"),
     "mfa.enrol_at_signin": ("Для вашей роли нужна двухфакторная защита. Отсканируйте QR-код в приложении-аутентификаторе (Google Authenticator, Aegis…) или введите ключ вручную, затем введите код из приложения.",

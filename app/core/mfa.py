@@ -51,6 +51,12 @@ _ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
 ENROL_TTL = 600
 ENROL_KEY = "pult:mfa:enrol"
 CODE_FIELD = LoginField("code", "mfa.code", kind="text", autocomplete="one-time-code", max_length=20)
+APP_CODE_FIELD = LoginField("code", "mfa.app_code", kind="code", max_length=20)
+
+
+def spaced(secret: str) -> str:
+    """The key in groups of four, as people type it into an app (apps ignore the spaces)."""
+    return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
 
 
 def _now() -> datetime:
@@ -269,7 +275,7 @@ def _enrol_applies(db: Session, user: User) -> bool:
 
 def _enrol_step(secret: str, username: str) -> Step:
     uri = otpauth_uri(secret, username)
-    return Step("mfa.enrol_at_signin", fields=(CODE_FIELD,), show=(secret,), qr=qr_data_uri(uri))
+    return Step("mfa.enrol_at_signin", fields=(APP_CODE_FIELD,), show=(spaced(secret),), qr=qr_data_uri(uri))
 
 
 def _enrol_start(db: Session, user: User) -> Pending:

@@ -25,6 +25,7 @@ from tests.e2e.conftest import shot
 TOKEN = "777123:E2E-login-token"
 SECRET = "e2e-login-Secret_0123456789"
 CHAT = 7770001
+VERA_CHAT = 7770002
 ORDERS = re.compile(r"^https?://[^/?]+/stock/orders/?$")
 USERS = ("tg_anna", "totp_boris", "enrol_vera")
 
@@ -191,7 +192,7 @@ def test_required_mfa_is_enrolled_at_sign_in_then_profile_shows_it(browser, app_
         page.fill("#login-password", "enrol_vera-pass")
         page.click("#login-submit")
         expect(page.locator("#login-step-qr")).to_be_visible()
-        secret = page.locator("#login-step-show").inner_text().strip()
+        secret = page.locator("#login-step-show").inner_text().replace(" ", "").strip()
         assert re.fullmatch(r"[A-Z2-7]{32}", secret)
         page.screenshot(path="/tmp/signin-enrol-390.png", full_page=True)
         shot(page, "signin-totp-enrol-phone")
@@ -210,5 +211,20 @@ def test_required_mfa_is_enrolled_at_sign_in_then_profile_shows_it(browser, app_
         expect(page.locator("#profile-codes-left")).to_contain_text("10")
         page.screenshot(path="/tmp/profile-390.png", full_page=True)
         shot(page, "profile-phone")
+        # link Telegram: /start to the bot (through the sandbox and the app's webhook) gives the code
+        sandbox = setup["sandbox"]
+        sandbox.add_chat(VERA_CHAT, username="vera_tg", first_name="Вера")
+        page.fill("#profile-link-code", "WRONG123")
+        page.click("#profile-tg-link")
+        expect(page.locator("#profile-link-error")).to_have_text("Код неверный или устарел — напишите боту /start ещё раз")
+        sandbox.user_message(VERA_CHAT, "/start", from_user=VERA_CHAT)
+        reply = sandbox.sent(VERA_CHAT)[-1]["text"]
+        code = reply.split("Код привязки: ")[1].split()[0]
+        page.fill("#profile-link-code", code)
+        page.click("#profile-tg-link")
+        expect(page.locator("#profile-tg-status")).to_have_text("Привязан Telegram @vera_tg")
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.screenshot(path="/tmp/profile-1280.png", full_page=True)
+        shot(page, "profile")
     finally:
         ctx.close()

@@ -388,7 +388,9 @@ def method_switch(methods: list[LoginMethod], first: str) -> rx.Component:
     """One button per method: the script shows that method's form and hides the others."""
     return rx.flex(
         *[rx.button(rx.icon(m.icon, size=14), tr(m.label), type="button", size="1", variant="soft" if m.name == first else "ghost",
-                    id=f"login-method-{m.name}", custom_attrs={"data-pult-show-method": m.name, "aria-pressed": "true" if m.name == first else "false"})
+                    id=f"login-method-{m.name}", custom_attrs={"data-pult-show-method": m.name, "aria-pressed": "true" if m.name == first else "false"},
+                    # a ghost button's negative margins would shift it against the pressed (soft) one
+                    style={"margin": "0"})
           for m in methods],
         wrap="wrap", gap="2", width="100%", custom_attrs={"role": "group", "aria-label": tr("login.other_method")},
     )

@@ -78,7 +78,7 @@ class ProfileState(AuthState):
                 out = mfa.begin_enrolment(db, self.current_user())
         except PultError as exc:
             return self.fail(exc)
-        self.qr, self.secret_text = out["qr"], out["secret"]
+        self.qr, self.secret_text = out["qr"], mfa.spaced(out["secret"])
         return None
 
     @rx.event

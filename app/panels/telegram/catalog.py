@@ -3,8 +3,8 @@
 CATALOG: dict[str, tuple[str, str]] = {
     "tglogin.tab": ("Войти через Telegram", "Sign in with Telegram"),
     "tglogin.who": ("Telegram ID или @username", "Telegram ID or @username"),
-    "tglogin.wait": ("Если этот Telegram привязан к учётной записи, бот прислал запрос входа — нажмите «✅ Принять». Ждём подтверждения…",
-                     "If this Telegram is linked to an account, the bot has sent a sign-in request: press \"✅ Принять\". Waiting…"),
+    "tglogin.wait": ("Если этот Telegram привязан к учётной записи, бот прислал запрос входа — нажмите в нём «Принять». Ждём подтверждения…",
+                     "If this Telegram is linked to an account, the bot has sent a sign-in request: press \"Принять\" in it. Waiting…"),
     "tglogin.message": ("🔐 Запрос входа в панель\n\nУчётная запись: {user}\nIP: {ip}\nБраузер: {browser}\nВремя: {time}\n\nЕсли это не вы — нажмите «Отклонить».",
                         "🔐 Sign-in request\n\nAccount: {user}\nIP: {ip}\nBrowser: {browser}\nTime: {time}\n\nIf this is not you, press Deny."),
     "tglogin.approve": ("✅ Принять", "✅ Approve"),
