@@ -212,3 +212,10 @@ def test_link_by_start_code(client, bot, db, login):
     # now @mallory is a linked username
     _ask(client, "@mallory")
     assert bot.sent(OTHER)[-1]["text"].startswith("🔐 Запрос входа в панель")
+
+
+def test_without_a_bot_everyone_hears_it_is_not_set_up(client, users, db):
+    r = client.post(LOGIN, json={"method": "telegram", "telegram": "@whoever"})
+    assert r.status_code == 400 and r.json()["detail"] == "Вход через Telegram не настроен"
+    r = client.post(LOGIN, json={"method": "telegram", "telegram": "x" * 65})
+    assert r.status_code == 422 and set(r.json()["errors"]) == {"telegram"}

@@ -48,6 +48,8 @@ CATALOG: dict[str, tuple[str, str]] = {
     "profile.tg_link": ("Привязать", "Link"),
     "profile.tg_unlink": ("Отвязать Telegram", "Unlink Telegram"),
     "profile.tg_linked": ("Telegram привязан", "Telegram linked"),
+    "users.reset_mfa": ("Сбросить 2FA", "Reset 2FA"),
+    "users.mfa_reset": ("Двухфакторная защита сброшена — пользователь подключит её заново", "Two-factor sign-in reset: the user will set it up again"),
     "security.title": ("Безопасность", "Security"),
     "security.registration_section": ("Регистрация", "Registration"),
     "security.registration": ("Разрешить регистрацию", "Allow registration"),

@@ -104,6 +104,17 @@ class Users(Resource, model=User):
             user.pending, user.roles = False, [ctx.params["role"]]
         return "users.approved"
 
+    @action("users.reset_mfa", confirm=True, color="red", visible=lambda u: u.totp_enabled_at is not None)
+    def reset_mfa(self, ctx: ActionContext, records: list[User]) -> str:
+        """Switch a user's TOTP off (lost phone and recovery codes): they enrol again — at their
+        next sign-in if their role requires it (``admin.users.reset_mfa``; the kit audits it)."""
+        from sqlalchemy import text as sql
+
+        for user in records:
+            user.totp_secret, user.totp_enabled_at, user.totp_last_step = None, None, None
+            ctx.db.execute(sql("DELETE FROM recovery_code WHERE user_id = :u"), {"u": user.id})
+        return "users.mfa_reset"
+
 
 def _role_label_value(role: Role) -> str:
     """The roles list's label cell: the role's name (translated through ``role.<name>``) while its

@@ -159,13 +159,13 @@ def _start(request: LoginRequest) -> Pending:
     wake = login_methods.wake_key()
     attempt_id = secrets.token_urlsafe(18)
     with outage_is_unavailable():
+        bot = shared_bot(db)
+        if bot is None:  # said to everyone alike: it tells nothing about accounts
+            raise PultError("tglogin.not_configured")
         user = linked_user(db, request.values["telegram"])
     if user is not None:
         with outage_is_unavailable():
             _count_user(user.id)
-        bot = shared_bot(db)
-        if bot is None:
-            raise PultError("tglogin.not_configured")
         chat = int(user.telegram_chat_id)
         record = {"user": user.id, "chat": chat, "status": PENDING, "wake": wake, "ip": request.ip, "at": _now().isoformat()}
         with outage_is_unavailable():
