@@ -190,7 +190,6 @@ def test_floods_are_refused_per_account_and_per_address(client, bot, db, redis_c
 
 
 def test_link_by_start_code(client, bot, db, login):
-
     update = bot.user_message(OTHER, "/start", from_user=OTHER)
     assert client.post(WEBHOOK_PATH, json=update, headers={SECRET_HEADER: SECRET}).status_code == 200
     reply = bot.sent(OTHER)[-1]["text"]
