@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from models.encrypted import EncryptedString
-from models.base import created_at_field, optional_ts_field
+from models.base import created_at_field, optional_ts_field, utcnow
 
 
 class Role(SQLModel, table=True):
@@ -37,6 +37,13 @@ class User(SQLModel, table=True):
     pending: bool = Field(default=False, sa_column_kwargs={"server_default": "false"}, index=True)
     #: Encrypted at rest (Fernet), never sent to the browser or through the API.
     telegram_chat_id: str | None = Field(default=None, sa_type=EncryptedString())
+    #: The Telegram @username when the account was linked: shown only, never used to find the account.
+    telegram_username: str | None = Field(default=None, max_length=64)
+    #: The TOTP secret (encrypted at rest by the column type); MFA is on once ``totp_enabled_at`` is set.
+    totp_secret: str | None = Field(default=None, sa_type=EncryptedString())
+    totp_enabled_at: datetime | None = optional_ts_field()
+    #: The last 30-second step a TOTP code was accepted for: that step's code (or an older one) is a replay.
+    totp_last_step: int | None = Field(default=None, sa_type=BigInteger())
     created_at: datetime = created_at_field()
     deleted_at: datetime | None = optional_ts_field(index=True)
 
@@ -54,6 +61,19 @@ class UserSession(SQLModel, table=True):
     revoked_at: datetime | None = optional_ts_field()
     ip: str | None = Field(default=None, max_length=64)
     user_agent: str | None = Field(default=None, max_length=300)
+
+
+class RecoveryCode(SQLModel, table=True):
+    """One of a user's ten one-time MFA recovery codes: only its SHA-256 is kept; ``used_at`` is set once."""
+
+    __tablename__ = "recovery_code"
+    __table_args__ = (Index("ix_recovery_code_user_hash", "user_id", "code_hash", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    code_hash: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=False)
+    used_at: datetime | None = optional_ts_field()
 
 
 class AuditLog(SQLModel, table=True):

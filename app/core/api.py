@@ -51,7 +51,7 @@ from fastapi import (
     UploadFile,
 )
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, create_model
 from sqlalchemy import text
 from sqlmodel import Session
@@ -195,11 +195,14 @@ class LoginIn(BaseModel):
 
 class ChallengeOut(BaseModel):
     challenge: str = Field(description="Continue at ``POST /api/auth/login/{challenge}`` (same browser: the binding cookie)")
-    step: Literal["form", "poll"] = Field(description="``form``: post the ``fields``; ``poll``: post ``{}`` every ``poll_seconds`` until signed in")
+    step: Literal["form", "poll", "push"] = Field(description="``form``: post the ``fields``; ``poll``: post ``{}`` every ``poll_seconds`` until signed in; "
+                                                  "``push``: listen at ``GET /api/auth/login/{challenge}/events`` and post ``{}`` once it says ``ready``")
     message: str = Field(examples=["Введите код из SMS"])
     fields: list[dict[str, str]] = Field(default_factory=list, examples=[[{"name": "code", "label": "Код", "kind": "code", "autocomplete": "one-time-code"}]])
     poll_seconds: float
     expires_in: int = Field(description="Seconds the challenge stays valid")
+    show: list[str] = Field(default_factory=list, description="Lines to show as code (a secret to type in, recovery codes): this step only")
+    qr: str = Field(default="", description="A QR code to scan (an SVG data: URI), or empty")
 
 
 class MethodOut(BaseModel):
@@ -721,6 +724,40 @@ class PendingOut(BaseModel):
     detail: str = Field(examples=["Учётная запись создана и ждёт одобрения администратора"])
 
 
+def _sse(event: str) -> bytes:
+    return f"event: {event}\ndata: {{}}\n\n".encode()
+
+
+async def _login_event_stream(name: str, ttl: int):  # noqa: ANN202
+    """``ready`` when the method wakes ``name`` (or already did), ``gone`` when the step expires;
+    a comment every 15 s keeps proxies from closing the idle stream."""
+    import asyncio
+    import time
+
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(settings.redis_url, decode_responses=True)
+    channel = f"{login_methods.WAKE_PREFIX}:{name}"
+    deadline = time.monotonic() + ttl + 1
+    try:
+        async with client.pubsub() as pubsub:
+            await pubsub.subscribe(channel)
+            if await client.exists(channel):  # woken before we listened
+                yield _sse("ready")
+                return
+            yield b": waiting\n\n"
+            while (left := deadline - time.monotonic()) > 0:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=min(15.0, left))
+                if message is not None:
+                    yield _sse("ready")
+                    return
+                yield b": waiting\n\n"
+                await asyncio.sleep(0)
+            yield _sse("gone")
+    finally:
+        await client.aclose()
+
+
 def auth_router() -> APIRouter:
     """Sign-in, registration and sign-out. The web UI's forms post here too (over HTTP, never the
     WebSocket), so the session cookie is always set by an HTTP response."""
@@ -774,6 +811,20 @@ def auth_router() -> APIRouter:
         result = login_methods.advance(db, challenge, body, request.cookies.get(login_methods.BROWSER_COOKIE), ip=request_ip(request),
                                        user_agent=request.headers.get("user-agent"), lang=request_lang(request))
         return signed_in_or_challenge(result, request, response, db)
+
+    @router.get(
+        "/login/{challenge}/events",
+        summary="Wait for news of a ``push`` step (an approval elsewhere): a text/event-stream that sends ``ready`` once, then ends",
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/event-stream": {}}}, 401: challenge_responses[401], **unavailable},
+    )
+    async def login_events(request: Request, challenge: str = Path(max_length=64, description="The challenge id from the 202 answer")) -> StreamingResponse:
+        # The browser is told, not polling: it posts ``{}`` to /login/{challenge} once this says ``ready``.
+        import asyncio
+
+        name, ttl = await asyncio.to_thread(login_methods.waiting, challenge, request.cookies.get(login_methods.BROWSER_COOKIE))
+        return StreamingResponse(_login_event_stream(name, ttl), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
     @router.get("/methods", response_model=list[MethodOut], summary="The registered sign-in methods and the fields each asks for")
     def methods(request: Request) -> list[dict[str, Any]]:
@@ -1053,6 +1104,9 @@ def build_api() -> FastAPI:
     mount_docs(app, app.openapi_url or "/api/openapi.json")
     app.include_router(health_router())
     app.include_router(auth_router())
+    from app.core.mfa_api import mfa_router  # also registers the TOTP second factors
+
+    app.include_router(mfa_router())
     app.include_router(jobs_router())
     for res_cls in RESOURCES.values():
         app.include_router(resource_router(res_cls))

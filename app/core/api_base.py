@@ -66,9 +66,12 @@ def request_token(
     return cookie or None
 
 
-def current_user(db: Session = Depends(get_db), token: str | None = Depends(request_token)) -> CurrentUser:
-    """The signed-in user, or 401 when the token is missing, unknown, revoked or expired."""
-    return auth.resolve(db, token)
+def current_user(request: Request, db: Session = Depends(get_db), token: str | None = Depends(request_token)) -> CurrentUser:
+    """The signed-in user, or 401 when the token is missing, unknown, revoked or expired, or the
+    role's IP allowlist (Administration → Security) does not include the client's address."""
+    from app.core.http_security import request_ip
+
+    return auth.resolve(db, token, ip=request_ip(request))
 
 
 def public_columns(model: type) -> list[str]:

@@ -14,6 +14,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Any
 from datetime import datetime, timedelta, timezone
 
 from passlib.context import CryptContext
@@ -130,6 +131,7 @@ def open_session(db: Session, user: User, ip: str | None = None, user_agent: str
             raise NotAuthenticated("login.bad")
         if user.pending:
             raise PermissionDenied("login.pending")
+        check_ip(db, user, ip)
         token = secrets.token_urlsafe(32)
         now = _now()
         db.add(
@@ -146,6 +148,20 @@ def open_session(db: Session, user: User, ip: str | None = None, user_agent: str
         audit.record(db, current_user_for(db, user), "login", "user", user.id, {"ip": ip, **({"method": via} if via else {})})
         db.commit()
     return token
+
+
+def check_ip(db: Session, user: User, ip: str | None) -> None:
+    """Refuse (403 ``login.ip_refused``, audited) an account whose role's IP allowlist
+    (Administration → Security) does not include ``ip``."""
+    from app.core import security_policy
+
+    with outage_is_unavailable():
+        if security_policy.ip_allowed(db, user.roles or [], ip):
+            return
+        db.rollback()
+        audit.record(db, None, "login_failed", "user", user.id, {"username": user.username, "ip": ip, "reason": "ip"})
+        db.commit()
+    raise PermissionDenied("login.ip_refused")
 
 
 # --------------------------------------------------------------------------- registration
@@ -266,10 +282,19 @@ def register(
     return login(db, username, password, ip=ip, user_agent=user_agent)
 
 
-def resolve(db: Session, token: str | None, touch: bool = True) -> CurrentUser:
+#: ``ip`` when the caller does not know the client's address (a test, an internal call): no check.
+UNCHECKED = object()
+
+
+def resolve(db: Session, token: str | None, touch: bool = True, ip: Any = UNCHECKED) -> CurrentUser:
     """The user behind a session token, or :class:`NotAuthenticated` if it is unknown, revoked or
     expired (or its account is inactive, deleted or still waiting for approval);
-    :class:`ServiceUnavailable` when the database cannot be reached."""
+    :class:`ServiceUnavailable` when the database cannot be reached.
+
+    Every front door passes the client's address (``ip``): an account whose role's IP allowlist
+    does not include it is refused with :class:`PermissionDenied` (``login.ip_refused``) on every
+    request, not only at sign-in — an allowlist saved while the session is open takes effect on
+    its next request. (``None`` — the address is unknown — is refused for a restricted role.)"""
     if not token:
         raise NotAuthenticated()
     with outage_is_unavailable():
@@ -284,6 +309,11 @@ def resolve(db: Session, token: str | None, touch: bool = True) -> CurrentUser:
         user = db.get(User, row.user_id)
         if user is None or not user.is_active or user.deleted_at is not None or user.pending:
             raise NotAuthenticated()
+        if ip is not UNCHECKED:
+            from app.core import security_policy
+
+            if not security_policy.ip_allowed(db, user.roles or [], ip):
+                raise NotAuthenticated("login.ip_refused")
         # Touch at most once a minute: an active user keeps the session alive without a write per request.
         if touch and (now - row.last_seen_at).total_seconds() > 60:
             row.last_seen_at = now

@@ -44,7 +44,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from app.core import audit, auth, login_throttle
+from app.core import audit, auth, login_throttle, security_policy
 from app.core.config import settings
 from app.core.errors import NotAuthenticated, Throttled, ValidationFailed, outage_is_unavailable
 from app.core.i18n import t
@@ -92,26 +92,39 @@ class LoginField:
 
 @dataclass(frozen=True)
 class Step:
-    """What the browser does next: fill in ``fields`` (a form), or, with no fields, wait while it
-    polls every ``poll_seconds``. ``message`` (an i18n key, ``params`` its placeholders) says why."""
+    """What the browser does next: fill in ``fields`` (a form); or, with no fields, wait — told by
+    the server when there is news (``push``: the page listens at ``GET /api/auth/login/{id}/events``
+    and asks once the method calls :func:`wake`), or else polling every ``poll_seconds``; or, with
+    ``confirm``, press "Continue" (a form without fields: after reading ``show``).
+    ``message`` (an i18n key, ``params`` its placeholders) says why. ``show`` are lines the page
+    shows as code (a secret to type in, recovery codes: shown in this step only), ``qr`` an image
+    (a ``data:image/svg+xml`` URI) to scan."""
 
     message: str
     fields: tuple[LoginField, ...] = ()
     poll_seconds: float = 2.0
     params: Mapping[str, Any] = field(default_factory=dict)
+    push: bool = False
+    confirm: bool = False
+    show: tuple[str, ...] = ()
+    qr: str = ""
 
     @property
     def kind(self) -> str:
-        return "form" if self.fields else "poll"
+        if self.fields or self.confirm:
+            return "form"
+        return "push" if self.push else "poll"
 
     def dump(self) -> dict[str, Any]:
         return {"message": self.message, "poll_seconds": self.poll_seconds, "params": dict(self.params),
+                "push": self.push, "confirm": self.confirm, "show": list(self.show), "qr": self.qr,
                 "fields": [{"name": f.name, "label": f.label, "kind": f.kind, "autocomplete": f.autocomplete,
                             "max_length": f.max_length} for f in self.fields]}
 
     @classmethod
     def load(cls, raw: Mapping[str, Any]) -> "Step":
-        return cls(raw["message"], tuple(LoginField(**f) for f in raw["fields"]), raw["poll_seconds"], raw["params"])
+        return cls(raw["message"], tuple(LoginField(**f) for f in raw["fields"]), raw["poll_seconds"], raw["params"],
+                   bool(raw.get("push")), bool(raw.get("confirm")), tuple(raw.get("show") or ()), raw.get("qr") or "")
 
 
 @dataclass(frozen=True)
@@ -235,7 +248,8 @@ class Result:
         assert self.challenge is not None
         step = self.challenge.step
         return {"challenge": self.challenge.id, "step": step.kind, "message": t(step.message, lang, **step.params),
-                "fields": [f.as_json(lang) for f in step.fields], "poll_seconds": step.poll_seconds, "expires_in": self.ttl}
+                "fields": [f.as_json(lang) for f in step.fields], "poll_seconds": step.poll_seconds, "expires_in": self.ttl,
+                "show": list(step.show), "qr": step.qr}
 
 
 def _key(challenge_id: str) -> str:
@@ -290,13 +304,14 @@ def begin(db: Session, method_name: str, values: Mapping[str, Any], ip: str | No
 def _count_start(method: str, ip: str | None) -> None:
     """At most ``login_max_per_ip`` first steps of one method per window from one address."""
     key = f"{PREFIX}:start:{method}:{login_throttle.client_key(ip)}"
+    limits = security_policy.login_limits(defaults=settings)
     with outage_is_unavailable():
         pipe = redis_client().pipeline()  # MULTI/EXEC: start the window and count in one step
-        pipe.set(key, 0, ex=settings.login_window_seconds, nx=True)
+        pipe.set(key, 0, ex=limits.window_seconds, nx=True)
         pipe.incr(key)
         pipe.ttl(key)
         _set, count, ttl = pipe.execute()
-    if count > settings.login_max_per_ip:
+    if count > limits.max_per_ip:
         raise Throttled("login.throttled", retry_after=max(int(ttl), 1), minutes=max(1, -(-int(ttl) // 60)))
 
 
@@ -305,6 +320,7 @@ def _after(request: LoginRequest, method: LoginMethod, outcome: Outcome, browser
     """A session, or a challenge stored for the next step (the second factor's when one applies)."""
     if isinstance(outcome, SignedIn):
         user = outcome.user
+        auth.check_ip(request.db, user, request.ip)  # before any further step: the role's allowlist
         already = challenge.factor if challenge is not None else None
         if already is None and method.second_factor:
             for factor in FACTORS.values():
@@ -369,7 +385,7 @@ def advance(db: Session, challenge_id: str, values: Mapping[str, Any], browser: 
         raise NotAuthenticated("login.challenge_gone")
     r = redis_client()
     attempt = None
-    if ch.step.kind == "poll":
+    if ch.step.kind in ("poll", "push"):
         poll_ms = max(int(ch.step.poll_seconds * 500), 100)
         with outage_is_unavailable():
             if not r.set(f"{_key(ch.id)}:poll", 1, nx=True, px=poll_ms):
@@ -424,6 +440,41 @@ def _drop(challenge_id: str) -> None:
         redis_client().delete(_key(challenge_id))
 
 
+# --------------------------------------------------------------------------- push: news for a waiting page
+WAKE_PREFIX = "pult:login:wake"
+
+
+def wake_key() -> str:
+    """A new random name for a method to wake its waiting page with (keep it in ``Pending.data["wake"]``)."""
+    return secrets.token_urlsafe(18)
+
+
+def wake(name: str, ttl: int = DEFAULT_TTL) -> None:
+    """Tell the page waiting on ``name`` that its step has news (an approval, a denial): a flag it
+    finds if it (re)connects later, and a message on the channel it listens to now."""
+    r = redis_client()
+    pipe = r.pipeline()
+    pipe.set(f"{WAKE_PREFIX}:{name}", 1, ex=max(int(ttl), 1))
+    pipe.publish(f"{WAKE_PREFIX}:{name}", "1")
+    pipe.execute()
+
+
+def waiting(challenge_id: str, browser: str | None) -> tuple[str, int]:
+    """For ``GET /api/auth/login/{id}/events``: the wake name of a ``push`` step of this browser's
+    challenge and its seconds left — or ``login.challenge_gone`` as for an answer."""
+    ch, _record = _load(challenge_id, browser)
+    name = ch.data.get("wake") if isinstance(ch.data, Mapping) else None
+    if ch.step.kind != "push" or not isinstance(name, str) or not name:
+        raise NotAuthenticated("login.challenge_gone")
+    with outage_is_unavailable():
+        ttl = redis_client().ttl(_key(challenge_id))
+    return name, max(int(ttl), 0)
+
+
+def woken(name: str) -> bool:
+    return bool(redis_client().exists(f"{WAKE_PREFIX}:{name}"))
+
+
 # --------------------------------------------------------------------------- the kit's own method
 def _password(request: LoginRequest) -> Outcome:
     """Username and password: throttled, audited and refused exactly as :func:`app.core.auth.login`."""
@@ -437,6 +488,6 @@ PASSWORD = register_method(LoginMethod(
 ))
 
 
-__all__ = ["BROWSER_COOKIE", "Challenge", "FACTORS", "LoginField", "LoginMethod", "LoginRequest", "METHODS", "MAX_TRIES",
+__all__ = ["BROWSER_COOKIE", "WAKE_PREFIX", "wake", "wake_key", "waiting", "woken", "Challenge", "FACTORS", "LoginField", "LoginMethod", "LoginRequest", "METHODS", "MAX_TRIES",
            "PASSWORD", "Pending", "Result", "SecondFactor", "SignedIn", "Step", "advance", "begin", "methods",
            "register_factor", "register_method"]

@@ -139,10 +139,13 @@ def admit(attempt: Attempt) -> None:
     Redis errors propagate (the caller turns an outage into 503): a sign-in is never let through
     unthrottled because the counters cannot be read.
     """
+    from app.core.security_policy import login_limits  # Administration → Security's limits, else the environment's
+
+    limits = login_limits(defaults=settings)
     now = _clock()
     verdict, value = redis_client().eval(
         _ADMIT, 5, *attempt.keys(),
-        f"{now:.6f}", settings.login_max_per_account, settings.login_max_per_ip, settings.login_window_seconds,
+        f"{now:.6f}", limits.max_per_account, limits.max_per_ip, limits.window_seconds,
         settings.login_account_free_failures, settings.login_delay_max_seconds, settings.login_account_window_seconds,
         f"{now - settings.login_known_days * 86400:.6f}", attempt.client, "1" if attempt.has_ip else "0",
     )

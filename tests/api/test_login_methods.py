@@ -142,7 +142,7 @@ def test_throttled_at_the_limit_even_with_fresh_challenges(client, sms_user, fak
 
 def test_two_phase_method_polls_until_approved(client, users, fakes, db):
     r = client.get("/api/auth/methods")
-    assert [m["name"] for m in r.json()] == ["password", "approve"]
+    assert [m["name"] for m in r.json()] == ["password", "telegram", "approve"]  # telegram: the built-in panel's
     r = client.post(LOGIN, json={"method": "approve", "username": "manager"})
     assert r.status_code == 202 and r.json()["step"] == "poll" and r.json()["fields"] == []
     challenge = r.json()["challenge"]
@@ -176,7 +176,7 @@ def test_step_from_a_foreign_origin_is_refused(client, sms_user, fakes):
 
 
 def test_registry_orders_methods_and_password_is_the_default(fakes):
-    assert [m.name for m in login_methods.methods()] == ["password", "approve"]
+    assert [m.name for m in login_methods.methods()] == ["password", "telegram", "approve"]
     assert login_methods.default_method() == "password"
     with pytest.raises(ValueError):
         login_methods.register_method(login_methods.LoginMethod("Bad Name", "x", (), start=lambda r: None))

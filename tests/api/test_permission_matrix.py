@@ -266,6 +266,10 @@ class Records:
             u = User(username=f"target{n}", hashed_password="-", roles=["stock.user"])
             if op.endswith(":approve"):  # only a self-registered account waiting for approval
                 u.roles, u.pending = [], True
+            if op.endswith(":reset_mfa"):  # only an account with TOTP on
+                from models.base import utcnow
+
+                u.totp_secret, u.totp_enabled_at = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", utcnow()
             if op == "restore":
                 from models.base import utcnow
 

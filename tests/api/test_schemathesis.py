@@ -32,6 +32,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from sqlalchemy import text
 from sqlmodel import Session, select
 
 from app.core.api import build_api
@@ -75,7 +76,7 @@ USER = _schema(["examples", "fuzzing"], 3)
 SETTINGS = settings(deadline=None, derandomize=True, suppress_health_check=list(HealthCheck), database=None)
 #: Writes after which the fuzzing user may have lost its session or permissions (a new password,
 #: a role edited): signed in again before the next case.
-_SELF_HARM = re.compile(r"^/api/admin/(users|roles)")
+_SELF_HARM = re.compile(r"^/api/admin/(users|roles|settings/security)")
 
 
 class Fuzzer:
@@ -101,6 +102,8 @@ class Fuzzer:
 
         with Session(self.engine, expire_on_commit=False) as db:
             sync_roles(db)  # an admin case may have taken permissions from a built-in role
+            # an admin case may have saved an IP allowlist the test client is not in
+            db.execute(text("DELETE FROM setting WHERE key = 'security.ip_allowlist'"))
             user = db.exec(select(User).where(User.username == f"fuzz_{role}")).one()
             user.roles, user.is_active, user.deleted_at = list(FIXTURE_ROLES[role]), True, None
             user.hashed_password = auth.hash_password(f"fuzz-{role}-pass")

@@ -26,13 +26,14 @@ def _render() -> str:
     return str(login_page().render())
 
 
-def test_password_alone_is_the_plain_card():
+def test_password_and_telegram_are_the_booted_methods():
     boot()
-    assert [m.name for m in login_methods.methods()] == ["password"]
+    assert [m.name for m in login_methods.methods()] == ["password", "telegram"]  # telegram: the built-in panel's approve-login
     html = _render()
-    for dom_id in ("login-form", "login-username", "login-password", "login-submit", "login-error", "register-slot"):
+    for dom_id in ("login-form", "login-username", "login-password", "login-submit", "login-error", "register-slot",
+                   "login-telegram-form", "login-telegram-telegram", "login-method-telegram"):
         assert f'"{dom_id}"' in html, dom_id
-    assert html.count('"data-pult-auth":"login"') == 1 and "data-pult-show-method" not in html
+    assert html.count('"data-pult-auth":"login"') == 2 and html.count("data-pult-show-method") == 2
     assert '"current-password"' in html and '"username"' in html
     # the step parts are there, hidden, for whatever a challenge asks
     assert "data-pult-step-fields" in html and "dangerouslySetInnerHTML" in html
@@ -40,12 +41,12 @@ def test_password_alone_is_the_plain_card():
 
 def test_a_second_method_gets_its_own_form_and_a_switch(page_with):
     html = _render()
-    assert html.count('"data-pult-auth":"login"') == 2
+    assert html.count('"data-pult-auth":"login"') == 3
     for dom_id in ("login-form", "login-username", "login-password", "login-submit", "login-approve-form",
                    "login-approve-username", "login-approve-submit", "login-method-password", "login-method-approve"):
         assert f'"{dom_id}"' in html, dom_id
     assert "login-approve-password" not in html  # only the fields the method declares
-    assert html.count("data-pult-show-method") == 2
+    assert html.count("data-pult-show-method") == 3
 
 
 def test_the_page_script_names_no_method():

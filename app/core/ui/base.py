@@ -102,10 +102,18 @@ class AuthState(rx.State):
         """The session token from the WebSocket handshake's Cookie header (server-side only)."""
         return cookie_value(self.router.headers.cookie)
 
+    def client_ip(self) -> str | None:
+        """The client's address (the WebSocket handshake's peer; forwarded headers only from trusted proxies)."""
+        from app.core.net import client_ip
+
+        headers = {k.lower(): v for k, v in (self.router.headers.raw_headers or {}).items()}
+        return client_ip(self.router.session.client_ip, headers)
+
     def current_user(self) -> CurrentUser:
-        """The signed-in user, checked against the server-side session on every call."""
+        """The signed-in user, checked against the server-side session (and the role's IP
+        allowlist) on every call."""
         with outage_is_unavailable(), dbm.session_scope() as db:
-            return auth_service.resolve(db, self.session_token())
+            return auth_service.resolve(db, self.session_token(), ip=self.client_ip())
 
     def _remember(self, user: CurrentUser) -> None:
         self.username, self.full_name, self.roles = user.username, user.full_name or user.username, list(user.roles)

@@ -173,7 +173,7 @@ class ListState(ActionParamsMixin, AuthState):
         import asyncio
 
         async with self:
-            res, params, token = self._res(), self._params(), self.session_token()
+            res, params, token, ip = self._res(), self._params(), self.session_token(), self.client_ip()
         view = (params.sort, tuple(sorted(params.filters.items())), params.search, params.trash)
 
         def run() -> int | None:
@@ -182,7 +182,7 @@ class ListState(ActionParamsMixin, AuthState):
             with ui_session() as db:
                 from app.core import auth as auth_service
 
-                user = auth_service.resolve(db, token)
+                user = auth_service.resolve(db, token, ip=ip)
                 if not res.can(user, "view"):
                     return None
                 return bounded_count(db, base_query(res, user, params), timeout_ms=REFINE_TIMEOUT_MS)

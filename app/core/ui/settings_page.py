@@ -206,7 +206,7 @@ class SettingsMixin(rx.State, mixin=True):
         """Run ``work(db, user, report)`` in a thread while the page says what it reports.
         Returns (True, result) or (False, event) when the session ended or the user may not."""
         async with self:
-            token, decl = self.session_token(), self._decl()
+            token, decl, ip = self.session_token(), self._decl(), self.client_ip()
             self.busy = True
             if clear:
                 self.check_text, self.check_level = "", ""
@@ -221,7 +221,7 @@ class SettingsMixin(rx.State, mixin=True):
 
         def call() -> Any:
             with ui_session() as db:
-                user = auth_service.resolve(db, token)
+                user = auth_service.resolve(db, token, ip=ip)
                 svc.require(decl, user)
                 return work(db, user, report)
 

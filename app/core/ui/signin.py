@@ -85,7 +85,21 @@ _SCRIPT = r"""
     each(form, "[data-pult-first]", function (el) { el.style.display = on ? "none" : "contents"; });
     each(form, "[data-pult-step]", function (el) { el.style.display = on ? "flex" : "none"; });
   }
+  function stopListening(form) {
+    if (form.pultEvents) { form.pultEvents.close(); form.pultEvents = null; }
+  }
+  function listen(form, id) {
+    // A push step: the server tells this page when there is news (no polling loop); then ask once.
+    stopListening(form);
+    var es = new EventSource("/api/auth/login/" + encodeURIComponent(id) + "/events");
+    form.pultEvents = es;
+    function done() { if (form.pultEvents === es) { stopListening(form); if (form.pultChallenge === id) advance(form, {}); } }
+    es.addEventListener("ready", done);
+    es.addEventListener("gone", done);
+    es.onerror = function () { if (es.readyState === 2) done(); };  // refused (gone): ask once for the message
+  }
   function leaveStep(form, text) {
+    stopListening(form);
     if (form.pultPoll) { clearTimeout(form.pultPoll); form.pultPoll = null; }
     form.pultChallenge = null;
     var box = form.querySelector("[data-pult-step-fields]");
@@ -131,15 +145,33 @@ _SCRIPT = r"""
     var prefix = (form.id || "login-form").replace(/-form$/, "") + "-step-";
     if (box) {
       box.innerHTML = "";
+      if (body.qr) {
+        var img = document.createElement("img");
+        img.src = body.qr; img.alt = "QR"; img.id = prefix + "qr";
+        img.style.cssText = "width:180px;height:180px;align-self:center;image-rendering:pixelated";
+        box.appendChild(img);
+      }
+      if ((body.show || []).length) {
+        var pre = document.createElement("pre");
+        pre.id = prefix + "show";
+        pre.style.cssText = "margin:0;padding:var(--space-2) var(--space-3);background:var(--gray-3);border-radius:var(--radius-2);" +
+          "font-size:14px;white-space:pre-wrap;word-break:break-all;user-select:all";
+        pre.textContent = body.show.join("\n");
+        box.appendChild(pre);
+      }
       (body.fields || []).forEach(function (spec) { box.appendChild(field(spec, prefix + spec.name)); });
-      box.style.display = (body.fields || []).length ? "flex" : "none";
+      box.style.display = (body.fields || []).length || body.qr || (body.show || []).length ? "flex" : "none";
       box.style.flexDirection = "column";
       box.style.gap = "var(--space-3)";
     }
     each(form, "[data-pult-step-submit]", function (el) { el.style.display = body.step === "form" ? "" : "none"; });
-    each(form, "[data-pult-step-wait]", function (el) { el.style.display = body.step === "poll" ? "inline-flex" : "none"; });
+    each(form, "[data-pult-step-wait]", function (el) { el.style.display = body.step !== "form" ? "inline-flex" : "none"; });
     var first = box && box.querySelector("input");
     if (first) first.focus();
+    if (body.step === "push") {
+      form.setAttribute("aria-busy", "true");
+      listen(form, body.challenge);
+    }
     if (body.step === "poll") {
       form.setAttribute("aria-busy", "true");
       form.pultPoll = setTimeout(function () { advance(form, {}); }, Math.max(250, (body.poll_seconds || 2) * 1000));
@@ -356,7 +388,9 @@ def method_switch(methods: list[LoginMethod], first: str) -> rx.Component:
     """One button per method: the script shows that method's form and hides the others."""
     return rx.flex(
         *[rx.button(rx.icon(m.icon, size=14), tr(m.label), type="button", size="1", variant="soft" if m.name == first else "ghost",
-                    id=f"login-method-{m.name}", custom_attrs={"data-pult-show-method": m.name, "aria-pressed": "true" if m.name == first else "false"})
+                    id=f"login-method-{m.name}", custom_attrs={"data-pult-show-method": m.name, "aria-pressed": "true" if m.name == first else "false"},
+                    # a ghost button's negative margins would shift it against the pressed (soft) one
+                    style={"margin": "0"})
           for m in methods],
         wrap="wrap", gap="2", width="100%", custom_attrs={"role": "group", "aria-label": tr("login.other_method")},
     )

@@ -8,10 +8,10 @@ has every permission (``*``); the other panels bring their own roles.
 
 from app.core import audit
 from app.core.auth import SECURITY_PERM
-from app.core.registry import Panel, register
+from app.core.registry import Page, Panel, register
 from app.panels.admin.catalog import CATALOG
 from app.panels.admin.resources import Audit, Jobs, Roles, Rules, Schedules, Users
-from app.panels.admin.routes import SECURITY
+from app.panels.admin.routes import PROFILE, SECURITY
 from app.panels.admin.security import SECURITY as SECURITY_SETTINGS
 
 # Audit rows not named by a resource key but about one's records, and settings others may read.
@@ -24,7 +24,10 @@ PANEL = register(
         label="admin",
         icon="settings",
         resources=[Users, Roles, Audit, Rules, Jobs, Schedules],
-        pages=[SECURITY_SETTINGS.page(SECURITY, icon="shield-check")],
+        pages=[SECURITY_SETTINGS.page(SECURITY, icon="shield-check"),
+               # Every user's own page: TOTP and the Telegram link (app/panels/admin/profile.py).
+               Page(PROFILE, "profile.title", "app.panels.admin.profile:profile_page", icon="user-round-cog",
+                    on_load="app.panels.admin.profile:ProfileState.load")],
         # Background jobs (app/core/jobs.py): see others' runs, cancel / retry them, edit schedules;
         # admin.security: registration and approval (Administration → Security).
         permissions=["jobs.view", "jobs.cancel", "jobs.retry", "jobs.schedules", SECURITY_PERM, "admin.backups"],

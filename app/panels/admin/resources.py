@@ -67,11 +67,18 @@ class Users(Resource, model=User):
                 errors["roles"] = ("self.demote", {})
             if values.get("is_active") is False:
                 errors["is_active"] = ("self.demote", {})
+        tg = values.get("telegram_chat_id")
+        if tg and not (str(tg).strip().isdigit() and len(str(tg).strip()) <= 15):
+            errors["telegram_chat_id"] = ("users.telegram_id_digits", {})  # the Telegram user id, never a @username
         if values.get("username") is not None and not values["username"].replace("_", "").replace(".", "").replace("-", "").isalnum():
             errors["username"] = ("users.username_chars", {})
         return errors
 
     def before_save(self, ctx: ActionContext, record: Any, changes: dict[str, Any], creating: bool) -> None:
+        if "telegram_chat_id" in changes:  # linked by id: the username (display only) is not known
+            record.telegram_username = None
+            if changes["telegram_chat_id"]:
+                changes["telegram_chat_id"] = str(changes["telegram_chat_id"]).strip()
         password = changes.pop("password", None)
         if password:
             record.hashed_password = auth.hash_password(password)
@@ -96,6 +103,17 @@ class Users(Resource, model=User):
         for user in records:
             user.pending, user.roles = False, [ctx.params["role"]]
         return "users.approved"
+
+    @action("users.reset_mfa", confirm=True, color="red", visible=lambda u: u.totp_enabled_at is not None)
+    def reset_mfa(self, ctx: ActionContext, records: list[User]) -> str:
+        """Switch a user's TOTP off (lost phone and recovery codes): they enrol again — at their
+        next sign-in if their role requires it (``admin.users.reset_mfa``; the kit audits it)."""
+        from sqlalchemy import text as sql
+
+        for user in records:
+            user.totp_secret, user.totp_enabled_at, user.totp_last_step = None, None, None
+            ctx.db.execute(sql("DELETE FROM recovery_code WHERE user_id = :u"), {"u": user.id})
+        return "users.mfa_reset"
 
 
 def _role_label_value(role: Role) -> str:

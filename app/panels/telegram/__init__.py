@@ -13,6 +13,7 @@ from app.core import notify
 from app.core.registry import Panel, register
 from app.panels.telegram import delivery
 from app.panels.telegram import handlers as _handlers  # noqa: F401 - the kit's /start and the ping button
+from app.panels.telegram import login as _login  # noqa: F401 - approve-login, /start's link code
 from app.panels.telegram.bot import PERM
 from app.panels.telegram.catalog import CATALOG
 from app.panels.telegram.routes import SETTINGS
@@ -30,7 +31,7 @@ PANEL = register(
         # A declared Settings page (app/panels/telegram/settings.py); the web process builds it.
         pages=[TELEGRAM.page(SETTINGS, icon="send")],
         permissions=[PERM],
-        root_routers=[telegram_router()],
+        root_routers=[telegram_router(), _login.link_router()],
         catalog=CATALOG,
     )
 )

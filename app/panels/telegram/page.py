@@ -56,12 +56,12 @@ class ModeState(AuthState):
     async def set_mode(self, mode: str):
         """Switch receiving (setWebhook / deleteWebhook); the poller follows the saved mode."""
         async with self:
-            token, lang = self.session_token(), self.lang
+            token, lang, ip = self.session_token(), self.lang, self.client_ip()
             self.busy, self.waiting = True, ""
 
         def call():
             with ui_session() as db:
-                user = auth_service.resolve(db, token)
+                user = auth_service.resolve(db, token, ip=ip)
                 if not user.has_perm(PERM):
                     raise PermissionDenied()
                 return set_receive_mode(db, user, mode)
