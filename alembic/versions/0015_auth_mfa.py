@@ -9,7 +9,7 @@
 * ``recovery_code`` — ten one-time codes per user, only their SHA-256 kept; ``used_at`` set once.
 
 Revision ID: 2c3d4e5f6a15
-Revises: 1b2c3d4e5f04
+Revises: 0c1d2e3f4a14
 Create Date: 2026-12-07
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "2c3d4e5f6a15"
-down_revision: str | None = "1b2c3d4e5f04"
+down_revision: str | None = "0c1d2e3f4a14"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
