@@ -496,7 +496,9 @@ def s3_start(state: dict) -> int:
         f"-filer.port={others['filer']}", f"-filer.port.grpc={others['filer.grpc']}",
         "-s3", f"-s3.port={port}", f"-s3.port.grpc={others['s3.grpc']}", f"-s3.config={SEAWEED_CONFIG}",
         "-s3.port.iceberg=0", "-s3.port.lance=0", "-iam=false", "-master.telemetry=false",
-        "-master.volumeSizeLimitMB=1024", "-volume.preStopSeconds=0",
+        # Volumes are sparse files: room for 100 of 256 MB costs no disk until written (the default
+        # cap of 8 fills up after one bucket, as each bucket grows 7 volumes of its own).
+        "-master.volumeSizeLimitMB=256", "-volume.max=100", "-volume.preStopSeconds=0",
     ]
     say(f"==> Starting SeaweedFS (S3 API on 127.0.0.1:{port})")
     with open(SEAWEED_LOG, "ab") as log:
