@@ -33,7 +33,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from sqlmodel import Session, select
 
@@ -59,6 +59,7 @@ i18n.register({
     "files.uploading": ("Загрузка…", "Uploading…"),
     "files.remove": ("Убрать файл", "Remove the file"),
     "files.open": ("Открыть", "Open"),
+    "files.one_only": ("Можно выбрать только один файл", "Choose one file only"),
 })
 
 MB = 1024 * 1024
@@ -191,13 +192,6 @@ def store_config() -> StoreConfig:
         region=os.environ.get("S3_REGION", "") or "us-east-1",
         url_ttl=int(os.environ.get("PULT_FILES_URL_TTL", "300")),
     )
-
-
-def public_origin() -> str:
-    """``scheme://host[:port]`` browsers load files from (the page's CSP allows images from it), or ""."""
-    url = os.environ.get("S3_PUBLIC_URL", "") or os.environ.get("S3_ENDPOINT_URL", "")
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""
 
 
 @functools.lru_cache(maxsize=8)

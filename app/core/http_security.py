@@ -232,7 +232,7 @@ class CsrfMiddleware:
 #: the server, hence the script exceptions; everything else comes from the app's own origin.
 PAGE_CSP = (
     "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'{ws}; worker-src 'self' blob:; "
+    "img-src 'self' data: blob:{files}; font-src 'self' data:; connect-src 'self'{ws}; worker-src 'self' blob:; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 #: Swagger UI and ReDoc (local files, no inline script; ReDoc runs a worker from a blob and
@@ -261,7 +261,21 @@ def _csp(scope: dict) -> str:
     # Name the WebSocket of this origin explicitly: not every browser lets 'self' cover ws(s).
     own = own_origin(scope)
     ws = " " + own.replace("http", "ws", 1) if own else ""
-    return PAGE_CSP.format(ws=ws)
+    # Photos come from the object store's presigned URLs (app/core/files.py): its origin may serve images.
+    store = files_origin()
+    return PAGE_CSP.format(ws=ws, files=f" {store}" if store else "")
+
+
+def files_origin() -> str:
+    """``scheme://host[:port]`` of the object store as browsers reach it (``S3_PUBLIC_URL``, else
+    ``S3_ENDPOINT_URL``), or "" — read here rather than from app.core.files, which this module,
+    on every response's path, need not import."""
+    import os
+    from urllib.parse import urlsplit
+
+    url = os.environ.get("S3_PUBLIC_URL", "") or os.environ.get("S3_ENDPOINT_URL", "")
+    parts = urlsplit(url.strip())
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""
 
 
 def security_headers(scope: dict) -> list[tuple[str, str]]:
