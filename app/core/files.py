@@ -59,7 +59,7 @@ i18n.register({
     "files.uploading": ("Загрузка…", "Uploading…"),
     "files.remove": ("Убрать файл", "Remove the file"),
     "files.open": ("Открыть", "Open"),
-    "files.one_only": ("Можно выбрать только один файл", "Choose one file only"),
+    "files.mb": ("МБ", "MB"),
 })
 
 MB = 1024 * 1024

@@ -174,17 +174,6 @@ class FormState(AuthState):
         return self.set_value(field, str(file_id))
 
     @rx.event
-    def refuse_drop(self, field: str, rejected: list[dict[str, Any]]):
-        """The browser refused the file before sending it (larger than the field's limit, or more than one)."""
-        spec = self._file_field(field)
-        if spec is None:
-            return
-        limits = file_store.limits_of(spec)
-        codes = {str(e.get("code", "")) for r in rejected or [] if isinstance(r, dict) for e in r.get("errors", []) or [] if isinstance(e, dict)}
-        key = "files.one_only" if codes == {"too-many-files"} else "files.too_big"
-        self.errors[field] = self.t(key, max=limits.max_mb)
-
-    @rx.event
     def remove_file(self, field: str):
         self.file_urls.pop(field, None)
         self.file_names.pop(field, None)
@@ -457,8 +446,8 @@ def _rows(c: Control) -> rx.Component:
 
 def _file(c: Control) -> rx.Component:
     """A drop zone (click to choose) with the chosen file above it: a photo's thumbnail or a file's
-    name, with × to clear the field. Files over the limit are refused by the browser before they
-    are sent, everything else by the server after reading the bytes."""
+    name, with × to clear the field. The server decides what it accepts (size, type by the bytes)
+    and says why under the field when it does not."""
     f, photo = c.f, c.kind.cell == "photo"
     name, upload_id = f.name, f"upload-{f.name}"
     limits = file_store.limits_of(f)
@@ -477,12 +466,11 @@ def _file(c: Control) -> rx.Component:
         rx.vstack(
             rx.icon("image-up" if photo else "upload", size=20, color=rx.color("gray", 10)),
             rx.text(tr("files.upload"), size="1", color_scheme="gray", text_align="center"),
-            rx.text(f"{limits.type_names()} · ≤ {limits.max_mb} MB", size="1", color_scheme="gray"),
+            rx.text(f"{limits.type_names()} · ≤ {limits.max_mb} ", tr("files.mb"), size="1", color_scheme="gray"),
             align="center", spacing="1",
         ),
-        id=upload_id, multiple=False, max_files=1, max_size=limits.max_bytes,
+        id=upload_id, multiple=False, max_files=1,
         on_drop=FormState.upload_file(name, rx.upload_files(upload_id=upload_id)),
-        on_drop_rejected=lambda rejected: FormState.refuse_drop(name, rejected),
         border=f"1px dashed {rx.color('gray', 8)}", border_radius="var(--radius-3)", padding="0.75em", width="100%", cursor="pointer",
     )
     return rx.vstack(chosen, zone, spacing="2", width="100%", id=f"field-{name}")
