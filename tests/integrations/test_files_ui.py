@@ -56,6 +56,23 @@ def test_a_photo_uploaded_in_the_form_is_stored_and_shown(db, users):
     assert db.get(StoredFile, file_id).uploaded_by == "manager"
 
 
+def test_removing_a_pending_upload_deletes_it(db, users, stock_data):
+    form = _form(db, "manager")
+    _upload(form, _png(), "a.png")
+    url = form.file_urls["photo_id"]
+    form.remove_file("photo_id")
+    assert form.values["photo_id"] == "" and "photo_id" not in form.file_urls
+    assert _count(db) == 0 and httpx.get(url, timeout=10).status_code == 404
+
+    # A record's own photo stays when the form merely clears the field (until it is saved so).
+    _upload(form, _png(), "b.png")
+    product = crud.create_record(db, resource("stock.products"), users["manager"], {"name": "С фото", "photo_id": form.values["photo_id"]})
+    edit = _form(db, "manager", str(product.id))
+    edit.values = {"photo_id": str(product.photo_id)}
+    edit.remove_file("photo_id")
+    assert _count(db) == 1
+
+
 @pytest.mark.parametrize("data, name, message", [
     (b"%PDF-1.4\n" * 10, "scan.png", "Такой тип файла не принимается (можно: GIF, JPEG, PNG, WebP)"),
     (b"\x89PNG\r\n\x1a\n" + b"\0" * (5 * 1024 * 1024 + 1), "huge.png", "Файл больше 5 МБ"),

@@ -175,6 +175,17 @@ class FormState(AuthState):
 
     @rx.event
     def remove_file(self, field: str):
+        """Clear the field. An upload of this form that no record owns yet is deleted at once; a
+        record's own file stays until the record is saved without it."""
+        value = self.values.get(field, "")
+        if value and self._file_field(field) is not None:
+            try:
+                with ui_session() as db:
+                    user = self.current_user()
+                    if file_store.get(db, user, value).owner_resource is None:
+                        file_store.delete(db, user, value)
+            except PultError:
+                pass
         self.file_urls.pop(field, None)
         self.file_names.pop(field, None)
         return self.set_value(field, "")
