@@ -255,11 +255,15 @@ def apply_update(db: Session, r: Resource, user: CurrentUser, record: Any, raw: 
 def _claim_files(db: Session, r: Resource, user: CurrentUser, record: Any, values: dict[str, Any]) -> None:
     """The user's pending uploads now in the record's file fields become the record's
     (:func:`app.core.files.claim`): from then on, who may see the record may see them."""
-    ids = [values[f.name] for f in r.form_fields() if f.name in values and kind_for(r.model, f).links_file]
-    if any(i is not None for i in ids):
+    chosen = {f.name: values[f.name] for f in r.form_fields()
+              if f.name in values and values[f.name] is not None and kind_for(r.model, f).links_file}
+    if chosen:
         from app.core import file_links
 
-        file_links.claim(db, user, r.key(), pk_of(record), ids)
+        mine = file_links.claim(db, user, r.key(), pk_of(record), list(chosen.values()))
+        lost = {name: ("files.not_yours", {}) for name, file_id in chosen.items() if int(file_id) not in mine}
+        if lost:  # another record took the same upload a moment ago
+            raise ValidationFailed(lost)
 
 
 def _save_links(db: Session, r: Resource, user: CurrentUser, record: Any, values: dict[str, Any]) -> dict[str, tuple[list, list]]:

@@ -34,13 +34,20 @@ def check_link(db: Session, user: CurrentUser, file_id: Any, owner_resource: str
     return ("files.not_yours", {})
 
 
-def claim(db: Session, user: CurrentUser, owner_resource: str, owner_id: Any, file_ids: list[Any]) -> None:
-    """Make the user's pending uploads in ``file_ids`` the record's (in the caller's transaction)."""
-    ids = [int(i) for i in file_ids if i is not None]
+def claim(db: Session, user: CurrentUser, owner_resource: str, owner_id: Any, file_ids: list[Any]) -> set[int]:
+    """Make the user's pending uploads in ``file_ids`` the record's (in the caller's transaction);
+    the ids that are the record's now. The rows are locked first: of two forms saved at once with
+    the same upload, one gets it, and the other's id is missing from the answer."""
+    ids = {int(i) for i in file_ids if i is not None}
     if not ids:
-        return
-    for f in db.exec(select(StoredFile).where(StoredFile.id.in_(ids), StoredFile.owner_resource.is_(None),
-                                              StoredFile.uploaded_by_id == user.id)):
-        f.owner_resource, f.owner_id = owner_resource, str(owner_id)
-        db.add(f)
-        bus.mark(db, "stored_file", [f.id], "update")
+        return set()
+    mine: set[int] = set()
+    rows = db.exec(select(StoredFile).where(StoredFile.id.in_(ids)).with_for_update().execution_options(populate_existing=True))
+    for f in rows:
+        if f.owner_resource is None and f.uploaded_by_id == user.id:
+            f.owner_resource, f.owner_id = owner_resource, str(owner_id)
+            db.add(f)
+            bus.mark(db, "stored_file", [f.id], "update")
+        if f.owner_resource == owner_resource and f.owner_id == str(owner_id):
+            mine.add(f.id)
+    return mine

@@ -218,3 +218,34 @@ def test_bucket_is_created_when_missing(db, users, monkeypatch):
         for obj in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
             s3.delete_object(Bucket=bucket, Key=obj["Key"])
         s3.delete_bucket(Bucket=bucket)
+
+
+def test_two_forms_saved_at_once_with_the_same_upload_one_gets_it(db, users, engine):
+    import threading
+
+    from sqlmodel import Session
+
+    products = resource("stock.products")
+    manager = users["manager"]
+    f = files.put(db, manager, jpeg(), "same.jpg", limits=files.Limits.of(photo=True))
+    first = crud.apply_create(db, products(), manager, {"name": "Первый", "photo_id": str(f.id)})  # holds the file's row lock
+    outcome: dict[str, object] = {}
+
+    def second() -> None:
+        with Session(engine) as other:
+            try:
+                crud.create_record(other, products, manager, {"name": "Второй", "photo_id": str(f.id)})
+                outcome["result"] = "saved"
+            except ValidationFailed as exc:
+                outcome["result"] = exc.errors
+
+    t = threading.Thread(target=second)
+    t.start()
+    t.join(1.5)
+    assert t.is_alive()  # waiting for the first form's transaction
+    db.commit()
+    t.join(30)
+    assert outcome["result"] == {"photo_id": ("files.not_yours", {})}
+    db.refresh(f)
+    assert (f.owner_resource, f.owner_id) == ("stock.products", str(first.id))
+    assert db.exec(select(Product).where(Product.name == "Второй")).first() is None
