@@ -2,6 +2,7 @@
 
 from models.core import AuditLog, Notification, NotificationRule, Role, Setting, User, UserSession  # noqa: F401
 from models.comments import Comment  # noqa: F401
+from models.files import StoredFile  # noqa: F401
 from models.jobs import JobRun, JobStatus, Schedule  # noqa: F401
 from models.stock import Order, OrderStatus, Product, Supply  # noqa: F401
 from models.numbers import (  # noqa: F401

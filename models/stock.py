@@ -41,6 +41,8 @@ class Product(SQLModel, table=True):
     buy_price_eur: Decimal | None = Field(default=None, sa_type=Numeric(12, 2))
     sell_price_rub: Decimal | None = Field(default=None, sa_type=Numeric(12, 2), index=True)
     supplier_name: str | None = Field(default=None, max_length=200, index=True)
+    #: The product's photo in the object store (``stored_file``, see app/core/files.py).
+    photo_id: int | None = Field(default=None, foreign_key="stored_file.id", ondelete="SET NULL")
     created_at: datetime = created_at_field()
     deleted_at: datetime | None = optional_ts_field(index=True)
 

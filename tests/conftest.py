@@ -17,6 +17,9 @@ from sqlalchemy import create_engine, make_url, text
 
 os.environ.setdefault("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/pult")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Uploads go to a bucket of the suite's own in the object store scripts/test names (S3_ENDPOINT_URL):
+# never into the data of a scripts/run beside it.
+os.environ["S3_BUCKET"] = os.environ.get("PULT_TEST_S3_BUCKET", "pult-test")
 os.environ.setdefault("PULT_SECRET_KEY", "y5rH0m5o7m5Yk0gGnQ2H1c8mQvKQ0v0n5cTqK3b0m8E=")
 # The suite deploys the kit the way the stock demo runs it (seed 001: anyone may register);
 # tests of a closed deployment switch it off themselves.

@@ -109,6 +109,13 @@ def parse_form(
             if getattr(linked, "deleted_at", None) is not None and not unchanged:
                 errors[f.name] = ("error.relation", {})
                 continue
+        if kind.links_file and value is not None and not (record is not None and getattr(record, f.name, None) == value):
+            from app.core import file_links
+
+            error = file_links.check_link(db, user, value, res.key(), pk_of(record) if record is not None else None)
+            if error:
+                errors[f.name] = error
+                continue
         if kind.holds_rows:
             row_errors = check_rows(db, user, f, value, record)
             if row_errors:
@@ -203,6 +210,7 @@ def apply_create(db: Session, r: Resource, user: CurrentUser, raw: dict[str, Any
     r.after_save(ctx, record, values, True)
     db.flush()
     db.refresh(record)
+    _claim_files(db, r, user, record, values)
     linked = _save_links(db, r, user, record, values)
     linked.update(save_all_rows(db, r, user, record, values, lang))
     audit.record(db, user, "create", r.key(), pk_of(record),
@@ -230,6 +238,7 @@ def apply_update(db: Session, r: Resource, user: CurrentUser, record: Any, raw: 
     r.after_save(ctx, record, values, False)
     db.flush()
     db.refresh(record)
+    _claim_files(db, r, user, record, values)
     changes = audit.diff(before, snapshot(record))
     changes.update({k: [old, new] for k, (old, new) in _save_links(db, r, user, record, values).items() if old != new})
     changes.update({k: [old, new] for k, (old, new) in save_all_rows(db, r, user, record, values, lang).items() if old != new})
@@ -241,6 +250,20 @@ def apply_update(db: Session, r: Resource, user: CurrentUser, record: Any, raw: 
         audit.record(db, user, "update", r.key(), pk_of(record), changes)
         bus.mark(db, r.model.__tablename__, [pk_of(record)], "update")
     return record
+
+
+def _claim_files(db: Session, r: Resource, user: CurrentUser, record: Any, values: dict[str, Any]) -> None:
+    """The user's pending uploads now in the record's file fields become the record's
+    (:func:`app.core.files.claim`): from then on, who may see the record may see them."""
+    chosen = {f.name: values[f.name] for f in r.form_fields()
+              if f.name in values and values[f.name] is not None and kind_for(r.model, f).links_file}
+    if chosen:
+        from app.core import file_links
+
+        mine = file_links.claim(db, user, r.key(), pk_of(record), list(chosen.values()))
+        lost = {name: ("files.not_yours", {}) for name, file_id in chosen.items() if int(file_id) not in mine}
+        if lost:  # another record took the same upload a moment ago
+            raise ValidationFailed(lost)
 
 
 def _save_links(db: Session, r: Resource, user: CurrentUser, record: Any, values: dict[str, Any]) -> dict[str, tuple[list, list]]:

@@ -66,12 +66,14 @@ TIME_FORMAT, SQL_DATESTYLE = "%Y-%m-%d %H:%M:%S", "SET LOCAL DateStyle = 'ISO, Y
 
 
 def export_columns(res: Resource, lang: str = "ru") -> list[tuple[str, str, Any]]:
-    """(field name, label, column spec) exported: the list's columns, then the other model
-    fields; never a secret column (``crypto.is_secret_column``: by type and by name)."""
+    """(field name, label, column spec) exported: the list's columns (but files), then the other
+    model fields; never a secret column (``crypto.is_secret_column``: by type and by name)."""
     table = res.model.__table__.columns
     secret = {c.key for c in table if is_secret_column(c)}
-    cols = [(c.name, label_for(type(res), c.name, c.label, lang), c) for c in res.columns if c.name not in secret]
-    seen = {c.name for c in res.columns}
+    # A file/photo column is a thumbnail on screen and only a file id in a file: with the other fields.
+    shown = [c for c in res.columns if c.name not in secret and not kind_named(c.kind).links_file]
+    cols = [(c.name, label_for(type(res), c.name, c.label, lang), c) for c in shown]
+    seen = {c.name for c in shown}
     for name in table.keys():
         if name not in seen and name not in secret:
             cols.append((name, label_for(type(res), name, None, lang), None))

@@ -273,10 +273,21 @@ def _origin_of(template: str) -> str | None:
     return f"{parts.scheme}://{host}"
 
 
+def files_origin() -> str:
+    """``scheme://host[:port]`` of the object store as browsers reach it (``S3_PUBLIC_URL``, else
+    ``S3_ENDPOINT_URL``), or "" — read here rather than from app.core.files, which this module,
+    on every response's path, need not import."""
+    url = os.environ.get("S3_PUBLIC_URL", "") or os.environ.get("S3_ENDPOINT_URL", "")
+    parts = urlsplit(url.strip())
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""
+
+
 def image_origins() -> list[str]:
-    """Hosts pages may show images from besides their own: the map's tile server."""
-    origin = _origin_of(settings.map_tile_url) if settings.map_tile_url else None
-    return [origin] if origin else []
+    """Hosts pages may show images from besides their own: the object store (photos by presigned
+    URL, :mod:`app.core.files`) and the map's tile server (:mod:`app.core.ui.map`)."""
+    out = [files_origin()]
+    out.append(_origin_of(settings.map_tile_url) if settings.map_tile_url else "")
+    return list(dict.fromkeys(o for o in out if o))
 
 
 def security_headers(scope: dict) -> list[tuple[str, str]]:

@@ -229,6 +229,10 @@ class FormField:
     #: resource's form fields shown as the table's columns.
     fk: str | None = None
     columns: tuple[FormField, ...] = ()
+    #: A file or photo field (``fields.file`` / ``fields.photo``): the largest upload in MB (default
+    #: ``PULT_FILES_MAX_MB``) and the accepted content types, as read from the bytes.
+    max_mb: float | None = None
+    accept: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -335,6 +339,22 @@ class fields:  # noqa: N801 - a namespace
     @staticmethod
     def phone(name: str, **kw: Any) -> FormField:
         return FormField(name, "phone", **kw)
+
+    @staticmethod
+    def photo(name: str, max_mb: float | None = None, accept: Iterable[str] | None = None, **kw: Any) -> FormField:
+        """An image upload (JPEG, PNG, GIF, WebP unless ``accept`` narrows it) into the object store
+        (:mod:`app.core.files`): the column holds the ``stored_file`` id (declare it
+        ``foreign_key="stored_file.id", ondelete="SET NULL"``). The form shows a drop zone and the
+        thumbnail; the list cell and the detail page show the thumbnail through a short-lived
+        presigned URL, issued only to users who may see the record. A file too big or of another
+        type (read from its bytes, not its name) gets a message under the field; nothing is stored."""
+        return FormField(name, "photo", max_mb=max_mb, accept=tuple(accept) if accept else None, **kw)
+
+    @staticmethod
+    def file(name: str, max_mb: float | None = None, accept: Iterable[str] | None = None, **kw: Any) -> FormField:
+        """A file upload (images, PDF, text/CSV, DOCX/XLSX, ZIP unless ``accept`` narrows it); as
+        :meth:`photo`, shown as a link that downloads it (and a thumbnail when it is an image)."""
+        return FormField(name, "file", max_mb=max_mb, accept=tuple(accept) if accept else None, **kw)
 
     @staticmethod
     def of(kind: str, name: str, **kw: Any) -> FormField:

@@ -43,7 +43,7 @@ def test_filters_sort_and_paging_live_in_the_url(page, e2e_engine):
     url = page.url
     page.goto(url)
     expect(page.locator("#list-total")).to_contain_text(str(expected))
-    stocks = page.locator("#list-table tbody tr td:nth-child(3)").all_inner_texts()
+    stocks = page.locator("#list-table tbody tr td:nth-child(4)").all_inner_texts()  # checkbox, photo, name, stock
     assert stocks == sorted(stocks, key=lambda s: int(s.replace("\u00a0", "") or 0))
 
 

@@ -40,7 +40,7 @@ def test_change_in_one_browser_shows_in_another(browser, app_url, e2e_engine):
         editor.locator("#form-save").click()
         expect(editor.locator("#value-qty")).to_have_text("7")
 
-        expect(row.locator("td").nth(2)).to_have_text("12", timeout=3000)
+        expect(row.locator("td").nth(3)).to_have_text("12", timeout=3000)  # stock (after the checkbox, photo, name)
         expect(row.locator("button[role=checkbox]")).to_have_attribute("data-state", "checked")
         expect(viewer).to_have_url(re.compile(r"q=Live"))
     finally:

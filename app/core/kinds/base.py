@@ -73,6 +73,10 @@ class Kind:
     #: The value is a list of child records (``fields.rows``, :mod:`app.core.rows`), each saved
     #: through the child resource's own services with the parent.
     holds_rows: ClassVar[bool] = False
+    #: The value is the id of an uploaded file (``fields.photo`` / ``fields.file``, :mod:`app.core.files`):
+    #: the services accept only a file this record owns or one the user uploaded that no record
+    #: owns yet, and make it the record's when it is saved.
+    links_file: ClassVar[bool] = False
     #: The value is one (or, with :attr:`takes_list`, several) of the field's options: an import
     #: reads an option's label, in either language, as its code.
     chooses: ClassVar[bool] = False

@@ -20,7 +20,7 @@ from app.core.ui.action_params import ActionParamsMixin, action_params
 from app.core.ui.record_blocks import RecordBlocksMixin, comment_wall_card, timeline_card
 from app.core.ui.base import AuthState, tr, ui_session
 from app.core.ui.widgets import forbidden_box
-from app.core.ui.list_state import row_dict
+from app.core.ui.list_state import file_pair, file_urls, row_dict
 from app.core.ui.widgets import confirm_dialog, label, page_header, resource_label
 from models.core import AuditLog
 
@@ -145,6 +145,10 @@ class DetailState(RecordBlocksMixin, ActionParamsMixin, AuthState):
                         values[name] = relation_text(raw, get_many(db, RESOURCES[c.resource], user, [raw], self.lang))
                         continue
                     kind = res.kind_of(name)
+                    if kind.links_file:  # a photo's thumbnail (a file: its link), the file itself behind it
+                        thumb, full = file_pair(db, res, record, name)
+                        values[name], hrefs[name] = (thumb if kind.cell == "photo" else full), full
+                        continue
                     if c is None and raw is not None and name in targets:  # a bare foreign key: the record's name, not its id
                         values[name] = related_title(db, user, targets[name], raw)
                         continue
@@ -166,6 +170,7 @@ class DetailState(RecordBlocksMixin, ActionParamsMixin, AuthState):
                         continue
                     page = crud.list_records(db, target, user, ListParams(filters={fk: str(crud.pk_of(record))}, page_size=RELATED_LIMIT))
                     titles = relation_titles(db, target, user, page.rows, self.lang)
+                    titles.update(file_urls(db, target, page.rows))
                     self.related[key] = [row_dict(target, user, r, self.lang, titles) for r in page.rows]
         except NotFound:
             self.missing = True
@@ -275,6 +280,13 @@ def detail_page(res: type[Resource]) -> rx.Component:
     linked = {c.name for c in res.columns if c.href_fn is not None}
 
     def value(n: str) -> rx.Component:
+        kind = res.kind_of(n)
+        if kind.links_file:  # the photo's thumbnail (a file: "Открыть"), opening the file in a new tab
+            url, href = DetailState.values.get(n, "").to(str), DetailState.hrefs.get(n, "").to(str)
+            shown_file = (rx.image(src=url, alt=label(res, n, None), max_width="240px", max_height="240px", border_radius="var(--radius-2)")
+                          if kind.cell == "photo" else rx.hstack(rx.icon("paperclip", size=14), tr("files.open"), spacing="1", align="center"))
+            return rx.cond(url != "", rx.link(shown_file, href=href, is_external=True, id=f"value-{n}"),
+                           rx.text("—", size="3", color_scheme="gray", id=f"value-{n}"))
         shown = rx.text(DetailState.values.get(n, ""), size="3", id=f"value-{n}", white_space="pre-line")
         if n not in linked:
             return shown

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
+from typing import Any
 
 import reflex as rx
 
 from app.core import crud, links, rows
+from app.core import files as file_store
 from app.core.kinds import field_of, field_options, kind_for
 from app.core.display import CURRENCY_SIGNS, form_value
 from app.core.errors import NotAuthenticated, NotFound, PermissionDenied, PultError, ValidationFailed
@@ -42,6 +45,10 @@ class FormState(AuthState):
     chips: dict[str, list[list[str]]] = {}
     #: Child rows (``fields.rows``): each row's id ("" for a new one) and cell strings.
     grid: dict[str, list[dict[str, str]]] = {}
+    #: File and photo fields (``fields.file`` / ``fields.photo``): the chosen file's presigned URL
+    #: (a photo's thumbnail) and its name. The value itself is the ``stored_file`` id.
+    file_urls: dict[str, str] = {}
+    file_names: dict[str, str] = {}
 
     def _res(self) -> Resource:
         return RESOURCES[self.res_key]()
@@ -53,6 +60,7 @@ class FormState(AuthState):
         self.record_id = str(self.router.page.params.get("id", "")) if editing else ""
         self.errors, self.form_error, self.dirty, self.forbidden, self.missing = {}, "", False, False, False
         self.values, self.labels, self.chips, self.grid = {}, {}, {}, {}
+        self.file_urls, self.file_names = {}, {}
         try:
             with ui_session() as db:
                 user = self.current_user()
@@ -75,6 +83,8 @@ class FormState(AuthState):
                             self.values[f.name] = ",".join(i for i, _t in self.chips[f.name])
                             continue
                         self.values[f.name] = form_value(record, f)
+                        if kind_for(res.model, f).links_file and self.values[f.name]:
+                            self._show_file(db, user, f.name, self.values[f.name])
                         if f.resource and self.values[f.name]:
                             target = RESOURCES[f.resource]()
                             self.labels[f.name] = _title(db, target, user, self.values[f.name])
@@ -115,6 +125,70 @@ class FormState(AuthState):
         except PultError:
             return
         self.values.update(updates)
+
+    def _show_file(self, db: Any, user: Any, name: str, file_id: Any) -> None:
+        """Show the field's file (when the user may see it): a photo's thumbnail, a file's name."""
+        try:
+            f = file_store.get(db, user, file_id)
+            self.file_urls[name] = file_store.presign(f, thumb=f.content_type in file_store.IMAGE_TYPES)
+            self.file_names[name] = f.name
+        except PultError:
+            self.file_urls.pop(name, None)
+            self.file_names.pop(name, None)
+
+    def _file_field(self, name: str) -> FormField | None:
+        res = self._res()
+        return next((f for f in res.form_fields() if f.name == name and kind_for(res.model, f).links_file), None)
+
+    @rx.event
+    async def upload_file(self, field: str, files: list[rx.UploadFile]):
+        """A file dropped on (or chosen in) a file/photo field: checked and stored at once (by its
+        bytes: size, type, an image that opens), then the field holds it until the form is saved.
+        A refused file leaves a message under the field and nothing stored."""
+        spec = self._file_field(field)
+        if spec is None or not files:
+            return None
+        res, record_id, upload = self._res(), self.record_id, files[0]
+
+        def store(user) -> tuple[int, str, str]:
+            with ui_session() as db:
+                if record_id:  # only who may change the record (or create one) uploads into its form
+                    crud.require(res, user, "update", crud.get_record(db, res, user, record_id))
+                else:
+                    crud.require(res, user, "create")
+                stored = file_store.put(db, user, upload.file, upload.name or "file", limits=file_store.limits_of(spec))
+                return stored.id, file_store.presign(stored, thumb=stored.content_type in file_store.IMAGE_TYPES), stored.name
+
+        try:
+            user = self.current_user()
+            file_id, url, name = await asyncio.to_thread(store, user)
+        except ValidationFailed as exc:
+            self.errors[field] = next(iter(exc.messages(self.lang).values()), self.t("error.form"))
+            return None
+        except NotAuthenticated as exc:
+            return self.fail(exc)
+        except PultError as exc:
+            self.errors[field] = exc.message(self.lang)
+            return None
+        self.file_urls[field], self.file_names[field] = url, name
+        return self.set_value(field, str(file_id))
+
+    @rx.event
+    def remove_file(self, field: str):
+        """Clear the field. An upload of this form that no record owns yet is deleted at once; a
+        record's own file stays until the record is saved without it."""
+        value = self.values.get(field, "")
+        if value and self._file_field(field) is not None:
+            try:
+                with ui_session() as db:
+                    user = self.current_user()
+                    if file_store.get(db, user, value).owner_resource is None:
+                        file_store.delete(db, user, value)
+            except PultError:
+                pass
+        self.file_urls.pop(field, None)
+        self.file_names.pop(field, None)
+        return self.set_value(field, "")
 
     @rx.event
     def pick(self, name: str, value: str, title: str):
@@ -381,6 +455,38 @@ def _rows(c: Control) -> rx.Component:
     )
 
 
+def _file(c: Control) -> rx.Component:
+    """A drop zone (click to choose) with the chosen file above it: a photo's thumbnail or a file's
+    name, with × to clear the field. The server decides what it accepts (size, type by the bytes)
+    and says why under the field when it does not."""
+    f, photo = c.f, c.kind.cell == "photo"
+    name, upload_id = f.name, f"upload-{f.name}"
+    limits = file_store.limits_of(f)
+    url = FormState.file_urls.get(name, "").to(str)
+    shown = (rx.image(src=url, alt=FormState.file_names.get(name, "").to(str), height="96px", max_width="200px", object_fit="cover",
+                      border_radius="var(--radius-2)", id=f"preview-{name}")
+             if photo else rx.hstack(rx.icon("paperclip", size=14), rx.text(FormState.file_names.get(name, ""), size="2"), spacing="1",
+                                     align="center", id=f"preview-{name}"))
+    chosen = rx.cond(url != "", rx.hstack(
+        rx.link(shown, href=url, is_external=True),
+        rx.icon_button(rx.icon("x", size=14), size="1", variant="soft", color_scheme="red", type="button", on_click=FormState.remove_file(name),
+                       aria_label=tr("files.remove"), title=tr("files.remove"), id=f"remove-{name}"),
+        spacing="2", align="center",
+    ))
+    zone = rx.upload.root(
+        rx.vstack(
+            rx.icon("image-up" if photo else "upload", size=20, color=rx.color("gray", 10)),
+            rx.text(tr("files.upload"), size="1", color_scheme="gray", text_align="center"),
+            rx.text(f"{limits.type_names()} · ≤ {limits.max_mb} ", tr("files.mb"), size="1", color_scheme="gray"),
+            align="center", spacing="1",
+        ),
+        id=upload_id, multiple=False, max_files=1,
+        on_drop=FormState.upload_file(name, rx.upload_files(upload_id=upload_id)),
+        border=f"1px dashed {rx.color('gray', 8)}", border_radius="var(--radius-3)", padding="0.75em", width="100%", cursor="pointer",
+    )
+    return rx.vstack(chosen, zone, spacing="2", width="100%", id=f"field-{name}")
+
+
 def _secret_placeholder(c: Control) -> rx.Var:
     return rx.cond(FormState.secrets_set.contains(c.f.name), tr("secret.set_placeholder"), "")
 
@@ -410,6 +516,8 @@ WIDGETS: dict[str, Callable[[Control], rx.Component]] = {
     "rows": _rows,
     "secret": _secret,
     "secret_text": _secret_text,
+    "file": _file,
+    "photo": _file,
 }
 
 

@@ -89,9 +89,22 @@ def _progress_cell(text: rx.Var) -> rx.Component:
 
 #: List cell components by the name a field kind gives in ``Kind.cell`` (the shown text in, a
 #: component out). A kind with a cell of its own (a photo thumbnail) adds one here.
+def _photo_cell(url: rx.Var) -> rx.Component:
+    """A photo's thumbnail (the cell holds its presigned URL, see ``list_state.file_urls``)."""
+    return rx.cond(url != "", rx.image(src=url.to(str), alt="", height="40px", width="40px", object_fit="cover",
+                                       border_radius="var(--radius-2)", loading="lazy", custom_attrs={"data-photo": "1"}), rx.fragment())
+
+
+def _file_cell(url: rx.Var) -> rx.Component:
+    """A file: a paperclip that downloads it."""
+    return rx.cond(url != "", rx.link(rx.icon("paperclip", size=16), href=url.to(str), is_external=True), rx.fragment())
+
+
 CELLS: dict[str, Callable[[rx.Var], rx.Component]] = {
     "text": rx.text,
     "progress": _progress_cell,
+    "photo": _photo_cell,
+    "file": _file_cell,
 }
 
 

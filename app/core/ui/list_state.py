@@ -36,7 +36,9 @@ def row_dict(res: Resource, user: Any, record: Any, lang: str, titles: dict[str,
     for the whole page): a relation column shows the related record's title from them."""
     d = {"id": str(crud.pk_of(record))}
     for j, column in enumerate(res.columns):
-        if column.resource:
+        if f"file:{column.name}" in (titles or {}):  # a file/photo: its presigned URL (see file_urls)
+            d[f"c{j}"] = titles[f"file:{column.name}"].get(getattr(record, column.name, None), "")
+        elif column.resource:
             d[f"c{j}"] = relation_text(getattr(record, column.name, None), (titles or {}).get(column.name, {}))
         else:
             d[f"c{j}"] = fmt_cell(column, record, lang)
@@ -51,6 +53,37 @@ def row_dict(res: Resource, user: Any, record: Any, lang: str, titles: dict[str,
         d[f"a_{name}"] = "1" if ok else ""
     d["can_update"] = "1" if "update" in res.operations and res.can(user, "update", record) else ""
     return d
+
+
+def file_urls(db: Any, res: Resource, records: list[Any]) -> dict[str, dict[Any, str]]:
+    """The presigned URLs a page of ``records`` shows in its file/photo columns, as
+    ``{"file:<column>": {file id: URL}}`` for :func:`row_dict` (a photo's thumbnail, a file's
+    download). The records were read for this user, so the user may see their files. No store
+    configured: the cells stay empty rather than the page failing."""
+    from app.core import files
+    from app.core.kinds import kind_named
+
+    kinds = {c.name: kind_named(c.kind) for c in res.columns if kind_named(c.kind).links_file}
+    if not kinds:
+        return {}
+    try:
+        urls = files.urls_for(db, res, records, list(kinds)) if records else {n: {} for n in kinds}
+    except PultError:
+        urls = {n: {} for n in kinds}
+    return {f"file:{n}": {i: (thumb if kinds[n].cell == "photo" else full) for i, (thumb, full) in m.items()} for n, m in urls.items()}
+
+
+def file_pair(db: Any, res: Resource, record: Any, name: str) -> tuple[str, str]:
+    """(thumbnail URL, URL) of the file in ``record``'s field ``name`` (read for this user), or ("", "")."""
+    from app.core import files
+
+    value = getattr(record, name, None)
+    if value is None:
+        return "", ""
+    try:
+        return files.urls_for(db, res, [record], [name])[name].get(value, ("", ""))
+    except PultError:
+        return "", ""
 
 
 class ListState(ActionParamsMixin, AuthState):
@@ -141,6 +174,7 @@ class ListState(ActionParamsMixin, AuthState):
                     return None
                 page = crud.list_records(db, res, user, self._params())
                 titles = relation_titles(db, res, user, page.rows, self.lang)  # one query per related resource
+                titles.update(file_urls(db, res, page.rows))
                 self.rows = [row_dict(res, user, r, self.lang, titles) for r in page.rows]
                 self.sort, self.keyset, self.page = page.sort, page.keyset, page.page
                 self.has_next, self.has_prev = page.has_next, page.has_prev

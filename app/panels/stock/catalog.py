@@ -47,6 +47,7 @@ CATALOG = {
     "field.buy_price_eur": ("Закупка, €", "Purchase, €"),
     "field.sell_price_rub": ("Цена, ₽", "Price, ₽"),
     "field.supplier_name": ("Поставщик", "Supplier"),
+    "field.photo_id": ("Фото", "Photo"),
     "field.initial_qty": ("Начальный приход", "Initial quantity"),
     "field.product_id": ("Товар", "Product"),
     "field.qty": ("Количество", "Quantity"),

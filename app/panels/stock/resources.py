@@ -22,6 +22,7 @@ class Products(Resource, model=Product):
     search = ["name", "supplier_name", "description"]
     default_sort = "name"
     columns = [
+        col("photo_id").shown_as("photo"),
         col("name").sortable().link(),
         col("stock").numeric().sortable().badge(lambda p: "red" if p.is_low_stock else None),
         col("min_stock").numeric().sortable().editable(),
@@ -39,7 +40,7 @@ class Products(Resource, model=Product):
         filters.date("created_at"),
     ]
     form = [
-        fields.section("stock.section.main", ["name", fields.textarea("description"), "supplier_name"]),
+        fields.section("stock.section.main", ["name", fields.textarea("description"), "supplier_name", fields.photo("photo_id", max_mb=5)]),
         fields.section(
             "stock.section.prices",
             [
@@ -50,7 +51,7 @@ class Products(Resource, model=Product):
             ],
         ),
     ]
-    detail_fields = ["name", "description", "stock", "quantity", "issued_qty", "min_stock", "buy_price_eur", "sell_price_rub", "supplier_name", "created_at"]
+    detail_fields = ["photo_id", "name", "description", "stock", "quantity", "issued_qty", "min_stock", "buy_price_eur", "sell_price_rub", "supplier_name", "created_at"]
     related = [("stock.supplies", "stock.supplies", "product_id"), ("stock.orders", "stock.orders", "product_id")]
 
     def before_save(self, ctx: ActionContext, record: Any, changes: dict[str, Any], creating: bool) -> None:
