@@ -24,11 +24,12 @@ def test_tile_origin(template, origin):
     assert http_security._origin_of(template) == origin
 
 
-def test_page_csp_allows_images_from_the_tile_host_only(monkeypatch):
+def test_page_csp_allows_images_from_the_tile_host_and_the_object_store_only(monkeypatch):
+    monkeypatch.setenv("S3_PUBLIC_URL", "https://files.example.net/")
     monkeypatch.setattr(http_security, "settings", dataclasses.replace(settings, map_tile_url="https://{s}.tiles.example.net/{z}/{x}/{y}.png"))
     csp = http_security._csp({"type": "http", "path": "/equipment/stores", "headers": [], "scheme": "http", "server": ("127.0.0.1", 3000)})
     img = next(d for d in csp.split(";") if d.strip().startswith("img-src")).split()
-    assert img == ["img-src", "'self'", "data:", "blob:", "https://*.tiles.example.net"]
+    assert img == ["img-src", "'self'", "data:", "blob:", "https://files.example.net", "https://*.tiles.example.net"]
     # API answers never render images at all
     assert "img-src" not in http_security._csp({"type": "http", "path": "/api/equipment/stores", "headers": []})
 
