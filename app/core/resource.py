@@ -363,6 +363,9 @@ class ActionSpec:
     #: The set-based twin a ``job=True`` bulk run uses on big tables: a method name of the resource
     #: or a callable ``fn(resource, ctx, ids) -> int`` (see :func:`action`).
     many: Callable[..., int] | str | None = None
+    #: What runs the action when it is not a method of the resource (a machine's transition):
+    #: ``fn(resource, ctx, records)``.
+    run: Callable[..., Any] | None = None
 
 
 def action(
@@ -467,6 +470,16 @@ class Resource:
     #: Where the list's "Import" button leads; None means the kit's import page (``<url>/import``).
     import_url: ClassVar[str | None] = None
     actions: ClassVar[dict[str, ActionSpec]] = {}
+    #: Status fields that change only through declared state machines (:class:`app.core.machine.Machine`):
+    #: each transition a person may ask for becomes a row action named after it (``system=True``
+    #: ones never do). The button shows only on a record in one of its source states that its
+    #: guard lets through, for a user its ``perm``/``roles`` allow; the action runs
+    #: :meth:`Machine.fire`, which refuses an illegal move with a message whoever calls (page,
+    #: API ``POST .../{id}/actions/<name>``, job) and writes the audit row. ``confirm=True``
+    #: asks first. See docs/architecture.md, "State machines".
+    machines: ClassVar[list[Any]] = []
+    #: action name -> (machine, transition), filled from :attr:`machines`.
+    machine_actions: ClassVar[dict[str, tuple[Any, Any]]] = {}
 
     def __init_subclass__(cls, model: type[SQLModel] | None = None, **kw: Any) -> None:
         super().__init_subclass__(**kw)
@@ -480,6 +493,15 @@ class Resource:
                 spec = getattr(attr, "__pult_action__", None)
                 if spec is not None:
                     found[spec.name] = spec
+        cls.machine_actions = {}
+        for machine in cls.machines:
+            for tr in machine.transitions:
+                if tr.system:
+                    continue
+                if tr.name in found or tr.name in cls.machine_actions:
+                    raise ImproperlyConfigured(f"{cls.__name__}: transition '{tr.name}' of '{machine.field}' clashes with another action")
+                cls.machine_actions[tr.name] = (machine, tr)
+                found[tr.name] = _machine_action_spec(machine, tr)
         cls.actions = found
         if cls.trash and not getattr(cls.list_query, "__pult_trash__", False):
             _in_trash(cls)
@@ -494,8 +516,17 @@ class Resource:
         return f"{cls.panel}.{cls.slug}.{operation}"
 
     @classmethod
+    def action_perm(cls, name: str) -> str | None:
+        """The permission an action asks for: ``<panel>.<slug>.<action>``, or a machine
+        transition's own ``perm`` (None when it names none: its ``roles`` decide)."""
+        if name in cls.machine_actions:
+            return cls.machine_actions[name][1].perm
+        return cls.perm(name)
+
+    @classmethod
     def permissions(cls) -> list[str]:
-        return [cls.perm(op) for op in sorted(cls.operations)] + [cls.perm(a) for a in cls.actions]
+        actions = [cls.action_perm(a) for a in cls.actions]
+        return [cls.perm(op) for op in sorted(cls.operations)] + sorted({p for p in actions if p})
 
     @classmethod
     def url(cls) -> str:
@@ -512,6 +543,12 @@ class Resource:
         """The one permission check for pages, handlers, the API and jobs. Default: a role permission."""
         if operation not in self.operations and operation not in self.actions and operation != "restore":
             return False
+        if operation in self.machine_actions:
+            # Who may ask for the move; whether this record can make it now is the machine's to
+            # say (an illegal move is refused with a message, not a bare 403). The view
+            # permission still applies: an action is done on a record one can see.
+            _machine, tr = self.machine_actions[operation]
+            return user.has_perm(self.perm("view")) and tr.permits(user)
         if operation == "restore":
             operation = "delete"
         return user.has_perm(self.perm(operation))
@@ -617,6 +654,22 @@ class Resource:
         return [Section("details", tuple(FormField(n) for n in names))]
 
 
+
+
+def _machine_action_spec(machine: Any, tr: Any) -> ActionSpec:
+    """A state machine's transition as a row action (see :attr:`Resource.machines`)."""
+
+    def visible(record: Any) -> bool:
+        return tr.starts_from(getattr(record, machine.field)) and not (tr.guard and tr.guard(record))
+
+    def run(self: Resource, ctx: ActionContext, records: list[Any]) -> str | None:
+        for record in records:
+            machine.fire(ctx.db, ctx.user, record, tr.name, entity=self.key())
+        return tr.label or f"{machine.label}.{tr.name}"
+
+    run.__name__ = tr.name
+    return ActionSpec(tr.name, tr.label or f"{machine.label}.{tr.name}", bulk=False, row=True, confirm=tr.confirm,
+                      visible=visible, audit=False, run=run)
 
 
 def _in_trash(cls: type[Resource]) -> None:

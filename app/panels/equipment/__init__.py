@@ -4,6 +4,8 @@ store cards, "delivered but not installed", forecasting."""
 
 from app.core import Panel, register
 from app.panels.equipment.catalog import CATALOG
+from app.panels.equipment.forecast import FORECAST
+from app.panels.equipment.resources import RESOURCES as WAREHOUSE_RESOURCES
 from app.panels.equipment.roles import ROLES
 
 PANEL = register(
@@ -11,11 +13,11 @@ PANEL = register(
         name="equipment",
         label="equipment",
         icon="router",
-        resources=[],
+        resources=[*WAREHOUSE_RESOURCES],
         roles=ROLES,
         catalog=CATALOG,
-        permissions=[],
+        permissions=["equipment.forecast.view"],
         events={},
-        pages=[],
+        pages=[FORECAST],
     )
 )
