@@ -38,7 +38,6 @@ from models.equipment import (
     Location,
     MoveKind,
     Process,
-    ProductKind,
     StockDocument,
     StockItem,
     StockMove,
