@@ -30,7 +30,7 @@ def eq(db, client):
 
 
 def receipt(client, eq, sns, role="storekeeper"):
-    body = {"kind": "RECEIPT", "warehouse_id": eq["wh"].id, "lines": [{"product_id": eq["router"].id, "sn": sn, "qty": 1} for sn in sns]}
+    body = {"kind": "RECEIPT", "warehouse_id": eq["wh"].id, "lines": [{"sku": "RT", "sn": sn, "qty": 1} for sn in sns]}
     return client.post("/api/equipment/documents", json=body, headers=eq["h"][role])
 
 

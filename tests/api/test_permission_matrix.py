@@ -421,7 +421,7 @@ class Records:
                 "equipment.stores": ({"code": f"NS{n}", "name": f"Магазин н{n}"}, {"city": "Тверь"}),
                 "equipment.assets": (None, {"note": "Заметка"}),
                 "equipment.stock": (None, {"min_qty": 3}),
-                "equipment.documents": ({"kind": "RECEIPT", "warehouse_id": w.get("eq_wh"), "lines": [{"product_id": w.get("eq_cable"), "qty": 2}]},
+                "equipment.documents": ({"kind": "RECEIPT", "warehouse_id": w.get("eq_wh"), "lines": [{"sku": "MX-C", "qty": 2}]},
                                         {"comment": "Черновик"}),
                 "equipment.document_lines": ({"document_id": self.equipment_target("equipment.documents", "", n), "product_id": w.get("eq_cable"), "qty": 1},
                                              {"qty": 3}),

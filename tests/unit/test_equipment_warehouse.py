@@ -69,9 +69,9 @@ def post(db, user, doc):
 
 def receive(db, eq, sns=("SN-1", "SN-2", "SN-3"), cables=10, user=None):
     user = user or eq["storekeeper"]
-    lines = [{"product_id": eq["router"].id, "sn": sn, "qty": 1} for sn in sns]
+    lines = [{"sku": "RT-1", "sn": sn, "qty": 1} for sn in sns]
     if cables:
-        lines.append({"product_id": eq["cable"].id, "qty": cables})
+        lines.append({"sku": "cb-1", "qty": cables})
     doc = create(db, eq, user, "RECEIPT", lines)
     post(db, user, doc)
     return doc
@@ -107,7 +107,7 @@ def test_a_posted_receipt_brings_assets_and_consumables_in_with_ledger_events_an
 
 
 def test_a_receipt_into_a_bin_puts_assets_in_the_bin(db, eq):
-    doc = create(db, eq, eq["storekeeper"], "RECEIPT", [{"product_id": eq["router"].id, "sn": "B-1", "qty": 1}], bin_id=str(eq["bin"].id))
+    doc = create(db, eq, eq["storekeeper"], "RECEIPT", [{"sku": "RT-1", "sn": "B-1", "qty": 1}], bin_id=str(eq["bin"].id))
     post(db, eq["storekeeper"], doc)
     a = asset(db, "B-1")
     assert (a.location, a.bin_id) == (Location.BIN, eq["bin"].id)
@@ -121,7 +121,7 @@ def test_a_receipt_into_a_bin_puts_assets_in_the_bin(db, eq):
 def test_a_bad_receipt_gets_a_message_under_the_cell_and_saves_nothing(db, eq, lines, key, message):
     receive(db, eq, sns=("SN-1",), cables=0)
     before = (db.exec(select(StockDocument)).all(), db.exec(select(Asset)).all())
-    rows = [{"product_id": eq["router"].id, "qty": 1, **line} for line in lines]
+    rows = [{"sku": "RT-1", "qty": 1, **line} for line in lines]
     with pytest.raises(ValidationFailed) as exc:
         create(db, eq, eq["storekeeper"], "RECEIPT", rows)
     assert exc.value.errors[key][0] == message
@@ -130,14 +130,14 @@ def test_a_bad_receipt_gets_a_message_under_the_cell_and_saves_nothing(db, eq, l
 
 def test_a_negative_quantity_is_refused_under_its_cell(db, eq):
     with pytest.raises(ValidationFailed) as exc:
-        create(db, eq, eq["storekeeper"], "RECEIPT", [{"product_id": eq["cable"].id, "qty": -5}])
+        create(db, eq, eq["storekeeper"], "RECEIPT", [{"sku": "cb-1", "qty": -5}])
     assert "lines.0.qty" in exc.value.errors
     assert db.exec(select(StockDocument)).first() is None
 
 
 def test_a_bin_of_another_warehouse_is_refused(db, eq):
     with pytest.raises(ValidationFailed) as exc:
-        create(db, eq, eq["storekeeper"], "RECEIPT", [{"product_id": eq["cable"].id, "qty": 1}],
+        create(db, eq, eq["storekeeper"], "RECEIPT", [{"sku": "cb-1", "qty": 1}],
                warehouse_id=str(eq["spb"].id), bin_id=str(eq["bin"].id))
     assert exc.value.errors["bin_id"][0] == "equipment.bin_elsewhere"
 
@@ -146,7 +146,7 @@ def test_a_bin_of_another_warehouse_is_refused(db, eq):
 def test_move_takes_assets_and_quantities_to_another_warehouse_and_reverses(db, eq):
     receive(db, eq)
     sk = eq["storekeeper"]
-    doc = create(db, eq, sk, "MOVE", [{"sn": "SN-1", "qty": 1}, {"product_id": eq["cable"].id, "qty": 4}], to_warehouse_id=str(eq["spb"].id))
+    doc = create(db, eq, sk, "MOVE", [{"sn": "SN-1", "qty": 1}, {"sku": "cb-1", "qty": 4}], to_warehouse_id=str(eq["spb"].id))
     post(db, sk, doc)
     assert asset(db, "SN-1").warehouse_id == eq["spb"].id
     assert cables(db, eq).qty_on_hand == 6 and cables(db, eq, eq["spb"].id).qty_on_hand == 4
@@ -165,7 +165,7 @@ def test_move_takes_assets_and_quantities_to_another_warehouse_and_reverses(db, 
 def test_unknown_sn_and_writing_off_more_than_available_are_refused(db, eq):
     receive(db, eq, cables=3)
     with pytest.raises(ValidationFailed) as exc:
-        create(db, eq, eq["storekeeper"], "WRITE_OFF", [{"sn": "NOPE", "qty": 1}, {"product_id": eq["cable"].id, "qty": 5}])
+        create(db, eq, eq["storekeeper"], "WRITE_OFF", [{"sn": "NOPE", "qty": 1}, {"sku": "cb-1", "qty": 5}])
     assert exc.value.errors["lines.0.sn"][0] == "equipment.sn_unknown"
     assert exc.value.errors["lines.1.qty"] == ("equipment.qty_over", {"n": 3})
     assert db.exec(select(StockDocument).where(StockDocument.kind == "WRITE_OFF")).first() is None
@@ -173,7 +173,7 @@ def test_unknown_sn_and_writing_off_more_than_available_are_refused(db, eq):
 
 def test_write_off_moves_the_asset_through_its_machine_and_the_ledger_records_consumption(db, eq):
     receive(db, eq)
-    doc = create(db, eq, eq["storekeeper"], "WRITE_OFF", [{"sn": "SN-3", "qty": 1}, {"product_id": eq["cable"].id, "qty": 2}])
+    doc = create(db, eq, eq["storekeeper"], "WRITE_OFF", [{"sn": "SN-3", "qty": 1}, {"sku": "cb-1", "qty": 2}])
     post(db, eq["storekeeper"], doc)
     assert asset(db, "SN-3").process is Process.WRITTEN_OFF
     assert cables(db, eq).qty_on_hand == 8
@@ -223,7 +223,7 @@ def test_a_receipt_reversed_removes_its_assets_and_quantities(db, eq):
 
 def test_a_receipt_whose_consumables_were_used_cannot_be_reversed(db, eq):
     doc = receive(db, eq, sns=(), cables=5)
-    post(db, eq["storekeeper"], create(db, eq, eq["storekeeper"], "WRITE_OFF", [{"product_id": eq["cable"].id, "qty": 3}]))
+    post(db, eq["storekeeper"], create(db, eq, eq["storekeeper"], "WRITE_OFF", [{"sku": "cb-1", "qty": 3}]))
     with pytest.raises(ValidationFailed) as exc:
         crud.run_action(db, resource(DOCS), eq["storekeeper"], "reverse", [doc.id])
     assert exc.value.errors[""][0] == "equipment.reverse_used"
@@ -249,7 +249,7 @@ def test_repair_send_and_return(db, eq):
 def test_inventory_records_discrepancies_and_reverses(db, eq):
     receive(db, eq, sns=("SN-1", "SN-2", "SN-3"), cables=10)
     sk = eq["storekeeper"]
-    doc = create(db, eq, sk, "INVENTORY", [{"sn": "SN-1", "qty": 1}, {"sn": "SN-2", "qty": 1}, {"product_id": eq["cable"].id, "qty": 7}])
+    doc = create(db, eq, sk, "INVENTORY", [{"sn": "SN-1", "qty": 1}, {"sn": "SN-2", "qty": 1}, {"sku": "cb-1", "qty": 7}])
     post(db, sk, doc)
     assert asset(db, "SN-3").location is Location.UNKNOWN
     assert cables(db, eq).qty_on_hand == 7
@@ -266,7 +266,7 @@ def test_inventory_records_discrepancies_and_reverses(db, eq):
 def test_inventory_reversed_puts_the_books_back(db, eq):
     receive(db, eq, sns=("SN-1", "SN-2"), cables=10)
     sk = eq["storekeeper"]
-    doc = create(db, eq, sk, "INVENTORY", [{"sn": "SN-1", "qty": 1}, {"product_id": eq["cable"].id, "qty": 12}])
+    doc = create(db, eq, sk, "INVENTORY", [{"sn": "SN-1", "qty": 1}, {"sku": "cb-1", "qty": 12}])
     post(db, sk, doc)
     assert (asset(db, "SN-2").location, cables(db, eq).qty_on_hand) == (Location.UNKNOWN, 12)
     crud.run_action(db, resource(DOCS), sk, "reverse", [doc.id])
@@ -276,8 +276,8 @@ def test_inventory_reversed_puts_the_books_back(db, eq):
 # --------------------------------------------------------------------------- roles
 def test_support_may_not_create_or_post_a_warehouse_operation(db, eq):
     with pytest.raises(PermissionDenied):
-        create(db, eq, eq["support"], "RECEIPT", [{"product_id": eq["cable"].id, "qty": 1}])
-    doc = create(db, eq, eq["storekeeper"], "RECEIPT", [{"product_id": eq["cable"].id, "qty": 1}])
+        create(db, eq, eq["support"], "RECEIPT", [{"sku": "cb-1", "qty": 1}])
+    doc = create(db, eq, eq["storekeeper"], "RECEIPT", [{"sku": "cb-1", "qty": 1}])
     with pytest.raises(PermissionDenied):
         post(db, eq["support"], doc)
     with pytest.raises(PermissionDenied):  # the service itself refuses too, whoever calls it
@@ -337,3 +337,19 @@ def test_illegal_or_unpermitted_transitions_are_refused_on_the_server(db, eq):
     db.rollback()
     assert asset(db, "SN-1").condition is Condition.WORKING
 
+
+
+def test_an_unknown_sku_is_refused_under_its_cell_and_a_draft_keeps_its_lines_products(db, eq):
+    with pytest.raises(ValidationFailed) as exc:
+        create(db, eq, eq["storekeeper"], "RECEIPT", [{"sku": "NOPE", "qty": 3}])
+    assert exc.value.errors["lines.0.sku"][0] == "equipment.sku_unknown"
+    doc = create(db, eq, eq["storekeeper"], "RECEIPT", [{"sku": "CB-1", "qty": 3}])
+    line = db.exec(select(StockDocumentLine).where(StockDocumentLine.document_id == doc.id)).one()
+    assert line.product_id == eq["cable"].id
+    # the form sends the row back with its id and an empty SKU cell: the line keeps its product
+    crud.update_record(db, resource(DOCS), eq["storekeeper"], doc.id, {"lines": [{"id": str(line.id), "sku": "", "sn": "", "qty": "4"}]})
+    db.expire_all()
+    line = db.get(StockDocumentLine, line.id)
+    assert (line.product_id, line.qty) == (eq["cable"].id, 4)
+    post(db, eq["storekeeper"], doc)
+    assert cables(db, eq).qty_on_hand == 4

@@ -88,6 +88,8 @@ CATALOG.update({
     "equipment.products": ("Каталог моделей", "Product types"),
     "equipment.product": ("Модель", "Product type"),
     "equipment.sku": ("Артикул", "SKU"),
+    "equipment.sku_unknown": ("Нет модели с таким артикулом", "No product type with this SKU"),
+    "equipment.sku_help": ("Артикул модели из каталога; пусто — модель строки не меняется", "The product type's SKU; empty keeps the line's"),
     "equipment.kind": ("Учёт", "Tracking"),
     "equipment.product_kind.SERIAL": ("Серийный", "Serial"),
     "equipment.product_kind.CONSUMABLE": ("Расходник", "Consumable"),

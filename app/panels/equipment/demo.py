@@ -73,7 +73,7 @@ PRODUCTS = [
 ]
 
 #: consumable sku → (received in Moscow, received in SPb, used per day on average)
-CONSUMABLES = {"CB-UTP3": (160, 60, 3.0), "CB-PC1": (90, 40, 1.5), "PSU-12": (40, 10, 0.8), "TP-57": (500, 200, 12.0), "RJ45": (12, 5, 0.2)}
+CONSUMABLES = {"CB-UTP3": (160, 60, 3.0), "CB-PC1": (60, 0, 1.5), "PSU-12": (40, 10, 0.8), "TP-57": (400, 0, 12.0), "RJ45": (12, 5, 0.5)}
 
 
 def load(db: Session, rng: random.Random, chief: CurrentUser) -> int:

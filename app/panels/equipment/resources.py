@@ -295,8 +295,9 @@ class Documents(Resource, model=StockDocument):
             fields.textarea("comment", label="equipment.comment", required=False),
         ]),
         fields.section("equipment.lines", [
+            # a product by its SKU (typed or scanned; a relation picker has no place in a row)
             fields.rows("lines", resource="equipment.document_lines", fk="document_id",
-                        fields=["product_id", "sn", "qty"], label="equipment.lines", help="equipment.lines_help"),
+                        fields=["sku", "sn", "qty"], label="equipment.lines", help="equipment.lines_help"),
         ]),
     ]
     detail_fields = ["id", "kind", "status", "warehouse_id", "bin_id", "to_warehouse_id", "to_bin_id", "reverses_id", "comment",
@@ -311,13 +312,18 @@ class Documents(Resource, model=StockDocument):
     def validate(self, ctx: ActionContext, values: dict[str, Any], record: Any | None) -> dict:
         get = lambda name: values[name] if name in values else getattr(record, name, None)  # noqa: E731
         kind = DocumentKind(get("kind") or DocumentKind.RECEIPT)
+        errors: dict = {}
         if "lines" in values:
-            lines = warehouse.lines_from_rows(values["lines"])
+            known = {str(r.id): r.product_id for r in warehouse.lines_of(ctx.db, record)} if record is not None else {}
+            lines, errors = warehouse.lines_from_rows(ctx.db, values["lines"], known=known)
+            if errors:
+                return errors
         elif record is not None:
             lines = [warehouse.Line(r.product_id, r.sn, r.qty) for r in warehouse.lines_of(ctx.db, record)]
         else:
             lines = []
-        return warehouse.check(ctx.db, kind, get("warehouse_id"), get("bin_id"), get("to_warehouse_id"), get("to_bin_id"), lines)
+        return warehouse.check(ctx.db, kind, get("warehouse_id"), get("bin_id"), get("to_warehouse_id"), get("to_bin_id"), lines,
+                               product_cell="sku")
 
     def before_save(self, ctx: ActionContext, record: Any, changes: dict[str, Any], creating: bool) -> None:
         if creating:
@@ -360,6 +366,7 @@ class DocumentLines(Resource, model=StockDocumentLine):
     form = [fields.section("equipment.line", [
         fields.relation("document_id", "equipment.documents", label="equipment.document"),
         fields.relation("product_id", "equipment.products", label="equipment.product", required=False),
+        fields.text("sku", label="equipment.sku", required=False, virtual=True, help="equipment.sku_help"),
         fields.text("sn", label="equipment.sn", required=False),
         fields.integer("qty", min=0, max=1_000_000, label="equipment.qty", default=1),
     ])]
@@ -382,6 +389,11 @@ class DocumentLines(Resource, model=StockDocumentLine):
             return {"": ("equipment.already_posted", {})}
         if "sn" in values:
             values["sn"] = (values["sn"] or "").strip() or None
+        if values.get("sku"):  # the product by its SKU; left empty, the line keeps its product
+            product = warehouse.product_by_sku(ctx.db, values["sku"])
+            if product is None:
+                return {"sku": ("equipment.sku_unknown", {})}
+            values["product_id"] = product.id
         return {}
 
     def before_delete(self, ctx: ActionContext, record: Any) -> None:

@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import func
 from sqlalchemy import update as sa_update
 from sqlmodel import Session, select
 
@@ -74,13 +75,32 @@ def _int(raw: Any) -> int | None:
         return None
 
 
-def lines_from_rows(rows: Iterable[dict[str, Any]]) -> list[Line]:
-    """The form's / API's child rows (strings or JSON values) as lines."""
-    out = []
-    for r in rows:
+def lines_from_rows(db: Session, rows: Iterable[dict[str, Any]], field: str = "lines",
+                    known: dict[str, int | None] | None = None) -> tuple[list[Line], Errors]:
+    """The form's / API's child rows (strings or JSON values) as lines; a product is named by its
+    ``product_id`` or its ``sku`` (what a storekeeper types or scans). An unknown SKU is an error
+    under its cell; a row of an existing line (``id``) left without either keeps its product (``known``)."""
+    rows = list(rows)
+    known = known or {}
+    skus = {str(r.get("sku") or "").strip().upper() for r in rows} - {""}
+    by_sku = {p.sku.upper(): p.id for p in db.exec(select(EqProduct).where(func.upper(EqProduct.sku).in_(skus)))} if skus else {}
+    out, errors = [], {}
+    for i, r in enumerate(rows):
         sn = str(r.get("sn") or "").strip() or None
-        out.append(Line(_int(r.get("product_id")), sn, _int(r.get("qty"))))
-    return out
+        pid = _int(r.get("product_id"))
+        sku = str(r.get("sku") or "").strip().upper()
+        if pid is None and sku:
+            pid = by_sku.get(sku)
+            if pid is None:
+                errors[f"{field}.{i}.sku"] = ("equipment.sku_unknown", {})
+        elif pid is None:
+            pid = known.get(str(r.get("id") or ""))
+        out.append(Line(pid, sn, _int(r.get("qty"))))
+    return out, errors
+
+
+def product_by_sku(db: Session, sku: str) -> EqProduct | None:
+    return db.exec(select(EqProduct).where(func.upper(EqProduct.sku) == sku.strip().upper())).first()
 
 
 def lines_of(db: Session, doc: StockDocument) -> list[StockDocumentLine]:
@@ -89,7 +109,7 @@ def lines_of(db: Session, doc: StockDocument) -> list[StockDocumentLine]:
 
 # --------------------------------------------------------------------------- checks
 def check(db: Session, kind: DocumentKind, warehouse_id: int | None, bin_id: int | None, to_warehouse_id: int | None,
-          to_bin_id: int | None, lines: list[Line], *, field: str = "lines") -> Errors:
+          to_bin_id: int | None, lines: list[Line], *, field: str = "lines", product_cell: str = "product_id") -> Errors:
     """Every reason the document cannot be posted as it stands, keyed by field (``lines.<i>.<cell>``)."""
     errors: Errors = {}
     bins = {b.id: b for b in db.exec(select(WarehouseBin).where(WarehouseBin.id.in_([b for b in (bin_id, to_bin_id) if b])))}
@@ -117,7 +137,7 @@ def check(db: Session, kind: DocumentKind, warehouse_id: int | None, bin_id: int
             continue
         product = products.get(x.product_id) if x.product_id else None
         if x.product_id and product is None:
-            errors[f"{at}.product_id"] = ("error.relation", {})
+            errors[f"{at}.{product_cell}"] = ("error.relation", {})
             continue
         if x.sn:  # a serial asset
             if x.sn in seen:
@@ -127,7 +147,7 @@ def check(db: Session, kind: DocumentKind, warehouse_id: int | None, bin_id: int
             asset = assets.get(x.sn)
             if kind is DocumentKind.RECEIPT:
                 if product is None:
-                    errors[f"{at}.product_id"] = ("error.required", {})
+                    errors[f"{at}.{product_cell}"] = ("error.required", {})
                 elif product.kind is not ProductKind.SERIAL:
                     errors[f"{at}.sn"] = ("equipment.not_serial", {})
                 elif asset is not None:
@@ -137,7 +157,7 @@ def check(db: Session, kind: DocumentKind, warehouse_id: int | None, bin_id: int
                 errors[f"{at}.sn"] = ("equipment.sn_unknown", {})
                 continue
             if product is not None and asset.product_id != product.id:
-                errors[f"{at}.product_id"] = ("equipment.sn_other_product", {})
+                errors[f"{at}.{product_cell}"] = ("equipment.sn_other_product", {})
                 continue
             why = _serial_refusal(kind, asset, warehouse_id)
             if why:
@@ -145,13 +165,13 @@ def check(db: Session, kind: DocumentKind, warehouse_id: int | None, bin_id: int
             continue
         # a consumable by quantity
         if product is None:
-            errors[f"{at}.product_id"] = ("error.required", {})
+            errors[f"{at}.{product_cell}"] = ("error.required", {})
             continue
         if product.kind is ProductKind.SERIAL:
             errors[f"{at}.sn"] = ("equipment.sn_required", {})
             continue
         if kind in (DocumentKind.REPAIR_SEND, DocumentKind.REPAIR_RETURN):
-            errors[f"{at}.product_id"] = ("equipment.repair_serial_only", {})
+            errors[f"{at}.{product_cell}"] = ("equipment.repair_serial_only", {})
             continue
         if kind is not DocumentKind.INVENTORY and x.qty == 0:
             errors[f"{at}.qty"] = ("error.min", {"min": 1})
