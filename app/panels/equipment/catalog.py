@@ -181,6 +181,10 @@ CATALOG.update({
     "equipment.cannot_reverse": ("Нельзя сторнировать: {why}", "Cannot reverse: {why}"),
     "equipment.reverse_used": ("Нельзя сторнировать: «{product}» уже израсходован", "Cannot reverse: {product} has been used since"),
     "equipment.reverse_moved": ("Нельзя сторнировать: {sn} с тех пор перемещали или меняли", "Cannot reverse: {sn} has moved or changed since"),
+    "field.updated_at": ("Изменено", "Updated at"),
+    "field.delivered_at": ("Доставлено", "Delivered at"),
+    "field.installed_at": ("Установлено", "Installed at"),
+    "field.created_by_id": ("Создал", "Created by"),
     # the forecast (section 10)
     "equipment.forecast": ("Прогноз пополнений", "Replenishment forecast"),
     "equipment.forecast.all_warehouses": ("Пусто — все склады", "Empty: all warehouses"),
