@@ -112,7 +112,8 @@ def load(db: Session, rng: random.Random, chief: CurrentUser) -> int:
                     count = max(1, round(n * share / len(bins[w.code])))
                     lines += [{"product_id": products[sku].id, "sn": f"{sku}-{w.code[:3]}{b.code.replace('-', '')}-{i:03d}"} for i in range(count)]
             if b is bins[w.code][0]:
-                lines += [{"product_id": products[sku].id, "qty": q[0 if w.code == "MSK-1" else 1]} for sku, q in CONSUMABLES.items()]
+                lines += [{"product_id": products[sku].id, "qty": q[0 if w.code == "MSK-1" else 1]} for sku, q in CONSUMABLES.items()
+                          if q[0 if w.code == "MSK-1" else 1]]
             created += sum(1 for x in lines if x.get("sn"))
             _post(db, chief, DocumentKind.RECEIPT, w.id, lines, bin_id=b.id if b is not bins[w.code][0] else None, when=month_ago,
                   comment="Демо: первичный приход")
