@@ -176,6 +176,8 @@ SEED_RULES: list[tuple[str, str, str, bool]] = [
     ("support", "equipment.documents", "action:post", False),
     ("support", "equipment.assets", "list", True),
     ("support", "equipment.stock", "list", True),
+    ("support", "equipment.moves", "list", False),
+    ("storekeeper", "equipment.moves", "list", True),
     ("support", "equipment.stock", "update", False),
     ("support", "equipment.products", "update", False),
     ("storekeeper", "equipment.products", "create", True),
@@ -321,6 +323,13 @@ class Records:
                 sources = tr.source if isinstance(tr.source, (list, tuple)) else [tr.source]
                 setattr(asset, machine.field, sources[0])
             return self._add(asset).id
+        if key in ("equipment.asset_events", "equipment.moves"):
+            from models.equipment import AssetEvent, MoveKind, StockMove
+
+            a = self._add(Asset(sn=f"MXE-{n}", product_id=w["eq_serial"], warehouse_id=w["eq_wh"]))
+            if key == "equipment.asset_events":
+                return self._add(AssetEvent(asset_id=a.id, axis="process", from_value="FREE", to_value="RESERVED")).id
+            return self._add(StockMove(product_id=w["eq_serial"], warehouse_id=w["eq_wh"], kind=MoveKind.RECEIPT, qty=1, asset_id=a.id)).id
         if key in ("equipment.documents", "equipment.document_lines"):
             posted = op == "action:reverse"
             doc = self._add(StockDocument(kind=DocumentKind.RECEIPT, warehouse_id=w["eq_wh"]))

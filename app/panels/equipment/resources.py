@@ -17,6 +17,9 @@ from app.panels.equipment import warehouse
 from app.panels.equipment.machines import AXES
 from models.equipment import (
     Asset,
+    AssetEvent,
+    MoveKind,
+    StockMove,
     Condition,
     DocumentKind,
     DocumentStatus,
@@ -85,7 +88,8 @@ class Products(Resource, model=EqProduct):
             fields.integer("height_cm", min=0, max=10_000, label="equipment.height_cm", required=False),
         ]),
     ]
-    related = [("equipment.assets", "equipment.assets", "product_id"), ("equipment.stock", "equipment.stock", "product_id")]
+    related = [("equipment.assets", "equipment.assets", "product_id"), ("equipment.stock", "equipment.stock", "product_id"),
+               ("equipment.moves", "equipment.moves", "product_id")]
 
 
 class Warehouses(Resource, model=Warehouse):
@@ -196,6 +200,7 @@ class Assets(Resource, model=Asset):
     ])]
     detail_fields = ["sn", "product_id", "location", "condition", "process", "warehouse_id", "bin_id", "store_id",
                      "delivered_at", "installed_at", "note", "created_at", "updated_at"]
+    related = [("equipment.events", "equipment.asset_events", "asset_id"), ("equipment.moves", "equipment.moves", "asset_id")]
 
     def search_term(self, q: str) -> str:
         return q.strip()
@@ -405,4 +410,54 @@ class DocumentLines(Resource, model=StockDocumentLine):
         return record.sn or f"#{record.id}"
 
 
-RESOURCES = [Products, Warehouses, Bins, Stores, Assets, StockItems, Documents, DocumentLines]
+class AssetEvents(Resource, model=AssetEvent):
+    """An asset's history: every axis move and change of place, with who and which document."""
+
+    label, label_one, icon = "equipment.events", "equipment.event", "history"
+    slug = "asset_events"
+    operations = frozenset({"view"})
+    menu = False
+    default_sort = "-id"
+    columns = [
+        col("at", "equipment.at").datetime().sortable(),
+        col("asset_id", "equipment.asset").relation("equipment.assets"),
+        col("axis", "equipment.axis").choices("equipment.axis"),
+        col("from_value", "equipment.from_value"),
+        col("to_value", "equipment.to_value"),
+        col("document_id", "equipment.document").relation("equipment.documents"),
+        col("user_id", "equipment.user").relation("admin.users"),
+    ]
+    filters = [filters.relation("asset_id", "equipment.assets", "equipment.asset"), filters.date("at", "equipment.at")]
+
+    def title(self, record: Any) -> str:
+        return f"#{record.id}"
+
+
+class StockMoves(Resource, model=StockMove):
+    """The ledger: every quantity change, signed (read-only; documents write it)."""
+
+    label, label_one, icon = "equipment.moves", "equipment.move", "arrow-left-right"
+    slug = "moves"
+    operations = frozenset({"view"})
+    default_sort = "-id"
+    columns = [
+        col("at", "equipment.at").datetime().sortable(),
+        col("kind", "equipment.move_kind").sortable().choices("equipment.move_kind"),
+        col("product_id", "equipment.product").relation("equipment.products").sortable(),
+        col("warehouse_id", "equipment.warehouse").relation("equipment.warehouses"),
+        col("qty", "equipment.qty").numeric().sortable(),
+        col("asset_id", "equipment.asset").relation("equipment.assets"),
+        col("document_id", "equipment.document").relation("equipment.documents"),
+    ]
+    filters = [
+        filters.select("kind", [(k.value, f"equipment.move_kind.{k.value}") for k in MoveKind], "equipment.move_kind"),
+        filters.relation("product_id", "equipment.products", "equipment.product"),
+        filters.relation("warehouse_id", "equipment.warehouses", "equipment.warehouse"),
+        filters.date("at", "equipment.at"),
+    ]
+
+    def title(self, record: Any) -> str:
+        return f"#{record.id}"
+
+
+RESOURCES = [Products, Warehouses, Bins, Stores, Assets, StockItems, Documents, DocumentLines, AssetEvents, StockMoves]

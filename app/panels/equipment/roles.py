@@ -35,9 +35,9 @@ WAREHOUSE = {
                     "equipment.stock.view", "equipment.stock.update",
                     "equipment.documents.view", "equipment.documents.create", "equipment.documents.update",
                     "equipment.documents.delete", "equipment.documents.post", "equipment.documents.reverse",
-                    "equipment.forecast.view"],
+                    "equipment.asset_events.view", "equipment.moves.view", "equipment.forecast.view"],
     "support": ["equipment.products.view", "equipment.warehouses.view", "equipment.bins.view", "equipment.stores.view",
-                "equipment.assets.view", "equipment.stock.view"],
+                "equipment.assets.view", "equipment.asset_events.view", "equipment.stock.view"],
     "chief": [],
 }
 
