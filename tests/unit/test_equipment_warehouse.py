@@ -312,7 +312,9 @@ def test_row_actions_follow_state_role_and_guard(db, eq):
     assert row_actions(sk, a) == {"mark_defective", "send_to_test", "needs_repair", "reserve", "to_repair", "start_write_off"}
     assert row_actions(support, a) == set()  # install needs NOT_INSTALLED
     assert "mark_lost" in row_actions(chief, a) and "mark_lost" not in row_actions(sk, a)
-    # system transitions are never actions
+    # confirm=True transitions ask first; system transitions are never actions
+    actions = resource("equipment.assets").actions
+    assert actions["mark_lost"].confirm and actions["not_repairable"].confirm and not actions["reserve"].confirm
     assert not {"dispatch", "arrive", "deliver", "written_off", "to_bin"} & set(resource("equipment.assets").actions)
     # a guard hides reserve for an asset that is not working
     crud.run_action(db, resource("equipment.assets"), sk, "mark_defective", [a.id])

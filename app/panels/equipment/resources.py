@@ -305,8 +305,11 @@ class Documents(Resource, model=StockDocument):
                         fields=["sku", "sn", "qty"], label="equipment.lines", help="equipment.lines_help"),
         ]),
     ]
+    # who created and posted it is in its history (the audit rows) below; the lines as a list with
+    # their products, serial numbers, counted and expected quantities
     detail_fields = ["id", "kind", "status", "warehouse_id", "bin_id", "to_warehouse_id", "to_bin_id", "reverses_id", "comment",
-                     "created_by_id", "created_at", "posted_by_id", "posted_at", "lines"]
+                     "created_at", "posted_at"]
+    related = [("equipment.lines", "equipment.document_lines", "document_id")]
 
     def can(self, user: Any, operation: str, record: Any = None) -> bool:
         """A posted (or reversed) document is never edited nor deleted."""
