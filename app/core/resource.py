@@ -604,6 +604,11 @@ class Resource:
     def before_delete(self, ctx: ActionContext, record: Any) -> None:
         """Raise ``ValidationFailed.one("", key)`` to refuse deleting ``record``."""
 
+    def after_transition(self, ctx: ActionContext, record: Any, move: Any) -> None:
+        """A state machine's transition asked for as an action (:attr:`machines`) has moved
+        ``record`` (``move``: field, before, after, transition), in the action's transaction,
+        after the machine's audit row: e.g. write a domain event of the record's history."""
+
     def before_export(self, ctx: ExportContext, params: Any) -> Any:
         """The list's export job (``kit.export``) is about to write the view ``params`` (a
         :class:`~app.core.query.ListParams`): e.g. open a history row. Raise ``ValidationFailed``
@@ -664,7 +669,8 @@ def _machine_action_spec(machine: Any, tr: Any) -> ActionSpec:
 
     def run(self: Resource, ctx: ActionContext, records: list[Any]) -> str | None:
         for record in records:
-            machine.fire(ctx.db, ctx.user, record, tr.name, entity=self.key())
+            move = machine.fire(ctx.db, ctx.user, record, tr.name, entity=self.key())
+            self.after_transition(ctx, record, move)
         return tr.label or f"{machine.label}.{tr.name}"
 
     run.__name__ = tr.name

@@ -321,6 +321,8 @@ def test_row_actions_follow_state_role_and_guard(db, eq):
     a = asset(db, "SN-1")
     assert a.condition is Condition.DEFECTIVE and "reserve" not in row_actions(sk, a)
     assert db.exec(select(AuditLog).where(AuditLog.action == "equipment.assets.condition")).first() is not None
+    event = db.exec(select(AssetEvent).where(AssetEvent.asset_id == a.id, AssetEvent.axis == "condition")).one()
+    assert (event.from_value, event.to_value, event.user_id, event.note) == ("WORKING", "DEFECTIVE", sk.id, "mark_defective")
 
 
 def test_illegal_or_unpermitted_transitions_are_refused_on_the_server(db, eq):

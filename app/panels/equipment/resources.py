@@ -15,6 +15,7 @@ from typing import Any
 from app.core import ActionContext, Resource, ValidationFailed, action, col, fields, filters
 from app.panels.equipment import warehouse
 from app.panels.equipment.machines import AXES
+from models.base import utcnow
 from models.equipment import (
     Asset,
     AssetEvent,
@@ -204,6 +205,12 @@ class Assets(Resource, model=Asset):
 
     def search_term(self, q: str) -> str:
         return q.strip()
+
+    def after_transition(self, ctx: ActionContext, record: Any, move: Any) -> None:
+        """A transition asked for on the page or through the API joins the asset's history too."""
+        ctx.db.add(AssetEvent(asset_id=record.id, axis=move.field, from_value=move.before, to_value=move.after,
+                              user_id=ctx.user.id, note=move.transition))
+        record.updated_at = utcnow()
 
     def validate(self, ctx: ActionContext, values: dict[str, Any], record: Any | None) -> dict:
         sn = (values.get("sn") or "").strip() if "sn" in values else None
