@@ -4,6 +4,7 @@ store cards, "delivered but not installed", forecasting."""
 
 from app.core import Panel, register
 from app.panels.equipment.catalog import CATALOG
+from app.panels.equipment.dashboard import OVERVIEW
 from app.panels.equipment.forecast import FORECAST
 from app.panels.equipment.resources import RESOURCES as WAREHOUSE_RESOURCES
 from app.panels.equipment.roles import ROLES
@@ -18,6 +19,6 @@ PANEL = register(
         catalog=CATALOG,
         permissions=["equipment.forecast.view"],
         events={},
-        pages=[FORECAST],
+        pages=[OVERVIEW, FORECAST],
     )
 )

@@ -205,6 +205,18 @@ CATALOG.update({
         "RECEIPT": ("Приход", "Receipt"), "MOVE_OUT": ("Перемещение: расход", "Moved out"), "MOVE_IN": ("Перемещение: приход", "Moved in"),
         "WRITE_OFF": ("Списание", "Write-off"), "REPAIR_SEND": ("В ремонт", "To repair"), "REPAIR_RETURN": ("Из ремонта", "From repair"),
         "INVENTORY": ("Инвентаризация", "Inventory"), "SHIPMENT": ("Отгрузка", "Shipment"), "REVERSAL": ("Сторно", "Reversal")}.items()},
+    # the dashboard (dashboard.py)
+    "equipment.overview": ("Обзор оборудования", "Equipment overview"),
+    "equipment.overview.available": ("Доступно на складах", "Available in warehouses"),
+    "equipment.overview.reserved": ("В резерве и сборке", "Reserved and picking"),
+    "equipment.overview.in_repair": ("В ремонте", "In repair"),
+    "equipment.overview.in_transit": ("В пути", "In transit"),
+    "equipment.overview.at_stores": ("На магазинах", "At stores"),
+    "equipment.overview.not_installed": ("Доставлено, но не установлено", "Delivered, not installed"),
+    "equipment.overview.low_stock": ("Расходники ниже минимума", "Consumables below minimum"),
+    "equipment.overview.no_low_stock": ("Все расходники выше минимума", "All consumables above their minimum"),
+    "equipment.overview.reorders": ("Пора пополнить", "Time to reorder"),
+    "equipment.overview.no_reorders": ("Пополнять пока нечего", "Nothing to reorder yet"),
     # the forecast (section 10)
     "equipment.forecast": ("Прогноз пополнений", "Replenishment forecast"),
     "equipment.forecast.all_warehouses": ("Пусто — все склады", "Empty: all warehouses"),
