@@ -31,6 +31,7 @@ from models.equipment import (
     ProductKind,
     StockDocument,
     StockDocumentLine,
+    StockItem,
     StockMove,
     Store,
     Warehouse,
@@ -118,6 +119,11 @@ def load(db: Session, rng: random.Random, chief: CurrentUser) -> int:
             _post(db, chief, DocumentKind.RECEIPT, w.id, lines, bin_id=b.id if b is not bins[w.code][0] else None, when=month_ago,
                   comment="Демо: первичный приход")
 
+    # each consumable's stock keeps its product type's minimum (a threshold, not a quantity)
+    for sku, p in products.items():
+        if p.kind is ProductKind.CONSUMABLE:
+            db.execute(update(StockItem).where(StockItem.product_id == p.id).values(min_qty=p.min_qty))
+
     # a month of consumption (the forecast reads it): write-offs spread over 30 days
     msk = whs[0]
     left = {sku: q[0] for sku, q in CONSUMABLES.items()}
@@ -154,9 +160,13 @@ def load(db: Session, rng: random.Random, chief: CurrentUser) -> int:
     for s in stores:
         db.flush()
         for sku in ("RT-HAP", "POS-M5", "SC-DS22", "PR-30F"):
-            a = Asset(sn=f"{sku}-{s.code}-0", product_id=products[sku].id, location=Location.STORE, process=Process.INSTALLED, store_id=s.id,
-                      delivered_at=now - dt.timedelta(days=rng.randint(60, 400)), installed_at=now - dt.timedelta(days=rng.randint(30, 59)),
-                      note="Установлено до запуска панели")
+            # the receipt printer of every other store came but waits for its installation (section 8)
+            waiting = sku == "PR-30F" and int(s.code[-1]) % 2 == 1
+            a = Asset(sn=f"{sku}-{s.code}-0", product_id=products[sku].id, location=Location.STORE, store_id=s.id,
+                      process=Process.NOT_INSTALLED if waiting else Process.INSTALLED,
+                      delivered_at=now - dt.timedelta(days=rng.randint(3, 20) if waiting else rng.randint(60, 400)),
+                      installed_at=None if waiting else now - dt.timedelta(days=rng.randint(30, 59)),
+                      note="Доставлено до запуска панели" if waiting else "Установлено до запуска панели")
             db.add(a)
             created += 1
     db.flush()
