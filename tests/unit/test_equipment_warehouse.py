@@ -357,3 +357,31 @@ def test_an_unknown_sku_is_refused_under_its_cell_and_a_draft_keeps_its_lines_pr
     assert (line.product_id, line.qty) == (eq["cable"].id, 4)
     post(db, eq["storekeeper"], doc)
     assert cables(db, eq).qty_on_hand == 4
+
+
+def test_concurrent_receipts_of_a_new_consumable_make_one_stock_row(db, eq, engine):
+    """Two receipts posted at once into a place with no stock row yet: one row holding both."""
+    import threading
+
+    from sqlmodel import Session
+
+    sk = eq["storekeeper"]
+    docs = [create(db, eq, sk, "RECEIPT", [{"sku": "CB-1", "qty": q}]).id for q in (3, 4)]
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def run(doc_id):
+        with Session(engine) as s:
+            try:
+                barrier.wait()
+                crud.run_action(s, resource(DOCS), sk, "post", [doc_id])
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(d,)) for d in docs]
+    [t.start() for t in threads]
+    [t.join(30) for t in threads]
+    assert not errors
+    db.expire_all()
+    rows = db.exec(select(StockItem).where(StockItem.product_id == eq["cable"].id)).all()
+    assert [(r.qty_on_hand, r.bin_id) for r in rows] == [(7, None)]

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlalchemy import update as sa_update
 from sqlmodel import Session, select
 
@@ -216,6 +216,11 @@ def check_document(db: Session, doc: StockDocument) -> Errors:
 
 # --------------------------------------------------------------------------- effects
 def _item(db: Session, product_id: int, warehouse_id: int | None, bin_id: int | None, *, lock: bool = False, create: bool = False) -> StockItem | None:
+    """The consumable's stock row at a place (locked with ``lock``; made with ``create``). Two
+    postings that would both create the row at a place without a bin (NULLs never clash in the
+    unique index) queue on a transaction-scoped advisory lock of the place first."""
+    if create:
+        db.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": (product_id * 1_000_003 + (warehouse_id or 0) * 10_007 + (bin_id or 0)) % (2**63)})
     stmt = select(StockItem).where(StockItem.product_id == product_id, StockItem.warehouse_id == warehouse_id,
                                    StockItem.bin_id == bin_id if bin_id else StockItem.bin_id.is_(None))
     if lock:
