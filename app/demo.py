@@ -27,6 +27,10 @@ DEMO_USERS = [
     ("admin", "admin", ["admin"], "Администратор Демо"),
     ("manager", "manager", ["stock.manager", "numbers.manager"], "Менеджер Демо"),
     ("user", "user", ["stock.user"], "Оператор Демо"),
+    # the equipment panel's (seed 000): app/panels/equipment/demo.py
+    ("storekeeper", "storekeeper", ["equipment.storekeeper"], "Кладовщик Демо"),
+    ("support", "support", ["equipment.support"], "Техподдержка Демо"),
+    ("chief", "chief", ["equipment.chief"], "Начальник Демо"),
 ]
 
 SUPPLIERS = ["ООО «Альфа»", "Бета Трейд", "Gamma GmbH", "ИП Соколов", "Delta Parts"]
@@ -183,13 +187,23 @@ def load(seed: int = 2026) -> dict[str, int]:
             manager = db.exec(select(User).where(User.username == "manager")).first()
             numbers = load_numbers(db, rng, manager.id if manager else None)
             db.commit()
-    return {"products": products, "numbers": numbers}
+        assets = 0
+        if "equipment" in PANELS:
+            from app.core.auth import current_user_for
+            from app.panels.equipment import demo as equipment_demo
+            from models.core import User
+
+            chief = db.exec(select(User).where(User.username == "chief")).first()
+            assets = equipment_demo.load(db, rng, current_user_for(db, chief) if chief else SYSTEM)
+            db.commit()
+    return {"products": products, "numbers": numbers, "assets": assets}
 
 
 def main() -> None:
     result = load()
-    if result["products"] or result["numbers"]:
-        print(f"Demo data loaded: {result['products']} products with supplies and orders, {result['numbers']} phone numbers.")
+    if result["products"] or result["numbers"] or result["assets"]:
+        print(f"Demo data loaded: {result['products']} products with supplies and orders, {result['numbers']} phone numbers, "
+              f"{result['assets']} equipment assets.")
     else:
         print("Demo data already present: nothing added.")
     print("Demo logins: " + ", ".join(f"{u} / {p} ({', '.join(r)})" for u, p, r, _ in DEMO_USERS))

@@ -390,7 +390,7 @@ def run_action(db: Session, res: type[Resource] | Resource, user: CurrentUser, n
     if not records:
         raise ValidationFailed.one("", "error.generic")
     ctx = ActionContext(db, user, lang, parsed)
-    result = getattr(r, name)(ctx, records)
+    result = spec.run(r, ctx, records) if spec.run is not None else getattr(r, name)(ctx, records)
     db.flush()
     if spec.audit:
         audit.record(db, user, name, r.key(), pk_of(records[0]) if len(records) == 1 else None,

@@ -182,7 +182,9 @@ def permission_groups() -> list[tuple[tuple[str, ...], list[tuple[str, str]]]]:
         groups.append(((panel.label,), head))
         for res in panel.resources:
             items = [(res.perm(op), f"perm.op.{op}") for op in OPERATIONS if op in res.operations]
-            items += [(res.perm(name), spec.label) for name, spec in res.actions.items()]
+            items += [(res.perm(name), spec.label) for name, spec in res.actions.items() if name not in res.machine_actions]
+            # a machine's transitions share their permissions ("may change the condition"): each once
+            items += [(p, f"perm.{p}") for p in dict.fromkeys(res.action_perm(n) for n in res.machine_actions) if p]
             items += [(res.perm(op), f"perm.op.{op}") for op in res.block_operations()]
             if items:
                 groups.append(((panel.label, res.label or res.slug), items))

@@ -383,6 +383,9 @@ class ActionSpec:
     #: The set-based twin a ``job=True`` bulk run uses on big tables: a method name of the resource
     #: or a callable ``fn(resource, ctx, ids) -> int`` (see :func:`action`).
     many: Callable[..., int] | str | None = None
+    #: What runs the action when it is not a method of the resource (a machine's transition):
+    #: ``fn(resource, ctx, records)``.
+    run: Callable[..., Any] | None = None
 
 
 def action(
@@ -490,6 +493,16 @@ class Resource:
     #: Blocks under the record on its detail page, in order (docs/blocks.md):
     #: ``[timeline(events=...), comment_wall()]``. A comment wall adds the ``comment`` permission.
     detail_blocks: ClassVar[list[Any]] = []
+    #: Status fields that change only through declared state machines (:class:`app.core.machine.Machine`):
+    #: each transition a person may ask for becomes a row action named after it (``system=True``
+    #: ones never do). The button shows only on a record in one of its source states that its
+    #: guard lets through, for a user its ``perm``/``roles`` allow; the action runs
+    #: :meth:`Machine.fire`, which refuses an illegal move with a message whoever calls (page,
+    #: API ``POST .../{id}/actions/<name>``, job) and writes the audit row. ``confirm=True``
+    #: asks first. See docs/architecture.md, "State machines".
+    machines: ClassVar[list[Any]] = []
+    #: action name -> (machine, transition), filled from :attr:`machines`.
+    machine_actions: ClassVar[dict[str, tuple[Any, Any]]] = {}
 
     def __init_subclass__(cls, model: type[SQLModel] | None = None, **kw: Any) -> None:
         super().__init_subclass__(**kw)
@@ -503,6 +516,15 @@ class Resource:
                 spec = getattr(attr, "__pult_action__", None)
                 if spec is not None:
                     found[spec.name] = spec
+        cls.machine_actions = {}
+        for machine in cls.machines:
+            for tr in machine.transitions:
+                if tr.system:
+                    continue
+                if tr.name in found or tr.name in cls.machine_actions:
+                    raise ImproperlyConfigured(f"{cls.__name__}: transition '{tr.name}' of '{machine.field}' clashes with another action")
+                cls.machine_actions[tr.name] = (machine, tr)
+                found[tr.name] = _machine_action_spec(machine, tr)
         cls.actions = found
         if cls.trash and not getattr(cls.list_query, "__pult_trash__", False):
             _in_trash(cls)
@@ -517,8 +539,18 @@ class Resource:
         return f"{cls.panel}.{cls.slug}.{operation}"
 
     @classmethod
+    def action_perm(cls, name: str) -> str | None:
+        """The permission an action asks for: ``<panel>.<slug>.<action>``, or a machine
+        transition's own ``perm`` (None when it names none: its ``roles`` decide)."""
+        if name in cls.machine_actions:
+            return cls.machine_actions[name][1].perm
+        return cls.perm(name)
+
+    @classmethod
     def permissions(cls) -> list[str]:
-        return [cls.perm(op) for op in sorted(cls.operations)] + [cls.perm(a) for a in cls.actions] + [cls.perm(op) for op in cls.block_operations()]
+        actions = [cls.action_perm(a) for a in cls.actions]
+        return ([cls.perm(op) for op in sorted(cls.operations)] + sorted({p for p in actions if p})
+                + [cls.perm(op) for op in cls.block_operations()])
 
     @classmethod
     def block_operations(cls) -> list[str]:
@@ -540,6 +572,12 @@ class Resource:
         """The one permission check for pages, handlers, the API and jobs. Default: a role permission."""
         if operation not in self.operations and operation not in self.actions and operation != "restore" and operation not in self.block_operations():
             return False
+        if operation in self.machine_actions:
+            # Who may ask for the move; whether this record can make it now is the machine's to
+            # say (an illegal move is refused with a message, not a bare 403). The view
+            # permission still applies: an action is done on a record one can see.
+            _machine, tr = self.machine_actions[operation]
+            return user.has_perm(self.perm("view")) and tr.permits(user)
         if operation == "restore":
             operation = "delete"
         return user.has_perm(self.perm(operation))
@@ -595,6 +633,11 @@ class Resource:
     def before_delete(self, ctx: ActionContext, record: Any) -> None:
         """Raise ``ValidationFailed.one("", key)`` to refuse deleting ``record``."""
 
+    def after_transition(self, ctx: ActionContext, record: Any, move: Any) -> None:
+        """A state machine's transition asked for as an action (:attr:`machines`) has moved
+        ``record`` (``move``: field, before, after, transition), in the action's transaction,
+        after the machine's audit row: e.g. write a domain event of the record's history."""
+
     def before_export(self, ctx: ExportContext, params: Any) -> Any:
         """The list's export job (``kit.export``) is about to write the view ``params`` (a
         :class:`~app.core.query.ListParams`): e.g. open a history row. Raise ``ValidationFailed``
@@ -645,6 +688,23 @@ class Resource:
         return [Section("details", tuple(FormField(n) for n in names))]
 
 
+
+
+def _machine_action_spec(machine: Any, tr: Any) -> ActionSpec:
+    """A state machine's transition as a row action (see :attr:`Resource.machines`)."""
+
+    def visible(record: Any) -> bool:
+        return tr.starts_from(getattr(record, machine.field)) and not (tr.guard and tr.guard(record))
+
+    def run(self: Resource, ctx: ActionContext, records: list[Any]) -> str | None:
+        for record in records:
+            move = machine.fire(ctx.db, ctx.user, record, tr.name, entity=self.key())
+            self.after_transition(ctx, record, move)
+        return tr.label or f"{machine.label}.{tr.name}"
+
+    run.__name__ = tr.name
+    return ActionSpec(tr.name, tr.label or f"{machine.label}.{tr.name}", bulk=False, row=True, confirm=tr.confirm,
+                      visible=visible, audit=False, run=run)
 
 
 def _in_trash(cls: type[Resource]) -> None:

@@ -43,13 +43,14 @@ from tests.conftest import make_numbers_world
 
 boot()
 
-ROLES = ("admin", "manager", "user")
+ROLES = ("admin", "manager", "user", "storekeeper", "support", "chief")
 ANON = None
 
 
 # --------------------------------------------------------------------------- the expected truth
 #: The matrix's users and the stored roles each holds (at most one per panel), as in the demo.
-USER_ROLES = {"admin": ("admin",), "manager": ("stock.manager", "numbers.manager"), "user": ("stock.user",)}
+USER_ROLES = {"admin": ("admin",), "manager": ("stock.manager", "numbers.manager"), "user": ("stock.user",),
+              "storekeeper": ("equipment.storekeeper",), "support": ("equipment.support",), "chief": ("equipment.chief",)}
 
 
 def stored_roles() -> dict[str, set[str]]:
@@ -98,7 +99,22 @@ def permission_for(key: str, op: str) -> str:
 
 
 def expected(role: str | None, key: str, op: str) -> bool:
-    return role is not None and granted(ROLE_PERMS[role], permission_for(key, op))
+    if role is None:
+        return False
+    perms = ROLE_PERMS[role]
+    res_cls = RESOURCES[key]
+    name = op.split(":")[-1]
+    if op.startswith("action:") and name in res_cls.machine_actions:
+        # a state machine's transition: the transition's own permission (and roles), on a record
+        # one may see; a system transition is never an action at all
+        tr = res_cls.machine_actions[name][1]
+        if "*" in perms:
+            return True
+        return (granted(perms, f"{key}.view") and (tr.perm is None or granted(perms, tr.perm))
+                and (not tr.roles or any(r in USER_ROLES[role] for r in tr.roles)))
+    if key == "equipment.document_lines":  # a document's lines follow the document
+        return granted(perms, "equipment.documents." + ("view" if permission_for(key, op).endswith(".view") else "update"))
+    return granted(perms, permission_for(key, op))
 
 
 #: The seed's key rules (sections 1 and 5), written out by hand: (role, resource, operation, allowed).
@@ -149,6 +165,32 @@ SEED_RULES: list[tuple[str, str, str, bool]] = [
     ("admin", "admin.audit", "list", True),
     ("admin", "stock.products", "create", True),
     ("admin", "stock.orders", "action:deny", True),
+    # equipment (seed 000, section 2): warehouse operations are the storekeeper's and the chief's;
+    # support sees availability; the asset axes move by role.
+    ("storekeeper", "equipment.documents", "create", True),
+    ("storekeeper", "equipment.documents", "action:post", True),
+    ("storekeeper", "equipment.documents", "action:reverse", True),
+    ("chief", "equipment.documents", "action:post", True),
+    ("support", "equipment.documents", "list", False),
+    ("support", "equipment.documents", "create", False),
+    ("support", "equipment.documents", "action:post", False),
+    ("support", "equipment.assets", "list", True),
+    ("support", "equipment.stock", "list", True),
+    ("support", "equipment.moves", "list", False),
+    ("storekeeper", "equipment.moves", "list", True),
+    ("support", "equipment.stock", "update", False),
+    ("support", "equipment.products", "update", False),
+    ("storekeeper", "equipment.products", "create", True),
+    ("storekeeper", "equipment.stores", "create", False),
+    ("chief", "equipment.stores", "create", True),
+    ("storekeeper", "equipment.assets", "action:needs_repair", True),
+    ("support", "equipment.assets", "action:needs_repair", False),
+    ("support", "equipment.assets", "action:install", True),
+    ("storekeeper", "equipment.assets", "action:install", False),
+    ("storekeeper", "equipment.assets", "action:mark_lost", False),
+    ("chief", "equipment.assets", "action:mark_lost", True),
+    ("manager", "equipment.assets", "list", False),
+    ("storekeeper", "stock.products", "list", False),
 ]
 SEED = {(role, key, op): allowed for role, key, op, allowed in SEED_RULES}
 
@@ -251,11 +293,63 @@ class Records:
             crud.delete_record(self.db, resource("stock.products"), SYSTEM, p.id)
         return p
 
+    def equipment_target(self, key: str, op: str, n: int) -> Any:
+        """A fresh equipment record: an asset in a state the transition ``op`` starts from, a draft
+        document (a posted one for ``reverse``), a line of a draft."""
+        from models.equipment import Asset, DocumentKind, DocumentStatus, EqProduct, ProductKind, StockDocument, StockDocumentLine, StockItem, Store, Warehouse, WarehouseBin
+
+        w = self.world
+        if "eq_wh" not in w:
+            wh = self._add(Warehouse(code="MX", name="Матрица"))
+            w["eq_wh"] = wh.id
+            w["eq_serial"] = self._add(EqProduct(sku="MX-R", name="Роутер М", kind=ProductKind.SERIAL)).id
+            w["eq_cable"] = self._add(EqProduct(sku="MX-C", name="Кабель М", kind=ProductKind.CONSUMABLE)).id
+        if key == "equipment.products":
+            return self._add(EqProduct(sku=f"P{n}", name=f"Модель {n}")).id
+        if key == "equipment.warehouses":
+            return self._add(Warehouse(code=f"W{n}", name=f"Склад {n}")).id
+        if key == "equipment.bins":
+            return self._add(WarehouseBin(warehouse_id=w["eq_wh"], code=f"B{n}")).id
+        if key == "equipment.stores":
+            return self._add(Store(code=f"S{n}", name=f"Магазин {n}")).id
+        if key == "equipment.stock":
+            return self._add(StockItem(product_id=w["eq_cable"], warehouse_id=w["eq_wh"], bin_id=self._add(WarehouseBin(warehouse_id=w["eq_wh"], code=f"SB{n}")).id, qty_on_hand=5)).id
+        if key == "equipment.assets":
+            asset = Asset(sn=f"MX-{n}", product_id=w["eq_serial"], warehouse_id=w["eq_wh"])
+            name = op.split(":")[-1]
+            res_cls = RESOURCES[key]
+            if name in res_cls.machine_actions:
+                machine, tr = res_cls.machine_actions[name]
+                sources = tr.source if isinstance(tr.source, (list, tuple)) else [tr.source]
+                setattr(asset, machine.field, sources[0])
+            return self._add(asset).id
+        if key in ("equipment.asset_events", "equipment.moves"):
+            from models.equipment import AssetEvent, MoveKind, StockMove
+
+            a = self._add(Asset(sn=f"MXE-{n}", product_id=w["eq_serial"], warehouse_id=w["eq_wh"]))
+            if key == "equipment.asset_events":
+                return self._add(AssetEvent(asset_id=a.id, axis="process", from_value="FREE", to_value="RESERVED")).id
+            return self._add(StockMove(product_id=w["eq_serial"], warehouse_id=w["eq_wh"], kind=MoveKind.RECEIPT, qty=1, asset_id=a.id)).id
+        if key in ("equipment.documents", "equipment.document_lines"):
+            posted = op == "action:reverse"
+            doc = self._add(StockDocument(kind=DocumentKind.RECEIPT, warehouse_id=w["eq_wh"]))
+            line = self._add(StockDocumentLine(document_id=doc.id, product_id=w["eq_cable"], qty=1))
+            if posted:
+                from app.panels.equipment import warehouse
+
+                warehouse.post(self.db, SYSTEM, doc)
+                self.db.commit()
+                assert doc.status is DocumentStatus.POSTED
+            return doc.id if key == "equipment.documents" else line.id
+        raise AssertionError(key)
+
     def target(self, key: str, op: str) -> Any:
         """The primary key of a fresh record ``op`` can act on (a trashed one for ``restore``)."""
         db, n = self.db, next(self.n)
         if key.startswith("numbers."):
             return self.numbers_target(key, op, n)
+        if key.startswith("equipment."):
+            return self.equipment_target(key, op, n)
         if key == "stock.products":
             return self.product(trashed=op == "restore").id
         if key == "stock.supplies":
@@ -282,8 +376,10 @@ class Records:
             db.commit()
             return f"role{n}"
         if key == "admin.audit":
-            # a row about a stock record: readable by whoever reads the log and sees stock (audit_scope)
-            row = audit.record(db, SYSTEM, "test", "stock.products", n, {})
+            # a row about a record the role sees: readable by whoever reads the log and sees it (audit_scope):
+            # stock for the stock and admin roles, equipment for the equipment roles
+            about = "equipment.products" if getattr(self, "role", None) in ("storekeeper", "support", "chief") else "stock.products"
+            row = audit.record(db, SYSTEM, "test", about, n, {})
             db.commit()
             return row.id
         if key == "admin.schedules":
@@ -329,6 +425,21 @@ class Records:
         }
         if key in numbers:
             return numbers[key][0 if creating else 1]
+        if key.startswith("equipment."):
+            self.equipment_target("equipment.products", "", n)  # the matrix's warehouse and products exist
+            equipment = {
+                "equipment.products": ({"sku": f"NP{n}", "name": f"Модель н{n}", "kind": "SERIAL", "lead_time_days": 7, "min_qty": 0}, {"vendor": "Вендор"}),
+                "equipment.warehouses": ({"code": f"NW{n}", "name": f"Склад н{n}"}, {"city": "Тверь"}),
+                "equipment.bins": ({"warehouse_id": w.get("eq_wh"), "code": f"NB{n}"}, {"zone": "Z"}),
+                "equipment.stores": ({"code": f"NS{n}", "name": f"Магазин н{n}"}, {"city": "Тверь"}),
+                "equipment.assets": (None, {"note": "Заметка"}),
+                "equipment.stock": (None, {"min_qty": 3}),
+                "equipment.documents": ({"kind": "RECEIPT", "warehouse_id": w.get("eq_wh"), "lines": [{"sku": "MX-C", "qty": 2}]},
+                                        {"comment": "Черновик"}),
+                "equipment.document_lines": ({"document_id": self.equipment_target("equipment.documents", "", n), "product_id": w.get("eq_cable"), "qty": 1},
+                                             {"qty": 3}),
+            }
+            return equipment[key][0 if creating else 1]
         raise AssertionError(f"tests/api/test_permission_matrix.py: add a {op} payload for the new resource {key!r}")
 
 
@@ -533,6 +644,7 @@ OWNERSHIP_SCOPED = {"admin.jobs"}
 @pytest.mark.parametrize("key", sorted(set(RESOURCES) - OWNERSHIP_SCOPED))
 def test_matrix(key, role, env):
     records = Records(env.db, env.world)
+    records.role = role
     ctx = {"client": env.client, "headers": env.headers[role], "db": env.db, "user": env.users.get(role), "params": records.params}
     wrong = []
     for op in operations(RESOURCES[key]):

@@ -118,3 +118,32 @@ def test_move_where_lets_exactly_one_of_many_racers_win(engine, db, asset):
     assert sorted(len(w) for w in won) == [0] * 7 + [1]
     with pytest.raises(IllegalTransition):
         m.move_where(db, Asset, [asset.id], Process.FREE, Process.INSTALLED)
+
+
+def test_a_resource_turns_its_machines_transitions_into_row_actions():
+    """``Resource.machines``: every transition a person may ask for is a row action named after
+    it (confirm carried over, the machine audits), shown by state and guard; system ones are not."""
+    from app.core import ImproperlyConfigured, Resource, action
+
+    m = process_machine()
+
+    class Things(Resource, model=Asset):
+        machines = [m]
+
+    assert set(Things.actions) == {"reserve", "release", "install"}
+    spec = Things.actions["reserve"]
+    assert (spec.row, spec.bulk, spec.audit, spec.label) == (True, False, False, "asset.process.reserve")
+    assert spec.visible(Asset(sn="x", product_id=1, process=Process.FREE))
+    assert not spec.visible(Asset(sn="x", product_id=1, process=Process.RESERVED))
+    assert not spec.visible(Asset(sn="x", product_id=1, process=Process.FREE, note="broken"))  # the guard
+    viewer = CurrentUser(id=None, username="v", roles=(), permissions=frozenset({".things.view", "t.reserve"}))
+    assert Things().can(viewer, "reserve") and not Things().can(NOBODY, "reserve")
+    assert Things.action_perm("reserve") == "t.reserve"
+
+    with pytest.raises(ImproperlyConfigured):
+        class Clash(Resource, model=Asset):
+            machines = [m]
+
+            @action("x")
+            def reserve(self, ctx, records):  # noqa: ANN001
+                return None

@@ -27,6 +27,9 @@ UPDATES = {
     "numbers.numbers": {"status_id": "2"}, "numbers.projects": {"description": "X"}, "numbers.providers": {"contact": "X"},
     "numbers.geo": {"city": "Тверь"}, "numbers.statuses": {"name": "X"}, "numbers.schedules": {"end_time": "19:00"},
     "numbers.sftp": {"port": "2222"},
+    "equipment.products": {"vendor": "X"}, "equipment.warehouses": {"city": "Тверь"}, "equipment.bins": {"zone": "Z"},
+    "equipment.stores": {"city": "Тверь"}, "equipment.documents": {"comment": "X"}, "equipment.document_lines": {"qty": "3"},
+    "equipment.assets": {"note": "X"}, "equipment.stock": {"min_qty": "2"},
 }
 _seq = itertools.count()
 
@@ -59,13 +62,58 @@ def _payload(res_key: str, ctx: dict) -> dict[str, str]:
         "numbers.schedules": {"project_id": str(w["project"]), "weekday": "1", "start_time": "09:00", "end_time": "18:00"},
         "numbers.sftp": {"name": f"ui_sftp_{n}", "host": "127.0.0.1", "port": "22", "username": "u", "remote_dir": "/", "direction": "import", "file_mask": "*.csv"},
         "numbers.scopes": {"user_id": str(w["manager_id"]), "group_name": f"G{n}"},
+        **_equipment_payloads(ctx, n),
     }[res_key]
+
+
+def _equipment_payloads(ctx: dict, n: int) -> dict[str, dict[str, str]]:
+    import json
+
+    e = ctx.get("equipment") or {}
+    return {
+        "equipment.products": {"sku": f"UI{n}", "name": f"UI модель {n}", "kind": "SERIAL", "lead_time_days": "7", "min_qty": "0", "is_active": "1"},
+        "equipment.warehouses": {"code": f"UIW{n}", "name": f"UI склад {n}", "is_active": "1"},
+        "equipment.bins": {"warehouse_id": str(e.get("wh")), "code": f"UIB{n}"},
+        "equipment.stores": {"code": f"UIS{n}", "name": f"UI магазин {n}", "is_active": "1"},
+        "equipment.documents": {"kind": "RECEIPT", "warehouse_id": str(e.get("wh")), "lines": json.dumps([{"sku": "UI-C", "sn": "", "qty": "2"}])},
+        "equipment.document_lines": {"document_id": str(e.get("draft")), "sku": "UI-C", "qty": "1"},
+    }
+
+
+def _equipment_world(db) -> dict:
+    """A warehouse, a consumable (SKU UI-C) and a draft receipt for the equipment panel's resources."""
+    from models.equipment import DocumentKind, EqProduct, ProductKind, StockDocument, Warehouse
+
+    wh = Warehouse(code="UIW", name="UI склад")
+    db.add_all([wh, EqProduct(sku="UI-C", name="UI кабель", kind=ProductKind.CONSUMABLE)])
+    db.flush()
+    draft = StockDocument(kind=DocumentKind.RECEIPT, warehouse_id=wh.id)
+    db.add(draft)
+    db.commit()
+    return {"wh": wh.id, "draft": draft.id}
+
+
+def _made_directly(res_key: str, db, ctx: dict) -> str:
+    """A record of a resource nobody creates through a form (assets come by receipts, stock by documents)."""
+    from models.equipment import Asset, EqProduct, StockItem
+
+    n = next(_seq)
+    p = EqProduct(sku=f"UID{n}", name=f"UI {n}")
+    db.add(p)
+    db.flush()
+    row = Asset(sn=f"UI-SN-{n}", product_id=p.id) if res_key == "equipment.assets" else \
+        StockItem(product_id=p.id, warehouse_id=ctx["equipment"]["wh"], qty_on_hand=3)
+    db.add(row)
+    db.commit()
+    return str(row.id)
 
 
 def _record_for(res_key: str, db, ctx: dict, users) -> str:
     """A fresh record to update/delete/act on, created as admin through the services."""
     from app.core import crud
 
+    if "create" not in RESOURCES[res_key].operations:
+        return _made_directly(res_key, db, ctx)
     record = crud.create_record(db, RESOURCES[res_key], users["admin"], _payload(res_key, ctx))
     if res_key in ("numbers.projects", "numbers.providers"):  # inside the manager's scope, so the check is the permission
         from models.numbers import ManagerScope, ProjectProvider
@@ -103,7 +151,7 @@ def tokens(db, users):
 
 @pytest.mark.parametrize("role", ["admin", "manager", "user"])
 def test_ui_handlers_enforce_permissions(role, db, users, tokens, stock_data, numbers_world):
-    ctx = {"product": stock_data["cable"], "numbers": {**numbers_world, "manager_id": users["manager"].id}}
+    ctx = {"product": stock_data["cable"], "numbers": {**numbers_world, "manager_id": users["manager"].id}, "equipment": _equipment_world(db)}
     user = users[role]
     checked = 0
     for res_key, res in RESOURCES.items():

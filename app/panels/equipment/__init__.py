@@ -6,26 +6,29 @@ from app.core import Page, Panel, register
 from app.panels.equipment.catalog import CATALOG
 from app.panels.equipment.dashboard import DASHBOARD
 from app.panels.equipment.delivery import INTEGRATIONS, PERM_SETTINGS
+from app.panels.equipment.forecast import FORECAST
+from app.panels.equipment.resources import RESOURCES as WAREHOUSE_RESOURCES
+from app.panels.equipment.roles import ROLES
 from app.panels.equipment.routes import INTEGRATIONS as INTEGRATIONS_ROUTE
 from app.panels.equipment.routes import STORE_CARD
 from app.panels.equipment.store_card import VIEW_PERM as STORE_VIEW
 
 CARD = "app.panels.equipment.store_card_page"
-from app.panels.equipment.roles import ROLES
 
 PANEL = register(
     Panel(
         name="equipment",
         label="equipment",
         icon="router",
-        resources=[],
+        resources=[*WAREHOUSE_RESOURCES],
         roles=ROLES,
         catalog=CATALOG,
-        permissions=[PERM_SETTINGS, "equipment.delivery.create"],
+        permissions=["equipment.forecast.view", PERM_SETTINGS, "equipment.delivery.create"],
         events={},
         # declared page kinds: each gives its page, menu entry and API twin
         pages=[
             DASHBOARD,
+            FORECAST,
             Page(STORE_CARD, "equipment.card.title", f"{CARD}:store_card_page", perm=STORE_VIEW, icon="store", menu=False,
                  on_load=f"{CARD}:StoreCardState.load"),
             INTEGRATIONS.page(INTEGRATIONS_ROUTE, icon="plug", title="equipment.integrations"),

@@ -19,8 +19,9 @@ from sqlmodel import Session, select
 from app.core import CurrentUser, Dashboard, blocks
 from app.core.display import TIMEZONE, today
 from app.core.i18n import t
+from app.panels.equipment import forecast
 from app.panels.equipment.routes import DASHBOARD as ROUTE
-from models.equipment import Asset, Condition, Location, Process, Shipment, ShipmentStatus, Store
+from models.equipment import Asset, Condition, EqProduct, Location, Process, Shipment, ShipmentStatus, StockItem, Store
 
 #: How long after delivery an asset may stay not installed before it counts as overdue (hours).
 INSTALL_SLA_HOURS = 48
@@ -76,7 +77,24 @@ def at_stores(db: Session, user: CurrentUser) -> tuple[int, None]:
 
 def not_installed(db: Session, user: CurrentUser) -> tuple[int, None]:
     """Section 8's key figure: delivered but not installed."""
-    return _sum(db, (Process.NOT_INSTALLED,)), None
+    return _sum(db, (Process.DELIVERED, Process.NOT_INSTALLED)), None
+
+
+def low_stock(db: Session, user: CurrentUser) -> list[dict[str, str]]:
+    """A line per consumable stock below its minimum, empty ones first."""
+    rows = db.exec(
+        select(StockItem, EqProduct.name).join(EqProduct, EqProduct.id == StockItem.product_id)
+        .where(StockItem.min_qty > 0, StockItem.qty_available < StockItem.min_qty)
+        .order_by(StockItem.qty_available, EqProduct.name).limit(30)
+    ).all()
+    return [{"text": f"{name}: {item.qty_available} / {item.min_qty}", "link": f"/equipment/stock/{item.id}",
+             "tone": "red" if item.qty_available <= 0 else "orange"} for item, name in rows]
+
+
+def reorders(db: Session, user: CurrentUser) -> list[dict[str, str]]:
+    """The forecast's reorder lines (section 10), soonest stockout first."""
+    return [{"text": f.line(), "link": forecast.ROUTE, "tone": "red" if (f.days_left or 0) <= f.lead_time_days else "orange"}
+            for f in forecast.forecasts(db) if f.order > 0][:10]
 
 
 def overdue(db: Session, user: CurrentUser, limit: int = 20) -> list[dict[str, str]]:
@@ -125,9 +143,13 @@ DASHBOARD = Dashboard(
         blocks.stat("at_stores", "equipment.kpi.at_stores", at_stores),
         blocks.stat("not_installed", "equipment.kpi.not_installed", not_installed),
         blocks.alerts("overdue", "equipment.kpi.overdue", overdue, empty="equipment.kpi.no_overdue", span=2),
+        blocks.alerts("low_stock", "equipment.overview.low_stock", low_stock, empty="equipment.overview.no_low_stock",
+                      perm="equipment.stock.view"),
+        blocks.alerts("reorders", "equipment.overview.reorders", reorders, empty="equipment.overview.no_reorders",
+                      perm="equipment.forecast.view"),
         blocks.chart_widget("shipments", "equipment.kpi.shipments", shipments_by_day,
                             blocks.chart("day", [("shipped", "equipment.kpi.shipped", "#3e63dd"),
                                                  ("delivered", "equipment.kpi.delivered", "#30a46c")], height=220)),
     ],
-    live={"eq_asset", "eq_shipment", "eq_delivery_order"},
+    live={"eq_asset", "eq_stock_item", "eq_stock_move", "eq_shipment", "eq_delivery_order"},
 )

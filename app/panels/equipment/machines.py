@@ -35,7 +35,8 @@ def _reservable(asset: Asset) -> str | None:
 
 
 LOCATION = Machine("location", Location, [
-    Transition("to_bin", Location.MAIN_WAREHOUSE, Location.BIN, system=True),  # a MOVE document
+    Transition("to_bin", [Location.MAIN_WAREHOUSE, Location.SERVICE_CENTER, Location.UNKNOWN, Location.LOST], Location.BIN,
+               system=True),  # a MOVE / REPAIR_RETURN into a bin, inventory found it in a bin
     Transition("to_main", [Location.BIN, Location.SERVICE_CENTER, Location.LOST, Location.UNKNOWN], Location.MAIN_WAREHOUSE,
                system=True),  # a MOVE / REPAIR_RETURN / RECEIPT / inventory found it
     Transition("dispatch", list(IN_WAREHOUSE), Location.IN_TRANSIT, system=True),  # handed to the courier
@@ -79,6 +80,9 @@ PROCESS = Machine("process", Process, [
                confirm=True),
     Transition("cancel_write_off", Process.WRITE_OFF_IN_PROGRESS, Process.FREE, perm="equipment.stock.write_off"),
     Transition("written_off", Process.WRITE_OFF_IN_PROGRESS, Process.WRITTEN_OFF, system=True),  # a WRITE_OFF document
+    # counter-documents (warehouse.py): a reversed write-off or repair return puts the asset back
+    Transition("write_off_reversed", Process.WRITTEN_OFF, Process.FREE, system=True),
+    Transition("repair_return_reversed", Process.FREE, Process.IN_REPAIR, system=True),
 ], label="asset.process")
 
 AXES = (LOCATION, CONDITION, PROCESS)

@@ -24,9 +24,20 @@ MACHINES = {
 }
 
 # Warehouse side: catalogue, places, assets, consumables, documents, forecast (resources.py, warehouse.py)
+# storekeeper: runs the warehouse (documents posted and reversed, the catalogue and places kept,
+# serial numbers corrected, minimums set, the forecast read); support: sees availability only.
 WAREHOUSE = {
-    "storekeeper": [],
-    "support": [],
+    "storekeeper": ["equipment.products.view", "equipment.products.create", "equipment.products.update",
+                    "equipment.warehouses.view", "equipment.warehouses.create", "equipment.warehouses.update",
+                    "equipment.bins.view", "equipment.bins.create", "equipment.bins.update", "equipment.bins.delete",
+                    "equipment.stores.view",
+                    "equipment.assets.view", "equipment.assets.update",
+                    "equipment.stock.view", "equipment.stock.update",
+                    "equipment.documents.view", "equipment.documents.create", "equipment.documents.update",
+                    "equipment.documents.delete", "equipment.documents.post", "equipment.documents.reverse",
+                    "equipment.asset_events.view", "equipment.moves.view", "equipment.forecast.view"],
+    "support": ["equipment.products.view", "equipment.warehouses.view", "equipment.bins.view", "equipment.stores.view",
+                "equipment.assets.view", "equipment.asset_events.view", "equipment.stock.view"],
     "chief": [],
 }
 

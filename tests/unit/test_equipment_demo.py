@@ -1,0 +1,23 @@
+"""The equipment demo loads through the real services and is idempotent."""
+
+from __future__ import annotations
+
+import random
+
+from sqlmodel import func, select
+
+from app.core.auth import SYSTEM
+from app.panels.equipment import dashboard, demo, forecast
+from models.equipment import Asset, DocumentStatus, StockDocument, Store
+
+
+def test_demo_loads_once_and_calls_for_a_reorder(db):
+    created = demo.load(db, random.Random(1), SYSTEM)
+    db.commit()
+    assert 200 <= created <= 300
+    assert db.exec(select(func.count()).select_from(Store)).one() == 10
+    assert db.exec(select(func.count()).select_from(StockDocument).where(StockDocument.status != DocumentStatus.POSTED)).one() == 0
+    assert db.exec(select(func.count()).select_from(Asset).where(Asset.process == "IN_REPAIR")).one() == 5
+    assert any(f.order > 0 for f in forecast.forecasts(db))
+    assert dashboard.not_installed(db, SYSTEM)[0] == 5 and dashboard.low_stock(db, SYSTEM)
+    assert demo.load(db, random.Random(1), SYSTEM) == 0
