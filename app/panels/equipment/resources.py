@@ -100,7 +100,8 @@ class Warehouses(Resource, model=Warehouse):
     default_sort = "name"
     columns = [
         col("code", "equipment.code").sortable(),
-        col("name").sortable().link(),
+        # the name opens the store card (equipment, shipments, map: store_card.py); the card links back to the details
+        col("name").sortable().href(lambda s: f"/equipment/stores/{s.id}/card"),
         col("city", "equipment.city").sortable(),
         col("address", "equipment.address"),
         col("is_active").boolean().sortable(),
