@@ -6,16 +6,21 @@ from app.core import Panel, register
 from app.panels.equipment.catalog import CATALOG
 from app.panels.equipment.roles import ROLES
 
+# process side: templates, requests, reservations, shipments, deliveries (requests.py, process.py)
+from app.panels.equipment.process import SLA_EVENTS
+from app.panels.equipment.requests import RESOURCES as PROCESS_RESOURCES
+from app.panels.equipment.stand_in import STAND_IN  # dropped at merge: the warehouse side's resources replace it
+
 PANEL = register(
     Panel(
         name="equipment",
         label="equipment",
         icon="router",
-        resources=[],
+        resources=[*STAND_IN, *PROCESS_RESOURCES],
         roles=ROLES,
         catalog=CATALOG,
-        permissions=[],
-        events={},
+        permissions=["equipment.sla.check"],
+        events={**SLA_EVENTS},
         pages=[],
     )
 )
