@@ -253,6 +253,9 @@ def reserve_asset(db: Session, user: CurrentUser, request: EqRequest, sn: str) -
         raise ValidationFailed.one("sn", "equipment.sn_unknown", sn=sn)
     if asset.warehouse_id != request.warehouse_id:
         raise ValidationFailed.one("sn", "equipment.sn_other_warehouse", sn=sn)
+    if asset.process is not Process.FREE:
+        _need(user, "equipment.reservations.create")
+        raise ValidationFailed.one("sn", "equipment.sn_taken", sn=sn)
     PROCESS.check(user, asset, PROCESS.transition("reserve"))  # permission, FREE, working and in a warehouse
     line = _take_line(db, request, asset.product_id, 1)
     moved = db.execute(
@@ -619,17 +622,18 @@ def confirm_installed(db: Session, user: CurrentUser, shipment: Shipment, sns: l
     _need(user, "equipment.assets.install")
     if shipment.status is not ShipmentStatus.DELIVERED:
         raise ValidationFailed.one("", "equipment.shipment_not_delivered", status=f"eq_shipment.status.{shipment.status.value}")
-    wanted = {s.strip().lower() for s in (sns or []) if s and s.strip()}
+    chosen = {s.strip().lower() for s in (sns or []) if s and s.strip()}
+    wanted = set(chosen)  # what is left to find
     done: list[Asset] = []
     for item in _items(db, shipment.id):
         if item.asset_id is None:
             continue
         asset = _lock(db, Asset, item.asset_id)
-        if wanted and asset.sn.lower() not in wanted:
+        if chosen and asset.sn.lower() not in chosen:
             continue
         wanted.discard(asset.sn.lower())
         if asset.process is not Process.NOT_INSTALLED:
-            if wanted or sns:
+            if chosen:
                 raise ValidationFailed.one("sn", "equipment.not_awaiting_install", sn=asset.sn)
             continue
         _move(db, user, asset, PROCESS, Process.INSTALLED, system=False, shipment_id=shipment.id)
