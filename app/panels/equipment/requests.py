@@ -98,6 +98,7 @@ class TemplateLines(Resource, model=RequestTemplateLine):
     columns = [col("template_id", "equipment.template").relation("equipment.templates"),
                col("product_id", "equipment.product").relation(PRODUCTS), col("qty", "equipment.qty").numeric()]
     form = [fields.section("equipment.template_line", [
+        fields.relation("template_id", "equipment.templates", label="equipment.template"),
         fields.relation("product_id", PRODUCTS, label="equipment.product"),
         fields.integer("qty", min=1, max=10_000, label="equipment.qty", default=1),
     ])]
@@ -157,6 +158,7 @@ class RequestLines(Resource, model=RequestLine):
                col("product_id", "equipment.product").relation(PRODUCTS), col("qty", "equipment.qty").numeric(),
                col("qty_reserved", "equipment.qty_reserved").numeric()]
     form = [fields.section("equipment.request_line", [
+        fields.relation("request_id", "equipment.requests", label="equipment.request", create_only=True),
         fields.relation("product_id", PRODUCTS, label="equipment.product"),
         fields.integer("qty", min=1, max=10_000, label="equipment.qty", default=1),
     ])]
@@ -168,6 +170,10 @@ class RequestLines(Resource, model=RequestLine):
         return super().can(user, operation, record)
 
     def validate(self, ctx: ActionContext, values: dict[str, Any], record: Any | None) -> dict:
+        request_id = values.get("request_id") or (record.request_id if record is not None else None)
+        request = ctx.db.get(EqRequest, request_id) if request_id else None
+        if request is not None and request.status is not RequestStatus.NEW and ctx.db.get(EqRequest, request_id) is not None:
+            return {"request_id": ("equipment.request_not_new", {})}
         if record is not None and values.get("qty") is not None and values["qty"] < record.qty_reserved:
             return {"qty": ("error.min", {"min": record.qty_reserved})}
         return {}
@@ -191,6 +197,7 @@ class Requests(Resource, model=EqRequest):
         col("store_id", "equipment.store").relation(STORES),
         col("warehouse_id", "equipment.warehouse").relation(WAREHOUSES),
         col("created_at").datetime().sortable(),
+        col("closed_at", "equipment.closed_at").datetime().sortable().hide(),
     ]
     filters = [
         filters.select("status", label="equipment.status"),
@@ -206,7 +213,7 @@ class Requests(Resource, model=EqRequest):
             fields.text("title", label="equipment.title", required=False, help="equipment.title_help"),
             fields.relation("store_id", STORES, label="equipment.store"),
             fields.relation("warehouse_id", WAREHOUSES, label="equipment.warehouse", help="equipment.warehouse_help"),
-            fields.textarea("comment", required=False),
+            fields.textarea("comment", label="equipment.comment", required=False),
         ]),
         fields.section("equipment.section.lines", [
             fields.rows("lines", resource="equipment.request_lines", fk="request_id", fields=["product_id", "qty"],
@@ -326,6 +333,7 @@ class Reservations(Resource, model=Reservation):
         col("created_at").datetime().sortable(),
     ]
     filters = [filters.select("status", label="equipment.status"), filters.relation("request_id", "equipment.requests", "equipment.request")]
+    detail_fields = ["id", "request_id", "asset_id", "stock_item_id", "qty", "status", "created_at"]
 
     @action("equipment.release", confirm=True, color="red", visible=lambda r: r.status is ReservationStatus.ACTIVE)
     def release(self, ctx: ActionContext, records: list[Reservation]) -> str:
@@ -354,6 +362,7 @@ class ShipmentItems(Resource, model=ShipmentItem):
         col("qty", "equipment.qty").numeric(),
         col("picked", "equipment.picked").boolean(),
     ]
+    detail_fields = ["shipment_id", "product_id", "asset_id", "qty", "picked"]
 
     def title(self, record: Any) -> str:
         return f"#{record.id}"
@@ -374,6 +383,8 @@ class Shipments(Resource, model=Shipment):
         col("store_id", "equipment.store").relation(STORES),
         col("due_at", "equipment.due_at").datetime().sortable(),
         col("delivered_at", "equipment.delivered_at").datetime().sortable(),
+        col("confirmed_at", "equipment.confirmed_at").datetime().hide(),
+        col("shipped_at", "equipment.shipped_at").datetime().hide(),
         col("created_at").datetime().sortable().hide(),
     ]
     filters = [filters.select("status", label="equipment.status"), filters.relation("store_id", STORES, "equipment.store"),
@@ -440,6 +451,7 @@ class Deliveries(Resource, model=DeliveryOrder):
         col("created_at").datetime().sortable(),
     ]
     filters = [filters.select("status", label="equipment.status"), filters.select("provider", label="equipment.provider")]
+    detail_fields = ["id", "shipment_id", "provider", "external_id", "status", "eta_at", "created_at"]
 
     def title(self, record: Any) -> str:
         return f"#{record.id} {record.external_id or ''}".strip()

@@ -33,10 +33,13 @@ WAREHOUSE = {
 # Process side: templates, requests, reservations, shipments, deliveries, installation (process.py, requests.py)
 _READ_PROCESS = ["equipment.templates.view", "equipment.template_lines.view", "equipment.requests.view", "equipment.request_lines.view",
                  "equipment.reservations.view", "equipment.shipments.view", "equipment.shipment_items.view", "equipment.deliveries.view"]
+# what the process's pickers and columns name (the warehouse side's resources): seen by both
+_PICKED = ["equipment.products.view", "equipment.warehouses.view", "equipment.stores.view", "equipment.assets.view",
+           "equipment.stock_items.view"]
 PROCESS = {
     # makes templates; reserves (by SN, by quantity, automatically) and releases; picks with the
     # checklist, confirms shipments and hands them to the courier
-    "storekeeper": _READ_PROCESS + [
+    "storekeeper": _READ_PROCESS + _PICKED + [
         "equipment.templates.create", "equipment.templates.update", "equipment.templates.delete",
         "equipment.template_lines.create", "equipment.template_lines.update", "equipment.template_lines.delete",
         "equipment.requests.reserve_auto", "equipment.requests.reserve_sn", "equipment.requests.reserve_qty",
@@ -45,7 +48,7 @@ PROCESS = {
     ],
     # creates requests (from a template or by hand) and cancels them, confirms installation and ticks
     # the installation checklist; never confirms a shipment
-    "support": _READ_PROCESS + [
+    "support": _READ_PROCESS + _PICKED + [
         "equipment.requests.create", "equipment.requests.update", "equipment.requests.delete", "equipment.requests.cancel",
         "equipment.request_lines.create", "equipment.request_lines.update", "equipment.request_lines.delete",
         "equipment.requests.tick_install", "equipment.shipments.install",

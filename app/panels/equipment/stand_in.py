@@ -17,6 +17,7 @@ class Products(Resource, model=EqProduct):
     operations = frozenset({"view"})
     search = ["name", "sku"]
     columns = [col("name").sortable().link(), col("sku", "equipment.sku"), col("kind", "equipment.product_kind").choices("eq_product.kind")]
+    detail_fields = ["name", "sku", "kind"]
 
 
 class Warehouses(Resource, model=Warehouse):
@@ -24,6 +25,7 @@ class Warehouses(Resource, model=Warehouse):
     operations = frozenset({"view"})
     search = ["name", "code"]
     columns = [col("name").sortable().link(), col("code", "equipment.code")]
+    detail_fields = ["name", "code"]
 
 
 class Stores(Resource, model=Store):
@@ -31,6 +33,7 @@ class Stores(Resource, model=Store):
     operations = frozenset({"view"})
     search = ["name", "code"]
     columns = [col("name").sortable().link(), col("code", "equipment.code"), col("city", "equipment.city")]
+    detail_fields = ["name", "code", "city"]
 
 
 class Assets(Resource, model=Asset):
@@ -40,6 +43,7 @@ class Assets(Resource, model=Asset):
     title_field = "sn"
     columns = [col("sn", "equipment.sn").sortable().link(), col("product_id", "equipment.product").relation("equipment.products"),
                col("process", "asset.process").choices("asset.process")]
+    detail_fields = ["sn", "product_id", "process"]
 
 
 class StockItems(Resource, model=StockItem):
@@ -47,6 +51,7 @@ class StockItems(Resource, model=StockItem):
     operations = frozenset({"view"})
     columns = [col("product_id", "equipment.product").relation("equipment.products"), col("qty_on_hand", "equipment.qty").numeric(),
                col("qty_reserved", "equipment.qty_reserved").numeric()]
+    detail_fields = ["product_id", "qty_on_hand", "qty_reserved"]
 
     def title(self, record: Any) -> str:
         return f"#{record.id}"
