@@ -214,6 +214,7 @@ CATALOG.update({
     "equipment.sn_taken": ("{sn} уже зарезервирован или недоступен", "{sn} is already reserved or unavailable"),
     "equipment.not_in_request": ("«{product}» нет в заявке", "“{product}” is not in the request"),
     "equipment.line_full": ("«{product}» уже зарезервировано полностью", "“{product}” is fully reserved already"),
+    "equipment.line_rest": ("«{product}»: заявке осталось зарезервировать {rest}", "“{product}”: the request lacks {rest} more"),
     "equipment.serial_by_sn": ("«{product}» резервируется по серийному номеру", "“{product}” is reserved by serial number"),
     "equipment.request_not_reservable": ("Резервировать можно только новую или зарезервированную заявку (сейчас: {status})",
                                          "Only a new or reserved request can be reserved for (now: {status})"),

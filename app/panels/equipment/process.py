@@ -237,8 +237,12 @@ def _take_line(db: Session, request: EqRequest, product_id: int, n: int) -> Requ
             db.refresh(line)
             return line
     name = _product_name(db, product_id)
-    if not any(x.product_id == product_id for x in _lines(db, request.id)):
+    mine = [x for x in _lines(db, request.id) if x.product_id == product_id]
+    if not mine:
         raise ValidationFailed.one("", "equipment.not_in_request", product=name)
+    rest = sum(x.qty - x.qty_reserved for x in mine)
+    if rest > 0:  # asked for more than the request still lacks
+        raise ValidationFailed.one("qty", "equipment.line_rest", product=name, rest=rest)
     raise ValidationFailed.one("", "equipment.line_full", product=name)
 
 
