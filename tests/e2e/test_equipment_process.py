@@ -36,11 +36,17 @@ def _world(e2e_engine) -> dict:
     from app.core.auth import hash_password
 
     tag = uuid.uuid4().hex[:6]
-    with e2e_engine.begin() as c:
+    from sqlmodel import Session, select
+
+    from models.core import User
+
+    with Session(e2e_engine) as db:
         for role in ("storekeeper", "support"):
-            c.execute(text("INSERT INTO \"user\" (username, hashed_password, roles, full_name, is_active, pending, created_at) "
-                           "VALUES (:u, :h, CAST(:r AS JSON), :f, true, false, now()) ON CONFLICT (username) DO NOTHING"),
-                      {"u": f"eq_{role}", "h": hash_password(f"{role}-pass"), "r": f'["equipment.{role}"]', "f": role.title()})
+            if db.exec(select(User).where(User.username == f"eq_{role}")).first() is None:
+                db.add(User(username=f"eq_{role}", hashed_password=hash_password(f"{role}-pass"), roles=[f"equipment.{role}"],
+                            full_name=role.title()))
+        db.commit()
+    with e2e_engine.begin() as c:
         router = c.execute(text("INSERT INTO eq_product (sku, name, kind, lead_time_days, min_qty, is_active, created_at) "
                                 "VALUES (:s, :n, 'SERIAL', 7, 0, true, now()) RETURNING id"), {"s": f"RT-{tag}", "n": f"Роутер {tag}"}).scalar()
         cable = c.execute(text("INSERT INTO eq_product (sku, name, kind, lead_time_days, min_qty, is_active, created_at) "

@@ -50,6 +50,7 @@ class Checklist(Kind):
     name = "checklist"
     widget = "textarea"
     takes_list = True
+    shows_lists = True
     wraps = True
     importable = False
 
