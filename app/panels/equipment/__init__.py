@@ -9,6 +9,7 @@ from app.panels.equipment.roles import ROLES
 # process side: templates, requests, reservations, shipments, deliveries (requests.py, process.py)
 from app.panels.equipment.process import SLA_EVENTS
 from app.panels.equipment.requests import RESOURCES as PROCESS_RESOURCES
+from app.panels.equipment.sla_settings import SLA, SLA_PERM, SLA_ROUTE
 from app.panels.equipment.stand_in import STAND_IN  # dropped at merge: the warehouse side's resources replace it
 
 PANEL = register(
@@ -19,8 +20,8 @@ PANEL = register(
         resources=[*STAND_IN, *PROCESS_RESOURCES],
         roles=ROLES,
         catalog=CATALOG,
-        permissions=["equipment.sla.check"],
+        permissions=["equipment.sla.check", SLA_PERM],
         events={**SLA_EVENTS},
-        pages=[],
+        pages=[SLA.page(SLA_ROUTE, icon="alarm-clock", title="equipment.sla")],
     )
 )

@@ -240,6 +240,13 @@ CATALOG.update({
     # SLA events (notification rules)
     "equipment.delivery_overdue": ("Оборудование: доставка просрочена", "Equipment: delivery overdue"),
     "equipment.install_overdue": ("Оборудование: установка просрочена", "Equipment: installation overdue"),
+    "equipment.sla": ("Сроки (SLA)", "SLA"),
+    "equipment.sla_help": ("Просрочки доставки и установки приходят уведомлением (правила: Администрирование → Уведомления)",
+                           "Overdue deliveries and installations are notified (rules: Administration → Notifications)"),
+    "equipment.sla.delivery_hours": ("Доставка, часов", "Delivery, hours"),
+    "equipment.sla.delivery_hours_help": ("Срок доставки от передачи курьеру", "Due time counted from the hand-over"),
+    "equipment.sla.install_hours": ("Установка, часов", "Installation, hours"),
+    "equipment.sla.install_hours_help": ("Сколько доставленное может ждать установки", "How long delivered equipment may wait for installation"),
     "jobkind.equipment.sla_check": ("Проверка сроков доставки и установки", "Delivery and installation SLA check"),
     # "new store" progress stages
     "equipment.progress.reserved": ("Зарезервировано", "Reserved"),

@@ -277,7 +277,7 @@ class Requests(Resource, model=EqRequest):
             process.reserve_asset(ctx.db, ctx.user, r, ctx.params["sn"])
         return "equipment.reserved"
 
-    @action("equipment.reserve_qty", visible=lambda r: r.status in (RequestStatus.NEW, RequestStatus.RESERVED),
+    @action("equipment.reserve_qty", audit=False, visible=lambda r: r.status in (RequestStatus.NEW, RequestStatus.RESERVED),
             params=[fields.relation("product_id", PRODUCTS, label="equipment.product"),
                     fields.integer("qty", min=1, max=100_000, label="equipment.qty")])
     def reserve_qty(self, ctx: ActionContext, records: list[EqRequest]) -> str:
@@ -291,7 +291,7 @@ class Requests(Resource, model=EqRequest):
             process.start_picking(ctx.db, ctx.user, r)
         return "equipment.picking_started"
 
-    @action("equipment.tick_install", visible=lambda r: r.status in (RequestStatus.DELIVERED, RequestStatus.INSTALLED),
+    @action("equipment.tick_install", audit=False, visible=lambda r: r.status in (RequestStatus.DELIVERED, RequestStatus.INSTALLED),
             params=[fields.integer("number", min=1, max=100, label="equipment.line_number")])
     def tick_install(self, ctx: ActionContext, records: list[EqRequest]) -> str:
         for r in records:
@@ -396,7 +396,7 @@ class Shipments(Resource, model=Shipment):
     related = [("equipment.shipment_items", "equipment.shipment_items", "shipment_id"),
                ("equipment.deliveries", "equipment.deliveries", "shipment_id")]
 
-    @action("equipment.pick", visible=lambda s: s.status is ShipmentStatus.PICKING,
+    @action("equipment.pick", audit=False, visible=lambda s: s.status is ShipmentStatus.PICKING,
             params=[fields.text("code", label="equipment.scan", help="equipment.scan_help")])
     def pick(self, ctx: ActionContext, records: list[Shipment]) -> str:
         for s in records:
@@ -422,7 +422,7 @@ class Shipments(Resource, model=Shipment):
             process.mark_delivered(ctx.db, ctx.user, s)
         return "equipment.delivered"
 
-    @action("equipment.install", color="green", visible=lambda s: s.status is ShipmentStatus.DELIVERED,
+    @action("equipment.install", audit=False, color="green", visible=lambda s: s.status is ShipmentStatus.DELIVERED,
             params=[fields.text("sn", label="equipment.install_sn", help="equipment.install_sn_help", required=False)])
     def install(self, ctx: ActionContext, records: list[Shipment]) -> str:
         sns = [x for x in (ctx.params.get("sn") or "").replace(",", " ").split() if x]
