@@ -41,7 +41,7 @@ def _world(e2e_engine) -> dict:
     from models.core import User
 
     with Session(e2e_engine) as db:
-        for role in ("storekeeper", "support"):
+        for role in ("storekeeper", "support", "chief"):
             if db.exec(select(User).where(User.username == f"eq_{role}")).first() is None:
                 db.add(User(username=f"eq_{role}", hashed_password=hash_password(f"{role}-pass"), roles=[f"equipment.{role}"],
                             full_name=role.title()))
@@ -157,3 +157,18 @@ def test_new_store_request_reserved_picked_and_confirmed(page, e2e_engine):
     expect(page.locator("#value-status")).to_have_text("Подтверждена")
     expect(page.locator("#action-hand_over")).to_have_count(0)
     expect(page.locator("#action-confirm")).to_have_count(0)
+
+
+def test_chief_sets_the_sla_hours(page, e2e_engine):
+    _world(e2e_engine)
+    login(page, "eq_chief", "chief-pass")
+    page.goto("/equipment/sla")
+    page.locator("#sla-install-hours").fill("0")
+    page.locator("#sla-save").click()
+    expect(page.locator("#sla-install-hours-error")).to_be_visible()
+    page.locator("#sla-install-hours").fill("12")
+    page.locator("#sla-save").click()
+    expect(page.locator("#sla-install-hours-error")).to_have_count(0)
+    _shots(page, "sla-settings")
+    with e2e_engine.connect() as c:
+        assert c.execute(text("SELECT value FROM setting WHERE key = 'equipment.sla.install_hours'")).scalar() in (12, "12")
