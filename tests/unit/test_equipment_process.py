@@ -524,3 +524,22 @@ def test_the_sla_check_is_a_scheduled_job(db):
     db.commit()
     row = db.exec(select(Schedule).where(Schedule.name == process.SLA_SCHEDULE)).one()
     assert (row.kind, row.cron, row.enabled, row.system) == (process.SLA_KIND, process.SLA_CRON, True, True)
+
+
+def test_releasing_one_reservation_puts_the_request_back_to_new(db, world):
+    req = new_store_request(db, world)
+    process.reserve_auto(db, KEEPER, req)
+    db.commit()
+    res = db.exec(select(Reservation).where(Reservation.asset_id.is_not(None)).order_by(Reservation.id)).first()
+    with pytest.raises(PermissionDenied):
+        process.release_reservation(db, SUPPORT, res)
+    db.rollback()
+    process.release_reservation(db, KEEPER, res)
+    db.commit()
+    asset = db.get(Asset, res.asset_id)
+    db.refresh(asset)
+    assert (asset.process, asset.request_id, res.status, req.status) == (Process.FREE, None, ReservationStatus.RELEASED, RequestStatus.NEW)
+    assert [x.qty_reserved for x in db.exec(select(RequestLine).order_by(RequestLine.id)).all()] == [1, 3]
+    process.reserve_auto(db, KEEPER, req)  # the one missing router again
+    db.commit()
+    assert req.status is RequestStatus.RESERVED
