@@ -54,7 +54,7 @@ def fmt_value(value: Any, lang: str, kind: str = "text", currency: str | None = 
         value = value.value
     if choices_key and has(f"{choices_key}.{value}"):
         return t(f"{choices_key}.{value}", lang)
-    if isinstance(value, (list, tuple)):  # a multiselect (a user's roles): each value as it reads
+    if isinstance(value, (list, tuple)) and not kind_named(kind).shows_lists:  # a multiselect (a user's roles): each value as it reads
         return ", ".join(fmt_value(v, lang, "text", None, choices_key) for v in value)
     return kind_named(kind).display(value, lang, currency)
 

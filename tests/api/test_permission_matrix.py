@@ -282,6 +282,8 @@ class Records:
             return {"status_id": self.world["status"]["in_work"]}
         if (key, action) == ("admin.users", "approve"):
             return {"role": "stock.user"}
+        if key in EQ_PROCESS_KEYS:
+            return eq_process_params(self, key, action)
         return {}
 
     def product(self, trashed: bool = False) -> Any:
@@ -348,7 +350,7 @@ class Records:
         db, n = self.db, next(self.n)
         if key.startswith("numbers."):
             return self.numbers_target(key, op, n)
-        if key.startswith("equipment."):
+        if key.startswith("equipment.") and key not in EQ_PROCESS_KEYS:
             return self.equipment_target(key, op, n)
         if key == "stock.products":
             return self.product(trashed=op == "restore").id
@@ -392,6 +394,8 @@ class Records:
             db.add(rule)
             db.commit()
             return rule.id
+        if key in EQ_PROCESS_KEYS:  # the equipment panel's process side: its block at the end of this file
+            return eq_process_target(self, key, op)
         raise AssertionError(f"tests/api/test_permission_matrix.py: add a fresh-record recipe for the new resource {key!r}")
 
     def payload(self, key: str, op: str) -> dict[str, Any]:
@@ -425,6 +429,8 @@ class Records:
         }
         if key in numbers:
             return numbers[key][0 if creating else 1]
+        if key in EQ_PROCESS_KEYS:
+            return eq_process_payload(self, key, creating)
         if key.startswith("equipment."):
             self.equipment_target("equipment.products", "", n)  # the matrix's warehouse and products exist
             equipment = {
@@ -716,3 +722,203 @@ def test_audit_log_is_admin_and_manager_only(env):
     # The log is read-only for everybody: no write routes exist at all.
     assert client.post("/api/admin/audit", headers=h["admin"], json={}).status_code == 405
     assert client.delete(f"/api/admin/audit/{row.id}", headers=h["admin"]).status_code == 405
+
+
+# =========================================================================== equipment: the process side
+# (templates, requests, reservations, shipments, deliveries: app/panels/equipment/requests.py and
+# process.py). Recipes for the fresh records the matrix above needs, and a matrix of the panel's own
+# roles (storekeeper, support, chief) over these resources, with the seed's key rules by hand.
+from app.core.principal import SYSTEM as EQ_SYSTEM  # noqa: E402
+from app.panels.equipment import process as eq_process  # noqa: E402
+
+EQ_PROCESS_RESOURCES = ["equipment.templates", "equipment.template_lines", "equipment.requests", "equipment.request_lines",
+                        "equipment.reservations", "equipment.shipments", "equipment.shipment_items", "equipment.deliveries"]
+EQ_PROCESS_KEYS = set(EQ_PROCESS_RESOURCES)
+
+
+def _eq_world(rec: Records) -> dict[str, Any]:
+    """A warehouse with 3 routers and 10 cables, a store and a template (1 router, 1 cable), fresh per call."""
+    from models.equipment import Asset, EqProduct, ProductKind, RequestKind, RequestTemplate, RequestTemplateLine, StockItem, Store, Warehouse
+
+    n, db = next(rec.n), rec.db
+    router = EqProduct(sku=f"MR{n}", name=f"Роутер {n}", kind=ProductKind.SERIAL)
+    cable = EqProduct(sku=f"MC{n}", name=f"Кабель {n}", kind=ProductKind.CONSUMABLE)
+    wh, store = Warehouse(code=f"MW{n}", name=f"Склад {n}"), Store(code=f"MS{n}", name=f"Магазин {n}")
+    db.add_all([router, cable, wh, store])
+    db.flush()
+    assets = [Asset(sn=f"M{n}-{i}", product_id=router.id, warehouse_id=wh.id) for i in range(3)]
+    stock = StockItem(product_id=cable.id, warehouse_id=wh.id, qty_on_hand=10)
+    tpl = RequestTemplate(name=f"Шаблон м{n}", kind=RequestKind.NEW_STORE, checklist=["Пункт"])
+    db.add_all([*assets, stock, tpl])
+    db.flush()
+    line = RequestTemplateLine(template_id=tpl.id, product_id=router.id, qty=1)
+    db.add_all([line, RequestTemplateLine(template_id=tpl.id, product_id=cable.id, qty=1)])
+    db.commit()
+    w = {"router": router.id, "cable": cable.id, "wh": wh.id, "store": store.id, "assets": [a.id for a in assets],
+         "sns": [a.sn for a in assets], "stock": stock.id, "tpl": tpl.id, "tpl_line": line.id}
+    rec.world["eq"] = w
+    return w
+
+
+def _eq_request(rec: Records, w: dict[str, Any], stage: str = "new") -> tuple[Any, Any]:
+    """A request of the world's template brought to ``stage`` (new, reserved, picking, picked,
+    confirmed, shipped, delivered) by the services as the system; returns (request, shipment)."""
+    db = rec.db
+    req = eq_process.create_request(db, EQ_SYSTEM, store_id=w["store"], warehouse_id=w["wh"], template_id=w["tpl"])
+    sh = None
+    stages = ["new", "reserved", "picking", "picked", "confirmed", "shipped", "delivered"]
+    upto = stages.index(stage)
+    if upto >= 1:
+        eq_process.reserve_auto(db, EQ_SYSTEM, req)
+    if upto >= 2:
+        sh = eq_process.start_picking(db, EQ_SYSTEM, req)
+    if upto >= 3:
+        for code in ("1", w["sns"][0], "3"):
+            eq_process.tick(db, EQ_SYSTEM, sh, code)
+    if upto >= 4:
+        eq_process.confirm_shipment(db, EQ_SYSTEM, sh)
+    if upto >= 5:
+        eq_process.hand_over(db, EQ_SYSTEM, sh)
+    if upto >= 6:
+        eq_process.mark_delivered(db, EQ_SYSTEM, sh, system=True)
+    db.commit()
+    return req, sh
+
+
+def eq_process_target(rec: Records, key: str, op: str) -> Any:
+    from models.equipment import DeliveryOrder, DeliveryProvider, RequestLine, Reservation, ShipmentItem
+
+    db, w = rec.db, _eq_world(rec)
+    simple = {"equipment.products": "router", "equipment.warehouses": "wh", "equipment.stores": "store", "equipment.stock_items": "stock",
+              "equipment.templates": "tpl", "equipment.template_lines": "tpl_line"}
+    if key in simple:
+        return w[simple[key]]
+    if key == "equipment.assets":
+        return w["assets"][0]
+    if key == "equipment.requests":
+        stage = {"action:start_picking": "reserved", "action:tick_install": "delivered"}.get(op, "new")
+        return _eq_request(rec, w, stage)[0].id
+    if key == "equipment.request_lines":
+        req, _ = _eq_request(rec, w)
+        return db.exec(select(RequestLine).where(RequestLine.request_id == req.id)).first().id
+    if key == "equipment.reservations":
+        req, _ = _eq_request(rec, w, "reserved")
+        return db.exec(select(Reservation).where(Reservation.request_id == req.id)).first().id
+    if key in ("equipment.shipments", "equipment.shipment_items", "equipment.deliveries"):
+        stage = {"action:pick": "picking", "action:confirm": "picked", "action:hand_over": "confirmed", "action:deliver": "shipped",
+                 "action:install": "delivered"}.get(op, "picking")
+        _req, sh = _eq_request(rec, w, stage)
+        if key == "equipment.shipment_items":
+            return db.exec(select(ShipmentItem).where(ShipmentItem.shipment_id == sh.id)).first().id
+        if key == "equipment.deliveries":
+            d = DeliveryOrder(shipment_id=sh.id, provider=DeliveryProvider.MANUAL, request_key=f"matrix-{sh.id}")
+            db.add(d)
+            db.commit()
+            return d.id
+        return sh.id
+    raise AssertionError(key)
+
+
+def eq_process_payload(rec: Records, key: str, creating: bool) -> dict[str, Any]:
+    w, n = _eq_world(rec), next(rec.n)
+    if key == "equipment.templates":
+        return ({"name": f"Шаблон п{n}", "kind": "REGULAR", "lines": [{"product_id": w["router"], "qty": 2}], "checklist": ["Проверить"]}
+                if creating else {"description": "Новое описание"})
+    if key == "equipment.template_lines":
+        return {"template_id": w["tpl"], "product_id": w["cable"], "qty": 3} if creating else {"qty": 4}
+    if key == "equipment.requests":
+        return {"template_id": w["tpl"], "store_id": w["store"], "warehouse_id": w["wh"]} if creating else {"comment": "Срочно"}
+    if key == "equipment.request_lines":
+        req, _ = _eq_request(rec, w)
+        return {"request_id": req.id, "product_id": w["cable"], "qty": 2} if creating else {"qty": 2}
+    raise AssertionError(f"tests/api/test_permission_matrix.py: add a payload for {key!r}")
+
+
+def eq_process_params(rec: Records, key: str, action: str) -> dict[str, Any]:
+    w = rec.world.get("eq") or {}
+    return {
+        ("equipment.requests", "reserve_sn"): {"sn": (w.get("sns") or ["-"])[0]},
+        ("equipment.requests", "reserve_qty"): {"product_id": w.get("cable"), "qty": 1},
+        ("equipment.requests", "tick_install"): {"number": 1},
+        ("equipment.shipments", "pick"): {"code": "1"},
+        ("equipment.shipments", "install"): {"sn": ""},
+    }.get((key, action), {})
+
+
+EQ_ROLES = ("storekeeper", "support", "chief")
+
+#: The seed's process rules (section 2), by hand: (role, resource, operation, allowed).
+EQ_SEED_RULES: list[tuple[str, str, str, bool]] = [
+    # support creates requests (and cancels them), confirms installation; never reserves, picks or confirms a shipment
+    ("support", "equipment.requests", "create", True),
+    ("support", "equipment.requests", "action:cancel", True),
+    ("support", "equipment.requests", "action:reserve_auto", False),
+    ("support", "equipment.shipments", "action:pick", False),
+    ("support", "equipment.shipments", "action:confirm", False),
+    ("support", "equipment.shipments", "action:install", True),
+    ("support", "equipment.templates", "create", False),
+    ("support", "equipment.templates", "list", True),
+    # the storekeeper makes templates, reserves, picks, confirms and hands over; creates no request, installs nothing
+    ("storekeeper", "equipment.templates", "create", True),
+    ("storekeeper", "equipment.requests", "create", False),
+    ("storekeeper", "equipment.requests", "action:reserve_auto", True),
+    ("storekeeper", "equipment.requests", "action:reserve_sn", True),
+    ("storekeeper", "equipment.requests", "action:start_picking", True),
+    ("storekeeper", "equipment.reservations", "action:release", True),
+    ("storekeeper", "equipment.shipments", "action:pick", True),
+    ("storekeeper", "equipment.shipments", "action:confirm", True),
+    ("storekeeper", "equipment.shipments", "action:hand_over", True),
+    ("storekeeper", "equipment.shipments", "action:install", False),
+    ("storekeeper", "equipment.shipments", "action:deliver", False),
+    # the chief: all of it, a manual delivery marked delivered included
+    ("chief", "equipment.requests", "create", True),
+    ("chief", "equipment.shipments", "action:confirm", True),
+    ("chief", "equipment.shipments", "action:deliver", True),
+    ("chief", "equipment.templates", "delete", True),
+]
+
+
+def eq_expected(role: str, key: str, op: str) -> bool:
+    return granted(STORED_PERMS[f"equipment.{role}"], permission_for(key, op))
+
+
+def test_equipment_process_seed_rules_agree_with_the_declared_roles():
+    for role, key, op, allowed in EQ_SEED_RULES:
+        assert op in operations(RESOURCES[key]), f"seed rule names an operation {key} does not offer: {op}"
+        assert eq_expected(role, key, op) == allowed, f"{role} {key} {op}: roles say {not allowed}, the seed says {allowed}"
+
+
+@pytest.fixture(scope="module")
+def eq_env(env) -> SimpleNamespace:
+    """The equipment roles' users and their API sessions, beside the matrix's own."""
+    users, headers = {}, {}
+    for role in EQ_ROLES:
+        u = User(username=f"eq_{role}", hashed_password=auth.hash_password(f"{role}-pass"), roles=[f"equipment.{role}"])
+        env.db.add(u)
+        env.db.commit()
+        users[role] = auth.current_user_for(env.db, u)
+        r = env.client.post("/api/auth/login", json={"username": f"eq_{role}", "password": f"{role}-pass"})
+        assert r.status_code == 200, r.text
+        headers[role] = {"Authorization": f"Bearer {r.json()['token']}"}
+    env.client.cookies.clear()
+    return SimpleNamespace(users=users, headers=headers)
+
+
+@pytest.mark.parametrize("role", EQ_ROLES)
+@pytest.mark.parametrize("key", EQ_PROCESS_RESOURCES)
+def test_equipment_process_matrix(key, role, env, eq_env):
+    """Every process resource × operation for the panel's own roles, through the API and the services."""
+    records = Records(env.db, env.world)
+    ctx = {"client": env.client, "headers": eq_env.headers[role], "db": env.db, "user": eq_env.users[role], "params": records.params}
+    rules = {(r, k, o): a for r, k, o, a in EQ_SEED_RULES}
+    wrong = []
+    for op in operations(RESOURCES[key]):
+        allowed = eq_expected(role, key, op)
+        assert rules.get((role, key, op), allowed) == allowed
+        for leg_name, leg in LEGS.items():
+            target = records.target(key, op) if _needs_target(op) else None
+            payload = records.payload(key, "create" if op == "import" else op) if _needs_payload(op) else None
+            got = leg(ctx, key, op, target, payload)
+            if got != want(role, allowed):
+                wrong.append(f"{leg_name}: {role} {op} {key}: expected {want(role, allowed)}, got {got}")
+    assert not wrong, "\n".join(wrong)

@@ -48,14 +48,16 @@ def sandbox(yd_server):
 
 
 @pytest.fixture()
-def delivery(db, users, sandbox):
+def delivery(db, users, sandbox, monkeypatch):
+    """The delivery module configured for the sandbox. Its process effects are switched off here
+    (these shipments are hand-made, with no request behind them): ``test_the_whole_way`` keeps them."""
     import app.boot
 
     app.boot.boot()
     from app.panels.equipment import delivery as mod
 
     settings_page.save(db, mod.INTEGRATIONS, users["admin"], {"yandex_enabled": True, "yandex_token": TOKEN, "yandex_url": sandbox.url})
-    mod.ON_STATUS.pop("DELIVERED", None)
+    monkeypatch.setattr(mod, "ON_STATUS", {})
     return mod
 
 
@@ -192,3 +194,78 @@ def test_journal_syncs_the_claims_it_names(db, sandbox, delivery, shipment):
     db.refresh(order)
     assert order.provider_status in ("accepted", "performer_lookup", "ready_for_approval")
     assert delivery.sync_journal(db) == 0  # the cursor moved on
+
+
+def test_the_whole_way_from_request_to_not_installed_to_installed(db, users, sandbox):
+    """Support's request → storekeeper reserves, picks, confirms → support orders the courier →
+    the sandbox walks the claim → the pickup hands the shipment over, the delivery leaves its
+    assets delivered but not installed (section 8) → support confirms them installed."""
+    import app.boot
+
+    app.boot.boot()
+    from app.panels.equipment import delivery, process
+    from app.panels.equipment.roles import ROLES
+    from models.equipment import (
+        Asset,
+        EqRequest,
+        Location,
+        Process,
+        ProductKind,
+        RequestKind,
+        RequestStatus,
+        RequestTemplate,
+        RequestTemplateLine,
+    )
+
+    def as_user(role: str) -> CurrentUser:
+        return CurrentUser(id=None, username=role, roles=(f"equipment.{role}",), permissions=frozenset(ROLES[role][1]))
+
+    keeper, support = as_user("storekeeper"), as_user("support")
+    settings_page.save(db, delivery.INTEGRATIONS, users["admin"], {"yandex_enabled": True, "yandex_token": TOKEN, "yandex_url": sandbox.url})
+    wh = Warehouse(code="W1", name="Склад Север", city="Москва", address="Складочная ул., 1с1", lat=55.804, lon=37.590)
+    st = Store(code="S12", name="Магазин №12", city="Москва", address="Тверская ул., 7", lat=55.758, lon=37.613,
+               contact_name="Анна", contact_phone="+79990000012")
+    router = EqProduct(sku="R-X", name="Роутер X", weight_kg=0.8, length_cm=30, width_cm=20, height_cm=8)
+    cable = EqProduct(sku="C-1", name="Кабель", kind=ProductKind.CONSUMABLE, weight_kg=0.1, length_cm=20, width_cm=10, height_cm=5)
+    db.add_all([wh, st, router, cable])
+    db.flush()
+    db.add_all([Asset(sn=f"SN-{i}", product_id=router.id, warehouse_id=wh.id) for i in (1, 2)])
+    db.add(StockItem(product_id=cable.id, warehouse_id=wh.id, qty_on_hand=10))
+    tpl = RequestTemplate(name="Новый магазин", kind=RequestKind.NEW_STORE, checklist=["Всё на месте"])
+    db.add(tpl)
+    db.flush()
+    db.add_all([RequestTemplateLine(template_id=tpl.id, product_id=router.id, qty=2),
+                RequestTemplateLine(template_id=tpl.id, product_id=cable.id, qty=3)])
+    db.commit()
+
+    req = process.create_request(db, support, store_id=st.id, warehouse_id=wh.id, template_id=tpl.id)
+    db.commit()
+    process.reserve_auto(db, keeper, req)
+    sh = process.start_picking(db, keeper, req)
+    db.commit()
+    for code in ("SN-1", "SN-2", "3"):
+        process.tick(db, keeper, sh, code)
+    process.confirm_shipment(db, keeper, sh)
+    db.commit()
+
+    order = delivery.create_delivery(db, support, sh.id)
+    sandbox.advance(order.external_id, "ready_for_approval")
+    delivery.sync_order(db, order.id)
+    sandbox.advance(order.external_id, "pickuped")
+    delivery.sync_order(db, order.id)
+    db.refresh(sh)
+    assert sh.status == ShipmentStatus.HANDED_OVER  # the courier's pickup handed it over
+    assets = db.exec(select(Asset).order_by(Asset.sn)).all()
+    assert {(a.process, a.location) for a in assets} == {(Process.IN_SHIPMENT, Location.IN_TRANSIT)}
+    sandbox.advance(order.external_id, "delivered_finish")
+    delivery.sync_order(db, order.id)
+    for a in assets:
+        db.refresh(a)
+    assert {(a.process, a.location, a.store_id) for a in assets} == {(Process.NOT_INSTALLED, Location.STORE, st.id)}
+    assert db.get(EqRequest, req.id).status == RequestStatus.DELIVERED
+    # the timeline of the shipment: ours and the provider's
+    titles = [e.title for e in delivery.timeline_events(db, support, sh)]
+    assert any("Доставлено" in x for x in titles) and any("Заказ доставки оформлен" in x for x in titles)
+    assert process.confirm_installed(db, support, sh) == 2
+    db.commit()
+    assert db.get(EqRequest, req.id).status in (RequestStatus.INSTALLED, RequestStatus.DONE)

@@ -30,6 +30,8 @@ UPDATES = {
     "equipment.products": {"vendor": "X"}, "equipment.warehouses": {"city": "Тверь"}, "equipment.bins": {"zone": "Z"},
     "equipment.stores": {"city": "Тверь"}, "equipment.documents": {"comment": "X"}, "equipment.document_lines": {"qty": "3"},
     "equipment.assets": {"note": "X"}, "equipment.stock": {"min_qty": "2"},
+    "equipment.templates": {"description": "X"}, "equipment.template_lines": {"qty": "2"}, "equipment.requests": {"comment": "X"},
+    "equipment.request_lines": {"qty": "2"},
 }
 _seq = itertools.count()
 
@@ -45,6 +47,7 @@ def _states(token: str):
 
 def _payload(res_key: str, ctx: dict) -> dict[str, str]:
     n = next(_seq)
+    ctx["want"] = res_key
     w = ctx["numbers"]
     return {
         "stock.products": {"name": f"UI product {n}", "sell_price_rub": "100", "min_stock": "0"},
@@ -63,6 +66,7 @@ def _payload(res_key: str, ctx: dict) -> dict[str, str]:
         "numbers.sftp": {"name": f"ui_sftp_{n}", "host": "127.0.0.1", "port": "22", "username": "u", "remote_dir": "/", "direction": "import", "file_mask": "*.csv"},
         "numbers.scopes": {"user_id": str(w["manager_id"]), "group_name": f"G{n}"},
         **_equipment_payloads(ctx, n),
+        **_eq_payloads(ctx, n),
     }[res_key]
 
 
@@ -108,6 +112,44 @@ def _made_directly(res_key: str, db, ctx: dict) -> str:
     return str(row.id)
 
 
+def _eq_world(db) -> dict:
+    """The equipment process side's records the forms pick from: a product type, a warehouse, a
+    store and a template with one line."""
+    from models.equipment import Asset, EqProduct, ProductKind, RequestTemplate, RequestTemplateLine, StockItem, Store, Warehouse
+
+    p, wh, st = EqProduct(sku="UI-1", name="UI роутер"), Warehouse(code="UIPW", name="UI склад процесса"), Store(code="UIPS", name="UI магазин")
+    cable = EqProduct(sku="UI-2", name="UI кабель", kind=ProductKind.CONSUMABLE)
+    tpl = RequestTemplate(name="UI шаблон", checklist=["Пункт"])
+    db.add_all([p, cable, wh, st, tpl])
+    db.flush()
+    db.add_all([RequestTemplateLine(template_id=tpl.id, product_id=p.id, qty=1), RequestTemplateLine(template_id=tpl.id, product_id=cable.id, qty=5),
+                Asset(sn="UI-SN-1", product_id=p.id, warehouse_id=wh.id), StockItem(product_id=cable.id, warehouse_id=wh.id, qty_on_hand=100)])
+    db.commit()
+    return {"db": db, "product": p.id, "cable": cable.id, "wh": wh.id, "store": st.id, "tpl": tpl.id}
+
+
+def _eq_payloads(ctx: dict, n: int) -> dict:
+    e = ctx.get("eq")
+    if not e:
+        return {}
+
+    def request_id() -> str:
+        from app.core.principal import SYSTEM
+        from app.panels.equipment import process
+
+        r = process.create_request(e["db"], SYSTEM, store_id=e["store"], warehouse_id=e["wh"], template_id=e["tpl"])
+        e["db"].commit()
+        return str(r.id)
+
+    return {
+        "equipment.templates": {"name": f"UI шаблон {n}", "kind": "REGULAR"},
+        "equipment.template_lines": {"template_id": str(e["tpl"]), "product_id": str(e["product"]), "qty": "1"},
+        "equipment.requests": {"template_id": str(e["tpl"]), "store_id": str(e["store"]), "warehouse_id": str(e["wh"])},
+        **({"equipment.request_lines": {"request_id": request_id(), "product_id": str(e["product"]), "qty": "1"}}
+           if ctx.get("want") == "equipment.request_lines" else {}),
+    }
+
+
 def _record_for(res_key: str, db, ctx: dict, users) -> str:
     """A fresh record to update/delete/act on, created as admin through the services."""
     from app.core import crud
@@ -132,8 +174,11 @@ def _make_pending(db, user_id: str) -> None:
     db.commit()
 
 
-def _param_value(res_key: str, op: str, numbers_world: dict) -> str:
-    """What the confirmation dialog's input gets: a role to approve with, or a number status."""
+def _param_value(res_key: str, op: str, numbers_world: dict, name: str = "", ctx: dict | None = None) -> str:
+    """What the confirmation dialog's input gets: a role to approve with, a number status, or an
+    equipment request's SN / consumable / quantity / checklist line."""
+    if res_key.startswith("equipment.") and ctx:
+        return {"sn": "UI-SN-1", "product_id": str(ctx["eq"]["cable"]), "qty": "1", "number": "1", "code": "1"}[name]
     return "stock.user" if (res_key, op) == ("admin.users", "approve") else str(numbers_world["status"]["in_work"])
 
 
@@ -151,7 +196,8 @@ def tokens(db, users):
 
 @pytest.mark.parametrize("role", ["admin", "manager", "user"])
 def test_ui_handlers_enforce_permissions(role, db, users, tokens, stock_data, numbers_world):
-    ctx = {"product": stock_data["cable"], "numbers": {**numbers_world, "manager_id": users["manager"].id}, "equipment": _equipment_world(db)}
+    ctx = {"product": stock_data["cable"], "numbers": {**numbers_world, "manager_id": users["manager"].id},
+           "equipment": _equipment_world(db), "eq": _eq_world(db)}
     user = users[role]
     checked = 0
     for res_key, res in RESOURCES.items():
@@ -184,7 +230,7 @@ def test_ui_handlers_enforce_permissions(role, db, users, tokens, stock_data, nu
                 _make_pending(db, rid)
             lst.res_key, lst.pending, lst.pending_ids = res_key, op, [rid]
             lst.param_fields = [{"name": f.name} for f in res.actions[op].params] if op in res.actions else []
-            lst.param_values = {f.name: _param_value(res_key, op, numbers_world) for f in res.actions[op].params} if op in res.actions else {}
+            lst.param_values = {f.name: _param_value(res_key, op, numbers_world, f.name, ctx) for f in res.actions[op].params} if op in res.actions else {}
             out = lst.run_pending()
             assert not lst.param_errors, (role, res_key, op, lst.param_errors)
             assert _refused(out, lst) == (not user.has_perm(res.perm(op))), (role, res_key, op, repr(out)[:300])

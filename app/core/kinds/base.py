@@ -51,6 +51,9 @@ class Kind:
     invalid: ClassVar[str] = "error.value"
     #: Takes a JSON list (a multiselect); every other kind refuses a list or an object.
     takes_list: ClassVar[bool] = False
+    #: :meth:`display` gets a list value whole (a checklist numbers its items), instead of each item
+    #: shown on its own and joined with commas (a multiselect's values)
+    shows_lists: ClassVar[bool] = False
     #: Never shown back (a password, an API key): forms start empty, the detail page shows ``***``,
     #: an edit that leaves it empty keeps the stored value (see :attr:`keeps_when_empty`).
     write_only: ClassVar[bool] = False

@@ -30,7 +30,11 @@ class ActionParamsMixin(rx.State, mixin=True):
         with ui_session() as db:
             user = self.current_user()  # type: ignore[attr-defined]
             for f in spec.params:
-                self.param_fields.append({"name": f.name, "label": label_for(type(res), f.name, f.label, self.lang)})  # type: ignore[attr-defined]
+                # a choice (declared options, a select kind, a relation) is a list; anything else is typed
+                # (a serial number, a quantity), parsed by its kind like a form field when the action runs
+                chooses = bool(f.options) or f.kind in ("select", "relation", "multiselect") or bool(f.resource)
+                self.param_fields.append({"name": f.name, "label": label_for(type(res), f.name, f.label, self.lang),  # type: ignore[attr-defined]
+                                          "input": "" if chooses else "1", "help": self.t(f.help) if f.help else ""})  # type: ignore[attr-defined]
                 self.param_options[f.name] = [[v, self.t(lbl)] for v, lbl in crud.action_options(db, user, f)]  # type: ignore[attr-defined]
         return True
 
@@ -56,12 +60,18 @@ def action_params(state: Any) -> rx.Component:
     return rx.vstack(
         rx.foreach(state.param_fields, lambda f: rx.vstack(
             rx.text(f["label"], size="2", weight="medium"),
-            rx.select.root(
-                rx.select.trigger(placeholder="—", width="100%"),
-                rx.select.content(rx.foreach(state.param_options.get(f["name"], []), lambda o: rx.select.item(o[1], value=o[0]))),
-                value=state.param_values.get(f["name"], ""),
-                on_change=lambda v: state.set_param(f["name"].to(str), v),
+            rx.cond(
+                f["input"] == "1",
+                rx.input(value=state.param_values.get(f["name"], ""), on_change=lambda v: state.set_param(f["name"].to(str), v),
+                         width="100%", id="param-input-" + f["name"].to(str), auto_focus=True),
+                rx.select.root(
+                    rx.select.trigger(placeholder="—", width="100%"),
+                    rx.select.content(rx.foreach(state.param_options.get(f["name"], []), lambda o: rx.select.item(o[1], value=o[0]))),
+                    value=state.param_values.get(f["name"], ""),
+                    on_change=lambda v: state.set_param(f["name"].to(str), v),
+                ),
             ),
+            rx.cond(f["help"] != "", rx.text(f["help"], size="1", color_scheme="gray")),
             rx.cond(state.param_errors.contains(f["name"]), rx.text(state.param_errors.get(f["name"], ""), color_scheme="red", size="1")),
             spacing="1", width="100%", id="param-" + f["name"].to(str),
         )),

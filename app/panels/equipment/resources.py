@@ -212,6 +212,10 @@ class Assets(Resource, model=Asset):
         ctx.db.add(AssetEvent(asset_id=record.id, axis=move.field, from_value=move.before, to_value=move.after,
                               user_id=ctx.user.id, note=move.transition))
         record.updated_at = utcnow()
+        if move.field == "process":  # installed from the list: the request it came by moves on as well
+            from app.panels.equipment import process
+
+            process.asset_moved(ctx.db, ctx.user, record, move.transition)
 
     def validate(self, ctx: ActionContext, values: dict[str, Any], record: Any | None) -> dict:
         sn = (values.get("sn") or "").strip() if "sn" in values else None

@@ -41,10 +41,31 @@ WAREHOUSE = {
     "chief": [],
 }
 
-# Process side: templates, requests, reservations, shipments, deliveries, installation (process.py)
+# Process side: templates, requests, reservations, shipments, deliveries, installation (process.py, requests.py)
+_READ_PROCESS = ["equipment.templates.view", "equipment.template_lines.view", "equipment.requests.view", "equipment.request_lines.view",
+                 "equipment.reservations.view", "equipment.shipments.view", "equipment.shipment_items.view", "equipment.deliveries.view"]
+# what the process's pickers and columns name (the warehouse side's resources): seen by both
+_PICKED = ["equipment.products.view", "equipment.warehouses.view", "equipment.stores.view", "equipment.assets.view",
+           "equipment.stock.view"]
 PROCESS = {
-    "storekeeper": [],
-    "support": [],
+    # makes templates; reserves (by SN, by quantity, automatically) and releases; picks with the
+    # checklist, confirms shipments and hands them to the courier
+    "storekeeper": _READ_PROCESS + _PICKED + [
+        "equipment.templates.create", "equipment.templates.update", "equipment.templates.delete",
+        "equipment.template_lines.create", "equipment.template_lines.update", "equipment.template_lines.delete",
+        "equipment.requests.reserve_auto", "equipment.requests.reserve_sn", "equipment.requests.reserve_qty",
+        "equipment.requests.start_picking", "equipment.reservations.release",
+        "equipment.shipments.pick", "equipment.shipments.confirm", "equipment.shipments.hand_over",
+    ],
+    # creates requests (from a template or by hand) and cancels them, confirms installation and ticks
+    # the installation checklist; never confirms a shipment
+    "support": _READ_PROCESS + _PICKED + [
+        "equipment.requests.create", "equipment.requests.update", "equipment.requests.delete", "equipment.requests.cancel",
+        "equipment.request_lines.create", "equipment.request_lines.update", "equipment.request_lines.delete",
+        "equipment.requests.tick_install", "equipment.shipments.install",
+        "equipment.delivery.create",  # section 2: support starts the delivery (orders the courier)
+    ],
+    # chief: everything of the panel (``equipment.*`` below), marking a manual delivery delivered included
     "chief": [],
 }
 
