@@ -743,7 +743,8 @@ def _eq_world(rec: Records) -> dict[str, Any]:
     n, db = next(rec.n), rec.db
     router = EqProduct(sku=f"MR{n}", name=f"Роутер {n}", kind=ProductKind.SERIAL)
     cable = EqProduct(sku=f"MC{n}", name=f"Кабель {n}", kind=ProductKind.CONSUMABLE)
-    wh, store = Warehouse(code=f"MW{n}", name=f"Склад {n}"), Store(code=f"MS{n}", name=f"Магазин {n}")
+    wh = Warehouse(code=f"MW{n}", name=f"Склад {n}", lat=55.80, lon=37.59)  # coordinates: a courier can be ordered
+    store = Store(code=f"MS{n}", name=f"Магазин {n}", lat=55.76, lon=37.61)
     db.add_all([router, cable, wh, store])
     db.flush()
     assets = [Asset(sn=f"M{n}-{i}", product_id=router.id, warehouse_id=wh.id) for i in range(3)]
@@ -785,6 +786,26 @@ def _eq_request(rec: Records, w: dict[str, Any], stage: str = "new") -> tuple[An
     return req, sh
 
 
+_YANDEX: dict[str, Any] = {}
+
+
+def _yandex_sandbox(rec: Records) -> None:
+    """Yandex Delivery's sandbox for "order a courier" (started once per session, stopped at exit),
+    and the integration settings pointing at it."""
+    import atexit
+
+    from app.core import settings_page
+    from app.panels.equipment.delivery import INTEGRATIONS
+    from integrations.sandbox.yandex_delivery import start_sandbox
+
+    if "handle" not in _YANDEX:
+        _YANDEX["handle"] = start_sandbox()
+        atexit.register(_YANDEX["handle"].stop)
+    _YANDEX["handle"].add_token("y0_matrix-token")
+    settings_page.save(rec.db, INTEGRATIONS, EQ_SYSTEM, {"yandex_enabled": True, "yandex_token": "y0_matrix-token",
+                                                          "yandex_url": _YANDEX["handle"].url})
+
+
 def eq_process_target(rec: Records, key: str, op: str) -> Any:
     from models.equipment import DeliveryOrder, DeliveryProvider, RequestLine, Reservation, ShipmentItem
 
@@ -806,7 +827,9 @@ def eq_process_target(rec: Records, key: str, op: str) -> Any:
         return db.exec(select(Reservation).where(Reservation.request_id == req.id)).first().id
     if key in ("equipment.shipments", "equipment.shipment_items", "equipment.deliveries"):
         stage = {"action:pick": "picking", "action:confirm": "picked", "action:hand_over": "confirmed", "action:deliver": "shipped",
-                 "action:install": "delivered"}.get(op, "picking")
+                 "action:install": "delivered", "action:order_courier": "confirmed"}.get(op, "picking")
+        if op == "action:order_courier":
+            _yandex_sandbox(rec)
         _req, sh = _eq_request(rec, w, stage)
         if key == "equipment.shipment_items":
             return db.exec(select(ShipmentItem).where(ShipmentItem.shipment_id == sh.id)).first().id

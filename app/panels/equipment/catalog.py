@@ -511,4 +511,16 @@ CATALOG.update({
     "equipment.progress.shipped": ("Отгружено", "Shipped"),
     "equipment.progress.delivered": ("Доставлено", "Delivered"),
     "equipment.progress.installed": ("Установлено", "Installed"),
+    # shipments' delivery (delivery.py through requests.py)
+    "equipment.order_courier": ("Заказать курьера", "Order a courier"),
+    "equipment.courier_ordered": ("Курьер заказан в Яндекс Доставке", "A courier is ordered at Yandex Delivery"),
+    "equipment.refresh_delivery": ("Обновить статус", "Refresh the status"),
+    "equipment.delivery_refreshed": ("Статус обновлён", "Status refreshed"),
+    "equipment.cancel_delivery": ("Отменить доставку", "Cancel the delivery"),
+    "equipment.delivery_cancelled": ("Доставка отменена", "Delivery cancelled"),
+    "equipment.tl.delivery": ("Яндекс Доставка", "Yandex Delivery"),
+    "equipment.tl.internal": ("Склад и доставка", "Warehouse and delivery"),
+    "perm.equipment.shipments.order_courier": ("Заказывать курьера", "Order couriers"),
+    "perm.equipment.deliveries.refresh": ("Обновлять статус доставки", "Refresh delivery statuses"),
+    "perm.equipment.deliveries.cancel": ("Отменять доставку", "Cancel deliveries"),
 })

@@ -329,8 +329,8 @@ def sync_order(db: Session, order_id: int) -> DeliveryOrder:
         raise NotFound()
     shipment = db.get(Shipment, order.shipment_id)
     assert shipment is not None
-    if order.status in (DeliveryStatus.DELIVERED, DeliveryStatus.CANCELLED):
-        drop_owned_schedule(db, SYSTEM, f"delivery:{order.id}")
+    if order.status in (DeliveryStatus.DELIVERED, DeliveryStatus.CANCELLED) or order.provider is DeliveryProvider.MANUAL:
+        drop_owned_schedule(db, SYSTEM, f"delivery:{order.id}")  # nothing (more) to ask a provider about
         db.commit()
         return order
     if not order.external_id:  # the claim was never confirmed created: the same key again

@@ -11,10 +11,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.core import ActionContext, Kind, Resource, ValidationFailed, action, col, fields, filters, register_kind
-from app.panels.equipment import process
+from app.core import (
+    ActionContext,
+    Kind,
+    Resource,
+    ValidationFailed,
+    action,
+    col,
+    comment_wall,
+    fields,
+    filters,
+    register_kind,
+    timeline,
+)
+from app.panels.equipment import delivery, process
 from models.equipment import (
     DeliveryOrder,
+    DeliveryProvider,
     DeliveryStatus,
     EqRequest,
     RequestLine,
@@ -229,6 +242,8 @@ class Requests(Resource, model=EqRequest):
     related = [("equipment.lines", "equipment.request_lines", "request_id"),
                ("equipment.reservations", "equipment.reservations", "request_id"),
                ("equipment.shipments", "equipment.shipments", "request_id")]
+    # the mini-chat under a request (section 5) and its history
+    detail_blocks = [comment_wall(), timeline()]
 
     def can(self, user, operation, record=None) -> bool:
         """A request is edited while NEW (afterwards its lines are reserved, picked, shipped)."""
@@ -430,6 +445,20 @@ class Shipments(Resource, model=Shipment):
             process.confirm_installed(ctx.db, ctx.user, s, sns or None)
         return "equipment.installed"
 
+    @action("equipment.order_courier", confirm=True, color="blue", visible=lambda s: s.status is ShipmentStatus.CONFIRMED)
+    def order_courier(self, ctx: ActionContext, records: list[Shipment]) -> str:
+        """Section 7: a courier of Yandex Delivery for the confirmed shipment (the tariff chosen by its size and weight)."""
+        for s in records:
+            delivery.create_delivery(ctx.db, ctx.user, s.id)
+        return "equipment.courier_ordered"
+
+    # the delivery's timeline (section 7.3: the provider's events and ours) and the mini-chat (section 5)
+    detail_blocks = [
+        timeline(events=delivery.timeline_events, tables=("eq_delivery_event", "eq_delivery_order"),
+                 kinds={"delivery": "equipment.tl.delivery", "internal": "equipment.tl.internal"}),
+        comment_wall(),
+    ]
+
     def title(self, record: Any) -> str:
         return f"№{record.id}"
 
@@ -453,6 +482,25 @@ class Deliveries(Resource, model=DeliveryOrder):
     ]
     filters = [filters.select("status", label="equipment.status"), filters.select("provider", label="equipment.provider")]
     detail_fields = ["id", "shipment_id", "provider", "external_id", "status", "eta_at", "created_at"]
+
+    @action("equipment.refresh_delivery", audit=False,
+            visible=lambda d: d.status in delivery.ACTIVE and d.provider is DeliveryProvider.YANDEX_DELIVERY)
+    def refresh(self, ctx: ActionContext, records: list[DeliveryOrder]) -> str:
+        """Ask the provider now instead of waiting for the next poll."""
+        for d in records:
+            delivery.sync_order(ctx.db, d.id)
+        return "equipment.delivery_refreshed"
+
+    @action("equipment.cancel_delivery", confirm=True, color="red", visible=lambda d: d.status in delivery.ACTIVE)
+    def cancel(self, ctx: ActionContext, records: list[DeliveryOrder]) -> str:
+        for d in records:
+            delivery.cancel_delivery(ctx.db, ctx.user, d.id)
+        return "equipment.delivery_cancelled"
+
+    detail_blocks = [
+        timeline(events=lambda db, user, d: delivery.timeline_events(db, user, db.get(Shipment, d.shipment_id)),
+                 tables=("eq_delivery_event",), kinds={"delivery": "equipment.tl.delivery", "internal": "equipment.tl.internal"}),
+    ]
 
     def title(self, record: Any) -> str:
         return f"#{record.id} {record.external_id or ''}".strip()

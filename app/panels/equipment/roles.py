@@ -56,6 +56,7 @@ PROCESS = {
         "equipment.requests.reserve_auto", "equipment.requests.reserve_sn", "equipment.requests.reserve_qty",
         "equipment.requests.start_picking", "equipment.reservations.release",
         "equipment.shipments.pick", "equipment.shipments.confirm", "equipment.shipments.hand_over",
+        "equipment.deliveries.refresh", "equipment.requests.comment", "equipment.shipments.comment",
     ],
     # creates requests (from a template or by hand) and cancels them, confirms installation and ticks
     # the installation checklist; never confirms a shipment
@@ -63,7 +64,9 @@ PROCESS = {
         "equipment.requests.create", "equipment.requests.update", "equipment.requests.delete", "equipment.requests.cancel",
         "equipment.request_lines.create", "equipment.request_lines.update", "equipment.request_lines.delete",
         "equipment.requests.tick_install", "equipment.shipments.install",
-        "equipment.delivery.create",  # section 2: support starts the delivery (orders the courier)
+        # section 2: support starts the delivery (orders the courier), follows and cancels it, and discusses
+        "equipment.delivery.create", "equipment.shipments.order_courier", "equipment.deliveries.refresh",
+        "equipment.deliveries.cancel", "equipment.requests.comment", "equipment.shipments.comment",
     ],
     # chief: everything of the panel (``equipment.*`` below), marking a manual delivery delivered included
     "chief": [],
