@@ -53,7 +53,7 @@ def _world(e2e_engine) -> dict:
                                "VALUES (:s, :n, 'CONSUMABLE', 7, 0, true, now()) RETURNING id"), {"s": f"CB-{tag}", "n": f"Кабель {tag}"}).scalar()
         wh = c.execute(text("INSERT INTO eq_warehouse (code, name, is_active, created_at) VALUES (:c, :n, true, now()) RETURNING id"),
                        {"c": f"W{tag}", "n": f"Склад {tag}"}).scalar()
-        store = c.execute(text("INSERT INTO eq_store (code, name, city, is_active, created_at) VALUES (:c, :n, 'Москва', true, now()) RETURNING id"),
+        c.execute(text("INSERT INTO eq_store (code, name, city, is_active, created_at) VALUES (:c, :n, 'Москва', true, now()) RETURNING id"),
                           {"c": f"S{tag}", "n": f"Магазин {tag}"}).scalar()
         sns = [f"SN{tag}{i}" for i in range(1, 4)]
         for sn in sns:

@@ -5,13 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import reflex as rx
-from sqlmodel import select
 
 from app.core import comments as comment_service
 from app.core import crud, links, live, record_timeline, rows
-from app.core.display import display_kind, fmt_datetime, fmt_value
+from app.core.display import display_kind, fmt_value
 from app.core.errors import NotFound, PermissionDenied, PultError, ValidationFailed
-from app.core.i18n import has
 from app.core.kinds import field_options, kind_for
 from app.core.query import ListParams, get_many, relation_text, relation_titles
 from app.core.registry import RESOURCES
@@ -22,7 +20,6 @@ from app.core.ui.base import AuthState, tr, ui_session
 from app.core.ui.widgets import forbidden_box
 from app.core.ui.list_state import file_pair, file_urls, row_dict
 from app.core.ui.widgets import confirm_dialog, label, page_header, resource_label
-from models.core import AuditLog
 
 RELATED_LIMIT = 10
 
