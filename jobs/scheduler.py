@@ -46,6 +46,13 @@ def main(argv: list[str] | None = None) -> int:
     logs.configure(level=args.log_level)  # JSON or text by PULT_LOG_FORMAT, secrets redacted
 
     boot()
+    try:  # the schedules the deployment needs (nightly backup, panels' checks), when missing
+        with session_scope() as db:
+            made = jobs.ensure_system_schedules(db)
+        if made:
+            log.info("created system schedules: %s", ", ".join(made))
+    except Exception:
+        log.exception("creating the system schedules failed")
     if args.once:
         tick()
         return 0

@@ -15,7 +15,7 @@ uploaded to the object store (the bucket of :mod:`app.core.files`) under ``backu
 * **Retention.** After a successful upload, backups beyond the newest ``PULT_BACKUP_KEEP`` (14)
   are deleted.
 * **Schedule.** The job kind ``backup.database`` (admin only) runs it; :func:`ensure_backup_schedule`
-  keeps a daily schedule (``PULT_BACKUP_CRON``, default 03:00) that the migration-time setup creates.
+  is declared a system schedule (``PULT_BACKUP_CRON``, default 03:00): the scheduler creates it when missing.
 
 Restore (into an empty database; never over the live one by accident)::
 
@@ -44,7 +44,7 @@ from typing import IO, Any
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy.engine import make_url
 
-from app.core.jobs import JobContext, job_kind
+from app.core.jobs import JobContext, job_kind, system_schedule
 
 log = logging.getLogger(__name__)
 
@@ -250,13 +250,8 @@ def backup_job(ctx: JobContext) -> dict[str, Any]:
     return {"key": made.key, "bytes": made.size}
 
 
-def ensure_backup_schedule(db: Any) -> None:
-    """The daily backup (``PULT_BACKUP_CRON``; empty turns it off), as a system schedule."""
-    from app.core.jobs import ensure_schedule
-    from app.core.principal import SYSTEM
-
-    cron = os.environ.get("PULT_BACKUP_CRON", "0 3 * * *")
-    ensure_schedule(db, SYSTEM, "backup:database", KIND, cron, {})
+#: The nightly backup, created by the scheduler when missing (``PULT_BACKUP_CRON``; empty: none).
+system_schedule("backup:database", KIND, os.environ.get("PULT_BACKUP_CRON", "0 3 * * *"))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1105,6 +1105,31 @@ def ensure_schedule(
     return row
 
 
+#: Schedules the deployment needs without anyone creating them (the nightly backup, a panel's
+#: periodic check): ``(name, kind, default cron, args)``. The scheduler creates each one that is
+#: missing when it starts (:func:`ensure_system_schedules`) and never changes one that exists, so an
+#: admin's change of its cron survives restarts.
+SYSTEM_SCHEDULES: dict[str, tuple[str, str, dict[str, Any]]] = {}
+
+
+def system_schedule(name: str, kind: str, cron: str, args: dict[str, Any] | None = None) -> None:
+    """Declare a schedule the scheduler creates when it is missing (see :data:`SYSTEM_SCHEDULES`).
+    An empty ``cron`` declares nothing (the deployment switched it off)."""
+    if cron.strip():
+        SYSTEM_SCHEDULES[name] = (kind, cron.strip(), dict(args or {}))
+
+
+def ensure_system_schedules(db: Session) -> list[str]:
+    """Create the declared system schedules that do not exist yet; returns their names."""
+    made = []
+    for name, (kind, cron, args) in SYSTEM_SCHEDULES.items():
+        if db.exec(select(Schedule).where(Schedule.name == name)).first() is None:
+            ensure_schedule(db, SYSTEM, name, kind, cron, args)
+            made.append(name)
+    db.commit()
+    return made
+
+
 def drop_owned_schedule(db: Session, user: CurrentUser, owner_key: str) -> None:
     """Delete the schedule owned by a record that is being deleted (in ``db``'s transaction)."""
     row = db.exec(select(Schedule).where(Schedule.name == owner_key)).first()

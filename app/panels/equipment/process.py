@@ -31,6 +31,7 @@ from sqlalchemy import func, text, update
 from sqlmodel import Session, select
 
 from app.core import SYSTEM, CurrentUser, JobContext, Machine, Transition, audit, bus, ensure_schedule, job_kind
+from app.core.jobs import system_schedule
 from app.core.errors import NotFound, PermissionDenied, ValidationFailed
 from app.core.notify import notify
 from app.panels.equipment.machines import IN_WAREHOUSE, LOCATION, PROCESS
@@ -822,6 +823,10 @@ def sla_check_job(ctx: JobContext) -> dict[str, Any]:
     sent = check_sla(ctx.db)
     ctx.db.commit()
     return {"delivery_overdue": len(sent["equipment.delivery_overdue"]), "install_overdue": len(sent["equipment.install_overdue"])}
+
+
+# created by the scheduler when missing; the SLA page changes it (jobs.system_schedule)
+system_schedule(SLA_SCHEDULE, SLA_KIND, SLA_CRON)
 
 
 def ensure_sla_schedule(db: Session, user: CurrentUser = SYSTEM, cron: str = SLA_CRON) -> Any:
