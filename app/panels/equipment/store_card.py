@@ -24,16 +24,13 @@ from sqlalchemy import case, func
 from sqlmodel import Session, select
 
 from app.core import CurrentUser, NotFound, PermissionDenied, redis_client
+from app.panels.equipment import process
 from integrations.routing import GeoPoint, Router, RoutingError, haversine_m
 from models.equipment import (
     Asset,
     DeliveryOrder,
     EqProduct,
-    EqRequest,
     Process,
-    RequestKind,
-    RequestLine,
-    RequestStatus,
     Shipment,
     ShipmentStatus,
     Store,
@@ -47,7 +44,6 @@ ROUTE_TTL_SECONDS = 3600
 INSTALLED_SHOWN = 200
 SHIPMENTS_SHOWN = 20
 ON_THE_WAY = (ShipmentStatus.HANDED_OVER, ShipmentStatus.IN_TRANSIT)
-OPEN_REQUEST = (RequestStatus.NEW, RequestStatus.RESERVED, RequestStatus.PICKING, RequestStatus.SHIPPED, RequestStatus.DELIVERED)
 
 
 @dataclass
@@ -124,27 +120,6 @@ def route_info(db: Session, store: Store, warehouse: Warehouse, *, routing_url: 
                      data["drive_min"] + margin_min, data["estimated"], data.get("note", ""), data.get("line", []))
 
 
-def new_store_progress(db: Session, store_id: int) -> dict[str, Any] | None:
-    """The open "new store" request of the store: how many of its devices are reserved, shipped,
-    delivered and installed out of the total it asks for (section 14)."""
-    req = db.exec(select(EqRequest).where(EqRequest.store_id == store_id, EqRequest.kind == RequestKind.NEW_STORE,
-                                          EqRequest.status.in_(OPEN_REQUEST)).order_by(EqRequest.id.desc())).first()
-    if req is None:
-        return None
-    total = db.exec(select(func.coalesce(func.sum(RequestLine.qty), 0)).where(RequestLine.request_id == req.id)).one()
-    by = dict(db.exec(select(Asset.process, func.count()).where(Asset.request_id == req.id).group_by(Asset.process)).all())
-
-    def n(*ps: Process) -> int:
-        return sum(int(by.get(p, 0)) for p in ps)
-
-    installed = n(Process.INSTALLED)
-    delivered = installed + n(Process.DELIVERED, Process.NOT_INSTALLED)
-    shipped = delivered + n(Process.IN_SHIPMENT)
-    reserved = shipped + n(Process.RESERVED, Process.PICKED, Process.WAITING_SHIPMENT)
-    return {"request_id": req.id, "title": req.title, "status": req.status.value, "total": int(total),
-            "reserved": reserved, "shipped": shipped, "delivered": delivered, "installed": installed}
-
-
 def card(db: Session, user: CurrentUser, store_id: int, *, routing_url: str | None = None, margin_min: int = 15,
          with_route: bool = True) -> Card:
     _can(user)
@@ -189,5 +164,5 @@ def card(db: Session, user: CurrentUser, store_id: int, *, routing_url: str | No
         store={"id": store.id, "code": store.code, "name": store.name, "city": store.city or "", "address": store.address or "",
                "contact": " · ".join(x for x in (store.contact_name, store.contact_phone) if x)},
         counts=counts, installed=installed, installed_total=sum(counts.values()), shipments=shipments, points=points,
-        route=route, new_store=new_store_progress(db, store.id),
+        route=route, new_store=process.store_progress(db, store.id),
     )
