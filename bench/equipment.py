@@ -182,14 +182,14 @@ def bench_race(engine, clients: int = 20, assets: int = 100) -> list[str]:
         process = importlib.import_module("app.panels.equipment.process")
     except ImportError:
         return ["| reservation race | — | — | — | the reservation service is not there yet |"]
-    reserve = getattr(process, "reserve_assets", None)
+    reserve = getattr(process, "reserve_asset", None)
     if reserve is None:
-        return ["| reservation race | — | — | — | no `process.reserve_assets` |"]
+        return ["| reservation race | — | — | — | no `process.reserve_asset` |"]
     from sqlmodel import Session
 
     from app.core.errors import PultError
     from app.core.principal import SYSTEM
-    from models.equipment import Asset, EqRequest, Process, Reservation, ReservationStatus
+    from models.equipment import Asset, EqRequest, Process, RequestLine, Reservation, ReservationStatus
 
     with Session(engine) as db:
         ids = [a.id for a in db.exec(
@@ -198,10 +198,13 @@ def bench_race(engine, clients: int = 20, assets: int = 100) -> list[str]:
             .order_by(Asset.id).limit(assets)).all()]
         sns = [db.get(Asset, i).sn for i in ids]
         reqs = []
+        product = db.get(Asset, ids[0]).product_id
         for k in range(clients):
+            # each client's own request for all 100 routers: only the asset decides who gets it
             r = EqRequest(store_id=1 + k, warehouse_id=1, title=f"bench race {k}")
             db.add(r)
             db.flush()
+            db.add(RequestLine(request_id=r.id, product_id=product, qty=assets))
             reqs.append(r.id)
         db.commit()
     barrier = threading.Barrier(clients)
@@ -216,7 +219,9 @@ def bench_race(engine, clients: int = 20, assets: int = 100) -> list[str]:
             got = 0
             for sn in order:
                 try:
-                    got += len(reserve(db, SYSTEM, reqs[k], [sn]) or [])
+                    reserve(db, SYSTEM, db.get(EqRequest, reqs[k]), sn)
+                    db.commit()
+                    got += 1
                 except PultError:  # someone else got it first: refused with a message, as a user would be
                     db.rollback()
                 except Exception as exc:  # noqa: BLE001 - anything else is a bug the table shows

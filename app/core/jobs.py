@@ -64,7 +64,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import redis
-from sqlalchemy import func, or_, update
+from sqlalchemy import func, or_, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -1120,8 +1120,11 @@ def system_schedule(name: str, kind: str, cron: str, args: dict[str, Any] | None
 
 
 def ensure_system_schedules(db: Session) -> list[str]:
-    """Create the declared system schedules that do not exist yet; returns their names."""
+    """Create the declared system schedules that do not exist yet; returns their names. Several
+    schedulers starting at once take turns (a transaction-scoped advisory lock), so none of them
+    trips over a row another just created."""
     made = []
+    db.exec(text("SELECT pg_advisory_xact_lock(hashtext('pult:system_schedules'))"))
     for name, (kind, cron, args) in SYSTEM_SCHEDULES.items():
         if db.exec(select(Schedule).where(Schedule.name == name)).first() is None:
             ensure_schedule(db, SYSTEM, name, kind, cron, args)

@@ -27,9 +27,15 @@ def value(families: dict[str, list], sample: str, **labels: str) -> float | None
 
 
 @pytest.fixture()
-def metrics_env(monkeypatch):
+def metrics_env(monkeypatch, redis_conn):
     monkeypatch.setenv("PULT_METRICS_TOKEN", TOKEN)
     monkeypatch.delenv("PULT_METRICS_ALLOW", raising=False)
+    # Counts from earlier tests in this process: flushed out of the buffer, then the store emptied,
+    # so the figures below are this test's requests only.
+    from app.core import metrics
+
+    metrics.flush()
+    redis_conn.flushdb()
 
 
 def test_metrics_after_real_requests(client, login, stock_data, metrics_env):

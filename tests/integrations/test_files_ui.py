@@ -95,7 +95,13 @@ def test_an_upload_into_a_record_the_user_may_not_change_is_refused(db, users, s
 
 
 def test_page_csp_allows_images_from_the_store_only(monkeypatch):
+    """The object store's origin, and no other besides the map's tile host (none configured here)."""
+    import dataclasses
+
+    from app.core import http_security
     from app.core.http_security import security_headers
+
+    monkeypatch.setattr(http_security, "settings", dataclasses.replace(http_security.settings, map_tile_url=""))
 
     scope = {"type": "http", "path": "/stock/products", "headers": [(b"host", b"pult.example.com")], "scheme": "https"}
     monkeypatch.setenv("S3_ENDPOINT_URL", "http://seaweedfs:8333")

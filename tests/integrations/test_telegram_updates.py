@@ -59,7 +59,7 @@ def test_commands_and_plain_messages_reach_their_handlers(sandbox, bot, register
 
 
 def test_a_panel_replaces_a_kit_default_and_duplicates_are_refused(sandbox, bot):
-    from app.panels.telegram import handlers as telegram_handlers  # noqa: F401 - the kit's /start (default=True)
+    from app.panels.telegram import login as telegram_login  # the kit's /start (default=True): a link code and the chat id
 
     def panel_start(ctx):
         ctx.reply("панель")
@@ -70,11 +70,11 @@ def test_a_panel_replaces_a_kit_default_and_duplicates_are_refused(sandbox, bot)
         assert sandbox.sent(CHAT)[-1]["text"] == "панель"
         with pytest.raises(ValueError, match="already registered"):
             tu.on_command("start")(lambda ctx: None)
-        tu.on_command("start", default=True)(telegram_handlers.start)  # a kit default never wins over a panel
+        tu.on_command("start", default=True)(telegram_login.start)  # a kit default never wins over a panel
         assert tu._COMMANDS["start"].fn is panel_start
     finally:
         tu.remove_command("start")
-        tu.on_command("start", default=True)(telegram_handlers.start)
+        tu.on_command("start", default=True)(telegram_login.start)
     tu.handle_message(message_update(sandbox, "/start"), bot)
     assert str(CHAT) in sandbox.sent(CHAT)[-1]["text"]
     with pytest.raises(ValueError):

@@ -169,8 +169,9 @@ def test_audit_log_is_visible_to_manager_not_to_user_and_read_only(db, users):
 # --------------------------------------------------------------------------- roles
 def test_roles_list_and_get_by_name(db, users, Roles):
     page = crud.list_records(db, Roles, users["admin"], ListParams())
-    assert [r.name for r in page.rows] == ["admin", "numbers.manager", "stock.manager", "stock.user"]
-    assert page.total == 4
+    assert [r.name for r in page.rows] == ["admin", "equipment.chief", "equipment.storekeeper", "equipment.support",
+                                           "numbers.manager", "stock.manager", "stock.user"]
+    assert page.total == 7
     assert crud.get_record(db, Roles, users["admin"], "stock.manager").permissions == all_roles()["stock.manager"][1]
 
 

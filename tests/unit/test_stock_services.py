@@ -446,7 +446,7 @@ def test_demo_loader_is_idempotent_and_consistent(clean, engine):
     assert first["products"] == 40 and first["numbers"] == 3000
     with Session(engine) as db:
         counts = _row_counts(db)
-        assert counts["product"] == 40 and counts["order"] == 400 and counts["user"] == 3
+        assert counts["product"] == 40 and counts["order"] == 400 and counts["user"] == 6  # + the equipment panel's three
         # every product's counters agree with its supplies and issued orders
         for p in db.exec(select(Product)).all():
             supplied = db.exec(select(func.coalesce(func.sum(Supply.qty), 0)).where(Supply.product_id == p.id)).one()
@@ -455,7 +455,7 @@ def test_demo_loader_is_idempotent_and_consistent(clean, engine):
             ).one()
             assert (p.quantity, p.issued_qty) == (supplied, issued), p.name
             assert p.stock >= 0
-    assert demo.load() == {"products": 0, "numbers": 0}
+    assert demo.load() == {"products": 0, "numbers": 0, "assets": 0}
     with Session(engine) as db:
         assert _row_counts(db) == counts
 

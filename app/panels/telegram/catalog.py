@@ -43,7 +43,6 @@ CATALOG: dict[str, tuple[str, str]] = {
     "telegram.ping_received": ("✅ Пульт получил нажатие — приём работает", "✅ Pult received the press: receiving works"),
     "telegram.ping_answer": ("Связь работает", "It works"),
     "telegram.wrong_chat": ("Эта кнопка не для вас", "This button is not for you"),
-    "telegram.start_reply": ("Ваш Telegram chat ID: {chat_id}\nСообщите его администратору Пульта, чтобы он привязал ваш аккаунт.", "Your Telegram chat ID: {chat_id}\nGive it to your Pult administrator to link your account."),
     "telegram.retrying": ("Telegram просит подождать (429): повторяю через {n} с…", "Telegram asks to wait (429): retrying in {n} s…"),
     "telegram.rate_limited": ("Telegram просит подождать {n} с (429) — попробуйте позже", "Telegram asks to wait {n} s (429): try again later"),
     "telegram.receive": ("Получение нажатий и сообщений", "Receiving presses and messages"),

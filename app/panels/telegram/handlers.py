@@ -15,19 +15,13 @@ from app.core import bus
 from app.core import db as dbm
 from app.core.i18n import t
 from app.panels.telegram.bot import put_setting
-from app.panels.telegram.updates import CallbackContext, MessageContext, on_callback, on_command
+from app.panels.telegram.updates import CallbackContext, on_callback
 from integrations.telegram import inline_keyboard
 from models.core import Setting, User
 
 PING_PREFIX = "kit:ping:"
 #: ``{"user": username, "at": iso, "via": "webhook" | "polling"}`` of the last test-button press.
 LAST_PING_KEY = "telegram.last_ping"
-
-
-@on_command("start", default=True)
-def start(ctx: MessageContext) -> None:
-    """Reply with the chat id, which an admin enters as the user's Telegram chat ID."""
-    ctx.reply(t("telegram.start_reply", ctx.lang, chat_id=ctx.chat_id))
 
 
 def ping_keyboard(user_id: int, lang: str) -> dict[str, Any]:
@@ -63,4 +57,4 @@ def last_ping(db: Session) -> Optional[dict[str, Any]]:
     return dict(row.value) if row is not None and isinstance(row.value, dict) else None
 
 
-__all__ = ["PING_PREFIX", "LAST_PING_KEY", "start", "ping", "ping_keyboard", "last_ping"]
+__all__ = ["PING_PREFIX", "LAST_PING_KEY", "ping", "ping_keyboard", "last_ping"]

@@ -242,9 +242,10 @@ def decide(ctx: CallbackContext) -> CallbackAnswer:
 
 
 # --------------------------------------------------------------------------- linking by /start
-@on_command("start")
+@on_command("start", default=True)
 def start(ctx: MessageContext) -> None:
-    """A one-time code to link this Telegram account on the profile (and the id, for an admin)."""
+    """A one-time code to link this Telegram account on the profile (and the id, for an admin).
+    The kit's /start: a panel may declare its own, which then wins."""
     if ctx.user is None or ctx.message.chat.type != "private":
         ctx.reply(t("tglogin.link_private", ctx.lang))
         return
