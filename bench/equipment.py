@@ -198,13 +198,16 @@ def bench_race(engine, clients: int = 20, assets: int = 100) -> list[str]:
             .order_by(Asset.id).limit(assets)).all()]
         sns = [db.get(Asset, i).sn for i in ids]
         reqs = []
-        product = db.get(Asset, ids[0]).product_id
+        per_product: dict[int, int] = {}
+        for i in ids:
+            pid = db.get(Asset, i).product_id
+            per_product[pid] = per_product.get(pid, 0) + 1
         for k in range(clients):
-            # each client's own request for all 100 routers: only the asset decides who gets it
+            # each client's own request for all 100 assets: only who comes first decides who gets each
             r = EqRequest(store_id=1 + k, warehouse_id=1, title=f"bench race {k}")
             db.add(r)
             db.flush()
-            db.add(RequestLine(request_id=r.id, product_id=product, qty=assets))
+            db.add_all([RequestLine(request_id=r.id, product_id=pid, qty=n) for pid, n in per_product.items()])
             reqs.append(r.id)
         db.commit()
     barrier = threading.Barrier(clients)
