@@ -523,4 +523,9 @@ CATALOG.update({
     "perm.equipment.shipments.order_courier": ("Заказывать курьера", "Order couriers"),
     "perm.equipment.deliveries.refresh": ("Обновлять статус доставки", "Refresh delivery statuses"),
     "perm.equipment.deliveries.cancel": ("Отменять доставку", "Cancel deliveries"),
+    # the keys of the process's audit details, as the timeline reads them
+    "field.item": ("Пункт", "Item"),
+    "field.line": ("Строка", "Line"),
+    "field.sns": ("Серийные номера", "Serial numbers"),
+    "field.items": ("Позиций", "Items"),
 })
