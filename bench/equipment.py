@@ -29,7 +29,6 @@ import datetime as dt
 import importlib
 import os
 import random
-import statistics
 import sys
 import threading
 import time
@@ -41,29 +40,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
+from bench.numbers_panel import p50, p95, timed  # noqa: E402 - the same percentiles and timer as the numbers bench
 from bench.seed_equipment import DB_NAME, bench_url  # noqa: E402
 
 SECTION_TITLE = "## Equipment at scale (`bench/equipment.py`)"
-
-
-def p50(xs: list[float]) -> float:
-    return statistics.median(xs)
-
-
-def p95(xs: list[float]) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(0.95 * (len(xs) - 1))))]
-
-
-def timed(fn, n: int, warm: int = 2) -> list[float]:
-    for _ in range(warm):
-        fn()
-    out = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t0) * 1000)
-    return out
 
 
 def bare(engine, sql: str, n: int, **params) -> list[float]:

@@ -19,8 +19,6 @@ assets at stores arrived by them.
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -30,33 +28,13 @@ from sqlalchemy import create_engine, make_url, text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.seed_numbers import bench_url, ensure_database, step  # noqa: E402 - one way to make a benchmark database
+
 DB_NAME = "pult_bench_equipment"
 TABLES = ("eq_delivery_log", "eq_delivery_event", "eq_delivery_order", "eq_shipment_item", "eq_reservation",
           "eq_asset_event", "eq_stock_move", "eq_document_line", "eq_document", "eq_asset", "eq_shipment",
           "eq_request_line", "eq_request", "eq_request_template_line", "eq_request_template", "eq_stock_item",
           "eq_store", "eq_bin", "eq_warehouse", "eq_product")
-
-
-def bench_url(database: str) -> str:
-    url = make_url(os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/pult"))
-    return url.set(database=database).render_as_string(hide_password=False)
-
-
-def ensure_database(url: str) -> None:
-    target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        if not c.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": target.database}).first():
-            c.execute(text(f'CREATE DATABASE "{target.database}"'))
-    admin.dispose()
-    env = {**os.environ, "DATABASE_URL": url}
-    subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=ROOT, env=env, check=True, capture_output=True)
-
-
-def step(label: str, conn, sql: str, **params) -> None:
-    t0 = time.perf_counter()
-    conn.execute(text(sql), params)
-    print(f"  {label}: {time.perf_counter() - t0:.1f} s", flush=True)
 
 
 # Process by asset number n (1-based): thresholds out of 100 on (n * 37) % 100, so the mix is spread.
