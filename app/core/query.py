@@ -190,8 +190,12 @@ def base_query(res: Resource, user: CurrentUser, params: ListParams) -> Select:
             terms.append(model.id == int(q))
         stmt = stmt.where(or_(*terms))
     by_name = {f.name: f for f in res.filters}
+    linked = related_fks(res)
     for name, raw in params.filters.items():
         f = by_name.get(name)
+        if f is None and name in linked:  # the rows of one parent record: a detail page's related list, its "more" link
+            stmt = stmt.where(getattr(model, name) == _fk_value(model, name, raw))
+            continue
         if f is not None:
             if f.kind == "text" and isinstance(raw, str):  # a phone filter reads the phone as stored
                 raw = res.kind_of(name).search_form(raw)
@@ -199,6 +203,32 @@ def base_query(res: Resource, user: CurrentUser, params: ListParams) -> Select:
             if clause is not None:
                 stmt = stmt.where(clause)
     return stmt
+
+
+def related_fks(res: Resource) -> set[str]:
+    """The foreign keys of ``res``'s model that another resource's ``related`` lists by (a
+    shipment's items by ``shipment_id``): a list of ``res`` filters by them whether or not it
+    declares a filter of its own."""
+    key = res.key()
+    return {fk for other in RESOURCES.values() for _title, target, fk in getattr(other, "related", ()) if target == key}
+
+
+def _fk_value(model: type, name: str, raw: Any) -> Any:
+    """``raw`` (from a URL) as the foreign key column's value; a value it cannot be names no row."""
+    column = model.__table__.columns[name]
+    try:
+        python_type = column.type.python_type
+    except NotImplementedError:
+        return str(raw)
+    if python_type is int:
+        try:
+            value = int(str(raw).strip())
+        except ValueError:
+            raise ValidationFailed.one(name, "error.value") from None
+        if not -(2**63) <= value < 2**63:
+            raise ValidationFailed.one(name, "error.value")
+        return value
+    return str(raw)
 
 
 # --------------------------------------------------------------------------- primary keys

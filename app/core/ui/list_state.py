@@ -15,7 +15,7 @@ import reflex as rx
 from app.core import crud, live
 from app.core.display import fmt_cell, form_value
 from app.core.errors import NotAuthenticated, PermissionDenied, PultError, ValidationFailed
-from app.core.query import EXACT_COUNT_BELOW, ListParams, base_query, distinct_values, pk_column, relation_text, relation_titles
+from app.core.query import EXACT_COUNT_BELOW, ListParams, base_query, distinct_values, pk_column, related_fks, relation_text, relation_titles
 from app.core.registry import RESOURCES
 from app.core.resource import Resource
 from app.core.ui.action_params import ActionParamsMixin
@@ -151,6 +151,8 @@ class ListState(ActionParamsMixin, AuthState):
         self.page = int(q["page"]) if q.get("page", "").isdecimal() and len(q["page"]) < 19 else 0
         self.trash = q.get("trash") == "1" and res.has_soft_delete()
         self.filters = {f.name: q.get(f"f_{f.name}", "") for f in res.filters}
+        # "Подробности" under a detail page's related list: the rows of that one parent record
+        self.filters.update({fk: q[f"f_{fk}"] for fk in related_fks(res) if q.get(f"f_{fk}") and fk not in self.filters})
         self.hidden = [c.name for c in res.columns if c.hidden]
         self.selected, self.all_matching, self.confirm_open = [], False, False
         self.editing, self.edit_error = "", ""
@@ -419,6 +421,7 @@ class ListState(ActionParamsMixin, AuthState):
     def cancel_confirm(self):
         self.confirm_open = False
         self.pending, self.pending_ids = "", []
+        self._discard_param_file()
         self._clear_params()
 
     @rx.event
