@@ -19,24 +19,26 @@ Every change writes an audit row about the *record* (``comment.create`` / ``comm
 ``comment.delete``, entity = the record), so the operation log's per-record scope applies, and
 marks ``comment`` on the change bus after commit.
 
-**Attachments** (the file block's hook): a comment holds ``attachments``, a list of stored-file
-ids. Nothing may be attached until a file store calls :func:`accept_attachments` with a check that
-takes ``(db, user, ids)`` and returns the ids it vouches for (they exist, the user uploaded them,
-they are of an allowed type) or raises :class:`ValidationFailed`; until then a comment with
-attachments is refused with a message.
+**Attachments**: a comment holds ``attachments``, a list of stored-file ids (photos, documents:
+:mod:`app.core.files`). The author uploads them first — the page's paperclip, or
+``POST /api/<panel>/<resource>/{id}/files`` — as pending uploads only they may see; posting the
+comment gives them to the *record* (:func:`app.core.file_links.claim`), so whoever may see the
+record may see them, and nobody else. An id that is not the author's own pending upload (nor
+already the record's file) is refused with a message; at most :data:`MAX_ATTACHMENTS`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
-from app.core import audit, bus, crud, notify
+from app.core import audit, bus, crud, file_links, notify
 from app.core.errors import NotFound, PermissionDenied, ValidationFailed
 from app.core.i18n import t
 from app.core.principal import CurrentUser
@@ -49,8 +51,11 @@ MENTION_KIND = "comment.mention"
 #: The change-bus model (and table) every comment change is published as.
 TABLE = Comment.__tablename__
 
+#: The most files one comment carries.
+MAX_ATTACHMENTS = 10
+
 # ``@name`` not preceded by a word character, dot or @ (an e-mail address is not a mention).
-_MENTION = re.compile(r"(?<![\w@.])@([A-Za-z0-9_][A-Za-z0-9_.\-]{0,63})")
+MENTION = re.compile(r"(?<![\w@.])@([A-Za-z0-9_][A-Za-z0-9_.\-]{0,63})")
 
 
 @dataclass(frozen=True)
@@ -83,35 +88,41 @@ def wall_of(res: type[Resource] | Resource) -> CommentWall | None:
     return next((b for b in getattr(res, "detail_blocks", []) if isinstance(b, CommentWall)), None)
 
 
-# --------------------------------------------------------------------------- attachments hook
-_attachment_check: Callable[[Session, CurrentUser, list[str]], list[str]] | None = None
-
-
-def accept_attachments(check: Callable[[Session, CurrentUser, list[str]], list[str]] | None) -> None:
-    """Let comments carry stored files: ``check(db, user, ids)`` returns the ids to keep or raises
-    :class:`ValidationFailed` (key ``attachments``). The file block calls this when it loads."""
-    global _attachment_check
-    _attachment_check = check
-
-
-def _attachments(db: Session, user: CurrentUser, ids: Iterable[Any] | None) -> list[str]:
-    wanted = [str(i) for i in (ids or [])]
+# --------------------------------------------------------------------------- attachments
+def _attachments(db: Session, user: CurrentUser, r: Resource, key: str, ids: Iterable[Any] | None) -> list[str]:
+    """The files a new comment on record ``key`` carries, now the record's: each must be the
+    author's own pending upload (or already a file of this record)."""
+    wanted = list(dict.fromkeys(str(i).strip() for i in (ids or []) if str(i).strip()))
     if not wanted:
         return []
-    if _attachment_check is None:
-        raise ValidationFailed.one("attachments", "comments.no_attachments")
-    return list(_attachment_check(db, user, wanted))
+    if len(wanted) > MAX_ATTACHMENTS:
+        raise ValidationFailed.one("attachments", "comments.too_many_files", max=MAX_ATTACHMENTS)
+    for file_id in wanted:
+        if file_links.check_link(db, user, file_id, r.key(), key) is not None:
+            raise ValidationFailed.one("attachments", "files.not_yours")
+    mine = file_links.claim(db, user, r.key(), key, wanted)
+    if any(int(i) not in mine for i in wanted):  # another comment took the same upload a moment ago
+        raise ValidationFailed.one("attachments", "files.not_yours")
+    return [str(int(i)) for i in wanted]
 
 
 # --------------------------------------------------------------------------- mentions
 def parse_mentions(body: str) -> list[str]:
     """The usernames ``body`` @mentions, in order, each once (a trailing dot is punctuation)."""
     out: list[str] = []
-    for m in _MENTION.finditer(body or ""):
+    for m in MENTION.finditer(body or ""):
         name = m.group(1).rstrip(".-")
         if name and name.lower() not in (n.lower() for n in out):
             out.append(name)
     return out
+
+
+def existing_usernames(db: Session, names: Iterable[str]) -> set[str]:
+    """Which of ``names`` are users' usernames (lower-case): the mentions a wall highlights."""
+    wanted = {n.lower() for n in names if n}
+    if not wanted:
+        return set()
+    return {u.lower() for u in db.exec(select(User.username).where(func.lower(User.username).in_(wanted)))}
 
 
 def mention_candidates(db: Session, prefix: str, limit: int = 6) -> list[tuple[str, str]]:
@@ -256,12 +267,13 @@ def add(db: Session, res: type[Resource] | Resource, user: CurrentUser, record_i
         if parent.parent_id is not None:  # one level: a reply to a reply answers the same thread
             parent = db.get(Comment, parent.parent_id)
     comment = Comment(resource=r.key(), record_id=key, parent_id=parent.id if parent else None, user_id=user.id,
-                      username=user.username, body=text, attachments=_attachments(db, user, attachments))
+                      username=user.username, body=text, attachments=_attachments(db, user, r, key, attachments))
     db.add(comment)
     db.flush()
     comment.mentions = _notify_mentions(db, r, user, record, comment, set())
     audit.record(db, user, "comment.create", r.key(), key, {"comment": comment.id, "body": text,
-                                                            **({"reply_to": comment.parent_id} if comment.parent_id else {})})
+                                                            **({"reply_to": comment.parent_id} if comment.parent_id else {}),
+                                                            **({"files": comment.attachments} if comment.attachments else {})})
     bus.mark(db, TABLE, [comment.id], "create")
     db.commit()
     return comment
@@ -310,5 +322,5 @@ def delete(db: Session, res: type[Resource] | Resource, user: CurrentUser, recor
     db.commit()
 
 
-__all__ = ["CommentWall", "MENTION_KIND", "accept_attachments", "add", "as_json", "can_comment", "comment_wall", "delete", "edit",
+__all__ = ["CommentWall", "MENTION_KIND", "add", "as_json", "can_comment", "comment_wall", "delete", "edit",
            "mention_candidates", "parse_mentions", "thread", "wall_of"]

@@ -252,10 +252,12 @@ def apply_update(db: Session, r: Resource, user: CurrentUser, record: Any, raw: 
     return record
 
 
-def _claim_files(db: Session, r: Resource, user: CurrentUser, record: Any, values: dict[str, Any]) -> None:
-    """The user's pending uploads now in the record's file fields become the record's
-    (:func:`app.core.files.claim`): from then on, who may see the record may see them."""
-    chosen = {f.name: values[f.name] for f in r.form_fields()
+def _claim_files(db: Session, r: Resource, user: CurrentUser, record: Any, values: dict[str, Any],
+                 fields: list[FormField] | None = None) -> None:
+    """The user's pending uploads now in the record's file fields (or an action's file ``fields``)
+    become the record's (:func:`app.core.files.claim`): from then on, who may see the record may
+    see them."""
+    chosen = {f.name: values[f.name] for f in (r.form_fields() if fields is None else fields)
               if f.name in values and values[f.name] is not None and kind_for(r.model, f).links_file}
     if chosen:
         from app.core import file_links
@@ -355,6 +357,12 @@ def parse_action_params(db: Session, r: Resource, user: CurrentUser, name: str, 
                 get_record(db, _instance(RESOURCES[f.resource]), user, value)
             except (NotFound, PermissionDenied):
                 error = ("error.relation", {})
+        if error is None and kind_for(r.model, f).links_file and value is not None:
+            # a photo the action asks for (the installation photo): the user's own upload that no
+            # record holds yet; run_action gives it to the record the action runs on
+            from app.core import file_links
+
+            error = file_links.check_link(db, user, value, r.key(), None)
         if error:
             errors[f.name] = error
         else:
@@ -389,6 +397,8 @@ def run_action(db: Session, res: type[Resource] | Resource, user: CurrentUser, n
         records.append(record)
     if not records:
         raise ValidationFailed.one("", "error.generic")
+    # a photo the action asked for becomes the file of the record it runs on (the first, of several)
+    _claim_files(db, r, user, records[0], parsed, fields=spec.params)
     ctx = ActionContext(db, user, lang, parsed)
     result = spec.run(r, ctx, records) if spec.run is not None else getattr(r, name)(ctx, records)
     db.flush()

@@ -20,6 +20,8 @@ the first four when ``S3_ENDPOINT_URL`` is unset):
     S3_REGION               default ``us-east-1``
     PULT_FILES_URL_TTL      seconds a presigned URL stays valid (default 300)
     PULT_FILES_MAX_MB       the default size limit of an upload (default 10)
+    PULT_FILES_PENDING_HOURS an upload no record took within so many hours is deleted by the
+                            hourly ``files:sweep`` schedule (default 24)
 """
 
 from __future__ import annotations
@@ -462,6 +464,71 @@ def urls_for(db: Session, res: Resource, records: list[Any], names: list[str]) -
         if n is not None:
             out[n][f.id] = (presign(f, thumb=True, cfg=cfg), presign(f, cfg=cfg))
     return out
+
+
+# --------------------------------------------------------------------------- uploads for a record
+def record_upload_limits(db: Session, res: Resource, user: CurrentUser, record_id: Any) -> Limits:
+    """What ``user`` may upload for record ``record_id`` of ``res`` to attach afterwards: to a
+    comment (the resource's comment wall, when the user may comment) or to an action that asks for
+    a file (the installation photo, when the user may run it on the record). The record must be
+    one the user sees; otherwise NotFound / PermissionDenied."""
+    from app.core import comments, crud
+    from app.core.kinds import kind_for
+
+    record = crud.get_record(db, res, user, record_id)
+    if comments.can_comment(res, user, record):
+        return Limits.of()
+    for name, spec in res.actions.items():
+        for f in spec.params:
+            if kind_for(res.model, f).links_file and res.can(user, name, record):
+                return limits_of(f)
+    raise PermissionDenied()
+
+
+def put_for_record(db: Session, res: Resource, user: CurrentUser, record_id: Any, data: bytes | BinaryIO, name: str) -> StoredFile:
+    """Store an upload the user will attach to record ``record_id`` (a comment's file, an action's
+    photo): checked like :func:`put`, pending (only its uploader sees it) until the comment or the
+    action gives it to the record."""
+    limits = record_upload_limits(db, res, user, record_id)
+    db.rollback()  # the record was only read; put() commits its own transaction
+    return put(db, user, data, name, limits=limits)
+
+
+def record_files(db: Session, res: Resource, record_key: Any, ids: list[Any]) -> dict[str, StoredFile]:
+    """The files among ``ids`` that record ``record_key`` of ``res`` owns (a record the caller read
+    for the user: who sees it sees its files), by id as text."""
+    wanted = {int(i) for i in ids if str(i).isdigit()}
+    if not wanted:
+        return {}
+    rows = db.exec(select(StoredFile).where(StoredFile.id.in_(wanted), StoredFile.owner_resource == res.key(),
+                                            StoredFile.owner_id == str(record_key)))
+    return {str(f.id): f for f in rows}
+
+
+# --------------------------------------------------------------------------- pending uploads
+def sweep_pending(db: Session, older_than_hours: float | None = None, limit: int = 1000) -> int:
+    """Delete uploads no record took (a form or a comment never saved, a dialog closed) that are
+    older than ``older_than_hours`` (``PULT_FILES_PENDING_HOURS``, 24): the rows, audited as the
+    system, then the objects. Returns how many went."""
+    import datetime as dt
+
+    from app.core.principal import SYSTEM
+
+    hours = older_than_hours if older_than_hours is not None else float(os.environ.get("PULT_FILES_PENDING_HOURS", "24"))
+    cutoff = utcnow() - dt.timedelta(hours=hours)
+    rows = db.exec(select(StoredFile).where(StoredFile.owner_resource.is_(None), StoredFile.created_at < cutoff)
+                   .order_by(StoredFile.id).limit(limit).with_for_update(skip_locked=True)).all()
+    if not rows:
+        db.rollback()
+        return 0
+    keys = [k for f in rows for k in (f.key, f.thumb_key)]
+    for f in rows:
+        audit.record(db, SYSTEM, "delete", "stored_file", f.id, {"name": f.name, "sha256": f.sha256, "reason": "pending"}, source="job")
+        db.delete(f)
+    bus.mark(db, "stored_file", [f.id for f in rows], "delete")
+    db.commit()
+    _remove_objects(store_config(), keys)
+    return len(rows)
 
 
 # --------------------------------------------------------------------------- delete

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import Iterator
 from typing import Any
 
 from app.core import exporter, importer, notify, safe_cells
 from app.core.i18n import t
-from app.core.jobs import JobCancelled, JobContext, JobFailed, job_kind
+from app.core.jobs import JobCancelled, JobContext, JobFailed, job_kind, system_schedule
 from app.core.query import ListParams, base_query, estimate
 from app.core.registry import RESOURCES
 
@@ -309,3 +310,17 @@ def enqueue_action(db: Any, user: Any, resource: str, action: str, ids: list[str
     else:
         args["view"] = dict(view or {})
     return jobs.enqueue(db, user, "kit.action", args)
+
+
+# --------------------------------------------------------------------------- pending uploads
+@job_kind("files.sweep", timeout=600, perm="admin.backups", label="jobs.kind.files_sweep")
+def sweep_files(ctx: JobContext) -> dict[str, Any]:
+    """Hourly: delete uploads no record took within PULT_FILES_PENDING_HOURS (app.core.files)."""
+    from app.core import files
+    from app.core.db import session_scope
+
+    with session_scope() as db:
+        return {"deleted": files.sweep_pending(db)}
+
+
+system_schedule("files:sweep", "files.sweep", os.environ.get("PULT_FILES_SWEEP_CRON", "17 * * * *"))

@@ -131,16 +131,12 @@ def test_too_long_says_how_long(db, users, order, orders):
     assert e.value.messages("ru")["body"] == "Слишком длинный комментарий: 4001 символов, можно не больше 4000"
 
 
-def test_attachments_are_refused_until_a_file_store_accepts_them(db, users, order, orders):
+def test_attachments_must_be_the_authors_own_uploads(db, users, order, orders):
+    """(The files themselves: tests/api/test_record_files_api.py, against the object store.)"""
     with pytest.raises(ValidationFailed) as e:
         comments.add(db, orders, users["manager"], order.id, "фото", attachments=["f1"])
-    assert "attachments" in e.value.errors
-    comments.accept_attachments(lambda db, user, ids: [i for i in ids if i.startswith("f")])
-    try:
-        c = comments.add(db, orders, users["manager"], order.id, "фото", attachments=["f1", "x2"])
-        assert c.attachments == ["f1"]
-    finally:
-        comments.accept_attachments(None)
+    assert e.value.messages("ru")["attachments"] == "Файл не найден"
+    assert db.exec(select(Comment)).all() == []
 
 
 # --------------------------------------------------------------------------- replies and audit

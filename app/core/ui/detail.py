@@ -193,6 +193,7 @@ class DetailState(RecordBlocksMixin, ActionParamsMixin, AuthState):
     @rx.event
     def cancel_confirm(self):
         self.confirm_open, self.pending = False, ""
+        self._discard_param_file()
         self._clear_params()
 
     @rx.event

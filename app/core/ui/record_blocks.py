@@ -8,24 +8,31 @@ browser appears in every other that shows the record.
 
 The comment box is an uncontrolled textarea inside a form: a live refresh while someone types
 leaves their text alone. Typing ``@na`` offers matching usernames under the box; picking one
-completes it in place (``rx.set_value``).
+completes it in place (``rx.set_value``); a mention of a user shows highlighted in the comment.
+
+The paperclip beside the box uploads a file at once (:func:`app.core.files.put_for_record`: checked
+by its bytes, the author's own until posted); posting the comment gives the files to the record.
+The wall shows a photo's thumbnail and a document's name, each opening the file.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
 import reflex as rx
 
 from app.core import comments as comment_service
+from app.core import files as file_store
 from app.core import record_timeline
 from app.core.display import fmt_datetime
-from app.core.errors import PultError, ValidationFailed
+from app.core.errors import NotAuthenticated, PultError, ValidationFailed
 from app.core.resource import Resource
 from app.core.ui.base import tr, ui_session
 
 BODY_ID = "comment-body"
+ATTACH_ID = "comment-attach"
 REPLY_ID = "reply-body"
 EDIT_ID = "edit-body"
 _TRAILING_MENTION = re.compile(r"(?:^|[\s(])@([A-Za-z0-9_.\-]{0,64})$")
@@ -47,6 +54,12 @@ class RecordBlocksMixin(rx.State, mixin=True):
     edit_error: str = ""
     delete_id: str = ""
     mention_options: list[list[str]] = []
+    #: A comment's text in pieces, [text, "1" when it @mentions a user], by comment id.
+    comment_parts: dict[str, list[list[str]]] = {}
+    #: A comment's files by comment id: dicts of id, name, url (the file), thumb (a photo's thumbnail or "").
+    comment_files: dict[str, list[dict[str, str]]] = {}
+    #: Files uploaded for the comment being written, not posted yet (same dicts).
+    pending_files: list[dict[str, str]] = []
     #: Which box the @-suggestions complete (BODY_ID, REPLY_ID or EDIT_ID) and its text so far.
     _mention_box: str = ""
     _draft: str = ""
@@ -62,7 +75,26 @@ class RecordBlocksMixin(rx.State, mixin=True):
             self.comments, self.can_comment = [], False
             return
         self.can_comment = comment_service.can_comment(res, user, record)
-        self.comments = [self._comment_row(c, user) for c in comment_service.thread(db, res, user, self.record_id)]  # type: ignore[attr-defined]
+        thread = comment_service.thread(db, res, user, self.record_id)  # type: ignore[attr-defined]
+        self.comments = [self._comment_row(c, user) for c in thread]
+        known = comment_service.existing_usernames(db, {n for c in thread if c.deleted_at is None for n in comment_service.parse_mentions(c.body)})
+        self.comment_parts = {str(c.id): _parts(c.body, known) for c in thread
+                              if c.deleted_at is None and any(n.lower() in known for n in comment_service.parse_mentions(c.body))}
+        self.comment_files = self._files_of(db, res, record, thread)
+
+    def _files_of(self, db: Any, res: Resource, record: Any, thread: list[Any]) -> dict[str, list[dict[str, str]]]:
+        """The comments' files the record owns (the record is one the user sees), with presigned URLs."""
+        from app.core import crud
+
+        wanted = [i for c in thread if c.deleted_at is None for i in (c.attachments or [])]
+        if not wanted:
+            return {}
+        try:
+            found = file_store.record_files(db, res, crud.pk_of(record), wanted)
+            return {str(c.id): [_file_row(found[i]) for i in c.attachments or [] if i in found]
+                    for c in thread if c.deleted_at is None and c.attachments}
+        except PultError:  # the store is not configured: the comments show without their files
+            return {}
 
     def _comment_row(self, c: Any, user: Any) -> dict[str, str]:
         deleted = c.deleted_at is not None
@@ -89,12 +121,52 @@ class RecordBlocksMixin(rx.State, mixin=True):
         self.timeline_kind = "" if kind == "all" else kind
         return self._after_change() or None
 
+    # -- attaching ---------------------------------------------------------
+    @rx.event
+    async def attach(self, files: list[rx.UploadFile]):
+        """Files chosen with the paperclip: each checked and stored at once for this record (only
+        for a user who may comment); a refused one says why under the box and stores nothing."""
+        if not files:
+            return None
+        res, record_id = self._blocks_res(), self.record_id  # type: ignore[attr-defined]
+
+        def store(user: Any, upload: Any) -> dict[str, str]:
+            with ui_session() as db:
+                return _file_row(file_store.put_for_record(db, res, user, record_id, upload.file, upload.name or "file"))
+
+        try:
+            user = self.current_user()  # type: ignore[attr-defined]
+            for upload in files[: comment_service.MAX_ATTACHMENTS - len(self.pending_files)]:
+                self.pending_files.append(await asyncio.to_thread(store, user, upload))
+            self.comment_error = ""
+        except ValidationFailed as exc:
+            self.comment_error = next(iter(exc.messages(self.lang).values()), exc.message(self.lang))  # type: ignore[attr-defined]
+        except NotAuthenticated as exc:
+            return self.fail(exc)  # type: ignore[attr-defined]
+        except PultError as exc:
+            self.comment_error = exc.message(self.lang)  # type: ignore[attr-defined]
+        return None
+
+    @rx.event
+    def unattach(self, file_id: str):
+        """Take a file off the comment being written (the upload is deleted: nothing holds it)."""
+        self.pending_files = [f for f in self.pending_files if f["id"] != file_id]
+        try:
+            with ui_session() as db:
+                user = self.current_user()  # type: ignore[attr-defined]
+                if file_store.get(db, user, file_id).owner_resource is None:
+                    file_store.delete(db, user, file_id)
+        except PultError:
+            pass
+
     # -- posting -----------------------------------------------------------
     def _post(self, body: str, parent: str | None) -> bool:
         """Post a comment or reply; False with the message under the box when refused."""
         try:
             with ui_session() as db:
-                comment_service.add(db, self._blocks_res(), self.current_user(), self.record_id, body, parent_id=parent)  # type: ignore[attr-defined]
+                files = [f["id"] for f in self.pending_files] if parent is None else []
+                comment_service.add(db, self._blocks_res(), self.current_user(), self.record_id, body, parent_id=parent,  # type: ignore[attr-defined]
+                                    attachments=files)
         except ValidationFailed as exc:
             messages = exc.messages(self.lang)  # type: ignore[attr-defined]
             text = messages.get("body") or next(iter(messages.values()), exc.message(self.lang))  # type: ignore[attr-defined]
@@ -113,7 +185,7 @@ class RecordBlocksMixin(rx.State, mixin=True):
                 return None
         except PultError as exc:
             return self.fail(exc)  # type: ignore[attr-defined]
-        self.comment_error, self._draft = "", ""
+        self.comment_error, self._draft, self.pending_files = "", "", []
         return [rx.set_value(BODY_ID, ""), *self._after_change()]
 
     @rx.event
@@ -212,7 +284,48 @@ class RecordBlocksMixin(rx.State, mixin=True):
         return [rx.set_value(self._mention_box, self._draft), rx.set_focus(self._mention_box)]
 
 
+def _parts(body: str, known: set[str]) -> list[list[str]]:
+    """``body`` cut into [text, "1" for an @mention of a user (``known``: lower-case usernames), else ""]."""
+    out: list[list[str]] = []
+    at = 0
+    for m in comment_service.MENTION.finditer(body or ""):
+        name = m.group(1).rstrip(".-")
+        if name.lower() not in known:
+            continue
+        end = m.start(1) + len(name)
+        if m.start() > at:
+            out.append([body[at:m.start()], ""])
+        out.append([body[m.start():end], "1"])
+        at = end
+    if at < len(body or ""):
+        out.append([body[at:], ""])
+    return out
+
+
+def _file_row(f: Any) -> dict[str, str]:
+    image = f.content_type in file_store.IMAGE_TYPES
+    return {"id": str(f.id), "name": f.name, "url": file_store.presign(f), "thumb": file_store.presign(f, thumb=True) if image and f.thumb_key else ""}
+
+
 # --------------------------------------------------------------------------- components
+def _files(files: Any, remove: Any = None) -> rx.Component:
+    """Thumbnails of photos and names of documents, each opening the file in a new tab."""
+    return rx.hstack(
+        rx.foreach(files, lambda f: rx.hstack(
+            rx.link(
+                rx.cond(f["thumb"] != "",
+                        rx.image(src=f["thumb"], alt=f["name"], height="72px", max_width="120px", object_fit="cover", border_radius="var(--radius-2)"),
+                        rx.hstack(rx.icon("paperclip", size=14), rx.text(f["name"], size="2"), spacing="1", align="center")),
+                href=f["url"], is_external=True, title=f["name"], class_name="comment-file",
+            ),
+            *([rx.icon_button(rx.icon("x", size=12), size="1", variant="soft", color_scheme="red", type="button", on_click=remove(f["id"]),
+                              aria_label=tr("files.remove"), title=tr("files.remove"), class_name="comment-file-remove")] if remove else []),
+            spacing="1", align="center",
+        )),
+        wrap="wrap", spacing="2",
+    )
+
+
 def _mention_menu(state: Any, box: str) -> rx.Component:
     return rx.cond(
         state.mention_options.length() > 0,
@@ -262,8 +375,14 @@ def _comment(state: Any, c: Any) -> rx.Component:
         state.edit_id == c["id"],
         _box(state, EDIT_ID, state.save_edit, state.edit_error, "", tr("save"),
              [rx.button(tr("cancel"), type="button", variant="soft", size="2", on_click=state.cancel_edit)], default=state.edit_text),
-        rx.text(c["body"], size="2", white_space="pre-wrap", class_name="comment-body",
-                color=rx.cond(c["deleted"] == "1", rx.color("gray", 10), "inherit"), style={"overflow_wrap": "anywhere"}),
+        rx.cond(
+            state.comment_parts.contains(c["id"]),
+            rx.text(rx.foreach(state.comment_parts[c["id"]], lambda p: rx.cond(
+                        p[1] == "1", rx.text.span(p[0], color=rx.color("accent", 11), weight="medium", class_name="mention"), rx.text.span(p[0]))),
+                    size="2", white_space="pre-wrap", class_name="comment-body", style={"overflow_wrap": "anywhere"}),
+            rx.text(c["body"], size="2", white_space="pre-wrap", class_name="comment-body",
+                    color=rx.cond(c["deleted"] == "1", rx.color("gray", 10), "inherit"), style={"overflow_wrap": "anywhere"}),
+        ),
     )
     return rx.box(
         rx.vstack(
@@ -273,6 +392,7 @@ def _comment(state: Any, c: Any) -> rx.Component:
                 spacing="2", align="baseline", wrap="wrap",
             ),
             shown,
+            rx.cond(state.comment_files.contains(c["id"]), _files(state.comment_files[c["id"]])),
             actions,
             rx.cond(state.reply_to == c["id"],
                     _box(state, REPLY_ID, state.post_reply, state.reply_error, "", tr("comments.reply"),
@@ -299,7 +419,17 @@ def comment_wall_card(state: Any, res: type[Resource]) -> rx.Component:
             rx.foreach(state.comments, lambda c: _comment(state, c)),
             rx.cond(
                 state.can_comment,
-                _box(state, BODY_ID, state.post_comment, state.comment_error, tr("comments.placeholder"), tr("comments.send"), []),
+                rx.vstack(
+                    _files(state.pending_files, state.unattach),
+                    _box(state, BODY_ID, state.post_comment, state.comment_error, tr("comments.placeholder"), tr("comments.send"), [
+                        rx.upload.root(
+                            rx.button(rx.icon("paperclip", size=14), tr("comments.attach"), type="button", variant="soft", size="2"),
+                            id=ATTACH_ID, multiple=True, max_files=comment_service.MAX_ATTACHMENTS,
+                            on_drop=state.attach(rx.upload_files(upload_id=ATTACH_ID)),
+                        ),
+                    ]),
+                    spacing="2", width="100%",
+                ),
                 rx.text(tr("comments.read_only"), size="1", color_scheme="gray"),
             ),
             spacing="3", width="100%",
