@@ -482,6 +482,8 @@ class Shipment(SQLModel, table=True):
     shipped_at: datetime | None = optional_ts_field(index=True)
     delivered_at: datetime | None = optional_ts_field(index=True)
     due_at: datetime | None = optional_ts_field(index=True)
+    #: The photo support took when confirming the installation (section 8; ``stored_file``).
+    install_photo_id: int | None = Field(default=None, foreign_key="stored_file.id", ondelete="SET NULL")
     created_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
     created_at: datetime = created_at_field()
 

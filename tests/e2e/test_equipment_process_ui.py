@@ -1,16 +1,63 @@
-"""Seed 000's process in a real browser: support creates a request from the "new store" template →
+"""Seed 000's journey in a real browser: support creates a request from the "new store" template →
 the storekeeper's automatic reservation is refused while cables are short (a message, nothing
 saved) → after a receipt it reserves, picks with the checklist (a wrong scan is refused under the
-input) and confirms the shipment; support is offered no confirmation."""
+input) and confirms the shipment; support is offered no confirmation → support orders a courier
+(Yandex Delivery, the sandbox over HTTP) → the claim advances and the chief's second browser sees
+the timeline and the status move live, and support's comment with a photo → delivered → the store
+card shows the assets not installed → support confirms the installation with a photo → the
+dashboard's "delivered, not installed" falls."""
 
 from __future__ import annotations
 
+import io
+import re
 import uuid
 
+import pytest
+from PIL import Image
 from playwright.sync_api import expect
 from sqlalchemy import text
+from sqlmodel import Session, select
 
 from tests.e2e.conftest import SHOTS, login
+
+YD_TOKEN = "y0_journey"
+
+
+@pytest.fixture(scope="module")
+def yandex(e2e_engine):
+    """The Yandex Delivery sandbox over HTTP, and the server's integration settings pointing at it."""
+    import app.boot
+    from app.core import auth, settings_page
+    from integrations.sandbox.yandex_delivery import start_sandbox
+    from models.core import User
+
+    app.boot.boot()
+    from app.panels.equipment import delivery
+
+    handle = start_sandbox()
+    handle.add_token(YD_TOKEN)
+    with Session(e2e_engine) as db:
+        admin = auth.current_user_for(db, db.exec(select(User).where(User.username == "admin")).one())
+        settings_page.save(db, delivery.INTEGRATIONS, admin, {"yandex_enabled": True, "yandex_token": YD_TOKEN, "yandex_url": handle.url})
+    yield handle
+    handle.stop()
+
+
+def _photo(path, colour=(30, 110, 200)) -> str:
+    img = Image.new("RGB", (900, 600), colour)
+    for x in range(0, 900, 60):  # stripes: a thumbnail that is visibly a picture
+        img.paste((240, 180, 40), (x, 0, x + 30, 600))
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    path.write_bytes(buf.getvalue())
+    return str(path)
+
+
+def _loaded(img) -> None:
+    """The <img> really loaded from the object store (a broken image has naturalWidth 0)."""
+    expect(img).to_be_visible()
+    img.page.wait_for_function("el => el.complete && el.naturalWidth > 0", arg=img.element_handle(), timeout=15_000)
 
 
 def _pick(page, field_id: str, query: str, option: str) -> None:
@@ -53,8 +100,11 @@ def _world(e2e_engine) -> dict:
                                "VALUES (:s, :n, 'CONSUMABLE', 7, 0, true, now()) RETURNING id"), {"s": f"CB-{tag}", "n": f"Кабель {tag}"}).scalar()
         wh = c.execute(text("INSERT INTO eq_warehouse (code, name, is_active, created_at) VALUES (:c, :n, true, now()) RETURNING id"),
                        {"c": f"W{tag}", "n": f"Склад {tag}"}).scalar()
-        c.execute(text("INSERT INTO eq_store (code, name, city, is_active, created_at) VALUES (:c, :n, 'Москва', true, now()) RETURNING id"),
+        store = c.execute(text("INSERT INTO eq_store (code, name, city, address, lat, lon, contact_name, contact_phone, is_active, created_at) "
+                               "VALUES (:c, :n, 'Москва', 'Тверская ул., 7', 55.758, 37.613, 'Анна', '+79990000012', true, now()) RETURNING id"),
                           {"c": f"S{tag}", "n": f"Магазин {tag}"}).scalar()
+        c.execute(text("UPDATE eq_warehouse SET city = 'Москва', address = 'Складочная ул., 1с1', lat = 55.804, lon = 37.590 WHERE id = :w"),
+                  {"w": wh})
         sns = [f"SN{tag}{i}" for i in range(1, 4)]
         for sn in sns:
             c.execute(text("INSERT INTO eq_asset (sn, product_id, warehouse_id, location, condition, process, created_at) "
@@ -66,11 +116,11 @@ def _world(e2e_engine) -> dict:
                         {"n": f"Новый магазин {tag}", "c": '["Проверить комплектность", "Вложить накладную"]'}).scalar()
         c.execute(text("INSERT INTO eq_request_template_line (template_id, product_id, qty) VALUES (:t, :r, 2), (:t, :c, 3)"),
                   {"t": tpl, "r": router, "c": cable})
-    return {"tag": tag, "sns": sns, "stock": stock, "store": f"Магазин {tag}", "wh": f"Склад {tag}", "tpl": f"Новый магазин {tag}",
+    return {"tag": tag, "sns": sns, "stock": stock, "store_id": store, "store": f"Магазин {tag}", "wh": f"Склад {tag}", "tpl": f"Новый магазин {tag}",
             "cable": f"Кабель {tag}"}
 
 
-def test_new_store_request_reserved_picked_and_confirmed(page, e2e_engine):
+def test_the_seed_journey_from_request_to_installed_with_a_photo(page, browser, app_url, e2e_engine, server_services, yandex, tmp_path):
     w = _world(e2e_engine)
 
     # 1. support: a request from the "new store" template, for the store, from the warehouse
@@ -157,6 +207,88 @@ def test_new_store_request_reserved_picked_and_confirmed(page, e2e_engine):
     expect(page.locator("#value-status")).to_have_text("Подтверждена")
     expect(page.locator("#action-hand_over")).to_have_count(0)
     expect(page.locator("#action-confirm")).to_have_count(0)
+
+    # 6. support orders the courier: a claim at Yandex Delivery (the sandbox, over HTTP), on the timeline
+    page.locator("#action-order_courier").click()
+    page.locator("#confirm-ok").click()
+    expect(page.locator("#timeline")).to_contain_text("Заказ доставки оформлен")
+    assert len(yandex.claims()) == 1
+    with e2e_engine.connect() as c:
+        order_id, claim_id = c.execute(text("SELECT id, external_id FROM eq_delivery_order WHERE shipment_id = :s"), {"s": shipment_id}).one()
+
+    # 7. the chief watches the shipment in a second browser while the claim walks (the sync is the
+    #    worker's: run here, in "another process", it reaches the browsers through the change bus)
+    from app.panels.equipment import delivery
+
+    ctx2 = browser.new_context(base_url=app_url, viewport={"width": 1280, "height": 900}, locale="ru-RU")
+    chief = ctx2.new_page()
+    chief.set_default_timeout(20_000)
+    login(chief, "eq_chief", "chief-pass")
+    chief.goto(f"/equipment/shipments/{shipment_id}")
+    expect(chief.locator("#value-status")).to_have_text("Подтверждена")
+
+    def walk(status: str) -> None:
+        yandex.advance(claim_id, status)
+        with Session(e2e_engine) as db:
+            delivery.sync_order(db, order_id)
+
+    walk("ready_for_approval")
+    walk("pickuped")
+    expect(chief.locator("#value-status")).to_have_text("Передана курьеру")  # live: no reload
+    expect(chief.locator("#timeline")).to_contain_text("Курьер забрал")
+    _shots(chief, "shipment-timeline-live")
+
+    # 8. support comments with a photo, mentioning the chief: it arrives live in the chief's browser
+    page.locator("#comment-body").fill("@eq_chief курьер забрал, фото погрузки")
+    page.locator("#comment-attach input[type=file]").set_input_files(_photo(tmp_path / "погрузка.png"))
+    _loaded(page.locator("#comment-wall .comment-file img").first)
+    page.locator("#comment-body-send").click()
+    arrived = chief.locator("#comment-wall .comment").filter(has_text="курьер забрал")
+    expect(arrived.locator(".mention")).to_have_text("@eq_chief")
+    _loaded(arrived.locator(".comment-file img"))
+    _shots(chief, "comment-photo")
+
+    # 9. delivered: the assets are at the store, not installed (section 8)
+    walk("delivered_finish")
+    expect(chief.locator("#value-status")).to_have_text("Доставлена")
+    with e2e_engine.connect() as c:
+        assert {r[0] for r in c.execute(text("SELECT process FROM eq_asset WHERE request_id = :r"), {"r": request_id})} == {"NOT_INSTALLED"}
+    chief.goto(f"/equipment/stores/{w['store_id']}/card")
+    expect(chief.locator("#card-not-installed")).to_have_text("2")
+    expect(chief.locator("#card-shipments")).to_contain_text("Доставлена")
+    _shots(chief, "store-card-not-installed")
+    chief.goto("/equipment/dashboard")
+    count = chief.locator("#stat-not_installed")
+    expect(count).to_have_text(re.compile(r"^\d+$"))
+    before = int(count.inner_text())
+    assert before >= 2
+
+    # 10. support confirms the installation with a photo; a file that is no picture is refused first
+    page.goto(f"/equipment/shipments/{shipment_id}")
+    page.locator("#action-install").click()
+    dialog = page.get_by_role("alertdialog")
+    zone = dialog.locator("#upload-param input[type=file]")
+    fake = tmp_path / "фото.jpg"
+    fake.write_bytes(b"%PDF-1.7\n%fake\n" * 20)
+    zone.set_input_files(str(fake))
+    expect(dialog.locator("#param-photo")).to_contain_text("Такой тип файла не принимается")
+    zone.set_input_files(_photo(tmp_path / "установлено.png", (20, 160, 60)))
+    _loaded(dialog.locator("#param-file-preview"))
+    _shots(page, "install-photo")
+    page.locator("#confirm-ok").click()
+    expect(dialog).to_be_hidden()
+    _loaded(page.locator("#value-install_photo_id img"))
+    with e2e_engine.connect() as c:
+        assert {r[0] for r in c.execute(text("SELECT process FROM eq_asset WHERE request_id = :r"), {"r": request_id})} == {"INSTALLED"}
+        owner = c.execute(text("SELECT f.owner_resource || ':' || f.owner_id FROM eq_shipment s JOIN stored_file f ON f.id = s.install_photo_id "
+                               "WHERE s.id = :s"), {"s": shipment_id}).scalar()
+    assert owner == f"equipment.shipments:{shipment_id}"
+    _shots(page, "shipment-installed")
+
+    # 11. the chief's dashboard: two fewer delivered-but-not-installed, live
+    expect(count).to_have_text(str(before - 2))
+    _shots(chief, "dashboard-after-install")
+    ctx2.close()
 
 
 def test_chief_sets_the_sla_hours(page, e2e_engine):

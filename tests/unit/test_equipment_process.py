@@ -393,7 +393,7 @@ def test_delivered_then_not_installed_then_installed(db, world):
     with pytest.raises(PermissionDenied):
         process.confirm_installed(db, KEEPER, sh)
     db.rollback()
-    assert process.confirm_installed(db, SUPPORT, sh, ["SN-1"], photo="photos/1.jpg") == 1
+    assert process.confirm_installed(db, SUPPORT, sh, ["SN-1"]) == 1
     db.commit()
     refreshed(db, a1, a2, req)
     assert (a1.process, a2.process, req.status) == (Process.INSTALLED, Process.NOT_INSTALLED, RequestStatus.DELIVERED)

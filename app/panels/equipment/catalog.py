@@ -454,6 +454,9 @@ CATALOG.update({
     "equipment.install": ("Подтвердить установку", "Confirm installed"),
     "equipment.install_sn": ("Серийные номера", "Serial numbers"),
     "equipment.install_sn_help": ("Пусто — всё оборудование отгрузки", "Empty: every asset of the shipment"),
+    "equipment.install_photo": ("Фото установки", "Installation photo"),
+    "equipment.install_photo_help": ("Снимок установленного оборудования в магазине (необязательно)",
+                                     "A picture of the installed equipment at the store (optional)"),
     "equipment.reserved": ("Зарезервировано", "Reserved"),
     "equipment.picking_started": ("Отгрузка создана, идёт сборка", "Shipment created: picking"),
     "equipment.ticked": ("Отмечено", "Ticked"),
@@ -527,5 +530,6 @@ CATALOG.update({
     "field.item": ("Пункт", "Item"),
     "field.line": ("Строка", "Line"),
     "field.sns": ("Серийные номера", "Serial numbers"),
+    "field.photo": ("Фото", "Photo"),
     "field.items": ("Позиций", "Items"),
 })

@@ -24,7 +24,6 @@ waiting for a competing row lock, so the loser updates nothing and is told so:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func, text, update
@@ -63,6 +62,7 @@ from models.equipment import (
     StockMove,
     Store,
 )
+from models.files import StoredFile
 
 # ---------------------------------------------------------------- the request's and the shipment's machines
 
@@ -92,11 +92,6 @@ SHIPMENT = Machine("status", ShipmentStatus, [
 
 OPEN_REQUEST = (RequestStatus.NEW, RequestStatus.RESERVED, RequestStatus.PICKING, RequestStatus.SHIPPED,
                 RequestStatus.DELIVERED, RequestStatus.INSTALLED)
-
-#: Called after assets are confirmed installed: ``fn(db, user, assets, photo)``. The files block
-#: (photos in the object store) hooks in here to attach the installation photo; ``photo`` is
-#: whatever the caller passed (an object key), kept in the audit row either way.
-INSTALLED_HOOKS: list[Callable[[Session, CurrentUser, list[Asset], str | None], None]] = []
 
 #: Settings (``setting`` rows) the SLA check reads; defaults when unset.
 INSTALL_HOURS_KEY = "equipment.sla.install_hours"
@@ -619,10 +614,11 @@ def mark_delivered(db: Session, user: CurrentUser, shipment: Shipment, *, system
 
 
 def confirm_installed(db: Session, user: CurrentUser, shipment: Shipment, sns: list[str] | None = None,
-                      photo: str | None = None) -> int:
+                      photo: int | None = None) -> int:
     """Support (or a chief) confirms the shipment's assets INSTALLED — those of ``sns``, or every
-    one still NOT_INSTALLED. ``photo`` is the installation photo's object key (the files block
-    attaches it through :data:`INSTALLED_HOOKS`). Returns how many were installed; when nothing
+    one still NOT_INSTALLED. ``photo`` is the installation photo (a ``stored_file`` id the shipment
+    owns already: the action's photo parameter, :func:`app.core.crud.run_action`); it becomes the
+    shipment's ``install_photo_id``. Returns how many were installed; when nothing
     of the request is left uninstalled it becomes INSTALLED (DONE when its checklist is done)."""
     _need(user, "equipment.assets.install")
     if shipment.status is not ShipmentStatus.DELIVERED:
@@ -648,9 +644,12 @@ def confirm_installed(db: Session, user: CurrentUser, shipment: Shipment, sns: l
         raise ValidationFailed.one("sn", "equipment.sn_not_in_shipment", sn=", ".join(sorted(wanted)))
     if not done:
         raise ValidationFailed.one("", "equipment.nothing_to_install")
-    audit.record(db, user, "install", "equipment.shipments", shipment.id, {"sns": [a.sn for a in done], "photo": photo})
-    for hook in INSTALLED_HOOKS:
-        hook(db, user, done, photo)
+    details: dict[str, Any] = {"sns": [a.sn for a in done]}
+    if photo is not None:
+        shipment.install_photo_id = int(photo)
+        stored = db.get(StoredFile, int(photo))
+        details["photo"] = stored.name if stored is not None else int(photo)  # the timeline reads "Фото: установлено.jpg"
+    audit.record(db, user, "install", "equipment.shipments", shipment.id, details)
     bus.mark(db, "eq_asset", [a.id for a in done], "update")
     if shipment.request_id is not None:
         request = _lock(db, EqRequest, shipment.request_id)

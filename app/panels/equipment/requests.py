@@ -402,12 +402,13 @@ class Shipments(Resource, model=Shipment):
         col("confirmed_at", "equipment.confirmed_at").datetime().hide(),
         col("shipped_at", "equipment.shipped_at").datetime().hide(),
         col("created_at").datetime().sortable().hide(),
+        col("install_photo_id", "equipment.install_photo").shown_as("photo").hide(),
     ]
     filters = [filters.select("status", label="equipment.status"), filters.relation("store_id", STORES, "equipment.store"),
                filters.date("due_at", "equipment.due_at")]
     form = [fields.section("equipment.shipment", [fields.of("checklist", "checklist", label="equipment.pick_checklist")])]
     detail_fields = ["id", "request_id", "status", "warehouse_id", "store_id", "checklist", "confirmed_at", "shipped_at", "due_at",
-                     "delivered_at"]
+                     "delivered_at", "install_photo_id"]
     related = [("equipment.shipment_items", "equipment.shipment_items", "shipment_id"),
                ("equipment.deliveries", "equipment.deliveries", "shipment_id")]
 
@@ -438,11 +439,14 @@ class Shipments(Resource, model=Shipment):
         return "equipment.delivered"
 
     @action("equipment.install", audit=False, color="green", visible=lambda s: s.status is ShipmentStatus.DELIVERED,
-            params=[fields.text("sn", label="equipment.install_sn", help="equipment.install_sn_help", required=False)])
+            params=[fields.text("sn", label="equipment.install_sn", help="equipment.install_sn_help", required=False),
+                    fields.photo("photo", label="equipment.install_photo", help="equipment.install_photo_help", required=False)])
     def install(self, ctx: ActionContext, records: list[Shipment]) -> str:
+        """Section 8: support confirms the installation, with a photo from the store when there is one
+        (the kit gives the uploaded photo to the shipment: who sees the shipment sees the photo)."""
         sns = [x for x in (ctx.params.get("sn") or "").replace(",", " ").split() if x]
         for s in records:
-            process.confirm_installed(ctx.db, ctx.user, s, sns or None)
+            process.confirm_installed(ctx.db, ctx.user, s, sns or None, photo=ctx.params.get("photo") if s is records[0] else None)
         return "equipment.installed"
 
     @action("equipment.order_courier", confirm=True, color="blue", visible=lambda s: s.status is ShipmentStatus.CONFIRMED)
