@@ -45,6 +45,10 @@ def test_documents_and_transitions_through_the_api(db, client, eq):
     assert r.status_code == 200, r.text
     assert receipt(client, eq, ["A-2"]).json()["errors"]["lines.0.sn"] == "Серийный номер уже есть в системе"
     assert client.get("/api/equipment/assets?q=A-2", headers=eq["h"]["support"]).json()["items"][0]["sn"] == "A-2"
+    # a choice filter by its value in any letter case (the list page's URL reads the same way)
+    for value in ("FREE", "free"):
+        r = client.get(f"/api/equipment/assets?process={value}", headers=eq["h"]["support"])
+        assert r.status_code == 200 and sorted(i["sn"] for i in r.json()["items"]) == ["A-1", "A-2"], r.text
 
     a = db.exec(select(Asset).where(Asset.sn == "A-1")).one()
     url = f"/api/equipment/assets/{a.id}/actions"
@@ -58,3 +62,4 @@ def test_documents_and_transitions_through_the_api(db, client, eq):
     assert db.exec(select(AuditLog).where(AuditLog.action == "equipment.assets.condition", AuditLog.entity_id == str(a.id))).first()
     # the posted document is read-only
     assert client.patch(f"/api/equipment/documents/{doc}", json={"comment": "x"}, headers=eq["h"]["chief"]).status_code == 403
+
