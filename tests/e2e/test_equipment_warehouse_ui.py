@@ -1,7 +1,8 @@
 """Equipment, the warehouse side, in a browser (seed 000, stage 1): the storekeeper writes a receipt
 by SKU and serial numbers — a duplicate serial number gets its message under the cell and nothing
 is saved — posts it and finds the assets in the list with their three axes; support is refused a
-warehouse operation and sees no transitions of the storekeeper's; the forecast page reads
+warehouse operation and sees no transitions of the storekeeper's, nor "+ Создать" in a warehouse's
+bins (the storekeeper does); ``?process=FREE`` filters the assets; the forecast page reads
 "Пополнить …". Screenshots at 1280 and 390 px."""
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ def _shots(page, name: str) -> None:
         page.wait_for_timeout(300)
         shot(page, f"{name}-{width}")
     page.set_viewport_size({"width": 1400, "height": 900})
+
+
+def _warehouse(engine) -> int:
+    with engine.connect() as c:
+        return c.execute(text("SELECT id FROM eq_warehouse ORDER BY id LIMIT 1")).scalar()
 
 
 def test_storekeeper_posts_a_receipt_and_sees_the_assets(page, e2e_engine):
@@ -90,6 +96,10 @@ def test_storekeeper_posts_a_receipt_and_sees_the_assets(page, e2e_engine):
     expect(page.locator("#fc-forecast")).to_contain_text("Пополнить")
     _shots(page, "equipment-forecast")
 
+    # the warehouse's bins: the storekeeper keeps the places, so the block offers a new one
+    page.goto(f"/equipment/warehouses/{_warehouse(e2e_engine)}")
+    expect(page.locator("#related-create-equipment-bins")).to_be_visible()
+
 
 def test_support_is_refused_a_warehouse_operation(page, e2e_engine):
     with e2e_engine.connect() as c:
@@ -112,3 +122,9 @@ def test_support_is_refused_a_warehouse_operation(page, e2e_engine):
     expect(page.get_by_role("button", name="Требует ремонта")).to_have_count(0)
     expect(page.locator("#create-link")).to_have_count(0)
     shot(page, "equipment-support-assets")
+    # a warehouse's bins are theirs to see, not to create: no "+ Создать" in the block
+    page.goto(f"/equipment/warehouses/{_warehouse(e2e_engine)}")
+    expect(page.get_by_role("heading", name="Ячейки")).to_be_visible()
+    expect(page.locator("#related-create-equipment-bins")).to_have_count(0)
+    expect(page.get_by_role("button", name="Создать")).to_have_count(0)
+    shot(page, "equipment-support-warehouse")
