@@ -3,7 +3,7 @@ by SKU and serial numbers — a duplicate serial number gets its message under t
 is saved — posts it and finds the assets in the list with their three axes; support is refused a
 warehouse operation and sees no transitions of the storekeeper's, nor "+ Создать" in a warehouse's
 bins (the storekeeper does); ``?process=FREE`` filters the assets; the forecast page reads
-"Пополнить …". Screenshots at 1280 and 390 px."""
+"Пополнить …" ("Reorder …" once the user switches to English). Screenshots at 1280 and 390 px."""
 
 from __future__ import annotations
 
@@ -95,6 +95,13 @@ def test_storekeeper_posts_a_receipt_and_sees_the_assets(page, e2e_engine):
     page.goto("/equipment/forecast")
     expect(page.locator("#fc-forecast")).to_contain_text("Пополнить")
     _shots(page, "equipment-forecast")
+    # the advice is a sentence the report writes: in English once the user switches to English
+    page.get_by_role("button", name="EN", exact=True).click()
+    expect(page.locator("#fc-forecast")).to_contain_text("Reorder")
+    expect(page.locator("#fc-forecast")).not_to_contain_text("Пополнить")
+    shot(page, "equipment-forecast-en")
+    page.get_by_role("button", name="RU", exact=True).click()
+    expect(page.locator("#fc-forecast")).to_contain_text("Пополнить")
 
     # the warehouse's bins: the storekeeper keeps the places, so the block offers a new one
     page.goto(f"/equipment/warehouses/{_warehouse(e2e_engine)}")
