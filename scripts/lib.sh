@@ -116,8 +116,12 @@ pult_services() {
         return 0
     fi
     local exports
+    # All or nothing: when one fails, services.py stops again what it started in this call (and
+    # only that: a service it found running stays up for whoever else uses it), so there is no
+    # owner left to stop here.
     exports="$("$PULT_VENV/bin/python" "$ROOT/scripts/services.py" start --owner "$$" "${need[@]}")" ||
-        pult_die "could not start ${need[*]} (logs: .data/postgres/server.log, .data/redis/redis.log, .data/seaweedfs/weed.log)" || return 1
+        pult_die "could not start ${need[*]} (the reason is above; what this run had started is stopped again;" \
+            "logs: .data/postgres/server.log, .data/redis/redis.log, .data/seaweedfs/weed.log)" || return 1
     eval "$exports"
     PULT_SERVICES_OWNER="$$"
 }

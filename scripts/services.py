@@ -535,12 +535,37 @@ def s3_stop(state: dict) -> None:
 
 # ---------------------------------------------------------------- commands
 
+LABEL = {"postgres": "PostgreSQL", "redis": "Redis", "s3": "SeaweedFS"}
+
+
+def running(name: str, state: dict) -> tuple[int, int] | None:
+    """(pid, port) of the embedded service ``name`` if it is up."""
+    return pg_running() if name == "postgres" else redis_running(state) if name == "redis" else s3_running(state)
+
+
+def stop_service(name: str, state: dict) -> None:
+    if name == "postgres":
+        pg_stop()
+    elif name == "redis":
+        redis_stop(state)
+    else:
+        s3_stop(state)
+
+
 def cmd_start(names: list[str], owner: int) -> int:
+    """Start (or reuse) ``names`` for ``owner``. All or nothing: when one fails, what this call
+    started is stopped again and the services it found running are only released (another
+    checkout or ``scripts/run`` may be using them), so a failed ``scripts/test`` leaves no
+    server behind that nobody will stop."""
     exports = {}
+    found: dict[str, bool] = {}  # name -> it was running before this call (reused, not started)
+    current = ""  # the service being started when something fails
     with locked():
         state = load_state()
         try:
             for name in names:
+                current = name
+                found[name] = running(name, state) is not None
                 if name == "postgres":
                     port = pg_start(state)
                     pg_ensure_database(port)
@@ -557,12 +582,38 @@ def cmd_start(names: list[str], owner: int) -> int:
                 entry["port"] = port
                 entry["owners"] = sorted(set(live_owners(entry["owners"])) | {owner})
                 save_state(state)
-        except ServiceError as exc:
-            say(f"error: {exc}")
-            return 1
+        except BaseException as exc:  # noqa: BLE001 - a crash or Ctrl-C is undone the same way
+            say(f"error: {exc}" if isinstance(exc, ServiceError) else f"error: {LABEL.get(current, 'a service')} did not start: {exc!r}")
+            undo_start(state, found, owner)
+            if isinstance(exc, Exception):
+                return 1
+            raise
     for key, value in exports.items():
         print(f"export {key}={shlex.quote(value)}")
     return 0
+
+
+def undo_start(state: dict, found: dict[str, bool], owner: int) -> None:
+    """After a failed start: stop each service this call started (the one that failed too, if it
+    got as far as running), release the ones it reused, and say which is which."""
+    stopped, released = [], []
+    for name, was_running in reversed(found.items()):
+        entry = state[name]
+        entry["owners"] = [o for o in entry["owners"] if o != owner]
+        if was_running:
+            released.append(LABEL[name])
+            continue
+        try:
+            if running(name, state) is not None:
+                stop_service(name, state)
+                stopped.append(LABEL[name])
+        except Exception as exc:  # noqa: BLE001 - stop the others all the same
+            say(f"error: could not stop {LABEL[name]}: {exc!r}")
+    save_state(state)
+    if stopped:
+        say(f"    stopped again what this run had started: {', '.join(stopped)}")
+    if released:
+        say(f"    left running what was already running: {', '.join(released)}")
 
 
 def cmd_stop(owner: int | None) -> int:
@@ -576,12 +627,7 @@ def cmd_stop(owner: int | None) -> int:
                 entry["owners"] = live_owners([o for o in entry["owners"] if o != owner])
                 if entry["owners"]:
                     continue  # someone else (another scripts/run or scripts/test) still uses it
-            if name == "postgres":
-                pg_stop()
-            elif name == "redis":
-                redis_stop(state)
-            else:
-                s3_stop(state)
+            stop_service(name, state)
         save_state(state)
     return 0
 

@@ -84,6 +84,7 @@ from app.core.i18n import t
 from app.core.record_blocks_api import add_block_routes
 from app.core.inputs import BadText, SafeDict, SafeStr
 from app.core.kinds import field_of, kind_for
+from app.core import query as _query
 from app.core.query import MAX_PAGE, ListParams, parse_pk, pk_name, relation_titles
 from app.core.redis import redis_client
 from app.core.resource import FormField, Resource, field_python_type, is_enum
@@ -105,7 +106,7 @@ from app.core.api_base import (  # noqa: F401 - the request plumbing, where call
 log = logging.getLogger(__name__)
 
 #: List query parameters of the kit; a filter with one of these names is exposed as ``filter_<name>``.
-RESERVED_PARAMS = frozenset({"sort", "q", "cursor", "page", "page_size", "trash", "exact_count"})
+RESERVED_PARAMS = _query.RESERVED_PARAMS  # where callers found it
 
 
 # --------------------------------------------------------------------------- request context
@@ -346,8 +347,7 @@ def form_example(res: type[Resource], creating: bool) -> dict[str, Any]:
     return out
 
 
-def _filter_param_name(name: str) -> str:
-    return f"filter_{name}" if name in RESERVED_PARAMS else name
+_filter_param_name = _query.filter_param_name
 
 
 _FILTER_HELP = {

@@ -12,7 +12,7 @@ import base64
 import datetime as dt
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -104,6 +104,56 @@ def _range(raw: str) -> tuple[str, str]:
     return lo.strip(), hi.strip()
 
 
+#: What a list's own view takes from a URL or API query; a filter of the same name travels as
+#: ``filter_<name>`` instead (see :func:`filter_param_name`).
+RESERVED_PARAMS = frozenset({"sort", "q", "cursor", "page", "page_size", "trash", "exact_count"})
+
+
+def filter_param_name(name: str) -> str:
+    """The query parameter that carries filter ``name`` in the REST API (``?process=FREE``)."""
+    return f"filter_{name}" if name in RESERVED_PARAMS else name
+
+
+def choice_value(model: type, f: Filter, raw: str) -> str:
+    """A select filter's value (one, or several joined by commas) as the column stores it, however
+    it was spelled: an enum member by its value or its name, a declared option by its value, in
+    any letter case (``free``, ``Free`` → ``FREE``). A link typed by hand or written from a label
+    then filters instead of failing or being ignored. A value no choice matches is returned as it
+    came (:func:`filter_clause` refuses it), and a select whose options are the column's distinct
+    values (no enum, none declared) keeps its values as typed: there the case is data."""
+    if f.kind != "select" or not raw:
+        return raw
+    tp = field_python_type(model, f.name)
+    spellings: dict[str, str] = {}
+    if f.options is not None:
+        for value, _label in f.options:
+            spellings.setdefault(str(value).casefold(), str(value))
+    if is_enum(tp):
+        for member in tp:
+            spellings.setdefault(str(member.value).casefold(), str(member.value))
+            spellings.setdefault(member.name.casefold(), str(member.value))
+    if not spellings:
+        return raw
+    return ",".join(spellings.get(v.strip().casefold(), v) for v in raw.split(","))
+
+
+def filters_from_query(res: Resource, query: Mapping[str, str]) -> dict[str, str]:
+    """A list page's filter values from its URL query: ``f_<name>``, as the page writes its own
+    URL, or the bare parameter the REST API takes (``/equipment/assets?process=FREE``: a link
+    written by hand, from the docs or from an API call), each choice in its stored spelling
+    (:func:`choice_value`). Every filter of the resource gets a value ("" when not in the URL)."""
+    out = {}
+    for f in res.filters:
+        raw = query.get(f"f_{f.name}") or query.get(filter_param_name(f.name)) or ""
+        out[f.name] = choice_value(res.model, f, str(raw))
+    # "Подробности" under a detail page's related list: the rows of that one parent record
+    for fk in related_fks(res):
+        raw = query.get(f"f_{fk}") or ""
+        if raw and fk not in out:
+            out[fk] = str(raw)
+    return out
+
+
 #: The message under a filter whose value cannot be read, by filter kind.
 _FILTER_ERRORS = {"select": "error.choice", "relation": "error.relation", "date": "error.date", "text": "error.text_chars"}
 
@@ -127,7 +177,7 @@ def filter_clause(model: type, f: Filter, raw: str) -> Any | None:
         if f.kind == "ternary":
             return column.is_(True) if raw in ("1", "true", "yes") else or_(column.is_(False), column.is_(None))
         if f.kind in ("select", "relation"):
-            values: list[Any] = [v for v in raw.split(",") if v != ""]
+            values: list[Any] = [v for v in choice_value(model, f, raw).split(",") if v != ""]
             if not values:
                 return None
             if is_enum(tp):

@@ -10,7 +10,7 @@ way, refuse the same way (a message by the parameter / 422, never a 500) and sho
     ANALYTICS = Report(
         "analytics", "/stock/analytics", "stock.analytics", perm="stock.analytics.view",
         params=[*blocks.period(days=30), fields.relation("product_id", "stock.products", label="stock.product")],
-        compute=services.analytics_report,           # (db, user, params) -> ReportResult
+        compute=services.analytics_report,           # (db, user, params[, lang]) -> ReportResult
         kpis=[blocks.kpi("revenue", "analytics.revenue", "money", currency="RUB")],
         chart=blocks.chart("period", [("revenue", "analytics.revenue")]),
         tables=[blocks.table("products", "analytics.by_product", [blocks.column("name", "stock.product"), ...])],
@@ -170,6 +170,17 @@ class ReportResult:
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
+def _takes_lang(compute: Callable[..., Any]) -> bool:
+    """Whether a report's ``compute`` takes the reader's language (a ``lang`` parameter or ``**kw``)."""
+    import inspect
+
+    try:
+        parameters = inspect.signature(compute).parameters.values()
+    except (TypeError, ValueError):  # a builtin or a C callable: the plain three arguments
+        return False
+    return any((p.name == "lang" and p.kind is not p.POSITIONAL_ONLY) or p.kind is p.VAR_KEYWORD for p in parameters)
+
+
 # --------------------------------------------------------------------------- parameters
 def _field(spec: FormField) -> Any:
     from app.core.kinds import Field
@@ -231,6 +242,10 @@ class Report(Page):
     """A report page: see the module's docstring. A :class:`~app.core.registry.Page`, so a panel
     lists it in ``Panel(pages=[...])`` like any page; the kit adds its API routes.
 
+    ``compute(db, user, params)`` answers raw values the kit formats in the reader's language; a
+    compute that writes text itself (a sentence of advice in a table cell) declares a ``lang``
+    keyword and gets the reader's language in it: the page's, the API request's.
+
     ``extra`` is a component factory (``"module:function"``) shown beside the parameters, for what
     the page does that is not the report (stock analytics' EUR→RUB rate input). ``api_aliases``
     serve the JSON twin at more paths under the panel's API (a seed's own spelling)."""
@@ -259,6 +274,7 @@ class Report(Page):
                          on_load="app.core.ui.report_page:ReportState.load", menu=menu)
         self.name = name
         self.compute = compute
+        self._compute_takes_lang = _takes_lang(compute)
         self.params = list(params)
         self.kpis = list(kpis)
         self.chart = chart
@@ -293,12 +309,15 @@ class Report(Page):
     def allowed(self, user: Any) -> bool:
         return self.perm is None or user.has_perm(self.perm)
 
-    def run(self, db: Any, user: Any, raw: dict[str, Any]) -> tuple[dict[str, Any], ReportResult]:
-        """Check the permission, parse ``raw`` parameters, compute: ``(params, result)``.
-        Raises PermissionDenied / ValidationFailed (403 / 422, a message by the parameter)."""
+    def run(self, db: Any, user: Any, raw: dict[str, Any], lang: str = "ru") -> tuple[dict[str, Any], ReportResult]:
+        """Check the permission, parse ``raw`` parameters, compute for a reader of ``lang``:
+        ``(params, result)``. Raises PermissionDenied / ValidationFailed (403 / 422, a message by
+        the parameter)."""
         if not self.allowed(user):
             raise PermissionDenied()
         params = parse_params(self.params, raw, user, db)
+        if self._compute_takes_lang:
+            return params, self.compute(db, user, params, lang=lang)
         return params, self.compute(db, user, params)
 
     def as_json(self, params: dict[str, Any], result: ReportResult) -> dict[str, Any]:

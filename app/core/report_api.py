@@ -43,12 +43,13 @@ def report_router(rep: Report, in_schema: bool = True) -> APIRouter:
     extra = {"parameters": _parameters(rep)}
 
     def as_json(request: Request, db: Session = Depends(get_db), user: CurrentUser = Depends(current_user)) -> dict[str, Any]:
-        params, result = rep.run(db, user, _raw(request))
+        params, result = rep.run(db, user, _raw(request), request_lang(request))
         return rep.as_json(params, result)
 
     def as_csv(request: Request, db: Session = Depends(get_db), user: CurrentUser = Depends(current_user)) -> Response:
-        params, result = rep.run(db, user, _raw(request))
-        return Response(rep.csv(result, request_lang(request)), media_type="text/csv; charset=utf-8",
+        lang = request_lang(request)
+        params, result = rep.run(db, user, _raw(request), lang)
+        return Response(rep.csv(result, lang), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{rep.csv_filename(params)}"'})
 
     as_json.__name__ = f"report_{rep.name}"

@@ -45,6 +45,10 @@ def test_documents_and_transitions_through_the_api(db, client, eq):
     assert r.status_code == 200, r.text
     assert receipt(client, eq, ["A-2"]).json()["errors"]["lines.0.sn"] == "Серийный номер уже есть в системе"
     assert client.get("/api/equipment/assets?q=A-2", headers=eq["h"]["support"]).json()["items"][0]["sn"] == "A-2"
+    # a choice filter by its value in any letter case (the list page's URL reads the same way)
+    for value in ("FREE", "free"):
+        r = client.get(f"/api/equipment/assets?process={value}", headers=eq["h"]["support"])
+        assert r.status_code == 200 and sorted(i["sn"] for i in r.json()["items"]) == ["A-1", "A-2"], r.text
 
     a = db.exec(select(Asset).where(Asset.sn == "A-1")).one()
     url = f"/api/equipment/assets/{a.id}/actions"
@@ -58,3 +62,26 @@ def test_documents_and_transitions_through_the_api(db, client, eq):
     assert db.exec(select(AuditLog).where(AuditLog.action == "equipment.assets.condition", AuditLog.entity_id == str(a.id))).first()
     # the posted document is read-only
     assert client.patch(f"/api/equipment/documents/{doc}", json={"comment": "x"}, headers=eq["h"]["chief"]).status_code == 403
+
+
+def test_the_forecast_advises_in_the_readers_language(db, client, eq):
+    """``GET /api/equipment/reports/forecast`` (and its CSV) write the advice line in the request's
+    language, like the page does in the user's."""
+    import datetime as dt
+
+    from models.equipment import MoveKind, StockItem, StockMove
+
+    cable = EqProduct(sku="CB", name="Cable X", kind=ProductKind.CONSUMABLE, lead_time_days=5)
+    db.add(cable)
+    db.flush()
+    db.add(StockItem(product_id=cable.id, warehouse_id=eq["wh"].id, qty_on_hand=8))
+    db.add(StockMove(product_id=cable.id, warehouse_id=eq["wh"].id, kind=MoveKind.SHIPMENT, qty=-14, at=dt.datetime.now(dt.timezone.utc)))
+    db.commit()
+    expected = {"ru": "Пополнить Cable X: сейчас 8 шт, прогноз 0 через 4 дн., рекомендуем +76",
+                "en": "Reorder Cable X: 8 now, 0 in 4 days, order +76"}
+    for lang, line in expected.items():
+        headers = {**eq["h"]["storekeeper"], "Accept-Language": lang}
+        r = client.get("/api/equipment/reports/forecast", headers=headers)
+        assert r.status_code == 200, r.text
+        assert [row["advice"] for row in r.json()["tables"]["forecast"] if row["name"] == "Cable X"] == [line]
+        assert line in client.get("/api/equipment/reports/forecast.csv", headers=headers).text

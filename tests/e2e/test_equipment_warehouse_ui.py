@@ -1,8 +1,9 @@
 """Equipment, the warehouse side, in a browser (seed 000, stage 1): the storekeeper writes a receipt
 by SKU and serial numbers — a duplicate serial number gets its message under the cell and nothing
 is saved — posts it and finds the assets in the list with their three axes; support is refused a
-warehouse operation and sees no transitions of the storekeeper's; the forecast page reads
-"Пополнить …". Screenshots at 1280 and 390 px."""
+warehouse operation and sees no transitions of the storekeeper's, nor "+ Создать" in a warehouse's
+bins (the storekeeper does); ``?process=FREE`` filters the assets; the forecast page reads
+"Пополнить …" ("Reorder …" once the user switches to English). Screenshots at 1280 and 390 px."""
 
 from __future__ import annotations
 
@@ -31,6 +32,11 @@ def _shots(page, name: str) -> None:
         page.wait_for_timeout(300)
         shot(page, f"{name}-{width}")
     page.set_viewport_size({"width": 1400, "height": 900})
+
+
+def _warehouse(engine) -> int:
+    with engine.connect() as c:
+        return c.execute(text("SELECT id FROM eq_warehouse ORDER BY id LIMIT 1")).scalar()
 
 
 def test_storekeeper_posts_a_receipt_and_sees_the_assets(page, e2e_engine):
@@ -89,9 +95,24 @@ def test_storekeeper_posts_a_receipt_and_sees_the_assets(page, e2e_engine):
     page.goto("/equipment/forecast")
     expect(page.locator("#fc-forecast")).to_contain_text("Пополнить")
     _shots(page, "equipment-forecast")
+    # the advice is a sentence the report writes: in English once the user switches to English
+    page.get_by_role("button", name="EN", exact=True).click()
+    expect(page.locator("#fc-forecast")).to_contain_text("Reorder")
+    expect(page.locator("#fc-forecast")).not_to_contain_text("Пополнить")
+    shot(page, "equipment-forecast-en")
+    page.get_by_role("button", name="RU", exact=True).click()
+    expect(page.locator("#fc-forecast")).to_contain_text("Пополнить")
+
+    # the warehouse's bins: the storekeeper keeps the places, so the block offers a new one
+    page.goto(f"/equipment/warehouses/{_warehouse(e2e_engine)}")
+    expect(page.locator("#related-create-equipment-bins")).to_be_visible()
 
 
-def test_support_is_refused_a_warehouse_operation(page):
+def test_support_is_refused_a_warehouse_operation(page, e2e_engine):
+    with e2e_engine.connect() as c:
+        free, others = c.execute(text("SELECT count(*) FILTER (WHERE process = 'FREE'), count(*) FILTER (WHERE process <> 'FREE') "
+                                      "FROM eq_asset")).one()
+    assert free and others  # the filter has something to leave out
     login(page, "support", "support")
     page.goto("/equipment/documents/new")
     expect(page.locator("#forbidden")).to_be_visible()
@@ -99,8 +120,18 @@ def test_support_is_refused_a_warehouse_operation(page):
     page.goto("/equipment/documents")
     expect(page.locator("#forbidden")).to_be_visible()
     # availability is theirs to see: the assets, without the storekeeper's transitions
-    page.goto("/equipment/assets?process=FREE")
-    expect(page.locator("#list-table tbody tr").first).to_be_visible()
+    page.goto("/equipment/assets?process=FREE")  # the REST API's spelling of the filter: it applies here too
+    rows = page.locator("#list-table tbody tr")
+    expect(rows.first).to_be_visible()
+    expect(page.locator("#list-total")).to_have_text("Всего: " + f"{free:,}".replace(",", "\u00a0"))
+    expect(rows.filter(has_not_text="Свободно")).to_have_count(0)
+    expect(page.locator("#filter-process")).to_contain_text("Свободно")
     expect(page.get_by_role("button", name="Требует ремонта")).to_have_count(0)
     expect(page.locator("#create-link")).to_have_count(0)
     shot(page, "equipment-support-assets")
+    # a warehouse's bins are theirs to see, not to create: no "+ Создать" in the block
+    page.goto(f"/equipment/warehouses/{_warehouse(e2e_engine)}")
+    expect(page.get_by_role("heading", name="Ячейки")).to_be_visible()
+    expect(page.locator("#related-create-equipment-bins")).to_have_count(0)
+    expect(page.get_by_role("button", name="Создать")).to_have_count(0)
+    shot(page, "equipment-support-warehouse")

@@ -49,3 +49,26 @@ def test_forecast_reads_consumption_from_the_ledger(db):
     [f] = forecast.forecasts(db)
     # rate = max(6/7, 6/14, 9/30) = 0.857; 10 available → 11 days; min = ceil(2.57) + ceil(6) = 3 + 6 = 9; 10 > 9: no order yet
     assert (f.now, f.days_left, f.rec_min, f.order) == (10, 11, 9, 0)
+
+
+def test_the_report_writes_its_advice_in_the_readers_language(db):
+    """The page and the API run the report through ``Report.run(..., lang)``: the advice line is
+    in the reader's language (it was Russian for everyone), the figures the same in both."""
+    from app.core.auth import SYSTEM
+
+    wh = Warehouse(code="W", name="Склад")
+    p = EqProduct(sku="RX", name="Router X", kind=ProductKind.CONSUMABLE, lead_time_days=5)
+    db.add_all([wh, p])
+    db.flush()
+    db.add(StockItem(product_id=p.id, warehouse_id=wh.id, qty_on_hand=8))
+    db.add(StockMove(product_id=p.id, warehouse_id=wh.id, kind=MoveKind.SHIPMENT, qty=-14, at=dt.datetime.now(dt.timezone.utc)))
+    db.commit()
+    advice = {}
+    for lang in ("ru", "en"):
+        _params, result = forecast.FORECAST.run(db, SYSTEM, {}, lang)
+        [row] = result.tables["forecast"]
+        advice[lang] = row["advice"]
+        assert (row["now"], row["order"]) == (8, 76)
+    assert advice["ru"] == "Пополнить Router X: сейчас 8 шт, прогноз 0 через 4 дн., рекомендуем +76"
+    assert advice["en"] == "Reorder Router X: 8 now, 0 in 4 days, order +76"
+    assert forecast.FORECAST.run(db, SYSTEM, {})[1].tables["forecast"][0]["advice"] == advice["ru"]  # Russian unless told

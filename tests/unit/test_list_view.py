@@ -113,3 +113,37 @@ def test_back_to_an_entry_the_router_skips_follows_the_url(token, orders, kit_da
     at("")
     lst.follow_url()
     assert lst.filters["status"] == "" and len(lst.rows) == 7
+
+
+def test_a_choice_filter_in_the_url_applies_however_it_is_spelled(token, orders, db):
+    """``/kitpanel/orders?status=ISSUED``: the bare name the REST API takes (not only the page's own
+    ``f_status``) and the choice by its enum name or value in any case reach ListParams in the stored
+    spelling, and the list shows only the matching rows (it used to show them all)."""
+    from sqlmodel import update
+
+    from tests.kitpanel.models import Order, OrderStatus
+
+    issued = [o.id for o in orders[:2]]
+    db.exec(update(Order).where(Order.id.in_(issued)).values(status=OrderStatus.issued))
+    db.commit()
+    for query in ("f_status=issued", "status=issued", "status=ISSUED", "f_status=Issued", "status=issued,DENIED"):
+        lst = _list(token, "kitpanel.orders", query)
+        assert lst._params().filters["status"] in ("issued", "issued,denied"), query
+        assert sorted(int(r["id"]) for r in lst.rows) == sorted(issued), query
+    lst = _list(token, "kitpanel.orders", "status=open&f_status=issued")  # the page's own parameter wins
+    assert lst.filters["status"] == "issued"
+
+
+def test_filters_from_query_reads_every_choice_filter_of_the_assets():
+    """The equipment assets' three axes, as the list page reads them from its URL."""
+    from app.core.query import filter_clause, filters_from_query
+    from app.core.errors import ValidationFailed
+    from models.equipment import Asset
+
+    res = resource("equipment.assets")
+    got = filters_from_query(res, {"process": "FREE", "f_location": "bin", "condition": "Working,requires_repair"})
+    assert (got["process"], got["location"], got["condition"]) == ("FREE", "BIN", "WORKING,REQUIRES_REPAIR")
+    assert filters_from_query(res, {})["process"] == ""
+    assert filters_from_query(res, {"process": "NOPE"})["process"] == "NOPE"  # kept: the list says it is wrong
+    with pytest.raises(ValidationFailed):
+        filter_clause(Asset, next(f for f in res.filters if f.name == "process"), "NOPE")

@@ -94,3 +94,19 @@ def test_the_api_twin_carries_what_the_page_shows(db, users):
     assert shown["tables"]["rows"] == [{"name": "Кабель", "amount": "-2,50\u00a0₽", "amount__tone": "red"}]
     assert [Decimal(r["amount"]) for r in body["tables"]["rows"]] == [Decimal("-2.50")]
     assert shown["series"] == [{"day": "01.03", "amount": 1.5}]
+
+
+def test_compute_that_takes_lang_gets_the_readers_language(db, users):
+    """A compute declaring ``lang`` is given the reader's language by ``run`` (the page passes its
+    own, the API the request's); one without it keeps its three arguments."""
+    seen = []
+
+    def compute(db, user, params, lang="ru"):
+        seen.append(lang)
+        return ReportResult()
+
+    rep = Report("langs", "/test/langs", "kitpanel.report", perm=None, compute=compute)
+    rep.run(db, users["user"], {}, "en")
+    rep.run(db, users["user"], {})
+    assert seen == ["en", "ru"]
+    assert _make("plain", [], perm=None).run(db, users["user"], {}, "en")[1].kpis["share"] == Decimal("0.125")

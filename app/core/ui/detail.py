@@ -85,6 +85,9 @@ class DetailState(RecordBlocksMixin, ActionParamsMixin, AuthState):
     missing: bool = False
     forbidden: bool = False
     related: dict[str, list[dict[str, str]]] = {}
+    #: The related resources whose block offers "+ Создать": those this user may create records of
+    #: (``can(user, "create")``), decided here on the server like every other button of the page.
+    related_create: list[str] = []
     confirm_open: bool = False
     confirm_text: str = ""
     pending: str = ""
@@ -160,11 +163,13 @@ class DetailState(RecordBlocksMixin, ActionParamsMixin, AuthState):
                 self.can_delete = "delete" in res.operations and res.can(user, "delete", record) and not self.deleted
                 self.actions = [n for n, s in res.actions.items() if s.row and (s.visible is None or s.visible(record)) and res.can(user, n, record)]
                 self._load_blocks(db, res, user, record)
-                self.related = {}
+                self.related, self.related_create = {}, []
                 for _title, key, fk in res.related:
                     target = RESOURCES[key]()
                     if not target.can(user, "view"):
                         continue
+                    if "create" in target.operations and target.can(user, "create"):
+                        self.related_create.append(key)
                     page = crud.list_records(db, target, user, ListParams(filters={fk: str(crud.pk_of(record))}, page_size=RELATED_LIMIT))
                     titles = relation_titles(db, target, user, page.rows, self.lang)
                     titles.update(file_urls(db, target, page.rows))
@@ -246,7 +251,10 @@ def _related_block(res: type[Resource], title_key: str, key: str, fk: str) -> rx
                 rx.hstack(
                     rx.heading(tr(title_key), size="3"), rx.spacer(),
                     rx.link(tr("details"), href=f"{target.url()}?f_{fk}=" + DetailState.record_id, size="2"),
-                    rx.cond("create" in target.operations, rx.link(rx.button(rx.icon("plus", size=12), tr("create"), size="1", variant="soft"), href=f"{target.url()}/new?{fk}=" + DetailState.record_id)) if "create" in target.operations else rx.fragment(),
+                    rx.cond(DetailState.related_create.contains(key),
+                            rx.link(rx.button(rx.icon("plus", size=12), tr("create"), size="1", variant="soft"),
+                                    href=f"{target.url()}/new?{fk}=" + DetailState.record_id, id=f"related-create-{key.replace('.', '-')}"))
+                    if "create" in target.operations else rx.fragment(),
                     width="100%", align="center",
                 ),
                 rx.table.root(

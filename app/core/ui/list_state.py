@@ -2,7 +2,8 @@
 
 One state class serves all resources: ``res_key`` says which one is on screen. The URL carries
 ``q``, ``sort``, ``cursor``/``page``, ``trash`` and ``f_<filter>`` so a filtered view can be
-bookmarked, shared and reloaded.
+bookmarked, shared and reloaded (a filter's bare name, as the REST API takes it, is read too:
+:func:`app.core.query.filters_from_query`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import reflex as rx
 from app.core import crud, live
 from app.core.display import fmt_cell, form_value
 from app.core.errors import NotAuthenticated, PermissionDenied, PultError, ValidationFailed
-from app.core.query import EXACT_COUNT_BELOW, ListParams, base_query, distinct_values, pk_column, related_fks, relation_text, relation_titles
+from app.core.query import (
+    EXACT_COUNT_BELOW, ListParams, base_query, distinct_values, filters_from_query, pk_column, relation_text, relation_titles,
+)
 from app.core.registry import RESOURCES
 from app.core.resource import Resource
 from app.core.ui.action_params import ActionParamsMixin
@@ -150,9 +153,7 @@ class ListState(ActionParamsMixin, AuthState):
         self.cursor = q.get("cursor", "")
         self.page = int(q["page"]) if q.get("page", "").isdecimal() and len(q["page"]) < 19 else 0
         self.trash = q.get("trash") == "1" and res.has_soft_delete()
-        self.filters = {f.name: q.get(f"f_{f.name}", "") for f in res.filters}
-        # "Подробности" under a detail page's related list: the rows of that one parent record
-        self.filters.update({fk: q[f"f_{fk}"] for fk in related_fks(res) if q.get(f"f_{fk}") and fk not in self.filters})
+        self.filters = filters_from_query(res, q)
         self.hidden = [c.name for c in res.columns if c.hidden]
         self.selected, self.all_matching, self.confirm_open = [], False, False
         self.editing, self.edit_error = "", ""

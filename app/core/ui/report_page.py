@@ -63,7 +63,7 @@ class ReportState(AuthState):
         rep = self._report()
         with ui_session() as db:
             user = self.current_user()
-            params, result = rep.run(db, user, self._raw())
+            params, result = rep.run(db, user, self._raw(), self.lang)
             for p in rep.params:
                 value = params.get(p.name)
                 if p.kind == "relation" and value is not None and not self.labels.get(p.name):

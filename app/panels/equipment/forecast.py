@@ -131,9 +131,9 @@ def forecasts(db: Session, *, on: dt.date | None = None, warehouse_id: int | Non
     return sorted(out, key=lambda f: (f.order <= 0, f.days_left if f.days_left is not None else 10**9, f.name))
 
 
-def report(db: Session, user: CurrentUser, params: dict[str, Any]) -> ReportResult:
-    """The forecast report's compute (:data:`FORECAST`)."""
-    lang = params.get("_lang") or "ru"
+def report(db: Session, user: CurrentUser, params: dict[str, Any], lang: str = "ru") -> ReportResult:
+    """The forecast report's compute (:data:`FORECAST`). Its advice column is a sentence, so it is
+    written here, in the reader's ``lang`` (the kit passes the page's or the API request's)."""
     rows = forecasts(db, warehouse_id=params.get("warehouse_id"), safety_days=params.get("safety_days") or 7)
     table = [{
         "advice": f.line(lang), "name": f.name, "now": f.now, "avg7": round(f.avg[7], 2), "avg14": round(f.avg[14], 2),
