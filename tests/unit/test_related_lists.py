@@ -31,3 +31,10 @@ def test_the_items_of_one_shipment_only(db, world):  # noqa: F811
         crud.list_records(db, items, ADMIN, ListParams(filters={"shipment_id": "1; drop"}))
     # a column no resource relates by is still no filter
     assert crud.list_records(db, items, ADMIN, ListParams(filters={"qty": "999"}, page_size=50)).rows
+
+
+def test_the_more_link_of_a_related_list_filters_the_list_page():
+    """'Подробности' opens /equipment/shipment_items?f_shipment_id=<id>: the page reads it as a filter."""
+    items = resource("equipment.shipment_items")()
+    got = query.filters_from_query(items, {"f_shipment_id": "7", "f_qty": "3"})
+    assert got["shipment_id"] == "7" and "qty" not in got
