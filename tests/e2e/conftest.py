@@ -133,6 +133,9 @@ def app_url(e2e_db, tile_server):
         "GRANIAN_WORKERS": "2",
         "REFLEX_USE_SYSTEM_BUN": "1",
         "PULT_MAP_TILE_URL": tile_server.template,
+        # The test-only "approve" sign-in method (tests/e2e/test_signin_methods.py): the login page is
+        # built from the registered methods, so the session's one build carries it (no second build).
+        "PULT_JOB_MODULES": ",".join(filter(None, [os.environ.get("PULT_JOB_MODULES", ""), "tests.e2e.approve_method"])),
     }
     import redis
 
