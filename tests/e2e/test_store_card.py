@@ -16,6 +16,33 @@ from tests.e2e.conftest import login, shot
 
 NOW = dt.datetime.now(dt.timezone.utc)
 
+# Where Leaflet drew the two places (the centres of their circles, by colour: app.core.ui.map.COLOURS),
+# the map's box, and the zoom levels of the tiles it shows (their URLs end in /{z}/{x}/{y}.png).
+_MAP_FIT_JS = """() => {
+  const map = document.querySelector('#card-map .leaflet-container');
+  const at = (colour) => {
+    const el = document.querySelector(`#card-map path.leaflet-interactive[stroke="${colour}"]`);
+    if (!el) return null;
+    const r = el.getBoundingClientRect();
+    return [r.x + r.width / 2, r.y + r.height / 2];
+  };
+  const b = map.getBoundingClientRect();
+  const zooms = [...map.querySelectorAll('img.leaflet-tile-loaded')].map((i) => Number(i.src.split('/').slice(-3)[0]));
+  return {box: [b.left, b.top, b.right, b.bottom], store: at('#2563eb'), warehouse: at('#16a34a'), zooms};
+}"""
+
+
+def _assert_map_fits(page, min_apart: float) -> dict:
+    """The map is fitted to its two places: both are drawn inside its box (not in a corner, not
+    off it) and at least ``min_apart`` pixels from each other — not two dots at the default zoom."""
+    page.wait_for_function(f"""() => {{
+      const f = ({_MAP_FIT_JS})();
+      if (!f.store || !f.warehouse) return false;
+      const inside = (p) => p[0] > f.box[0] && p[0] < f.box[2] && p[1] > f.box[1] && p[1] < f.box[3];
+      return inside(f.store) && inside(f.warehouse) && Math.hypot(f.store[0] - f.warehouse[0], f.store[1] - f.warehouse[1]) >= {min_apart};
+    }}""", timeout=10_000)
+    return page.evaluate(_MAP_FIT_JS)
+
 
 @pytest.fixture()
 def osrm():
@@ -61,7 +88,7 @@ def store_world(e2e_engine, server_services, osrm):
 
 def test_store_card_shows_the_store_live_with_its_map(browser, app_url, page, store_world, tile_server, e2e_engine, osrm):
     from app.core import bus
-    from models.equipment import Asset, Process
+    from models.equipment import Asset, Process, Store
 
     st, waiting = store_world["store"], store_world["waiting"]
     login(page, "admin", "admin")
@@ -80,10 +107,15 @@ def test_store_card_shows_the_store_live_with_its_map(browser, app_url, page, st
     expect(page.locator("#card-map .leaflet-tooltip").filter(has_text=st.name)).to_be_visible()
     page.wait_for_function("document.querySelectorAll('#card-map img.leaflet-tile-loaded').length > 0")
     assert tile_server.requests and all(r.endswith(".png") for r in tile_server.requests)
+    # fitted to the two places 6.9 km apart, in a 300 px-high map: zoom ~12, not the default 10
+    fit = _assert_map_fits(page, min_apart=150)
+    assert fit["zooms"] and min(fit["zooms"]) >= 11, fit
     shot(page, "equipment-store-card")
     page.set_viewport_size({"width": 390, "height": 844})
+    _assert_map_fits(page, min_apart=100)  # refitted to the narrower box
     shot(page, "equipment-store-card-390")
     page.set_viewport_size({"width": 1400, "height": 900})
+    _assert_map_fits(page, min_apart=150)
 
     # installed elsewhere (another process): the card follows without a reload
     with Session(e2e_engine) as db:
@@ -95,6 +127,21 @@ def test_store_card_shows_the_store_live_with_its_map(browser, app_url, page, st
         db.commit()
     expect(page.locator("#card-not-installed")).to_have_text("0")
     expect(page.locator("#card-installed-count")).to_have_text("2")
+
+    # the store moves 14 km away (another process): the same map refits to the new places live
+    page.evaluate("document.querySelector('#card-map .leaflet-container').dataset.before = '1'")
+    before = page.evaluate(_MAP_FIT_JS)
+    with Session(e2e_engine) as db:
+        s = db.get(Store, st.id)
+        s.lat, s.lon = 55.700, 37.750
+        db.add(s)
+        bus.mark(db, "eq_store", [s.id], "update")
+        db.commit()
+    page.wait_for_function(f"() => {{ const f = ({_MAP_FIT_JS})(); return f.store && Math.abs(f.store[1] - {before['store'][1]}) > 5; }}")
+    _assert_map_fits(page, min_apart=150)
+    # zoomed out to show both: the tiles now on the map are of a lower level than before
+    page.wait_for_function(f"() => {{ const z = ({_MAP_FIT_JS})().zooms; return z.length > 0 && Math.max(...z) < {min(before['zooms'])}; }}")
+    assert page.evaluate("document.querySelector('#card-map .leaflet-container').dataset.before") == "1"  # not re-created
 
 
 def test_store_card_refuses_a_user_without_the_panel(browser, app_url, store_world):

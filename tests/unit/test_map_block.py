@@ -48,3 +48,35 @@ def test_map_view_compiles_to_leaflet():
     assert "MapContainer" in js and "TileLayer" in js and "CircleMarker" in js and "Polyline" in js
     imports = comp._get_all_imports()
     assert any(lib.startswith("react-leaflet") for lib in imports)
+
+
+def test_map_view_fits_its_points_not_a_fixed_zoom():
+    """react-leaflet's MapContainer does ``setView(center, zoom)`` when it has both and reads
+    ``bounds`` only without them (and only once): the map with points gets bounds alone, and a
+    child that refits it when the points or the route change live."""
+    import reflex as rx
+
+    from app.core.ui import map_view
+    from app.core.ui.map import REACT_LEAFLET, _FitBounds
+
+    class FitState(rx.State):
+        points: list[dict] = [{"lat": 55.804, "lon": 37.59, "label": "Склад", "kind": "warehouse"},
+                              {"lat": 55.758, "lon": 37.613, "label": "Магазин", "kind": "store"}]
+        route: list[list[float]] = []
+
+    comp = map_view(FitState.points, FitState.route, max_zoom=15)
+    js = str(comp)
+    fitted, empty = js.split("jsx(MapContainer")[1:]  # the map with points, then the one without
+    own = fitted.split(",jsx(")[0]  # the container's own props, before its first child
+    assert "bounds:" in own and "center:" not in own and "zoom:" not in own
+    assert '["maxZoom"] : 15' in own
+    assert "center:[55.751, 37.618]" in empty and "zoom:10" in empty
+    assert "jsx(PultFitBounds" in fitted and "maxZoom:15" in fitted
+    # the route's vertices count too, so a bending road is not cut off
+    assert "route_rx_state_]" in fitted.split("jsx(PultFitBounds")[1]
+    # react-leaflet (and useMap) only ever load in the browser, through ClientSide's dynamic import
+    dyn = comp._get_all_dynamic_imports()
+    assert any(d.startswith("const PultFitBounds = ClientSide(() => import('react-leaflet')") for d in dyn)
+    assert any("function pultFitBounds(useMap)" in c for c in comp._get_all_custom_code())
+    assert all(not v.render for v in comp._get_all_imports()[REACT_LEAFLET])  # installed, never imported statically
+    assert _FitBounds.create(bounds=[[55.7, 37.6]]).render()

@@ -11,13 +11,16 @@ A panel gives it plain data from its state — no Leaflet knowledge needed::
     )
 
 ``kind`` picks the colour (``store``, ``warehouse``, ``courier``, anything else: grey). The map fits
-itself to the points; with none it shows ``center``/``zoom``. Markers are circles, not Leaflet's
+itself to the points and the route (with a margin, and no closer than ``max_zoom``, so one point or
+two next door show their street, not one building), again whenever they change live or the map's
+box changes size; with no points it shows ``center``/``zoom``. Markers are circles, not Leaflet's
 default pin, whose image files do not survive bundling. Nothing is fetched from outside the npm
 registry at build time; in the browser only the tiles come from the tile host.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import reflex as rx
@@ -43,10 +46,59 @@ class MapContainer(_Leaflet):
     center: Var[list[float]]
     zoom: Var[int]
     bounds: Var[list[list[float]] | None]
+    bounds_options: Var[dict[str, Any]]
+    zoom_snap: Var[float]
     scroll_wheel_zoom: Var[bool]
 
     def add_imports(self) -> dict[str, Any]:
         return {"": ["leaflet/dist/leaflet.css"]}
+
+
+class _FitBounds(_Leaflet):
+    """A child of the map that keeps it fitted to ``bounds``: calls Leaflet's ``fitBounds`` when the
+    coordinates change (a live update: no re-created map, no re-fetched tiles) and when the map's
+    box is resized (a phone turned sideways). react-leaflet has no such component and reads
+    ``MapContainer``'s own ``bounds`` only when it creates the map (and then only without a
+    ``center``/``zoom``), so this is the one place that follows later changes.
+
+    It needs react-leaflet's ``useMap``, and react-leaflet must only load in the browser (Leaflet
+    touches ``window`` on import), so the component is built inside the same ``ClientSide`` dynamic
+    import that loads the library's own components."""
+
+    tag = "PultFitBounds"
+    bounds: Var[list[list[float]]]
+    padding_top_left: Var[list[int]]
+    padding_bottom_right: Var[list[int]]
+    max_zoom: Var[int]
+
+    def add_imports(self) -> dict[str, Any]:
+        return {"react": ["useEffect"]}
+
+    def add_custom_code(self) -> list[str]:
+        return [_FIT_BOUNDS_JS]
+
+    def _get_dynamic_imports(self) -> str:
+        return (f"const {self.tag} = ClientSide(() => import('{REACT_LEAFLET.rsplit('@', 1)[0]}')"
+                f".then((mod) => pultFitBounds(mod.useMap)), {json.dumps(self.tag)})")
+
+
+# ``key`` is the coordinates as text: the effect re-runs when a point moves, not on every render
+# (the array is a new object each time the state arrives).
+_FIT_BOUNDS_JS = """function pultFitBounds(useMap) {
+  return function PultFitBounds({ bounds, paddingTopLeft, paddingBottomRight, maxZoom }) {
+    const map = useMap();
+    const key = JSON.stringify(bounds ?? []);
+    useEffect(() => {
+      const pts = JSON.parse(key);
+      if (pts.length === 0) return undefined;
+      const fit = () => map.fitBounds(pts, { paddingTopLeft, paddingBottomRight, maxZoom, animate: false });
+      fit();
+      map.on("resize", fit);
+      return () => { map.off("resize", fit); };
+    }, [map, key, maxZoom]);
+    return null;
+  };
+}"""
 
 
 class TileLayer(_Leaflet):
@@ -84,32 +136,45 @@ def _marker(p: Var) -> rx.Component:
     )
 
 
+#: Fitting snaps the zoom to quarters, not whole levels: in a 300 px box a whole level can leave the
+#: places in the middle half of the map (Leaflet draws the tiles of the nearest level, scaled).
+ZOOM_SNAP = 0.25
+
+#: Room around the fitted places, in pixels: more on top, where each point's label sits.
+PADDING_TOP_LEFT = [40, 50]
+PADDING_BOTTOM_RIGHT = [40, 20]
+
+
 def map_view(points: Var, route: Var | None = None, *, center: tuple[float, float] = (55.751, 37.618),
-             zoom: int = 10, height: str = "320px", id: str = "map") -> rx.Component:
+             zoom: int = 10, max_zoom: int = 16, height: str = "320px", id: str = "map") -> rx.Component:
     """A live map of ``points`` (a list of dicts with lat, lon, label, kind) and an optional ``route``
-    (a list of [lat, lon]). Re-renders when the state vars change."""
+    (a list of [lat, lon]), fitted to both. Re-renders when the state vars change. ``center`` and
+    ``zoom`` are for a map with no points; ``max_zoom`` caps the fit."""
     pts = points.to(list[dict[str, Any]])
     line = route.to(list[list[float]]) if route is not None else None
-    # Leaflet reads ``bounds`` only when it creates the map: key the container on the points so a
-    # new set of places re-creates it fitted to them.
-    key = pts.to_string()
+    # Every coordinate the map must show: the places and the route's vertices (a road can bend
+    # outside the box of its two ends).
+    coords = pts.map(lambda p: [p["lat"].to(float), p["lon"].to(float)]).to(list[list[float]])
+    if line is not None:
+        coords = coords + line
+    fit = {"padding_top_left": PADDING_TOP_LEFT, "padding_bottom_right": PADDING_BOTTOM_RIGHT, "max_zoom": max_zoom}
     children = [
         TileLayer.create(url=settings.map_tile_url, attribution=settings.map_attribution),
         rx.foreach(pts, _marker),
     ]
     if line is not None:
         children.append(rx.cond(line.length() > 1, Polyline.create(positions=line, path_options={"color": "#ea580c", "weight": 4})))
-    bounds = rx.cond(
-        pts.length() > 1,
-        pts.map(lambda p: [p["lat"].to(float), p["lon"].to(float)]),
-        None,
-    )
+    children.append(_FitBounds.create(bounds=coords, **fit))
     return rx.box(
         rx.cond(
             pts.length() > 0,
-            MapContainer.create(*children, key=key, center=rx.cond(pts.length() > 0, [pts[0]["lat"].to(float), pts[0]["lon"].to(float)], list(center)),
-                                zoom=zoom, bounds=bounds, scroll_wheel_zoom=False, style={"height": "100%", "width": "100%"}),
-            MapContainer.create(children[0], center=list(center), zoom=zoom, scroll_wheel_zoom=False,
+            # ``bounds`` without ``center``/``zoom``: react-leaflet uses bounds only when neither is
+            # given (it prefers ``setView(center, zoom)``), so the map is born fitted, with no first
+            # frame at ``zoom``; _FitBounds keeps it fitted after that.
+            MapContainer.create(*children, bounds=coords,
+                                bounds_options={"paddingTopLeft": PADDING_TOP_LEFT, "paddingBottomRight": PADDING_BOTTOM_RIGHT, "maxZoom": max_zoom},
+                                zoom_snap=ZOOM_SNAP, scroll_wheel_zoom=False, style={"height": "100%", "width": "100%"}),
+            MapContainer.create(children[0], center=list(center), zoom=zoom, zoom_snap=ZOOM_SNAP, scroll_wheel_zoom=False,
                                 style={"height": "100%", "width": "100%"}),
         ),
         id=id,
