@@ -39,11 +39,13 @@ def _test_urls() -> tuple[str, str, str]:
 
     base = make_url(_normalise_db_url(os.environ["DATABASE_URL"]))
     name = f"{base.database or 'pult'}_test"
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        name += "_" + os.environ["PYTEST_XDIST_WORKER"]
+    # A second pytest beside this one (scripts/test runs the browser tests so) works in databases of its own.
+    shard = os.environ.get("PULT_TEST_SHARD") or os.environ.get("PYTEST_XDIST_WORKER")
+    if shard:
+        name += "_" + shard
     admin = base.set(database="postgres").render_as_string(hide_password=False)
     test = base.set(database=name).render_as_string(hide_password=False)
-    redis_url = os.environ["REDIS_URL"].rsplit("/", 1)[0] + "/9"
+    redis_url = os.environ["REDIS_URL"].rsplit("/", 1)[0] + "/" + os.environ.get("PULT_TEST_REDIS_DB", "9")
     return admin, test, redis_url
 
 
