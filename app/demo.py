@@ -194,7 +194,9 @@ def load(seed: int = 2026) -> dict[str, int]:
             from models.core import User
 
             chief = db.exec(select(User).where(User.username == "chief")).first()
-            assets = equipment_demo.load(db, rng, current_user_for(db, chief) if chief else SYSTEM)
+            support = db.exec(select(User).where(User.username == "support")).first()
+            assets = equipment_demo.load(db, rng, current_user_for(db, chief) if chief else SYSTEM,
+                                         current_user_for(db, support) if support else None)
             db.commit()
     return {"products": products, "numbers": numbers, "assets": assets}
 

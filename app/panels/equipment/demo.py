@@ -19,7 +19,7 @@ from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from app.core import CurrentUser
-from app.panels.equipment import warehouse
+from app.panels.equipment import process, warehouse
 from app.panels.equipment.machines import CONDITION
 from models.equipment import (
     Asset,
@@ -29,6 +29,9 @@ from models.equipment import (
     Location,
     Process,
     ProductKind,
+    RequestKind,
+    RequestTemplate,
+    RequestTemplateLine,
     StockDocument,
     StockDocumentLine,
     StockItem,
@@ -77,8 +80,9 @@ PRODUCTS = [
 CONSUMABLES = {"CB-UTP3": (160, 60, 3.0), "CB-PC1": (60, 0, 1.5), "PSU-12": (40, 10, 0.8), "TP-57": (400, 0, 12.0), "RJ45": (12, 5, 0.5)}
 
 
-def load(db: Session, rng: random.Random, chief: CurrentUser) -> int:
-    """Load the demo once; returns how many serial assets it created (0 when already there)."""
+def load(db: Session, rng: random.Random, chief: CurrentUser, support: CurrentUser | None = None) -> int:
+    """Load the demo once; returns how many serial assets it created (0 when already there).
+    ``support`` writes the demo's requests (the chief, when not given)."""
     if db.exec(select(func.count()).select_from(Warehouse)).one() > 0:
         return 0
     whs: list[Warehouse] = []
@@ -170,7 +174,42 @@ def load(db: Session, rng: random.Random, chief: CurrentUser) -> int:
             db.add(a)
             created += 1
     db.flush()
+    _process(db, chief, support or chief, msk, stores, products)
     return created
+
+
+def _process(db: Session, chief: CurrentUser, support: CurrentUser, msk: Warehouse, stores: list[Store],
+             products: dict[str, EqProduct]) -> None:
+    """The process at each of its stages, made through its services (section 13): the "new store"
+    template and four requests from it — new, being picked, confirmed and waiting for its courier,
+    delivered and waiting for support's installation."""
+    tpl = RequestTemplate(name="Новый магазин", kind=RequestKind.NEW_STORE, created_by_id=chief.id,
+                          checklist=["Проверить комплектность", "Роутер и кассу настроить до отгрузки", "Вложить накладную"])
+    db.add(tpl)
+    db.flush()
+    db.add_all([RequestTemplateLine(template_id=tpl.id, product_id=products["RT-HAP"].id, qty=1),
+                RequestTemplateLine(template_id=tpl.id, product_id=products["POS-M5"].id, qty=1),
+                RequestTemplateLine(template_id=tpl.id, product_id=products["CB-UTP3"].id, qty=2)])
+    db.flush()
+
+    def request(store: Store) -> Any:
+        return process.create_request(db, support, store_id=store.id, warehouse_id=msk.id, template_id=tpl.id)
+
+    request(stores[0])  # new: the storekeeper's to reserve
+    picking = request(stores[1])
+    process.reserve_auto(db, chief, picking)
+    process.start_picking(db, chief, picking)
+    for target in (2, 3):
+        req = request(stores[target])
+        process.reserve_auto(db, chief, req)
+        shipment = process.start_picking(db, chief, req)
+        for i, line in enumerate(list(shipment.checklist), start=1):  # scan each SN, tick the other lines
+            process.tick(db, chief, shipment, line.get("sn") or str(i))
+        process.confirm_shipment(db, chief, shipment)
+        if target == 3:  # taken by the store's own car: the chief marks it delivered
+            process.hand_over(db, chief, shipment)
+            process.mark_delivered(db, chief, shipment)
+    db.flush()
 
 
 def _post(db: Session, user: CurrentUser, kind: DocumentKind, warehouse_id: int, lines: list[dict[str, Any]], *, bin_id: int | None = None,
